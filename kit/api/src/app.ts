@@ -1,0 +1,152 @@
+// The Hono app: cross-cutting middleware, operational routes, and the two oRPC handlers.
+import { OpenAPIGenerator } from "@orpc/openapi";
+import { ZodToJsonSchemaConverter } from "@orpc/zod/zod4";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { getConnInfo } from "hono/bun";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { checkDependencies } from "./domains/system/service";
+import { createDocsRoutes } from "./http/docs";
+import { errorResponse } from "./http/errors";
+import { createMetrics, type Metrics } from "./infra/metrics";
+import { router } from "./router";
+import type { Deps, RequestContext } from "./rpc/context";
+import { createRpcHandlers } from "./rpc/handlers";
+
+type AppEnv = { Variables: { requestId: string; trace: RequestContext["trace"]; log: Deps["log"] } };
+
+/** Fixed routes are labelled by their pattern; procedures by their name; the rest as one bucket. */
+const OPERATIONAL_ROUTES = new Set(["/health", "/ready", "/metrics", "/api/openapi.json", "/docs"]);
+
+export interface App {
+  fetch: (request: Request, server?: unknown) => Response | Promise<Response>;
+  hono: Hono<AppEnv>;
+  metrics: Metrics;
+}
+
+export function createApp(deps: Deps): App {
+  const { config } = deps;
+  const metrics = createMetrics();
+  const handlers = createRpcHandlers();
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId({ limitLength: 64 }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const trace: RequestContext["trace"] = {};
+    const log = deps.log.child({ reqId: c.get("requestId") });
+    c.set("trace", trace);
+    c.set("log", log);
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    const path = c.req.path;
+    const route =
+      trace.procedure ?? (OPERATIONAL_ROUTES.has(path) ? path : path.startsWith("/docs/") ? "/docs/*" : "unmatched");
+    const labels = { method: c.req.method, route, status: String(c.res.status) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, seconds);
+    // Paths only, never query strings: they can carry search terms typed by users.
+    if (path !== "/health" && path !== "/metrics") {
+      log.info(
+        { method: c.req.method, path, route, status: c.res.status, ms: Math.round(seconds * 10_000) / 10 },
+        "request",
+      );
+    }
+  });
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        frameAncestors: ["'none'"],
+      },
+    }),
+  );
+  app.use(
+    cors({
+      origin: config.http.corsOrigins,
+      credentials: true,
+      allowHeaders: ["content-type", "authorization", "x-request-id"],
+      exposeHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+      maxAge: 600,
+    }),
+  );
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", async (c) => {
+    const dependencies = await checkDependencies(deps, config.http.readyTimeoutMs);
+    const failing = Object.entries(dependencies)
+      .filter(([, s]) => !s.up)
+      .map(([name]) => name);
+    return c.json(
+      { status: failing.length === 0 ? "ready" : "not_ready", failing, dependencies },
+      failing.length === 0 ? 200 : 503,
+    );
+  });
+  app.get("/metrics", async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
+  );
+
+  let spec: Promise<unknown> | undefined;
+  app.get("/api/openapi.json", async (c) => {
+    spec ??= new OpenAPIGenerator({ schemaConverters: [new ZodToJsonSchemaConverter()] }).generate(router, {
+      info: {
+        title: "Kit API",
+        version: config.version,
+        description: "REST face of Kit's procedures. The typed client uses the same procedures over /rpc.",
+      },
+      servers: [{ url: "/api" }],
+    });
+    return c.json(await spec);
+  });
+  app.route("/docs", createDocsRoutes());
+
+  const limitBody = bodyLimit({
+    maxSize: config.http.bodyLimitBytes,
+    onError: (c) =>
+      errorResponse(c, {
+        code: "BAD_REQUEST",
+        status: 400,
+        message: `The request body is larger than ${config.http.bodyLimitBytes} bytes; send less data.`,
+        data: { issues: [{ path: "", message: `body exceeds ${config.http.bodyLimitBytes} bytes` }] },
+      }),
+  });
+  const mount = (prefix: "/rpc" | "/api", handler: ReturnType<typeof createRpcHandlers>["rpc" | "openapi"]) => {
+    app.use(`${prefix}/*`, limitBody, async (c, next) => {
+      const context: RequestContext = {
+        ...deps,
+        log: c.get("log"),
+        requestId: c.get("requestId"),
+        ip: clientAddress(c),
+        headers: c.req.raw.headers,
+        trace: c.get("trace"),
+      };
+      const { matched, response } = await handler.handle(c.req.raw, { prefix, context });
+      if (matched) return c.newResponse(response.body, response);
+      await next();
+    });
+  };
+  mount("/rpc", handlers.rpc);
+  mount("/api", handlers.openapi);
+
+  app.notFound((c) =>
+    errorResponse(c, { code: "NOT_FOUND", status: 404, message: `No route for ${c.req.method} ${c.req.path}.` }),
+  );
+  app.onError((error, c) => {
+    c.get("log").error({ err: error }, "unhandled error");
+    return errorResponse(c, { code: "INTERNAL_SERVER_ERROR", status: 500, message: "Internal server error." });
+  });
+
+  return { fetch: app.fetch, hono: app, metrics };
+}
+
+function clientAddress(c: Parameters<typeof getConnInfo>[0]): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined; // in-process requests (tests) have no socket
+  }
+}

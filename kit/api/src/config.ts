@@ -1,0 +1,191 @@
+// The one place that reads the environment. Everything else receives a `Config`.
+import { resolve } from "node:path";
+import { z } from "zod";
+import packageJson from "../package.json" with { type: "json" };
+
+const repoRoot = resolve(import.meta.dir, "../../..");
+
+const DEV_S3_KEY = "S3RVER"; // s3rver accepts only this access key id
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const port = z.coerce
+  .number({ message: "expected a port number" })
+  .int("expected a whole port number")
+  .min(0, "expected a port between 0 and 65535")
+  .max(65535, "expected a port between 0 and 65535");
+
+const url = (protocols: string[]) =>
+  z
+    .url({ message: `expected a URL (${protocols.join(", ")})` })
+    .refine(
+      (value) => protocols.includes(new URL(value).protocol.replace(/:$/, "")),
+      `expected a URL starting with ${protocols.map((p) => `${p}://`).join(" or ")}`,
+    );
+
+const positiveInt = (what: string) =>
+  z.coerce
+    .number({ message: `expected ${what}` })
+    .int(`expected ${what}`)
+    .positive(`expected ${what}`);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  CORS_ORIGINS: z
+    .string()
+    .default("http://localhost:3000,http://localhost:5173")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(url(["http", "https"]))),
+  BODY_LIMIT_BYTES: positiveInt("a size in bytes").default(1024 * 1024),
+  READY_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(2000),
+  SYSTEM_INFO_CACHE_MS: positiveInt("a duration in milliseconds").default(2000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(10_000),
+
+  DATABASE_URL: url(["postgres", "postgresql"]).default("postgres://postgres@127.0.0.1:5432/kit"),
+  DATABASE_POOL_MAX: positiveInt("a pool size").default(10),
+  DATABASE_MIGRATE: bool.default(true),
+
+  REDIS_URL: url(["redis", "rediss"]).default("redis://127.0.0.1:6379"),
+  REDIS_KEY_PREFIX: z.string().default("kit:"),
+
+  S3_ENDPOINT: url(["http", "https"]).optional(),
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  S3_ACCESS_KEY: z.string().min(1).default(DEV_S3_KEY),
+  S3_SECRET_KEY: z.string().min(1).default(DEV_S3_KEY),
+  S3_BUCKET_KYC_DOCUMENTS: z.string().min(3).default("kyc-documents"),
+  S3_BUCKET_TOKEN_METADATA: z.string().min(3).default("token-metadata"),
+  S3_BUCKET_USER_UPLOADS: z.string().min(3).default("user-uploads"),
+
+  RPC_URL: url(["http", "https", "ws", "wss"]).optional(),
+  ANVIL_PORT: port.default(8545),
+
+  DATA_DIR: z.string().min(1).default(resolve(repoRoot, ".data")),
+});
+
+/** Variables production must receive explicitly: their defaults only make sense on a laptop. */
+const requiredInProduction = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "S3_ENDPOINT",
+  "S3_ACCESS_KEY",
+  "S3_SECRET_KEY",
+  "RPC_URL",
+] as const;
+const devSecrets: Partial<Record<string, string>> = { S3_ACCESS_KEY: DEV_S3_KEY, S3_SECRET_KEY: DEV_S3_KEY };
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  version: string;
+  http: {
+    host: string;
+    port: number;
+    corsOrigins: string[];
+    bodyLimitBytes: number;
+    readyTimeoutMs: number;
+    systemInfoCacheMs: number;
+    shutdownTimeoutMs: number;
+  };
+  log: { level: Env["LOG_LEVEL"]; pretty: boolean };
+  db: { url: string; poolMax: number; migrate: boolean };
+  redis: { url: string; keyPrefix: string };
+  s3: {
+    /** Absent in development: the local stack starts an s3rver and fills it in. */
+    endpoint?: string;
+    region: string;
+    accessKey: string;
+    secretKey: string;
+    buckets: { kycDocuments: string; tokenMetadata: string; userUploads: string };
+  };
+  /** Absent in development: the local stack starts an anvil and fills it in. */
+  chain: { rpcUrl?: string; anvilPort: number };
+  dataDir: string;
+  migrationsDir: string;
+}
+
+/** A Config whose outside services are all known (what the running server needs). */
+export type ResolvedConfig = Config & {
+  s3: Config["s3"] & { endpoint: string };
+  chain: Config["chain"] & { rpcUrl: string };
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable (values are never echoed). */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most deployment tools.
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === "production") {
+    const problems: string[] = [];
+    for (const name of requiredInProduction) {
+      if (env[name] === undefined) problems.push(`${name}: must be set in production`);
+      else if (devSecrets[name] === env[name])
+        problems.push(`${name}: the development default is refused in production`);
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+  return {
+    env: e.NODE_ENV,
+    version: packageJson.version,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      corsOrigins: e.CORS_ORIGINS,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      readyTimeoutMs: e.READY_TIMEOUT_MS,
+      systemInfoCacheMs: e.SYSTEM_INFO_CACHE_MS,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
+    log: { level: e.LOG_LEVEL, pretty: e.NODE_ENV === "development" },
+    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, migrate: e.DATABASE_MIGRATE },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      accessKey: e.S3_ACCESS_KEY,
+      secretKey: e.S3_SECRET_KEY,
+      buckets: {
+        kycDocuments: e.S3_BUCKET_KYC_DOCUMENTS,
+        tokenMetadata: e.S3_BUCKET_TOKEN_METADATA,
+        userUploads: e.S3_BUCKET_USER_UPLOADS,
+      },
+    },
+    chain: { rpcUrl: e.RPC_URL, anvilPort: e.ANVIL_PORT },
+    dataDir: e.DATA_DIR,
+    migrationsDir: resolve(repoRoot, "drizzle"),
+  };
+}
+
+/** Narrows a Config once every outside service has an address; says which is missing otherwise. */
+export function requireResolved(config: Config): ResolvedConfig {
+  const missing = [config.s3.endpoint ? undefined : "S3_ENDPOINT", config.chain.rpcUrl ? undefined : "RPC_URL"].filter(
+    Boolean,
+  );
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((name) => `${name}: must be set (or start the local stack with \`bun run dev\`, which provides it)`),
+    );
+  }
+  return config as ResolvedConfig;
+}

@@ -1,0 +1,8 @@
+// The whole API as a contract: the one entry the typed client imports (schemas only, no server code).
+import { systemContract } from "./domains/system/contract";
+
+export const contract = {
+  system: systemContract,
+};
+
+export type Contract = typeof contract;

@@ -1,0 +1,104 @@
+// The local stack behind `bun run dev`: use every service whose URL is configured, start the rest.
+import { mkdir } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import type { Config, ResolvedConfig } from "../config";
+import type { Logger } from "../infra/log";
+import { startLocalAnvil } from "./anvil";
+import { ensureDatabaseExists } from "./postgres";
+import { startLocalS3 } from "./s3";
+
+/** s3rver's port in development: stable, so presigned URLs in a browser tab stay valid across restarts. */
+const DEV_S3_PORT = 9000;
+
+export interface LocalStack {
+  config: ResolvedConfig;
+  /** What this process started itself, for the banner. */
+  embedded: string[];
+  stop(): Promise<void>;
+}
+
+export class LocalStackError extends Error {}
+
+export async function startLocalStack(config: Config, log: Logger): Promise<LocalStack> {
+  await checkPostgres(config);
+  await checkRedis(config);
+
+  const embedded: string[] = [];
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err) => log.warn({ err }, "local service did not stop cleanly"));
+  };
+
+  try {
+    let s3Endpoint = config.s3.endpoint;
+    if (!s3Endpoint) {
+      const directory = join(config.dataDir, "s3");
+      await mkdir(directory, { recursive: true });
+      const port = (await isPortFree(DEV_S3_PORT)) ? DEV_S3_PORT : 0;
+      const s3 = await startLocalS3({ directory, port, keepData: true });
+      stops.push(s3.stop);
+      s3Endpoint = s3.endpoint;
+      embedded.push(`S3 (s3rver) ${s3.endpoint}, data in ${directory}`);
+    }
+
+    let rpcUrl = config.chain.rpcUrl;
+    if (!rpcUrl) {
+      if (!(await isPortFree(config.chain.anvilPort))) {
+        throw new LocalStackError(
+          `port ${config.chain.anvilPort} is taken, so anvil cannot start there: stop what uses it, or set ANVIL_PORT to a free port (or RPC_URL to an existing node)`,
+        );
+      }
+      const directory = join(config.dataDir, "anvil");
+      await mkdir(directory, { recursive: true });
+      const anvil = await startLocalAnvil({ port: config.chain.anvilPort, stateFile: join(directory, "state.json") });
+      stops.push(anvil.stop);
+      rpcUrl = anvil.rpcUrl;
+      embedded.push(`chain (anvil) ${anvil.rpcUrl}, state in ${directory}`);
+    }
+
+    return {
+      config: { ...config, s3: { ...config.s3, endpoint: s3Endpoint }, chain: { ...config.chain, rpcUrl } },
+      embedded,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function checkPostgres(config: Config): Promise<void> {
+  try {
+    await ensureDatabaseExists(config.db.url);
+  } catch (error) {
+    const where = new URL(config.db.url).host;
+    throw new LocalStackError(
+      `PostgreSQL is not reachable at ${where} (${(error as Error).message}). Start it (on Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set DATABASE_URL.`,
+    );
+  }
+}
+
+async function checkRedis(config: Config): Promise<void> {
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch {
+    throw new LocalStackError(
+      `Redis is not reachable at ${new URL(config.redis.url).host}. Start it (redis-server --daemonize yes --port 6379) or set REDIS_URL.`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,51 @@
+// `bun run dev`: the whole system on one machine with no configuration (see README, Quick start).
+import { ConfigError, loadConfig } from "../config";
+import { createLogger } from "../infra/log";
+import { ROLES, startKit } from "../runtime";
+import { handleShutdownSignals } from "../shutdown";
+import { LocalStackError, startLocalStack } from "./stack";
+
+const started = performance.now();
+try {
+  const config = loadConfig();
+  const log = createLogger(config);
+  const stack = await startLocalStack(config, log);
+  const kit = await startKit(stack.config, ROLES, log).catch(async (error) => {
+    await stack.stop();
+    throw error;
+  });
+  handleShutdownSignals(log, config.http.shutdownTimeoutMs, async () => {
+    await kit.stop();
+    await stack.stop();
+  });
+  const api = kit.url ?? "";
+  const lines = [
+    "",
+    `  Kit ${config.version} is running (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    "",
+    `  API          ${api}/api`,
+    `  Typed RPC    ${api}/rpc`,
+    `  API docs     ${api}/docs`,
+    `  OpenAPI      ${api}/api/openapi.json`,
+    `  Ready        ${api}/ready`,
+    `  Metrics      ${api}/metrics`,
+    "",
+    `  Postgres     ${new URL(stack.config.db.url).host}${new URL(stack.config.db.url).pathname}`,
+    `  Redis        ${new URL(stack.config.redis.url).host} (prefix "${stack.config.redis.keyPrefix}")`,
+    `  S3           ${stack.config.s3.endpoint}`,
+    `  Chain        ${stack.config.chain.rpcUrl}`,
+    "",
+    stack.embedded.length > 0 ? "  Started here:" : "  Every service was given by the environment.",
+    ...stack.embedded.map((line) => `    - ${line}`),
+    "",
+    "  Ctrl-C stops everything.",
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+} catch (error) {
+  if (error instanceof ConfigError || error instanceof LocalStackError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}

@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { base } from "../../rpc/base";
+
+export const dependencyName = z.enum(["postgres", "redis", "s3", "chain"]);
+
+export const dependencyStatus = z.object({
+  up: z.boolean(),
+  latencyMs: z.number().nonnegative().meta({ description: "Round-trip time of the probe" }),
+  error: z.string().optional().meta({ description: "Why the probe failed (no internals)" }),
+});
+
+export const systemInfo = z.object({
+  version: z.string(),
+  uptimeSeconds: z.number().nonnegative(),
+  chain: z.object({
+    id: z.number().int().nullable(),
+    latestBlock: z
+      .string()
+      .regex(/^\d+$/)
+      .nullable()
+      .meta({ description: "Block number as a decimal string (exact beyond 2^53)" }),
+  }),
+  dependencies: z.record(dependencyName, dependencyStatus),
+  checkedAt: z.iso.datetime({ offset: true }),
+});
+
+export type SystemInfo = z.infer<typeof systemInfo>;
+export type DependencyStatus = z.infer<typeof dependencyStatus>;
+export type DependencyName = z.infer<typeof dependencyName>;
+
+export const systemContract = {
+  info: base
+    .route({
+      method: "GET",
+      path: "/system/info",
+      tags: ["system"],
+      summary: "Version, uptime, chain head and the state of each dependency",
+      description: "Cached for a short time (SYSTEM_INFO_CACHE_MS) so that it is cheap to poll.",
+    })
+    .output(systemInfo),
+};

@@ -1,0 +1,42 @@
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import pg from "pg";
+import type { Config } from "../config";
+import type { Logger } from "./log";
+
+export type Database = NodePgDatabase;
+
+export function createDatabase(config: Pick<Config, "db">, log: Logger): { pool: pg.Pool; db: Database } {
+  const pool = new pg.Pool({
+    connectionString: config.db.url,
+    max: config.db.poolMax,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection emits here; without a listener it would crash the process.
+  pool.on("error", (err) => log.warn({ err }, "postgres idle client error"));
+  return { pool, db: drizzle({ client: pool }) };
+}
+
+/** Any fixed 64-bit number works; this one is ours and says "kit migrate". */
+const MIGRATION_LOCK_KEY = 7_352_915_001n;
+
+/**
+ * Applies pending migrations under a session advisory lock, so replicas that start together
+ * take turns: the first applies, the others find nothing left to do.
+ */
+export async function migrateDatabase(pool: pg.Pool, migrationsFolder: string, log: Logger): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY.toString()]);
+    try {
+      const started = performance.now();
+      await migrate(drizzle({ client }), { migrationsFolder });
+      log.info({ ms: Math.round(performance.now() - started) }, "database migrations applied");
+    } finally {
+      await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY.toString()]);
+    }
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,29 @@
+import type pg from "pg";
+import type { ResolvedConfig } from "../config";
+import type { Chain } from "../infra/chain";
+import type { Database } from "../infra/db";
+import type { Logger } from "../infra/log";
+import type { Redis } from "../infra/redis";
+import type { Storage } from "../infra/storage";
+
+/** The long-lived clients of one process. Services take the parts they need. */
+export interface Deps {
+  config: ResolvedConfig;
+  pool: pg.Pool;
+  db: Database;
+  redis: Redis;
+  storage: Storage;
+  chain: Chain;
+  log: Logger;
+  startedAt: number;
+}
+
+/** What every procedure receives: the process's clients plus this request's own facts. */
+export interface RequestContext extends Deps {
+  requestId: string;
+  /** Client address as seen by the server (the proxy's when behind one). */
+  ip: string | undefined;
+  headers: Headers;
+  /** Filled by the handler once the procedure is known; read by metrics and the access log. */
+  trace: { procedure?: string };
+}

@@ -1,0 +1,66 @@
+// The two oRPC handlers (/rpc for the typed client, /api as REST) and how errors leave them.
+import { OpenAPIHandler } from "@orpc/openapi/fetch";
+import { ORPCError, ValidationError } from "@orpc/server";
+import { RPCHandler } from "@orpc/server/fetch";
+import type { StandardHandlerOptions } from "@orpc/server/standard";
+import type { z } from "zod";
+import { router } from "../router";
+import type { validationIssue } from "./base";
+import type { RequestContext } from "./context";
+
+type Issue = z.infer<typeof validationIssue>;
+
+/**
+ * Input validation failures become a BAD_REQUEST that lists each issue with its path, so a
+ * caller can fix the field. Unexpected errors are logged here (with the request id) and leave as a
+ * plain 500 whose message says nothing about the internals.
+ */
+type Options = StandardHandlerOptions<RequestContext>;
+type ClientInterceptor = NonNullable<Options["clientInterceptors"]>[number];
+type HandlerInterceptor = NonNullable<Options["interceptors"]>[number];
+
+const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
+  context.trace.procedure = path.join(".");
+  try {
+    return await next();
+  } catch (error) {
+    if (error instanceof ORPCError && error.code === "BAD_REQUEST" && error.cause instanceof ValidationError) {
+      const issues: Issue[] = error.cause.issues.map((issue) => ({
+        path: (issue.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join("."),
+        message: issue.message,
+      }));
+      const summary = issues
+        .slice(0, 3)
+        .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+        .join("; ");
+      throw new ORPCError("BAD_REQUEST", {
+        defined: true,
+        message: `Invalid input: ${summary}${issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""}`,
+        data: { issues },
+        cause: error.cause,
+      });
+    }
+    if (!(error instanceof ORPCError) || error.status >= 500) {
+      context.log.error({ err: error, procedure: context.trace.procedure }, "procedure failed");
+    }
+    throw error;
+  }
+};
+
+const logHandlerFaults: HandlerInterceptor = async ({ context, next }) => {
+  try {
+    return await next();
+  } catch (error) {
+    // Errors before a procedure is chosen (malformed bodies) are the caller's; only log real faults.
+    if (!(error instanceof ORPCError) || error.status >= 500) context.log.error({ err: error }, "rpc handler failed");
+    throw error;
+  }
+};
+
+export function createRpcHandlers() {
+  const common: Options = { clientInterceptors: [shapeErrors], interceptors: [logHandlerFaults] };
+  return {
+    rpc: new RPCHandler<RequestContext>(router, common),
+    openapi: new OpenAPIHandler<RequestContext>(router, common),
+  };
+}

@@ -1,0 +1,76 @@
+// Builds the process's clients and starts the requested roles; returns one `stop` for shutdown.
+import type { Server } from "bun";
+import { createApp } from "./app";
+import type { ResolvedConfig } from "./config";
+import { createChain } from "./infra/chain";
+import { createDatabase, migrateDatabase } from "./infra/db";
+import type { Logger } from "./infra/log";
+import { createRedis } from "./infra/redis";
+import { createStorage, ensureBuckets } from "./infra/storage";
+import type { Deps } from "./rpc/context";
+
+export const ROLES = ["api", "worker", "indexer"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function createDeps(config: ResolvedConfig, log: Logger): Deps {
+  const { pool, db } = createDatabase(config, log);
+  return {
+    config,
+    pool,
+    db,
+    redis: createRedis(config, log),
+    storage: createStorage(config),
+    chain: createChain(config),
+    log,
+    startedAt: Date.now(),
+  };
+}
+
+export async function closeDeps(deps: Deps): Promise<void> {
+  await Promise.allSettled([deps.pool.end(), deps.redis.quit()]);
+  deps.storage.client.destroy();
+}
+
+export interface RunningKit {
+  deps: Deps;
+  /** Set when the api role runs. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+export async function startKit(config: ResolvedConfig, roles: readonly Role[], log: Logger): Promise<RunningKit> {
+  const deps = createDeps(config, log);
+  let server: Server<undefined> | undefined;
+  try {
+    if (config.db.migrate) await migrateDatabase(deps.pool, config.migrationsDir, log);
+    if (roles.includes("api")) {
+      await ensureBuckets(deps.storage, log);
+      const app = createApp(deps);
+      server = Bun.serve({
+        hostname: config.http.host,
+        port: config.http.port,
+        fetch: app.fetch,
+        maxRequestBodySize: config.http.bodyLimitBytes * 2,
+        // Hung clients must not pin a connection forever; long-lived streams send keep-alives.
+        idleTimeout: 60,
+      });
+      log.info({ url: server.url.href }, "api listening");
+    }
+    // The worker's jobs (BullMQ) and the chain indexer plug in here as their domains land.
+    if (roles.includes("worker")) log.info("worker role started (no jobs registered yet)");
+    if (roles.includes("indexer")) log.info("indexer role started (no chains to follow yet)");
+  } catch (error) {
+    await closeDeps(deps);
+    throw error;
+  }
+
+  return {
+    deps,
+    url: server ? server.url.href.replace(/\/$/, "") : undefined,
+    async stop() {
+      // stop() without force lets in-flight requests finish while refusing new connections.
+      await server?.stop();
+      await closeDeps(deps);
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// One isolated Kit per test file: its own database (cloned from the migrated template), its own
+// Redis key prefix, an s3rver in a temp folder, and an anvil when asked for. Cleaned up after.
+import { afterAll } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createORPCClient } from "@orpc/client";
+import { RPCLink } from "@orpc/client/fetch";
+import type { ContractRouterClient } from "@orpc/contract";
+import { type App, createApp } from "../src/app";
+import { loadConfig, type ResolvedConfig, requireResolved } from "../src/config";
+import type { Contract } from "../src/contract";
+import { type LocalAnvil, startLocalAnvil } from "../src/dev/anvil";
+import { type LocalS3, startLocalS3 } from "../src/dev/s3";
+import { createLogger } from "../src/infra/log";
+import { ensureBuckets } from "../src/infra/storage";
+import type { Deps } from "../src/rpc/context";
+import { closeDeps, createDeps } from "../src/runtime";
+import { createTestDatabase, dropDatabase, ensureTemplateDatabase } from "./databases";
+
+export interface TestKitOptions {
+  /** Start an anvil for this file (otherwise the chain URL points at a closed port). */
+  chain?: boolean;
+  /** Extra environment for loadConfig (e.g. READY_TIMEOUT_MS). */
+  env?: Record<string, string>;
+}
+
+export interface TestKit {
+  config: ResolvedConfig;
+  deps: Deps;
+  app: App;
+  /** Typed client over /rpc, calling the app in-process. */
+  client: ContractRouterClient<Contract>;
+  /** `fetch` against the app in-process: `kit.request("/api/system/info")`. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  env: Record<string, string>;
+  s3: LocalS3;
+  anvil?: LocalAnvil;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/** Environment for a fresh, isolated Kit (database, prefix, S3, chain): also usable for child processes. */
+export async function createTestEnvironment(options: TestKitOptions = {}) {
+  const database = await createTestDatabase(await ensureTemplateDatabase());
+  const s3Dir = await mkdtemp(join(tmpdir(), "kit-s3-"));
+  const s3 = await startLocalS3({ directory: s3Dir });
+  const anvil = options.chain ? await startLocalAnvil({ port: await freePort() }) : undefined;
+  const redisKeyPrefix = `test:${database.name}:`;
+  const env: Record<string, string> = {
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    DATABASE_URL: database.url,
+    DATABASE_MIGRATE: "false",
+    REDIS_KEY_PREFIX: redisKeyPrefix,
+    S3_ENDPOINT: s3.endpoint,
+    RPC_URL: anvil?.rpcUrl ?? `http://127.0.0.1:${await freePort()}`,
+    READY_TIMEOUT_MS: "1000",
+    ...options.env,
+  };
+  const cleanup = async () => {
+    await anvil?.stop();
+    await s3.stop();
+    await rm(s3Dir, { recursive: true, force: true });
+    await dropDatabase(database.name);
+  };
+  return { env, s3, anvil, database, redisKeyPrefix, cleanup };
+}
+
+export async function createTestKit(options: TestKitOptions = {}): Promise<TestKit> {
+  const environment = await createTestEnvironment(options);
+  const config = requireResolved(loadConfig(environment.env));
+  const deps = createDeps(config, createLogger(config));
+  await ensureBuckets(deps.storage, deps.log);
+  const app = createApp(deps);
+  const origin = "http://kit.test";
+  const request = async (path: string, init?: RequestInit) => app.fetch(new Request(`${origin}${path}`, init));
+  const client: ContractRouterClient<Contract> = createORPCClient(
+    new RPCLink({ url: `${origin}/rpc`, fetch: (req) => Promise.resolve(app.fetch(req)) }),
+  );
+
+  afterAll(async () => {
+    await deleteKeys(deps, environment.redisKeyPrefix);
+    await closeDeps(deps);
+    await environment.cleanup();
+  });
+
+  return { config, deps, app, client, request, env: environment.env, s3: environment.s3, anvil: environment.anvil };
+}
+
+async function deleteKeys(deps: Deps, prefix: string): Promise<void> {
+  // SCAN patterns are not prefixed by ioredis; keys returned are full names, DEL re-prefixes them.
+  let cursor = "0";
+  do {
+    const [next, keys] = await deps.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) await deps.redis.del(...keys.map((k) => k.slice(prefix.length)));
+  } while (cursor !== "0");
+}
