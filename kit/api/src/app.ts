@@ -29,7 +29,7 @@ export interface App {
 export function createApp(deps: Deps): App {
   const { config } = deps;
   const metrics = createMetrics();
-  const handlers = createRpcHandlers();
+  const handlers = createRpcHandlers(router);
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ limitLength: 64 }));

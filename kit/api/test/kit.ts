@@ -39,6 +39,25 @@ export interface TestKit {
   anvil?: LocalAnvil;
 }
 
+/** A TCP server that accepts connections and never answers: a dependency that hangs. */
+export async function startBlackHole(): Promise<{ url: string; stop(): void }> {
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (typeof address !== "object" || !address) throw new Error("black hole has no port");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    stop: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -92,7 +111,8 @@ export async function createTestKit(options: TestKitOptions = {}): Promise<TestK
   );
 
   afterAll(async () => {
-    await deleteKeys(deps, environment.redisKeyPrefix);
+    // Tolerant: some files take Redis away on purpose.
+    await deleteKeys(deps, environment.redisKeyPrefix).catch(() => {});
     await closeDeps(deps);
     await environment.cleanup();
   });

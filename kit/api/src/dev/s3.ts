@@ -20,8 +20,12 @@ export async function startLocalS3(options: {
     resetOnClose: !options.keepData,
   });
   const { port } = await server.run();
+  let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    stop: () => server.close(),
+    stop: async () => {
+      stopped ??= server.close();
+      await stopped;
+    },
   };
 }

@@ -8,7 +8,11 @@ export type { Logger };
  * JSON lines in production, pretty lines in development. Error serialisation drops stacks:
  * they would reach log shippers, and the request id already locates the failure.
  */
-export function createLogger(config: Pick<Config, "log">, base: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  config: Pick<Config, "log">,
+  base: Record<string, unknown> = {},
+  destination?: pino.DestinationStream,
+): Logger {
   const options: pino.LoggerOptions = {
     level: config.log.level,
     base,
@@ -18,6 +22,7 @@ export function createLogger(config: Pick<Config, "log">, base: Record<string, u
     },
     serializers: { err: serializeError },
   };
+  if (destination) return pino(options, destination);
   return config.log.pretty
     ? pino(options, pretty({ colorize: true, sync: true, singleLine: true, ignore: "pid,hostname" }))
     : pino(options);

@@ -1,10 +1,9 @@
 // The two oRPC handlers (/rpc for the typed client, /api as REST) and how errors leave them.
 import { OpenAPIHandler } from "@orpc/openapi/fetch";
-import { ORPCError, ValidationError } from "@orpc/server";
+import { ORPCError, type Router, ValidationError } from "@orpc/server";
 import { RPCHandler } from "@orpc/server/fetch";
 import type { StandardHandlerOptions } from "@orpc/server/standard";
 import type { z } from "zod";
-import { router } from "../router";
 import type { validationIssue } from "./base";
 import type { RequestContext } from "./context";
 
@@ -57,7 +56,8 @@ const logHandlerFaults: HandlerInterceptor = async ({ context, next }) => {
   }
 };
 
-export function createRpcHandlers() {
+// biome-ignore lint/suspicious/noExplicitAny: a router of any contract is served the same way
+export function createRpcHandlers(router: Router<any, RequestContext>) {
   const common: Options = { clientInterceptors: [shapeErrors], interceptors: [logHandlerFaults] };
   return {
     rpc: new RPCHandler<RequestContext>(router, common),

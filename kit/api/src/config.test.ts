@@ -1,0 +1,90 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { ConfigError, loadConfig, requireResolved } from "./config";
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+const production = {
+  NODE_ENV: "production",
+  DATABASE_URL: "postgres://kit:pw@db:5432/kit",
+  REDIS_URL: "redis://redis:6379",
+  S3_ENDPOINT: "http://minio:9000",
+  S3_ACCESS_KEY: "kit-prod",
+  S3_SECRET_KEY: "a-long-random-secret",
+  RPC_URL: "http://node:8545",
+};
+
+describe("loadConfig", () => {
+  test("development needs no variables at all", () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(3000);
+    expect(config.chain.anvilPort).toBe(8545);
+    expect(config.db.url).toBe("postgres://postgres@127.0.0.1:5432/kit");
+    expect(config.redis.keyPrefix).toBe("kit:");
+    expect(config.s3.endpoint).toBeUndefined();
+    expect(config.log.pretty).toBe(true);
+  });
+
+  test("each bad value is named with what is expected, without echoing it", () => {
+    const problems = problemsOf({ PORT: "abc", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", S3_SECRET_KEY: "" });
+    expect(problems.find((p) => p.startsWith("PORT:"))).toContain("port");
+    expect(problems.find((p) => p.startsWith("DATABASE_URL:"))).toContain("postgres://");
+    expect(problems.find((p) => p.startsWith("LOG_LEVEL:"))).toBeDefined();
+    expect(problems.join("\n")).not.toContain("mysql://x");
+    expect(problems).toHaveLength(3); // an empty variable counts as unset
+  });
+
+  test("ports outside 0-65535 and non-integers are refused", () => {
+    for (const value of ["70000", "-1", "80.5"]) expect(problemsOf({ PORT: value })[0]).toStartWith("PORT:");
+  });
+
+  test("production refuses development defaults and missing service addresses", () => {
+    const problems = problemsOf({ NODE_ENV: "production", S3_SECRET_KEY: "S3RVER" });
+    for (const name of ["DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "RPC_URL"]) {
+      expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
+    }
+    expect(problems).toContain("S3_SECRET_KEY: the development default is refused in production");
+    expect(loadConfig(production).log.pretty).toBe(false);
+  });
+
+  test("a config without S3 or chain addresses cannot start a server", () => {
+    expect(() => requireResolved(loadConfig({}))).toThrow(/S3_ENDPOINT[\s\S]*RPC_URL/);
+    expect(requireResolved(loadConfig(production)).chain.rpcUrl).toBe("http://node:8545");
+  });
+});
+
+describe("the process", () => {
+  const main = join(import.meta.dir, "main.ts");
+  const run = (env: Record<string, string>, args: string[] = []) =>
+    Bun.spawnSync(["bun", main, ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stderr: "pipe",
+      stdout: "pipe",
+    });
+
+  test("a bad value stops start-up with exit code 1 and names the variable", () => {
+    const result = run({ PORT: "not-a-port" });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.toString()).toContain("PORT: expected a port number");
+  });
+
+  test("production with development secrets stops with exit code 1", () => {
+    const result = run({ ...production, S3_SECRET_KEY: "S3RVER" });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.toString()).toContain("S3_SECRET_KEY: the development default is refused in production");
+  });
+
+  test("an unknown role stops with exit code 1", () => {
+    const result = run(production, ["--role", "miner"]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.toString()).toContain("unknown role miner");
+  });
+});
