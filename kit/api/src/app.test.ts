@@ -85,11 +85,26 @@ describe("API description", () => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain("/docs/swagger-ui-bundle.js");
-    for (const asset of ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/init.js"]) {
+    for (const asset of [
+      "/docs/swagger-ui-bundle.js",
+      "/docs/swagger-ui-standalone-preset.js",
+      "/docs/swagger-ui.css",
+      "/docs/init.js",
+    ]) {
       const response = await kit.request(asset);
       expect(response.status).toBe(200);
       expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(10);
     }
-    expect(await (await kit.request("/docs/init.js")).text()).toContain("/api/openapi.json");
+    const init = await (await kit.request("/docs/init.js")).text();
+    expect(init).toContain("/api/openapi.json");
+    expect(init).toContain("/api/auth/open-api/generate-schema");
+  });
+
+  test("better-auth's own OpenAPI document, shown beside the procedures, is served", async () => {
+    const response = await kit.request("/api/auth/open-api/generate-schema");
+    expect(response.status).toBe(200);
+    const spec = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(spec.openapi).toStartWith("3.");
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(["/sign-in/email", "/siwe/verify"]));
   });
 });

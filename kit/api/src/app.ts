@@ -3,14 +3,17 @@ import { OpenAPIGenerator } from "@orpc/openapi";
 import { ZodToJsonSchemaConverter } from "@orpc/zod/zod4";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { getConnInfo } from "hono/bun";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { CLIENT_IP_HEADER } from "./domains/auth/auth";
+import { checkAuthAttempt } from "./domains/auth/brute-force";
 import { checkDependencies } from "./domains/system/service";
+import { clientAddress } from "./http/client-ip";
 import { createDocsRoutes } from "./http/docs";
 import { errorResponse } from "./http/errors";
 import { createMetrics, type Metrics } from "./infra/metrics";
+import type { RateLimitResult } from "./infra/rate-limiter";
 import { router } from "./router";
 import type { Deps, RequestContext } from "./rpc/context";
 import { createRpcHandlers } from "./rpc/handlers";
@@ -70,7 +73,15 @@ export function createApp(deps: Deps): App {
       origin: config.http.corsOrigins,
       credentials: true,
       allowHeaders: ["content-type", "authorization", "x-request-id"],
-      exposeHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+      // set-auth-token: the bearer plugin's token, which wallet and mobile clients read after sign-in.
+      exposeHeaders: [
+        "x-request-id",
+        "retry-after",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "set-auth-token",
+      ],
       maxAge: 600,
     }),
   );
@@ -114,19 +125,64 @@ export function createApp(deps: Deps): App {
         data: { issues: [{ path: "", message: `body exceeds ${config.http.bodyLimitBytes} bytes` }] },
       }),
   });
+  // better-auth: sign-up/in/out, SIWE, sessions, API keys, its own admin endpoints.
+  app.on(["GET", "POST"], "/api/auth/*", limitBody, async (c) => {
+    const path = c.req.path.slice("/api/auth".length);
+    // Kit's users.* procedures are the one admin surface (its rules, limits and audit); the
+    // admin plugin stays for its fields and its ban check at sign-in, not for its endpoints.
+    if (path.startsWith("/admin/")) {
+      return errorResponse(c, {
+        code: "NOT_FOUND",
+        status: 404,
+        message: "User administration is at /api/users (users.list, users.setRole, users.ban, …).",
+      });
+    }
+    if (c.req.method === "POST") {
+      const body = await c.req.raw
+        .clone()
+        .json()
+        .catch(() => null);
+      const check = await checkAuthAttempt(deps, path, body);
+      if (check.outcome === "unavailable") {
+        return errorResponse(c, {
+          code: "SERVICE_UNAVAILABLE",
+          status: 503,
+          message: "Signing in is briefly unavailable; retry in a minute.",
+        });
+      }
+      if (check.outcome === "limited") {
+        const response = errorResponse(c, {
+          code: "TOO_MANY_REQUESTS",
+          status: 429,
+          message: `Too many attempts for this account; retry in ${check.rateLimit.resetSeconds} s.`,
+          data: { retryAfterSeconds: check.rateLimit.resetSeconds },
+        });
+        setRateLimitHeaders(response.headers, check.rateLimit);
+        return response;
+      }
+    }
+    c.get("trace").procedure = routeLabelForAuth(path);
+    const request = new Request(c.req.raw);
+    request.headers.set(CLIENT_IP_HEADER, clientAddress(c, config.auth.trustProxyHops) ?? "unknown");
+    return deps.auth.handler(request);
+  });
+
   const mount = (prefix: "/rpc" | "/api", handler: ReturnType<typeof createRpcHandlers>["rpc" | "openapi"]) => {
     app.use(`${prefix}/*`, limitBody, async (c, next) => {
       const context: RequestContext = {
         ...deps,
         log: c.get("log"),
         requestId: c.get("requestId"),
-        ip: clientAddress(c),
+        ip: clientAddress(c, config.auth.trustProxyHops),
         headers: c.req.raw.headers,
         trace: c.get("trace"),
       };
       const { matched, response } = await handler.handle(c.req.raw, { prefix, context });
-      if (matched) return c.newResponse(response.body, response);
-      await next();
+      if (!matched) return next();
+      if (context.trace.rateLimit) setRateLimitHeaders(response.headers, context.trace.rateLimit);
+      if (context.trace.rateLimitFailedOpen) metrics.rateLimitFailOpen.inc();
+      for (const cookie of context.trace.setCookies ?? []) response.headers.append("set-cookie", cookie);
+      return c.newResponse(response.body, response);
     });
   };
   mount("/rpc", handlers.rpc);
@@ -143,10 +199,15 @@ export function createApp(deps: Deps): App {
   return { fetch: app.fetch, hono: app, metrics };
 }
 
-function clientAddress(c: Parameters<typeof getConnInfo>[0]): string | undefined {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined; // in-process requests (tests) have no socket
-  }
+/** IETF draft RateLimit fields, plus Retry-After when refused. */
+function setRateLimitHeaders(headers: Headers, result: RateLimitResult): void {
+  headers.set("ratelimit-limit", String(result.limit));
+  headers.set("ratelimit-remaining", String(result.remaining));
+  headers.set("ratelimit-reset", String(result.resetSeconds));
+  if (!result.allowed) headers.set("retry-after", String(Math.max(1, result.resetSeconds)));
+}
+
+/** Metric label for better-auth routes: its fixed endpoint paths, or one bucket for anything else. */
+function routeLabelForAuth(path: string): string {
+  return /^\/[a-z0-9-]+(\/[a-z0-9-]+){0,2}$/.test(path) && path.length <= 48 ? `auth${path}` : "auth:other";
 }

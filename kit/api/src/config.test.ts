@@ -20,6 +20,8 @@ const production = {
   S3_ACCESS_KEY: "kit-prod",
   S3_SECRET_KEY: "a-long-random-secret",
   RPC_URL: "http://node:8545",
+  PUBLIC_URL: "https://kit.example.com",
+  BETTER_AUTH_SECRET: "0123456789abcdef0123456789abcdef-prod",
 };
 
 describe("loadConfig", () => {
@@ -42,13 +44,32 @@ describe("loadConfig", () => {
     expect(problems).toHaveLength(3); // an empty variable counts as unset
   });
 
+  test("auth settings: a short secret, half a bootstrap admin and an unknown rate-limit shape are refused", () => {
+    expect(problemsOf({ BETTER_AUTH_SECRET: "short" })[0]).toBe("BETTER_AUTH_SECRET: expected at least 32 characters");
+    expect(problemsOf({ BOOTSTRAP_ADMIN_EMAIL: "root@example.com" })[0]).toContain("set both or neither");
+    expect(problemsOf({ RATE_LIMITS: "{nope" })[0]).toStartWith("RATE_LIMITS: expected JSON");
+    expect(problemsOf({ RATE_LIMITS: '{"default":{"limit":0,"windowSeconds":60}}' })[0]).toStartWith("RATE_LIMITS");
+    expect(loadConfig({ RATE_LIMITS: '{"default":{"limit":100,"windowSeconds":60}}' }).rateLimits).toEqual({
+      default: { limit: 100, windowSeconds: 60 },
+    });
+    expect(loadConfig({ PORT: "4000" }).auth.publicUrl).toBe("http://localhost:4000");
+  });
+
   test("ports outside 0-65535 and non-integers are refused", () => {
     for (const value of ["70000", "-1", "80.5"]) expect(problemsOf({ PORT: value })[0]).toStartWith("PORT:");
   });
 
   test("production refuses development defaults and missing service addresses", () => {
     const problems = problemsOf({ NODE_ENV: "production", S3_SECRET_KEY: "S3RVER" });
-    for (const name of ["DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "RPC_URL"]) {
+    for (const name of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "S3_ENDPOINT",
+      "S3_ACCESS_KEY",
+      "RPC_URL",
+      "PUBLIC_URL",
+      "BETTER_AUTH_SECRET",
+    ]) {
       expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
     }
     expect(problems).toContain("S3_SECRET_KEY: the development default is refused in production");

@@ -6,6 +6,7 @@ import packageJson from "../package.json" with { type: "json" };
 const repoRoot = resolve(import.meta.dir, "../../..");
 
 const DEV_S3_KEY = "S3RVER"; // s3rver accepts only this access key id
+const DEV_AUTH_SECRET = "kit-development-secret-do-not-use-in-production";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
@@ -70,6 +71,37 @@ const envSchema = z.object({
   ANVIL_PORT: port.default(8545),
 
   DATA_DIR: z.string().min(1).default(resolve(repoRoot, ".data")),
+
+  PUBLIC_URL: url(["http", "https"]).optional(),
+  BETTER_AUTH_SECRET: z.string().min(32, "expected at least 32 characters").default(DEV_AUTH_SECRET),
+  TRUST_PROXY_HOPS: z.coerce
+    .number({ message: "expected the number of proxies in front of Kit" })
+    .int("expected a whole number")
+    .min(0, "expected 0 or more")
+    .max(10, "expected at most 10")
+    .default(0),
+  RATE_LIMITS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return {};
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: 'expected JSON such as {"default":{"limit":300,"windowSeconds":60}}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(
+        z.string(),
+        z.object({ limit: z.number().int().positive(), windowSeconds: z.number().int().positive() }).strict(),
+        { message: 'expected JSON such as {"default":{"limit":300,"windowSeconds":60}}' },
+      ),
+    ),
+  CHAIN_ID: positiveInt("a chain id").default(31337),
+  BOOTSTRAP_ADMIN_EMAIL: z.email({ message: "expected an e-mail address" }).optional(),
+  BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, "expected at least 12 characters").optional(),
 });
 
 /** Variables production must receive explicitly: their defaults only make sense on a laptop. */
@@ -80,8 +112,14 @@ const requiredInProduction = [
   "S3_ACCESS_KEY",
   "S3_SECRET_KEY",
   "RPC_URL",
+  "PUBLIC_URL",
+  "BETTER_AUTH_SECRET",
 ] as const;
-const devSecrets: Partial<Record<string, string>> = { S3_ACCESS_KEY: DEV_S3_KEY, S3_SECRET_KEY: DEV_S3_KEY };
+const devSecrets: Partial<Record<string, string>> = {
+  S3_ACCESS_KEY: DEV_S3_KEY,
+  S3_SECRET_KEY: DEV_S3_KEY,
+  BETTER_AUTH_SECRET: DEV_AUTH_SECRET,
+};
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -98,6 +136,8 @@ export interface Config {
     shutdownTimeoutMs: number;
   };
   log: { level: Env["LOG_LEVEL"]; pretty: boolean };
+  /** Overrides of the rate-limit rules' limits, by rule name (see rpc/rate-limit-rules.ts). */
+  rateLimits: Record<string, { limit: number; windowSeconds: number }>;
   db: { url: string; poolMax: number; migrate: boolean };
   redis: { url: string; keyPrefix: string };
   s3: {
@@ -110,6 +150,16 @@ export interface Config {
   };
   /** Absent in development: the local stack starts an anvil and fills it in. */
   chain: { rpcUrl?: string; anvilPort: number };
+  auth: {
+    /** Where browsers reach the API; cookies, SIWE domain and trusted origins derive from it. */
+    publicUrl: string;
+    secret: string;
+    /** How many proxies in front of Kit append to X-Forwarded-For (0: use the socket address). */
+    trustProxyHops: number;
+    /** The chain id a SIWE message must name. */
+    chainId: number;
+    bootstrapAdmin?: { email: string; password: string };
+  };
   dataDir: string;
   migrationsDir: string;
 }
@@ -136,15 +186,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  if ((e.BOOTSTRAP_ADMIN_EMAIL === undefined) !== (e.BOOTSTRAP_ADMIN_PASSWORD === undefined)) {
+    problems.push("BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD: set both or neither");
+  }
   if (e.NODE_ENV === "production") {
-    const problems: string[] = [];
     for (const name of requiredInProduction) {
       if (env[name] === undefined) problems.push(`${name}: must be set in production`);
       else if (devSecrets[name] === env[name])
         problems.push(`${name}: the development default is refused in production`);
     }
-    if (problems.length > 0) throw new ConfigError(problems);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
     version: packageJson.version,
@@ -158,6 +211,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     },
     log: { level: e.LOG_LEVEL, pretty: e.NODE_ENV === "development" },
+    rateLimits: e.RATE_LIMITS,
     db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, migrate: e.DATABASE_MIGRATE },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     s3: {
@@ -172,6 +226,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       },
     },
     chain: { rpcUrl: e.RPC_URL, anvilPort: e.ANVIL_PORT },
+    auth: {
+      publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
+      secret: e.BETTER_AUTH_SECRET,
+      trustProxyHops: e.TRUST_PROXY_HOPS,
+      chainId: e.CHAIN_ID,
+      bootstrapAdmin:
+        e.BOOTSTRAP_ADMIN_EMAIL && e.BOOTSTRAP_ADMIN_PASSWORD
+          ? { email: e.BOOTSTRAP_ADMIN_EMAIL, password: e.BOOTSTRAP_ADMIN_PASSWORD }
+          : undefined,
+    },
     dataDir: e.DATA_DIR,
     migrationsDir: resolve(repoRoot, "drizzle"),
   };

@@ -2,26 +2,33 @@
 import type { Server } from "bun";
 import { createApp } from "./app";
 import type { ResolvedConfig } from "./config";
+import { createAuth } from "./domains/auth/auth";
+import { createPasswordUser } from "./domains/auth/service";
 import { createChain } from "./infra/chain";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import type { Logger } from "./infra/log";
-import { createRedis } from "./infra/redis";
+import { createRedis, redisReady } from "./infra/redis";
 import { createStorage, ensureBuckets } from "./infra/storage";
 import type { Deps } from "./rpc/context";
+import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 
 export const ROLES = ["api", "worker", "indexer"] as const;
 export type Role = (typeof ROLES)[number];
 
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {
+  const rateLimitRules = resolveRateLimitRules(config.rateLimits);
   const { pool, db } = createDatabase(config, log);
+  const redis = createRedis(config, log);
   return {
     config,
     pool,
     db,
-    redis: createRedis(config, log),
+    redis,
     storage: createStorage(config),
     chain: createChain(config),
     log,
+    auth: createAuth({ config, db, redis, log }),
+    rateLimitRules,
     startedAt: Date.now(),
   };
 }
@@ -42,7 +49,13 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
   const deps = createDeps(config, log);
   let server: Server<undefined> | undefined;
   try {
+    if (!(await redisReady(deps.redis, 5_000)))
+      log.warn("redis is not reachable yet; starting anyway (see README, Redis down)");
     if (config.db.migrate) await migrateDatabase(deps.pool, config.migrationsDir, log);
+    if (config.auth.bootstrapAdmin) {
+      const admin = await createPasswordUser(deps, { ...config.auth.bootstrapAdmin, role: "admin" });
+      log.info(admin ? "bootstrap admin created" : "bootstrap admin exists; left unchanged");
+    }
     if (roles.includes("api")) {
       await ensureBuckets(deps.storage, log);
       const app = createApp(deps);

@@ -14,6 +14,7 @@ import type { Contract } from "../src/contract";
 import { type LocalAnvil, startLocalAnvil } from "../src/dev/anvil";
 import { type LocalS3, startLocalS3 } from "../src/dev/s3";
 import { createLogger } from "../src/infra/log";
+import { redisReady } from "../src/infra/redis";
 import { ensureBuckets } from "../src/infra/storage";
 import type { Deps } from "../src/rpc/context";
 import { closeDeps, createDeps } from "../src/runtime";
@@ -102,6 +103,7 @@ export async function createTestKit(options: TestKitOptions = {}): Promise<TestK
   const environment = await createTestEnvironment(options);
   const config = requireResolved(loadConfig(environment.env));
   const deps = createDeps(config, createLogger(config));
+  await redisReady(deps.redis, 3_000);
   await ensureBuckets(deps.storage, deps.log);
   const app = createApp(deps);
   const origin = "http://kit.test";

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 const assets = {
   "swagger-ui.css": "text/css; charset=utf-8",
   "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+  "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
 } as const;
 
 const page = `<!doctype html>
@@ -20,14 +21,22 @@ const page = `<!doctype html>
 <body>
   <div id="reference"></div>
   <script src="/docs/swagger-ui-bundle.js"></script>
+  <script src="/docs/swagger-ui-standalone-preset.js"></script>
   <script src="/docs/init.js"></script>
 </body>
 </html>`;
 
+// Two documents side by side: Kit's procedures, and better-auth's endpoints (/api/auth/*).
 const init = `window.ui = SwaggerUIBundle({
-  url: "/api/openapi.json",
+  urls: [
+    { name: "Kit procedures (/api)", url: "/api/openapi.json" },
+    { name: "Authentication (/api/auth)", url: "/api/auth/open-api/generate-schema" },
+  ],
+  "urls.primaryName": "Kit procedures (/api)",
   dom_id: "#reference",
   deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: "StandaloneLayout",
   withCredentials: true,
   tryItOutEnabled: true,
 });`;

@@ -1,10 +1,13 @@
 import type pg from "pg";
 import type { ResolvedConfig } from "../config";
+import type { Auth } from "../domains/auth/auth";
 import type { Chain } from "../infra/chain";
 import type { Database } from "../infra/db";
 import type { Logger } from "../infra/log";
+import type { RateLimitResult } from "../infra/rate-limiter";
 import type { Redis } from "../infra/redis";
 import type { Storage } from "../infra/storage";
+import type { RateLimitRules } from "./rate-limit-rules";
 
 /** The long-lived clients of one process. Services take the parts they need. */
 export interface Deps {
@@ -15,6 +18,8 @@ export interface Deps {
   storage: Storage;
   chain: Chain;
   log: Logger;
+  auth: Auth;
+  rateLimitRules: RateLimitRules;
   startedAt: number;
 }
 
@@ -25,5 +30,5 @@ export interface RequestContext extends Deps {
   ip: string | undefined;
   headers: Headers;
   /** Filled by the handler once the procedure is known; read by metrics and the access log. */
-  trace: { procedure?: string };
+  trace: { procedure?: string; rateLimit?: RateLimitResult; rateLimitFailedOpen?: boolean; setCookies?: string[] };
 }

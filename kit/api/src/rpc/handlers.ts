@@ -4,6 +4,7 @@ import { ORPCError, type Router, ValidationError } from "@orpc/server";
 import { RPCHandler } from "@orpc/server/fetch";
 import type { StandardHandlerOptions } from "@orpc/server/standard";
 import type { z } from "zod";
+import { KitError } from "../errors";
 import type { validationIssue } from "./base";
 import type { RequestContext } from "./context";
 
@@ -23,6 +24,7 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
   try {
     return await next();
   } catch (error) {
+    if (error instanceof KitError) throw new ORPCError(error.code, { defined: true, message: error.message });
     if (error instanceof ORPCError && error.code === "BAD_REQUEST" && error.cause instanceof ValidationError) {
       const issues: Issue[] = error.cause.issues.map((issue) => ({
         path: (issue.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join("."),

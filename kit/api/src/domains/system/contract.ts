@@ -37,5 +37,6 @@ export const systemContract = {
       summary: "Version, uptime, chain head and the state of each dependency",
       description: "Cached for a short time (SYSTEM_INFO_CACHE_MS) so that it is cheap to poll.",
     })
+    .meta({ access: "public" })
     .output(systemInfo),
 };

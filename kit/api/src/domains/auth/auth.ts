@@ -1,0 +1,102 @@
+// better-auth, configured for Kit: e-mail + password, Sign-In with Ethereum, bearer tokens, API
+// keys, roles (admin plugin); sessions in Redis and Postgres.
+import { apiKey } from "@better-auth/api-key";
+import { betterAuth } from "better-auth";
+import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { admin, bearer, openAPI } from "better-auth/plugins";
+import { siwe } from "better-auth/plugins/siwe";
+import { verifyMessage } from "viem";
+import { generateSiweNonce } from "viem/siwe";
+import type { Config } from "../../config";
+import type { Database } from "../../infra/db";
+import type { Logger } from "../../infra/log";
+import type { Redis } from "../../infra/redis";
+import { ac, roles } from "./permissions";
+import * as schema from "./schema";
+import { createSecondaryStorage } from "./secondary-storage";
+
+/** Set by the HTTP layer on every request to /api/auth/* (see app.ts). */
+export const CLIENT_IP_HEADER = "x-kit-client-ip";
+
+export const SESSION_EXPIRES_IN_SECONDS = 7 * 24 * 60 * 60;
+export const SESSION_UPDATE_AGE_SECONDS = 24 * 60 * 60;
+
+export function trustedOrigins(config: Config): string[] {
+  return [...new Set([config.auth.publicUrl, ...config.http.corsOrigins])];
+}
+
+export function createAuth(deps: { config: Config; db: Database; redis: Redis; log: Logger }) {
+  const { config, db, redis, log } = deps;
+  const secure = config.env === "production";
+  return betterAuth({
+    appName: "Kit",
+    baseURL: config.auth.publicUrl,
+    basePath: "/api/auth",
+    secret: config.auth.secret,
+    trustedOrigins: trustedOrigins(config),
+    database: drizzleAdapter(db, { provider: "pg", schema, usePlural: false }),
+    secondaryStorage: createSecondaryStorage(redis, log),
+    emailAndPassword: { enabled: true, minPasswordLength: 12, maxPasswordLength: 128, autoSignIn: true },
+    session: {
+      expiresIn: SESSION_EXPIRES_IN_SECONDS,
+      updateAge: SESSION_UPDATE_AGE_SECONDS,
+      // Redis is the fast path, Postgres the record: a flushed Redis loses no session.
+      storeSessionInDatabase: true,
+      cookieCache: { enabled: false },
+    },
+    // IP-keyed limits on better-auth's own endpoints, atomic in Redis (INCR). The strict per-account
+    // brute-force rules run before better-auth, in Kit's limiter (auth/brute-force.ts).
+    rateLimit: {
+      enabled: true,
+      storage: "secondary-storage",
+      window: 60,
+      max: 100,
+      customRules: {
+        "/sign-in/email": { window: 60, max: 10 },
+        "/sign-up/email": { window: 600, max: 10 },
+        "/siwe/verify": { window: 60, max: 10 },
+        "/siwe/nonce": { window: 60, max: 30 },
+      },
+    },
+    advanced: {
+      useSecureCookies: secure,
+      defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure },
+      // Kit resolves the client address once (TRUST_PROXY_HOPS) and hands it over in this header,
+      // overwriting whatever a client sent; better-auth alone would only trust headers.
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+    },
+    logger: {
+      level: "warn",
+      log: (level, message) => log[level]({ source: "better-auth" }, message),
+    },
+    telemetry: { enabled: false },
+    plugins: [
+      admin({ ac, roles, defaultRole: "investor", adminRoles: ["admin"] }),
+      siwe({
+        domain: new URL(config.auth.publicUrl).host,
+        anonymous: true,
+        getNonce: async () => generateSiweNonce(),
+        // EOA signatures, checked offline; the chain id must be the one Kit serves.
+        verifyMessage: async ({ message, signature, address, chainId }) =>
+          chainId === config.auth.chainId &&
+          (await verifyMessage({
+            address: address as `0x${string}`,
+            message,
+            signature: signature as `0x${string}`,
+          }).catch(() => false)),
+      }),
+      bearer({ requireSignature: true }),
+      apiKey({
+        enableSessionForAPIKeys: true,
+        storage: "secondary-storage",
+        fallbackToDatabase: true,
+        defaultPrefix: "kit_",
+        enableMetadata: true,
+        rateLimit: { enabled: true, timeWindow: 60_000, maxRequests: 600 },
+      }),
+      openAPI({ disableDefaultReference: true }),
+    ],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { base } from "../../rpc/base";
+import { ROLE_NAMES } from "./permissions";
+
+const isoDateTime = z.iso.datetime({ offset: true });
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x-prefixed 20-byte hex address")
+  .meta({ description: "EVM address (any case); stored checksummed" });
+const userId = z.string().min(1).max(64).meta({ description: "User id" });
+
+export const roleName = z.enum(ROLE_NAMES);
+
+export const wallet = z.object({
+  address: z.string(),
+  chainId: z.number().int(),
+  isPrimary: z.boolean(),
+  linkedAt: isoDateTime,
+});
+
+export const userView = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: roleName,
+  emailVerified: z.boolean(),
+  banned: z.boolean(),
+  banReason: z.string().nullable(),
+  banExpiresAt: isoDateTime.nullable(),
+  createdAt: isoDateTime,
+});
+
+export const me = z.object({
+  user: userView.omit({ banned: true, banReason: true, banExpiresAt: true }),
+  permissions: z.record(z.string(), z.array(z.string())).meta({ description: "What the caller may do, by subject" }),
+  wallets: z.array(wallet),
+  authenticatedWith: z.enum(["session", "api-key"]),
+});
+
+export const linkWalletInput = z.object({
+  message: z
+    .string()
+    .min(1)
+    .max(4_000)
+    .meta({ description: "The EIP-4361 (SIWE) message, with a nonce from /api/auth/siwe/nonce" }),
+  signature: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]+$/, "expected a 0x-prefixed hex signature")
+    .max(2_000),
+});
+
+export const listUsersInput = z.object({
+  search: z.string().trim().max(200).optional().meta({ description: "Part of an e-mail address or name" }),
+  role: roleName.optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(25),
+});
+
+export const authContract = {
+  me: {
+    get: base
+      .route({ method: "GET", path: "/me", tags: ["me"], summary: "The signed-in user, role, permissions and wallets" })
+      .meta({ access: "user" })
+      .output(me),
+    wallets: {
+      link: base
+        .route({
+          method: "POST",
+          path: "/me/wallets",
+          tags: ["me"],
+          summary: "Link a wallet by signing a SIWE message",
+        })
+        .meta({ access: "user", rateLimit: "me.wallets" })
+        .input(linkWalletInput)
+        .output(wallet),
+      unlink: base
+        .route({ method: "DELETE", path: "/me/wallets/{address}", tags: ["me"], summary: "Unlink one of your wallets" })
+        .meta({ access: "user", rateLimit: "me.wallets" })
+        .input(z.object({ address }))
+        .output(z.object({ unlinked: z.literal(true) })),
+    },
+  },
+  users: {
+    list: base
+      .route({ method: "GET", path: "/users", tags: ["users"], summary: "Search users (admin)" })
+      .meta({ access: "user", permission: { users: ["manage"] } })
+      .input(listUsersInput)
+      .output(
+        z.object({
+          items: z.array(userView),
+          total: z.number().int(),
+          page: z.number().int(),
+          pageSize: z.number().int(),
+        }),
+      ),
+    setRole: base
+      .route({ method: "PUT", path: "/users/{id}/role", tags: ["users"], summary: "Change a user's role (admin)" })
+      .meta({ access: "user", permission: { users: ["manage"] }, rateLimit: "users.manage" })
+      .input(z.object({ id: userId, role: roleName }))
+      .output(userView),
+    ban: base
+      .route({
+        method: "POST",
+        path: "/users/{id}/ban",
+        tags: ["users"],
+        summary: "Ban a user and end their sessions (admin)",
+      })
+      .meta({ access: "user", permission: { users: ["manage"] }, rateLimit: "users.manage" })
+      .input(
+        z.object({
+          id: userId,
+          reason: z.string().trim().min(1).max(500),
+          expiresInSeconds: z
+            .number()
+            .int()
+            .min(60)
+            .max(10 * 365 * 24 * 3600)
+            .optional(),
+        }),
+      )
+      .output(userView),
+    unban: base
+      .route({ method: "POST", path: "/users/{id}/unban", tags: ["users"], summary: "Lift a ban (admin)" })
+      .meta({ access: "user", permission: { users: ["manage"] }, rateLimit: "users.manage" })
+      .input(z.object({ id: userId }))
+      .output(userView),
+    revokeSessions: base
+      .route({
+        method: "POST",
+        path: "/users/{id}/sessions/revoke",
+        tags: ["users"],
+        summary: "End all of a user's sessions (admin)",
+      })
+      .meta({ access: "user", permission: { users: ["manage"] }, rateLimit: "users.manage" })
+      .input(z.object({ id: userId }))
+      .output(z.object({ revoked: z.number().int() })),
+  },
+};

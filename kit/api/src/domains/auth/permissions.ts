@@ -1,0 +1,62 @@
+// Roles and what each may do, as better-auth access-control statements (subject: actions).
+import { createAccessControl } from "better-auth/plugins/access";
+import { defaultStatements } from "better-auth/plugins/admin/access";
+
+export const statements = {
+  // better-auth's admin plugin checks these on its own endpoints (/api/auth/admin/*).
+  ...defaultStatements,
+  kyc: ["submit", "review", "decide"],
+  documents: ["read_any"],
+  settings: ["manage_system"],
+  fx: ["manage"],
+  tokens: ["manage"],
+  users: ["manage"],
+} as const;
+
+export const ac = createAccessControl(statements);
+
+export const ROLE_NAMES = ["investor", "issuer", "kyc_reviewer", "admin"] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+type Statements = typeof statements;
+export type Permissions = { [S in keyof Statements]?: Statements[S][number][] };
+
+/** The grants, in one table; `roles` below is built from it and `me.get` reports it. */
+export const grants: Record<RoleName, Permissions> = {
+  investor: { kyc: ["submit"] },
+  issuer: { kyc: ["submit"], tokens: ["manage"] },
+  kyc_reviewer: { kyc: ["review", "decide"], documents: ["read_any"] },
+  admin: {
+    kyc: ["review", "decide"],
+    documents: ["read_any"],
+    settings: ["manage_system"],
+    fx: ["manage"],
+    tokens: ["manage"],
+    users: ["manage"],
+    // Deliberately no impersonate, delete or set-password: an admin manages roles and access only.
+    user: ["list", "get", "set-role", "ban"],
+    session: ["list", "revoke"],
+  },
+};
+
+export const roles = {
+  investor: ac.newRole(grants.investor),
+  issuer: ac.newRole(grants.issuer),
+  kyc_reviewer: ac.newRole(grants.kyc_reviewer),
+  admin: ac.newRole(grants.admin),
+};
+
+export function isRoleName(value: unknown): value is RoleName {
+  return typeof value === "string" && (ROLE_NAMES as readonly string[]).includes(value);
+}
+
+/** True when `role` grants every action asked for in `required`. Unknown roles grant nothing. */
+export function roleGrants(role: string | null | undefined, required: Permissions): boolean {
+  if (!isRoleName(role)) return false;
+  const granted = grants[role];
+  return Object.entries(required).every(([subject, actions]) =>
+    (actions ?? []).every((action) =>
+      ((granted as Record<string, readonly string[] | undefined>)[subject] ?? []).includes(action),
+    ),
+  );
+}

@@ -1,0 +1,385 @@
+// The auth domain's logic: the caller's own view, wallet linking, and user administration.
+// better-auth's internal adapter does the writes that must also reach its Redis entries
+// (role changes refresh cached sessions; revocations delete them).
+import { and, count, desc, eq, ilike, or, sql } from "drizzle-orm";
+import { getAddress, verifyMessage } from "viem";
+import { parseSiweMessage } from "viem/siwe";
+import type { Config } from "../../config";
+import { KitError } from "../../errors";
+import type { Database } from "../../infra/db";
+import type { Redis } from "../../infra/redis";
+import type { Auth } from "./auth";
+import { SESSION_EXPIRES_IN_SECONDS } from "./auth";
+import { grants, type RoleName } from "./permissions";
+import { account, session, user, walletAddress } from "./schema";
+import { AUTH_KEY_PREFIX } from "./secondary-storage";
+import type { Caller } from "./session";
+
+interface AuthDeps {
+  config: Config;
+  db: Database;
+  auth: Auth;
+  redis: Redis;
+}
+
+/** better-auth's retention for its "sessions revoked before" mark: longer than any session lives. */
+const REVOKED_MARK_TTL_SECONDS = SESSION_EXPIRES_IN_SECONDS + 24 * 60 * 60;
+
+function redisUnavailable(): KitError {
+  return new KitError(
+    "SERVICE_UNAVAILABLE",
+    "The session store (Redis) is unavailable, so this change could not reach signed-in sessions; nothing was changed. Retry shortly.",
+  );
+}
+
+/**
+ * Makes every existing session of `userId` invalid in Redis before Postgres changes: the
+ * "revoked before" mark refuses them even if one is refilled meanwhile. If Redis cannot be
+ * reached, nothing is changed and the caller gets SERVICE_UNAVAILABLE, so a ban never half-happens.
+ */
+async function revokeCachedSessions(redis: Redis, db: Database, userId: string): Promise<void> {
+  const tokens = await db.select({ token: session.token }).from(session).where(eq(session.userId, userId));
+  const now = Date.now();
+  try {
+    const pipeline = redis.multi();
+    pipeline.set(`${AUTH_KEY_PREFIX}revoked-sessions-before-${userId}`, String(now), "EX", REVOKED_MARK_TTL_SECONDS);
+    for (const { token } of tokens) pipeline.del(`${AUTH_KEY_PREFIX}${token}`);
+    const results = await pipeline.exec();
+    if (!results || results.some(([error]) => error)) throw new Error("revocation not applied");
+  } catch {
+    throw redisUnavailable();
+  }
+}
+
+/** Drops the cached copies of a user's sessions, so the next request reloads them from Postgres. */
+async function dropCachedSessions(redis: Redis, db: Database, userId: string): Promise<void> {
+  const tokens = await db.select({ token: session.token }).from(session).where(eq(session.userId, userId));
+  if (tokens.length === 0) return;
+  await redis.del(...tokens.map(({ token }) => `${AUTH_KEY_PREFIX}${token}`));
+}
+
+type UserRow = typeof user.$inferSelect;
+type WalletRow = typeof walletAddress.$inferSelect;
+
+export function toUserView(row: UserRow) {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role as RoleName,
+    emailVerified: row.emailVerified,
+    banned: row.banned,
+    banReason: row.banReason,
+    banExpiresAt: row.banExpires?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+function toWalletView(row: WalletRow) {
+  return {
+    address: row.address,
+    chainId: row.chainId,
+    isPrimary: row.isPrimary,
+    linkedAt: row.createdAt.toISOString(),
+  };
+}
+
+export async function getMe({ db }: AuthDeps, caller: Extract<Caller, { kind: "user" }>) {
+  const [row] = await db.select().from(user).where(eq(user.id, caller.user.id));
+  if (!row) throw new KitError("NOT_FOUND", "Your account no longer exists.");
+  const wallets = await db
+    .select()
+    .from(walletAddress)
+    .where(eq(walletAddress.userId, row.id))
+    .orderBy(desc(walletAddress.isPrimary), walletAddress.createdAt);
+  const { banned: _b, banReason: _r, banExpiresAt: _e, ...view } = toUserView(row);
+  const roleGrants = grants[view.role] as Record<string, string[]>;
+  // With an API key, the effective grants are what both the role and the key allow.
+  const permissions =
+    caller.via === "api-key"
+      ? Object.fromEntries(
+          Object.entries(roleGrants)
+            .map(([subject, actions]): [string, string[]] => [
+              subject,
+              actions.filter((a) => (caller.keyPermissions as Record<string, string[]>)?.[subject]?.includes(a)),
+            ])
+            .filter(([, actions]) => actions.length > 0),
+        )
+      : roleGrants;
+  return { user: view, permissions, wallets: wallets.map(toWalletView), authenticatedWith: caller.via };
+}
+
+/**
+ * Links the wallet that signed `message` (EIP-4361) to `userId`. The message must name Kit's
+ * domain and chain, carry a nonce Kit issued (single use), and be within its validity window.
+ */
+export async function linkWallet(
+  { config, db, auth }: AuthDeps,
+  userId: string,
+  input: { message: string; signature: string },
+) {
+  let parsed: ReturnType<typeof parseSiweMessage>;
+  try {
+    parsed = parseSiweMessage(input.message);
+  } catch {
+    throw new KitError("BAD_REQUEST", "The message is not a valid Sign-In with Ethereum message.");
+  }
+  if (!parsed.address || !parsed.nonce || !parsed.domain || parsed.chainId === undefined) {
+    throw new KitError("BAD_REQUEST", "The SIWE message must contain an address, a nonce, a domain and a chain id.");
+  }
+  if (parsed.domain !== new URL(config.auth.publicUrl).host) {
+    throw new KitError(
+      "BAD_REQUEST",
+      `The SIWE message is for ${parsed.domain}; sign one for ${new URL(config.auth.publicUrl).host}.`,
+    );
+  }
+  if (parsed.chainId !== config.auth.chainId) {
+    throw new KitError(
+      "BAD_REQUEST",
+      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.auth.chainId}.`,
+    );
+  }
+  const now = Date.now();
+  if (parsed.expirationTime && parsed.expirationTime.getTime() <= now) {
+    throw new KitError("BAD_REQUEST", "The SIWE message has expired; sign a new one.");
+  }
+  if (parsed.notBefore && parsed.notBefore.getTime() > now) {
+    throw new KitError("BAD_REQUEST", "The SIWE message is not valid yet.");
+  }
+  const valid = await verifyMessage({
+    address: parsed.address,
+    message: input.message,
+    signature: input.signature as `0x${string}`,
+  }).catch(() => false);
+  if (!valid) throw new KitError("BAD_REQUEST", "The signature does not match the message and address.");
+
+  // The nonce is consumed only after the signature checks out, so a forged attempt cannot burn it.
+  const ctx = await auth.$context;
+  const nonceFound = await ctx.internalAdapter.consumeVerificationValue(`siwe:${parsed.nonce}`);
+  if (!nonceFound) throw new KitError("BAD_REQUEST", "The nonce is unknown, expired or already used; get a new one.");
+
+  const checksummed = getAddress(parsed.address);
+  const createdAt = new Date();
+  try {
+    const [row] = await db.transaction(async (tx) => {
+      // Serialises links for one user, so two at once cannot both become primary.
+      await tx.select({ id: user.id }).from(user).where(eq(user.id, userId)).for("update");
+      const hasPrimary = await tx
+        .select({ id: walletAddress.id })
+        .from(walletAddress)
+        .where(and(eq(walletAddress.userId, userId), eq(walletAddress.isPrimary, true)));
+      const inserted = await tx
+        .insert(walletAddress)
+        .values({
+          id: crypto.randomUUID(),
+          userId,
+          address: checksummed,
+          chainId: parsed.chainId as number,
+          isPrimary: hasPrimary.length === 0,
+          createdAt,
+        })
+        .returning();
+      await tx.insert(account).values({
+        id: crypto.randomUUID(),
+        userId,
+        providerId: "siwe",
+        accountId: `${checksummed}:${parsed.chainId}`,
+        createdAt,
+        updatedAt: createdAt,
+      });
+      return inserted;
+    });
+    if (!row) throw new Error("wallet insert returned no row");
+    return toWalletView(row);
+  } catch (error) {
+    if (
+      (error as { cause?: { code?: string } }).cause?.code === "23505" ||
+      (error as { code?: string }).code === "23505"
+    ) {
+      const [owner] = await db
+        .select({ userId: walletAddress.userId })
+        .from(walletAddress)
+        .where(and(eq(walletAddress.address, checksummed), eq(walletAddress.chainId, parsed.chainId as number)));
+      throw new KitError(
+        "CONFLICT",
+        owner?.userId === userId
+          ? "This wallet is already linked to your account."
+          : "This wallet is linked to another account.",
+      );
+    }
+    throw error;
+  }
+}
+
+/** Unlinks a wallet, unless it is the account's only way to sign in. */
+export async function unlinkWallet({ db }: AuthDeps, userId: string, rawAddress: string) {
+  const checksummed = getAddress(rawAddress.toLowerCase());
+  await db.transaction(async (tx) => {
+    const wallets = await tx.select().from(walletAddress).where(eq(walletAddress.userId, userId)).for("update");
+    const target = wallets.find((w) => w.address === checksummed);
+    if (!target) throw new KitError("NOT_FOUND", `No wallet ${checksummed} is linked to your account.`);
+    const [password] = await tx
+      .select({ id: account.id })
+      .from(account)
+      .where(and(eq(account.userId, userId), eq(account.providerId, "credential")));
+    if (!password && wallets.length === 1) {
+      throw new KitError(
+        "PRECONDITION_FAILED",
+        "This wallet is your only way to sign in; link another wallet or set a password first.",
+      );
+    }
+    await tx.delete(walletAddress).where(eq(walletAddress.id, target.id));
+    await tx
+      .delete(account)
+      .where(
+        and(
+          eq(account.userId, userId),
+          eq(account.providerId, "siwe"),
+          eq(account.accountId, `${target.address}:${target.chainId}`),
+        ),
+      );
+    if (target.isPrimary) {
+      const next = wallets.find((w) => w.id !== target.id);
+      if (next) await tx.update(walletAddress).set({ isPrimary: true }).where(eq(walletAddress.id, next.id));
+    }
+  });
+  return { unlinked: true as const };
+}
+
+export async function listUsers(
+  { db }: AuthDeps,
+  input: { search?: string; role?: RoleName; page: number; pageSize: number },
+) {
+  const conditions = [];
+  if (input.search) {
+    // Matches the trigram index on (email || ' ' || name); LIKE wildcards in the term are literal.
+    const term = `%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    conditions.push(or(ilike(sql`(${user.email} || ' ' || ${user.name})`, term)));
+  }
+  if (input.role) conditions.push(eq(user.role, input.role));
+  const where = conditions.length > 0 ? and(...conditions) : undefined;
+  const [rows, totals] = await Promise.all([
+    db
+      .select()
+      .from(user)
+      .where(where)
+      .orderBy(desc(user.createdAt), user.id)
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    db.select({ total: count() }).from(user).where(where),
+  ]);
+  return { items: rows.map(toUserView), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+}
+
+async function requireUser(db: Database, id: string): Promise<UserRow> {
+  const [row] = await db.select().from(user).where(eq(user.id, id));
+  if (!row) throw new KitError("NOT_FOUND", `No user ${id}.`);
+  return row;
+}
+
+function refuseSelf(actorId: string, targetId: string, what: string) {
+  if (actorId === targetId) {
+    throw new KitError("PRECONDITION_FAILED", `You cannot ${what} yourself; ask another admin.`);
+  }
+}
+
+/**
+ * Changes a role so that it holds on the target's very next request: Postgres first, then the
+ * cached sessions are dropped (they reload with the new role). If Redis cannot be reached the
+ * role is put back (the compensating step) and the caller gets SERVICE_UNAVAILABLE.
+ */
+export async function setUserRole({ db, auth, redis }: AuthDeps, actorId: string, id: string, role: RoleName) {
+  refuseSelf(actorId, id, "change the role of");
+  const before = await requireUser(db, id);
+  if (redis.status !== "ready") throw redisUnavailable();
+  const ctx = await auth.$context;
+  await ctx.internalAdapter.updateUser(id, { role });
+  try {
+    await dropCachedSessions(redis, db, id);
+  } catch {
+    await ctx.internalAdapter.updateUser(id, { role: before.role });
+    throw redisUnavailable();
+  }
+  return toUserView(await requireUser(db, id));
+}
+
+export async function banUser(
+  { db, auth, redis }: AuthDeps,
+  actorId: string,
+  id: string,
+  input: { reason: string; expiresInSeconds?: number },
+) {
+  refuseSelf(actorId, id, "ban");
+  await requireUser(db, id);
+  await revokeCachedSessions(redis, db, id);
+  const ctx = await auth.$context;
+  const banExpires = input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null;
+  await ctx.internalAdapter.updateUser(id, { banned: true, banReason: input.reason, banExpires });
+  await ctx.internalAdapter.deleteUserSessions(id);
+  return toUserView(await requireUser(db, id));
+}
+
+export async function unbanUser({ db, auth }: AuthDeps, id: string) {
+  await requireUser(db, id);
+  const ctx = await auth.$context;
+  await ctx.internalAdapter.updateUser(id, { banned: false, banReason: null, banExpires: null });
+  return toUserView(await requireUser(db, id));
+}
+
+export async function revokeUserSessions({ db, auth, redis }: AuthDeps, id: string) {
+  await requireUser(db, id);
+  await revokeCachedSessions(redis, db, id);
+  const [{ active } = { active: 0 }] = await db
+    .select({ active: count() })
+    .from(session)
+    .where(and(eq(session.userId, id), sql`${session.expiresAt} > now()`));
+  const ctx = await auth.$context;
+  await ctx.internalAdapter.deleteUserSessions(id);
+  return { revoked: active };
+}
+
+/**
+ * Creates a user who signs in with e-mail and password (the CLI and BOOTSTRAP_ADMIN_* use it).
+ * Returns null when the e-mail address is taken.
+ */
+export async function createPasswordUser(
+  { db, auth }: Pick<AuthDeps, "db" | "auth">,
+  input: { email: string; password: string; role: RoleName; name?: string },
+) {
+  const ctx = await auth.$context;
+  const email = input.email.toLowerCase();
+  if (await ctx.internalAdapter.findUserByEmail(email)) return null;
+  const hash = await ctx.password.hash(input.password);
+  try {
+    return await db.transaction(async (tx) => {
+      const id = crypto.randomUUID();
+      const now = new Date();
+      const [row] = await tx
+        .insert(user)
+        .values({
+          id,
+          email,
+          name: input.name ?? email.split("@")[0] ?? email,
+          role: input.role,
+          emailVerified: true,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      await tx.insert(account).values({
+        id: crypto.randomUUID(),
+        userId: id,
+        providerId: "credential",
+        accountId: id,
+        password: hash,
+        createdAt: now,
+        updatedAt: now,
+      });
+      if (!row) throw new Error("user insert returned no row");
+      return toUserView(row);
+    });
+  } catch (error) {
+    if ((error as { cause?: { code?: string } }).cause?.code === "23505") return null;
+    throw error;
+  }
+}

@@ -1,0 +1,228 @@
+// Who is calling, resolved in as few Redis round trips as possible:
+//   1. GET the session entry better-auth keeps in Redis (token → { session, user });
+//   2. one pipeline: the user's "sessions revoked before" mark + the rate-limit check.
+// Anything unusual (no entry, Redis down, a session due for its daily refresh, an API key) takes
+// better-auth's own path, which reads Postgres and is the reference for what is valid.
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { ResolvedConfig } from "../../config";
+import type { Logger } from "../../infra/log";
+import {
+  consumeRateLimit,
+  queueRateLimit,
+  type RateLimitResult,
+  type RateLimitRule,
+  rateLimitPipeline,
+} from "../../infra/rate-limiter";
+import type { Redis } from "../../infra/redis";
+import type { Auth } from "./auth";
+import { SESSION_EXPIRES_IN_SECONDS, SESSION_UPDATE_AGE_SECONDS } from "./auth";
+import { isRoleName, type Permissions, type RoleName } from "./permissions";
+import { AUTH_KEY_PREFIX } from "./secondary-storage";
+
+export interface CallerUser {
+  id: string;
+  email: string;
+  name: string;
+  role: RoleName;
+  emailVerified: boolean;
+  createdAt: Date;
+}
+
+export type Caller =
+  | { kind: "anonymous" }
+  | {
+      kind: "user";
+      user: CallerUser;
+      via: "session" | "api-key";
+      sessionId?: string;
+      /** For API keys: the key's own grants; a call needs both the role's and the key's. */
+      keyPermissions?: Permissions;
+      apiKeyId?: string;
+    };
+
+export interface AccessDeps {
+  config: ResolvedConfig;
+  redis: Redis;
+  auth: Auth;
+  log: Logger;
+}
+
+export interface Resolution {
+  caller: Caller;
+  /** Null when the limiter could not be reached (fail open for procedures, logged and counted). */
+  rateLimit: RateLimitResult | null;
+  /** Cookies better-auth set while resolving (a session extended by its daily refresh). */
+  setCookies?: string[];
+}
+
+interface CachedSession {
+  session: { id: string; token: string; userId: string; expiresAt: string; createdAt: string };
+  user: {
+    id: string;
+    email: string;
+    name: string;
+    role?: string | null;
+    banned?: boolean | null;
+    banExpires?: string | null;
+    emailVerified?: boolean;
+    createdAt: string;
+  };
+}
+
+const REFRESH_WHEN_REMAINING_MS = (SESSION_EXPIRES_IN_SECONDS - SESSION_UPDATE_AGE_SECONDS) * 1000;
+
+/** The session token from a signed cookie or a signed bearer token; null if absent or forged. */
+export function readSessionToken(headers: Headers, secret: string, cookieName: string): string | null {
+  const authorization = headers.get("authorization");
+  if (authorization?.slice(0, 7).toLowerCase() === "bearer ") {
+    return verifySigned(safeDecode(authorization.slice(7).trim()), secret);
+  }
+  const cookie = headers.get("cookie");
+  if (!cookie) return null;
+  for (const part of cookie.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === cookieName)
+      return verifySigned(safeDecode(part.slice(eq + 1).trim()), secret);
+  }
+  return null;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function verifySigned(value: string, secret: string): string | null {
+  const dot = value.lastIndexOf(".");
+  if (dot < 1) return null;
+  const token = value.slice(0, dot);
+  const given = Buffer.from(
+    value
+      .slice(dot + 1)
+      .replace(/-/g, "+")
+      .replace(/_/g, "/"),
+    "base64",
+  );
+  const expected = createHmac("sha256", secret).update(token).digest();
+  return given.length === expected.length && timingSafeEqual(given, expected) ? token : null;
+}
+
+function toCallerUser(user: CachedSession["user"]): CallerUser | null {
+  const banned = user.banned && (!user.banExpires || new Date(user.banExpires).getTime() > Date.now());
+  if (banned || !isRoleName(user.role ?? "investor")) return null;
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: (user.role ?? "investor") as RoleName,
+    emailVerified: Boolean(user.emailVerified),
+    createdAt: new Date(user.createdAt),
+  };
+}
+
+const cookieNames = new WeakMap<Auth, Promise<string>>();
+function sessionCookieName(auth: Auth): Promise<string> {
+  let name = cookieNames.get(auth);
+  if (!name) {
+    name = auth.$context.then((ctx) => ctx.authCookies.sessionToken.name);
+    cookieNames.set(auth, name);
+  }
+  return name;
+}
+
+/**
+ * Resolves the caller and counts the call against `rule` (subject: user id when signed in, else
+ * `ip`). Never throws for a bad credential: an invalid one resolves as anonymous.
+ */
+export async function resolveCaller(
+  deps: AccessDeps,
+  headers: Headers,
+  ip: string,
+  rule: RateLimitRule,
+): Promise<Resolution> {
+  const apiKey = headers.get("x-api-key");
+  if (apiKey) return limitAfter(deps, { caller: await resolveApiKey(deps, apiKey) }, rule, ip);
+
+  const token = readSessionToken(headers, deps.config.auth.secret, await sessionCookieName(deps.auth));
+  if (!token) return limitAfter(deps, { caller: { kind: "anonymous" } }, rule, ip);
+
+  let cached: CachedSession | null = null;
+  try {
+    const raw = await deps.redis.get(`${AUTH_KEY_PREFIX}${token}`);
+    cached = raw ? (JSON.parse(raw) as CachedSession) : null;
+  } catch (err) {
+    deps.log.warn({ err }, "session cache unavailable; reading the session from Postgres");
+    return limitAfter(deps, await resolveFromBetterAuth(deps, headers, token), rule, ip);
+  }
+  const expiresAt = cached ? new Date(cached.session.expiresAt).getTime() : 0;
+  if (!cached || expiresAt <= Date.now() || expiresAt - Date.now() < REFRESH_WHEN_REMAINING_MS) {
+    // Unknown to Redis (flushed, evicted) or due for its daily refresh: better-auth decides, from Postgres.
+    return limitAfter(deps, await resolveFromBetterAuth(deps, headers, token), rule, ip);
+  }
+
+  const user = toCallerUser(cached.user);
+  const pipeline = rateLimitPipeline(deps.redis);
+  pipeline.get(`${AUTH_KEY_PREFIX}revoked-sessions-before-${cached.session.userId}`);
+  const readLimit = queueRateLimit(pipeline, rule, user ? `user:${user.id}` : `ip:${ip}`);
+  const results = await pipeline.exec().catch(() => null);
+  const revokedBefore = Number(results?.[0]?.[1] ?? 0);
+  const limitResult = results?.[1] && !results[1][0] ? readLimit(results[1][1]) : null;
+  const revoked = new Date(cached.session.createdAt).getTime() < revokedBefore;
+  if (!user || revoked) return { caller: { kind: "anonymous" }, rateLimit: limitResult };
+  return { caller: { kind: "user", user, via: "session", sessionId: cached.session.id }, rateLimit: limitResult };
+}
+
+interface Resolved {
+  caller: Caller;
+  setCookies?: string[];
+}
+
+/**
+ * better-auth's own check, against Postgres. It may extend the session (daily refresh): its
+ * Set-Cookie is passed on so the browser's cookie is extended too. The Redis entry is then written
+ * back, so the next request takes the fast path again.
+ */
+async function resolveFromBetterAuth(deps: AccessDeps, headers: Headers, token: string): Promise<Resolved> {
+  const result = await deps.auth.api.getSession({ headers, returnHeaders: true }).catch(() => null);
+  const found = result?.response;
+  if (!found) return { caller: { kind: "anonymous" } };
+  const setCookies = result.headers?.getSetCookie?.() ?? [];
+  const ttl = Math.floor((new Date(found.session.expiresAt).getTime() - Date.now()) / 1000);
+  if (ttl > 0) {
+    await deps.redis
+      .set(`${AUTH_KEY_PREFIX}${token}`, JSON.stringify({ session: found.session, user: found.user }), "EX", ttl)
+      .catch(() => {}); // Redis away: the next request reads Postgres again
+  }
+  const user = toCallerUser(found.user as unknown as CachedSession["user"]);
+  if (!user) return { caller: { kind: "anonymous" }, setCookies };
+  return { caller: { kind: "user", user, via: "session", sessionId: found.session.id }, setCookies };
+}
+
+async function resolveApiKey(deps: AccessDeps, key: string): Promise<Caller> {
+  const verified = await deps.auth.api.verifyApiKey({ body: { key } }).catch(() => null);
+  if (!verified?.valid || !verified.key) return { kind: "anonymous" };
+  const ctx = await deps.auth.$context;
+  const found = await ctx.internalAdapter.findUserById(verified.key.referenceId);
+  const user = found ? toCallerUser(found as unknown as CachedSession["user"]) : null;
+  if (!user) return { kind: "anonymous" };
+  return {
+    kind: "user",
+    user,
+    via: "api-key",
+    apiKeyId: verified.key.id,
+    keyPermissions: (verified.key.permissions ?? {}) as Permissions,
+  };
+}
+
+async function limitAfter(deps: AccessDeps, resolved: Resolved, rule: RateLimitRule, ip: string): Promise<Resolution> {
+  const { caller } = resolved;
+  const subject = caller.kind === "user" ? `user:${caller.user.id}` : `ip:${ip}`;
+  const rateLimit = await consumeRateLimit(deps.redis, rule, subject).catch((err) => {
+    deps.log.warn({ err, rule: rule.name }, "rate limiter unavailable; letting the call through");
+    return null;
+  });
+  return { caller, rateLimit, setCookies: resolved.setCookies };
+}

@@ -1,0 +1,19 @@
+// Failures a caller can cause, raised by services (which know nothing of HTTP or oRPC) and turned
+// into the typed error of the same code by the rpc layer (rpc/handlers.ts).
+export type KitErrorCode =
+  | "BAD_REQUEST"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "FORBIDDEN"
+  | "PRECONDITION_FAILED"
+  | "SERVICE_UNAVAILABLE";
+
+export class KitError extends Error {
+  constructor(
+    readonly code: KitErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "KitError";
+  }
+}

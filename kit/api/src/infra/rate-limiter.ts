@@ -1,0 +1,108 @@
+// The one rate limiter: a sliding-window log in Redis, checked and recorded by one Lua script,
+// so it is exact under any concurrency and across any number of processes.
+import type { ChainableCommander } from "ioredis";
+import type { Redis } from "./redis";
+
+export interface RateLimitRule {
+  name: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface RateLimitResult {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until the oldest counted call leaves the window, freeing a slot. */
+  resetSeconds: number;
+}
+
+/**
+ * KEYS[1] the subject's log (a sorted set of request times).
+ * ARGV: window (ms), limit, a unique member for this request.
+ * Time comes from the Redis server, so processes with skewed clocks still agree.
+ * Returns { allowed (0/1), remaining, ms until the oldest entry leaves the window (a slot frees) }.
+ */
+const SLIDING_WINDOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = 0
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  count = count + 1
+  allowed = 1
+end
+local reset = 0
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if oldest[2] then reset = tonumber(oldest[2]) + window - now end
+return { allowed, limit - count, reset }
+`;
+
+type RedisWithLimiter = Redis & {
+  kitRateLimit(key: string, windowMs: number, limit: number, member: string): Promise<[number, number, number]>;
+};
+type PipelineWithLimiter = ChainableCommander & {
+  kitRateLimit(key: string, windowMs: number, limit: number, member: string): ChainableCommander;
+};
+
+const installed = new WeakSet<Redis>();
+function withScript(redis: Redis): RedisWithLimiter {
+  if (!installed.has(redis)) {
+    // defineCommand sends EVALSHA and falls back to EVAL once if the script is not cached.
+    redis.defineCommand("kitRateLimit", { numberOfKeys: 1, lua: SLIDING_WINDOW });
+    installed.add(redis);
+  }
+  return redis as RedisWithLimiter;
+}
+
+export function rateLimitKey(rule: RateLimitRule, subject: string): string {
+  return `rl:${rule.name}:${subject}`;
+}
+
+let sequence = 0;
+function uniqueMember(): string {
+  sequence = (sequence + 1) % 1_000_000_000;
+  return `${process.pid}:${sequence}:${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function toResult(rule: RateLimitRule, raw: [number, number, number]): RateLimitResult {
+  const [allowed, remaining, resetMs] = raw;
+  return {
+    allowed: allowed === 1,
+    limit: rule.limit,
+    remaining: Math.max(0, remaining),
+    resetSeconds: Math.ceil(Math.max(0, resetMs) / 1000),
+  };
+}
+
+/** Counts one request against `rule` for `subject`; one round trip. Throws if Redis is unavailable. */
+export async function consumeRateLimit(redis: Redis, rule: RateLimitRule, subject: string): Promise<RateLimitResult> {
+  const raw = await withScript(redis).kitRateLimit(
+    rateLimitKey(rule, subject),
+    rule.windowSeconds * 1000,
+    rule.limit,
+    uniqueMember(),
+  );
+  return toResult(rule, raw);
+}
+
+/** A pipeline that can carry rate-limit checks (ioredis copies scripts into a pipeline when it is made). */
+export function rateLimitPipeline(redis: Redis): ChainableCommander {
+  return withScript(redis).pipeline();
+}
+
+/** Adds the rate-limit check to a pipeline from `rateLimitPipeline`, sharing its round trip. */
+export function queueRateLimit(pipeline: ChainableCommander, rule: RateLimitRule, subject: string) {
+  (pipeline as PipelineWithLimiter).kitRateLimit(
+    rateLimitKey(rule, subject),
+    rule.windowSeconds * 1000,
+    rule.limit,
+    uniqueMember(),
+  );
+  return (raw: unknown) => toResult(rule, raw as [number, number, number]);
+}

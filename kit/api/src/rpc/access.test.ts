@@ -1,0 +1,367 @@
+// The authorization matrix: every procedure × every kind of caller → allowed, or the exact refusal.
+// The procedures are read from the contract itself, so a procedure added without a row here (or a
+// row left behind for a removed one) fails the suite. Each cell is a real call with a valid input,
+// over REST (/api) and over the typed client's face (/rpc).
+import { describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { createSiweMessage } from "viem/siwe";
+import { createTestKit } from "../../test/kit";
+import { createUser, signIn, type TestUser } from "../../test/users";
+import { contract } from "../contract";
+import { user as userTable } from "../domains/auth/schema";
+import { linkWallet } from "../domains/auth/service";
+
+type CallerName = "anonymous" | "investor" | "issuer" | "kyc_reviewer" | "admin" | "banned";
+type Outcome = "allowed" | "UNAUTHORIZED" | "FORBIDDEN";
+const CALLERS: CallerName[] = ["anonymous", "investor", "issuer", "kyc_reviewer", "admin", "banned"];
+
+// ONE row per procedure. "banned": signed in, then banned; the old session must no longer count.
+const A = "allowed" as const;
+const U = "UNAUTHORIZED" as const;
+const F = "FORBIDDEN" as const;
+// biome-ignore format: the table reads best as a grid
+const MATRIX: Record<string, Record<CallerName, Outcome>> = {
+  "system.info":          { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
+  "me.get":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "me.wallets.link":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "me.wallets.unlink":    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "users.list":           { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "users.setRole":        { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "users.ban":            { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "users.unban":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "users.revokeSessions": { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+};
+
+const STATUS: Record<Exclude<Outcome, "allowed">, number> = { UNAUTHORIZED: 401, FORBIDDEN: 403 };
+/** What an allowed call may answer: success, or a refusal by the service itself (never by access). */
+const ALLOWED_STATUSES = new Set([200, 201, 204, 404, 409, 412]);
+
+// ---------------------------------------------------------------------------------------------
+// The procedures, straight from the contract.
+
+interface ProcedureInfo {
+  path: string[];
+  name: string;
+  method: string;
+  route: string;
+  meta: { access?: string; permission?: unknown; rateLimit?: string };
+}
+
+function listProcedures(node: unknown, prefix: string[] = []): ProcedureInfo[] {
+  if (typeof node !== "object" || node === null) return [];
+  if ("~orpc" in node) {
+    const def = (node as { "~orpc": { route: { method?: string; path?: string }; meta: ProcedureInfo["meta"] } })[
+      "~orpc"
+    ];
+    return [
+      {
+        path: prefix,
+        name: prefix.join("."),
+        method: def.route.method ?? "POST",
+        route: def.route.path ?? `/${prefix.join("/")}`,
+        meta: def.meta,
+      },
+    ];
+  }
+  return Object.entries(node).flatMap(([key, child]) => listProcedures(child, [...prefix, key]));
+}
+
+const procedures = listProcedures(contract);
+
+// ---------------------------------------------------------------------------------------------
+// One kit, one user per role, and a banned user whose session predates the ban.
+
+const GENEROUS = { limit: 1_000_000, windowSeconds: 60 };
+const kit = await createTestKit({
+  env: {
+    RATE_LIMITS: JSON.stringify({ default: GENEROUS, "users.manage": GENEROUS, "me.wallets": GENEROUS }),
+  },
+});
+
+interface Identity {
+  name: CallerName;
+  headers: Record<string, string>;
+  user?: TestUser;
+}
+
+const [investor, issuer, reviewer, admin, toBan] = await Promise.all([
+  createUser(kit, "investor"),
+  createUser(kit, "issuer"),
+  createUser(kit, "kyc_reviewer"),
+  createUser(kit, "admin"),
+  createUser(kit, "investor"),
+]);
+// Banned through the real procedure, as an admin; the banned user keeps their (old) cookie.
+const banResponse = await kit.request(`/api/users/${toBan.id}/ban`, {
+  method: "POST",
+  headers: { cookie: admin.cookie, "content-type": "application/json" },
+  body: JSON.stringify({ reason: "authorization matrix" }),
+});
+if (banResponse.status !== 200) throw new Error(`could not ban: ${banResponse.status} ${await banResponse.text()}`);
+
+const identities: Record<CallerName, Identity> = {
+  anonymous: { name: "anonymous", headers: {} },
+  investor: { name: "investor", headers: { cookie: investor.cookie }, user: investor },
+  issuer: { name: "issuer", headers: { cookie: issuer.cookie }, user: issuer },
+  kyc_reviewer: { name: "kyc_reviewer", headers: { cookie: reviewer.cookie }, user: reviewer },
+  admin: { name: "admin", headers: { cookie: admin.cookie }, user: admin },
+  banned: { name: "banned", headers: { cookie: toBan.cookie }, user: toBan },
+};
+
+// ---------------------------------------------------------------------------------------------
+// A valid input per procedure, made fresh for each call.
+
+/** A user to act on (a bare row: nobody signs in as them), so no cell's ban or role change affects another. */
+async function targetUser(): Promise<string> {
+  const id = crypto.randomUUID();
+  const now = new Date();
+  await kit.deps.db.insert(userTable).values({
+    id,
+    email: `target-${id}@example.com`,
+    name: "Target",
+    role: "investor",
+    createdAt: now,
+    updatedAt: now,
+  });
+  return id;
+}
+
+/** A fresh wallet's signature over a SIWE message carrying a nonce Kit issued. */
+async function signedSiwe(): Promise<{ address: string; message: string; signature: string }> {
+  const { nonce } = await kit.deps.auth.api.getSiweNonce({ body: {} });
+  const account = privateKeyToAccount(generatePrivateKey());
+  const message = createSiweMessage({
+    address: account.address,
+    chainId: kit.config.auth.chainId,
+    domain: new URL(kit.config.auth.publicUrl).host,
+    nonce,
+    uri: kit.config.auth.publicUrl,
+    version: "1",
+    issuedAt: new Date(),
+  });
+  return { address: account.address, message, signature: await account.signMessage({ message }) };
+}
+
+interface Prepared {
+  input: unknown;
+  /** After a refused call: nothing the call would have changed has changed. */
+  untouched?: () => Promise<void>;
+}
+
+async function userUntouched(id: string) {
+  const [row] = await kit.deps.db.select().from(userTable).where(eq(userTable.id, id));
+  expect(row?.role).toBe("investor");
+  expect(row?.banned).toBe(false);
+}
+
+const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
+  "system.info": async () => ({ input: undefined }),
+  "me.get": async () => ({ input: undefined }),
+  "me.wallets.link": async () => {
+    const { message, signature } = await signedSiwe();
+    return { input: { message, signature } };
+  },
+  "me.wallets.unlink": async (who) => {
+    // A wallet the caller really has (linked directly), so an allowed call has something to remove.
+    if (!who.user) return { input: { address: privateKeyToAccount(generatePrivateKey()).address } };
+    const { address, message, signature } = await signedSiwe();
+    await linkWallet(kit.deps, who.user.id, { message, signature });
+    return { input: { address: address.toLowerCase() } };
+  },
+  "users.list": async () => ({ input: {} }),
+  "users.setRole": async () => {
+    const id = await targetUser();
+    return { input: { id, role: "issuer" }, untouched: () => userUntouched(id) };
+  },
+  "users.ban": async () => {
+    const id = await targetUser();
+    return { input: { id, reason: "matrix" }, untouched: () => userUntouched(id) };
+  },
+  "users.unban": async () => ({ input: { id: await targetUser() } }),
+  "users.revokeSessions": async () => {
+    const id = await targetUser();
+    return { input: { id }, untouched: () => userUntouched(id) };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Calling a procedure over either face.
+
+type Face = "rest" | "rpc";
+
+interface Answer {
+  status: number;
+  code?: string;
+  body: string;
+}
+
+async function callProcedure(face: Face, proc: ProcedureInfo, input: unknown, headers: Record<string, string>) {
+  let url: string;
+  const init: RequestInit = { headers: { ...headers } };
+  if (face === "rpc") {
+    url = `/rpc/${proc.path.join("/")}`;
+    init.method = "POST";
+    init.headers = { ...headers, "content-type": "application/json" };
+    init.body = JSON.stringify({ json: input });
+  } else {
+    const rest: Record<string, unknown> = { ...((input as Record<string, unknown> | undefined) ?? {}) };
+    url = `/api${proc.route.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const value = rest[name];
+      delete rest[name];
+      return encodeURIComponent(String(value));
+    })}`;
+    init.method = proc.method;
+    if (proc.method === "GET") {
+      const query = new URLSearchParams(Object.entries(rest).map(([k, v]) => [k, String(v)])).toString();
+      if (query) url += `?${query}`;
+    } else if (Object.keys(rest).length > 0) {
+      init.headers = { ...headers, "content-type": "application/json" };
+      init.body = JSON.stringify(rest);
+    }
+  }
+  const response = await kit.request(url, init);
+  const body = await response.text();
+  let code: string | undefined;
+  try {
+    const parsed = JSON.parse(body) as { code?: string; json?: { code?: string } };
+    code = face === "rpc" ? parsed.json?.code : parsed.code;
+  } catch {}
+  return { status: response.status, code, body } satisfies Answer;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("authorization matrix", () => {
+  test("the contract has procedures, and every one of them has exactly one row (and valid input)", () => {
+    const names = procedures.map((p) => p.name).sort();
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names).size).toBe(names.length);
+    const missingRows = names.filter((n) => !(n in MATRIX));
+    const staleRows = Object.keys(MATRIX).filter((n) => !names.includes(n));
+    expect({ missingRows, staleRows }).toEqual({ missingRows: [], staleRows: [] });
+    expect(Object.keys(INPUTS).sort()).toEqual(names);
+    for (const [name, row] of Object.entries(MATRIX))
+      expect(Object.keys(row).sort(), name).toEqual([...CALLERS].sort());
+  });
+
+  test("the table agrees with the contract's own meta (public ⇒ no refusals; no permission ⇒ no FORBIDDEN)", () => {
+    for (const proc of procedures) {
+      const row = MATRIX[proc.name];
+      if (!row) continue; // reported by the test above
+      const outcomes = Object.values(row);
+      if ((proc.meta.access ?? "user") === "public")
+        expect(
+          outcomes.every((o) => o === "allowed"),
+          proc.name,
+        ).toBe(true);
+      else expect([row.anonymous, row.banned], proc.name).toEqual(["UNAUTHORIZED", "UNAUTHORIZED"]);
+      if (!proc.meta.permission) expect(outcomes.includes("FORBIDDEN"), proc.name).toBe(false);
+    }
+  });
+
+  for (const face of ["rest", "rpc"] as const) {
+    describe(face === "rest" ? "REST (/api)" : "RPC (/rpc)", () => {
+      for (const proc of procedures) {
+        for (const caller of CALLERS) {
+          const expected = MATRIX[proc.name]?.[caller];
+          test(`${proc.name} as ${caller} → ${expected ?? "(no row)"}`, async () => {
+            if (!expected) throw new Error(`no row for ${proc.name} in MATRIX: add one`);
+            const prepare = INPUTS[proc.name];
+            if (!prepare) throw new Error(`no valid input for ${proc.name} in INPUTS: add one`);
+            const who = identities[caller];
+            const { input, untouched } = await prepare(who);
+            const answer = await callProcedure(face, proc, input, who.headers);
+            const seen = `${answer.status} ${answer.body.slice(0, 300)}`;
+            if (expected === "allowed") {
+              expect(ALLOWED_STATUSES.has(answer.status), seen).toBe(true);
+            } else {
+              expect({ status: answer.status, code: answer.code }, seen).toEqual({
+                status: STATUS[expected],
+                code: expected,
+              });
+              await untouched?.();
+            }
+          });
+        }
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The same rules follow a session through changes to its account. A kit of its own: better-auth
+// allows 10 e-mail sign-ins a minute from one address, and the matrix above used half of them.
+
+describe("a banned user", () => {
+  test("is refused with their bearer token too, and cannot sign in again", async () => {
+    expect((await kit.request("/api/me", { headers: { authorization: `Bearer ${toBan.bearer}` } })).status).toBe(401);
+    await expect(signIn(kit, toBan.email, toBan.password)).rejects.toThrow(/sign-in failed: 403/);
+  });
+});
+
+const other = await createTestKit();
+const boss = await createUser(other, "admin");
+
+describe("sessions follow account changes", () => {
+  const as = (who: { cookie: string } | { bearer: string }): Record<string, string> =>
+    "cookie" in who ? { cookie: who.cookie } : { authorization: `Bearer ${who.bearer}` };
+  const me = (headers: Record<string, string>) => other.request("/api/me", { headers });
+  const listUsers = (headers: Record<string, string>) => other.request("/api/users", { headers });
+  const byAdmin = (method: string, path: string, body?: unknown) =>
+    other.request(`/api${path}`, {
+      method,
+      headers: { cookie: boss.cookie, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  test("a promotion and a demotion apply to the existing session at once (cookie and bearer)", async () => {
+    const someone = await createUser(other, "investor");
+    expect((await listUsers(as(someone))).status).toBe(403);
+    expect((await byAdmin("PUT", `/users/${someone.id}/role`, { role: "admin" })).status).toBe(200);
+    expect((await listUsers(as(someone))).status).toBe(200);
+    expect((await listUsers(as({ bearer: someone.bearer }))).status).toBe(200);
+    expect((await byAdmin("PUT", `/users/${someone.id}/role`, { role: "kyc_reviewer" })).status).toBe(200);
+    expect((await listUsers(as(someone))).status).toBe(403);
+    expect((await listUsers(as({ bearer: someone.bearer }))).status).toBe(403);
+    const view = (await (await me(as(someone))).json()) as { user: { role: string } };
+    expect(view.user.role).toBe("kyc_reviewer");
+  });
+
+  test("revoked sessions are refused; a ban refuses the next session; after an unban a new sign-in works", async () => {
+    const someone = await createUser(other, "issuer");
+    expect((await me(as(someone))).status).toBe(200);
+    const revoked = await byAdmin("POST", `/users/${someone.id}/sessions/revoke`);
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { revoked: number }).revoked).toBeGreaterThanOrEqual(1);
+    expect((await me(as(someone))).status).toBe(401);
+    expect((await me(as({ bearer: someone.bearer }))).status).toBe(401);
+
+    const second = await signIn(other, someone.email, someone.password);
+    expect((await me(as(second))).status).toBe(200);
+    expect((await byAdmin("POST", `/users/${someone.id}/ban`, { reason: "temporary" })).status).toBe(200);
+    expect((await me(as(second))).status).toBe(401);
+    expect((await byAdmin("POST", `/users/${someone.id}/unban`)).status).toBe(200);
+    // The sessions ended by the ban stay ended; signing in again works.
+    expect((await me(as(second))).status).toBe(401);
+    const third = await signIn(other, someone.email, someone.password);
+    expect((await me(as(third))).status).toBe(200);
+  });
+
+  test("an admin cannot ban or demote themselves", async () => {
+    expect((await byAdmin("POST", `/users/${boss.id}/ban`, { reason: "self" })).status).toBe(412);
+    expect((await byAdmin("PUT", `/users/${boss.id}/role`, { role: "investor" })).status).toBe(412);
+    expect((await listUsers(as(boss))).status).toBe(200);
+  });
+
+  test("a tampered session cookie or bearer token is anonymous", async () => {
+    const [name, value = ""] = boss.cookie.split("=") as [string, string];
+    const decoded = decodeURIComponent(value);
+    const dot = decoded.lastIndexOf(".");
+    const forged = `${decoded.slice(0, dot)}.${"A".repeat(43)}=`;
+    expect((await me({ cookie: `${name}=${encodeURIComponent(forged)}` })).status).toBe(401);
+    expect((await me({ authorization: `Bearer ${forged}` })).status).toBe(401);
+    // The bare token without its signature is refused as well.
+    expect((await me({ authorization: `Bearer ${decoded.slice(0, dot)}` })).status).toBe(401);
+  });
+});

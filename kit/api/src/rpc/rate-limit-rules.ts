@@ -1,0 +1,37 @@
+// Every rate-limit rule, by name. Procedures name theirs in their contract's meta (`rateLimit`);
+// RATE_LIMITS overrides limits per rule without a code change.
+import { ConfigError } from "../config";
+import type { RateLimitRule } from "../infra/rate-limiter";
+
+const rules = {
+  /** Every procedure without a rule of its own. */
+  default: { limit: 300, windowSeconds: 60 },
+  /** Changes to other users' access. */
+  "users.manage": { limit: 60, windowSeconds: 60 },
+  /** Linking and unlinking wallets (each link verifies a signature). */
+  "me.wallets": { limit: 20, windowSeconds: 60 },
+  /** Password guessing against one account, whatever the source address. */
+  "auth.sign-in.account": { limit: 10, windowSeconds: 15 * 60 },
+  /** Signature attempts for one wallet address. */
+  "auth.siwe.account": { limit: 10, windowSeconds: 15 * 60 },
+} satisfies Record<string, Omit<RateLimitRule, "name">>;
+
+export type RateLimitRuleName = keyof typeof rules;
+export const RATE_LIMIT_RULE_NAMES = Object.keys(rules) as RateLimitRuleName[];
+
+export type RateLimitRules = Record<RateLimitRuleName, RateLimitRule>;
+
+/** The rules with RATE_LIMITS applied; an override naming no rule is a start-up error. */
+export function resolveRateLimitRules(
+  overrides: Record<string, { limit: number; windowSeconds: number }>,
+): RateLimitRules {
+  const unknown = Object.keys(overrides).filter((name) => !(name in rules));
+  if (unknown.length > 0) {
+    throw new ConfigError([
+      `RATE_LIMITS: unknown rule ${unknown.join(", ")}; rules are ${RATE_LIMIT_RULE_NAMES.join(", ")}`,
+    ]);
+  }
+  return Object.fromEntries(
+    RATE_LIMIT_RULE_NAMES.map((name) => [name, { name, ...rules[name], ...overrides[name] }]),
+  ) as RateLimitRules;
+}

@@ -1,0 +1,46 @@
+// Signed-in users for tests: created directly (any role), signed in through the real HTTP endpoint.
+import type { RoleName } from "../src/domains/auth/permissions";
+import { createPasswordUser } from "../src/domains/auth/service";
+import type { TestKit } from "./kit";
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  role: RoleName;
+  /** `cookie` header value carrying the session. */
+  cookie: string;
+  /** The signed session token, for `Authorization: Bearer`. */
+  bearer: string;
+}
+
+let counter = 0;
+
+/** Origin header better-auth requires on browser-like POSTs (it must be a trusted origin). */
+export const TRUSTED_ORIGIN = "http://localhost:3000";
+
+export async function signIn(
+  kit: TestKit,
+  email: string,
+  password: string,
+): Promise<{ cookie: string; bearer: string }> {
+  const response = await kit.request("/api/auth/sign-in/email", {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN },
+    body: JSON.stringify({ email, password }),
+  });
+  if (response.status !== 200) throw new Error(`sign-in failed: ${response.status} ${await response.text()}`);
+  const cookie = response.headers.get("set-cookie")?.split(";")[0];
+  const bearer = response.headers.get("set-auth-token");
+  if (!cookie || !bearer) throw new Error("sign-in returned no session");
+  return { cookie, bearer };
+}
+
+export async function createUser(kit: TestKit, role: RoleName = "investor"): Promise<TestUser> {
+  counter += 1;
+  const email = `${role}-${counter}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  const password = "a long test password";
+  const created = await createPasswordUser(kit.deps, { email, password, role, name: `${role} ${counter}` });
+  if (!created) throw new Error(`user ${email} already exists`);
+  return { id: created.id, email, password, role, ...(await signIn(kit, email, password)) };
+}
