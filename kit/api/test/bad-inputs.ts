@@ -6,7 +6,9 @@
 import { resolve } from "node:path";
 import { StandardRPCJsonSerializer } from "@orpc/client/standard";
 import fc from "fast-check";
+import type { RoleName } from "../src/domains/auth/permissions";
 import type { TestKit } from "./kit";
+import { createUser } from "./users";
 
 /** Fixed so that a failure is reproducible; BAD_INPUT_SEED explores other streams locally. */
 export const SWEEP_SEED = Number(process.env.BAD_INPUT_SEED ?? 20_251_125);
@@ -31,13 +33,20 @@ export interface Identity {
   headers: Record<string, string> | ((kit: TestKit) => Promise<Record<string, string>>);
 }
 
+const signedIn =
+  (role: RoleName) =>
+  async (kit: TestKit): Promise<Record<string, string>> => ({ cookie: (await createUser(kit, role)).cookie });
+
 /**
- * Who the sweep calls as. Only anonymous today: there is no auth yet. The auth domain adds one
- * signed-in identity per role here (investor, issuer, KYC reviewer, admin), each signing in through
- * `kit` and returning its session cookie, so every operation is also swept behind each role's checks.
+ * Who the sweep calls as: anonymous, and signed-in users whose checks let the input reach the
+ * handlers (an investor for me.*, an admin for users.*), each signing in through the real endpoint.
  * (Forged and oversized credentials are hostile inputs, sent by every identity: see headerCases.)
  */
-export const identities: Identity[] = [{ name: "anonymous", headers: {} }];
+export const identities: Identity[] = [
+  { name: "anonymous", headers: {} },
+  { name: "investor", headers: signedIn("investor") },
+  { name: "admin", headers: signedIn("admin") },
+];
 
 // ---------------------------------------------------------------------------------------------
 // The OpenAPI document

@@ -56,3 +56,24 @@ function keyGrants(granted: Record<string, string[] | undefined>, required: Reco
     (actions ?? []).every((action) => (granted[subject] ?? []).includes(action)),
   );
 }
+
+/**
+ * PostgreSQL text cannot hold U+0000, so a string carrying one would fail deep in a query as a 500;
+ * it is refused here, for every procedure, as the caller's error.
+ */
+export function rejectNulCharacters(input: unknown, path: string[] = []): void {
+  if (typeof input === "string") {
+    if (input.includes("\u0000")) {
+      const where = path.join(".");
+      throw new ORPCError("BAD_REQUEST", {
+        defined: true,
+        message: `Invalid input: ${where ? `${where}: ` : ""}text must not contain NUL (U+0000) characters`,
+        data: { issues: [{ path: where, message: "text must not contain NUL (U+0000) characters" }] },
+      });
+    }
+  } else if (Array.isArray(input)) {
+    for (const [i, item] of input.entries()) rejectNulCharacters(item, [...path, String(i)]);
+  } else if (input && typeof input === "object") {
+    for (const [key, value] of Object.entries(input)) rejectNulCharacters(value, [...path, key]);
+  }
+}

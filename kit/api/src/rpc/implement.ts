@@ -1,6 +1,6 @@
 import { implement } from "@orpc/server";
 import { contract } from "../contract";
-import { checkAccess } from "./access";
+import { checkAccess, rejectNulCharacters } from "./access";
 import type { RequestContext } from "./context";
 
 /**
@@ -9,7 +9,8 @@ import type { RequestContext } from "./context";
  */
 export const os = implement(contract)
   .$context<RequestContext>()
-  .use(async ({ context, next, procedure }) => {
+  .use(async ({ context, next, procedure }, input) => {
     const caller = await checkAccess(context, procedure["~orpc"].meta);
+    rejectNulCharacters(input);
     return next({ context: { caller } });
   });
