@@ -72,6 +72,26 @@ const envSchema = z.object({
 
   DATA_DIR: z.string().min(1).default(resolve(repoRoot, ".data")),
 
+  FX_PROVIDERS: z
+    .string()
+    .default("ecb,er-api")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(["ecb", "er-api", "manual"], { message: "expected ecb, er-api or manual" })).min(1)),
+  FX_ECB_URL: url(["http", "https"]).default("https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"),
+  FX_ERAPI_URL: url(["http", "https"]).default("https://open.er-api.com/v6/latest"),
+  FX_REFRESH_EVERY: positiveInt("a number of seconds").default(300),
+  FX_RATE_TTL_SECONDS: positiveInt("a number of seconds").default(36 * 60 * 60),
+  FX_BASE_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as EUR")
+    .default("EUR"),
+  WORKER_CONCURRENCY: positiveInt("a number of concurrent jobs").default(4),
+
   PUBLIC_URL: url(["http", "https"]).optional(),
   BETTER_AUTH_SECRET: z.string().min(32, "expected at least 32 characters").default(DEV_AUTH_SECRET),
   TRUST_PROXY_HOPS: z.coerce
@@ -160,6 +180,18 @@ export interface Config {
     chainId: number;
     bootstrapAdmin?: { email: string; password: string };
   };
+  fx: {
+    /** Providers in order of preference (system settings may override at run time). */
+    providers: ("ecb" | "er-api" | "manual")[];
+    ecbUrl: string;
+    erApiUrl: string;
+    refreshEverySeconds: number;
+    /** How long a fetched quote counts as fresh; past it, answers carry `stale: true`. */
+    rateTtlSeconds: number;
+    /** The base currency fetched from providers that take one (er-api). */
+    baseCurrency: string;
+  };
+  worker: { concurrency: number };
   dataDir: string;
   migrationsDir: string;
 }
@@ -236,6 +268,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           ? { email: e.BOOTSTRAP_ADMIN_EMAIL, password: e.BOOTSTRAP_ADMIN_PASSWORD }
           : undefined,
     },
+    fx: {
+      providers: e.FX_PROVIDERS,
+      ecbUrl: e.FX_ECB_URL,
+      erApiUrl: e.FX_ERAPI_URL.replace(/\/$/, ""),
+      refreshEverySeconds: e.FX_REFRESH_EVERY,
+      rateTtlSeconds: e.FX_RATE_TTL_SECONDS,
+      baseCurrency: e.FX_BASE_CURRENCY,
+    },
+    worker: { concurrency: e.WORKER_CONCURRENCY },
     dataDir: e.DATA_DIR,
     migrationsDir: resolve(repoRoot, "drizzle"),
   };
