@@ -1,0 +1,145 @@
+// A real Kit for benchmarks: its own database, an s3rver, an anvil, a Redis key prefix, served
+// over TCP by Bun.serve in this process. The load comes from another process (see load.ts).
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Server } from "bun";
+import { type App, createApp } from "../../kit/api/src/app";
+import { loadConfig, type ResolvedConfig, requireResolved } from "../../kit/api/src/config";
+import { startLocalAnvil } from "../../kit/api/src/dev/anvil";
+import { ensureDatabaseExists } from "../../kit/api/src/dev/postgres";
+import { startLocalS3 } from "../../kit/api/src/dev/s3";
+import { createDatabase, migrateDatabase } from "../../kit/api/src/infra/db";
+import { createLogger } from "../../kit/api/src/infra/log";
+import { ensureBuckets } from "../../kit/api/src/infra/storage";
+import type { Deps } from "../../kit/api/src/rpc/context";
+import { closeDeps, createDeps } from "../../kit/api/src/runtime";
+
+export interface BenchKitOptions {
+  /**
+   * Database to use, created if missing and kept. By default each run gets a fresh database,
+   * migrated from scratch and dropped at the end, so a bench never sees another run's data.
+   */
+  database?: string;
+  /** Postgres server (no database part); the local trust-auth server by default. */
+  postgresUrl?: string;
+  /** Extra environment for loadConfig (it wins over the bench defaults). */
+  env?: Record<string, string>;
+  /** Adds bench-only routes to the app before it is served (never in production code). */
+  routes?: (app: App, deps: Deps) => void | Promise<void>;
+}
+
+export interface BenchKit {
+  config: ResolvedConfig;
+  deps: Deps;
+  app: App;
+  /** Base URL of the listening server, without a trailing slash. */
+  url: string;
+  /**
+   * Stops the server, deletes the run's Redis keys, closes the clients, stops s3rver and anvil,
+   * drops the run's database. Safe to call more than once.
+   */
+  stop(): Promise<void>;
+}
+
+export async function startBenchKit(options: BenchKitOptions = {}): Promise<BenchKit> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    // Last started, first stopped; one failure does not keep the others running. Called twice
+    // (a signal during a normal shutdown), both callers wait for the same clean-up.
+    stopping ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+    })();
+    return stopping;
+  };
+  try {
+    const runId = randomBytes(4).toString("hex");
+    const postgres = (options.postgresUrl ?? "postgres://postgres@127.0.0.1:5432").replace(/\/$/, "");
+    const admin = createDatabase({ db: { url: `${postgres}/postgres`, poolMax: 1, migrate: false } }, silent);
+    cleanups.push(() => admin.pool.end());
+    const database = options.database ?? `${BENCH_DATABASE_PREFIX}${Date.now()}_${runId}`;
+    if (!options.database) {
+      await dropStaleDatabases(admin.pool);
+      cleanups.push(() => admin.pool.query(`drop database if exists "${database}" with (force)`));
+    }
+    const databaseUrl = `${postgres}/${database}`;
+    await ensureDatabaseExists(databaseUrl);
+
+    const s3Dir = await mkdtemp(join(tmpdir(), "kit-bench-s3-"));
+    cleanups.push(() => rm(s3Dir, { recursive: true, force: true }));
+    const s3 = await startLocalS3({ directory: s3Dir });
+    cleanups.push(() => s3.stop());
+    const anvil = await startLocalAnvil({ port: await freePort() });
+    cleanups.push(() => anvil.stop());
+
+    const redisKeyPrefix = `bench:${runId}:`;
+    const config = requireResolved(
+      loadConfig({
+        NODE_ENV: "test",
+        LOG_LEVEL: "silent",
+        DATABASE_URL: databaseUrl,
+        DATABASE_MIGRATE: "true",
+        REDIS_KEY_PREFIX: redisKeyPrefix,
+        S3_ENDPOINT: s3.endpoint,
+        RPC_URL: anvil.rpcUrl,
+        ...options.env,
+      }),
+    );
+    const deps = createDeps(config, createLogger(config));
+    cleanups.push(() => closeDeps(deps));
+    cleanups.push(() => deleteKeys(deps, redisKeyPrefix));
+    if (config.db.migrate) await migrateDatabase(deps.pool, config.migrationsDir, deps.log);
+    await ensureBuckets(deps.storage, deps.log);
+
+    const app = createApp(deps);
+    await options.routes?.(app, deps);
+    const server: Server<undefined> = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
+    cleanups.push(() => server.stop(true));
+
+    return { config, deps, app, url: server.url.href.replace(/\/$/, ""), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+const silent = createLogger({ log: { level: "silent", pretty: false } });
+const BENCH_DATABASE_PREFIX = "kit_bench_";
+
+/** Per-run databases left by runs that were killed (their name holds their creation time). */
+async function dropStaleDatabases(admin: ReturnType<typeof createDatabase>["pool"]): Promise<void> {
+  const { rows } = await admin.query<{ datname: string }>(
+    "select datname from pg_database where datname like 'kit\\_bench\\_%'",
+  );
+  const cutoff = Date.now() - 6 * 60 * 60 * 1000;
+  for (const { datname } of rows) {
+    const createdAt = Number(/^kit_bench_(\d+)_/.exec(datname)?.[1] ?? Number.NaN);
+    if (createdAt < cutoff) await admin.query(`drop database if exists "${datname}" with (force)`);
+  }
+}
+
+/** Deletes every key under the run's prefix (SCAN returns full names; DEL re-adds the prefix). */
+async function deleteKeys(deps: Deps, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await deps.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) await deps.redis.del(...keys.map((k) => k.slice(prefix.length)));
+  } while (cursor !== "0");
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port")),
+      );
+    });
+  });
+}

@@ -1,0 +1,65 @@
+// Machine facts and output helpers shared by the benches. Results go to stdout; the last line a
+// bench prints is one JSON object, so scripts can `tail -n 1` it.
+import { readFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg } from "node:os";
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  bun: string;
+  platform: string;
+  /** 1-minute load average when this was called (call it before starting any load). */
+  loadAvg1m: number;
+}
+
+export function machineInfo(): MachineInfo {
+  let cpuModel = cpus()[0]?.model ?? "unknown";
+  try {
+    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
+    if (match?.[1]) cpuModel = match[1].trim();
+  } catch {
+    // not Linux: os.cpus() is the best we have
+  }
+  return {
+    cpus: availableParallelism(),
+    cpuModel,
+    bun: Bun.version,
+    platform: `${process.platform}-${process.arch}`,
+    loadAvg1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
+}
+
+/** The checked-out commit (short), with "-dirty" when the tree has changes; undefined outside git. */
+export function gitCommit(): string | undefined {
+  const git = (...args: string[]) => {
+    const result = Bun.spawnSync(["git", ...args], { cwd: import.meta.dir, stdout: "pipe", stderr: "ignore" });
+    return result.success ? result.stdout.toString().trim() : undefined;
+  };
+  const commit = git("rev-parse", "--short", "HEAD");
+  if (!commit) return undefined;
+  return git("status", "--porcelain") ? `${commit}-dirty` : commit;
+}
+
+/** Today as YYYY-MM-DD (local time, as `date` shows it). */
+export function today(): string {
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+export function print(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Progress notes go to stderr, so stdout holds only the results. */
+export function note(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** A plain-text table: first column left-aligned, the others right-aligned. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
