@@ -169,11 +169,16 @@ export function createApp(deps: Deps): App {
 
   const mount = (prefix: "/rpc" | "/api", handler: ReturnType<typeof createRpcHandlers>["rpc" | "openapi"]) => {
     app.use(`${prefix}/*`, limitBody, async (c, next) => {
+      let ip: string | null | undefined;
       const context: RequestContext = {
         ...deps,
         log: c.get("log"),
         requestId: c.get("requestId"),
-        ip: clientAddress(c, config.auth.trustProxyHops),
+        // Resolved on demand: most calls are signed in and never need it.
+        clientIp: () => {
+          ip ??= clientAddress(c, config.auth.trustProxyHops) ?? null;
+          return ip ?? undefined;
+        },
         headers: c.req.raw.headers,
         trace: c.get("trace"),
       };

@@ -10,7 +10,7 @@ export async function checkAccess(context: RequestContext, meta: KitMeta): Promi
   const { caller, rateLimit, setCookies } = await resolveCaller(
     context,
     context.headers,
-    context.ip ?? "unknown",
+    () => context.clientIp() ?? "unknown",
     rule,
   );
   if (setCookies?.length) context.trace.setCookies = setCookies;

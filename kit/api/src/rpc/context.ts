@@ -27,7 +27,7 @@ export interface Deps {
 export interface RequestContext extends Deps {
   requestId: string;
   /** Client address as seen by the server (the proxy's when behind one). */
-  ip: string | undefined;
+  clientIp: () => string | undefined;
   headers: Headers;
   /** Filled by the handler once the procedure is known; read by metrics and the access log. */
   trace: { procedure?: string; rateLimit?: RateLimitResult; rateLimitFailedOpen?: boolean; setCookies?: string[] };

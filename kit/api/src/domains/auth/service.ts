@@ -84,15 +84,15 @@ function toWalletView(row: WalletRow) {
   };
 }
 
-export async function getMe({ db }: AuthDeps, caller: Extract<Caller, { kind: "user" }>) {
-  const [row] = await db.select().from(user).where(eq(user.id, caller.user.id));
-  if (!row) throw new KitError("NOT_FOUND", "Your account no longer exists.");
+/** The caller's own view: the user as the session carries it (kept current on every change), plus wallets. */
+export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller, { kind: "user" }>) {
   const wallets = await db
     .select()
     .from(walletAddress)
-    .where(eq(walletAddress.userId, row.id))
+    .where(eq(walletAddress.userId, caller.user.id))
     .orderBy(desc(walletAddress.isPrimary), walletAddress.createdAt);
-  const { banned: _b, banReason: _r, banExpiresAt: _e, ...view } = toUserView(row);
+  const { id, email, name, role, emailVerified, createdAt } = caller.user;
+  const view = { id, email, name, role, emailVerified, createdAt: createdAt.toISOString() };
   const roleGrants = grants[view.role] as Record<string, string[]>;
   // With an API key, the effective grants are what both the role and the key allow.
   const permissions =

@@ -140,7 +140,8 @@ function sessionCookieName(auth: Auth): Promise<string> {
 export async function resolveCaller(
   deps: AccessDeps,
   headers: Headers,
-  ip: string,
+  /** The client address, asked for only when the caller turns out anonymous (it costs a lookup). */
+  ip: () => string,
   rule: RateLimitRule,
 ): Promise<Resolution> {
   const apiKey = headers.get("x-api-key");
@@ -166,7 +167,7 @@ export async function resolveCaller(
   const user = toCallerUser(cached.user);
   const pipeline = rateLimitPipeline(deps.redis);
   pipeline.get(`${AUTH_KEY_PREFIX}revoked-sessions-before-${cached.session.userId}`);
-  const readLimit = queueRateLimit(pipeline, rule, user ? `user:${user.id}` : `ip:${ip}`);
+  const readLimit = queueRateLimit(pipeline, rule, user ? `user:${user.id}` : `ip:${ip()}`);
   const results = await pipeline.exec().catch(() => null);
   const revokedBefore = Number(results?.[0]?.[1] ?? 0);
   const limitResult = results?.[1] && !results[1][0] ? readLimit(results[1][1]) : null;
@@ -217,9 +218,14 @@ async function resolveApiKey(deps: AccessDeps, key: string): Promise<Caller> {
   };
 }
 
-async function limitAfter(deps: AccessDeps, resolved: Resolved, rule: RateLimitRule, ip: string): Promise<Resolution> {
+async function limitAfter(
+  deps: AccessDeps,
+  resolved: Resolved,
+  rule: RateLimitRule,
+  ip: () => string,
+): Promise<Resolution> {
   const { caller } = resolved;
-  const subject = caller.kind === "user" ? `user:${caller.user.id}` : `ip:${ip}`;
+  const subject = caller.kind === "user" ? `user:${caller.user.id}` : `ip:${ip()}`;
   const rateLimit = await consumeRateLimit(deps.redis, rule, subject).catch((err) => {
     deps.log.warn({ err, rule: rule.name }, "rate limiter unavailable; letting the call through");
     return null;
