@@ -45,7 +45,10 @@ try {
 } catch (error) {
   if (error instanceof ConfigError || error instanceof LocalStackError) {
     console.error(error.message);
-    process.exit(1);
+  } else {
+    // e.g. a migration that does not apply: say what failed, without a stack trace.
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    console.error(`Kit could not start: ${(error as Error).message.split("\n")[0]}${cause ? ` (${cause})` : ""}`);
   }
-  throw error;
+  process.exit(1);
 }
