@@ -14,6 +14,7 @@ import { createDocsRoutes } from "./http/docs";
 import { errorResponse } from "./http/errors";
 import { createMetrics, type Metrics } from "./infra/metrics";
 import type { RateLimitResult } from "./infra/rate-limiter";
+import type { RunningWorker } from "./jobs/worker";
 import { router } from "./router";
 import type { Deps, RequestContext } from "./rpc/context";
 import { createRpcHandlers } from "./rpc/handlers";
@@ -29,9 +30,16 @@ export interface App {
   metrics: Metrics;
 }
 
-export function createApp(deps: Deps): App {
+export interface AppOptions {
+  /** The process's metrics, when other parts of it (the worker) count into the same registry. */
+  metrics?: Metrics;
+  /** Set when this process runs the worker: /ready then reports each job's last outcome. */
+  worker?: Pick<RunningWorker, "status">;
+}
+
+export function createApp(deps: Deps, options: AppOptions = {}): App {
   const { config } = deps;
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
   const handlers = createRpcHandlers(router);
   const app = new Hono<AppEnv>();
 
@@ -86,20 +94,7 @@ export function createApp(deps: Deps): App {
     }),
   );
 
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/ready", async (c) => {
-    const dependencies = await checkDependencies(deps, config.http.readyTimeoutMs);
-    const failing = Object.entries(dependencies)
-      .filter(([, s]) => !s.up)
-      .map(([name]) => name);
-    return c.json(
-      { status: failing.length === 0 ? "ready" : "not_ready", failing, dependencies },
-      failing.length === 0 ? 200 : 503,
-    );
-  });
-  app.get("/metrics", async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
-  );
+  addOperationalRoutes(app, deps, metrics, options.worker);
 
   let spec: Promise<unknown> | undefined;
   app.get("/api/openapi.json", async (c) => {
@@ -202,6 +197,51 @@ export function createApp(deps: Deps): App {
   });
 
   return { fetch: app.fetch, hono: app, metrics };
+}
+
+/** What a process without the api role answers on PORT: /health, /ready and /metrics, nothing else. */
+export function createOperationalApp(deps: Deps, options: AppOptions = {}): App {
+  const metrics = options.metrics ?? createMetrics();
+  const app = new Hono<AppEnv>();
+  addOperationalRoutes(app, deps, metrics, options.worker);
+  app.notFound((c) =>
+    errorResponse(c, {
+      code: "NOT_FOUND",
+      status: 404,
+      message: `No route for ${c.req.method} ${c.req.path}; this process serves /health, /ready and /metrics.`,
+    }),
+  );
+  app.onError((error, c) => {
+    deps.log.error({ err: error }, "unhandled error");
+    return errorResponse(c, { code: "INTERNAL_SERVER_ERROR", status: 500, message: "Internal server error." });
+  });
+  return { fetch: app.fetch, hono: app, metrics };
+}
+
+function addOperationalRoutes(
+  app: Hono<AppEnv>,
+  deps: Deps,
+  metrics: Metrics,
+  worker: AppOptions["worker"] | undefined,
+): void {
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", async (c) => {
+    const [dependencies, jobs] = await Promise.all([
+      checkDependencies(deps, deps.config.http.readyTimeoutMs),
+      // Informative only: a failing job does not make the process unready. null: Redis did not say.
+      worker?.status().catch(() => null),
+    ]);
+    const failing = Object.entries(dependencies)
+      .filter(([, s]) => !s.up)
+      .map(([name]) => name);
+    return c.json(
+      { status: failing.length === 0 ? "ready" : "not_ready", failing, dependencies, ...(worker ? { jobs } : {}) },
+      failing.length === 0 ? 200 : 503,
+    );
+  });
+  app.get("/metrics", async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
+  );
 }
 
 /** IETF draft RateLimit fields, plus Retry-After when refused. */

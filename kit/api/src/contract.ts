@@ -1,10 +1,14 @@
 // The whole API as a contract: the one entry the typed client imports (schemas only, no server code).
 import { authContract } from "./domains/auth/contract";
+import { fxContract } from "./domains/exchange-rates/contract";
+import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
 
 export const contract = {
   system: systemContract,
   ...authContract,
+  fx: fxContract,
+  settings: settingsContract,
 };
 
 export type Contract = typeof contract;

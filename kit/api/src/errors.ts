@@ -8,10 +8,17 @@ export type KitErrorCode =
   | "PRECONDITION_FAILED"
   | "SERVICE_UNAVAILABLE";
 
+/** For BAD_REQUEST: the offending fields, shaped like zod's issues (`data.issues` on the wire). */
+export interface KitErrorIssue {
+  path: string;
+  message: string;
+}
+
 export class KitError extends Error {
   constructor(
     readonly code: KitErrorCode,
     message: string,
+    readonly issues?: KitErrorIssue[],
   ) {
     super(message);
     this.name = "KitError";

@@ -1,4 +1,6 @@
 import { meRouter, usersRouter } from "./domains/auth/router";
+import { fxRouter } from "./domains/exchange-rates/router";
+import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
 import { os } from "./rpc/implement";
 
@@ -6,6 +8,8 @@ export const router = os.router({
   system: systemRouter,
   me: meRouter,
   users: usersRouter,
+  fx: fxRouter,
+  settings: settingsRouter,
 });
 
 export type Router = typeof router;

@@ -1,14 +1,17 @@
 // Builds the process's clients and starts the requested roles; returns one `stop` for shutdown.
 import type { Server } from "bun";
-import { createApp } from "./app";
+import { createApp, createOperationalApp } from "./app";
 import type { ResolvedConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
 import { createChain } from "./infra/chain";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import type { Logger } from "./infra/log";
+import { createMetrics } from "./infra/metrics";
 import { createRedis, redisReady } from "./infra/redis";
 import { createStorage, ensureBuckets } from "./infra/storage";
+import { createJobQueue } from "./jobs/queue";
+import { type RunningWorker, startWorker } from "./jobs/worker";
 import type { Deps } from "./rpc/context";
 import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 
@@ -28,19 +31,20 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     chain: createChain(config),
     log,
     auth: createAuth({ config, db, redis, log }),
+    jobs: createJobQueue(config, log),
     rateLimitRules,
     startedAt: Date.now(),
   };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
-  await Promise.allSettled([deps.pool.end(), deps.redis.quit()]);
+  await Promise.allSettled([deps.pool.end(), deps.redis.quit(), deps.jobs.close()]);
   deps.storage.client.destroy();
 }
 
 export interface RunningKit {
   deps: Deps;
-  /** Set when the api role runs. */
+  /** Where this process answers HTTP: the whole API with the api role, else /health /ready /metrics. */
   url?: string;
   stop(): Promise<void>;
 }
@@ -48,6 +52,7 @@ export interface RunningKit {
 export async function startKit(config: ResolvedConfig, roles: readonly Role[], log: Logger): Promise<RunningKit> {
   const deps = createDeps(config, log);
   let server: Server<undefined> | undefined;
+  let worker: RunningWorker | undefined;
   try {
     if (!(await redisReady(deps.redis, 5_000)))
       log.warn("redis is not reachable yet; starting anyway (see README, Redis down)");
@@ -56,23 +61,26 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
       const admin = await createPasswordUser(deps, { ...config.auth.bootstrapAdmin, role: "admin" });
       log.info(admin ? "bootstrap admin created" : "bootstrap admin exists; left unchanged");
     }
-    if (roles.includes("api")) {
-      await ensureBuckets(deps.storage, log);
-      const app = createApp(deps);
-      server = Bun.serve({
-        hostname: config.http.host,
-        port: config.http.port,
-        fetch: app.fetch,
-        maxRequestBodySize: config.http.bodyLimitBytes * 2,
-        // Hung clients must not pin a connection forever; long-lived streams send keep-alives.
-        idleTimeout: 60,
-      });
-      log.info({ url: server.url.href }, "api listening");
-    }
-    // The worker's jobs (BullMQ) and the chain indexer plug in here as their domains land.
-    if (roles.includes("worker")) log.info("worker role started (no jobs registered yet)");
+    // One registry per process: /metrics shows the worker's jobs beside the requests.
+    const metrics = createMetrics();
+    if (roles.includes("worker")) worker = await startWorker(deps, undefined, { metrics });
+    const api = roles.includes("api");
+    if (api) await ensureBuckets(deps.storage, log);
+    // Every role answers probes and scrapes on PORT; the api role answers everything else too.
+    const app = api ? createApp(deps, { metrics, worker }) : createOperationalApp(deps, { metrics, worker });
+    server = Bun.serve({
+      hostname: config.http.host,
+      port: config.http.port,
+      fetch: app.fetch,
+      maxRequestBodySize: config.http.bodyLimitBytes * 2,
+      // Hung clients must not pin a connection forever; long-lived streams send keep-alives.
+      idleTimeout: 60,
+    });
+    log.info({ url: server.url.href }, api ? "api listening" : "operational http listening");
+    // The chain indexer plugs in here as the tokens domain lands.
     if (roles.includes("indexer")) log.info("indexer role started (no chains to follow yet)");
   } catch (error) {
+    await worker?.close().catch(() => {});
     await closeDeps(deps);
     throw error;
   }
@@ -81,8 +89,9 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
     deps,
     url: server ? server.url.href.replace(/\/$/, "") : undefined,
     async stop() {
-      // stop() without force lets in-flight requests finish while refusing new connections.
-      await server?.stop();
+      // Both wait for work in progress: stop() without force lets in-flight requests finish while
+      // refusing new connections, and the worker lets running jobs finish while taking no new one.
+      await Promise.all([server?.stop(), worker?.close()]);
       await closeDeps(deps);
     },
   };

@@ -43,6 +43,7 @@ const kit = await createTestKit({
       default: { limit: 1_000_000, windowSeconds: 60 },
       "users.manage": { limit: 1_000_000, windowSeconds: 60 },
       "me.wallets": { limit: 1_000_000, windowSeconds: 60 },
+      "fx.manage": { limit: 1_000_000, windowSeconds: 60 },
     }),
   },
 });

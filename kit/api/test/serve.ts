@@ -1,5 +1,6 @@
-// The real entry point as a child process: `bun src/main.ts --role api` on a free port with a given
-// environment, ready once /health answers; `stop` sends SIGTERM and, past a deadline, SIGKILL.
+// The real entry point as a child process: `bun src/main.ts --role api` (or another role) on a free
+// port with a given environment, ready once /health answers; `stop` sends SIGTERM and, past a
+// deadline, SIGKILL.
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort } from "./kit";
@@ -19,10 +20,10 @@ const MAIN = join(import.meta.dir, "../src/main.ts");
 
 export async function serveKit(
   env: Record<string, string>,
-  options: { port?: number; readyTimeoutMs?: number } = {},
+  options: { port?: number; readyTimeoutMs?: number; role?: string } = {},
 ): Promise<ServedKit> {
   const port = options.port ?? (await freePort());
-  const child = Bun.spawn(["bun", MAIN, "--role", "api"], {
+  const child = Bun.spawn(["bun", MAIN, "--role", options.role ?? "api"], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",

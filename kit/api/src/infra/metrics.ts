@@ -5,6 +5,10 @@ export interface Metrics {
   httpRequests: Counter<"method" | "route" | "status">;
   httpDuration: Histogram<"method" | "route" | "status">;
   rateLimitFailOpen: Counter;
+  /** Jobs run by this process's worker; a job that is retried counts once, when it succeeds or gives up. */
+  jobsCompleted: Counter<"job">;
+  jobsFailed: Counter<"job">;
+  jobDuration: Histogram<"job">;
 }
 
 /** One registry per app instance, so several apps in one test process never share counters. */
@@ -29,6 +33,25 @@ export function createMetrics(): Metrics {
     rateLimitFailOpen: new Counter({
       name: "kit_rate_limit_fail_open_total",
       help: "Procedure calls let through because the rate limiter (Redis) was unreachable",
+      registers: [registry],
+    }),
+    jobsCompleted: new Counter({
+      name: "kit_jobs_completed_total",
+      help: "Jobs that succeeded, by job name",
+      labelNames: ["job"],
+      registers: [registry],
+    }),
+    jobsFailed: new Counter({
+      name: "kit_jobs_failed_total",
+      help: "Jobs that failed for good (every attempt used, or not retryable), by job name",
+      labelNames: ["job"],
+      registers: [registry],
+    }),
+    jobDuration: new Histogram({
+      name: "kit_job_duration_seconds",
+      help: "Duration of each job attempt, by job name",
+      labelNames: ["job"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers: [registry],
     }),
   };

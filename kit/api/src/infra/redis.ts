@@ -20,6 +20,31 @@ export function createRedis(config: Pick<Config, "redis">, log: Logger, name = "
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     lazyConnect: false,
   });
+  reportOutages(redis, log, name);
+  return redis;
+}
+
+/**
+ * BullMQ's connections, apart from every other client as BullMQ requires: it refuses an ioredis key
+ * prefix (it prefixes its own keys, see jobs/queue.ts) and its blocking reads need
+ * `maxRetriesPerRequest: null`. A `worker` connection queues commands while Redis is away and runs
+ * them when it returns; a `producer` one fails at once, like every other caller, so an enqueue
+ * during an outage is an error rather than a hang.
+ */
+export function createQueueRedis(config: Pick<Config, "redis">, log: Logger, use: "producer" | "worker"): Redis {
+  const name = `jobs-${use}`;
+  const redis = new Redis(config.redis.url, {
+    connectionName: `kit-${name}`,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: use === "worker",
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  reportOutages(redis, log, name);
+  return redis;
+}
+
+function reportOutages(redis: Redis, log: Logger, name: string): void {
   let reported = false;
   redis.on("error", (err) => {
     // ioredis emits on every failed reconnect; one line per outage is enough.
@@ -30,7 +55,6 @@ export function createRedis(config: Pick<Config, "redis">, log: Logger, name = "
     if (reported) log.info({ client: name }, "redis connection restored");
     reported = false;
   });
-  return redis;
 }
 
 /** Resolves true once connected, or false after `timeoutMs` (the caller decides whether that is fatal). */
@@ -47,4 +71,10 @@ export function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {
     };
     redis.once("ready", onReady);
   });
+}
+
+/** QUIT when connected (pending replies arrive first); otherwise drop the socket, so a stop never waits on an outage. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
 }

@@ -1,4 +1,6 @@
 // Every job the worker runs, by name. A job is added here, then given a definition in jobs/registry.ts.
+import type { Deps } from "../rpc/context";
+
 export const JOB_NAMES = ["fx.refresh"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
@@ -7,4 +9,17 @@ export interface JobQueue {
   /** Queues one run of `name` now; resolves with the job id (for status lookups). */
   enqueue(name: JobName, data?: Record<string, unknown>): Promise<{ id: string }>;
   close(): Promise<void>;
+}
+
+/** What the worker runs for one job name; jobs/registry.ts lists them. */
+export interface JobDefinition<Name extends string = JobName> {
+  name: Name;
+  /** Runs on this schedule, once per interval however many workers run; absent: only when enqueued. */
+  everySeconds?: number;
+  /** Tries in all; a failed try is retried after `backoffMs`, then twice as long each time. */
+  attempts: number;
+  /** Delay before the first retry (default 5 s). */
+  backoffMs?: number;
+  /** Resolves with a small JSON summary, kept with the job and logged; throws to fail the try. */
+  run(deps: Deps, data: Record<string, unknown>, job: { id: string; attempt: number }): Promise<unknown>;
 }

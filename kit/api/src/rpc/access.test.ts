@@ -3,7 +3,7 @@
 // row left behind for a removed one) fails the suite. Each cell is a real call with a valid input,
 // over REST (/api) and over the typed client's face (/rpc).
 import { describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { createTestKit } from "../../test/kit";
@@ -11,6 +11,7 @@ import { createUser, signIn, type TestUser } from "../../test/users";
 import { contract } from "../contract";
 import { user as userTable } from "../domains/auth/schema";
 import { linkWallet } from "../domains/auth/service";
+import { fxRatesLatest } from "../domains/exchange-rates/schema";
 
 type CallerName = "anonymous" | "investor" | "issuer" | "kyc_reviewer" | "admin" | "banned";
 type Outcome = "allowed" | "UNAUTHORIZED" | "FORBIDDEN";
@@ -31,6 +32,19 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "users.ban":            { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
   "users.unban":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
   "users.revokeSessions": { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "fx.currencies":        { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
+  "fx.latest":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "fx.rate":              { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "fx.convert":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "fx.history":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "fx.refresh":           { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "fx.setManual":         { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "settings.get":                    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "settings.update":                 { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "settings.notifications.get":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "settings.notifications.update":   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "settings.system.get":             { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "settings.system.update":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
 };
 
 const STATUS: Record<Exclude<Outcome, "allowed">, number> = { UNAUTHORIZED: 401, FORBIDDEN: 403 };
@@ -75,7 +89,12 @@ const procedures = listProcedures(contract);
 const GENEROUS = { limit: 1_000_000, windowSeconds: 60 };
 const kit = await createTestKit({
   env: {
-    RATE_LIMITS: JSON.stringify({ default: GENEROUS, "users.manage": GENEROUS, "me.wallets": GENEROUS }),
+    RATE_LIMITS: JSON.stringify({
+      default: GENEROUS,
+      "users.manage": GENEROUS,
+      "me.wallets": GENEROUS,
+      "fx.manage": GENEROUS,
+    }),
   },
 });
 
@@ -149,6 +168,15 @@ interface Prepared {
   untouched?: () => Promise<void>;
 }
 
+/** No manual rate was stored for the pair (only admins may set one, and none does before this check). */
+async function manualRateUntouched(base: string, quote: string) {
+  const rows = await kit.deps.db
+    .select()
+    .from(fxRatesLatest)
+    .where(and(eq(fxRatesLatest.base, base), eq(fxRatesLatest.quote, quote), eq(fxRatesLatest.provider, "manual")));
+  expect(rows.filter((r) => r.setBy !== admin.id)).toEqual([]);
+}
+
 async function userUntouched(id: string) {
   const [row] = await kit.deps.db.select().from(userTable).where(eq(userTable.id, id));
   expect(row?.role).toBe("investor");
@@ -183,6 +211,31 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
     const id = await targetUser();
     return { input: { id }, untouched: () => userUntouched(id) };
   },
+  "fx.currencies": async () => ({ input: undefined }),
+  "fx.latest": async () => ({ input: { base: "EUR" } }),
+  "fx.rate": async () => ({ input: { base: "EUR", quote: "USD" } }),
+  "fx.convert": async () => ({ input: { from: "EUR", to: "USD", amount: "100.50" } }),
+  "fx.history": async () => ({ input: { base: "EUR", quote: "USD", limit: 10 } }),
+  "fx.refresh": async () => ({ input: undefined }),
+  "fx.setManual": async () => ({
+    input: { base: "EUR", quote: "CHF", rate: "0.9467" },
+    untouched: () => manualRateUntouched("EUR", "CHF"),
+  }),
+  "settings.get": async () => ({ input: undefined }),
+  "settings.update": async () => ({ input: { theme: "dark" } }),
+  "settings.notifications.get": async () => ({ input: undefined }),
+  "settings.notifications.update": async () => ({
+    input: {
+      events: {
+        kyc_status: { email: true, push: false, webhook: true },
+        token_transfer: { email: false, push: true, webhook: false },
+        fx_alert: { email: false, push: false, webhook: false },
+      },
+      webhookUrl: "https://hooks.example.com/kit",
+    },
+  }),
+  "settings.system.get": async () => ({ input: undefined }),
+  "settings.system.update": async () => ({ input: { kycValidityDays: 365 } }),
 };
 
 // ---------------------------------------------------------------------------------------------

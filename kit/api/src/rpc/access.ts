@@ -5,6 +5,12 @@ import { type Caller, resolveCaller } from "../domains/auth/session";
 import type { KitMeta } from "./base";
 import type { RequestContext } from "./context";
 
+/** The access middleware already refused anonymous callers of `user` procedures; this narrows the type. */
+export function signedIn(caller: Caller): Extract<Caller, { kind: "user" }> {
+  if (caller.kind !== "user") throw new ORPCError("UNAUTHORIZED", { defined: true });
+  return caller;
+}
+
 export async function checkAccess(context: RequestContext, meta: KitMeta): Promise<Caller> {
   const rule = context.rateLimitRules[meta.rateLimit ?? "default"];
   const { caller, rateLimit, setCookies } = await resolveCaller(

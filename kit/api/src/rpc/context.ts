@@ -7,6 +7,7 @@ import type { Logger } from "../infra/log";
 import type { RateLimitResult } from "../infra/rate-limiter";
 import type { Redis } from "../infra/redis";
 import type { Storage } from "../infra/storage";
+import type { JobQueue } from "../jobs/names";
 import type { RateLimitRules } from "./rate-limit-rules";
 
 /** The long-lived clients of one process. Services take the parts they need. */
@@ -19,6 +20,8 @@ export interface Deps {
   chain: Chain;
   log: Logger;
   auth: Auth;
+  /** Queues jobs for the worker role (any process may enqueue). */
+  jobs: JobQueue;
   rateLimitRules: RateLimitRules;
   startedAt: number;
 }

@@ -24,7 +24,10 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
   try {
     return await next();
   } catch (error) {
-    if (error instanceof KitError) throw new ORPCError(error.code, { defined: true, message: error.message });
+    if (error instanceof KitError) {
+      const data = error.issues ? { issues: error.issues } : undefined;
+      throw new ORPCError(error.code, { defined: true, message: error.message, data });
+    }
     if (error instanceof ORPCError && error.code === "BAD_REQUEST" && error.cause instanceof ValidationError) {
       const issues: Issue[] = error.cause.issues.map((issue) => ({
         path: (issue.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join("."),

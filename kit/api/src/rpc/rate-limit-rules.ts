@@ -10,6 +10,8 @@ const rules = {
   "users.manage": { limit: 60, windowSeconds: 60 },
   /** Linking and unlinking wallets (each link verifies a signature). */
   "me.wallets": { limit: 20, windowSeconds: 60 },
+  /** Admins' exchange-rate changes: manual rates and queued refreshes (each refresh calls the providers). */
+  "fx.manage": { limit: 30, windowSeconds: 60 },
   /** Password guessing against one account, whatever the source address. */
   "auth.sign-in.account": { limit: 10, windowSeconds: 15 * 60 },
   /** Signature attempts for one wallet address. */

@@ -1,4 +1,4 @@
-import { ORPCError } from "@orpc/server";
+import { signedIn } from "../../rpc/access";
 import { os } from "../../rpc/implement";
 import {
   banUser,
@@ -10,13 +10,6 @@ import {
   unbanUser,
   unlinkWallet,
 } from "./service";
-import type { Caller } from "./session";
-
-/** The access middleware already refused anonymous callers of `user` procedures; this narrows the type. */
-function signedIn(caller: Caller): Extract<Caller, { kind: "user" }> {
-  if (caller.kind !== "user") throw new ORPCError("UNAUTHORIZED", { defined: true });
-  return caller;
-}
 
 export const meRouter = {
   get: os.me.get.handler(({ context }) => getMe(context, signedIn(context.caller))),

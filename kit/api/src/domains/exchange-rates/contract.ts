@@ -1,0 +1,193 @@
+import { z } from "zod";
+import { base } from "../../rpc/base";
+import { FX_PROVIDERS } from "./schema";
+
+const isoDateTime = z.iso.datetime({ offset: true });
+const timeFilter = (what: string) =>
+  z.iso.datetime({
+    offset: true,
+    error: `${what} must be an ISO 8601 time with a zone, such as 2026-11-20T00:00:00Z`,
+  });
+
+const currencyCode = (what: string) =>
+  z
+    .string({ error: `${what} is required: a three-letter ISO 4217 currency code, such as EUR` })
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z]{3}$/, `${what} must be a three-letter ISO 4217 currency code, such as EUR`)
+    .meta({ description: "ISO 4217 code (any case)", examples: ["EUR"] });
+
+/** Why `value` is not a decimal of at most `integerDigits`.`fractionDigits` digits, for a person. */
+function decimalProblem(what: string, value: unknown, integerDigits: number, fractionDigits: number): string {
+  const text = typeof value === "string" ? value : "";
+  if (/^-\d/.test(text)) return `${what} must be greater than zero`;
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    return `${what} is too large or too precise: at most ${integerDigits} digits before the point and ${fractionDigits} after it`;
+  }
+  return `${what} must be a plain decimal number such as 1250.50: digits with an optional point, no sign, exponent, spaces or thousands separators`;
+}
+
+/** A positive decimal given as a string, so that it is never rounded through a float. */
+const positiveDecimal = (what: string, integerDigits: number, fractionDigits: number, example: string) => {
+  const pattern = new RegExp(`^\\d{1,${integerDigits}}(\\.\\d{1,${fractionDigits}})?$`);
+  return z
+    .string({ error: `${what} is required: a positive decimal number given as a string, such as ${example}` })
+    .regex(pattern, { error: (issue) => decimalProblem(what, issue.input, integerDigits, fractionDigits) })
+    .refine((value) => !pattern.test(value) || /[1-9]/.test(value), `${what} must be greater than zero`)
+    .meta({
+      description: `Positive decimal string, up to ${integerDigits} digits before the point and ${fractionDigits} after`,
+      examples: [example],
+    });
+};
+
+export const AMOUNT_INTEGER_DIGITS = 30;
+export const AMOUNT_FRACTION_DIGITS = 18;
+export const RATE_INTEGER_DIGITS = 15;
+export const RATE_FRACTION_DIGITS = 18;
+
+const providerName = z.enum(FX_PROVIDERS);
+
+export const currency = z.object({
+  code: z.string(),
+  name: z.string(),
+  minorUnits: z.number().int().meta({ description: "Digits after the decimal point: JPY 0, EUR 2, BHD 3" }),
+});
+
+export const storedQuote = z.object({
+  base: z.string(),
+  quote: z.string(),
+  rate: z.string().meta({ description: "Units of quote per one base, exactly as the provider gave it" }),
+  effectiveAt: isoDateTime,
+});
+
+const rateFields = {
+  rate: z.string().meta({
+    description:
+      "Units of quote per one base: a direct quote exactly as stored; a derived one to 20 significant digits (conversions use the exact ratio of `quotes`)",
+  }),
+  provider: providerName,
+  derivation: z
+    .enum(["direct", "inverse", "cross"])
+    .meta({ description: "direct: a stored quote; inverse: 1 / a stored quote; cross: through `via`" }),
+  via: z.string().nullable().meta({ description: "The pivot currency of a cross rate" }),
+  effectiveAt: isoDateTime.meta({ description: "When the (oldest) quote used took effect" }),
+  expiresAt: isoDateTime.meta({ description: "After this the answer is stale" }),
+  stale: z.boolean().meta({ description: "True when the quotes used are past their expiry (no fresh quote exists)" }),
+  quotes: z.array(storedQuote).meta({ description: "The stored quotes the answer is derived from" }),
+};
+
+export const fxRate = z.object({ base: z.string(), quote: z.string(), ...rateFields });
+
+export const conversion = z.object({
+  from: z.string(),
+  to: z.string(),
+  amount: z.string(),
+  result: z.string().meta({
+    description:
+      "The converted amount, rounded half to even to the minor units of `to`, with exactly that many decimals",
+  }),
+  ...rateFields,
+});
+
+export const manualRate = z.object({
+  base: z.string(),
+  quote: z.string(),
+  rate: z.string(),
+  provider: z.literal("manual"),
+  effectiveAt: isoDateTime,
+  expiresAt: isoDateTime,
+  setBy: z.string().meta({ description: "The admin who set it" }),
+});
+
+const pair = z.object({ base: currencyCode("base"), quote: currencyCode("quote") });
+
+export const historyInput = pair.extend({
+  from: timeFilter("from").optional().meta({ description: "Oldest effective time to include" }),
+  to: timeFilter("to").optional().meta({ description: "Newest effective time to include" }),
+  provider: z.enum(FX_PROVIDERS, { error: `provider must be one of ${FX_PROVIDERS.join(", ")}` }).optional(),
+  limit: z.coerce
+    .number({ error: "limit must be a whole number from 1 to 1000" })
+    .int({ error: "limit must be a whole number from 1 to 1000" })
+    .min(1, { error: "limit must be a whole number from 1 to 1000" })
+    .max(1000, { error: "limit must be a whole number from 1 to 1000" })
+    .default(100),
+});
+
+const tags = ["fx"];
+
+export const fxContract = {
+  currencies: base
+    .route({ method: "GET", path: "/fx/currencies", tags, summary: "ISO 4217 currencies and their minor units" })
+    .meta({ access: "public" })
+    .output(z.object({ items: z.array(currency) })),
+  latest: base
+    .route({ method: "GET", path: "/fx/rates/{base}", tags, summary: "The latest rate from a base to every currency" })
+    .meta({ access: "user" })
+    .input(z.object({ base: currencyCode("base") }))
+    .output(z.object({ base: z.string(), rates: z.array(fxRate) })),
+  rate: base
+    .route({ method: "GET", path: "/fx/rates/{base}/{quote}", tags, summary: "The latest rate of a pair" })
+    .meta({ access: "user" })
+    .input(pair)
+    .output(fxRate),
+  convert: base
+    .route({ method: "GET", path: "/fx/convert", tags, summary: "Convert an amount exactly" })
+    .meta({ access: "user" })
+    .input(
+      z.object({
+        from: currencyCode("from"),
+        to: currencyCode("to"),
+        amount: positiveDecimal("amount", AMOUNT_INTEGER_DIGITS, AMOUNT_FRACTION_DIGITS, "1250.50"),
+      }),
+    )
+    .output(conversion),
+  history: base
+    .route({
+      method: "GET",
+      path: "/fx/rates/{base}/{quote}/history",
+      tags,
+      summary: "Stored rates of a pair over time, newest first",
+    })
+    .meta({ access: "user" })
+    .input(historyInput)
+    .output(
+      z.object({
+        base: z.string(),
+        quote: z.string(),
+        items: z.array(
+          z.object({
+            rate: rateFields.rate,
+            provider: providerName,
+            derivation: rateFields.derivation,
+            via: rateFields.via,
+            effectiveAt: isoDateTime,
+          }),
+        ),
+      }),
+    ),
+  refresh: base
+    .route({
+      method: "POST",
+      path: "/fx/refresh",
+      tags,
+      summary: "Queue a refresh of rates from the providers (admin)",
+    })
+    .meta({ access: "user", permission: { fx: ["manage"] }, rateLimit: "fx.manage" })
+    .output(z.object({ jobId: z.string() })),
+  setManual: base
+    .route({
+      method: "PUT",
+      path: "/fx/rates/{base}/{quote}",
+      tags,
+      summary: "Set a manual rate for a pair (admin); it answers first until it expires",
+    })
+    .meta({ access: "user", permission: { fx: ["manage"] }, rateLimit: "fx.manage" })
+    .input(
+      pair.extend({
+        rate: positiveDecimal("rate", RATE_INTEGER_DIGITS, RATE_FRACTION_DIGITS, "1.0843").meta({
+          description: "Units of quote per one base",
+        }),
+      }),
+    )
+    .output(manualRate),
+};

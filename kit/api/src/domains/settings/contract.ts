@@ -1,0 +1,170 @@
+import { z } from "zod";
+import { base } from "../../rpc/base";
+import { FX_PROVIDERS } from "../exchange-rates/schema";
+import { THEMES } from "./schema";
+import { canonicalLocale, canonicalTimeZone, webhookUrlProblem } from "./validation";
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+const locale = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((v) => canonicalLocale(v) !== null, "expected a BCP 47 language tag such as en, en-GB or pt-BR")
+  .meta({ description: "BCP 47 language tag; stored in canonical form (en-us → en-US)" });
+
+const timezone = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((v) => canonicalTimeZone(v) !== null, "expected an IANA time zone such as Europe/Paris, or UTC")
+  .meta({ description: "IANA time zone name, or UTC" });
+
+export const currencyCode = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as EUR")
+  .meta({ description: "ISO 4217 code of a currency Kit knows" });
+
+export const theme = z.enum(THEMES);
+
+export const userSettings = z.object({
+  locale: z.string(),
+  timezone: z.string(),
+  currency: z.string().meta({ description: "Display currency; the system's base currency until you choose one" }),
+  theme,
+  updatedAt: isoDateTime.nullable().meta({ description: "When you last saved; null while all values are defaults" }),
+});
+
+export const updateUserSettingsInput = z.object({
+  locale: locale.optional(),
+  timezone: timezone.optional(),
+  currency: currencyCode.optional(),
+  theme: theme.optional(),
+});
+
+const channels = z.object({ email: z.boolean(), push: z.boolean(), webhook: z.boolean() });
+
+/** The switches, by event type then channel. */
+const notificationEvents = z.object({ kyc_status: channels, token_transfer: channels, fx_alert: channels });
+
+const webhookUrl = z
+  .string()
+  .trim()
+  .max(2_048)
+  .superRefine((value, ctx) => {
+    const problem = webhookUrlProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .meta({ description: "https URL on a public host; receives the events whose webhook switch is on" });
+
+export const notificationSettings = z.object({
+  events: notificationEvents,
+  webhookUrl: z.string().nullable(),
+  updatedAt: isoDateTime.nullable().meta({ description: "When you last saved; null while all values are defaults" }),
+});
+
+export const replaceNotificationSettingsInput = z
+  .object({
+    events: notificationEvents,
+    webhookUrl: webhookUrl.nullable().optional().meta({ description: "Required when any webhook switch is on" }),
+  })
+  .superRefine((input, ctx) => {
+    const wantsWebhook = Object.values(input.events).some((c) => c.webhook);
+    if (wantsWebhook && !input.webhookUrl) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["webhookUrl"],
+        message: "a webhook switch is on, so a webhook URL is required",
+      });
+    }
+  });
+
+export const fxProvider = z.enum(FX_PROVIDERS);
+
+/** One schema per system setting: what a stored value must be, and what an admin may set. */
+export const systemSettingValues = {
+  baseCurrency: currencyCode,
+  kycValidityDays: z.number().int().min(1).max(3_650).meta({ description: "How long an approved KYC stays valid" }),
+  fxProviders: z
+    .array(fxProvider)
+    .min(1)
+    .max(FX_PROVIDERS.length)
+    .refine((list) => new Set(list).size === list.length, "list each provider once")
+    .meta({ description: "Exchange-rate providers, most preferred first" }),
+};
+
+export const systemSettings = z.object({
+  baseCurrency: z.string(),
+  kycValidityDays: z.number().int(),
+  fxProviders: z.array(fxProvider),
+  updatedAt: isoDateTime.nullable().meta({ description: "Last change to any system setting" }),
+  updatedBy: z.string().nullable().meta({ description: "Id of the admin who made the last change" }),
+});
+
+export const updateSystemSettingsInput = z.object({
+  baseCurrency: systemSettingValues.baseCurrency.optional(),
+  kycValidityDays: systemSettingValues.kycValidityDays.optional(),
+  fxProviders: systemSettingValues.fxProviders.optional(),
+});
+
+export type UserSettings = z.infer<typeof userSettings>;
+export type UpdateUserSettingsInput = z.infer<typeof updateUserSettingsInput>;
+export type NotificationSettings = z.infer<typeof notificationSettings>;
+export type ReplaceNotificationSettingsInput = z.infer<typeof replaceNotificationSettingsInput>;
+export type SystemSettings = z.infer<typeof systemSettings>;
+export type UpdateSystemSettingsInput = z.infer<typeof updateSystemSettingsInput>;
+
+const manageSystem = { settings: ["manage_system" as const] };
+
+export const settingsContract = {
+  get: base
+    .route({ method: "GET", path: "/settings", tags: ["settings"], summary: "Your locale, time zone, currency, theme" })
+    .meta({ access: "user" })
+    .output(userSettings),
+  update: base
+    .route({ method: "PATCH", path: "/settings", tags: ["settings"], summary: "Change some of your settings" })
+    .meta({ access: "user" })
+    .input(updateUserSettingsInput)
+    .output(userSettings),
+  notifications: {
+    get: base
+      .route({
+        method: "GET",
+        path: "/settings/notifications",
+        tags: ["settings"],
+        summary: "Which events reach you on which channel",
+      })
+      .meta({ access: "user" })
+      .output(notificationSettings),
+    update: base
+      .route({
+        method: "PUT",
+        path: "/settings/notifications",
+        tags: ["settings"],
+        summary: "Replace your notification switches and webhook URL",
+      })
+      .meta({ access: "user" })
+      .input(replaceNotificationSettingsInput)
+      .output(notificationSettings),
+  },
+  system: {
+    get: base
+      .route({ method: "GET", path: "/settings/system", tags: ["settings"], summary: "System settings (admin)" })
+      .meta({ access: "user", permission: manageSystem })
+      .output(systemSettings),
+    update: base
+      .route({
+        method: "PATCH",
+        path: "/settings/system",
+        tags: ["settings"],
+        summary: "Change some system settings (admin)",
+      })
+      .meta({ access: "user", permission: manageSystem })
+      .input(updateSystemSettingsInput)
+      .output(systemSettings),
+  },
+};

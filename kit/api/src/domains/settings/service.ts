@@ -1,0 +1,400 @@
+// Settings: each user's preferences and notification switches, and the system's own settings.
+// Postgres is the record. Redis keeps a write-through copy (`cache:settings:{userId}`, a hash with
+// one field per part, and `cache:system:settings`): a save writes Postgres and then the copy while
+// its rows are still locked, so concurrent saves reach Redis in commit order; a read that misses
+// fills the copy only if no save got there first (HSETNX / SET NX). Without Redis every read goes
+// to Postgres and every save still succeeds. Copies expire, so one missed write cannot last.
+import { eq, sql } from "drizzle-orm";
+import type { Config } from "../../config";
+import { KitError } from "../../errors";
+import type { Database } from "../../infra/db";
+import type { Logger } from "../../infra/log";
+import type { Redis } from "../../infra/redis";
+import { getCurrency } from "../exchange-rates/currencies";
+import { forgetCachedRates } from "../exchange-rates/service";
+import {
+  type NotificationSettings,
+  type ReplaceNotificationSettingsInput,
+  type SystemSettings,
+  systemSettingValues,
+  type UpdateSystemSettingsInput,
+  type UpdateUserSettingsInput,
+  type UserSettings,
+} from "./contract";
+import {
+  NOTIFICATION_CHANNELS,
+  NOTIFICATION_EVENTS,
+  notificationSettings,
+  systemSettings,
+  THEMES,
+  userSettings,
+} from "./schema";
+import { canonicalLocale, canonicalTimeZone, webhookUrlProblem } from "./validation";
+
+export interface SettingsDeps {
+  config: Pick<Config, "fx">;
+  db: Database;
+  redis: Redis;
+  log: Logger;
+}
+
+type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+/** Bounds how long a copy can outlive a save whose cache write failed while Redis stayed up. */
+const CACHE_TTL_SECONDS = 15 * 60;
+
+function invalid(path: string, message: string): KitError {
+  return new KitError("BAD_REQUEST", `Invalid input: ${path}: ${message}`, [{ path, message }]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cache: a key, or one field of a hash.
+
+interface CacheSlot {
+  key: string;
+  field?: "preferences" | "notifications";
+}
+
+const userSlot = (userId: string, field: "preferences" | "notifications"): CacheSlot => ({
+  key: `cache:settings:${userId}`,
+  field,
+});
+const SYSTEM_SLOT: CacheSlot = { key: "cache:system:settings" };
+
+/** The cached value, or undefined on a miss, an unreadable entry or an unreachable Redis. */
+async function cacheRead<T>(redis: Redis, slot: CacheSlot): Promise<T | undefined> {
+  try {
+    const raw = slot.field ? await redis.hget(slot.key, slot.field) : await redis.get(slot.key);
+    return raw === null ? undefined : (JSON.parse(raw) as T);
+  } catch {
+    return undefined;
+  }
+}
+
+/** After a miss: stores what Postgres said unless a save stored something meanwhile. */
+async function cacheFill(redis: Redis, slot: CacheSlot, value: unknown): Promise<void> {
+  try {
+    const json = JSON.stringify(value);
+    if (slot.field) await redis.multi().hsetnx(slot.key, slot.field, json).expire(slot.key, CACHE_TTL_SECONDS).exec();
+    else await redis.set(slot.key, json, "EX", CACHE_TTL_SECONDS, "NX");
+  } catch {
+    // Redis away: the next read goes to Postgres again.
+  }
+}
+
+async function cacheWrite(redis: Redis, slot: CacheSlot, value: unknown): Promise<boolean> {
+  try {
+    const json = JSON.stringify(value);
+    const results = slot.field
+      ? await redis.multi().hset(slot.key, slot.field, json).expire(slot.key, CACHE_TTL_SECONDS).exec()
+      : await redis.multi().set(slot.key, json, "EX", CACHE_TTL_SECONDS).exec();
+    return Boolean(results) && (results ?? []).every(([error]) => !error);
+  } catch {
+    return false;
+  }
+}
+
+async function cacheDrop(redis: Redis, slot: CacheSlot): Promise<void> {
+  try {
+    if (slot.field) await redis.hdel(slot.key, slot.field);
+    else await redis.del(slot.key);
+  } catch {
+    // Redis away: the copy expires on its own.
+  }
+}
+
+async function readThrough<T>(redis: Redis, slot: CacheSlot, load: () => Promise<T>): Promise<T> {
+  const cached = await cacheRead<T>(redis, slot);
+  if (cached !== undefined) return cached;
+  const value = await load();
+  await cacheFill(redis, slot, value);
+  return value;
+}
+
+/**
+ * Runs `save` in a transaction and writes its result to the cache before the commit, while the
+ * rows (or the advisory lock) are held. If the commit fails the copy is dropped; if the cache write
+ * failed the old copy is dropped, best effort (with Redis gone, the TTL ends it).
+ */
+async function saveThrough<T>(
+  { db, redis, log }: SettingsDeps,
+  slot: CacheSlot,
+  save: (tx: Transaction) => Promise<T>,
+): Promise<T> {
+  let cached = false;
+  try {
+    const value = await db.transaction(async (tx) => {
+      const result = await save(tx);
+      cached = await cacheWrite(redis, slot, result);
+      return result;
+    });
+    if (!cached) {
+      log.warn({ cacheKey: slot.key }, "settings saved, but the cache could not be updated");
+      await cacheDrop(redis, slot);
+    }
+    return value;
+  } catch (error) {
+    if (cached) await cacheDrop(redis, slot);
+    throw error;
+  }
+}
+
+/** The name of the foreign key a failed statement violated, if that is why it failed. */
+function violatedForeignKey(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause ?? error;
+  const { code, constraint } = cause as { code?: string; constraint?: string };
+  return code === "23503" ? constraint : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// System settings
+
+const SYSTEM_SETTING_KEYS = Object.keys(systemSettingValues) as (keyof typeof systemSettingValues)[];
+type SystemSettingKey = (typeof SYSTEM_SETTING_KEYS)[number];
+type StoredSystemSettings = Record<string, { value: unknown; updatedAt: string; updatedBy: string | null }>;
+
+const DEFAULT_KYC_VALIDITY_DAYS = 365;
+
+async function loadSystemSettings(db: Database | Transaction): Promise<StoredSystemSettings> {
+  const rows = await db.select().from(systemSettings);
+  return Object.fromEntries(
+    rows.map((row) => [
+      row.key,
+      { value: row.value, updatedAt: row.updatedAt.toISOString(), updatedBy: row.updatedBy },
+    ]),
+  );
+}
+
+function resolveSystemSettings({ config, log }: SettingsDeps, stored: StoredSystemSettings): SystemSettings {
+  const values: Omit<SystemSettings, "updatedAt" | "updatedBy"> = {
+    baseCurrency: config.fx.baseCurrency,
+    kycValidityDays: DEFAULT_KYC_VALIDITY_DAYS,
+    fxProviders: [...config.fx.providers],
+  };
+  let latest: StoredSystemSettings[string] | undefined;
+  for (const key of SYSTEM_SETTING_KEYS) {
+    const entry = stored[key];
+    if (!entry) continue;
+    const parsed = systemSettingValues[key].safeParse(entry.value);
+    // A value written around the API that no longer fits its schema: the default serves meanwhile.
+    if (!parsed.success) log.warn({ key }, "stored system setting is invalid; using its default");
+    else Object.assign(values, { [key]: parsed.data });
+    if (!latest || entry.updatedAt > latest.updatedAt) latest = entry;
+  }
+  return { ...values, updatedAt: latest?.updatedAt ?? null, updatedBy: latest?.updatedBy ?? null };
+}
+
+/**
+ * The system settings with their defaults filled in (base currency and FX providers from the
+ * configuration, KYC validity 365 days). Other domains read them through this function.
+ */
+export async function getSystemSettings(deps: SettingsDeps): Promise<SystemSettings> {
+  const stored = await readThrough(deps.redis, SYSTEM_SLOT, () => loadSystemSettings(deps.db));
+  return resolveSystemSettings(deps, stored);
+}
+
+export async function updateSystemSettings(
+  deps: SettingsDeps,
+  actorId: string,
+  patch: UpdateSystemSettingsInput,
+): Promise<SystemSettings> {
+  const changes: Partial<Record<SystemSettingKey, unknown>> = {};
+  for (const key of SYSTEM_SETTING_KEYS) {
+    if (patch[key] === undefined) continue;
+    const parsed = systemSettingValues[key].safeParse(patch[key]);
+    if (!parsed.success) throw invalid(key, parsed.error.issues[0]?.message ?? "invalid value");
+    changes[key] = parsed.data;
+  }
+  if (typeof changes.baseCurrency === "string" && !(await getCurrency(deps, changes.baseCurrency))) {
+    throw invalid("baseCurrency", `${changes.baseCurrency} is not a currency Kit knows`);
+  }
+  if (Object.keys(changes).length === 0) return getSystemSettings(deps);
+
+  const updatedAt = new Date();
+  const stored = await saveThrough(deps, SYSTEM_SLOT, async (tx) => {
+    // One writer at a time, so the copy cached before each commit is the whole, newest truth.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('kit:system_settings'))`);
+    await tx
+      .insert(systemSettings)
+      .values(Object.entries(changes).map(([key, value]) => ({ key, value, updatedAt, updatedBy: actorId })))
+      .onConflictDoUpdate({
+        target: systemSettings.key,
+        set: {
+          value: sql`excluded.value`,
+          updatedAt: sql`excluded.updated_at`,
+          updatedBy: sql`excluded.updated_by`,
+        },
+      });
+    return loadSystemSettings(tx);
+  });
+  // Exchange-rate answers follow the provider order: cached ones made under the old order go.
+  if (changes.fxProviders !== undefined || changes.baseCurrency !== undefined) await forgetCachedRates(deps);
+  return resolveSystemSettings(deps, stored);
+}
+
+// ---------------------------------------------------------------------------------------------
+// User preferences
+
+const DEFAULT_PREFERENCES = { locale: "en", timezone: "UTC", theme: "system" } as const;
+
+/** What is stored for a user: their row as the API shows it, or null when they never saved. */
+type StoredPreferences = UserSettings | null;
+
+function toUserSettings(row: typeof userSettings.$inferSelect): UserSettings {
+  return {
+    locale: row.locale,
+    timezone: row.timezone,
+    currency: row.currency,
+    theme: row.theme as UserSettings["theme"],
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+async function loadPreferences(db: Database, userId: string): Promise<StoredPreferences> {
+  const [row] = await db.select().from(userSettings).where(eq(userSettings.userId, userId));
+  return row ? toUserSettings(row) : null;
+}
+
+/**
+ * The user's settings, or the defaults while they have saved none. Until then the display
+ * currency follows the system's base currency; a first save records the one in force.
+ */
+export async function getUserSettings(deps: SettingsDeps, userId: string): Promise<UserSettings> {
+  const stored = await readThrough(deps.redis, userSlot(userId, "preferences"), () => loadPreferences(deps.db, userId));
+  if (stored) return stored;
+  const { baseCurrency } = await getSystemSettings(deps);
+  return { ...DEFAULT_PREFERENCES, currency: baseCurrency, updatedAt: null };
+}
+
+export async function updateUserSettings(
+  deps: SettingsDeps,
+  userId: string,
+  patch: UpdateUserSettingsInput,
+): Promise<UserSettings> {
+  const changes: Partial<Pick<UserSettings, "locale" | "timezone" | "currency" | "theme">> = {};
+  if (patch.locale !== undefined) {
+    const locale = canonicalLocale(patch.locale.trim());
+    if (!locale) throw invalid("locale", "expected a BCP 47 language tag such as en, en-GB or pt-BR");
+    changes.locale = locale;
+  }
+  if (patch.timezone !== undefined) {
+    const timezone = canonicalTimeZone(patch.timezone.trim());
+    if (!timezone) throw invalid("timezone", "expected an IANA time zone such as Europe/Paris, or UTC");
+    changes.timezone = timezone;
+  }
+  if (patch.currency !== undefined) {
+    const code = patch.currency.trim().toUpperCase();
+    if (!(await getCurrency(deps, code))) {
+      throw invalid("currency", `${code} is not a currency Kit knows; use an ISO 4217 code such as EUR`);
+    }
+    changes.currency = code;
+  }
+  if (patch.theme !== undefined) {
+    if (!THEMES.includes(patch.theme)) throw invalid("theme", `expected one of ${THEMES.join(", ")}`);
+    changes.theme = patch.theme;
+  }
+  if (Object.keys(changes).length === 0) return getUserSettings(deps, userId);
+
+  // Only a first save inserts: its unchanged values are the defaults in force now.
+  const firstCurrency = changes.currency ?? (await getSystemSettings(deps)).baseCurrency;
+  const updatedAt = new Date();
+  try {
+    const saved = await saveThrough(deps, userSlot(userId, "preferences"), async (tx) => {
+      const [row] = await tx
+        .insert(userSettings)
+        .values({ userId, ...DEFAULT_PREFERENCES, currency: firstCurrency, ...changes, updatedAt })
+        .onConflictDoUpdate({ target: userSettings.userId, set: { ...changes, updatedAt } })
+        .returning();
+      if (!row) throw new Error("user_settings upsert returned no row");
+      return toUserSettings(row);
+    });
+    return saved;
+  } catch (error) {
+    const key = violatedForeignKey(error);
+    if (key === "user_settings_currency_currencies_code_fk") {
+      throw invalid("currency", `${firstCurrency} is not a currency Kit knows; choose one explicitly`);
+    }
+    if (key === "user_settings_user_id_user_id_fk") throw new KitError("NOT_FOUND", "Your account no longer exists.");
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notification switches
+
+type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+type Switches = NotificationSettings["events"];
+
+/** E-mail about KYC decisions is on; everything else waits for the user to opt in. */
+function defaultSwitches(): Switches {
+  return {
+    kyc_status: { email: true, push: false, webhook: false },
+    token_transfer: { email: false, push: false, webhook: false },
+    fx_alert: { email: false, push: false, webhook: false },
+  };
+}
+
+const isEvent = (v: string): v is NotificationEvent => (NOTIFICATION_EVENTS as readonly string[]).includes(v);
+const isChannel = (v: string): v is NotificationChannel => (NOTIFICATION_CHANNELS as readonly string[]).includes(v);
+
+function toNotificationSettings(rows: (typeof notificationSettings.$inferSelect)[]): NotificationSettings {
+  const events = defaultSwitches();
+  let webhookUrl: string | null = null;
+  let latest: Date | null = null;
+  for (const row of rows) {
+    if (!isEvent(row.eventType) || !isChannel(row.channel)) continue;
+    events[row.eventType][row.channel] = row.enabled;
+    if (row.channel === "webhook" && row.webhookUrl) webhookUrl ??= row.webhookUrl;
+    if (!latest || row.updatedAt > latest) latest = row.updatedAt;
+  }
+  return { events, webhookUrl, updatedAt: latest?.toISOString() ?? null };
+}
+
+export async function getNotificationSettings(deps: SettingsDeps, userId: string): Promise<NotificationSettings> {
+  return readThrough(deps.redis, userSlot(userId, "notifications"), async () =>
+    toNotificationSettings(
+      await deps.db.select().from(notificationSettings).where(eq(notificationSettings.userId, userId)),
+    ),
+  );
+}
+
+/**
+ * Replaces every switch and the webhook URL. One URL serves every event whose webhook switch is
+ * on; it is kept (switched off) when no switch uses it, so turning one on later needs no re-entry.
+ */
+export async function replaceNotificationSettings(
+  deps: SettingsDeps,
+  userId: string,
+  input: ReplaceNotificationSettingsInput,
+): Promise<NotificationSettings> {
+  const webhookUrl = input.webhookUrl?.trim() || null;
+  if (webhookUrl) {
+    const problem = webhookUrlProblem(webhookUrl);
+    if (problem) throw invalid("webhookUrl", problem);
+  } else if (NOTIFICATION_EVENTS.some((event) => input.events[event].webhook)) {
+    throw invalid("webhookUrl", "a webhook switch is on, so a webhook URL is required");
+  }
+  const updatedAt = new Date();
+  const rows = NOTIFICATION_EVENTS.flatMap((eventType) =>
+    NOTIFICATION_CHANNELS.filter((channel) => channel !== "webhook" || webhookUrl).map((channel) => ({
+      userId,
+      eventType,
+      channel,
+      enabled: input.events[eventType][channel],
+      webhookUrl: channel === "webhook" ? webhookUrl : null,
+      updatedAt,
+    })),
+  );
+  try {
+    return await saveThrough(deps, userSlot(userId, "notifications"), async (tx) => {
+      // A user's rows are replaced as a set; concurrent replacements take turns.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('kit:notification_settings'), hashtext(${userId}))`);
+      await tx.delete(notificationSettings).where(eq(notificationSettings.userId, userId));
+      return toNotificationSettings(await tx.insert(notificationSettings).values(rows).returning());
+    });
+  } catch (error) {
+    if (violatedForeignKey(error)) throw new KitError("NOT_FOUND", "Your account no longer exists.");
+    throw error;
+  }
+}

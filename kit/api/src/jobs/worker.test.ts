@@ -1,0 +1,235 @@
+// The worker against real Redis and Postgres: schedules, retries, two workers on one queue, a
+// producer without a worker, graceful stop. Jobs are defined here, so the tests do not depend on
+// what the registry's jobs do.
+import { describe, expect, test } from "bun:test";
+import type { Counter } from "prom-client";
+import { createTestKit, freePort } from "../../test/kit";
+import { serveKit } from "../../test/serve";
+import { createOperationalApp } from "../app";
+import type { ResolvedConfig } from "../config";
+import { createLogger } from "../infra/log";
+import type { Deps } from "../rpc/context";
+import { closeDeps, createDeps } from "../runtime";
+import type { JobDefinition, JobName } from "./names";
+import { createJobQueue } from "./queue";
+import { startWorker } from "./worker";
+
+const kit = await createTestKit();
+const logLines: Record<string, unknown>[] = [];
+
+/** Its own queue and keys (under the file's prefix, so the harness sweeps them). */
+function isolatedConfig(name: string): ResolvedConfig {
+  return { ...kit.config, redis: { ...kit.config.redis, keyPrefix: `${kit.config.redis.keyPrefix}${name}:` } };
+}
+
+/** A process's clients, logging to `logLines`. */
+function processDeps(config: ResolvedConfig): Deps {
+  const log = createLogger(
+    { log: { level: "info", pretty: false } },
+    {},
+    {
+      write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>),
+    },
+  );
+  return createDeps(config, log);
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
+
+async function counted(counter: Counter<"job">, job: string): Promise<number> {
+  return (await counter.get()).values.find((v) => v.labels.job === job)?.value ?? 0;
+}
+
+describe("worker", () => {
+  test("a recurring job runs on its schedule; it is counted, recorded and reported by /ready and /metrics", async () => {
+    const deps = processDeps(isolatedConfig("recurring"));
+    const tick: JobDefinition<string> = {
+      name: "test.tick",
+      everySeconds: 1,
+      attempts: 3,
+      run: async (d) => ({ ticks: await d.redis.incr("test:ticks") }),
+    };
+    const worker = await startWorker(deps, [tick]);
+    try {
+      // The first run is due at once, the next one a second later.
+      await until("two runs", async () => Number(await deps.redis.get("test:ticks")) >= 2, 4_000);
+      await until(
+        "the second run counted",
+        async () => (await counted(worker.metrics.jobsCompleted, "test.tick")) >= 2,
+      );
+
+      const app = createOperationalApp(deps, { metrics: worker.metrics, worker });
+      const ready = await app.fetch(new Request("http://kit.test/ready"));
+      // Informative only: the jobs section never decides readiness (503 here: this file runs no chain).
+      const body = (await ready.json()) as { failing: string[]; jobs: Record<string, Record<string, string | null>> };
+      expect(body.failing).toEqual(["chain"]);
+      expect(body.jobs["test.tick"]?.lastSuccessAt).toEqual(expect.any(String));
+      expect(body.jobs["test.tick"]?.lastFailureAt).toBeNull();
+      const metrics = await (await app.fetch(new Request("http://kit.test/metrics"))).text();
+      expect(metrics).toMatch(/kit_jobs_completed_total\{job="test\.tick"\} [2-9]/);
+      expect(metrics).toMatch(/kit_job_duration_seconds_count\{job="test\.tick"\} [2-9]/);
+      expect((await app.fetch(new Request("http://kit.test/api/system/info"))).status).toBe(404);
+    } finally {
+      await worker.close();
+      await closeDeps(deps);
+    }
+  });
+
+  test("a failing job is retried with growing delays, then counted as failed and logged without a stack", async () => {
+    const config = isolatedConfig("failing");
+    const deps = processDeps(config);
+    const failing: JobDefinition<string> = {
+      name: "test.fail",
+      attempts: 3,
+      backoffMs: 150,
+      run: async (d, _data, job) => {
+        await d.redis.rpush("test:attempts", `${job.attempt}:${Date.now()}`);
+        throw new Error("provider said no");
+      },
+    };
+    const producer = createJobQueue(config, deps.log, [failing]);
+    const worker = await startWorker(deps, [failing]);
+    try {
+      const { id } = await producer.enqueue("test.fail" as JobName);
+      await until(
+        "the job to fail for good",
+        async () => (await counted(worker.metrics.jobsFailed, "test.fail")) === 1,
+      );
+
+      const attempts = (await deps.redis.lrange("test:attempts", 0, -1)).map((entry) => entry.split(":").map(Number));
+      expect(attempts.map(([attempt]) => attempt)).toEqual([1, 2, 3]);
+      const [first, second, third] = attempts.map(([, at]) => at ?? 0);
+      // Exponential: 150 ms, then 300 ms.
+      expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(140);
+      expect((third ?? 0) - (second ?? 0)).toBeGreaterThanOrEqual(290);
+      expect(await counted(worker.metrics.jobsCompleted, "test.fail")).toBe(0);
+      expect((await worker.status())["test.fail"]).toEqual({ lastSuccessAt: null, lastFailureAt: expect.any(String) });
+
+      const lines = logLines.filter((l) => l.jobId === id);
+      expect(lines.filter((l) => l.msg === "job attempt failed; it will be retried").map((l) => l.attempt)).toEqual([
+        1, 2,
+      ]);
+      const final = lines.find((l) => l.msg === "job failed");
+      expect(final).toMatchObject({ level: 50, job: "test.fail", attempt: 3, err: { message: "provider said no" } });
+      expect(JSON.stringify(lines)).not.toContain("stack");
+    } finally {
+      await worker.close();
+      await producer.close();
+      await closeDeps(deps);
+    }
+  });
+
+  test("two workers on one queue run each scheduled run exactly once", async () => {
+    const config = isolatedConfig("pair");
+    const processes = [processDeps(config), processDeps(config)];
+    const pair = (which: number): JobDefinition<string> => ({
+      name: "test.pair",
+      everySeconds: 1,
+      attempts: 3,
+      run: async (d, _data, job) => d.redis.rpush("test:runs", `${job.id}|${Date.now()}|${which}`),
+    });
+    const workers = await Promise.all(processes.map((deps, i) => startWorker(deps, [pair(i)])));
+    try {
+      await Bun.sleep(3_300);
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+    }
+    const runs = (await processes[0]?.redis.lrange("test:runs", 0, -1)) ?? [];
+    await Promise.all(processes.map((deps) => closeDeps(deps)));
+
+    // Runs due at about 0, 1, 2 and 3 s: one each, not one per worker.
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(runs.length).toBeLessThanOrEqual(5);
+    const ids = runs.map((r) => r.split("|")[0]);
+    expect(new Set(ids).size).toBe(runs.length);
+    const times = runs.map((r) => Number(r.split("|")[1]));
+    for (let i = 1; i < times.length; i++) expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThan(500);
+  });
+
+  test("a job enqueued by a process without a worker is run by a worker; no Redis, no enqueue", async () => {
+    const config = isolatedConfig("handoff");
+    const api = processDeps(config);
+    const workerProcess = processDeps(config);
+    const echo: JobDefinition<string> = {
+      name: "test.echo",
+      attempts: 3,
+      run: async (d, data) => d.redis.rpush("test:echoed", JSON.stringify(data)),
+    };
+    const worker = await startWorker(workerProcess, [echo]);
+    try {
+      await api.jobs.enqueue("test.echo" as JobName, { amount: "12.50" });
+      await until("the worker to run it", async () => (await workerProcess.redis.llen("test:echoed")) === 1);
+      expect(await workerProcess.redis.lrange("test:echoed", 0, -1)).toEqual([JSON.stringify({ amount: "12.50" })]);
+    } finally {
+      await worker.close();
+      await Promise.all([closeDeps(api), closeDeps(workerProcess)]);
+    }
+
+    const unreachable = createJobQueue(
+      { ...config, redis: { ...config.redis, url: `redis://127.0.0.1:${await freePort()}` } },
+      createLogger({ log: { level: "silent", pretty: false } }),
+    );
+    const started = Date.now();
+    await expect(unreachable.enqueue("fx.refresh")).rejects.toThrow("job queue unavailable");
+    expect(Date.now() - started).toBeLessThan(500);
+    await unreachable.close();
+  });
+
+  test("stopping the worker waits for the running job, then takes no more", async () => {
+    const config = isolatedConfig("graceful");
+    const deps = processDeps(config);
+    const slow: JobDefinition<string> = {
+      name: "test.slow",
+      attempts: 3,
+      run: async (d) => {
+        await d.redis.set("test:slow:started", "1");
+        await Bun.sleep(700);
+        await d.redis.incr("test:slow:finished");
+      },
+    };
+    const worker = await startWorker(deps, [slow]);
+    try {
+      await deps.jobs.enqueue("test.slow" as JobName);
+      await until("the job to start", async () => (await deps.redis.get("test:slow:started")) === "1");
+      const stopping = Date.now();
+      await worker.close();
+      expect(Date.now() - stopping).toBeGreaterThanOrEqual(400);
+      expect(await deps.redis.get("test:slow:finished")).toBe("1");
+      expect(await counted(worker.metrics.jobsCompleted, "test.slow")).toBe(1);
+
+      await deps.jobs.enqueue("test.slow" as JobName);
+      await Bun.sleep(300);
+      expect(await deps.redis.get("test:slow:finished")).toBe("1");
+    } finally {
+      await worker.close();
+      await closeDeps(deps);
+    }
+  });
+
+  test("the worker role alone answers /health, /ready (with its jobs) and /metrics on PORT, and stops cleanly", async () => {
+    // FX_PROVIDERS=manual: the registry's fx.refresh then succeeds without the network.
+    const served = await serveKit(
+      { ...kit.env, REDIS_KEY_PREFIX: `${kit.config.redis.keyPrefix}role:`, FX_PROVIDERS: "manual" },
+      { role: "worker" },
+    );
+    try {
+      expect((await fetch(`${served.url}/health`)).status).toBe(200);
+      let jobs: Record<string, { lastSuccessAt: string | null }> = {};
+      await until("fx.refresh to run at start", async () => {
+        jobs = ((await (await fetch(`${served.url}/ready`)).json()) as { jobs: typeof jobs }).jobs;
+        return jobs["fx.refresh"]?.lastSuccessAt != null;
+      });
+      const metrics = await (await fetch(`${served.url}/metrics`)).text();
+      expect(metrics).toMatch(/kit_jobs_completed_total\{job="fx\.refresh"\} 1/);
+      expect((await fetch(`${served.url}/api/system/info`)).status).toBe(404);
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,144 @@
+// The worker role: runs queued and scheduled jobs (BullMQ), retries them, counts them in /metrics and
+// records each job's last outcome in Redis.
+import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { createMetrics, type Metrics } from "../infra/metrics";
+import { closeRedis, createQueueRedis, redisReady } from "../infra/redis";
+import type { Deps } from "../rpc/context";
+import type { JobDefinition } from "./names";
+import { jobOptions, QUEUE_NAME, queuePrefix } from "./queue";
+import { jobDefinitions } from "./registry";
+import { type JobRunStatus, readJobStatus, recordJobOutcome } from "./status";
+
+export interface RunningWorker {
+  /** Where the jobs are counted (the process's registry when one was given). */
+  metrics: Metrics;
+  /** Each job's last success and failure, whichever worker ran it. */
+  status(): Promise<Record<string, JobRunStatus>>;
+  /** Takes no new job, waits for the running ones to finish, then closes its connections. */
+  close(): Promise<void>;
+}
+
+export async function startWorker(
+  deps: Deps,
+  definitions: readonly JobDefinition<string>[] = jobDefinitions(deps.config),
+  options: { metrics?: Metrics } = {},
+): Promise<RunningWorker> {
+  const { config, log } = deps;
+  const metrics = options.metrics ?? createMetrics();
+  const byName = new Map(definitions.map((definition) => [definition.name, definition]));
+  const prefix = queuePrefix(config);
+  // The worker's own connection: schedules are managed through it, and BullMQ duplicates it for the
+  // Worker's two (one of them blocks on reads).
+  const connection = createQueueRedis(config, log, "worker");
+  const queue = new Queue(QUEUE_NAME, { connection, prefix });
+  queue.on("error", () => {}); // connection failures are logged by the connection itself
+
+  const record = (name: string, outcome: "success" | "failure") =>
+    recordJobOutcome(deps.redis, name, outcome).catch((err) =>
+      log.warn({ err, job: name }, "could not record the job's outcome"),
+    );
+
+  const runJob = async (job: Job): Promise<unknown> => {
+    const attempt = job.attemptsMade + 1;
+    const jobLog = log.child({ job: job.name, jobId: job.id, attempt });
+    const definition = byName.get(job.name);
+    if (!definition) {
+      // Queued by another build, or a schedule not yet removed: no retry can help.
+      jobLog.error("job failed: this worker has no definition for it");
+      throw new UnrecoverableError(`no job named ${job.name}`);
+    }
+    const labels = { job: definition.name };
+    const attempts = job.opts.attempts ?? 1;
+    const started = performance.now();
+    const elapsedMs = () => Math.round(performance.now() - started);
+    try {
+      const result = await definition.run(deps, job.data ?? {}, { id: job.id ?? "", attempt });
+      const ms = elapsedMs();
+      metrics.jobDuration.observe(labels, ms / 1000);
+      metrics.jobsCompleted.inc(labels);
+      await record(definition.name, "success");
+      jobLog.info({ ms, result }, "job completed");
+      return result ?? null;
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      const ms = elapsedMs();
+      metrics.jobDuration.observe(labels, ms / 1000);
+      if (attempt < attempts && !(error instanceof UnrecoverableError)) {
+        jobLog.warn({ err: error, ms, attempts }, "job attempt failed; it will be retried");
+      } else {
+        metrics.jobsFailed.inc(labels);
+        await record(definition.name, "failure");
+        jobLog.error({ err: error, ms, attempts }, "job failed");
+      }
+      throw error;
+    }
+  };
+
+  const worker = new Worker(QUEUE_NAME, runJob, { connection, prefix, concurrency: config.worker.concurrency });
+  let lastErrorLogged = 0;
+  worker.on("error", (err) => {
+    // BullMQ re-emits every failed reconnect of its connections; a line a minute is enough.
+    if (Date.now() - lastErrorLogged < 60_000) return;
+    lastErrorLogged = Date.now();
+    log.warn({ err }, "job worker error");
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      // With Redis away BullMQ's wait for running jobs never ends, and their results could not be
+      // stored anyway: stop at once; their locks lapse and a worker runs them again (stalled jobs).
+      await worker.close(connection.status !== "ready");
+      await queue.close().catch(() => {});
+      await closeRedis(connection);
+    })();
+    return closing;
+  };
+
+  const scheduled = syncSchedules(queue, definitions);
+  if (await redisReady(connection, 5_000)) {
+    try {
+      await scheduled;
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  } else {
+    // The process starts without Redis (see startKit); the schedules land once it is back.
+    log.warn("redis is not reachable yet; job schedules will be set when it is");
+    scheduled.catch((err) => {
+      if (!closing) log.error({ err }, "could not set the job schedules");
+    });
+  }
+  log.info({ jobs: definitions.map((d) => d.name), concurrency: config.worker.concurrency }, "worker started");
+
+  return {
+    metrics,
+    status: () =>
+      readJobStatus(
+        deps.redis,
+        definitions.map((d) => d.name),
+      ),
+    close,
+  };
+}
+
+/**
+ * One scheduler per recurring job. An upsert is atomic and idempotent, so every worker makes them at
+ * start, and BullMQ derives each run's job id from its time slot: one run per interval, however many
+ * workers. Schedulers of jobs no longer defined are removed, or their runs would fail forever.
+ */
+async function syncSchedules(queue: Queue, definitions: readonly JobDefinition<string>[]): Promise<void> {
+  const recurring = definitions.filter((d) => d.everySeconds !== undefined);
+  for (const definition of recurring) {
+    await queue.upsertJobScheduler(
+      definition.name,
+      { every: (definition.everySeconds ?? 0) * 1000 },
+      { name: definition.name, data: {}, opts: jobOptions(definition) },
+    );
+  }
+  const wanted = new Set(recurring.map((d) => d.name));
+  for (const scheduler of await queue.getJobSchedulers()) {
+    if (!wanted.has(scheduler.key)) await queue.removeJobScheduler(scheduler.key);
+  }
+}
