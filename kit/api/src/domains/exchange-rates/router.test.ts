@@ -156,3 +156,24 @@ describe("admin procedures", () => {
     });
   });
 });
+
+describe("the provider order comes from system settings", () => {
+  test("an admin putting er-api first changes which provider answers, at once (cache included)", async () => {
+    // Both providers' quotes stored: ECB serves EUR/USD by default; er-api has USD-based quotes.
+    await refreshRates(kit.deps);
+    const erApi = {
+      ...kit.deps,
+      config: { ...kit.deps.config, fx: { ...kit.deps.config.fx, providers: ["er-api" as const] } },
+    };
+    await refreshRates(erApi);
+    const before = await call("/fx/rates/USD/JPY", investor);
+    expect(before.status).toBe(200);
+    const order = (first: string, second: string) =>
+      call("/settings/system", admin, { method: "PATCH", body: JSON.stringify({ fxProviders: [first, second] }) });
+
+    expect((await order("er-api", "ecb")).status).toBe(200);
+    expect((await call("/fx/rates/USD/JPY", investor)).body.provider).toBe("er-api");
+    expect((await order("ecb", "er-api")).status).toBe(200);
+    expect((await call("/fx/rates/USD/JPY", investor)).body.provider).toBe("ecb");
+  });
+});
