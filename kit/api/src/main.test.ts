@@ -1,7 +1,8 @@
 // The real entry point as a process: start-up, a request's log line, graceful shutdown.
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTestEnvironment, freePort, startBlackHole } from "../test/kit";
+import { createTestEnvironment, startBlackHole } from "../test/kit";
+import { freePort } from "./dev/ports";
 
 test("SIGTERM lets an in-flight request finish, refuses new ones, closes everything and exits 0", async () => {
   const environment = await createTestEnvironment();

@@ -12,9 +12,10 @@ import { type App, createApp } from "../src/app";
 import { loadConfig, type ResolvedConfig, requireResolved } from "../src/config";
 import type { Contract } from "../src/contract";
 import { type LocalAnvil, startLocalAnvil } from "../src/dev/anvil";
+import { freePort } from "../src/dev/ports";
 import { type LocalS3, startLocalS3 } from "../src/dev/s3";
 import { createLogger } from "../src/infra/log";
-import { redisReady } from "../src/infra/redis";
+import { deleteKeysWithPrefix, redisReady } from "../src/infra/redis";
 import { ensureBuckets } from "../src/infra/storage";
 import type { Deps } from "../src/rpc/context";
 import { closeDeps, createDeps } from "../src/runtime";
@@ -59,19 +60,6 @@ export async function startBlackHole(): Promise<{ url: string; stop(): void }> {
   };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
 /** Environment for a fresh, isolated Kit (database, prefix, S3, chain): also usable for child processes. */
 export async function createTestEnvironment(options: TestKitOptions = {}) {
   const database = await createTestDatabase(await ensureTemplateDatabase());
@@ -114,20 +102,10 @@ export async function createTestKit(options: TestKitOptions = {}): Promise<TestK
 
   afterAll(async () => {
     // Tolerant: some files take Redis away on purpose.
-    await deleteKeys(deps, environment.redisKeyPrefix).catch(() => {});
+    await deleteKeysWithPrefix(deps.redis, environment.redisKeyPrefix).catch(() => {});
     await closeDeps(deps);
     await environment.cleanup();
   });
 
   return { config, deps, app, client, request, env: environment.env, s3: environment.s3, anvil: environment.anvil };
-}
-
-async function deleteKeys(deps: Deps, prefix: string): Promise<void> {
-  // SCAN patterns are not prefixed by ioredis; keys returned are full names, DEL re-prefixes them.
-  let cursor = "0";
-  do {
-    const [next, keys] = await deps.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await deps.redis.del(...keys.map((k) => k.slice(prefix.length)));
-  } while (cursor !== "0");
 }

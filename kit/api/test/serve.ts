@@ -3,7 +3,7 @@
 // deadline, SIGKILL.
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort } from "./kit";
+import { freePort } from "../src/dev/ports";
 
 export interface ServedKit {
   /** `http://127.0.0.1:<port>` */

@@ -1,11 +1,11 @@
 // The local stack behind `bun run dev`: use every service whose URL is configured, start the rest.
 import { mkdir } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { Config, ResolvedConfig } from "../config";
 import type { Logger } from "../infra/log";
 import { startLocalAnvil } from "./anvil";
+import { isPortFree } from "./ports";
 import { ensureDatabaseExists } from "./postgres";
 import { startLocalS3 } from "./s3";
 
@@ -93,12 +93,4 @@ async function checkRedis(config: Config): Promise<void> {
   } finally {
     redis.disconnect();
   }
-}
-
-function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once("error", () => resolve(false));
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-  });
 }

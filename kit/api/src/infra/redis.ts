@@ -78,3 +78,17 @@ export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
   else redis.disconnect();
 }
+
+/**
+ * Deletes every key under `prefix` (a test file's or a bench run's). SCAN patterns are not
+ * prefixed by ioredis and it returns full names, while DEL re-adds the client's prefix.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  const own = redis.options.keyPrefix ?? "";
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys.map((k) => (k.startsWith(own) ? k.slice(own.length) : k)));
+  } while (cursor !== "0");
+}

@@ -3,10 +3,11 @@
 // what the registry's jobs do.
 import { describe, expect, test } from "bun:test";
 import type { Counter } from "prom-client";
-import { createTestKit, freePort } from "../../test/kit";
+import { createTestKit } from "../../test/kit";
 import { serveKit } from "../../test/serve";
 import { createOperationalApp } from "../app";
 import type { ResolvedConfig } from "../config";
+import { freePort } from "../dev/ports";
 import { createLogger } from "../infra/log";
 import type { Deps } from "../rpc/context";
 import { closeDeps, createDeps } from "../runtime";

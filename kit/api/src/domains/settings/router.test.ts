@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { createTestKit, freePort } from "../../../test/kit";
+import { createTestKit } from "../../../test/kit";
 import { createUser, type TestUser } from "../../../test/users";
 import { createApp } from "../../app";
+import { freePort } from "../../dev/ports";
 import { createRedis } from "../../infra/redis";
 import { notificationSettings, systemSettings, userSettings } from "./schema";
 import { getSystemSettings, getUserSettings } from "./service";

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { createTestKit, freePort, startBlackHole } from "../../../test/kit";
+import { createTestKit, startBlackHole } from "../../../test/kit";
+import { freePort } from "../../dev/ports";
 
 const kit = await createTestKit({ chain: true, env: { SYSTEM_INFO_CACHE_MS: "300" } });
 
