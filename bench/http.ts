@@ -1,20 +1,41 @@
-// HTTP throughput of the API: a cached procedure (GET /api/system/info, one Redis GET when warm)
-// against a bare Hono route doing the same single Redis GET, under the same middlewares, in the
-// same run. The ratio is what the oRPC/OpenAPI layer and the handler cost on top of the bare path.
+// HTTP throughput of the API, three targets in the same run, under the same middlewares:
+//   me      GET /api/me — a signed-in caller (session cookie), through the access middleware: the
+//           session read from Redis, its revocation mark and the rate-limit script in one
+//           pipeline, then the procedure (me.get, which reads Postgres);
+//   cached  GET /api/system/info — an anonymous, rate-limited procedure served from its Redis cache;
+//   bare    GET /bench/redis-get — a bare Hono route doing one Redis GET (the baseline).
+// Before the load, each target is called sequentially in-process and its Redis round trips,
+// Redis commands and Postgres queries are counted exactly. The issue's targets for the
+// authenticated call (session + rate limit in ≤ 2 Redis round trips — every Redis round trip of
+// the call is counted —, ≥ 0.5× the bare route's req/s) are reported, not enforced.
 //
 //   bun bench/http.ts [--duration 10] [--connections 50] [--pipelining 1] [--warmup 2] [--rounds 3]
 //
 // Progress goes to stderr; the results to stdout, whose last line is a JSON summary.
-import { startBenchKit } from "./lib/kit";
-import { compareTargets, loadRuntime, parseLoadOptions, stopRunningLoads } from "./lib/load";
+import { createPasswordUser } from "../kit/api/src/domains/auth/service";
+import { type BenchKit, startBenchKit } from "./lib/kit";
+import { compareTargets, loadRuntime, parseLoadOptions, processesMatching, stopRunningLoads } from "./lib/load";
 import { gitCommit, machineInfo, note, print, table, today } from "./lib/report";
+import { countWork, type WorkPerCall } from "./lib/work";
 
 const BARE_KEY = "bench:redis-get";
 
 const routes = {
+  me: "/api/me",
   cached: "/api/system/info",
   bare: "/bench/redis-get",
 } as const;
+type RouteName = keyof typeof routes;
+const NAMES = ["me", "cached", "bare"] as const satisfies readonly RouteName[];
+
+/** The issue's targets for the authenticated, rate-limited call (`me`). */
+const TARGETS = { maxRedisRoundTrips: 2, minRpsRatio: 0.5 } as const;
+
+/** Sequential in-process calls per target over which Redis and Postgres work is counted. */
+const WORK_CALLS = 200;
+
+/** better-auth refuses browser-like POSTs from origins it does not trust; this one is in the default list. */
+const TRUSTED_ORIGIN = "http://localhost:3000";
 
 async function main(): Promise<void> {
   const options = parseLoadOptions();
@@ -27,9 +48,9 @@ async function main(): Promise<void> {
     env: {
       // Long enough that every measured request is a cache hit (the refill is not what we measure).
       SYSTEM_INFO_CACHE_MS: String(60 * 60 * 1000),
-      // All the load comes from one address: the limiter still counts every call (its cost is
-      // measured) but never refuses one. A 1 s window keeps its log of calls small, as a real
-      // limit would. Ignored by a Kit without rate limits.
+      // All the load comes from one address (cached) or one user (me): the limiter still counts
+      // every call (its cost is measured) but never refuses one. A 1 s window keeps its log of
+      // calls small, as a real limit would.
       RATE_LIMITS: JSON.stringify({ default: { limit: 1_000_000_000, windowSeconds: 1 } }),
     },
     routes: async (app, deps) => {
@@ -38,31 +59,74 @@ async function main(): Promise<void> {
     },
   });
   try {
-    // One call each before any load: it fills the system.info cache, and a broken route fails here.
+    const cookie = await signedInCookie(kit);
+    const headers: Record<RouteName, Record<string, string>> = { me: { cookie }, cached: {}, bare: {} };
+
+    // One call each before any load: it fills the system.info cache, loads the limiter's script
+    // into Redis, and a broken route fails here.
     const info = await getJson(`${kit.url}${routes.cached}`);
     const down = Object.entries((info as { dependencies?: Record<string, { up: boolean }> }).dependencies ?? {})
       .filter(([, status]) => !status.up)
       .map(([name]) => name);
     if (down.length > 0) throw new Error(`${routes.cached} reports dependencies down: ${down.join(", ")}`);
     if ((await getJson(`${kit.url}${routes.bare}`)).value !== "ok") throw new Error(`${routes.bare}: unexpected body`);
+    const me = await getJson(`${kit.url}${routes.me}`, headers.me);
+    if (!(me as { user?: { email?: string } }).user?.email) throw new Error(`${routes.me}: not signed in`);
 
-    // Redis serves every request of both routes: its CPU is reported apart from the machine's noise.
+    // Redis and Postgres work per call, counted over sequential in-process calls (exact, not sampled).
+    const work = {} as Record<RouteName, WorkPerCall>;
+    for (const name of NAMES) {
+      note(`counting Redis and Postgres work: ${name} (${WORK_CALLS} sequential calls)`);
+      work[name] = await countWork(kit.deps, WORK_CALLS, async () => {
+        const response = await kit.app.fetch(
+          new Request(`http://127.0.0.1${routes[name]}`, { headers: headers[name] }),
+        );
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`${routes[name]} answered HTTP ${response.status} in-process`);
+      });
+    }
+
+    // Redis serves every request of every route, and Postgres's backends for the bench's database
+    // serve me.get: their CPU is reported apart from the machine's noise.
     const redisPid = Number(/^process_id:(\d+)/m.exec(await kit.deps.redis.info("server"))?.[1]);
+    const database = new URL(kit.config.db.url).pathname.slice(1);
+    const watch: Record<string, number | (() => number[])> = {
+      postgres: () => processesMatching(new RegExp(`^postgres: .* ${database} `)),
+    };
+    if (Number.isInteger(redisPid) && redisPid > 0) watch.redis = redisPid;
     const results = await compareTargets(
-      [
-        { name: "cached", url: `${kit.url}${routes.cached}` },
-        { name: "bare", url: `${kit.url}${routes.bare}` },
-      ],
+      NAMES.map((name) => ({ name, url: `${kit.url}${routes[name]}`, headers: headers[name] })),
       options,
-      { watch: Number.isInteger(redisPid) && redisPid > 0 ? { redis: redisPid } : {} },
+      { watch },
     );
-    const noise = Math.max(results.cached.cpu.others ?? 0, results.bare.cpu.others ?? 0);
+    const noise = Math.max(...NAMES.map((name) => results[name].cpu.others ?? 0));
     if (noise > 25) {
       note(`warning: other processes used ${noise.toFixed(0)}% of a core during the runs: the figures are noisy`);
     }
-    const ratio = Math.round((results.cached.rps / results.bare.rps) * 1000) / 1000;
-    const cpuRatio =
-      Math.round((results.cached.serverCpuUsPerRequest / results.bare.serverCpuUsPerRequest) * 1000) / 1000;
+    const round3 = (n: number) => Math.round(n * 1000) / 1000;
+    const ratios = Object.fromEntries(
+      NAMES.map((name) => [
+        name,
+        {
+          rps: round3(results[name].rps / results.bare.rps),
+          cpu: round3(results[name].serverCpuUsPerRequest / results.bare.serverCpuUsPerRequest),
+        },
+      ]),
+    ) as Record<RouteName, { rps: number; cpu: number }>;
+    const targets = {
+      redisRoundTrips: {
+        route: routes.me,
+        target: `<= ${TARGETS.maxRedisRoundTrips}`,
+        value: work.me.redisRoundTrips,
+        met: work.me.redisRoundTrips <= TARGETS.maxRedisRoundTrips,
+      },
+      rpsRatio: {
+        route: routes.me,
+        target: `>= ${TARGETS.minRpsRatio}`,
+        value: ratios.me.rps,
+        met: ratios.me.rps >= TARGETS.minRpsRatio,
+      },
+    };
     const runtime = loadRuntime().name;
 
     print();
@@ -78,19 +142,30 @@ async function main(): Promise<void> {
           "req/s",
           "p50 ms",
           "p99 ms",
+          "× bare req/s",
           "server CPU µs/req",
-          "CPU % server/loader/redis/others",
+          "× bare CPU",
+          "Redis trips/call",
+          "Redis cmds/call",
+          "PG queries/call",
+          "CPU % server/loader/redis/pg/others",
           "req/s per round",
         ],
-        (["cached", "bare"] as const).map((name) => {
+        NAMES.map((name) => {
           const r = results[name];
+          const w = work[name];
           return [
             `GET ${routes[name]}`,
             r.rps.toFixed(0),
             String(r.latencyMs.p50),
             String(r.latencyMs.p99),
+            ratios[name].rps.toFixed(3),
             r.serverCpuUsPerRequest.toFixed(1),
-            [r.cpu.server, r.cpu.loader, r.cpu.redis, r.cpu.others]
+            ratios[name].cpu.toFixed(3),
+            String(w.redisRoundTrips),
+            String(w.redisCommands),
+            String(w.postgresQueries),
+            [r.cpu.server, r.cpu.loader, r.cpu.redis, r.cpu.postgres, r.cpu.others]
               .map((v) => (v === undefined ? "?" : v.toFixed(0)))
               .join(" / "),
             r.rpsRounds.map((v) => v.toFixed(0)).join(" "),
@@ -99,7 +174,22 @@ async function main(): Promise<void> {
       ),
     );
     print();
-    print(`cached / bare: req/s ${ratio.toFixed(3)}, server CPU per request ${cpuRatio.toFixed(3)}`);
+    for (const name of NAMES) {
+      const commands = Object.entries(work[name].redisCommandsByName)
+        .map(([command, n]) => `${n} ${command}`)
+        .join(", ");
+      print(`Redis commands per call, ${routes[name]}: ${commands || "none"}`);
+    }
+    print();
+    const verdict = (met: boolean) => (met ? "met" : "MISSED");
+    print(
+      `target: session + rate limit in ≤ ${TARGETS.maxRedisRoundTrips} Redis round trips (${routes.me}): ` +
+        `${targets.redisRoundTrips.value} — ${verdict(targets.redisRoundTrips.met)}`,
+    );
+    print(
+      `target: ≥ ${TARGETS.minRpsRatio}× the bare route's req/s (${routes.me}): ` +
+        `${targets.rpsRatio.value.toFixed(3)} — ${verdict(targets.rpsRatio.met)}`,
+    );
     print(
       JSON.stringify({
         bench: "http",
@@ -108,7 +198,7 @@ async function main(): Promise<void> {
         machine,
         load: { tool: "autocannon", runtime, ...options },
         routes: Object.fromEntries(
-          (["cached", "bare"] as const).map((name) => {
+          NAMES.map((name) => {
             const r = results[name];
             return [
               name,
@@ -121,12 +211,17 @@ async function main(): Promise<void> {
                 requests: r.requests,
                 rpsRounds: r.rpsRounds,
                 cpuPercent: r.cpu,
+                ratio: ratios[name].rps,
+                cpuRatio: ratios[name].cpu,
+                work: work[name],
               },
             ];
           }),
         ),
-        ratio,
-        cpuRatio,
+        // cached ÷ bare, as in earlier versions of this bench.
+        ratio: ratios.cached.rps,
+        cpuRatio: ratios.cached.cpu,
+        targets,
       }),
     );
   } finally {
@@ -134,8 +229,28 @@ async function main(): Promise<void> {
   }
 }
 
-async function getJson(url: string): Promise<Record<string, unknown>> {
-  const response = await fetch(url);
+/**
+ * A password user created in the bench's database, signed in through the real HTTP endpoint (as a
+ * browser would); returns the `cookie` header value that carries the session.
+ */
+async function signedInCookie(kit: BenchKit): Promise<string> {
+  const email = `bench-${Date.now()}@example.com`;
+  const password = "a long bench password";
+  const created = await createPasswordUser(kit.deps, { email, password, role: "investor", name: "Bench" });
+  if (!created) throw new Error(`bench user ${email} already exists`);
+  const response = await fetch(`${kit.url}/api/auth/sign-in/email`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN },
+    body: JSON.stringify({ email, password }),
+  });
+  if (response.status !== 200) throw new Error(`sign-in failed: HTTP ${response.status} ${await response.text()}`);
+  const cookie = response.headers.get("set-cookie")?.split(";")[0];
+  if (!cookie) throw new Error("sign-in returned no session cookie");
+  return cookie;
+}
+
+async function getJson(url: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const response = await fetch(url, { headers });
   if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status}`);
   return (await response.json()) as Record<string, unknown>;
 }

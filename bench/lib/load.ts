@@ -1,6 +1,6 @@
 // Load from a second process: the autocannon CLI, under Node when it is installed (its home
 // runtime), else under Bun. The server's process never shares an event loop with the load.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { note } from "./report";
@@ -68,8 +68,14 @@ export function parseLoadOptions(
 export type CpuShare = Record<string, number>;
 
 export interface RunLoadExtras {
-  /** Processes on this machine whose CPU time is reported apart from `others`, by name. */
-  watch?: Record<string, number>;
+  /**
+   * Processes on this machine whose CPU time is reported apart from `others`, by name: one pid, or
+   * a function listing the pids of a group whose members come and go (e.g. the Postgres backends
+   * of the bench's database), called at the start and at the end of each run.
+   */
+  watch?: Record<string, number | (() => number[])>;
+  /** Request headers sent with every request (e.g. a session cookie). */
+  headers?: Record<string, string>;
 }
 
 /** The figures kept from one autocannon run; latencies in milliseconds (autocannon's resolution is 1 ms). */
@@ -134,10 +140,13 @@ export async function runLoad(
     String(options.pipelining),
     "--duration",
     String(options.duration),
+    // "name:value": autocannon splits at the first ":" or "=", whichever comes first.
+    ...Object.entries(extras.headers ?? {}).flatMap(([name, value]) => ["--headers", `${name}:${value}`]),
     url,
   ];
   const watched = Object.entries(extras.watch ?? {});
-  const watchedBefore = watched.map(([, pid]) => processCpuUs(pid));
+  const pidsOf = (entry: number | (() => number[])) => (typeof entry === "number" ? [entry] : entry());
+  const watchedBefore = watched.map(([, entry]) => groupCpuUs(pidsOf(entry)));
   const machineBefore = machineTicks();
   const serverBefore = process.cpuUsage();
   const started = performance.now();
@@ -151,7 +160,7 @@ export async function runLoad(
   const wallUs = (performance.now() - started) * 1000;
   const server = process.cpuUsage(serverBefore);
   const machineAfter = machineTicks();
-  const watchedAfter = watched.map(([, pid]) => processCpuUs(pid));
+  const watchedAfter = watched.map(([, entry]) => groupCpuUs(pidsOf(entry)));
 
   const line = stdout.trim().split("\n").at(-1) ?? "";
   if (exitCode !== 0 || !line.startsWith("{")) {
@@ -167,9 +176,12 @@ export async function runLoad(
   watched.forEach(([name], i) => {
     const before = watchedBefore[i];
     const after = watchedAfter[i];
-    if (before === undefined || after === undefined) return;
-    cpu[name] = share(after - before);
-    accountedUs += after - before;
+    if (!before || !after || after.size === 0) return;
+    // A process that started during the run spent all its CPU time in it; one that ended is lost.
+    let us = 0;
+    for (const [pid, end] of after) us += Math.max(0, end - (before.get(pid) ?? 0));
+    cpu[name] = share(us);
+    accountedUs += us;
   });
   if (machineBefore && machineAfter) {
     cpu.others = share(Math.max(0, machineAfter.busyUs - machineBefore.busyUs - accountedUs));
@@ -225,6 +237,35 @@ function processCpuUs(pid: number): number | undefined {
   }
 }
 
+/** CPU time of each readable process among `pids`, in microseconds. */
+function groupCpuUs(pids: number[]): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const pid of pids) {
+    const us = processCpuUs(pid);
+    if (us !== undefined) times.set(pid, us);
+  }
+  return times;
+}
+
+/** Pids of the processes whose command line (NULs read as spaces) matches `pattern`; empty off Linux. */
+export function processesMatching(pattern: RegExp): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    try {
+      if (pattern.test(readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " "))) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
 /** What went wrong in a run (connection errors, timeouts, non-2xx answers), or undefined if it was clean. */
 export function loadProblems(result: LoadResult): string | undefined {
   const problems: string[] = [];
@@ -238,6 +279,8 @@ export function loadProblems(result: LoadResult): string | undefined {
 export interface Target<Name extends string = string> {
   name: Name;
   url: string;
+  /** Headers for this target's requests only (e.g. the cookie of a signed-in user). */
+  headers?: Record<string, string>;
 }
 
 /** One target's figures over all rounds: the median round for each figure, plus every round's req/s. */
@@ -267,14 +310,17 @@ export async function compareTargets<Name extends string>(
   if (options.warmup > 0) {
     for (const target of targets) {
       note(`warm-up ${target.name} (${options.warmup}s)`);
-      check(await runLoad(target.url, { ...options, duration: options.warmup }, extras), "warm-up");
+      check(
+        await runLoad(target.url, { ...options, duration: options.warmup }, { ...extras, headers: target.headers }),
+        "warm-up",
+      );
     }
   }
   const runs = new Map<Name, LoadResult[]>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= options.rounds; round++) {
     for (const target of targets) {
       note(`round ${round}/${options.rounds}: ${target.name} (${options.duration}s)`);
-      const result = await runLoad(target.url, options, extras);
+      const result = await runLoad(target.url, options, { ...extras, headers: target.headers });
       check(result, "load run");
       runs.get(target.name)?.push(result);
     }
