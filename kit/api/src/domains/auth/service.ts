@@ -85,12 +85,25 @@ function toWalletView(row: WalletRow) {
 }
 
 /** The caller's own view: the user as the session carries it (kept current on every change), plus wallets. */
-export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller, { kind: "user" }>) {
-  const wallets = await db
+// A named prepared statement per database: me.get is the hottest signed-in read, and building the
+// SQL and planning it on every call cost more than the rest of the call (bench/README.md).
+const walletsQueries = new WeakMap<Database, ReturnType<typeof prepareWalletsQuery>>();
+function prepareWalletsQuery(db: Database) {
+  return db
     .select()
     .from(walletAddress)
-    .where(eq(walletAddress.userId, caller.user.id))
-    .orderBy(desc(walletAddress.isPrimary), walletAddress.createdAt);
+    .where(eq(walletAddress.userId, sql.placeholder("userId")))
+    .orderBy(desc(walletAddress.isPrimary), walletAddress.createdAt)
+    .prepare("kit_me_wallets");
+}
+
+export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller, { kind: "user" }>) {
+  let walletsQuery = walletsQueries.get(db);
+  if (!walletsQuery) {
+    walletsQuery = prepareWalletsQuery(db);
+    walletsQueries.set(db, walletsQuery);
+  }
+  const wallets = await walletsQuery.execute({ userId: caller.user.id });
   const { id, email, name, role, emailVerified, createdAt } = caller.user;
   const view = { id, email, name, role, emailVerified, createdAt: createdAt.toISOString() };
   const roleGrants = grants[view.role] as Record<string, string[]>;
