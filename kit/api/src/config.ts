@@ -32,21 +32,24 @@ const positiveInt = (what: string) =>
     .int(`expected ${what}`)
     .positive(`expected ${what}`);
 
+/** "a, b,,c" → ["a", "b", "c"]. */
+const commaList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) =>
+      v
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean),
+    );
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: port.default(3000),
   HOST: z.string().min(1).default("127.0.0.1"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
-  CORS_ORIGINS: z
-    .string()
-    .default("http://localhost:3000,http://localhost:5173")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((o) => o.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(url(["http", "https"]))),
+  CORS_ORIGINS: commaList("http://localhost:3000,http://localhost:5173").pipe(z.array(url(["http", "https"]))),
   BODY_LIMIT_BYTES: positiveInt("a size in bytes").default(1024 * 1024),
   READY_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(2000),
   SYSTEM_INFO_CACHE_MS: positiveInt("a duration in milliseconds").default(2000),
@@ -72,16 +75,9 @@ const envSchema = z.object({
 
   DATA_DIR: z.string().min(1).default(resolve(repoRoot, ".data")),
 
-  FX_PROVIDERS: z
-    .string()
-    .default("ecb,er-api")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(["ecb", "er-api", "manual"], { message: "expected ecb, er-api or manual" })).min(1)),
+  FX_PROVIDERS: commaList("ecb,er-api").pipe(
+    z.array(z.enum(["ecb", "er-api", "manual"], { message: "expected ecb, er-api or manual" })).min(1),
+  ),
   FX_ECB_URL: url(["http", "https"]).default("https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"),
   FX_ERAPI_URL: url(["http", "https"]).default("https://open.er-api.com/v6/latest"),
   FX_REFRESH_EVERY: positiveInt("a number of seconds").default(300),
