@@ -2,17 +2,18 @@
 // over TCP by Bun.serve in this process. The load comes from another process (see load.ts).
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { type App, createApp } from "../../kit/api/src/app";
 import { loadConfig, type ResolvedConfig, requireResolved } from "../../kit/api/src/config";
 import { startLocalAnvil } from "../../kit/api/src/dev/anvil";
+import { freePort } from "../../kit/api/src/dev/ports";
 import { ensureDatabaseExists } from "../../kit/api/src/dev/postgres";
 import { startLocalS3 } from "../../kit/api/src/dev/s3";
 import { createDatabase, migrateDatabase } from "../../kit/api/src/infra/db";
 import { createLogger } from "../../kit/api/src/infra/log";
+import { deleteKeysWithPrefix } from "../../kit/api/src/infra/redis";
 import { ensureBuckets } from "../../kit/api/src/infra/storage";
 import type { Deps } from "../../kit/api/src/rpc/context";
 import { closeDeps, createDeps } from "../../kit/api/src/runtime";
@@ -90,7 +91,7 @@ export async function startBenchKit(options: BenchKitOptions = {}): Promise<Benc
     );
     const deps = createDeps(config, createLogger(config));
     cleanups.push(() => closeDeps(deps));
-    cleanups.push(() => deleteKeys(deps, redisKeyPrefix));
+    cleanups.push(() => deleteKeysWithPrefix(deps.redis, redisKeyPrefix));
     if (config.db.migrate) await migrateDatabase(deps.pool, config.migrationsDir, deps.log);
     await ensureBuckets(deps.storage, deps.log);
 
@@ -119,27 +120,4 @@ async function dropStaleDatabases(admin: ReturnType<typeof createDatabase>["pool
     const createdAt = Number(/^kit_bench_(\d+)_/.exec(datname)?.[1] ?? Number.NaN);
     if (createdAt < cutoff) await admin.query(`drop database if exists "${datname}" with (force)`);
   }
-}
-
-/** Deletes every key under the run's prefix (SCAN returns full names; DEL re-adds the prefix). */
-async function deleteKeys(deps: Deps, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await deps.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await deps.redis.del(...keys.map((k) => k.slice(prefix.length)));
-  } while (cursor !== "0");
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port")),
-      );
-    });
-  });
 }
