@@ -8,7 +8,7 @@ import { createChain } from "./infra/chain";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import type { Logger } from "./infra/log";
 import { createMetrics } from "./infra/metrics";
-import { createRedis, redisReady } from "./infra/redis";
+import { closeRedis, createRedis, redisReady } from "./infra/redis";
 import { createStorage, ensureBuckets } from "./infra/storage";
 import { createJobQueue } from "./jobs/queue";
 import { type RunningWorker, startWorker } from "./jobs/worker";
@@ -38,7 +38,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
-  await Promise.allSettled([deps.pool.end(), deps.redis.quit(), deps.jobs.close()]);
+  await Promise.allSettled([deps.pool.end(), closeRedis(deps.redis), deps.jobs.close()]);
   deps.storage.client.destroy();
 }
 

@@ -15,7 +15,7 @@ import { type LocalAnvil, startLocalAnvil } from "../src/dev/anvil";
 import { freePort } from "../src/dev/ports";
 import { type LocalS3, startLocalS3 } from "../src/dev/s3";
 import { createLogger } from "../src/infra/log";
-import { deleteKeysWithPrefix, redisReady } from "../src/infra/redis";
+import { closeRedis, createRedis, deleteKeysWithPrefix, redisReady } from "../src/infra/redis";
 import { ensureBuckets } from "../src/infra/storage";
 import type { Deps } from "../src/rpc/context";
 import { closeDeps, createDeps } from "../src/runtime";
@@ -79,12 +79,25 @@ export async function createTestEnvironment(options: TestKitOptions = {}) {
     ...options.env,
   };
   const cleanup = async () => {
+    // Also for child processes that shared this environment; tolerant, as some files take Redis away.
+    await deleteEnvironmentKeys(env.REDIS_URL, redisKeyPrefix).catch(() => {});
     await anvil?.stop();
     await s3.stop();
     await rm(s3Dir, { recursive: true, force: true });
     await dropDatabase(database.name);
   };
   return { env, s3, anvil, database, redisKeyPrefix, cleanup };
+}
+
+async function deleteEnvironmentKeys(redisUrl: string | undefined, prefix: string): Promise<void> {
+  const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", REDIS_URL: redisUrl });
+  // No key prefix of its own: it deletes the environment's keys by their full names.
+  const redis = createRedis({ redis: { url: config.redis.url, keyPrefix: "" } }, createLogger(config), "test-cleanup");
+  try {
+    if (await redisReady(redis, 2_000)) await deleteKeysWithPrefix(redis, prefix);
+  } finally {
+    await closeRedis(redis);
+  }
 }
 
 export async function createTestKit(options: TestKitOptions = {}): Promise<TestKit> {
@@ -101,8 +114,6 @@ export async function createTestKit(options: TestKitOptions = {}): Promise<TestK
   );
 
   afterAll(async () => {
-    // Tolerant: some files take Redis away on purpose.
-    await deleteKeysWithPrefix(deps.redis, environment.redisKeyPrefix).catch(() => {});
     await closeDeps(deps);
     await environment.cleanup();
   });

@@ -7,7 +7,7 @@ import { TRUSTED_ORIGIN } from "../../test/users";
 import { loadConfig } from "../config";
 import { createLogger } from "./log";
 import { consumeRateLimit, type RateLimitRule, rateLimitKey } from "./rate-limiter";
-import { createRedis, redisReady } from "./redis";
+import { createRedis, deleteKeysWithPrefix, redisReady } from "./redis";
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
@@ -17,8 +17,7 @@ describe("consumeRateLimit against real Redis", () => {
   const redis = createRedis(config, createLogger(config), "rate-limiter-test");
   beforeAll(() => redisReady(redis, 3_000));
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(prefix.length)));
+    await deleteKeysWithPrefix(redis, prefix);
     await redis.quit();
   });
   const rule = (limit: number, windowSeconds: number): RateLimitRule => ({
@@ -151,12 +150,6 @@ describe("two API processes share one limit", () => {
   afterAll(async () => {
     await Promise.allSettled(servers.map((s) => s.stop()));
     // The child processes' Redis entries, then the database and S3.
-    const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", REDIS_KEY_PREFIX: environment.redisKeyPrefix });
-    const redis = createRedis(config, createLogger(config), "rate-limiter-cleanup");
-    await redisReady(redis, 3_000);
-    const keys = await redis.keys(`${environment.redisKeyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(environment.redisKeyPrefix.length)));
-    await redis.quit();
     await environment.cleanup();
   }, 30_000);
 

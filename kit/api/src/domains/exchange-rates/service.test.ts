@@ -6,6 +6,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { startProviderStub } from "../../../test/fx-providers";
 import { createTestKit } from "../../../test/kit";
+import { deleteKeysWithPrefix } from "../../infra/redis";
 import { getHistory } from "./history";
 import { fxRates, fxRatesLatest } from "./schema";
 import { convert, FX_UPDATED_CHANNEL, getLatest, getRate, refreshRates, setManualRate } from "./service";
@@ -17,9 +18,7 @@ const deps = kit.deps;
 const convertTo = (from: string, to: string, amount: string) => convert(deps, { from, to, amount });
 
 async function dropCache() {
-  const prefix = kit.config.redis.keyPrefix;
-  const keys = await deps.redis.keys(`${prefix}cache:fx:*`);
-  if (keys.length > 0) await deps.redis.del(...keys.map((k) => k.slice(prefix.length)));
+  await deleteKeysWithPrefix(deps.redis, `${kit.config.redis.keyPrefix}cache:fx:`);
 }
 
 describe("refreshRates", () => {
