@@ -35,7 +35,8 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
       }));
       const summary = issues
         .slice(0, 3)
-        .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+        // zod's own messages for a whole-input problem already start with "Invalid input".
+        .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message.replace(/^Invalid input: /, "")))
         .join("; ");
       throw new ORPCError("BAD_REQUEST", {
         defined: true,
