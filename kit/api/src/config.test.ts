@@ -22,6 +22,7 @@ const production = {
   RPC_URL: "http://node:8545",
   PUBLIC_URL: "https://kit.example.com",
   BETTER_AUTH_SECRET: "0123456789abcdef0123456789abcdef-prod",
+  KYC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
 };
 
 describe("loadConfig", () => {
@@ -69,11 +70,32 @@ describe("loadConfig", () => {
       "RPC_URL",
       "PUBLIC_URL",
       "BETTER_AUTH_SECRET",
+      "KYC_ENCRYPTION_KEY",
     ]) {
       expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
     }
     expect(problems).toContain("S3_SECRET_KEY: the development default is refused in production");
     expect(loadConfig(production).log.pretty).toBe(false);
+  });
+
+  test("KYC keys: 32 bytes of base64, current plus previous ones; the development key is refused in production", () => {
+    const current = Buffer.alloc(32, 1).toString("base64");
+    const previous = Buffer.alloc(32, 2).toString("base64");
+    const config = loadConfig({ KYC_ENCRYPTION_KEY: current, KYC_PREVIOUS_ENCRYPTION_KEYS: ` ${previous} ` });
+    expect(config.kyc.encryptionKey.equals(Buffer.alloc(32, 1))).toBe(true);
+    expect(config.kyc.previousEncryptionKeys.map((k) => k.toString("base64"))).toEqual([previous]);
+    for (const bad of ["short", Buffer.alloc(16).toString("base64"), "not base64 at all!!"]) {
+      expect(problemsOf({ KYC_ENCRYPTION_KEY: bad })).toEqual([
+        "KYC_ENCRYPTION_KEY: expected 32 random bytes in base64 (openssl rand -base64 32)",
+      ]);
+    }
+    expect(problemsOf({ KYC_PREVIOUS_ENCRYPTION_KEYS: `${previous},oops` })[0]).toStartWith(
+      "KYC_PREVIOUS_ENCRYPTION_KEYS",
+    );
+    const devKey = loadConfig({}).kyc.encryptionKey.toString("base64");
+    expect(problemsOf({ ...production, KYC_ENCRYPTION_KEY: devKey })).toEqual([
+      "KYC_ENCRYPTION_KEY: the development default is refused in production",
+    ]);
   });
 
   test("a config without S3 or chain addresses cannot start a server", () => {

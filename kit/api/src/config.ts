@@ -7,6 +7,8 @@ const repoRoot = resolve(import.meta.dir, "../../..");
 
 const DEV_S3_KEY = "S3RVER"; // s3rver accepts only this access key id
 const DEV_AUTH_SECRET = "kit-development-secret-do-not-use-in-production";
+// 32 bytes of base64, for laptops and tests only (refused in production, like the secrets above).
+const DEV_KYC_KEY = "a2l0LWRldmVsb3BtZW50LWt5Yy1rZXktbm90LXVzZSE=";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
@@ -44,6 +46,14 @@ const commaList = (fallback: string) =>
         .filter(Boolean),
     );
 
+const aesKey = z
+  .string()
+  .trim()
+  .refine(
+    (v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, "base64").length === 32,
+    "expected 32 random bytes in base64 (openssl rand -base64 32)",
+  );
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: port.default(3000),
@@ -69,6 +79,7 @@ const envSchema = z.object({
   S3_BUCKET_KYC_DOCUMENTS: z.string().min(3).default("kyc-documents"),
   S3_BUCKET_TOKEN_METADATA: z.string().min(3).default("token-metadata"),
   S3_BUCKET_USER_UPLOADS: z.string().min(3).default("user-uploads"),
+  S3_PUBLIC_ENDPOINT: url(["http", "https"]).optional(),
 
   RPC_URL: url(["http", "https", "ws", "wss"]).optional(),
   ANVIL_PORT: port.default(8545),
@@ -116,6 +127,9 @@ const envSchema = z.object({
       ),
     ),
   CHAIN_ID: positiveInt("a chain id").default(31337),
+  KYC_ENCRYPTION_KEY: aesKey.default(DEV_KYC_KEY),
+  KYC_PREVIOUS_ENCRYPTION_KEYS: commaList("").pipe(z.array(aesKey)),
+  KYC_UNCONFIRMED_UPLOAD_HOURS: positiveInt("a number of hours").default(24),
   BOOTSTRAP_ADMIN_EMAIL: z.email({ message: "expected an e-mail address" }).optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, "expected at least 12 characters").optional(),
 });
@@ -130,11 +144,13 @@ const requiredInProduction = [
   "RPC_URL",
   "PUBLIC_URL",
   "BETTER_AUTH_SECRET",
+  "KYC_ENCRYPTION_KEY",
 ] as const;
 const devSecrets: Partial<Record<string, string>> = {
   S3_ACCESS_KEY: DEV_S3_KEY,
   S3_SECRET_KEY: DEV_S3_KEY,
   BETTER_AUTH_SECRET: DEV_AUTH_SECRET,
+  KYC_ENCRYPTION_KEY: DEV_KYC_KEY,
 };
 
 export type Env = z.infer<typeof envSchema>;
@@ -163,6 +179,8 @@ export interface Config {
     accessKey: string;
     secretKey: string;
     buckets: { kycDocuments: string; tokenMetadata: string; userUploads: string };
+    /** Where browsers reach the object store (presigned URLs); the endpoint above when absent. */
+    publicEndpoint?: string;
   };
   /** Absent in development: the local stack starts an anvil and fills it in. */
   chain: { rpcUrl?: string; anvilPort: number };
@@ -186,6 +204,14 @@ export interface Config {
     rateTtlSeconds: number;
     /** The base currency fetched from providers that take one (er-api). */
     baseCurrency: string;
+  };
+  kyc: {
+    /** AES-256 key for personal data at rest; new rows are written with it. */
+    encryptionKey: Buffer;
+    /** Keys that only decrypt: rows written before a rotation. */
+    previousEncryptionKeys: Buffer[];
+    /** Documents never confirmed are deleted (object and row) after this long. */
+    unconfirmedUploadHours: number;
   };
   worker: { concurrency: number };
   dataDir: string;
@@ -252,6 +278,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         tokenMetadata: e.S3_BUCKET_TOKEN_METADATA,
         userUploads: e.S3_BUCKET_USER_UPLOADS,
       },
+      publicEndpoint: e.S3_PUBLIC_ENDPOINT,
     },
     chain: { rpcUrl: e.RPC_URL, anvilPort: e.ANVIL_PORT },
     auth: {
@@ -271,6 +298,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       refreshEverySeconds: e.FX_REFRESH_EVERY,
       rateTtlSeconds: e.FX_RATE_TTL_SECONDS,
       baseCurrency: e.FX_BASE_CURRENCY,
+    },
+    kyc: {
+      encryptionKey: Buffer.from(e.KYC_ENCRYPTION_KEY, "base64"),
+      previousEncryptionKeys: e.KYC_PREVIOUS_ENCRYPTION_KEYS.map((k) => Buffer.from(k, "base64")),
+      unconfirmedUploadHours: e.KYC_UNCONFIRMED_UPLOAD_HOURS,
     },
     worker: { concurrency: e.WORKER_CONCURRENCY },
     dataDir: e.DATA_DIR,

@@ -10,12 +10,23 @@ import type { Logger } from "./log";
 
 export interface Storage {
   client: S3Client;
+  /** Signs URLs for browsers: the same store, addressed by its public endpoint. Never sends. */
+  presigner: S3Client;
   buckets: ResolvedConfig["s3"]["buckets"];
 }
 
 export function createStorage(config: Pick<ResolvedConfig, "s3">): Storage {
-  const client = new S3Client({
-    endpoint: config.s3.endpoint,
+  const client = s3Client(config, config.s3.endpoint);
+  const presigner =
+    config.s3.publicEndpoint && config.s3.publicEndpoint !== config.s3.endpoint
+      ? s3Client(config, config.s3.publicEndpoint)
+      : client;
+  return { client, presigner, buckets: config.s3.buckets };
+}
+
+function s3Client(config: Pick<ResolvedConfig, "s3">, endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
     region: config.s3.region,
     credentials: { accessKeyId: config.s3.accessKey, secretAccessKey: config.s3.secretKey },
     forcePathStyle: true,
@@ -24,7 +35,6 @@ export function createStorage(config: Pick<ResolvedConfig, "s3">): Storage {
     responseChecksumValidation: "WHEN_REQUIRED",
     maxAttempts: 2,
   });
-  return { client, buckets: config.s3.buckets };
 }
 
 /** Creates the buckets of DESIGN.md that do not exist yet (idempotent; safe for concurrent starts). */

@@ -1,0 +1,52 @@
+// Personal data at rest: AES-256-GCM, a fresh 12-byte nonce per value, stored as nonce ‖ ciphertext ‖
+// tag. The additional data binds each ciphertext to its row and column, so a value copied into
+// another application or field fails to decrypt instead of being read as someone else's.
+// A key's id is derived from the key itself: rows name the key that wrote them, and a rotation
+// (new KYC_ENCRYPTION_KEY, old one moved to KYC_PREVIOUS_ENCRYPTION_KEYS) needs no id bookkeeping.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import type { Config } from "../../config";
+
+export type PiiField = "date_of_birth" | "national_id";
+
+export interface PiiKeyring {
+  /** Id of the key new values are written with. */
+  currentKeyId: string;
+  encrypt(applicationId: string, field: PiiField, plaintext: string): Buffer;
+  /** Throws if the key is unknown or the value was altered or moved. */
+  decrypt(applicationId: string, field: PiiField, keyId: string, ciphertext: Buffer): string;
+}
+
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+export function keyId(key: Buffer): string {
+  return createHash("sha256").update("kit-kyc-pii-key:").update(key).digest("hex").slice(0, 16);
+}
+
+export function createPiiKeyring(config: Pick<Config, "kyc">): PiiKeyring {
+  const keys = new Map<string, Buffer>();
+  for (const key of [config.kyc.encryptionKey, ...config.kyc.previousEncryptionKeys]) keys.set(keyId(key), key);
+  const currentKeyId = keyId(config.kyc.encryptionKey);
+  const aad = (applicationId: string, field: PiiField) => Buffer.from(`kyc:${applicationId}:${field}`);
+
+  return {
+    currentKeyId,
+    encrypt(applicationId, field, plaintext) {
+      const nonce = randomBytes(NONCE_BYTES);
+      const cipher = createCipheriv("aes-256-gcm", config.kyc.encryptionKey, nonce);
+      cipher.setAAD(aad(applicationId, field));
+      const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+      return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+    },
+    decrypt(applicationId, field, id, ciphertext) {
+      const key = keys.get(id);
+      if (!key) throw new Error(`no KYC encryption key with id ${id} is configured`);
+      if (ciphertext.length < NONCE_BYTES + TAG_BYTES) throw new Error("KYC ciphertext is truncated");
+      const decipher = createDecipheriv("aes-256-gcm", key, ciphertext.subarray(0, NONCE_BYTES));
+      decipher.setAAD(aad(applicationId, field));
+      decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+      const body = ciphertext.subarray(NONCE_BYTES, ciphertext.length - TAG_BYTES);
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString("utf8");
+    },
+  };
+}

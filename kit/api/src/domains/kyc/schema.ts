@@ -1,0 +1,207 @@
+// KYC records. The status graph, the append-only history and document access log, and the rule of
+// one open application per user are enforced by the database too (triggers and indexes in the
+// migration), so no code path can get around them. National id and date of birth are AES-256-GCM
+// ciphertext (kyc/crypto.ts); `pii_key_id` names the key that wrote them.
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { user } from "../auth/schema";
+
+const at = (name: string) => timestamp(name, { withTimezone: true });
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
+
+export const KYC_STATUSES = [
+  "draft",
+  "submitted",
+  "in_review",
+  "approved",
+  "rejected",
+  "changes_requested",
+  "expired",
+  "revoked",
+] as const;
+export type KycStatus = (typeof KYC_STATUSES)[number];
+
+/** Statuses after which the user may start a new application. */
+export const CLOSED_STATUSES = ["rejected", "expired", "revoked"] as const satisfies readonly KycStatus[];
+
+export const RESIDENCY_STATUSES = ["citizen", "permanent_resident", "temporary_resident", "non_resident"] as const;
+
+export const DOCUMENT_TYPES = [
+  "passport",
+  "national_id",
+  "driving_licence",
+  "proof_of_address",
+  "selfie",
+  "other",
+] as const;
+export type DocumentType = (typeof DOCUMENT_TYPES)[number];
+
+export const DOCUMENT_CONTENT_TYPES = ["image/jpeg", "image/png", "application/pdf"] as const;
+export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+
+export interface PostalAddress {
+  line1: string;
+  line2?: string;
+  city: string;
+  postalCode: string;
+  region?: string;
+  /** ISO 3166-1 alpha-2 */
+  country: string;
+}
+
+const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
+
+export const kycApplications = pgTable(
+  "kyc_applications",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // No cascade: a regulated record outlives the account it belongs to.
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id),
+    status: text("status").$type<KycStatus>().notNull().default("draft"),
+    firstName: text("first_name"),
+    lastName: text("last_name"),
+    /** ISO 3166-1 alpha-2 codes. */
+    nationality: text("nationality"),
+    countryOfResidence: text("country_of_residence"),
+    residencyStatus: text("residency_status").$type<(typeof RESIDENCY_STATUSES)[number]>(),
+    address: jsonb("address").$type<PostalAddress>(),
+    /** Countries where the applicant is resident for tax purposes (ISO 3166-1 alpha-2). */
+    taxResidencies: text("tax_residencies").array(),
+    dateOfBirthEncrypted: bytea("date_of_birth_encrypted"),
+    nationalIdEncrypted: bytea("national_id_encrypted"),
+    /** The key that encrypted this row's personal data (kyc/crypto.ts keyId). */
+    piiKeyId: text("pii_key_id"),
+    reviewerId: text("reviewer_id").references(() => user.id),
+    claimedAt: at("claimed_at"),
+    submittedAt: at("submitted_at"),
+    decidedAt: at("decided_at"),
+    expiresAt: at("expires_at"),
+    /** The reviewer's reason for the last decision, shown to the applicant. */
+    decisionReason: text("decision_reason"),
+    /** Bumped by every change; callers may send the version they saw (optimistic concurrency). */
+    version: integer("version").notNull().default(1),
+    createdAt: at("created_at").notNull().defaultNow(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (table) => [
+    check("kyc_applications_status_check", sql`${table.status} in (${sqlList(KYC_STATUSES)})`),
+    check(
+      "kyc_applications_residency_check",
+      sql`${table.residencyStatus} is null or ${table.residencyStatus} in (${sqlList(RESIDENCY_STATUSES)})`,
+    ),
+    check(
+      "kyc_applications_pii_key_check",
+      sql`(${table.dateOfBirthEncrypted} is null and ${table.nationalIdEncrypted} is null) or ${table.piiKeyId} is not null`,
+    ),
+    check(
+      "kyc_applications_approved_check",
+      sql`${table.status} <> 'approved' or (${table.expiresAt} is not null and ${table.decidedAt} is not null)`,
+    ),
+    // One open application per user; a new one may start once the last is rejected, expired or revoked.
+    uniqueIndex("kyc_applications_open_per_user_idx")
+      .on(table.userId)
+      .where(sql`${table.status} not in (${sqlList(CLOSED_STATUSES)})`),
+    index("kyc_applications_user_idx").on(table.userId, table.createdAt),
+    // The reviewer queue: by status, oldest first, with the id as tie-breaker for the cursor.
+    index("kyc_applications_queue_idx").on(table.status, table.submittedAt, table.id),
+    index("kyc_applications_reviewer_idx").on(table.reviewerId, table.status, table.submittedAt, table.id),
+    index("kyc_applications_country_idx").on(table.countryOfResidence, table.status, table.submittedAt, table.id),
+    index("kyc_applications_name_search_idx").using(
+      "gin",
+      sql`(lower(coalesce(${table.firstName}, '') || ' ' || coalesce(${table.lastName}, ''))) gin_trgm_ops`,
+    ),
+    index("kyc_applications_expiry_idx").on(table.expiresAt).where(sql`${table.status} = 'approved'`),
+  ],
+);
+
+export const kycDocuments = pgTable(
+  "kyc_documents",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    applicationId: uuid("application_id")
+      .notNull()
+      .references(() => kycApplications.id),
+    type: text("type").$type<DocumentType>().notNull(),
+    /** `{applicationId}/{type}/{id}` in the kyc-documents bucket. */
+    bucketKey: text("bucket_key").notNull().unique(),
+    fileName: text("file_name").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    /** Hex SHA-256 the uploader declared; `confirm` checks the stored bytes against it. */
+    sha256: text("sha256").notNull(),
+    createdAt: at("created_at").notNull().defaultNow(),
+    confirmedAt: at("confirmed_at"),
+    /**
+     * Set before the object is deleted: the row is gone from every answer from then on, and the
+     * clean-up job finishes the removal (object first, then row) if this attempt fails half-way.
+     */
+    deletingAt: at("deleting_at"),
+  },
+  (table) => [
+    check("kyc_documents_type_check", sql`${table.type} in (${sqlList(DOCUMENT_TYPES)})`),
+    check("kyc_documents_content_type_check", sql`${table.contentType} in (${sqlList(DOCUMENT_CONTENT_TYPES)})`),
+    check("kyc_documents_size_check", sql`${table.size} between 1 and ${sql.raw(String(MAX_DOCUMENT_BYTES))}`),
+    check("kyc_documents_sha256_check", sql`${table.sha256} ~ '^[0-9a-f]{64}$'`),
+    index("kyc_documents_application_idx").on(table.applicationId, table.createdAt),
+    index("kyc_documents_unconfirmed_idx")
+      .on(table.createdAt)
+      .where(sql`${table.confirmedAt} is null or ${table.deletingAt} is not null`),
+  ],
+);
+
+/** Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE. */
+export const kycStatusHistory = pgTable(
+  "kyc_status_history",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    applicationId: uuid("application_id")
+      .notNull()
+      .references(() => kycApplications.id),
+    /** Null for the row that records the application's creation. */
+    fromStatus: text("from_status").$type<KycStatus>(),
+    toStatus: text("to_status").$type<KycStatus>().notNull(),
+    /** Null when Kit itself acted (expiry). */
+    actorId: text("actor_id").references(() => user.id),
+    reason: text("reason"),
+    at: at("at").notNull().defaultNow(),
+  },
+  (table) => [index("kyc_status_history_application_idx").on(table.applicationId, table.id)],
+);
+
+/** Append-only: every download URL handed out, to whom, for which document, from where. */
+export const kycDocumentAccess = pgTable(
+  "kyc_document_access",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    // No foreign key to the document: the record of an access outlives a document removed later.
+    documentId: uuid("document_id").notNull(),
+    applicationId: uuid("application_id")
+      .notNull()
+      .references(() => kycApplications.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    at: at("at").notNull().defaultNow(),
+  },
+  (table) => [
+    index("kyc_document_access_document_idx").on(table.documentId, table.at),
+    index("kyc_document_access_application_idx").on(table.applicationId, table.at),
+    index("kyc_document_access_user_idx").on(table.userId, table.at),
+  ],
+);
