@@ -1,6 +1,7 @@
 // The whole API as a contract: the one entry the typed client imports (schemas only, no server code).
 import { authContract } from "./domains/auth/contract";
 import { fxContract } from "./domains/exchange-rates/contract";
+import { kycContract } from "./domains/kyc/contract";
 import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
 
@@ -8,6 +9,7 @@ export const contract = {
   system: systemContract,
   ...authContract,
   fx: fxContract,
+  kyc: kycContract,
   settings: settingsContract,
 };
 

@@ -6,7 +6,8 @@ export type KitErrorCode =
   | "CONFLICT"
   | "FORBIDDEN"
   | "PRECONDITION_FAILED"
-  | "SERVICE_UNAVAILABLE";
+  | "SERVICE_UNAVAILABLE"
+  | "TOO_MANY_REQUESTS";
 
 /** For BAD_REQUEST: the offending fields, shaped like zod's issues (`data.issues` on the wire). */
 export interface KitErrorIssue {

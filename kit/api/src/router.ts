@@ -1,5 +1,6 @@
 import { meRouter, usersRouter } from "./domains/auth/router";
 import { fxRouter } from "./domains/exchange-rates/router";
+import { kycRouter } from "./domains/kyc/router";
 import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
 import { os } from "./rpc/implement";
@@ -9,6 +10,7 @@ export const router = os.router({
   me: meRouter,
   users: usersRouter,
   fx: fxRouter,
+  kyc: kycRouter,
   settings: settingsRouter,
 });
 

@@ -4,6 +4,7 @@ import { createApp, createOperationalApp } from "./app";
 import type { ResolvedConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
+import { closeStatusEvents } from "./domains/kyc/events";
 import { createChain } from "./infra/chain";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import type { Logger } from "./infra/log";
@@ -38,8 +39,10 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
+  await closeStatusEvents(deps.redis).catch(() => {});
   await Promise.allSettled([deps.pool.end(), closeRedis(deps.redis), deps.jobs.close()]);
   deps.storage.client.destroy();
+  if (deps.storage.presigner !== deps.storage.client) deps.storage.presigner.destroy();
 }
 
 export interface RunningKit {
@@ -89,6 +92,8 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
     deps,
     url: server ? server.url.href.replace(/\/$/, "") : undefined,
     async stop() {
+      // Live streams never finish on their own: end them first (clients reconnect elsewhere).
+      await closeStatusEvents(deps.redis).catch(() => {});
       // Both wait for work in progress: stop() without force lets in-flight requests finish while
       // refusing new connections, and the worker lets running jobs finish while taking no new one.
       await Promise.all([server?.stop(), worker?.close()]);

@@ -44,6 +44,8 @@ const kit = await createTestKit({
       "users.manage": { limit: 1_000_000, windowSeconds: 60 },
       "me.wallets": { limit: 1_000_000, windowSeconds: 60 },
       "fx.manage": { limit: 1_000_000, windowSeconds: 60 },
+      "kyc.uploads": { limit: 1_000_000, windowSeconds: 60 },
+      "kyc.document-urls": { limit: 1_000_000, windowSeconds: 60 },
     }),
   },
 });
@@ -237,6 +239,9 @@ describe("bad-input generators and judge", () => {
       'response leaks internals: internal value "postgres://kit:secret@db:5432/kit"',
     ]);
     expect(judge({ ...rest, expect4xx: true }, 200, json, "{}", leaks)).toEqual(["expected a 4xx refusal, got 200"]);
+    // An event stream is judged by its status and headers (send cancels its body).
+    expect(judge(rest, 200, "text/event-stream", "", leaks)).toEqual([]);
+    expect(judge(rest, 202, "text/event-stream", "", leaks)).toEqual(["event stream with status 202"]);
     const noRoute = { ...typed, code: "NOT_FOUND", status: 404, message: "No route for POST /rpc/kyc/update." };
     expect(judge({ ...rpc, baseline: true }, 404, json, JSON.stringify({ json: noRoute }), leaks)).toEqual([
       "the valid baseline did not reach the operation (no route): the sweep is not covering it",

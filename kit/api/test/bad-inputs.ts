@@ -1268,6 +1268,8 @@ export function judge(
   if (status >= 500) problems.push(`server error ${status}`);
   else if (status < 200 || (status >= 300 && status < 400)) problems.push(`unexpected status ${status}`);
   if (plan.expect4xx && (status < 400 || status >= 500)) problems.push(`expected a 4xx refusal, got ${status}`);
+  if (contentType?.startsWith("text/event-stream") && status !== 200)
+    problems.push(`event stream with status ${status}`);
 
   let parsed: unknown;
   let isJson = false;
@@ -1343,8 +1345,13 @@ export async function send(
   if (plan.body !== undefined && plan.method !== "GET") init.body = plan.body as BodyInit;
   try {
     const response = await kit.request(plan.url, init);
-    const text = await response.text();
     const contentType = response.headers.get("content-type");
+    // An event stream (kyc.events, kyc.review.events) does not end by itself: its status and
+    // headers are the answer, then the body is cancelled, which ends the stream server-side.
+    // Refusals (401, 403, 429, input errors) must be plain JSON, which the judge checks.
+    const stream = contentType?.startsWith("text/event-stream") === true;
+    if (stream) await response.body?.cancel();
+    const text = stream ? "" : await response.text();
     return {
       plan,
       identity: identity.name,

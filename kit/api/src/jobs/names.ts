@@ -1,7 +1,7 @@
 // Every job the worker runs, by name. A job is added here, then given a definition in jobs/registry.ts.
 import type { Deps } from "../rpc/context";
 
-export const JOB_NAMES = ["fx.refresh"] as const;
+export const JOB_NAMES = ["fx.refresh", "kyc.clean-up-documents", "kyc.expire-approvals"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** The producer side, available to every process (an api enqueues, a worker runs). */

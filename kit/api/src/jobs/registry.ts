@@ -2,6 +2,8 @@
 // schedule and a retry policy.
 import type { Config } from "../config";
 import { refreshRates } from "../domains/exchange-rates/service";
+import { cleanUpDocuments } from "../domains/kyc/documents";
+import { expireApprovals } from "../domains/kyc/review";
 import type { JobDefinition, JobName } from "./names";
 
 export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobName>[] {
@@ -12,6 +14,20 @@ export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobNam
       attempts: 3,
       backoffMs: 10_000,
       run: (deps) => refreshRates(deps),
+    },
+    {
+      name: "kyc.clean-up-documents",
+      everySeconds: 15 * 60,
+      attempts: 3,
+      backoffMs: 30_000,
+      run: (deps) => cleanUpDocuments(deps),
+    },
+    {
+      name: "kyc.expire-approvals",
+      everySeconds: 15 * 60,
+      attempts: 3,
+      backoffMs: 30_000,
+      run: (deps) => expireApprovals(deps),
     },
   ];
 }

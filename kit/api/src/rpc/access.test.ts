@@ -45,6 +45,22 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "settings.notifications.update":   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
   "settings.system.get":             { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
   "settings.system.update":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
+  "kyc.application.get":             { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.application.save":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.application.submit":          { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.documents.list":              { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.documents.createUpload":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.documents.confirm":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.documents.remove":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.documents.downloadUrl":       { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.events":                      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.review.queue":                { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.review.get":                  { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.review.claim":                { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.review.decide":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.review.revoke":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.review.documentUrl":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
+  "kyc.review.events":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
 };
 
 const STATUS: Record<Exclude<Outcome, "allowed">, number> = { UNAUTHORIZED: 401, FORBIDDEN: 403 };
@@ -94,6 +110,8 @@ const kit = await createTestKit({
       "users.manage": GENEROUS,
       "me.wallets": GENEROUS,
       "fx.manage": GENEROUS,
+      "kyc.uploads": GENEROUS,
+      "kyc.document-urls": GENEROUS,
     }),
   },
 });
@@ -236,6 +254,30 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   }),
   "settings.system.get": async () => ({ input: undefined }),
   "settings.system.update": async () => ({ input: { kycValidityDays: 365 } }),
+  "kyc.application.get": async () => ({ input: undefined }),
+  "kyc.application.save": async () => ({ input: { firstName: "Ada", lastName: "Lovelace", nationality: "GB" } }),
+  "kyc.application.submit": async () => ({ input: {} }),
+  "kyc.documents.list": async () => ({ input: undefined }),
+  "kyc.documents.createUpload": async () => ({
+    input: {
+      type: "passport",
+      fileName: "passport.pdf",
+      contentType: "application/pdf",
+      size: 1_024,
+      sha256: "ab".repeat(32),
+    },
+  }),
+  "kyc.documents.confirm": async () => ({ input: { id: crypto.randomUUID() } }),
+  "kyc.documents.remove": async () => ({ input: { id: crypto.randomUUID() } }),
+  "kyc.documents.downloadUrl": async () => ({ input: { id: crypto.randomUUID() } }),
+  "kyc.events": async () => ({ input: undefined }),
+  "kyc.review.queue": async () => ({ input: { limit: 10 } }),
+  "kyc.review.get": async () => ({ input: { applicationId: crypto.randomUUID() } }),
+  "kyc.review.claim": async () => ({ input: { applicationId: crypto.randomUUID() } }),
+  "kyc.review.decide": async () => ({ input: { applicationId: crypto.randomUUID(), decision: "approve" } }),
+  "kyc.review.revoke": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),
+  "kyc.review.documentUrl": async () => ({ input: { documentId: crypto.randomUUID() } }),
+  "kyc.review.events": async () => ({ input: undefined }),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -274,7 +316,10 @@ async function callProcedure(face: Face, proc: ProcedureInfo, input: unknown, he
     }
   }
   const response = await kit.request(url, init);
-  const body = await response.text();
+  // A stream of server-sent events stays open: its status and headers are the answer.
+  const streaming = response.status === 200 && response.headers.get("content-type")?.startsWith("text/event-stream");
+  if (streaming) await response.body?.cancel();
+  const body = streaming ? "" : await response.text();
   let code: string | undefined;
   try {
     const parsed = JSON.parse(body) as { code?: string; json?: { code?: string } };

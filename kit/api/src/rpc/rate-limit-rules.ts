@@ -12,6 +12,10 @@ const rules = {
   "me.wallets": { limit: 20, windowSeconds: 60 },
   /** Admins' exchange-rate changes: manual rates and queued refreshes (each refresh calls the providers). */
   "fx.manage": { limit: 30, windowSeconds: 60 },
+  /** Starting and confirming document uploads (each confirm reads the stored object). */
+  "kyc.uploads": { limit: 30, windowSeconds: 60 },
+  /** Download URLs for KYC documents: bounds how fast one account can pull personal documents. */
+  "kyc.document-urls": { limit: 60, windowSeconds: 60 },
   /** Password guessing against one account, whatever the source address. */
   "auth.sign-in.account": { limit: 10, windowSeconds: 15 * 60 },
   /** Signature attempts for one wallet address. */

@@ -348,12 +348,12 @@ describe("API keys", () => {
   });
 
   test("me.get with a key reports api-key and only what both role and key grant", async () => {
-    const apiKey = await keyFor(admin.id, { users: ["manage"], kyc: ["review", "submit"] });
+    const apiKey = await keyFor(admin.id, { users: ["manage"], kyc: ["review"], user: ["list", "impersonate"] });
     const me = await getMe(kit, { apiKey });
     expect(me.status).toBe(200);
     expect(me.body.user.id).toBe(admin.id);
     expect(me.body.authenticatedWith).toBe("api-key");
-    expect(me.body.permissions).toEqual({ kyc: ["review"], users: ["manage"] });
+    expect(me.body.permissions).toEqual({ kyc: ["review"], user: ["list"], users: ["manage"] });
   });
 
   test("an unknown or disabled key is 401", async () => {
@@ -409,7 +409,7 @@ describe("admin actions take effect on the next request", () => {
       const me = await getMe(kit, credential);
       expect(me.status).toBe(200);
       expect(me.body.user.role).toBe("kyc_reviewer");
-      expect(me.body.permissions).toEqual({ kyc: ["review", "decide"], documents: ["read_any"] });
+      expect(me.body.permissions).toEqual({ kyc: ["submit", "review", "decide"], documents: ["read_any"] });
     }
   });
 

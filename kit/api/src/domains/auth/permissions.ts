@@ -25,9 +25,10 @@ export type Permissions = { [S in keyof Statements]?: Statements[S][number][] };
 export const grants: Record<RoleName, Permissions> = {
   investor: { kyc: ["submit"] },
   issuer: { kyc: ["submit"], tokens: ["manage"] },
-  kyc_reviewer: { kyc: ["review", "decide"], documents: ["read_any"] },
+  // Staff are people too: they pass KYC like anyone (and never review their own, see kyc/review.ts).
+  kyc_reviewer: { kyc: ["submit", "review", "decide"], documents: ["read_any"] },
   admin: {
-    kyc: ["review", "decide"],
+    kyc: ["submit", "review", "decide"],
     documents: ["read_any"],
     settings: ["manage_system"],
     fx: ["manage"],

@@ -1,0 +1,205 @@
+// The applicant's own application: read, save (PUT: the form as a whole), submit. The caller is
+// always the owner (the user id comes from the session); personal data is encrypted here, on every
+// save, with the current key, so a key rotation progresses as applicants edit.
+import { randomUUID } from "node:crypto";
+import { and, desc, eq, isNull, notInArray } from "drizzle-orm";
+import { KitError } from "../../errors";
+import type { Database } from "../../infra/db";
+import type { Application, SaveApplicationInput } from "./contract";
+import type { PiiKeyring } from "./crypto";
+import {
+  type ApplicationRow,
+  announceStatusChange,
+  assertVersion,
+  changeStatus,
+  isEditable,
+  type KycDeps,
+  piiKeyring,
+  type StatusChange,
+  type Transaction,
+} from "./lifecycle";
+import { decryptPersonalData, missingForSubmit, presentApplication } from "./present";
+import { CLOSED_STATUSES, type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
+
+const SAVE_PATH = "PUT /api/kyc/application";
+
+/** "changes_requested" → "changes requested", for messages. */
+export const statusWords = (status: KycStatus) => status.replace("_", " ");
+
+/**
+ * The user's open application (at most one: a partial unique index), or undefined.
+ * `lock` takes a row lock in the caller's transaction: "update" to change the application itself,
+ * "share" to change its documents while keeping `submit` (which takes "update") out.
+ */
+export async function findOpenApplication(
+  db: Database | Transaction,
+  userId: string,
+  lock?: "update" | "share",
+): Promise<ApplicationRow | undefined> {
+  const query = db
+    .select()
+    .from(kycApplications)
+    .where(and(eq(kycApplications.userId, userId), notInArray(kycApplications.status, [...CLOSED_STATUSES])));
+  const [row] = lock ? await query.for(lock) : await query;
+  return row;
+}
+
+/** Documents that count: not being removed. */
+function liveDocuments(db: Database | Transaction, applicationId: string) {
+  return db
+    .select({ type: kycDocuments.type, confirmedAt: kycDocuments.confirmedAt, deletingAt: kycDocuments.deletingAt })
+    .from(kycDocuments)
+    .where(and(eq(kycDocuments.applicationId, applicationId), isNull(kycDocuments.deletingAt)));
+}
+
+export function notEditable(status: KycStatus, action: string): KitError {
+  return new KitError(
+    "CONFLICT",
+    `Your application is ${statusWords(status)}, so you cannot ${action}; that is possible only while it is a draft or changes are requested.`,
+  );
+}
+
+export async function getApplication(deps: KycDeps, userId: string): Promise<Application | null> {
+  const [row] = await deps.db
+    .select()
+    .from(kycApplications)
+    .where(eq(kycApplications.userId, userId))
+    .orderBy(desc(kycApplications.createdAt), desc(kycApplications.id))
+    .limit(1);
+  if (!row) return null;
+  return presentApplication(piiKeyring(deps.config), row, await liveDocuments(deps.db, row.id));
+}
+
+/** The row's columns for `input`, PII encrypted for application `id` (fields left out become null). */
+function columnsFor(keyring: PiiKeyring, id: string, input: SaveApplicationInput) {
+  const dateOfBirth = input.dateOfBirth ?? null;
+  const nationalId = input.nationalIdNumber ?? null;
+  return {
+    firstName: input.firstName ?? null,
+    lastName: input.lastName ?? null,
+    nationality: input.nationality ?? null,
+    countryOfResidence: input.countryOfResidence ?? null,
+    residencyStatus: input.residencyStatus ?? null,
+    address: input.address ?? null,
+    taxResidencies: input.taxResidencies ?? null,
+    dateOfBirthEncrypted: dateOfBirth === null ? null : keyring.encrypt(id, "date_of_birth", dateOfBirth),
+    nationalIdEncrypted: nationalId === null ? null : keyring.encrypt(id, "national_id", nationalId),
+    piiKeyId: dateOfBirth === null && nationalId === null ? null : keyring.currentKeyId,
+  };
+}
+
+function isOpenApplicationClash(error: unknown): boolean {
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const { code, constraint } = cause as { code?: string; constraint?: string };
+  return code === "23505" && constraint === "kyc_applications_open_per_user_idx";
+}
+
+/**
+ * Replaces the personal data of the user's open application, or starts a new draft when none is
+ * open. Two first saves at once: the unique index lets one insert; the other becomes an update.
+ */
+export async function saveApplication(
+  deps: KycDeps,
+  userId: string,
+  input: SaveApplicationInput,
+): Promise<Application> {
+  const keyring = piiKeyring(deps.config);
+  const { version, ...personal } = input;
+  for (let attempt = 1; ; attempt++) {
+    const open = await findOpenApplication(deps.db, userId);
+    if (open) return updateApplication(deps, keyring, open, personal, version);
+    let change: StatusChange;
+    try {
+      change = await createApplication(deps.db, keyring, userId, personal);
+    } catch (error) {
+      if (!isOpenApplicationClash(error)) throw error;
+      if (attempt >= 2) {
+        throw new KitError(
+          "CONFLICT",
+          "Your application was being created by another request; reload it and try again.",
+        );
+      }
+      continue;
+    }
+    // A new draft changes the user's standing (cached) and is news to their status stream.
+    await announceStatusChange(deps, change);
+    return presentApplication(keyring, change.application, []);
+  }
+}
+
+async function createApplication(
+  db: Database,
+  keyring: PiiKeyring,
+  userId: string,
+  personal: SaveApplicationInput,
+): Promise<StatusChange> {
+  // The id is chosen here because the ciphertext is bound to it (crypto.ts, additional data).
+  const id = randomUUID();
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(kycApplications)
+      .values({ id, userId, status: "draft", ...columnsFor(keyring, id, personal) })
+      .returning();
+    if (!row) throw new Error("kyc_applications insert returned no row");
+    await tx
+      .insert(kycStatusHistory)
+      .values({ applicationId: id, fromStatus: null, toStatus: "draft", actorId: userId });
+    return { application: row, previousStatus: null };
+  });
+}
+
+async function updateApplication(
+  deps: KycDeps,
+  keyring: PiiKeyring,
+  open: ApplicationRow,
+  personal: SaveApplicationInput,
+  version: number | undefined,
+): Promise<Application> {
+  if (!isEditable(open.status)) throw notEditable(open.status, "change it");
+  assertVersion(version, open.version);
+  // Compare-and-set on the version read: a submit or another save in between makes this a CONFLICT.
+  const [row] = await deps.db
+    .update(kycApplications)
+    .set(columnsFor(keyring, open.id, personal))
+    .where(and(eq(kycApplications.id, open.id), eq(kycApplications.version, open.version)))
+    .returning();
+  if (!row) {
+    throw new KitError("CONFLICT", "Your application changed while you were saving it; reload it and try again.");
+  }
+  return presentApplication(keyring, row, await liveDocuments(deps.db, row.id));
+}
+
+export async function submitApplication(
+  deps: KycDeps,
+  userId: string,
+  input: { version?: number },
+): Promise<Application> {
+  const keyring = piiKeyring(deps.config);
+  const change = await deps.db.transaction(async (tx) => {
+    // Locked so that no document is removed or confirmed between the completeness check and the change.
+    const open = await findOpenApplication(tx, userId, "update");
+    if (!open) {
+      throw new KitError("PRECONDITION_FAILED", `You have no application to submit: save one first (${SAVE_PATH}).`);
+    }
+    if (!isEditable(open.status)) {
+      throw new KitError(
+        "CONFLICT",
+        `Your application is ${statusWords(open.status)}; only a draft or an application with changes requested can be submitted.`,
+      );
+    }
+    assertVersion(input.version, open.version);
+    const missing = missingForSubmit(decryptPersonalData(keyring, open), await liveDocuments(tx, open.id));
+    if (missing.length > 0) {
+      throw new KitError(
+        "PRECONDITION_FAILED",
+        `Your application is not complete; still needed: ${missing.join("; ")}.`,
+      );
+    }
+    return changeStatus(tx, open, "submitted", {
+      actorId: userId,
+      set: { submittedAt: new Date(), reviewerId: null, claimedAt: null },
+    });
+  });
+  await announceStatusChange(deps, change);
+  return presentApplication(keyring, change.application, []);
+}

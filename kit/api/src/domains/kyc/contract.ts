@@ -1,0 +1,433 @@
+import { eventIterator } from "@orpc/contract";
+import { z } from "zod";
+import { base } from "../../rpc/base";
+import { DOCUMENT_CONTENT_TYPES, DOCUMENT_TYPES, KYC_STATUSES, MAX_DOCUMENT_BYTES, RESIDENCY_STATUSES } from "./schema";
+
+const isoDateTime = z.iso.datetime({ offset: true });
+const id = (what: string) => z.uuid({ message: `expected the ${what} id (a UUID)` });
+
+// Region codes Intl knows that are not countries a person lives in or holds a passport of.
+const NOT_COUNTRIES = new Set(["EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"]);
+const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });
+
+/** An ISO 3166-1 alpha-2 code of a real country or territory (upper-cased). */
+export const countryCode = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .refine(
+    (v) => /^[A-Z]{2}$/.test(v) && !NOT_COUNTRIES.has(v) && regionNames.of(v) !== v,
+    "expected an ISO 3166-1 alpha-2 country code such as FR or DE",
+  )
+  .meta({ description: "ISO 3166-1 alpha-2 country code" });
+
+/** Printable text: no control characters (they break logs, exports and the console). */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(max, `at most ${max} characters`)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "must not contain control characters");
+
+const dateOfBirth = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date as YYYY-MM-DD")
+  .refine((v) => {
+    const date = new Date(`${v}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(v);
+  }, "expected a real calendar date")
+  .refine((v) => v >= "1900-01-01" && v <= new Date().toISOString().slice(0, 10), "expected a date in the past")
+  .meta({ description: "YYYY-MM-DD; the applicant must be 18 or older to submit" });
+
+export const postalAddress = z.object({
+  line1: text(200),
+  line2: text(200).optional(),
+  city: text(100),
+  postalCode: text(20),
+  region: text(100).optional(),
+  country: countryCode,
+});
+
+const nationalIdNumber = text(64)
+  .regex(/^[A-Za-z0-9 ./-]+$/, "letters, digits, spaces and . / - only")
+  .meta({ description: "As printed on the identity document; stored encrypted" });
+
+/** What the applicant fills in. Every field may be left out while drafting; submit needs them all. */
+export const personalData = z.object({
+  firstName: text(100).nullable().optional(),
+  lastName: text(100).nullable().optional(),
+  dateOfBirth: dateOfBirth.nullable().optional(),
+  nationality: countryCode.nullable().optional(),
+  countryOfResidence: countryCode.nullable().optional(),
+  residencyStatus: z.enum(RESIDENCY_STATUSES).nullable().optional(),
+  address: postalAddress.nullable().optional(),
+  nationalIdNumber: nationalIdNumber.nullable().optional(),
+  taxResidencies: z
+    .array(countryCode)
+    .min(1, "list at least one country")
+    .max(10, "at most 10 countries")
+    .refine((list) => new Set(list).size === list.length, "list each country once")
+    .nullable()
+    .optional()
+    .meta({ description: "Countries where the applicant is resident for tax purposes" }),
+});
+
+const storedPersonalData = z.object({
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  dateOfBirth: z.string().nullable(),
+  nationality: z.string().nullable(),
+  countryOfResidence: z.string().nullable(),
+  residencyStatus: z.enum(RESIDENCY_STATUSES).nullable(),
+  address: z
+    .object({
+      line1: z.string(),
+      line2: z.string().optional(),
+      city: z.string(),
+      postalCode: z.string(),
+      region: z.string().optional(),
+      country: z.string(),
+    })
+    .nullable(),
+  nationalIdNumber: z.string().nullable(),
+  taxResidencies: z.array(z.string()).nullable(),
+});
+
+export const kycStatus = z.enum(KYC_STATUSES);
+
+/** An application as its owner (and a reviewer) sees it: personal data decrypted. */
+export const application = z.object({
+  id: z.string(),
+  status: kycStatus,
+  version: z.number().int().meta({ description: "Send it back with a change to refuse a stale write" }),
+  personalData: storedPersonalData,
+  /** What is still needed before `submit` is accepted (empty when ready). */
+  missing: z.array(z.string()),
+  decisionReason: z.string().nullable(),
+  submittedAt: isoDateTime.nullable(),
+  decidedAt: isoDateTime.nullable(),
+  expiresAt: isoDateTime.nullable(),
+  createdAt: isoDateTime,
+  updatedAt: isoDateTime,
+});
+
+export const saveApplicationInput = personalData.extend({
+  version: z.number().int().positive().optional().meta({
+    description: "The version you last read; a different current version is refused with CONFLICT",
+  }),
+});
+
+export const documentType = z.enum(DOCUMENT_TYPES);
+
+export const kycDocument = z.object({
+  id: z.string(),
+  type: documentType,
+  fileName: z.string(),
+  contentType: z.enum(DOCUMENT_CONTENT_TYPES),
+  size: z.number().int(),
+  sha256: z.string(),
+  status: z.enum(["pending", "confirmed"]).meta({ description: "pending until `confirm` has checked the upload" }),
+  createdAt: isoDateTime,
+  confirmedAt: isoDateTime.nullable(),
+});
+
+const fileName = text(200)
+  .refine((v) => !/[/\\]/.test(v), "a file name, without folders")
+  .meta({ description: "Shown to reviewers and used as the download name" });
+
+export const createUploadInput = z.object({
+  type: documentType,
+  fileName,
+  contentType: z.enum(DOCUMENT_CONTENT_TYPES, { message: "JPEG, PNG or PDF only" }),
+  size: z
+    .number()
+    .int("a whole number of bytes")
+    .min(1, "the file is empty")
+    .max(MAX_DOCUMENT_BYTES, `at most ${MAX_DOCUMENT_BYTES} bytes (10 MiB)`),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "expected the file's SHA-256 as 64 hex digits")
+    .transform((v) => v.toLowerCase()),
+});
+
+export const createdUpload = z.object({
+  documentId: z.string(),
+  uploadUrl: z.string().meta({ description: "PUT the file's bytes here, with exactly `headers`" }),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: isoDateTime,
+});
+
+export const downloadUrl = z.object({
+  url: z.string(),
+  expiresAt: isoDateTime,
+});
+
+const documentIdInput = z.object({ id: id("document") });
+const applicationIdInput = z.object({ applicationId: id("application") });
+
+const booleanQuery = z
+  .union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
+  .meta({ description: "true or false" });
+
+export const queueInput = z.object({
+  status: kycStatus
+    .exclude(["draft"], { message: "expected a status other than draft (drafts are the applicant's own)" })
+    .optional()
+    .meta({ description: "One status; absent: the open work (submitted and in_review)" }),
+  country: countryCode.optional().meta({ description: "Country of residence" }),
+  assignedToMe: booleanQuery.optional(),
+  submittedFrom: isoDateTime.optional(),
+  submittedTo: isoDateTime.optional(),
+  q: text(100).min(3, "at least 3 characters").optional().meta({ description: "Part of the applicant's name" }),
+  cursor: z.string().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
+  limit: z.coerce
+    .number({ error: "limit must be a whole number from 1 to 100" })
+    .int({ error: "limit must be a whole number from 1 to 100" })
+    .min(1, { error: "limit must be a whole number from 1 to 100" })
+    .max(100, { error: "limit must be a whole number from 1 to 100" })
+    .default(50),
+});
+
+export const queueItem = z.object({
+  id: z.string(),
+  status: kycStatus,
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  countryOfResidence: z.string().nullable(),
+  reviewerId: z.string().nullable(),
+  submittedAt: isoDateTime.nullable(),
+});
+
+export const queuePage = z.object({
+  items: z.array(queueItem),
+  nextCursor: z.string().nullable().meta({ description: "Null on the last page" }),
+});
+
+export const historyEntry = z.object({
+  fromStatus: kycStatus.nullable(),
+  toStatus: kycStatus,
+  actorId: z.string().nullable().meta({ description: "Null when Kit acted (expiry)" }),
+  reason: z.string().nullable(),
+  at: isoDateTime,
+});
+
+export const reviewDetail = z.object({
+  application,
+  applicant: z.object({ id: z.string(), name: z.string(), email: z.string() }),
+  reviewerId: z.string().nullable(),
+  documents: z.array(kycDocument),
+  history: z.array(historyEntry),
+});
+
+export const DECISIONS = ["approve", "reject", "request_changes"] as const;
+
+export const decideInput = z
+  .object({
+    applicationId: id("application"),
+    decision: z.enum(DECISIONS),
+    reason: text(2_000)
+      .optional()
+      .meta({ description: "Required to reject or request changes; shown to the applicant" }),
+    version: z.number().int().positive().optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.decision !== "approve" && !input.reason) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["reason"],
+        message: `a reason is required to ${input.decision.replace("_", " ")}`,
+      });
+    }
+  });
+
+export const revokeInput = z.object({ applicationId: id("application"), reason: text(2_000) });
+
+/** Sent on `kyc:{userId}` and `kyc:queue` (Redis pub/sub) and streamed to subscribers. */
+export const statusEvent = z.object({
+  applicationId: z.string(),
+  status: kycStatus,
+  previousStatus: kycStatus.nullable(),
+  reviewerId: z.string().nullable(),
+  version: z
+    .number()
+    .int()
+    .meta({ description: "The application's version after the change: later changes have higher ones" }),
+  at: isoDateTime,
+});
+
+export type PersonalData = z.infer<typeof personalData>;
+export type Application = z.infer<typeof application>;
+export type SaveApplicationInput = z.infer<typeof saveApplicationInput>;
+export type KycDocument = z.infer<typeof kycDocument>;
+export type CreateUploadInput = z.infer<typeof createUploadInput>;
+export type CreatedUpload = z.infer<typeof createdUpload>;
+export type DownloadUrl = z.infer<typeof downloadUrl>;
+export type QueueInput = z.infer<typeof queueInput>;
+export type QueuePage = z.infer<typeof queuePage>;
+export type ReviewDetail = z.infer<typeof reviewDetail>;
+export type DecideInput = z.infer<typeof decideInput>;
+export type RevokeInput = z.infer<typeof revokeInput>;
+export type StatusEvent = z.infer<typeof statusEvent>;
+
+const submit = { kyc: ["submit" as const] };
+const review = { kyc: ["review" as const] };
+const decide = { kyc: ["decide" as const] };
+const readAnyDocument = { kyc: ["review" as const], documents: ["read_any" as const] };
+
+export const kycContract = {
+  application: {
+    get: base
+      .route({ method: "GET", path: "/kyc/application", tags: ["kyc"], summary: "Your current KYC application" })
+      .meta({ permission: submit })
+      .output(application.nullable().meta({ description: "Null until you save a first draft" })),
+    save: base
+      .route({
+        method: "PUT",
+        path: "/kyc/application",
+        tags: ["kyc"],
+        summary: "Save your draft (starts one if you have none open); fields left out are cleared",
+      })
+      .meta({ permission: submit })
+      .input(saveApplicationInput)
+      .output(application),
+    submit: base
+      .route({
+        method: "POST",
+        path: "/kyc/application/submit",
+        tags: ["kyc"],
+        summary: "Send your application for review",
+      })
+      .meta({ permission: submit })
+      // The body is optional: a plain POST submits whatever version is current.
+      .input(z.object({ version: z.number().int().positive().optional() }).optional())
+      .output(application),
+  },
+  documents: {
+    list: base
+      .route({ method: "GET", path: "/kyc/documents", tags: ["kyc"], summary: "Documents of your current application" })
+      .meta({ permission: submit })
+      .output(z.array(kycDocument)),
+    createUpload: base
+      .route({
+        method: "POST",
+        path: "/kyc/documents",
+        tags: ["kyc"],
+        summary: "Start a document upload: returns a presigned PUT URL valid 15 minutes",
+      })
+      .meta({ permission: submit, rateLimit: "kyc.uploads" })
+      .input(createUploadInput)
+      .output(createdUpload),
+    confirm: base
+      .route({
+        method: "POST",
+        path: "/kyc/documents/{id}/confirm",
+        tags: ["kyc"],
+        summary: "Check the uploaded file against what was declared (size, type, SHA-256)",
+      })
+      .meta({ permission: submit, rateLimit: "kyc.uploads" })
+      .input(documentIdInput)
+      .output(kycDocument),
+    remove: base
+      .route({
+        method: "DELETE",
+        path: "/kyc/documents/{id}",
+        tags: ["kyc"],
+        summary: "Remove a document while the application is editable",
+      })
+      .meta({ permission: submit })
+      .input(documentIdInput)
+      .output(z.object({ id: z.string() })),
+    downloadUrl: base
+      .route({
+        method: "GET",
+        path: "/kyc/documents/{id}/url",
+        tags: ["kyc"],
+        summary: "A download URL for one of your documents, valid 15 minutes",
+      })
+      .meta({ permission: submit, rateLimit: "kyc.document-urls" })
+      .input(documentIdInput)
+      .output(downloadUrl),
+  },
+  events: base
+    .route({
+      method: "GET",
+      path: "/kyc/events",
+      tags: ["kyc"],
+      summary: "Your application's status changes, as server-sent events (the current status first)",
+    })
+    .meta({ permission: submit })
+    .output(eventIterator(statusEvent)),
+  review: {
+    queue: base
+      .route({
+        method: "GET",
+        path: "/kyc/review",
+        tags: ["kyc review"],
+        summary: "Applications to review, oldest first",
+      })
+      .meta({ permission: review })
+      .input(queueInput)
+      .output(queuePage),
+    get: base
+      .route({
+        method: "GET",
+        path: "/kyc/review/{applicationId}",
+        tags: ["kyc review"],
+        summary: "One application with its documents and history",
+      })
+      .meta({ permission: review })
+      .input(applicationIdInput)
+      .output(reviewDetail),
+    claim: base
+      .route({
+        method: "POST",
+        path: "/kyc/review/{applicationId}/claim",
+        tags: ["kyc review"],
+        summary: "Take a submitted application into review (it is then yours to decide)",
+      })
+      .meta({ permission: review })
+      .input(applicationIdInput)
+      .output(application),
+    decide: base
+      .route({
+        method: "POST",
+        path: "/kyc/review/{applicationId}/decision",
+        tags: ["kyc review"],
+        summary: "Approve, reject, or request changes on an application you have claimed",
+      })
+      .meta({ permission: decide })
+      .input(decideInput)
+      .output(application),
+    revoke: base
+      .route({
+        method: "POST",
+        path: "/kyc/review/{applicationId}/revoke",
+        tags: ["kyc review"],
+        summary: "Revoke an approval (e.g. sanctions hit, forged document found later)",
+      })
+      .meta({ permission: decide })
+      .input(revokeInput)
+      .output(application),
+    documentUrl: base
+      .route({
+        method: "GET",
+        path: "/kyc/review/documents/{documentId}/url",
+        tags: ["kyc review"],
+        summary: "A download URL for any applicant's document, valid 15 minutes; every call is logged",
+      })
+      .meta({ permission: readAnyDocument, rateLimit: "kyc.document-urls" })
+      .input(z.object({ documentId: id("document") }))
+      .output(downloadUrl),
+    events: base
+      .route({
+        method: "GET",
+        path: "/kyc/review/events",
+        tags: ["kyc review"],
+        summary: "Queue changes (submissions, claims, decisions), as server-sent events",
+      })
+      .meta({ permission: review })
+      .output(eventIterator(statusEvent)),
+  },
+};

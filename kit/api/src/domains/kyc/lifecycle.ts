@@ -1,0 +1,187 @@
+// The status graph and the one way an application changes status: a compare-and-set on (status,
+// version) plus its history row, in the caller's transaction. What follows a commit (cache
+// invalidation, then the pub/sub event) runs through `announceStatusChange`, only after commit.
+// The database enforces the same graph (trigger in drizzle/0004_kyc.sql).
+import { and, desc, eq } from "drizzle-orm";
+import type { Config } from "../../config";
+import { KitError } from "../../errors";
+import type { Database } from "../../infra/db";
+import type { Logger } from "../../infra/log";
+import type { Redis } from "../../infra/redis";
+import { createPiiKeyring, type PiiKeyring } from "./crypto";
+import { publishStatusEvent } from "./events";
+import { type KycStatus, kycApplications, kycStatusHistory } from "./schema";
+
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type ApplicationRow = typeof kycApplications.$inferSelect;
+
+export interface KycDeps {
+  config: Pick<Config, "kyc" | "redis">;
+  db: Database;
+  redis: Redis;
+  log: Logger;
+}
+
+export const TRANSITIONS: Record<KycStatus, readonly KycStatus[]> = {
+  draft: ["submitted"],
+  submitted: ["in_review"],
+  in_review: ["approved", "rejected", "changes_requested"],
+  changes_requested: ["submitted"],
+  approved: ["expired", "revoked"],
+  rejected: [],
+  expired: [],
+  revoked: [],
+};
+
+export function canTransition(from: KycStatus, to: KycStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Statuses in which the applicant may still change data and documents. */
+export function isEditable(status: KycStatus): boolean {
+  return status === "draft" || status === "changes_requested";
+}
+
+export interface StatusChange {
+  application: ApplicationRow;
+  previousStatus: KycStatus | null;
+}
+
+/**
+ * Moves `current` to `to` if nobody changed it since it was read (same status and version), with
+ * `set` applied to the same row and a history row written. CONFLICT when the edge is not in the
+ * graph or the row moved meanwhile: the caller's transaction then rolls back whole.
+ */
+export async function changeStatus(
+  tx: Transaction,
+  current: Pick<ApplicationRow, "id" | "status" | "version">,
+  to: KycStatus,
+  change: { actorId: string | null; reason?: string | null; set?: Partial<ApplicationRow> },
+): Promise<StatusChange> {
+  if (!canTransition(current.status, to)) {
+    throw new KitError(
+      "CONFLICT",
+      `The application is ${current.status.replace("_", " ")}; it cannot become ${to.replace("_", " ")}.`,
+    );
+  }
+  const [updated] = await tx
+    .update(kycApplications)
+    .set({ ...change.set, status: to })
+    .where(
+      and(
+        eq(kycApplications.id, current.id),
+        eq(kycApplications.status, current.status),
+        eq(kycApplications.version, current.version),
+      ),
+    )
+    .returning();
+  if (!updated) {
+    throw new KitError("CONFLICT", "The application changed while you were acting on it; reload it and try again.");
+  }
+  await tx.insert(kycStatusHistory).values({
+    applicationId: current.id,
+    fromStatus: current.status,
+    toStatus: to,
+    actorId: change.actorId,
+    reason: change.reason ?? null,
+  });
+  return { application: updated, previousStatus: current.status };
+}
+
+/** Refuses a write based on a stale read: the caller saw `expected`, the row is at `actual`. */
+export function assertVersion(expected: number | undefined, actual: number): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new KitError(
+      "CONFLICT",
+      `The application is at version ${actual}, not ${expected}: it changed since you read it; reload it and try again.`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// After commit: the cached status goes, then subscribers hear of the change.
+
+// Cached per user with a generation number: every committed change bumps the generation, so a
+// reader that loaded Postgres before the change cannot put the old standing back (its copy carries
+// the old generation and is ignored). A revocation is seen at once, not after a TTL.
+const standingKey = (userId: string) => `cache:kyc:standing:${userId}`;
+const generationKey = (userId: string) => `cache:kyc:standing-gen:${userId}`;
+const STANDING_CACHE_TTL_SECONDS = 10 * 60;
+
+export interface KycStanding {
+  status: KycStatus | null;
+  applicationId: string | null;
+  expiresAt: string | null;
+}
+
+/**
+ * The user's current KYC standing (their latest application). Other domains (token eligibility)
+ * ask this; it is served from Redis when the copy is current.
+ */
+export async function getKycStanding(deps: KycDeps, userId: string): Promise<KycStanding> {
+  let generation: string | null | undefined;
+  try {
+    const [gen, cached] = await deps.redis.mget(generationKey(userId), standingKey(userId));
+    generation = gen ?? "0";
+    if (cached) {
+      const copy = JSON.parse(cached) as KycStanding & { generation: string };
+      if (copy.generation === generation) {
+        const { generation: _, ...standing } = copy;
+        return standing;
+      }
+    }
+  } catch {
+    generation = undefined; // Redis away: Postgres answers, nothing is cached.
+  }
+  const [row] = await deps.db
+    .select({ id: kycApplications.id, status: kycApplications.status, expiresAt: kycApplications.expiresAt })
+    .from(kycApplications)
+    .where(eq(kycApplications.userId, userId))
+    .orderBy(desc(kycApplications.createdAt))
+    .limit(1);
+  const standing: KycStanding = {
+    status: row?.status ?? null,
+    applicationId: row?.id ?? null,
+    expiresAt: row?.expiresAt?.toISOString() ?? null,
+  };
+  if (generation !== undefined) {
+    await deps.redis
+      .set(standingKey(userId), JSON.stringify({ ...standing, generation }), "EX", STANDING_CACHE_TTL_SECONDS)
+      .catch(() => {});
+  }
+  return standing;
+}
+
+/** Call after the transaction that made `change` committed. Never throws: the change is on record. */
+export async function announceStatusChange(deps: KycDeps, change: StatusChange): Promise<void> {
+  const { application } = change;
+  try {
+    await deps.redis
+      .multi()
+      .incr(generationKey(application.userId))
+      .expire(generationKey(application.userId), 2 * STANDING_CACHE_TTL_SECONDS)
+      .del(standingKey(application.userId))
+      .exec();
+  } catch (error) {
+    deps.log.warn(
+      { err: error, applicationId: application.id },
+      "could not invalidate the cached KYC standing; it expires on its own",
+    );
+  }
+  await publishStatusEvent(deps, application.userId, {
+    applicationId: application.id,
+    status: application.status,
+    previousStatus: change.previousStatus,
+    reviewerId: application.reviewerId,
+    version: application.version,
+    at: application.updatedAt.toISOString(),
+  });
+}
+
+let keyringFor: { config: Pick<Config, "kyc">; keyring: PiiKeyring } | undefined;
+
+/** The keyring of this process's configuration (built once). */
+export function piiKeyring(config: Pick<Config, "kyc">): PiiKeyring {
+  if (keyringFor?.config !== config) keyringFor = { config, keyring: createPiiKeyring(config) };
+  return keyringFor.keyring;
+}

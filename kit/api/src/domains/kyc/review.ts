@@ -1,0 +1,275 @@
+// The reviewer's side: read an application, claim it, decide it, revoke an approval, fetch its
+// documents; and the job that expires approvals. Four eyes throughout: nobody reviews their own
+// application, whatever their role. Every status change goes through `changeStatus` inside a
+// transaction that first locks the row (so concurrent reviewers queue up and the later one sees
+// what the earlier one did, with a precise CONFLICT); events go out only after the commit.
+import { and, asc, eq, isNull, lte } from "drizzle-orm";
+import { KitError } from "../../errors";
+import { user } from "../auth/schema";
+import type { CallerUser } from "../auth/session";
+import { getSystemSettings, type SettingsDeps } from "../settings/service";
+import type { Application, DecideInput, DownloadUrl, ReviewDetail, RevokeInput } from "./contract";
+import { type KycDocumentDeps, presignDocumentDownload, type Requester } from "./documents";
+import {
+  type ApplicationRow,
+  announceStatusChange,
+  assertVersion,
+  changeStatus,
+  type KycDeps,
+  piiKeyring,
+  type StatusChange,
+  type Transaction,
+} from "./lifecycle";
+import { presentApplication, presentDocument } from "./present";
+import { type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
+
+/** `decide` reads the validity period from the system settings. */
+export type ReviewDeps = KycDeps & Pick<SettingsDeps, "config">;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Bounds one expiry transaction (row locks held, history rows written) whatever the backlog. */
+const EXPIRY_BATCH = 500;
+
+const words = (status: KycStatus) => status.replace("_", " ");
+
+function notFound(applicationId: string): KitError {
+  // Drafts answer exactly like unknown ids: a draft is the applicant's private work.
+  return new KitError("NOT_FOUND", `No submitted KYC application ${applicationId}; check the id in the queue.`);
+}
+
+function assertNotOwn(reviewer: CallerUser, application: Pick<ApplicationRow, "userId">): void {
+  if (application.userId === reviewer.id) {
+    throw new KitError(
+      "FORBIDDEN",
+      "This is your own KYC application: four-eyes rule, another reviewer must handle it.",
+    );
+  }
+}
+
+/**
+ * A `check_violation` from the status trigger or a CHECK constraint means the change is not
+ * allowed in the row's current state. `changeStatus` refuses illegal edges before the database
+ * sees them; this backstop keeps a race or a gap in that logic from answering 500.
+ */
+export async function inStatusTransaction<T>(deps: KycDeps, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  try {
+    return await deps.db.transaction(work);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause ?? error;
+    if ((cause as { code?: string }).code === "23514") {
+      deps.log.warn({ err: error }, "KYC status change refused by the database");
+      throw new KitError(
+        "CONFLICT",
+        "The application cannot make this change in its current status; reload it and try again.",
+      );
+    }
+    throw error;
+  }
+}
+
+/** The application row, locked until the transaction ends; NOT_FOUND for drafts, FORBIDDEN for one's own. */
+async function lockForReview(tx: Transaction, reviewer: CallerUser, applicationId: string): Promise<ApplicationRow> {
+  const [row] = await tx.select().from(kycApplications).where(eq(kycApplications.id, applicationId)).for("update");
+  if (!row || row.status === "draft") throw notFound(applicationId);
+  assertNotOwn(reviewer, row);
+  return row;
+}
+
+async function liveDocuments(deps: KycDeps, applicationId: string) {
+  return deps.db
+    .select()
+    .from(kycDocuments)
+    .where(and(eq(kycDocuments.applicationId, applicationId), isNull(kycDocuments.deletingAt)))
+    .orderBy(asc(kycDocuments.createdAt), asc(kycDocuments.id));
+}
+
+async function present(deps: KycDeps, row: ApplicationRow): Promise<Application> {
+  return presentApplication(piiKeyring(deps.config), row, await liveDocuments(deps, row.id));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function getReview(deps: KycDeps, reviewer: CallerUser, applicationId: string): Promise<ReviewDetail> {
+  const [found] = await deps.db
+    .select({ application: kycApplications, applicant: { id: user.id, name: user.name, email: user.email } })
+    .from(kycApplications)
+    .innerJoin(user, eq(user.id, kycApplications.userId))
+    .where(eq(kycApplications.id, applicationId));
+  if (!found || found.application.status === "draft") throw notFound(applicationId);
+  assertNotOwn(reviewer, found.application);
+
+  const [documents, history] = await Promise.all([
+    liveDocuments(deps, applicationId),
+    deps.db
+      .select()
+      .from(kycStatusHistory)
+      .where(eq(kycStatusHistory.applicationId, applicationId))
+      .orderBy(asc(kycStatusHistory.id)),
+  ]);
+  return {
+    application: presentApplication(piiKeyring(deps.config), found.application, documents),
+    applicant: found.applicant,
+    reviewerId: found.application.reviewerId,
+    documents: documents.map(presentDocument),
+    history: history.map((h) => ({
+      fromStatus: h.fromStatus,
+      toStatus: h.toStatus,
+      actorId: h.actorId,
+      reason: h.reason,
+      at: h.at.toISOString(),
+    })),
+  };
+}
+
+/** submitted → in_review, assigned to the caller. Claiming one's own claim again is a no-op. */
+export async function claimApplication(
+  deps: KycDeps,
+  reviewer: CallerUser,
+  applicationId: string,
+): Promise<Application> {
+  const outcome = await inStatusTransaction(deps, async (tx): Promise<StatusChange | ApplicationRow> => {
+    const row = await lockForReview(tx, reviewer, applicationId);
+    if (row.status === "in_review") {
+      if (row.reviewerId === reviewer.id) return row;
+      throw new KitError("CONFLICT", "The application is already claimed by another reviewer; pick another one.");
+    }
+    if (row.status !== "submitted") {
+      throw new KitError(
+        "CONFLICT",
+        `The application is ${words(row.status)}; only a submitted application can be claimed.`,
+      );
+    }
+    return changeStatus(tx, row, "in_review", {
+      actorId: reviewer.id,
+      set: { reviewerId: reviewer.id, claimedAt: new Date() },
+    });
+  });
+  if ("previousStatus" in outcome) {
+    await announceStatusChange(deps, outcome);
+    return present(deps, outcome.application);
+  }
+  return present(deps, outcome);
+}
+
+const DECISION_STATUS = {
+  approve: "approved",
+  reject: "rejected",
+  request_changes: "changes_requested",
+} as const satisfies Record<DecideInput["decision"], KycStatus>;
+
+/**
+ * Decides an application in review. The assigned reviewer decides; an admin may decide any
+ * application in review (supervisor override; the history names the admin as the actor).
+ */
+export async function decideApplication(
+  deps: ReviewDeps,
+  reviewer: CallerUser,
+  input: DecideInput,
+): Promise<Application> {
+  // Read before the transaction: it may fill the settings cache, which needs no row lock held.
+  const { kycValidityDays } = await getSystemSettings(deps);
+  const change = await inStatusTransaction(deps, async (tx) => {
+    const row = await lockForReview(tx, reviewer, input.applicationId);
+    if (row.status !== "in_review") {
+      throw new KitError(
+        "CONFLICT",
+        `The application is ${words(row.status)}; only an application in review can be decided${
+          row.status === "submitted" ? " (claim it first)" : ""
+        }.`,
+      );
+    }
+    if (row.reviewerId !== reviewer.id && reviewer.role !== "admin") {
+      throw new KitError(
+        "FORBIDDEN",
+        "The application is claimed by another reviewer; only they (or an admin) can decide it.",
+      );
+    }
+    assertVersion(input.version, row.version);
+    const now = new Date();
+    const reason = input.reason ?? null;
+    return changeStatus(tx, row, DECISION_STATUS[input.decision], {
+      actorId: reviewer.id,
+      reason,
+      set: {
+        decidedAt: now,
+        decisionReason: reason,
+        expiresAt: input.decision === "approve" ? new Date(now.getTime() + kycValidityDays * DAY_MS) : null,
+      },
+    });
+  });
+  await announceStatusChange(deps, change);
+  return present(deps, change.application);
+}
+
+/** approved → revoked (a sanctions hit, a forgery found later). Any reviewer who may decide. */
+export async function revokeApplication(deps: KycDeps, reviewer: CallerUser, input: RevokeInput): Promise<Application> {
+  const change = await inStatusTransaction(deps, async (tx) => {
+    const row = await lockForReview(tx, reviewer, input.applicationId);
+    if (row.status !== "approved") {
+      throw new KitError(
+        "CONFLICT",
+        `The application is ${words(row.status)}; only an approved application can be revoked.`,
+      );
+    }
+    return changeStatus(tx, row, "revoked", {
+      actorId: reviewer.id,
+      reason: input.reason,
+      set: { decidedAt: new Date(), decisionReason: input.reason },
+    });
+  });
+  await announceStatusChange(deps, change);
+  return present(deps, change.application);
+}
+
+/** A download URL for any applicant's confirmed document (not one's own); the access is logged. */
+export async function getReviewDocumentUrl(
+  deps: KycDocumentDeps,
+  reviewer: CallerUser,
+  documentId: string,
+  requester: Requester,
+): Promise<DownloadUrl> {
+  const [found] = await deps.db
+    .select({ document: kycDocuments, owner: kycApplications.userId, status: kycApplications.status })
+    .from(kycDocuments)
+    .innerJoin(kycApplications, eq(kycApplications.id, kycDocuments.applicationId))
+    .where(eq(kycDocuments.id, documentId));
+  if (!found || found.status === "draft" || found.document.deletingAt) {
+    throw new KitError("NOT_FOUND", `No document ${documentId} in a submitted application.`);
+  }
+  assertNotOwn(reviewer, { userId: found.owner });
+  if (!found.document.confirmedAt) {
+    throw new KitError(
+      "PRECONDITION_FAILED",
+      "The document's upload was never confirmed, so its content is unchecked; it cannot be downloaded.",
+    );
+  }
+  return presignDocumentDownload(deps, found.document, reviewer.id, requester);
+}
+
+/**
+ * Job kyc.expire-approvals: approvals past their expires_at become expired (history with no
+ * actor, events after each commit). Batches lock with SKIP LOCKED, so two workers share the
+ * backlog instead of waiting on each other, and a revocation in flight is simply left alone.
+ */
+export async function expireApprovals(deps: KycDeps): Promise<{ expired: number }> {
+  let expired = 0;
+  for (;;) {
+    const changes = await inStatusTransaction(deps, async (tx) => {
+      const due = await tx
+        .select({ id: kycApplications.id, status: kycApplications.status, version: kycApplications.version })
+        .from(kycApplications)
+        .where(and(eq(kycApplications.status, "approved"), lte(kycApplications.expiresAt, new Date())))
+        .orderBy(asc(kycApplications.expiresAt))
+        .limit(EXPIRY_BATCH)
+        .for("update", { skipLocked: true });
+      const done: StatusChange[] = [];
+      for (const row of due) {
+        done.push(await changeStatus(tx, row, "expired", { actorId: null, reason: "validity ended" }));
+      }
+      return done;
+    });
+    for (const change of changes) await announceStatusChange(deps, change);
+    expired += changes.length;
+    if (changes.length < EXPIRY_BATCH) return { expired };
+  }
+}
