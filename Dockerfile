@@ -16,6 +16,16 @@ COPY package.json bun.lock ./
 COPY --from=manifests /src/kit ./kit
 RUN bun install --frozen-lockfile --production
 
+# The reviewers' console (served by the api at /console) is static files built with Vite, which is
+# a development dependency: built here with the full install, and only its dist/ is kept.
+FROM oven/bun:${BUN_VERSION} AS console
+WORKDIR /app
+COPY package.json bun.lock tsconfig.base.json ./
+COPY --from=manifests /src/kit ./kit
+RUN bun install --frozen-lockfile
+COPY kit ./kit
+RUN bun run --cwd kit/console build
+
 FROM oven/bun:${BUN_VERSION} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \
@@ -30,6 +40,7 @@ COPY package.json bun.lock tsconfig.base.json ./
 # Migrations are applied at start-up (DATABASE_MIGRATE), so they ship with the code.
 COPY drizzle ./drizzle
 COPY kit ./kit
+COPY --from=console /app/kit/console/dist ./kit/console/dist
 # Files stay root-owned: the server has no reason to rewrite its own code.
 USER bun
 EXPOSE 3000

@@ -9,7 +9,9 @@ import { secureHeaders } from "hono/secure-headers";
 import { CLIENT_IP_HEADER } from "./domains/auth/auth";
 import { checkAuthAttempt } from "./domains/auth/brute-force";
 import { checkDependencies } from "./domains/system/service";
+import type { RunningIndexer } from "./domains/tokens/indexer";
 import { clientAddress } from "./http/client-ip";
+import { CONSOLE_PREFIX, consoleContentSecurityPolicy, createConsoleRoutes, isConsolePath } from "./http/console";
 import { createDocsRoutes } from "./http/docs";
 import { errorResponse } from "./http/errors";
 import { createMetrics, type Metrics } from "./infra/metrics";
@@ -22,7 +24,7 @@ import { createRpcHandlers } from "./rpc/handlers";
 type AppEnv = { Variables: { requestId: string; trace: RequestContext["trace"]; log: Deps["log"] } };
 
 /** Fixed routes are labelled by their pattern; procedures by their name; the rest as one bucket. */
-const OPERATIONAL_ROUTES = new Set(["/health", "/ready", "/metrics", "/api/openapi.json", "/docs"]);
+const OPERATIONAL_ROUTES = new Set(["/health", "/ready", "/metrics", "/api/openapi.json", "/docs", "/console"]);
 
 export interface App {
   fetch: (request: Request, server?: unknown) => Response | Promise<Response>;
@@ -35,6 +37,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Set when this process runs the worker: /ready then reports each job's last outcome. */
   worker?: Pick<RunningWorker, "status">;
+  /** Set when this process runs the indexer: /ready then reports it (lagging too far: not ready). */
+  indexer?: Pick<RunningIndexer, "status">;
 }
 
 export function createApp(deps: Deps, options: AppOptions = {}): App {
@@ -54,7 +58,14 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
     const seconds = (performance.now() - started) / 1000;
     const path = c.req.path;
     const route =
-      trace.procedure ?? (OPERATIONAL_ROUTES.has(path) ? path : path.startsWith("/docs/") ? "/docs/*" : "unmatched");
+      trace.procedure ??
+      (OPERATIONAL_ROUTES.has(path)
+        ? path
+        : path.startsWith("/docs/")
+          ? "/docs/*"
+          : path.startsWith("/console/")
+            ? "/console/*"
+            : "unmatched");
     const labels = { method: c.req.method, route, status: String(c.res.status) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, seconds);
@@ -66,16 +77,17 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
       );
     }
   });
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        frameAncestors: ["'none'"],
-      },
-    }),
-  );
+  const apiHeaders = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      frameAncestors: ["'none'"],
+    },
+  });
+  // The console also shows KYC documents from the object store (see http/console.ts).
+  const consoleHeaders = secureHeaders({ contentSecurityPolicy: consoleContentSecurityPolicy(config) });
+  app.use((c, next) => (isConsolePath(c.req.path) ? consoleHeaders : apiHeaders)(c, next));
   app.use(
     cors({
       origin: config.http.corsOrigins,
@@ -94,7 +106,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
     }),
   );
 
-  addOperationalRoutes(app, deps, metrics, options.worker);
+  addOperationalRoutes(app, deps, metrics, options.worker, options.indexer);
 
   let spec: Promise<unknown> | undefined;
   app.get("/api/openapi.json", async (c) => {
@@ -109,6 +121,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
     return c.json(await spec);
   });
   app.route("/docs", createDocsRoutes());
+  app.route(CONSOLE_PREFIX, createConsoleRoutes());
 
   const limitBody = bodyLimit({
     maxSize: config.http.bodyLimitBytes,
@@ -203,7 +216,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
 export function createOperationalApp(deps: Deps, options: AppOptions = {}): App {
   const metrics = options.metrics ?? createMetrics();
   const app = new Hono<AppEnv>();
-  addOperationalRoutes(app, deps, metrics, options.worker);
+  addOperationalRoutes(app, deps, metrics, options.worker, options.indexer);
   app.notFound((c) =>
     errorResponse(c, {
       code: "NOT_FOUND",
@@ -223,6 +236,7 @@ function addOperationalRoutes(
   deps: Deps,
   metrics: Metrics,
   worker: AppOptions["worker"] | undefined,
+  indexer?: AppOptions["indexer"],
 ): void {
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) => {
@@ -234,8 +248,16 @@ function addOperationalRoutes(
     const failing = Object.entries(dependencies)
       .filter(([, s]) => !s.up)
       .map(([name]) => name);
+    const indexerStatus = indexer?.status();
+    if (indexerStatus && !indexerStatus.ready) failing.push("indexer");
     return c.json(
-      { status: failing.length === 0 ? "ready" : "not_ready", failing, dependencies, ...(worker ? { jobs } : {}) },
+      {
+        status: failing.length === 0 ? "ready" : "not_ready",
+        failing,
+        dependencies,
+        ...(worker ? { jobs } : {}),
+        ...(indexerStatus ? { indexer: indexerStatus } : {}),
+      },
       failing.length === 0 ? 200 : 503,
     );
   });

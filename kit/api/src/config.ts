@@ -46,6 +46,23 @@ const commaList = (fallback: string) =>
         .filter(Boolean),
     );
 
+/** `0xabc…` or `0xabc…@12345` (the block to start indexing from). */
+const indexerAddress = z
+  .string()
+  .trim()
+  .regex(/^0x[0-9a-fA-F]{40}(@\d+)?$/, "expected 0x-addresses, each optionally followed by @startBlock")
+  .transform((v) => {
+    const [address, block] = v.split("@");
+    return { address: (address as string).toLowerCase(), startBlock: block === undefined ? undefined : Number(block) };
+  });
+
+/** Never echoed: a ConfigError names the variable only. */
+const privateKey = z
+  .string()
+  .trim()
+  .regex(/^0x[0-9a-fA-F]{64}$/, "expected a private key: 0x and 64 hex digits")
+  .transform((v) => v as `0x${string}`);
+
 const aesKey = z
   .string()
   .trim()
@@ -83,6 +100,21 @@ const envSchema = z.object({
 
   RPC_URL: url(["http", "https", "ws", "wss"]).optional(),
   ANVIL_PORT: port.default(8545),
+  CHAIN_DEPLOYMENT_FILE: z.string().min(1).optional(),
+  CHAIN_AGENT_PRIVATE_KEY: privateKey.optional(),
+  CLAIM_SIGNER_PRIVATE_KEY: privateKey.optional(),
+
+  INDEXER_TOKENS: commaList("").pipe(z.array(indexerAddress)),
+  INDEXER_FACTORY: indexerAddress.optional(),
+  INDEXER_CONFIRMATIONS: z.coerce
+    .number({ message: "expected a number of blocks" })
+    .int("expected a whole number of blocks")
+    .min(0, "expected 0 or more blocks")
+    .default(0),
+  INDEXER_POLL_MS: positiveInt("an interval in milliseconds").default(1000),
+  INDEXER_MAX_LAG_BLOCKS: positiveInt("a number of blocks").default(50),
+  INDEXER_MAX_BLOCK_RANGE: positiveInt("a number of blocks").default(10_000),
+  INDEXER_REORG_WINDOW: positiveInt("a number of blocks").default(256),
 
   DATA_DIR: z.string().min(1).default(resolve(repoRoot, ".data")),
 
@@ -183,7 +215,34 @@ export interface Config {
     publicEndpoint?: string;
   };
   /** Absent in development: the local stack starts an anvil and fills it in. */
-  chain: { rpcUrl?: string; anvilPort: number };
+  chain: {
+    rpcUrl?: string;
+    anvilPort: number;
+    /**
+     * JSON written by `chain:deploy` (kit/contracts: `readDeployment`): the T-REX factory whose
+     * tokens are indexed, Kit's claim issuer, the demo tokens. Default `<DATA_DIR>/chain/deployment-<CHAIN_ID>.json`.
+     */
+    deploymentFile: string;
+    /** Owner of Kit's factories and agent of its tokens' registries (anvil's account 0 on anvil when unset). */
+    agentPrivateKey?: `0x${string}`;
+    /** Signs KYC claims for Kit's trusted ClaimIssuer (anvil's account 1 on anvil when unset). */
+    claimSignerPrivateKey?: `0x${string}`;
+  };
+  indexer: {
+    /** Tokens indexed whatever deployed them (any ERC-20), with an optional start block. */
+    tokens: { address: string; startBlock?: number }[];
+    /** A TREXFactory whose TREXSuiteDeployed tokens are indexed (besides the deployment file's). */
+    factory?: { address: string; startBlock?: number };
+    /** Blocks below the head before a block is indexed (0: at once; reorgs are rolled back). */
+    confirmations: number;
+    pollIntervalMs: number;
+    /** Past this many blocks behind the head, /ready says not ready. */
+    maxLagBlocks: number;
+    /** The largest eth_getLogs block range tried (it shrinks when the node refuses). */
+    maxBlockRange: number;
+    /** Blocks kept for reorg detection; a deeper reorg needs a re-index. */
+    reorgWindow: number;
+  };
   auth: {
     /** Where browsers reach the API; cookies, SIWE domain and trusted origins derive from it. */
     publicUrl: string;
@@ -280,7 +339,22 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       },
       publicEndpoint: e.S3_PUBLIC_ENDPOINT,
     },
-    chain: { rpcUrl: e.RPC_URL, anvilPort: e.ANVIL_PORT },
+    chain: {
+      rpcUrl: e.RPC_URL,
+      anvilPort: e.ANVIL_PORT,
+      deploymentFile: e.CHAIN_DEPLOYMENT_FILE ?? resolve(e.DATA_DIR, "chain", `deployment-${e.CHAIN_ID}.json`),
+      agentPrivateKey: e.CHAIN_AGENT_PRIVATE_KEY,
+      claimSignerPrivateKey: e.CLAIM_SIGNER_PRIVATE_KEY,
+    },
+    indexer: {
+      tokens: e.INDEXER_TOKENS,
+      factory: e.INDEXER_FACTORY,
+      confirmations: e.INDEXER_CONFIRMATIONS,
+      pollIntervalMs: e.INDEXER_POLL_MS,
+      maxLagBlocks: e.INDEXER_MAX_LAG_BLOCKS,
+      maxBlockRange: e.INDEXER_MAX_BLOCK_RANGE,
+      reorgWindow: e.INDEXER_REORG_WINDOW,
+    },
     auth: {
       publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
       secret: e.BETTER_AUTH_SECRET,

@@ -4,6 +4,7 @@ import { fxContract } from "./domains/exchange-rates/contract";
 import { kycContract } from "./domains/kyc/contract";
 import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
+import { portfolioContract, tokensContract, walletsContract } from "./domains/tokens/contract";
 
 export const contract = {
   system: systemContract,
@@ -11,6 +12,9 @@ export const contract = {
   fx: fxContract,
   kyc: kycContract,
   settings: settingsContract,
+  tokens: tokensContract,
+  wallets: walletsContract,
+  portfolio: portfolioContract,
 };
 
 export type Contract = typeof contract;

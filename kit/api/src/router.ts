@@ -3,6 +3,7 @@ import { fxRouter } from "./domains/exchange-rates/router";
 import { kycRouter } from "./domains/kyc/router";
 import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
+import { portfolioRouter, tokensRouter, walletsRouter } from "./domains/tokens/router";
 import { os } from "./rpc/implement";
 
 export const router = os.router({
@@ -12,6 +13,9 @@ export const router = os.router({
   fx: fxRouter,
   kyc: kycRouter,
   settings: settingsRouter,
+  tokens: tokensRouter,
+  wallets: walletsRouter,
+  portfolio: portfolioRouter,
 });
 
 export type Router = typeof router;

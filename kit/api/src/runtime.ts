@@ -5,6 +5,9 @@ import type { ResolvedConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
 import { closeStatusEvents } from "./domains/kyc/events";
+import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
+import { closeTokenStreams } from "./domains/tokens/live";
+import { allowPublicMetadataReads } from "./domains/tokens/metadata";
 import { createChain } from "./infra/chain";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import type { Logger } from "./infra/log";
@@ -40,6 +43,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
 
 export async function closeDeps(deps: Deps): Promise<void> {
   await closeStatusEvents(deps.redis).catch(() => {});
+  await closeTokenStreams(deps.redis).catch(() => {});
   await Promise.allSettled([deps.pool.end(), closeRedis(deps.redis), deps.jobs.close()]);
   deps.storage.client.destroy();
   if (deps.storage.presigner !== deps.storage.client) deps.storage.presigner.destroy();
@@ -56,6 +60,7 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
   const deps = createDeps(config, log);
   let server: Server<undefined> | undefined;
   let worker: RunningWorker | undefined;
+  let indexer: RunningIndexer | undefined;
   try {
     if (!(await redisReady(deps.redis, 5_000)))
       log.warn("redis is not reachable yet; starting anyway (see README, Redis down)");
@@ -67,10 +72,16 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
     // One registry per process: /metrics shows the worker's jobs beside the requests.
     const metrics = createMetrics();
     if (roles.includes("worker")) worker = await startWorker(deps, undefined, { metrics });
+    if (roles.includes("indexer")) indexer = startIndexer(deps, { registry: metrics.registry });
     const api = roles.includes("api");
-    if (api) await ensureBuckets(deps.storage, log);
+    if (api) {
+      await ensureBuckets(deps.storage, log);
+      await allowPublicMetadataReads(deps.storage, log);
+    }
     // Every role answers probes and scrapes on PORT; the api role answers everything else too.
-    const app = api ? createApp(deps, { metrics, worker }) : createOperationalApp(deps, { metrics, worker });
+    const app = api
+      ? createApp(deps, { metrics, worker, indexer })
+      : createOperationalApp(deps, { metrics, worker, indexer });
     server = Bun.serve({
       hostname: config.http.host,
       port: config.http.port,
@@ -80,9 +91,8 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
       idleTimeout: 60,
     });
     log.info({ url: server.url.href }, api ? "api listening" : "operational http listening");
-    // The chain indexer plugs in here as the tokens domain lands.
-    if (roles.includes("indexer")) log.info("indexer role started (no chains to follow yet)");
   } catch (error) {
+    await indexer?.stop().catch(() => {});
     await worker?.close().catch(() => {});
     await closeDeps(deps);
     throw error;
@@ -94,9 +104,11 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
     async stop() {
       // Live streams never finish on their own: end them first (clients reconnect elsewhere).
       await closeStatusEvents(deps.redis).catch(() => {});
+      await closeTokenStreams(deps.redis).catch(() => {});
       // Both wait for work in progress: stop() without force lets in-flight requests finish while
       // refusing new connections, and the worker lets running jobs finish while taking no new one.
-      await Promise.all([server?.stop(), worker?.close()]);
+      // The indexer finishes (commits) the batch in progress and releases its lock.
+      await Promise.all([server?.stop(), worker?.close(), indexer?.stop()]);
       await closeDeps(deps);
     },
   };

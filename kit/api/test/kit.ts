@@ -75,6 +75,8 @@ export async function createTestEnvironment(options: TestKitOptions = {}) {
     REDIS_KEY_PREFIX: redisKeyPrefix,
     S3_ENDPOINT: s3.endpoint,
     RPC_URL: anvil?.rpcUrl ?? `http://127.0.0.1:${await freePort()}`,
+    // Not the developer's <DATA_DIR>/chain file: its addresses may equal a test chain's (same deployer, same nonces).
+    CHAIN_DEPLOYMENT_FILE: join(s3Dir, "no-chain-deployment.json"),
     READY_TIMEOUT_MS: "1000",
     ...options.env,
   };

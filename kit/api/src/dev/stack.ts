@@ -1,8 +1,10 @@
 // The local stack behind `bun run dev`: use every service whose URL is configured, start the rest.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { type Deployment, ensureDeployment } from "@kit/contracts";
 import { Redis } from "ioredis";
 import type { Config, ResolvedConfig } from "../config";
+import { chainAccounts, demoInvestors } from "../infra/chain-accounts";
 import type { Logger } from "../infra/log";
 import { startLocalAnvil } from "./anvil";
 import { isPortFree } from "./ports";
@@ -16,6 +18,8 @@ export interface LocalStack {
   config: ResolvedConfig;
   /** What this process started itself, for the banner. */
   embedded: string[];
+  /** Kit's token suite on the embedded anvil: deployed at this start, or found from an earlier one. */
+  chainDeployment?: { deployment: Deployment; deployed: boolean; ms: number; path: string };
   stop(): Promise<void>;
 }
 
@@ -44,6 +48,7 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
     }
 
     let rpcUrl = config.chain.rpcUrl;
+    let chainDeployment: LocalStack["chainDeployment"];
     if (!rpcUrl) {
       if (!(await isPortFree(config.chain.anvilPort))) {
         throw new LocalStackError(
@@ -52,15 +57,32 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       }
       const directory = join(config.dataDir, "anvil");
       await mkdir(directory, { recursive: true });
-      const anvil = await startLocalAnvil({ port: config.chain.anvilPort, stateFile: join(directory, "state.json") });
+      const anvil = await startLocalAnvil({
+        port: config.chain.anvilPort,
+        stateFile: join(directory, "state.json"),
+        chainId: config.auth.chainId,
+      });
       stops.push(anvil.stop);
       rpcUrl = anvil.rpcUrl;
       embedded.push(`chain (anvil) ${anvil.rpcUrl}, state in ${directory}`);
+      // The demo needs live tokens: deploy them on a new (or lost) chain; ~0.5 s.
+      const { agent, claimSigner } = chainAccounts(config, true);
+      const path = config.chain.deploymentFile;
+      const ensured = await ensureDeployment({
+        rpcUrl,
+        path,
+        deployer: agent,
+        claimSigner,
+        investors: demoInvestors(),
+      });
+      chainDeployment = { ...ensured, path };
+      if (ensured.deployed) embedded.push(`ERC-3643 token suite deployed on anvil, addresses in ${path}`);
     }
 
     return {
       config: { ...config, s3: { ...config.s3, endpoint: s3Endpoint }, chain: { ...config.chain, rpcUrl } },
       embedded,
+      chainDeployment,
       stop,
     };
   } catch (error) {

@@ -3,7 +3,21 @@ import { ConfigError, loadConfig } from "../config";
 import { createLogger } from "../infra/log";
 import { ROLES, startKit } from "../runtime";
 import { handleShutdownSignals } from "../shutdown";
-import { LocalStackError, startLocalStack } from "./stack";
+import { ensureDemoUsers } from "./demo-users";
+import { type LocalStack, LocalStackError, startLocalStack } from "./stack";
+
+/** What is on the embedded chain: the demo tokens and where their addresses are written. */
+function chainLines(chain: LocalStack["chainDeployment"]): string[] {
+  if (!chain) return [];
+  const { deployment, deployed, ms, path } = chain;
+  const how = deployed ? `deployed now in ${(ms / 1000).toFixed(1)} s` : "from an earlier start";
+  return [
+    `  Tokens       ${deployment.tokens.map((t) => `${t.symbol} ${t.address}`).join(", ")}`,
+    `  T-REX        factory ${deployment.trex.factory}, claim issuer ${deployment.claimIssuer.address}`,
+    `  Investors    ${deployment.investors.length} verified demo wallets (anvil accounts 2–5)`,
+    `  Deployment   ${path} (${how})`,
+  ];
+}
 
 const started = performance.now();
 try {
@@ -19,6 +33,7 @@ try {
     await stack.stop();
   });
   const api = kit.url ?? "";
+  const consoleLines = await ensureDemoUsers(kit.deps, stack.config.auth.publicUrl);
   const lines = [
     "",
     `  Kit ${config.version} is running (${((performance.now() - started) / 1000).toFixed(1)} s)`,
@@ -29,11 +44,13 @@ try {
     `  OpenAPI      ${api}/api/openapi.json`,
     `  Ready        ${api}/ready`,
     `  Metrics      ${api}/metrics`,
+    ...consoleLines,
     "",
     `  Postgres     ${new URL(stack.config.db.url).host}${new URL(stack.config.db.url).pathname}`,
     `  Redis        ${new URL(stack.config.redis.url).host} (prefix "${stack.config.redis.keyPrefix}")`,
     `  S3           ${stack.config.s3.endpoint}`,
     `  Chain        ${stack.config.chain.rpcUrl}`,
+    ...chainLines(stack.chainDeployment),
     "",
     stack.embedded.length > 0 ? "  Started here:" : "  Every service was given by the environment.",
     ...stack.embedded.map((line) => `    - ${line}`),

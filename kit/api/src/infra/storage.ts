@@ -2,6 +2,7 @@ import {
   CreateBucketCommand,
   HeadBucketCommand,
   ListBucketsCommand,
+  PutBucketCorsCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
@@ -13,15 +14,26 @@ export interface Storage {
   /** Signs URLs for browsers: the same store, addressed by its public endpoint. Never sends. */
   presigner: S3Client;
   buckets: ResolvedConfig["s3"]["buckets"];
+  /** Origins whose pages PUT and GET presigned URLs themselves (the dApp): the buckets' CORS rule. */
+  browserOrigins: string[];
 }
 
-export function createStorage(config: Pick<ResolvedConfig, "s3">): Storage {
+export function createStorage(
+  config: Pick<ResolvedConfig, "s3"> & {
+    http?: Pick<ResolvedConfig["http"], "corsOrigins">;
+    auth?: Pick<ResolvedConfig["auth"], "publicUrl">;
+  },
+): Storage {
   const client = s3Client(config, config.s3.endpoint);
   const presigner =
     config.s3.publicEndpoint && config.s3.publicEndpoint !== config.s3.endpoint
       ? s3Client(config, config.s3.publicEndpoint)
       : client;
-  return { client, presigner, buckets: config.s3.buckets };
+  // The dApp's origins, and Kit's own for the pages it serves (the console).
+  const browserOrigins = config.http
+    ? [...new Set([...(config.auth ? [config.auth.publicUrl] : []), ...config.http.corsOrigins])]
+    : [];
+  return { client, presigner, buckets: config.s3.buckets, browserOrigins };
 }
 
 function s3Client(config: Pick<ResolvedConfig, "s3">, endpoint: string): S3Client {
@@ -52,6 +64,39 @@ export async function ensureBuckets(storage: Storage, log: Logger): Promise<void
         if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") throw createError;
       }
     }
+    if (storage.browserOrigins.length > 0) await allowBrowserOrigins(storage, bucket, log);
+  }
+}
+
+/**
+ * A browser uploads to (and reads from) presigned URLs across origins: without a CORS rule on the
+ * bucket its preflight is refused. MinIO has no bucket CORS (it answers NotImplemented) and allows
+ * every origin unless MINIO_API_CORS_ALLOW_ORIGIN says otherwise; any other refusal is only logged,
+ * as server-side use of the bucket does not depend on it.
+ */
+async function allowBrowserOrigins(storage: Storage, bucket: string, log: Logger): Promise<void> {
+  try {
+    await storage.client.send(
+      new PutBucketCorsCommand({
+        Bucket: bucket,
+        CORSConfiguration: {
+          CORSRules: [
+            {
+              AllowedOrigins: storage.browserOrigins,
+              AllowedMethods: ["PUT", "GET", "HEAD"],
+              AllowedHeaders: ["*"],
+              ExposeHeaders: ["ETag"],
+              MaxAgeSeconds: 600,
+            },
+          ],
+        },
+      }),
+    );
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === "NotImplemented")
+      log.debug({ bucket }, "bucket CORS not supported by the store; left to its settings");
+    else log.warn({ bucket, err: error }, "could not set the bucket's CORS rule; browser uploads may be refused");
   }
 }
 

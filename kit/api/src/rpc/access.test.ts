@@ -3,6 +3,7 @@
 // row left behind for a removed one) fails the suite. Each cell is a real call with a valid input,
 // over REST (/api) and over the typed client's face (/rpc).
 import { describe, expect, test } from "bun:test";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { and, eq } from "drizzle-orm";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
@@ -12,6 +13,7 @@ import { contract } from "../contract";
 import { user as userTable } from "../domains/auth/schema";
 import { linkWallet } from "../domains/auth/service";
 import { fxRatesLatest } from "../domains/exchange-rates/schema";
+import { metadataKey } from "../domains/tokens/metadata";
 
 type CallerName = "anonymous" | "investor" | "issuer" | "kyc_reviewer" | "admin" | "banned";
 type Outcome = "allowed" | "UNAUTHORIZED" | "FORBIDDEN";
@@ -61,6 +63,16 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "kyc.review.revoke":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
   "kyc.review.documentUrl":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
   "kyc.review.events":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
+  "tokens.list":                     { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
+  "tokens.get":                      { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
+  "tokens.holders":                  { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "tokens.transfers":                { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "tokens.events":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "tokens.metadata.get":             { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
+  "tokens.metadata.update":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.metadata.createLogoUpload": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
 };
 
 const STATUS: Record<Exclude<Outcome, "allowed">, number> = { UNAUTHORIZED: 401, FORBIDDEN: 403 };
@@ -195,6 +207,19 @@ async function manualRateUntouched(base: string, quote: string) {
   expect(rows.filter((r) => r.setBy !== admin.id)).toEqual([]);
 }
 
+const randomAddress = () => privateKeyToAccount(generatePrivateKey()).address;
+
+/** Nothing was written to the token's metadata object. */
+async function tokenMetadataUntouched(address: string) {
+  const found = await kit.deps.storage.client
+    .send(new HeadObjectCommand({ Bucket: kit.deps.storage.buckets.tokenMetadata, Key: metadataKey(address) }))
+    .then(
+      () => true,
+      () => false,
+    );
+  expect(found).toBe(false);
+}
+
 async function userUntouched(id: string) {
   const [row] = await kit.deps.db.select().from(userTable).where(eq(userTable.id, id));
   expect(row?.role).toBe("investor");
@@ -278,6 +303,29 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "kyc.review.revoke": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),
   "kyc.review.documentUrl": async () => ({ input: { documentId: crypto.randomUUID() } }),
   "kyc.review.events": async () => ({ input: undefined }),
+  // No token is indexed in this file: allowed calls end in the service's NOT_FOUND (the on-chain
+  // writer check and the handlers themselves are tested in domains/tokens).
+  "tokens.list": async () => ({ input: { limit: 10 } }),
+  "tokens.get": async () => ({ input: { address: randomAddress() } }),
+  "tokens.holders": async () => ({ input: { address: randomAddress(), limit: 10 } }),
+  "tokens.transfers": async () => ({ input: { address: randomAddress(), limit: 10 } }),
+  "tokens.events": async () => ({ input: { address: randomAddress() } }),
+  "tokens.metadata.get": async () => ({ input: { address: randomAddress() } }),
+  "tokens.metadata.update": async () => {
+    const address = randomAddress();
+    return { input: { address, description: "matrix" }, untouched: () => tokenMetadataUntouched(address) };
+  },
+  "tokens.metadata.createLogoUpload": async () => ({
+    input: { address: randomAddress(), contentType: "image/png", size: 1_024 },
+  }),
+  "wallets.transfers": async (who) => {
+    // The caller's own wallet (linked directly): investors may list their own wallets only.
+    if (!who.user) return { input: { address: randomAddress(), limit: 10 } };
+    const { address, message, signature } = await signedSiwe();
+    await linkWallet(kit.deps, who.user.id, { message, signature });
+    return { input: { address, limit: 10 } };
+  },
+  "portfolio.get": async () => ({ input: undefined }),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,374 @@
+import { eventIterator } from "@orpc/contract";
+import { getAddress } from "viem";
+import { z } from "zod";
+import { base } from "../../rpc/base";
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+/** An EVM address in any case (a wrong EIP-55 checksum is not held against it); answered checksummed. */
+export const evmAddress = (what: string) =>
+  z
+    .string({ error: `${what} is required: an address, 0x and 40 hex digits` })
+    .trim()
+    .regex(/^0x[0-9a-fA-F]{40}$/, `${what} must be an address: 0x followed by 40 hex digits`)
+    .transform((v) => getAddress(v.toLowerCase()))
+    .meta({ description: "0x and 40 hex digits, any case; answers use the EIP-55 checksummed form" });
+
+/** Printable text: no control characters (they break logs, exports and the console). */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(max, `at most ${max} characters`)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    .refine((v) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(v), "must not contain control characters");
+
+const cursor = z.string().max(300).optional().meta({ description: "`nextCursor` of the previous page" });
+const limit = z.coerce
+  .number({ error: "limit must be a whole number from 1 to 100" })
+  .int({ error: "limit must be a whole number from 1 to 100" })
+  .min(1, { error: "limit must be a whole number from 1 to 100" })
+  .max(100, { error: "limit must be a whole number from 1 to 100" })
+  .default(50);
+
+// ---------------------------------------------------------------------------------------------
+// Amounts
+
+export const amount = z.object({
+  raw: z.string().meta({ description: "The integer amount in the token's smallest unit, as on chain" }),
+  formatted: z.string().meta({ description: "The same amount with the token's decimals applied, exactly" }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Metadata
+
+export const ASSET_CLASSES = ["bond", "equity", "fund", "deposit", "real_estate", "commodity", "other"] as const;
+/** Set once, then fixed: securities identifiers and the nature of the asset do not change. */
+export const IMMUTABLE_FIELDS = ["isin", "assetClass"] as const;
+export const MAX_DOCUMENTS = 20;
+export const PRICE_INTEGER_DIGITS = 30;
+export const PRICE_FRACTION_DIGITS = 18;
+
+/** ISO 6166: two letters, nine alphanumerics, a check digit (Luhn over the letters as numbers). */
+export function isValidIsin(value: string): boolean {
+  if (!/^[A-Z]{2}[A-Z0-9]{9}[0-9]$/.test(value)) return false;
+  const digits = [...value].map((c) => (c >= "A" ? String(c.charCodeAt(0) - 55) : c)).join("");
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+const isin = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z]{2}[A-Z0-9]{9}[0-9]$/, "expected an ISIN: 2 letters, 9 letters or digits, 1 check digit")
+  .refine(isValidIsin, "the ISIN's check digit is wrong; check for a typo")
+  .meta({ description: "ISO 6166 ISIN, e.g. US0378331005; fixed once set", examples: ["US0378331005"] });
+
+const pricePattern = new RegExp(`^\\d{1,${PRICE_INTEGER_DIGITS}}(\\.\\d{1,${PRICE_FRACTION_DIGITS}})?$`);
+const price = z
+  .string()
+  .trim()
+  .regex(
+    pricePattern,
+    `price must be a plain decimal string such as 99.99: at most ${PRICE_INTEGER_DIGITS} digits before the point and ${PRICE_FRACTION_DIGITS} after, no sign or exponent`,
+  )
+  .refine((v) => !pricePattern.test(v) || /[1-9]/.test(v), "price must be greater than zero")
+  .meta({
+    description: "Price of one whole token (not of its smallest unit), as a decimal string",
+    examples: ["99.99"],
+  });
+
+const currencyCode = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as EUR")
+  .meta({ description: "ISO 4217 code of a currency Kit knows (GET /api/fx/currencies)" });
+
+const documentUrl = z
+  .string()
+  .trim()
+  .max(2_048, "at most 2048 characters")
+  .refine((v) => {
+    try {
+      const url = new URL(v);
+      return url.protocol === "https:" && !url.username && !url.password;
+    } catch {
+      return false;
+    }
+  }, "expected an https:// URL without user name or password");
+
+export const tokenDocument = z.object({ name: text(200), url: documentUrl });
+
+export const updateMetadataInput = z
+  .object({
+    address: evmAddress("address"),
+    description: text(5_000).nullable().optional(),
+    assetClass: z
+      .enum(ASSET_CLASSES, { error: `assetClass must be one of ${ASSET_CLASSES.join(", ")}` })
+      .optional()
+      .meta({ description: "Fixed once set; leave out to keep the stored one" }),
+    isin: isin.optional(),
+    price: price.nullable().optional(),
+    priceCurrency: currencyCode.nullable().optional(),
+    documents: z
+      .array(tokenDocument)
+      .max(MAX_DOCUMENTS, `at most ${MAX_DOCUMENTS} documents`)
+      .optional()
+      .meta({ description: "Replaces the whole list; leave out to keep it" }),
+  })
+  .superRefine((input, ctx) => {
+    const hasPrice = input.price !== undefined && input.price !== null;
+    const hasCurrency = input.priceCurrency !== undefined && input.priceCurrency !== null;
+    if (input.price !== undefined && hasPrice !== hasCurrency) {
+      ctx.addIssue({
+        code: "custom",
+        path: [hasPrice ? "priceCurrency" : "price"],
+        message: "price and priceCurrency go together: give both, or null for both",
+      });
+    }
+  });
+
+export const tokenMetadata = z.object({
+  description: z.string().nullable(),
+  assetClass: z.enum(ASSET_CLASSES).nullable(),
+  isin: z.string().nullable(),
+  price: z.string().nullable(),
+  priceCurrency: z.string().nullable(),
+  documents: z.array(z.object({ name: z.string(), url: z.string() })),
+  logoUrl: z.string().nullable().meta({ description: "Public URL of the logo; null until one is uploaded" }),
+  updatedAt: isoDateTime.nullable(),
+  updatedBy: z.string().nullable(),
+});
+
+export const LOGO_CONTENT_TYPES = ["image/png", "image/jpeg"] as const;
+export const MAX_LOGO_BYTES = 1024 * 1024;
+
+export const createLogoUploadInput = z.object({
+  address: evmAddress("address"),
+  contentType: z.enum(LOGO_CONTENT_TYPES, {
+    error:
+      "contentType must be image/png or image/jpeg (SVG is refused: it can carry scripts that would run from the public bucket)",
+  }),
+  size: z
+    .number()
+    .int("a whole number of bytes")
+    .min(1, "the file is empty")
+    .max(MAX_LOGO_BYTES, `at most ${MAX_LOGO_BYTES} bytes (1 MiB)`),
+});
+
+export const logoUpload = z.object({
+  uploadUrl: z.string().meta({ description: "PUT the image's bytes here, with exactly `headers`" }),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: isoDateTime,
+  publicUrl: z.string().meta({ description: "Where the logo is served once uploaded" }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tokens, holders, transfers
+
+export const tokenSummary = z.object({
+  address: z.string(),
+  chainId: z.number().int(),
+  name: z.string().nullable(),
+  symbol: z.string().nullable(),
+  decimals: z.number().int(),
+  totalSupply: amount,
+  paused: z.boolean().nullable().meta({ description: "Null for tokens that cannot be paused (plain ERC-20)" }),
+  holders: z.number().int().meta({ description: "Wallets with a balance above zero (indexed)" }),
+});
+
+export const tokenDetail = tokenSummary.extend({
+  source: z
+    .enum(["chain", "index"])
+    .meta({ description: "chain: read from the node just now; index: the node could not be reached, indexed values" }),
+  indexedBlock: z.string().nullable().meta({ description: "The indexer's last block for this token" }),
+  metadata: tokenMetadata,
+});
+
+export const tokenPage = z.object({
+  items: z.array(tokenSummary),
+  nextCursor: z.string().nullable().meta({ description: "Null on the last page" }),
+});
+
+export const holder = z.object({
+  address: z.string(),
+  balance: amount,
+  frozen: z.boolean().meta({ description: "The whole address is frozen for this token (ERC-3643 AddressFrozen)" }),
+  frozenAmount: amount.meta({ description: "The part of the balance frozen by an agent (TokensFrozen)" }),
+});
+export const holderPage = z.object({ items: z.array(holder), nextCursor: z.string().nullable() });
+
+export const transfer = z.object({
+  token: z.string(),
+  from: z.string(),
+  to: z.string(),
+  value: amount,
+  blockNumber: z.string(),
+  transactionHash: z.string(),
+  logIndex: z.number().int(),
+});
+export const transferPage = z.object({ items: z.array(transfer), nextCursor: z.string().nullable() });
+
+/** What tokens.events streams: each transfer as indexed, and reorgs that took transfers back. */
+export const tokenStreamEvent = z.discriminatedUnion("type", [
+  transfer.extend({ type: z.literal("transfer") }),
+  z.object({
+    type: z.literal("reorg"),
+    token: z.string(),
+    ancestorBlock: z
+      .string()
+      .meta({ description: "Transfers above this block were rolled back; re-read them (tokens.transfers)" }),
+    removed: z.number().int(),
+  }),
+]);
+
+export const tokenAddressInput = z.object({ address: evmAddress("address") });
+export const listTokensInput = z.object({ cursor, limit });
+export const pageInput = z.object({ address: evmAddress("address"), cursor, limit });
+
+// ---------------------------------------------------------------------------------------------
+// Portfolio
+
+export const position = z.object({
+  token: z.string(),
+  name: z.string().nullable(),
+  symbol: z.string().nullable(),
+  wallet: z.string(),
+  balance: amount,
+  price: z
+    .object({ amount: z.string(), currency: z.string() })
+    .nullable()
+    .meta({ description: "Price per whole token from the token's metadata; null when none is set" }),
+  value: z
+    .object({ amount: z.string(), currency: z.string() })
+    .nullable()
+    .meta({ description: "In your display currency, rounded half to even to its minor units; null when unknown" }),
+  valueMissing: z.enum(["no_price", "no_rate", "price_unavailable"]).nullable().meta({
+    description:
+      "Why `value` is null: the token has no price; no exchange rate from its price currency to yours; or its metadata could not be read just now",
+  }),
+});
+
+export const portfolio = z.object({
+  currency: z.string().meta({ description: "Your display currency (settings)" }),
+  wallets: z.array(z.string()),
+  positions: z.array(position),
+  total: z.string().meta({ description: "Sum of the positions that have a value" }),
+  complete: z.boolean().meta({ description: "False when some position could not be valued (see valueMissing)" }),
+});
+
+export type TokenMetadata = z.infer<typeof tokenMetadata>;
+export type UpdateMetadataInput = z.infer<typeof updateMetadataInput>;
+export type CreateLogoUploadInput = z.infer<typeof createLogoUploadInput>;
+export type LogoUpload = z.infer<typeof logoUpload>;
+export type TokenSummary = z.infer<typeof tokenSummary>;
+export type TokenDetail = z.infer<typeof tokenDetail>;
+export type Transfer = z.infer<typeof transfer>;
+export type TokenStreamEvent = z.infer<typeof tokenStreamEvent>;
+export type Portfolio = z.infer<typeof portfolio>;
+export type Position = z.infer<typeof position>;
+
+const tags = ["tokens"];
+const manage = { tokens: ["manage" as const] };
+
+export const tokensContract = {
+  list: base
+    .route({ method: "GET", path: "/tokens", tags, summary: "Tokens Kit indexes, by address" })
+    .meta({ access: "public" })
+    .input(listTokensInput)
+    .output(tokenPage),
+  get: base
+    .route({
+      method: "GET",
+      path: "/tokens/{address}",
+      tags,
+      summary: "One token: name, symbol, decimals, total supply and paused from the chain, plus its metadata",
+    })
+    .meta({ access: "public" })
+    .input(tokenAddressInput)
+    .output(tokenDetail),
+  holders: base
+    .route({
+      method: "GET",
+      path: "/tokens/{address}/holders",
+      tags,
+      summary: "Holders by balance, largest first (ties by address)",
+    })
+    .input(pageInput)
+    .output(holderPage),
+  transfers: base
+    .route({ method: "GET", path: "/tokens/{address}/transfers", tags, summary: "Transfers, newest first" })
+    .input(pageInput)
+    .output(transferPage),
+  events: base
+    .route({
+      method: "GET",
+      path: "/tokens/{address}/events",
+      tags,
+      summary: "Live transfers of a token as server-sent events (from the moment you connect)",
+    })
+    .input(tokenAddressInput)
+    .output(eventIterator(tokenStreamEvent)),
+  metadata: {
+    get: base
+      .route({ method: "GET", path: "/tokens/{address}/metadata", tags, summary: "A token's off-chain metadata" })
+      .meta({ access: "public" })
+      .input(tokenAddressInput)
+      .output(tokenMetadata),
+    update: base
+      .route({
+        method: "PUT",
+        path: "/tokens/{address}/metadata",
+        tags,
+        summary:
+          "Set a token's metadata (its agents and owner on chain, or an admin); fields left out keep their value; ISIN and asset class are fixed once set",
+      })
+      .meta({ permission: manage })
+      .input(updateMetadataInput)
+      .output(tokenMetadata),
+    createLogoUpload: base
+      .route({
+        method: "POST",
+        path: "/tokens/{address}/logo",
+        tags,
+        summary: "Start a logo upload (PNG or JPEG, at most 1 MiB): a presigned PUT URL valid 15 minutes",
+      })
+      .meta({ permission: manage })
+      .input(createLogoUploadInput)
+      .output(logoUpload),
+  },
+};
+
+export const walletsContract = {
+  transfers: base
+    .route({
+      method: "GET",
+      path: "/wallets/{address}/transfers",
+      tags: ["wallets"],
+      summary: "A wallet's transfers of every token, newest first (your own wallets; issuers and admins: any)",
+    })
+    .input(pageInput)
+    .output(transferPage),
+};
+
+export const portfolioContract = {
+  get: base
+    .route({
+      method: "GET",
+      path: "/portfolio",
+      tags: ["portfolio"],
+      summary: "Balances of your linked wallets, valued in your display currency",
+    })
+    .output(portfolio),
+};

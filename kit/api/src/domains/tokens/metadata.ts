@@ -1,0 +1,366 @@
+// Token metadata: a JSON document per token in the public `token-metadata` bucket
+// (`{address}/metadata.json`) and a logo beside it (`{address}/logo.png`), addressed by the
+// lowercase token address. Writes are read-modify-write of one object, so they are serialised per
+// token by a Postgres advisory lock held across the read and the write: two replicas updating the
+// same token cannot both pass the immutability check against the same old document.
+import {
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { sql } from "drizzle-orm";
+import { parseAbi } from "viem";
+import { z } from "zod";
+import type { Config } from "../../config";
+import { KitError } from "../../errors";
+import type { Chain } from "../../infra/chain";
+import type { Database } from "../../infra/db";
+import type { Logger } from "../../infra/log";
+import type { Storage } from "../../infra/storage";
+import { listWalletAddresses } from "../auth/service";
+import type { CallerUser } from "../auth/session";
+import { getCurrency } from "../exchange-rates/currencies";
+import {
+  ASSET_CLASSES,
+  type CreateLogoUploadInput,
+  IMMUTABLE_FIELDS,
+  type LogoUpload,
+  type TokenMetadata,
+  type UpdateMetadataInput,
+} from "./contract";
+
+export interface MetadataDeps {
+  config: Pick<Config, "s3">;
+  db: Database;
+  storage: Storage;
+  chain: Chain;
+  log: Logger;
+}
+
+/** How long a presigned logo upload URL stays valid. */
+export const LOGO_URL_VALIDITY_SECONDS = 15 * 60;
+const STORAGE_TIMEOUT_MS = 3_000;
+
+export const metadataKey = (token: string) => `${token.toLowerCase()}/metadata.json`;
+export const logoKey = (token: string) => `${token.toLowerCase()}/logo.png`;
+
+/** What metadata.json holds. `version` is the document format, for later migrations. */
+const storedMetadata = z.object({
+  version: z.literal(1),
+  description: z.string().nullable(),
+  assetClass: z.enum(ASSET_CLASSES).nullable(),
+  isin: z.string().nullable(),
+  price: z.string().nullable(),
+  priceCurrency: z.string().nullable(),
+  documents: z.array(z.object({ name: z.string(), url: z.string() })),
+  updatedAt: z.string().nullable(),
+  updatedBy: z.string().nullable(),
+});
+type StoredMetadata = z.infer<typeof storedMetadata>;
+
+const EMPTY: StoredMetadata = {
+  version: 1,
+  description: null,
+  assetClass: null,
+  isin: null,
+  price: null,
+  priceCurrency: null,
+  documents: [],
+  updatedAt: null,
+  updatedBy: null,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The object store
+
+function isStorageOutage(error: unknown): boolean {
+  if (error instanceof S3ServiceException) return (error.$metadata.httpStatusCode ?? 500) >= 500;
+  const { name, code } = error as { name?: string; code?: unknown };
+  return name === "AbortError" || name === "TimeoutError" || (typeof code === "string" && /^E[A-Z]+$/.test(code));
+}
+
+const isMissingObject = (error: unknown) =>
+  error instanceof S3ServiceException &&
+  (error.name === "NotFound" || error.name === "NoSuchKey" || error.$metadata.httpStatusCode === 404);
+
+function storageUnavailable(): KitError {
+  return new KitError(
+    "SERVICE_UNAVAILABLE",
+    "The token metadata store is unavailable; nothing was changed. Retry shortly.",
+  );
+}
+
+/** S3 calls that answer an outage with SERVICE_UNAVAILABLE (never a 500). */
+async function guarded<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isStorageOutage(error)) throw storageUnavailable();
+    throw error;
+  }
+}
+
+/** Where browsers read an object of the public bucket. */
+export function publicUrl(config: Pick<Config, "s3">, key: string): string {
+  const endpoint = (config.s3.publicEndpoint ?? config.s3.endpoint ?? "").replace(/\/$/, "");
+  return `${endpoint}/${config.s3.buckets.tokenMetadata}/${key}`;
+}
+
+/**
+ * Lets anyone GET the bucket's objects (metadata.json, logos), as DESIGN.md has it. Never fails
+ * the start: s3rver (development, tests) has no policies and serves anonymous reads anyway; a store
+ * that refuses (e.g. AWS with Block Public Access) is logged, for an operator to allow reads there.
+ */
+export async function allowPublicMetadataReads(storage: Storage, log: Logger): Promise<void> {
+  const bucket = storage.buckets.tokenMetadata;
+  const policy = {
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Principal: { AWS: ["*"] }, Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${bucket}/*`] },
+    ],
+  };
+  try {
+    await storage.client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+  } catch (error) {
+    if ((error as { name?: string }).name === "NotImplemented") return;
+    log.warn(
+      { bucket, err: { name: (error as Error)?.name } },
+      "could not make the token metadata bucket publicly readable; logo and metadata URLs need anonymous GET",
+    );
+  }
+}
+
+async function readStored(deps: MetadataDeps, token: string): Promise<StoredMetadata> {
+  const { storage } = deps;
+  let body: string;
+  try {
+    const object = await storage.client.send(
+      new GetObjectCommand({ Bucket: storage.buckets.tokenMetadata, Key: metadataKey(token) }),
+      { abortSignal: AbortSignal.timeout(STORAGE_TIMEOUT_MS) },
+    );
+    body = (await object.Body?.transformToString("utf8")) ?? "";
+  } catch (error) {
+    if (isMissingObject(error)) return EMPTY;
+    if (isStorageOutage(error)) throw storageUnavailable();
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const result = storedMetadata.safeParse(parsed);
+  // Only Kit writes the object; a document it cannot read is a fault to fix, not the caller's.
+  if (!result.success) throw new Error(`metadata.json of ${token} is not a metadata document Kit wrote`);
+  return result.data;
+}
+
+/** The logo's public URL, versioned by its ETag so that a new upload is not hidden by caches; null without one. */
+async function logoUrl(deps: MetadataDeps, token: string): Promise<string | null> {
+  try {
+    const head = await deps.storage.client.send(
+      new HeadObjectCommand({ Bucket: deps.storage.buckets.tokenMetadata, Key: logoKey(token) }),
+      { abortSignal: AbortSignal.timeout(STORAGE_TIMEOUT_MS) },
+    );
+    const version = head.ETag?.replace(/"/g, "");
+    return `${publicUrl(deps.config, logoKey(token))}${version ? `?v=${encodeURIComponent(version)}` : ""}`;
+  } catch (error) {
+    if (isMissingObject(error)) return null;
+    if (isStorageOutage(error)) throw storageUnavailable();
+    throw error;
+  }
+}
+
+function present(stored: StoredMetadata, logo: string | null): TokenMetadata {
+  const { version: _v, ...rest } = stored;
+  return { ...rest, logoUrl: logo };
+}
+
+/** A token's metadata (empty fields when none was ever set). */
+export async function getTokenMetadata(deps: MetadataDeps, token: string): Promise<TokenMetadata> {
+  const [stored, logo] = await Promise.all([readStored(deps, token), logoUrl(deps, token)]);
+  return present(stored, logo);
+}
+
+/** Price and currency only, for valuations: no logo lookup. */
+export async function getTokenPrice(
+  deps: MetadataDeps,
+  token: string,
+): Promise<{ price: string; currency: string } | null> {
+  const stored = await readStored(deps, token);
+  return stored.price && stored.priceCurrency ? { price: stored.price, currency: stored.priceCurrency } : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who may write: an admin, or a user with a linked wallet that is the token's owner or one of its
+// agents on chain right now.
+
+const writerAbi = parseAbi([
+  "function owner() view returns (address)",
+  "function isAgent(address agent) view returns (bool)",
+]);
+
+/**
+ * viem wraps a revert, or a call to a function the contract does not have, as an error whose cause
+ * chain holds ContractFunctionRevertedError / ContractFunctionZeroDataError; anything else is the
+ * node or the transport.
+ */
+function isRevert(error: unknown): boolean {
+  const name = (error as { name?: string } | undefined)?.name;
+  if (name === "ContractFunctionRevertedError" || name === "ContractFunctionZeroDataError") return true;
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return cause ? isRevert(cause) : false;
+}
+
+function chainUnavailable(): KitError {
+  return new KitError(
+    "SERVICE_UNAVAILABLE",
+    "The chain node is unreachable, so your role on this token could not be checked; nothing was changed. Retry shortly.",
+  );
+}
+
+/** Reads that answer false when the contract has no such function (a plain ERC-20 has neither). */
+async function readOrFalse<T>(read: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isRevert(error)) return fallback;
+    throw chainUnavailable();
+  }
+}
+
+/** True when one of `wallets` is the token's owner or an agent of it, on chain. */
+export async function isTokenAgentOrOwner(chain: Chain, token: `0x${string}`, wallets: string[]): Promise<boolean> {
+  if (wallets.length === 0) return false;
+  const owner = await readOrFalse(
+    () => chain.readContract({ address: token, abi: writerAbi, functionName: "owner" }),
+    null as string | null,
+  );
+  if (owner && wallets.some((w) => w.toLowerCase() === owner.toLowerCase())) return true;
+  const agents = await Promise.all(
+    wallets.map((wallet) =>
+      readOrFalse(
+        () =>
+          chain.readContract({
+            address: token,
+            abi: writerAbi,
+            functionName: "isAgent",
+            args: [wallet as `0x${string}`],
+          }),
+        false,
+      ),
+    ),
+  );
+  return agents.some(Boolean);
+}
+
+/** Refuses (FORBIDDEN) anyone but an admin or an on-chain owner/agent of `token`. */
+export async function requireTokenWriter(
+  deps: Pick<MetadataDeps, "db" | "chain">,
+  user: Pick<CallerUser, "id" | "role">,
+  token: `0x${string}`,
+): Promise<void> {
+  if (user.role === "admin") return;
+  const wallets = await listWalletAddresses(deps, user.id);
+  if (wallets.length === 0) {
+    throw new KitError(
+      "FORBIDDEN",
+      "Only the token's owner or agents (on chain) may change its metadata, and you have no linked wallet: link the agent wallet first (POST /api/me/wallets).",
+    );
+  }
+  if (!(await isTokenAgentOrOwner(deps.chain, token, wallets))) {
+    throw new KitError(
+      "FORBIDDEN",
+      `None of your linked wallets is the owner or an agent of token ${token} on chain; ask its owner to add your wallet as an agent.`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/** Applies `input` over the stored document (fields left out keep their value, null clears). */
+export async function updateTokenMetadata(
+  deps: MetadataDeps,
+  userId: string,
+  input: UpdateMetadataInput,
+): Promise<TokenMetadata> {
+  if (input.priceCurrency && !(await getCurrency(deps, input.priceCurrency))) {
+    const message = `${input.priceCurrency} is not a currency Kit knows (ISO 4217); GET /api/fx/currencies lists them.`;
+    throw new KitError("BAD_REQUEST", message, [{ path: "priceCurrency", message }]);
+  }
+  const token = input.address;
+  await guarded(() =>
+    deps.storage.client.send(new HeadBucketCommand({ Bucket: deps.storage.buckets.tokenMetadata }), {
+      abortSignal: AbortSignal.timeout(STORAGE_TIMEOUT_MS),
+    }),
+  );
+  const written = await deps.db.transaction(async (tx) => {
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtextextended(${`token-metadata:${token.toLowerCase()}`}, 0))`,
+    );
+    const current = await readStored(deps, token);
+    const changed = IMMUTABLE_FIELDS.filter(
+      (field) => input[field] !== undefined && current[field] !== null && input[field] !== current[field],
+    );
+    if (changed.length > 0) {
+      throw new KitError(
+        "CONFLICT",
+        `${changed.map((f) => `${f} is ${current[f]}`).join("; ")}: ${changed.join(" and ")} cannot change once set.`,
+      );
+    }
+    const next: StoredMetadata = {
+      version: 1,
+      description: input.description === undefined ? current.description : input.description,
+      assetClass: input.assetClass ?? current.assetClass,
+      isin: input.isin ?? current.isin,
+      price: input.price === undefined ? current.price : input.price,
+      priceCurrency: input.priceCurrency === undefined ? current.priceCurrency : input.priceCurrency,
+      documents: input.documents ?? current.documents,
+      updatedAt: new Date().toISOString(),
+      updatedBy: userId,
+    };
+    await guarded(() =>
+      deps.storage.client.send(
+        new PutObjectCommand({
+          Bucket: deps.storage.buckets.tokenMetadata,
+          Key: metadataKey(token),
+          Body: JSON.stringify(next),
+          ContentType: "application/json",
+          CacheControl: "no-cache",
+        }),
+        { abortSignal: AbortSignal.timeout(STORAGE_TIMEOUT_MS) },
+      ),
+    );
+    return next;
+  });
+  deps.log.info({ token, userId }, "token metadata updated");
+  return present(written, await logoUrl(deps, token));
+}
+
+/** A presigned PUT for `{address}/logo.png`, bound to the declared type and size. */
+export async function createLogoUpload(deps: MetadataDeps, input: CreateLogoUploadInput): Promise<LogoUpload> {
+  const key = logoKey(input.address);
+  const signedAt = Date.now();
+  const uploadUrl = await getSignedUrl(
+    deps.storage.presigner,
+    new PutObjectCommand({
+      Bucket: deps.storage.buckets.tokenMetadata,
+      Key: key,
+      ContentType: input.contentType,
+      ContentLength: input.size,
+    }),
+    { expiresIn: LOGO_URL_VALIDITY_SECONDS, signableHeaders: new Set(["content-type", "content-length"]) },
+  );
+  return {
+    uploadUrl,
+    headers: { "content-type": input.contentType },
+    expiresAt: new Date(signedAt + LOGO_URL_VALIDITY_SECONDS * 1000).toISOString(),
+    publicUrl: publicUrl(deps.config, key),
+  };
+}

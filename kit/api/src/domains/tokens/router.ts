@@ -1,0 +1,62 @@
+import { KitError } from "../../errors";
+import { signedIn } from "../../rpc/access";
+import { os } from "../../rpc/implement";
+import { roleGrants } from "../auth/permissions";
+import { listWalletAddresses } from "../auth/service";
+import { watchTokenTransfers } from "./live";
+import { createLogoUpload, getTokenMetadata, requireTokenWriter, updateTokenMetadata } from "./metadata";
+import { getPortfolio } from "./portfolio";
+import { getToken, listHolders, listTokens, listTokenTransfers, listWalletTransfers, requireToken } from "./service";
+
+// Reads: token list, token and metadata are public (what the chain shows anyway, plus what issuers
+// publish); holders and transfers need a signed-in user (bounded per user by the rate limiter).
+// Writes: the `tokens: manage` grant (issuers, admins), then for issuers an on-chain check that
+// one of their linked wallets is the token's owner or an agent (metadata.ts).
+export const tokensRouter = {
+  list: os.tokens.list.handler(({ context, input }) => listTokens(context, input)),
+  get: os.tokens.get.handler(({ context, input }) => getToken(context, input.address)),
+  holders: os.tokens.holders.handler(({ context, input }) => listHolders(context, input)),
+  transfers: os.tokens.transfers.handler(({ context, input }) => listTokenTransfers(context, input)),
+  events: os.tokens.events.handler(({ context, input, signal }) =>
+    watchTokenTransfers(context, signedIn(context.caller).user.id, input.address, signal),
+  ),
+  metadata: {
+    get: os.tokens.metadata.get.handler(async ({ context, input }) => {
+      const token = await requireToken(context, input.address);
+      return getTokenMetadata(context, token.address);
+    }),
+    update: os.tokens.metadata.update.handler(async ({ context, input }) => {
+      const { user } = signedIn(context.caller);
+      const token = await requireToken(context, input.address);
+      await requireTokenWriter(context, user, token.address as `0x${string}`);
+      return updateTokenMetadata(context, user.id, input);
+    }),
+    createLogoUpload: os.tokens.metadata.createLogoUpload.handler(async ({ context, input }) => {
+      const { user } = signedIn(context.caller);
+      const token = await requireToken(context, input.address);
+      await requireTokenWriter(context, user, token.address as `0x${string}`);
+      return createLogoUpload(context, input);
+    }),
+  },
+};
+
+export const walletsRouter = {
+  // Investors (and reviewers) see their own wallets; issuers and admins any wallet.
+  transfers: os.wallets.transfers.handler(async ({ context, input }) => {
+    const { user } = signedIn(context.caller);
+    if (!roleGrants(user.role, { tokens: ["manage"] })) {
+      const own = await listWalletAddresses(context, user.id);
+      if (!own.some((w) => w.toLowerCase() === input.address.toLowerCase())) {
+        throw new KitError(
+          "FORBIDDEN",
+          `${input.address} is not one of your linked wallets; you may list the transfers of your own wallets only.`,
+        );
+      }
+    }
+    return listWalletTransfers(context, input);
+  }),
+};
+
+export const portfolioRouter = {
+  get: os.portfolio.get.handler(({ context }) => getPortfolio(context, signedIn(context.caller).user.id)),
+};

@@ -1,0 +1,122 @@
+// Signing in through @kit/client against a real Kit: e-mail + password with the session cookie (as the
+// dApp in a browser), Sign-In with Ethereum with a bearer token (as a wallet), an API key (as a service).
+import { describe, expect, test } from "bun:test";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { createSiweMessage } from "viem/siwe";
+import { DAPP_ORIGIN, startKit } from "../test/kit";
+import { isDefinedError, safe } from "./index";
+
+const kit = await startKit();
+const CHAIN_ID = 31337;
+const password = "a long password for the dApp";
+let counter = 0;
+const newEmail = () => `investor-${++counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+
+describe("e-mail and password (cookie)", () => {
+  test("sign up signs in: the session cookie carries every later call", async () => {
+    const dapp = kit.browserClient();
+    const email = newEmail();
+    const { data, error } = await dapp.auth.signUp.email({ email, password, name: "Ada Investor" });
+    expect(error).toBeNull();
+    expect(data?.user.email).toBe(email);
+    expect(dapp.cookies.has("session_token")).toBe(true);
+
+    const me = await dapp.rpc.me.get();
+    expect(me).toMatchObject({ user: { email, role: "investor" }, authenticatedWith: "session" });
+    expect(me.permissions).toEqual({ kyc: ["submit"] });
+
+    // The admin plugin types the session's user with its role.
+    const session = await dapp.auth.getSession();
+    expect(session.data?.user.role).toBe("investor");
+  });
+
+  test("after sign-out a call is a typed UNAUTHORIZED", async () => {
+    const dapp = kit.browserClient();
+    const email = newEmail();
+    await dapp.auth.signUp.email({ email, password, name: "Short Stay" });
+    await dapp.auth.signOut();
+
+    const [error, me] = await safe(dapp.rpc.me.get());
+    expect(me).toBeUndefined();
+    expect(isDefinedError(error)).toBe(true);
+    if (!isDefinedError(error)) throw error;
+    expect(error.code).toBe("UNAUTHORIZED");
+    expect(error.status).toBe(401);
+
+    // Signing in again restores it.
+    const { error: signInError } = await dapp.auth.signIn.email({ email, password });
+    expect(signInError).toBeNull();
+    expect((await dapp.rpc.me.get()).user.email).toBe(email);
+  });
+
+  test("a wrong password is refused by better-auth with its own error", async () => {
+    const dapp = kit.browserClient();
+    const { data, error } = await dapp.auth.signIn.email({ email: kit.admin.email, password: "not the password" });
+    expect(data).toBeNull();
+    expect(error?.status).toBe(401);
+  });
+});
+
+describe("Sign-In with Ethereum (bearer)", () => {
+  test("the wallet signs the message built from the nonce; the bearer token then signs each call", async () => {
+    let token: string | undefined;
+    const wallet = kit.client({
+      headers: () => ({ origin: DAPP_ORIGIN, ...(token ? { authorization: `Bearer ${token}` } : {}) }),
+    });
+    const account = privateKeyToAccount(generatePrivateKey());
+
+    const nonce = await wallet.auth.siwe.nonce();
+    expect(nonce.error).toBeNull();
+    const message = createSiweMessage({
+      domain: new URL(kit.baseUrl).host,
+      address: account.address,
+      uri: kit.baseUrl,
+      version: "1",
+      chainId: CHAIN_ID,
+      nonce: nonce.data?.nonce ?? "",
+      statement: "Sign in to Kit",
+    });
+    const signature = await account.signMessage({ message });
+    const verified = await wallet.auth.siwe.verify(
+      { message, signature },
+      {
+        onSuccess: (context) => {
+          token = context.response.headers.get("set-auth-token") ?? undefined;
+        },
+      },
+    );
+    expect(verified.error).toBeNull();
+    // better-auth types the answer as its generic user; the SIWE endpoint adds the wallet.
+    expect(verified.data?.user).toMatchObject({ walletAddress: account.address, chainId: CHAIN_ID });
+    expect(token).toBeString();
+
+    const me = await wallet.rpc.me.get();
+    expect(me.authenticatedWith).toBe("session");
+    expect(me.wallets).toEqual([expect.objectContaining({ address: account.address, chainId: CHAIN_ID })]);
+
+    // The same signed message again: the nonce was used up.
+    const replay = await wallet.auth.siwe.verify({ message, signature });
+    expect(replay.error?.status).toBe(401);
+  });
+});
+
+describe("API key (service)", () => {
+  test("a key created by a signed-in user authenticates a service; it carries no permissions of its own", async () => {
+    const dapp = kit.browserClient();
+    const email = newEmail();
+    await dapp.auth.signUp.email({ email, password, name: "Key Owner" });
+    const created = await dapp.auth.apiKey.create({ name: "reporting job" });
+    expect(created.error).toBeNull();
+    const key = created.data?.key ?? "";
+    expect(key.startsWith("kit_")).toBe(true);
+
+    const service = kit.client({ headers: { "x-api-key": key } });
+    const me = await service.rpc.me.get();
+    expect(me).toMatchObject({ user: { email }, authenticatedWith: "api-key" });
+
+    // A call needs the permission in the owner's role and in the key: this key has none.
+    const [error] = await safe(service.rpc.kyc.application.get());
+    if (!isDefinedError(error)) throw new Error(`expected a typed error, got ${error}`);
+    expect(error.code).toBe("FORBIDDEN");
+  });
+});

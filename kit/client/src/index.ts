@@ -1,0 +1,74 @@
+// @kit/client: one typed handle on Kit for the dApp, the console and services. Only types come from
+// the api package (`import type`), so a browser bundle carries no server code and no schemas.
+import { apiKeyClient } from "@better-auth/api-key/client";
+import type { Contract } from "@kit/api/contract";
+import { createORPCClient } from "@orpc/client";
+import { RPCLink } from "@orpc/client/fetch";
+import type { ContractRouterClient, InferContractRouterInputs, InferContractRouterOutputs } from "@orpc/contract";
+import { createTanstackQueryUtils } from "@orpc/tanstack-query";
+import { createAuthClient } from "better-auth/client";
+import { adminClient, siweClient } from "better-auth/client/plugins";
+
+export type { Contract } from "@kit/api/contract";
+export { consumeEventIterator, isDefinedError, ORPCError, safe } from "@orpc/client";
+
+/** What `fetch` Kit's client calls: the platform's by default, or a wrapper (tests, cookie jars, retries). */
+export type KitFetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+
+/** Headers added to every call (RPC and auth), e.g. `{ authorization: "Bearer …" }` or `{ "x-api-key": "kit_…" }`. */
+export type KitHeaders = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
+
+export interface KitClientOptions {
+  /** Where Kit answers, e.g. `https://kit.example.com` (no trailing path): RPC is `/rpc`, auth `/api/auth`. */
+  baseUrl: string;
+  fetch?: KitFetch;
+  /** Static headers, or a function called before each request (a bearer token that can change). */
+  headers?: KitHeaders;
+  /** `include` (default): the browser sends Kit's session cookie cross-origin. Ignored outside browsers. */
+  credentials?: RequestCredentials;
+}
+
+export type KitRpc = ContractRouterClient<Contract>;
+export type KitInputs = InferContractRouterInputs<Contract>;
+export type KitOutputs = InferContractRouterOutputs<Contract>;
+
+export function createKitClient(options: KitClientOptions) {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const kitFetch = createKitFetch(options);
+
+  const rpc: KitRpc = createORPCClient(
+    new RPCLink({ url: `${baseUrl}/rpc`, fetch: (request, init) => kitFetch(request, init) }),
+  );
+
+  const auth = createAuthClient({
+    baseURL: baseUrl,
+    basePath: "/api/auth",
+    // Bearer tokens need no client plugin: `headers` carries them; sign-in answers carry a fresh one in
+    // the `set-auth-token` header (read it in `onSuccess`). better-auth's /admin/* endpoints are closed
+    // on Kit (user administration is `rpc.users.*`); the admin plugin types the user's role and ban.
+    plugins: [siweClient(), adminClient(), apiKeyClient()],
+    fetchOptions: { customFetchImpl: kitFetch as typeof fetch },
+  });
+
+  const query = createTanstackQueryUtils(rpc);
+
+  return { rpc, auth, query };
+}
+
+export type KitClient = ReturnType<typeof createKitClient>;
+
+function createKitFetch(options: KitClientOptions): KitFetch {
+  const fetchImpl: KitFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  return async (input, init) => {
+    const headers = new Headers(input instanceof Request ? input.headers : undefined);
+    new Headers(init?.headers).forEach((value, name) => {
+      headers.set(name, value);
+    });
+    const extra = typeof options.headers === "function" ? await options.headers() : options.headers;
+    // A header set on the call itself wins over the client-wide ones.
+    new Headers(extra).forEach((value, name) => {
+      if (!headers.has(name)) headers.set(name, value);
+    });
+    return fetchImpl(input, { ...init, headers, credentials: options.credentials ?? init?.credentials ?? "include" });
+  };
+}

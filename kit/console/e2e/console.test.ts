@@ -1,0 +1,182 @@
+// The console in a real browser against a real Kit: an investor (through @kit/client) submits an
+// application with two documents uploaded to their presigned URLs; reviewer A signs in, finds it,
+// opens both documents and approves with a reason; the investor's event stream sees `approved`;
+// reviewer B's queue, open all along, updates without a reload. Any browser console error fails.
+// Screenshots of each step: kit/console/e2e/screenshots/ (git-ignored).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import {
+  applyWithDocuments,
+  CHROMIUM,
+  type ConsoleKit,
+  type ConsoleUser,
+  signInOnConsole,
+  startConsoleKit,
+} from "./harness";
+
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`skipping the console e2e: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+
+describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
+  let kit: ConsoleKit;
+  let reviewerA: ConsoleUser;
+  let reviewerB: ConsoleUser;
+  let investor: ConsoleUser;
+
+  beforeAll(async () => {
+    kit = await startConsoleKit();
+    [reviewerA, reviewerB, investor] = await Promise.all([
+      kit.createUser("kyc_reviewer", "Rita Reviewer"),
+      kit.createUser("kyc_reviewer", "Ben Second"),
+      kit.createUser("investor", "Grace Hopper"),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await kit?.stop();
+  }, 30_000);
+
+  test("a signed-in investor sees a clear 'not allowed' page", async () => {
+    const { context, page, errors } = await kit.openPage();
+    await signInOnConsole(page, kit.url, investor);
+    await page.getByRole("heading", { name: "Not allowed" }).waitFor();
+    expect(await page.textContent("main")).toContain("KYC reviewers and administrators");
+    await kit.screenshot(page, "00-not-allowed");
+    await context.close();
+    expect(errors).toEqual([]);
+  });
+
+  test("submit, review in the console, approve; the investor and a second reviewer see it live", async () => {
+    // Reviewer B opens the queue first and keeps it open.
+    const b = await kit.openPage();
+    await b.page.goto(`${kit.url}/console/`);
+    await kit.screenshot(b.page, "01-sign-in");
+    await signInOnConsole(b.page, kit.url, reviewerB);
+    await b.page.getByRole("heading", { name: "KYC queue" }).waitFor();
+    await b.page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+    await b.page.getByText("No application matches these filters.").waitFor();
+    await kit.screenshot(b.page, "02-queue-empty-reviewer-b");
+
+    // The investor applies through @kit/client: draft, two real uploads, submit.
+    const client = await kit.clientFor(investor);
+    await applyWithDocuments(client, { firstName: "Grace", lastName: "Hopper", nationalIdNumber: "X1234567" });
+    const events = await client.rpc.kyc.events();
+    const statuses: string[] = [];
+    const approved = (async () => {
+      for await (const event of events) {
+        statuses.push(event.status);
+        if (event.status === "approved") return event;
+      }
+      throw new Error(`the investor's stream ended without approved: ${statuses.join(", ")}`);
+    })();
+    const submitted = await client.rpc.kyc.application.submit();
+    expect(submitted.status).toBe("submitted");
+
+    // B's open queue shows the new application without a reload.
+    await b.page.getByRole("link", { name: "Grace Hopper" }).waitFor({ timeout: 10_000 });
+    await kit.screenshot(b.page, "03-queue-live-new-submission-reviewer-b");
+
+    // Reviewer A signs in, finds the application by name, opens it.
+    const a = await kit.openPage();
+    await signInOnConsole(a.page, kit.url, reviewerA);
+    await a.page.getByLabel("Name").fill("Hopper");
+    await a.page.getByRole("button", { name: "Search" }).click();
+    await a.page.waitForURL(/q=Hopper/);
+    await a.page.getByRole("link", { name: "Grace Hopper" }).click();
+    await a.page.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+    expect(await a.page.textContent("main")).toContain("X1234567");
+    await kit.screenshot(a.page, "04-application");
+
+    // Claim, then look at both documents inline.
+    await a.page.getByRole("button", { name: "Claim for review" }).click();
+    await a.page.getByText("Claimed: it is yours to decide.").waitFor();
+    await a.page.getByRole("button", { name: "Preview passport" }).click();
+    const image = a.page.getByRole("img", { name: "Passport: passport.png" });
+    await image.waitFor();
+    await a.page.waitForFunction(
+      () => (document.querySelector(".preview img") as HTMLImageElement | null)?.naturalWidth === 480,
+    );
+    await a.page.getByRole("button", { name: "Preview proof of address" }).click();
+    await a.page.locator('iframe[title="Proof of address: electricity-bill.pdf"]').waitFor();
+    expect(await a.page.getByRole("alert").count()).toBe(0);
+    await kit.screenshot(a.page, "05-documents-previewed");
+
+    // A reason is required to reject: the form says so before anything is sent.
+    await a.page.getByLabel("Reject").check();
+    await a.page.getByRole("button", { name: "Reject" }).click();
+    await a.page.getByText("A reason is required to reject").waitFor();
+
+    await a.page.getByLabel("Approve").check();
+    await a.page.getByLabel(/Reason/).fill("Passport and proof of address match; checks clear.");
+    await a.page.getByRole("button", { name: "Approve" }).click();
+    await a.page.getByText("Approved.", { exact: true }).waitFor();
+    await a.page.locator(".application-header .badge", { hasText: "Approved" }).waitFor();
+    await a.page.getByText("Passport and proof of address match; checks clear.").first().waitFor();
+    await kit.screenshot(a.page, "06-approved");
+
+    // The investor's stream received the decision.
+    const event = await Promise.race([
+      approved,
+      Bun.sleep(10_000).then(() => {
+        throw new Error(`no approved event within 10 s; saw ${statuses.join(", ")}`);
+      }),
+    ]);
+    expect(event.status).toBe("approved");
+    expect(statuses).toEqual(["draft", "submitted", "in_review", "approved"]);
+
+    // B's queue (open work) dropped the decided application, live, and said why.
+    await b.page.getByText(/Queue updated: an application was approved by another reviewer/).waitFor();
+    await b.page.getByRole("link", { name: "Grace Hopper" }).waitFor({ state: "detached" });
+    await kit.screenshot(b.page, "07-queue-live-after-decision-reviewer-b");
+
+    // And under "Approved" it is there, with no reload of the page since sign-in.
+    await b.page.getByLabel("Status").selectOption("approved");
+    await b.page.getByRole("link", { name: "Grace Hopper" }).waitFor();
+    await kit.screenshot(b.page, "08-queue-approved-filter-reviewer-b");
+
+    await a.context.close();
+    await b.context.close();
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+  }, 60_000);
+
+  test("the four-eyes rule and a lost race are explained in words", async () => {
+    // Reviewer A applies too (staff pass KYC like anyone), so the console must not let A review it.
+    const own = await kit.clientFor(reviewerA);
+    await applyWithDocuments(own, { firstName: "Rita", lastName: "Reviewer", nationalIdNumber: "R7654321" });
+    const ownApplication = await own.rpc.kyc.application.submit();
+
+    // Refusals are HTTP errors, which Chromium logs; those two statuses are expected here, nothing else.
+    const expected = /status of (403|409)/;
+    const a = await kit.openPage();
+    await signInOnConsole(a.page, kit.url, reviewerA);
+    await a.page.goto(`${kit.url}/console/applications/${ownApplication.id}`);
+    await a.page.getByRole("alert").filter({ hasText: "Not allowed: This is your own KYC application" }).waitFor();
+    await kit.screenshot(a.page, "09-four-eyes");
+
+    // B opens a submitted application with its live stream held back (a stale page), A claims it,
+    // then B tries to claim: the refusal says why, and the page shows the application as it now is.
+    const investor2 = await kit.createUser("investor", "Alan Turing");
+    const client = await kit.clientFor(investor2);
+    await applyWithDocuments(client, { firstName: "Alan", lastName: "Turing", nationalIdNumber: "T1912" });
+    const application = await client.rpc.kyc.application.submit();
+    const b = await kit.openPage();
+    await b.page.route("**/rpc/kyc/review/events*", () => {});
+    await signInOnConsole(b.page, kit.url, reviewerB);
+    await b.page.goto(`${kit.url}/console/applications/${application.id}`);
+    await b.page.getByRole("button", { name: "Claim for review" }).waitFor();
+    await (await kit.clientFor(reviewerA)).rpc.kyc.review.claim({ applicationId: application.id });
+    await b.page.getByRole("button", { name: "Claim for review" }).click();
+    await b.page
+      .getByRole("alert")
+      .filter({ hasText: "Someone else changed this first: The application is already claimed by another reviewer" })
+      .waitFor();
+    await b.page.getByText("Another reviewer has claimed this application").waitFor();
+    await kit.screenshot(b.page, "10-conflict");
+
+    await a.context.close();
+    await b.context.close();
+    expect(a.errors.filter((e) => !expected.test(e))).toEqual([]);
+    expect(b.errors.filter((e) => !expected.test(e))).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,211 @@
+// The shell: who is signed in decides what is shown (sign-in, "not allowed", or the console).
+import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
+import { can, describeError, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
+import { LiveProvider, useLive } from "./live";
+import { ApplicationPage } from "./pages/Application";
+import { QueuePage } from "./pages/Queue";
+import { RatesPage } from "./pages/Rates";
+import { SettingsPage } from "./pages/Settings";
+import { SystemPage } from "./pages/System";
+import { UsersPage } from "./pages/Users";
+import { Link, navigate, useLocation } from "./router";
+
+type Session =
+  | { state: "loading" }
+  | { state: "signed-out" }
+  | { state: "signed-in"; me: Me }
+  | { state: "error"; message: string };
+
+export function App() {
+  const [session, setSession] = useState<Session>({ state: "loading" });
+
+  const refresh = useCallback(async () => {
+    try {
+      if (!(await hasSession())) return setSession({ state: "signed-out" });
+      setSession({ state: "signed-in", me: await rpc.me.get() });
+    } catch (error) {
+      if (errorCode(error) === "UNAUTHORIZED") setSession({ state: "signed-out" });
+      else setSession({ state: "error", message: describeError(error) });
+    }
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  const leave = async () => {
+    await signOut().catch(() => {});
+    setSession({ state: "signed-out" });
+    navigate("/", { replace: true });
+  };
+
+  if (session.state === "loading") return <p className="centered">Loading…</p>;
+  if (session.state === "error") {
+    return (
+      <main className="centered">
+        <p role="alert">{session.message}</p>
+        <button type="button" onClick={() => void refresh()}>
+          Retry
+        </button>
+      </main>
+    );
+  }
+  if (session.state === "signed-out") return <SignIn onSignedIn={refresh} />;
+  const { me } = session;
+  if (!can(me, "kyc", "review")) return <NotAllowed me={me} onSignOut={leave} />;
+  return (
+    <LiveProvider>
+      <Console me={me} onSignOut={leave} />
+    </LiveProvider>
+  );
+}
+
+function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const email = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    document.title = "Sign in · Kit console";
+    email.current?.focus();
+  }, []);
+
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(undefined);
+    try {
+      await signIn(String(form.get("email")), String(form.get("password")));
+      await onSignedIn();
+    } catch (caught) {
+      setError(describeError(caught));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="sign-in">
+      <h1>Kit console</h1>
+      <p className="muted">For KYC reviewers and administrators.</p>
+      <form onSubmit={submit} aria-describedby={error ? "sign-in-error" : undefined}>
+        <label>
+          E-mail
+          <input ref={email} name="email" type="email" autoComplete="username" required />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autoComplete="current-password" required />
+        </label>
+        {error && (
+          <p id="sign-in-error" role="alert" className="error">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function NotAllowed({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
+  useEffect(() => {
+    document.title = "Not allowed · Kit console";
+  }, []);
+  return (
+    <main className="centered not-allowed">
+      <h1>Not allowed</h1>
+      <p>
+        You are signed in as <strong>{me.user.email}</strong> ({me.user.role.replace("_", " ")}). The console is for KYC
+        reviewers and administrators; ask an administrator for the reviewer role if you need it.
+      </p>
+      <button type="button" onClick={onSignOut}>
+        Sign out
+      </button>
+    </main>
+  );
+}
+
+function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
+  const location = useLocation();
+  const live = useLive();
+  const mainRef = useRef<HTMLElement>(null);
+  const segments = location.path.split("/").filter(Boolean);
+
+  // Moving focus to the new page tells keyboard and screen-reader users that it changed.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every page change
+  useEffect(() => {
+    mainRef.current?.focus();
+  }, [location.path]);
+
+  let page: ReactNode;
+  if (segments.length === 0) page = <QueuePage me={me} />;
+  else if (segments[0] === "applications" && segments[1]) page = <ApplicationPage me={me} id={segments[1]} />;
+  else if (segments[0] === "users" && can(me, "users", "manage")) page = <UsersPage me={me} />;
+  else if (segments[0] === "settings" && can(me, "settings", "manage_system")) page = <SettingsPage />;
+  else if (segments[0] === "rates") page = <RatesPage me={me} />;
+  else if (segments[0] === "system") page = <SystemPage />;
+  else page = <NotFound />;
+
+  const current = (prefix: string) =>
+    (prefix === "/" ? segments.length === 0 || segments[0] === "applications" : location.path.startsWith(prefix))
+      ? "page"
+      : undefined;
+
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <span className="brand">Kit console</span>
+        <nav aria-label="Sections">
+          <Link to="/" aria-current={current("/")}>
+            KYC queue
+          </Link>
+          {can(me, "users", "manage") && (
+            <Link to="/users" aria-current={current("/users")}>
+              Users
+            </Link>
+          )}
+          {can(me, "settings", "manage_system") && (
+            <Link to="/settings" aria-current={current("/settings")}>
+              Settings
+            </Link>
+          )}
+          <Link to="/rates" aria-current={current("/rates")}>
+            Exchange rates
+          </Link>
+          <Link to="/system" aria-current={current("/system")}>
+            Chain &amp; system
+          </Link>
+        </nav>
+        <span className={`live live-${live.state}`} role="status" title="Queue changes appear without reloading">
+          {live.state === "live" ? "● Live" : live.state === "connecting" ? "Connecting…" : "Reconnecting…"}
+        </span>
+        <span className="who">
+          {me.user.email} · {me.user.role.replace("_", " ")}
+        </span>
+        <button type="button" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <main id="main" ref={mainRef} tabIndex={-1}>
+        {page}
+      </main>
+    </div>
+  );
+}
+
+function NotFound() {
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p>
+        <Link to="/">Back to the KYC queue</Link>
+      </p>
+    </section>
+  );
+}

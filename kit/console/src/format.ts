@@ -1,0 +1,35 @@
+// How values read to a person: statuses in words, times in the browser's locale, countries by name.
+import type { KycStatus } from "./api";
+
+export const STATUS_LABELS: Record<KycStatus, string> = {
+  draft: "Draft",
+  submitted: "Submitted",
+  in_review: "In review",
+  approved: "Approved",
+  rejected: "Rejected",
+  changes_requested: "Changes requested",
+  expired: "Expired",
+  revoked: "Revoked",
+};
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const regions = new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });
+
+export function formatTime(iso: string | null | undefined): string {
+  return iso ? dateTime.format(new Date(iso)) : "—";
+}
+
+export function countryName(code: string | null | undefined): string {
+  if (!code) return "—";
+  return `${regions.of(code) ?? code} (${code})`;
+}
+
+export function fullName(person: { firstName: string | null; lastName: string | null }): string {
+  return [person.firstName, person.lastName].filter(Boolean).join(" ") || "(no name yet)";
+}
+
+export function formatBytes(size: number): string {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}

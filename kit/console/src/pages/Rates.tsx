@@ -1,0 +1,188 @@
+// Exchange rates: the latest from a base (stale ones flagged), and for admins a manual override
+// and "refresh now" (queues the fx.refresh job; the table updates once the worker has run it).
+import { type FormEvent, useEffect, useState } from "react";
+import { can, describeError, type Me, rpc } from "../api";
+import { formatTime } from "../format";
+import { useLoad } from "../hooks";
+
+export function RatesPage({ me }: { me: Me }) {
+  const [base, setBase] = useState<string>();
+  const currencies = useLoad(() => rpc.fx.currencies(), []);
+  const rates = useLoad(async () => (base ? rpc.fx.latest({ base }) : undefined), [base]);
+  const manage = can(me, "fx", "manage");
+  useEffect(() => {
+    document.title = "Exchange rates · Kit console";
+  }, []);
+  // The system's base currency when the caller may read it; EUR otherwise.
+  useEffect(() => {
+    if (can(me, "settings", "manage_system")) {
+      rpc.settings.system.get().then(
+        (s) => setBase((b) => b ?? s.baseCurrency),
+        () => setBase((b) => b ?? "EUR"),
+      );
+    } else {
+      setBase((b) => b ?? "EUR");
+    }
+  }, [me]);
+
+  const stale = rates.data?.rates.filter((r) => r.stale).length ?? 0;
+
+  return (
+    <section aria-labelledby="rates-title">
+      <h1 id="rates-title">Exchange rates</h1>
+      <div className="filters">
+        <label>
+          Base currency
+          <select value={base ?? ""} onChange={(e) => setBase(e.target.value)}>
+            {(currencies.data?.items ?? (base ? [{ code: base, name: base }] : [])).map((c) => (
+              <option key={c.code} value={c.code}>
+                {c.code} — {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        {manage && <RefreshButton onQueued={rates.reload} />}
+      </div>
+      {rates.error && (
+        <p role="alert" className="error">
+          {rates.errorCode === "NOT_FOUND"
+            ? `No rates from ${base} yet: the worker fetches them every few minutes${manage ? "; refresh now or set one by hand" : ""}.`
+            : rates.error}
+        </p>
+      )}
+      {rates.data && (
+        <p className="muted">
+          {rates.data.rates.length} rates
+          {stale > 0 ? ` · ${stale} stale (no fresh quote; the newest known rate is shown)` : " · all fresh"}
+        </p>
+      )}
+      <div className="columns">
+        <table aria-busy={rates.loading}>
+          <thead>
+            <tr>
+              <th scope="col">Pair</th>
+              <th scope="col" className="number">
+                Rate
+              </th>
+              <th scope="col">Provider</th>
+              <th scope="col">Effective</th>
+              <th scope="col">Fresh until</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rates.data?.rates.map((rate) => (
+              <tr key={rate.quote} className={rate.stale ? "stale" : undefined}>
+                <td>
+                  {rate.base}/{rate.quote}
+                </td>
+                <td className="number">{rate.rate}</td>
+                <td>
+                  {rate.provider}
+                  {rate.derivation !== "direct" && (
+                    <span className="muted">
+                      {" "}
+                      ({rate.derivation === "cross" ? `cross via ${rate.via}` : "inverse"})
+                    </span>
+                  )}
+                </td>
+                <td>{formatTime(rate.effectiveAt)}</td>
+                <td>
+                  {rate.stale ? <span className="badge status-rejected">Stale</span> : formatTime(rate.expiresAt)}
+                </td>
+              </tr>
+            ))}
+            {rates.data?.rates.length === 0 && (
+              <tr>
+                <td colSpan={5} className="empty">
+                  No rates yet: the worker fetches them every few minutes{manage ? ", or refresh now" : ""}.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+        {manage && <ManualRateForm base={base} onSaved={rates.reload} />}
+      </div>
+    </section>
+  );
+}
+
+function RefreshButton({ onQueued }: { onQueued: () => Promise<void> }) {
+  const [message, setMessage] = useState<{ error: boolean; text: string }>();
+  const [busy, setBusy] = useState(false);
+  const refresh = async () => {
+    setBusy(true);
+    try {
+      const { jobId } = await rpc.fx.refresh();
+      setMessage({ error: false, text: `Refresh queued (job ${jobId}); rates update once a worker has run it.` });
+      setTimeout(() => void onQueued(), 3_000);
+    } catch (error) {
+      setMessage({ error: true, text: describeError(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" onClick={() => void refresh()} disabled={busy}>
+        Refresh now
+      </button>
+      {message && (
+        <span role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
+          {message.text}
+        </span>
+      )}
+    </>
+  );
+}
+
+function ManualRateForm({ base, onSaved }: { base: string | undefined; onSaved: () => Promise<void> }) {
+  const [message, setMessage] = useState<{ error: boolean; text: string }>();
+  const [busy, setBusy] = useState(false);
+  const save = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    try {
+      const saved = await rpc.fx.setManual({
+        base: String(form.get("base")),
+        quote: String(form.get("quote")),
+        rate: String(form.get("rate")).trim(),
+      });
+      setMessage({
+        error: false,
+        text: `${saved.base}/${saved.quote} = ${saved.rate} (manual) until ${formatTime(saved.expiresAt)}.`,
+      });
+      await onSaved();
+    } catch (error) {
+      setMessage({ error: true, text: describeError(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="card manual-rate" onSubmit={save} aria-labelledby="manual-title">
+      <h2 id="manual-title">Manual override</h2>
+      <p className="muted">Answers first for its pair until it expires.</p>
+      <label>
+        Base
+        <input name="base" required maxLength={3} defaultValue={base} key={base} size={4} />
+      </label>
+      <label>
+        Quote
+        <input name="quote" required maxLength={3} size={4} placeholder="USD" />
+      </label>
+      <label>
+        Rate (units of quote per one base)
+        <input name="rate" required inputMode="decimal" placeholder="1.0843" />
+      </label>
+      {message && (
+        <p role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
+          {message.text}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={busy}>
+        Set rate
+      </button>
+    </form>
+  );
+}

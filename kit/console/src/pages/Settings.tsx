@@ -1,0 +1,149 @@
+// System settings (admin): base currency, how long a KYC approval lasts, rate providers in order.
+import { type FormEvent, useEffect, useState } from "react";
+import { describeError, FX_PROVIDERS, rpc, type SystemSettings } from "../api";
+import { formatTime } from "../format";
+import { useLoad } from "../hooks";
+
+type Provider = (typeof FX_PROVIDERS)[number];
+
+export function SettingsPage() {
+  const settings = useLoad(() => rpc.settings.system.get(), []);
+  const currencies = useLoad(() => rpc.fx.currencies(), []);
+  useEffect(() => {
+    document.title = "Settings · Kit console";
+  }, []);
+
+  return (
+    <section aria-labelledby="settings-title">
+      <h1 id="settings-title">System settings</h1>
+      {settings.error && (
+        <p role="alert" className="error">
+          {settings.error}
+        </p>
+      )}
+      {settings.data && (
+        <SettingsForm
+          key={settings.data.updatedAt ?? "defaults"}
+          settings={settings.data}
+          currencies={currencies.data?.items.map((c) => c.code) ?? [settings.data.baseCurrency]}
+          onSaved={settings.reload}
+        />
+      )}
+    </section>
+  );
+}
+
+function SettingsForm({
+  settings,
+  currencies,
+  onSaved,
+}: {
+  settings: SystemSettings;
+  currencies: string[];
+  onSaved: () => Promise<void>;
+}) {
+  const [providers, setProviders] = useState<Provider[]>(settings.fxProviders);
+  const [message, setMessage] = useState<{ error: boolean; text: string }>();
+  const [busy, setBusy] = useState(false);
+
+  const move = (index: number, by: number) => {
+    const next = [...providers];
+    const [item] = next.splice(index, 1);
+    if (item) next.splice(index + by, 0, item);
+    setProviders(next);
+  };
+  const toggle = (provider: Provider, on: boolean) =>
+    setProviders(on ? [...providers, provider] : providers.filter((p) => p !== provider));
+
+  const save = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    if (providers.length === 0) return setMessage({ error: true, text: "Keep at least one rate provider." });
+    setBusy(true);
+    try {
+      await rpc.settings.system.update({
+        baseCurrency: String(form.get("baseCurrency")),
+        kycValidityDays: Number(form.get("kycValidityDays")),
+        fxProviders: providers,
+      });
+      setMessage({ error: false, text: "Saved." });
+      await onSaved();
+    } catch (error) {
+      setMessage({ error: true, text: describeError(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form onSubmit={save} className="card settings">
+      <label>
+        Base currency
+        <select name="baseCurrency" defaultValue={settings.baseCurrency}>
+          {currencies.map((code) => (
+            <option key={code} value={code}>
+              {code}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        KYC approval valid for (days)
+        <input
+          name="kycValidityDays"
+          type="number"
+          min={1}
+          max={3650}
+          required
+          defaultValue={settings.kycValidityDays}
+        />
+      </label>
+      <fieldset>
+        <legend>Exchange-rate providers, most preferred first</legend>
+        <ol className="providers">
+          {providers.map((provider, index) => (
+            <li key={provider}>
+              <span>{provider}</span>
+              <button
+                type="button"
+                disabled={index === 0}
+                onClick={() => move(index, -1)}
+                aria-label={`Move ${provider} up`}
+              >
+                ↑
+              </button>
+              <button
+                type="button"
+                disabled={index === providers.length - 1}
+                onClick={() => move(index, 1)}
+                aria-label={`Move ${provider} down`}
+              >
+                ↓
+              </button>
+              <button type="button" onClick={() => toggle(provider, false)} aria-label={`Remove ${provider}`}>
+                Remove
+              </button>
+            </li>
+          ))}
+        </ol>
+        {FX_PROVIDERS.filter((p) => !providers.includes(p)).map((provider) => (
+          <button key={provider} type="button" onClick={() => toggle(provider, true)}>
+            Add {provider}
+          </button>
+        ))}
+      </fieldset>
+      {message && (
+        <p role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
+          {message.text}
+        </p>
+      )}
+      <p className="muted">
+        Last changed {formatTime(settings.updatedAt)}
+        {settings.updatedBy && ` by ${settings.updatedBy.slice(0, 8)}`}.
+      </p>
+      <button type="submit" className="primary" disabled={busy}>
+        Save settings
+      </button>
+    </form>
+  );
+}
