@@ -5,6 +5,7 @@ import type { ResolvedConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
 import { closeStatusEvents } from "./domains/kyc/events";
+import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { closeTokenStreams } from "./domains/tokens/live";
 import { allowPublicMetadataReads } from "./domains/tokens/metadata";
@@ -71,7 +72,11 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
     }
     // One registry per process: /metrics shows the worker's jobs beside the requests.
     const metrics = createMetrics();
-    if (roles.includes("worker")) worker = await startWorker(deps, undefined, { metrics });
+    if (roles.includes("worker")) {
+      worker = await startWorker(deps, undefined, { metrics });
+      // Every worker shows them from the start, not only the one that ran the last reconciliation.
+      kycOnchainMetrics(metrics.registry, deps.db);
+    }
     if (roles.includes("indexer")) indexer = startIndexer(deps, { registry: metrics.registry });
     const api = roles.includes("api");
     if (api) {

@@ -13,6 +13,7 @@ export type QueuePage = Outputs["kyc"]["review"]["queue"];
 export type QueueItem = QueuePage["items"][number];
 export type ReviewDetail = Outputs["kyc"]["review"]["get"];
 export type KycDocument = ReviewDetail["documents"][number];
+export type OnchainRegistration = ReviewDetail["onchain"][number];
 export type KycStatus = QueueItem["status"];
 export type StatusEvent = Outputs["kyc"]["review"]["events"] extends AsyncIterable<infer E> ? E : never;
 export type UserView = Outputs["users"]["list"]["items"][number];

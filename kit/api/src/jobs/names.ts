@@ -1,7 +1,15 @@
 // Every job the worker runs, by name. A job is added here, then given a definition in jobs/registry.ts.
+import type { Metrics } from "../infra/metrics";
 import type { Deps } from "../rpc/context";
 
-export const JOB_NAMES = ["fx.refresh", "kyc.clean-up-documents", "kyc.expire-approvals"] as const;
+export const JOB_NAMES = [
+  "fx.refresh",
+  "kyc.clean-up-documents",
+  "kyc.expire-approvals",
+  "kyc.onchain.register",
+  "kyc.onchain.revoke",
+  "kyc.onchain.reconcile",
+] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** The producer side, available to every process (an api enqueues, a worker runs). */
@@ -20,6 +28,14 @@ export interface JobDefinition<Name extends string = JobName> {
   attempts: number;
   /** Delay before the first retry (default 5 s). */
   backoffMs?: number;
-  /** Resolves with a small JSON summary, kept with the job and logged; throws to fail the try. */
-  run(deps: Deps, data: Record<string, unknown>, job: { id: string; attempt: number }): Promise<unknown>;
+  /**
+   * Resolves with a small JSON summary, kept with the job and logged; throws to fail the try.
+   * `job.attempts` is the tries in all (the last try is `attempt === attempts`).
+   * `job.metrics` is the worker's registry (what /metrics of its process shows), for a job's own series.
+   */
+  run(
+    deps: Deps,
+    data: Record<string, unknown>,
+    job: { id: string; attempt: number; attempts: number; metrics: Metrics },
+  ): Promise<unknown>;
 }

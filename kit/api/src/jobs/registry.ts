@@ -3,6 +3,9 @@
 import type { Config } from "../config";
 import { refreshRates } from "../domains/exchange-rates/service";
 import { cleanUpDocuments } from "../domains/kyc/documents";
+import { registerEligibility, revokeEligibility } from "../domains/kyc/onchain";
+import { kycOnchainMetrics } from "../domains/kyc/onchain-metrics";
+import { reconcileRegistrations } from "../domains/kyc/reconcile";
 import { expireApprovals } from "../domains/kyc/review";
 import type { JobDefinition, JobName } from "./names";
 
@@ -28,6 +31,27 @@ export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobNam
       attempts: 3,
       backoffMs: 30_000,
       run: (deps) => expireApprovals(deps),
+    },
+    // On-chain eligibility (domains/kyc/onchain.ts): a chain outage is retried for about 5 minutes
+    // (10 s, 20 s, … 160 s); then the row is `failed` and `kyc.onchain.retry` queues it again.
+    {
+      name: "kyc.onchain.register",
+      attempts: 6,
+      backoffMs: 10_000,
+      run: (deps, data, job) => registerEligibility(deps, data, job),
+    },
+    {
+      name: "kyc.onchain.revoke",
+      attempts: 6,
+      backoffMs: 10_000,
+      run: (deps, data, job) => revokeEligibility(deps, data, job),
+    },
+    {
+      name: "kyc.onchain.reconcile",
+      everySeconds: 15 * 60,
+      attempts: 3,
+      backoffMs: 60_000,
+      run: (deps, _data, job) => reconcileRegistrations(deps, kycOnchainMetrics(job.metrics.registry, deps.db)),
     },
   ];
 }

@@ -52,7 +52,7 @@ export async function startWorker(
     const started = performance.now();
     const elapsedMs = () => Math.round(performance.now() - started);
     try {
-      const result = await definition.run(deps, job.data ?? {}, { id: job.id ?? "", attempt });
+      const result = await definition.run(deps, job.data ?? {}, { id: job.id ?? "", attempt, attempts, metrics });
       const ms = elapsedMs();
       metrics.jobDuration.observe(labels, ms / 1000);
       metrics.jobsCompleted.inc(labels);

@@ -1,8 +1,17 @@
 // One application: who, what they sent (documents previewed through short-lived URLs), what
-// happened so far, and the reviewer's actions. Errors from the four-eyes rule and races are shown
-// in words; a change made elsewhere reloads the page in place.
+// happened so far, where its wallets stand on chain, and the reviewer's actions. Errors from the
+// four-eyes rule and races are shown in words; a change made elsewhere reloads the page in place.
 import { type FormEvent, useEffect, useRef, useState } from "react";
-import { can, describeError, errorCode, type KycDocument, type Me, type ReviewDetail, rpc } from "../api";
+import {
+  can,
+  describeError,
+  errorCode,
+  type KycDocument,
+  type Me,
+  type OnchainRegistration,
+  type ReviewDetail,
+  rpc,
+} from "../api";
 import { countryName, formatBytes, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { useLiveEvents } from "../live";
@@ -166,6 +175,7 @@ function Detail({
               ))}
             </ul>
           </section>
+          <OnchainCard me={me} registrations={detail.onchain} setNotice={setNotice} reload={reload} />
         </div>
       </div>
     </>
@@ -376,6 +386,82 @@ function Actions({
         Decided {formatTime(application.decidedAt)}
         {application.decisionReason && `: ${application.decisionReason}`}
       </p>
+    </section>
+  );
+}
+
+const ONCHAIN_LABELS: Record<OnchainRegistration["status"], { label: string; className: string }> = {
+  pending: { label: "In progress", className: "status-submitted" },
+  registered: { label: "Verified", className: "status-approved" },
+  failed: { label: "Failed", className: "status-rejected" },
+  revoked: { label: "Revoked", className: "status-expired" },
+};
+
+const short = (hex: string) => `${hex.slice(0, 8)}…${hex.slice(-6)}`;
+
+/** Each wallet of the applicant as Kit registered it on chain; admins may queue a failed one again. */
+function OnchainCard({
+  me,
+  registrations,
+  setNotice,
+  reload,
+}: {
+  me: Me;
+  registrations: OnchainRegistration[];
+  setNotice: (notice: Notice | undefined) => void;
+  reload: () => Promise<void>;
+}) {
+  const [busy, setBusy] = useState<string>();
+  const mayRetry = can(me, "kyc", "manage_onchain");
+  const retry = async (wallet: string) => {
+    setBusy(wallet);
+    setNotice(undefined);
+    try {
+      await rpc.kyc.onchain.retry({ wallet });
+      setNotice({ kind: "success", text: `The on-chain registration of ${short(wallet)} is queued again.` });
+    } catch (error) {
+      setNotice({ kind: "error", text: describeError(error) });
+    }
+    await reload();
+    setBusy(undefined);
+  };
+  return (
+    <section aria-labelledby="onchain-title" className="card">
+      <h2 id="onchain-title">On chain</h2>
+      {registrations.length === 0 && (
+        <p>No wallet on chain yet: Kit registers the applicant's linked wallets once approved.</p>
+      )}
+      <ul className="documents">
+        {registrations.map((r) => (
+          <li key={r.wallet}>
+            <code title={r.wallet}>{short(r.wallet)}</code>{" "}
+            <span className={`badge ${ONCHAIN_LABELS[r.status].className}`}>{ONCHAIN_LABELS[r.status].label}</span>
+            <div className="muted">
+              {r.lastTxHash ? (
+                <>
+                  last transaction <code title={r.lastTxHash}>{short(r.lastTxHash)}</code>
+                </>
+              ) : (
+                "no transaction yet"
+              )}
+              {r.identity && (
+                <>
+                  {" · identity "}
+                  <code title={r.identity}>{short(r.identity)}</code>
+                </>
+              )}
+              {" · "}
+              {formatTime(r.updatedAt)}
+            </div>
+            {r.error && <p className="error">{r.error}</p>}
+            {r.status === "failed" && mayRetry && (
+              <button type="button" disabled={busy !== undefined} onClick={() => void retry(r.wallet)}>
+                Retry
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

@@ -5,7 +5,8 @@ import { defaultStatements } from "better-auth/plugins/admin/access";
 export const statements = {
   // better-auth's admin plugin checks these on its own endpoints (/api/auth/admin/*).
   ...defaultStatements,
-  kyc: ["submit", "review", "decide"],
+  // manage_onchain: re-queue Kit's on-chain eligibility work (signed with Kit's keys, paid in gas).
+  kyc: ["submit", "review", "decide", "manage_onchain"],
   documents: ["read_any"],
   settings: ["manage_system"],
   fx: ["manage"],
@@ -28,7 +29,7 @@ export const grants: Record<RoleName, Permissions> = {
   // Staff are people too: they pass KYC like anyone (and never review their own, see kyc/review.ts).
   kyc_reviewer: { kyc: ["submit", "review", "decide"], documents: ["read_any"] },
   admin: {
-    kyc: ["submit", "review", "decide"],
+    kyc: ["submit", "review", "decide", "manage_onchain"],
     documents: ["read_any"],
     settings: ["manage_system"],
     fx: ["manage"],

@@ -7,7 +7,10 @@ import { parseSiweMessage } from "viem/siwe";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
+import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
+import type { JobQueue } from "../../jobs/names";
+import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "../kyc/onchain";
 import type { Auth } from "./auth";
 import { SESSION_EXPIRES_IN_SECONDS } from "./auth";
 import { grants, type RoleName } from "./permissions";
@@ -127,7 +130,7 @@ export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller
  * domain and chain, carry a nonce Kit issued (single use), and be within its validity window.
  */
 export async function linkWallet(
-  { config, db, auth }: AuthDeps,
+  { config, db, auth, jobs, log }: AuthDeps & { jobs?: JobQueue; log?: Logger },
   userId: string,
   input: { message: string; signature: string },
 ) {
@@ -203,6 +206,8 @@ export async function linkWallet(
       return inserted;
     });
     if (!row) throw new Error("wallet insert returned no row");
+    // After the commit: an approved investor's new wallet becomes eligible on chain too.
+    await queueNewWalletEligibility({ db, jobs, log }, userId, checksummed);
     return toWalletView(row);
   } catch (error) {
     if (
@@ -235,7 +240,11 @@ export async function listWalletAddresses({ db }: Pick<AuthDeps, "db">, userId: 
 }
 
 /** Unlinks a wallet, unless it is the account's only way to sign in. */
-export async function unlinkWallet({ db }: AuthDeps, userId: string, rawAddress: string) {
+export async function unlinkWallet(
+  { db, jobs, log }: AuthDeps & { jobs?: JobQueue; log?: Logger },
+  userId: string,
+  rawAddress: string,
+) {
   const checksummed = getAddress(rawAddress.toLowerCase());
   await db.transaction(async (tx) => {
     const wallets = await tx.select().from(walletAddress).where(eq(walletAddress.userId, userId)).for("update");
@@ -266,6 +275,8 @@ export async function unlinkWallet({ db }: AuthDeps, userId: string, rawAddress:
       if (next) await tx.update(walletAddress).set({ isPrimary: true }).where(eq(walletAddress.id, next.id));
     }
   });
+  // After the commit: a wallet Kit made eligible loses Kit's claim with its owner.
+  await queueUnlinkedWalletRevocation({ db, jobs, log }, userId, checksummed);
   return { unlinked: true as const };
 }
 

@@ -93,7 +93,7 @@ describe("save and read", () => {
     });
     expect(saved.body.missing).toContain("last name");
     expect(saved.body.missing).toContain("a confirmed proof of address");
-    expect((await call(user, "GET", "/kyc/application")).body).toEqual(saved.body);
+    expect((await call(user, "GET", "/kyc/application")).body).toEqual({ ...saved.body, onchain: [] });
     expect(await history(saved.body.id)).toEqual([{ fromStatus: null, toStatus: "draft", actorId: user.id }]);
     expect((await getKycStanding(kit.deps, user.id)).status).toBe("draft");
   });
@@ -149,7 +149,7 @@ describe("save and read", () => {
     // An id in the body is not part of the API: Bob's save starts his own draft.
     const bobs = await call(bob, "PUT", "/kyc/application", { firstName: "Bob", id: alices.body.id } as object);
     expect(bobs.body.id).not.toBe(alices.body.id);
-    expect((await call(alice, "GET", "/kyc/application")).body).toEqual(alices.body);
+    expect((await call(alice, "GET", "/kyc/application")).body).toEqual({ ...alices.body, onchain: [] });
     expect((await call(undefined, "GET", "/kyc/application")).status).toBe(401);
   });
 });
@@ -173,7 +173,7 @@ describe("submit", () => {
       missing: [],
     });
     expect(Date.parse(submitted.body.submittedAt)).toBeGreaterThan(Date.now() - 60_000);
-    expect((await call(user, "GET", "/kyc/application")).body).toEqual(submitted.body);
+    expect((await call(user, "GET", "/kyc/application")).body).toEqual({ ...submitted.body, onchain: [] });
     expect(await history(draft.body.id)).toEqual([
       { fromStatus: null, toStatus: "draft", actorId: user.id },
       { fromStatus: "draft", toStatus: "submitted", actorId: user.id },

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { and, desc, eq, isNull, notInArray } from "drizzle-orm";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
-import type { Application, SaveApplicationInput } from "./contract";
+import type { Application, OwnApplication, SaveApplicationInput } from "./contract";
 import type { PiiKeyring } from "./crypto";
 import {
   type ApplicationRow,
@@ -18,6 +18,7 @@ import {
   type StatusChange,
   type Transaction,
 } from "./lifecycle";
+import { listRegistrations } from "./onchain-status";
 import { decryptPersonalData, missingForSubmit, presentApplication } from "./present";
 import { CLOSED_STATUSES, type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
 
@@ -59,7 +60,7 @@ export function notEditable(status: KycStatus, action: string): KitError {
   );
 }
 
-export async function getApplication(deps: KycDeps, userId: string): Promise<Application | null> {
+export async function getApplication(deps: KycDeps, userId: string): Promise<OwnApplication | null> {
   const [row] = await deps.db
     .select()
     .from(kycApplications)
@@ -67,7 +68,11 @@ export async function getApplication(deps: KycDeps, userId: string): Promise<App
     .orderBy(desc(kycApplications.createdAt), desc(kycApplications.id))
     .limit(1);
   if (!row) return null;
-  return presentApplication(piiKeyring(deps.config), row, await liveDocuments(deps.db, row.id));
+  const [documents, onchain] = await Promise.all([
+    liveDocuments(deps.db, row.id),
+    listRegistrations(deps.db, userId, "applicant"),
+  ]);
+  return { ...presentApplication(piiKeyring(deps.config), row, documents), onchain };
 }
 
 /** The row's columns for `input`, PII encrypted for application `id` (fields left out become null). */

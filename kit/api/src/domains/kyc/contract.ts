@@ -1,7 +1,15 @@
 import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
 import { base } from "../../rpc/base";
-import { DOCUMENT_CONTENT_TYPES, DOCUMENT_TYPES, KYC_STATUSES, MAX_DOCUMENT_BYTES, RESIDENCY_STATUSES } from "./schema";
+import { evmAddress } from "../tokens/contract";
+import {
+  DOCUMENT_CONTENT_TYPES,
+  DOCUMENT_TYPES,
+  KYC_STATUSES,
+  MAX_DOCUMENT_BYTES,
+  ONCHAIN_REGISTRATION_STATUSES,
+  RESIDENCY_STATUSES,
+} from "./schema";
 
 const isoDateTime = z.iso.datetime({ offset: true });
 const id = (what: string) => z.uuid({ message: `expected the ${what} id (a UUID)` });
@@ -113,6 +121,25 @@ export const application = z.object({
   updatedAt: isoDateTime,
 });
 
+/** Where Kit stands in making one of the applicant's wallets eligible to hold Kit's tokens. */
+export const onchainRegistration = z.object({
+  wallet: z.string().meta({ description: "EIP-55 checksummed" }),
+  status: z.enum(ONCHAIN_REGISTRATION_STATUSES).meta({
+    description:
+      "pending: queued or in progress; registered: verified in the identity registry; failed: gave up (an admin may retry); revoked: Kit's claim revoked",
+  }),
+  identity: z.string().nullable().meta({ description: "The wallet's ONCHAINID identity, once created" }),
+  claimId: z.string().nullable().meta({ description: "The id of Kit's KYC claim on the identity" }),
+  lastTxHash: z.string().nullable().meta({ description: "The last transaction Kit sent for this wallet" }),
+  error: z.string().nullable().meta({ description: "Why the last attempt failed or what reconciliation found" }),
+  updatedAt: isoDateTime,
+});
+
+/** The applicant's own view: the application and its wallets' on-chain status. */
+export const ownApplication = application.extend({
+  onchain: z.array(onchainRegistration).meta({ description: "One entry per linked wallet Kit acted on" }),
+});
+
 export const saveApplicationInput = personalData.extend({
   version: z.number().int().positive().optional().meta({
     description: "The version you last read; a different current version is refused with CONFLICT",
@@ -219,6 +246,7 @@ export const reviewDetail = z.object({
   reviewerId: z.string().nullable(),
   documents: z.array(kycDocument),
   history: z.array(historyEntry),
+  onchain: z.array(onchainRegistration).meta({ description: "The applicant's wallets, as Kit registered them" }),
 });
 
 export const DECISIONS = ["approve", "reject", "request_changes"] as const;
@@ -270,18 +298,21 @@ export type ReviewDetail = z.infer<typeof reviewDetail>;
 export type DecideInput = z.infer<typeof decideInput>;
 export type RevokeInput = z.infer<typeof revokeInput>;
 export type StatusEvent = z.infer<typeof statusEvent>;
+export type OnchainRegistration = z.infer<typeof onchainRegistration>;
+export type OwnApplication = z.infer<typeof ownApplication>;
 
 const submit = { kyc: ["submit" as const] };
 const review = { kyc: ["review" as const] };
 const decide = { kyc: ["decide" as const] };
 const readAnyDocument = { kyc: ["review" as const], documents: ["read_any" as const] };
+const manageOnchain = { kyc: ["manage_onchain" as const] };
 
 export const kycContract = {
   application: {
     get: base
       .route({ method: "GET", path: "/kyc/application", tags: ["kyc"], summary: "Your current KYC application" })
       .meta({ permission: submit })
-      .output(application.nullable().meta({ description: "Null until you save a first draft" })),
+      .output(ownApplication.nullable().meta({ description: "Null until you save a first draft" })),
     save: base
       .route({
         method: "PUT",
@@ -429,5 +460,17 @@ export const kycContract = {
       })
       .meta({ permission: review })
       .output(eventIterator(statusEvent)),
+  },
+  onchain: {
+    retry: base
+      .route({
+        method: "POST",
+        path: "/kyc/onchain/{wallet}/retry",
+        tags: ["kyc onchain"],
+        summary: "Queue a failed on-chain registration (or revocation) of a wallet again",
+      })
+      .meta({ permission: manageOnchain })
+      .input(z.object({ wallet: evmAddress("wallet") }))
+      .output(onchainRegistration),
   },
 };

@@ -5,6 +5,7 @@
 // what the earlier one did, with a precise CONFLICT); events go out only after the commit.
 import { and, asc, eq, isNull, lte } from "drizzle-orm";
 import { KitError } from "../../errors";
+import type { JobQueue } from "../../jobs/names";
 import { user } from "../auth/schema";
 import type { CallerUser } from "../auth/session";
 import { getSystemSettings, type SettingsDeps } from "../settings/service";
@@ -20,11 +21,15 @@ import {
   type StatusChange,
   type Transaction,
 } from "./lifecycle";
+import { queueEligibilityJob } from "./onchain";
+import { listRegistrations } from "./onchain-status";
 import { presentApplication, presentDocument } from "./present";
 import { type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
 
 /** `decide` reads the validity period from the system settings. */
-export type ReviewDeps = KycDeps & Pick<SettingsDeps, "config">;
+export type ReviewDeps = KycDeps & Pick<SettingsDeps, "config"> & OnchainQueue;
+/** Where approvals and revocations queue their on-chain jobs (absent: nothing is queued). */
+type OnchainQueue = { jobs?: JobQueue };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Bounds one expiry transaction (row locks held, history rows written) whatever the backlog. */
@@ -98,13 +103,14 @@ export async function getReview(deps: KycDeps, reviewer: CallerUser, application
   if (!found || found.application.status === "draft") throw notFound(applicationId);
   assertNotOwn(reviewer, found.application);
 
-  const [documents, history] = await Promise.all([
+  const [documents, history, onchain] = await Promise.all([
     liveDocuments(deps, applicationId),
     deps.db
       .select()
       .from(kycStatusHistory)
       .where(eq(kycStatusHistory.applicationId, applicationId))
       .orderBy(asc(kycStatusHistory.id)),
+    listRegistrations(deps.db, found.application.userId, "reviewer"),
   ]);
   return {
     application: presentApplication(piiKeyring(deps.config), found.application, documents),
@@ -118,6 +124,7 @@ export async function getReview(deps: KycDeps, reviewer: CallerUser, application
       reason: h.reason,
       at: h.at.toISOString(),
     })),
+    onchain,
   };
 }
 
@@ -198,11 +205,18 @@ export async function decideApplication(
     });
   });
   await announceStatusChange(deps, change);
+  if (change.application.status === "approved") {
+    await queueEligibilityJob(deps, "kyc.onchain.register", { applicationId: change.application.id });
+  }
   return present(deps, change.application);
 }
 
 /** approved → revoked (a sanctions hit, a forgery found later). Any reviewer who may decide. */
-export async function revokeApplication(deps: KycDeps, reviewer: CallerUser, input: RevokeInput): Promise<Application> {
+export async function revokeApplication(
+  deps: KycDeps & OnchainQueue,
+  reviewer: CallerUser,
+  input: RevokeInput,
+): Promise<Application> {
   const change = await inStatusTransaction(deps, async (tx) => {
     const row = await lockForReview(tx, reviewer, input.applicationId);
     if (row.status !== "approved") {
@@ -218,6 +232,7 @@ export async function revokeApplication(deps: KycDeps, reviewer: CallerUser, inp
     });
   });
   await announceStatusChange(deps, change);
+  await queueEligibilityJob(deps, "kyc.onchain.revoke", { applicationId: change.application.id });
   return present(deps, change.application);
 }
 
@@ -251,7 +266,7 @@ export async function getReviewDocumentUrl(
  * actor, events after each commit). Batches lock with SKIP LOCKED, so two workers share the
  * backlog instead of waiting on each other, and a revocation in flight is simply left alone.
  */
-export async function expireApprovals(deps: KycDeps): Promise<{ expired: number }> {
+export async function expireApprovals(deps: KycDeps & OnchainQueue): Promise<{ expired: number }> {
   let expired = 0;
   for (;;) {
     const changes = await inStatusTransaction(deps, async (tx) => {
@@ -268,7 +283,10 @@ export async function expireApprovals(deps: KycDeps): Promise<{ expired: number 
       }
       return done;
     });
-    for (const change of changes) await announceStatusChange(deps, change);
+    for (const change of changes) {
+      await announceStatusChange(deps, change);
+      await queueEligibilityJob(deps, "kyc.onchain.revoke", { applicationId: change.application.id });
+    }
     expired += changes.length;
     if (changes.length < EXPIRY_BATCH) return { expired };
   }

@@ -10,6 +10,7 @@ import {
   removeDocument,
 } from "./documents";
 import { watchOwnStatus, watchQueue } from "./events";
+import { retryRegistration } from "./onchain-status";
 import { listQueue } from "./queue";
 import { claimApplication, decideApplication, getReview, getReviewDocumentUrl, revokeApplication } from "./review";
 
@@ -71,5 +72,8 @@ export const kycRouter = {
       getReviewDocumentUrl(context, signedIn(context.caller).user, input.documentId, requester(context)),
     ),
     events: os.kyc.review.events.handler(({ context, signal }) => watchQueue(context, signal)),
+  },
+  onchain: {
+    retry: os.kyc.onchain.retry.handler(({ context, input }) => retryRegistration(context, input.wallet)),
   },
 };

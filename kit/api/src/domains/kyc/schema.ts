@@ -205,3 +205,56 @@ export const kycDocumentAccess = pgTable(
     index("kyc_document_access_user_idx").on(table.userId, table.at),
   ],
 );
+
+export const ONCHAIN_REGISTRATION_STATUSES = ["pending", "registered", "failed", "revoked"] as const;
+export type OnchainRegistrationStatus = (typeof ONCHAIN_REGISTRATION_STATUSES)[number];
+
+/**
+ * One row per wallet and chain: where Kit stands in making the wallet eligible (ONCHAINID identity,
+ * Kit's KYC claim, identity-registry entry) or in taking that back. The chain is the truth; the
+ * eligibility jobs (kyc/onchain.ts) read it first and record here what they did.
+ */
+export const kycOnchainRegistrations = pgTable(
+  "kyc_onchain_registrations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** The application whose approval (or its end) the row last acted on. */
+    applicationId: uuid("application_id")
+      .notNull()
+      .references(() => kycApplications.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id),
+    /** Lowercase 0x address. */
+    wallet: text("wallet").notNull(),
+    chainId: integer("chain_id").notNull(),
+    /** The wallet's ONCHAINID identity, once known (it stays after a revocation). */
+    identityAddress: text("identity_address"),
+    /** keccak256(abi.encode(claim issuer, topic)): the id of Kit's KYC claim on the identity. */
+    claimId: text("claim_id"),
+    /** ISO 3166-1 numeric, from the application's country of residence. */
+    country: integer("country").notNull(),
+    status: text("status").$type<OnchainRegistrationStatus>().notNull().default("pending"),
+    lastTxHash: text("last_tx_hash"),
+    /** Short, for operators: never a key, a signature or a raw RPC payload. */
+    error: text("error"),
+    /** Tries of the current job (reset when a new registration or revocation is queued). */
+    attempts: integer("attempts").notNull().default(0),
+    registeredAt: at("registered_at"),
+    revokedAt: at("revoked_at"),
+    createdAt: at("created_at").notNull().defaultNow(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (table) => [
+    check(
+      "kyc_onchain_registrations_status_check",
+      sql`${table.status} in (${sqlList(ONCHAIN_REGISTRATION_STATUSES)})`,
+    ),
+    check("kyc_onchain_registrations_wallet_check", sql`${table.wallet} ~ '^0x[0-9a-f]{40}$'`),
+    check("kyc_onchain_registrations_country_check", sql`${table.country} between 0 and 999`),
+    uniqueIndex("kyc_onchain_registrations_wallet_idx").on(table.chainId, table.wallet),
+    index("kyc_onchain_registrations_user_idx").on(table.userId),
+    index("kyc_onchain_registrations_application_idx").on(table.applicationId),
+    index("kyc_onchain_registrations_status_idx").on(table.status, table.updatedAt),
+  ],
+);

@@ -1,0 +1,140 @@
+// The on-chain side of an application as people see it (the applicant, reviewers), and the admin's
+// retry of a registration that gave up. The jobs themselves live in onchain.ts.
+import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
+import { getAddress } from "viem";
+import type { Config } from "../../config";
+import { KitError } from "../../errors";
+import type { Database } from "../../infra/db";
+import type { Logger } from "../../infra/log";
+import type { JobQueue } from "../../jobs/names";
+import { walletAddress } from "../auth/schema";
+import type { OnchainRegistration } from "./contract";
+import type { RegistrationRow } from "./onchain";
+import { kycApplications, kycOnchainRegistrations } from "./schema";
+
+/** Who reads: a reviewer sees the operator's error text; the applicant a plain sentence. */
+export type Audience = "applicant" | "reviewer";
+
+const APPLICANT_ERROR =
+  "Kit could not finish this step on chain yet; it is being looked into, and you need not do anything.";
+
+export function presentRegistration(row: RegistrationRow, audience: Audience): OnchainRegistration {
+  return {
+    wallet: getAddress(row.wallet),
+    status: row.status,
+    identity: row.identityAddress ? getAddress(row.identityAddress) : null,
+    claimId: row.claimId,
+    lastTxHash: row.lastTxHash,
+    // Errors are short and secret-free (onchain.ts shortError), but they speak of nodes and
+    // contracts: operators' words, not the applicant's.
+    error: row.error === null ? null : audience === "reviewer" ? row.error : APPLICANT_ERROR,
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** The user's wallets as Kit registered them, oldest first. */
+export async function listRegistrations(
+  db: Database,
+  userId: string,
+  audience: Audience,
+): Promise<OnchainRegistration[]> {
+  const rows = await db
+    .select()
+    .from(kycOnchainRegistrations)
+    .where(eq(kycOnchainRegistrations.userId, userId))
+    .orderBy(asc(kycOnchainRegistrations.createdAt), asc(kycOnchainRegistrations.wallet));
+  return rows.map((row) => presentRegistration(row, audience));
+}
+
+/** Whether `wallet` (lowercase) is still linked to `userId`: jobs act only on linked wallets. */
+export async function isLinked(db: Database, userId: string, wallet: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: walletAddress.id })
+    .from(walletAddress)
+    .where(and(eq(walletAddress.userId, userId), sql`lower(${walletAddress.address}) = ${wallet}`))
+    .limit(1);
+  return row !== undefined;
+}
+
+/** The owner's approved, unexpired application, if any. */
+export async function currentApprovalId(db: Database, userId: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ id: kycApplications.id })
+    .from(kycApplications)
+    .where(
+      and(
+        eq(kycApplications.userId, userId),
+        eq(kycApplications.status, "approved"),
+        gt(kycApplications.expiresAt, new Date()),
+      ),
+    )
+    .orderBy(desc(kycApplications.decidedAt))
+    .limit(1);
+  return row?.id;
+}
+
+export interface RetryDeps {
+  config: Pick<Config, "auth">;
+  db: Database;
+  log: Logger;
+  jobs: JobQueue;
+}
+
+const NOT_FAILED: Record<Exclude<RegistrationRow["status"], "failed">, string> = {
+  pending: "it is already queued or in progress",
+  registered: "the wallet is verified on chain; there is nothing to retry",
+  revoked: "Kit's claim on it is revoked; a new approval registers it again",
+};
+
+/**
+ * Procedure kyc.onchain.retry: a `failed` row becomes `pending` and its job is queued again — the
+ * registration while the wallet is eligible (owner approved, wallet linked), otherwise the
+ * revocation (a failure then was one).
+ */
+export async function retryRegistration(deps: RetryDeps, walletInput: string): Promise<OnchainRegistration> {
+  const wallet = walletInput.toLowerCase();
+  const rows = await deps.db.select().from(kycOnchainRegistrations).where(eq(kycOnchainRegistrations.wallet, wallet));
+  // One chain in practice; the configured one first should a wallet have rows on several.
+  const row = rows.find((r) => r.chainId === deps.config.auth.chainId) ?? rows[0];
+  if (!row) {
+    throw new KitError(
+      "NOT_FOUND",
+      `Kit has no on-chain registration for ${getAddress(wallet)}; one is made when the wallet's owner is approved.`,
+    );
+  }
+  if (row.status !== "failed") {
+    throw new KitError(
+      "CONFLICT",
+      `The on-chain registration of ${getAddress(wallet)} is ${row.status}, not failed: ${NOT_FAILED[row.status]}.`,
+    );
+  }
+
+  // Compare-and-set: two admins retrying at once queue one job.
+  const [claimed] = await deps.db
+    .update(kycOnchainRegistrations)
+    .set({ status: "pending", attempts: 0, updatedAt: new Date() })
+    .where(and(eq(kycOnchainRegistrations.id, row.id), eq(kycOnchainRegistrations.status, "failed")))
+    .returning();
+  if (!claimed) {
+    throw new KitError("CONFLICT", `The on-chain registration of ${getAddress(wallet)} changed meanwhile; reload it.`);
+  }
+
+  // Eligible is approved and still linked: then the registration, else the revocation, as the jobs judge it.
+  const approvalId = await currentApprovalId(deps.db, row.userId);
+  const [name, data] =
+    approvalId && (await isLinked(deps.db, row.userId, wallet))
+      ? (["kyc.onchain.register", { applicationId: approvalId, wallet }] as const)
+      : (["kyc.onchain.revoke", { userId: row.userId, wallet }] as const);
+  try {
+    await deps.jobs.enqueue(name, data);
+  } catch (error) {
+    await deps.db
+      .update(kycOnchainRegistrations)
+      .set({ status: "failed", updatedAt: new Date() })
+      .where(eq(kycOnchainRegistrations.id, row.id));
+    deps.log.error({ err: error, job: name, wallet }, "could not queue the on-chain retry");
+    throw new KitError("SERVICE_UNAVAILABLE", "The job queue is unavailable; try again in a minute.");
+  }
+  deps.log.info({ job: name, wallet, applicationId: row.applicationId }, "on-chain registration queued again");
+  return presentRegistration(claimed, "reviewer");
+}

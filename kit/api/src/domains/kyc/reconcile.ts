@@ -1,0 +1,244 @@
+// Job kyc.onchain.reconcile: compares kyc_onchain_registrations with the chain and repairs what
+// drifted. The chain can change behind Kit's back (a management key removing Kit's claim, an
+// agent deleting an identity from the registry, a claim added again after Kit revoked it), and a
+// queued job can be lost (Redis gone between a commit and its enqueue). Each run checks a bounded
+// batch, continuing where the previous run stopped, so every row is looked at every few runs
+// whatever the table's size.
+import { claimIdOf, hasValidClaim, identityAbi, isVerified } from "@kit/contracts";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import type { Address, Hex } from "viem";
+import type { Config } from "../../config";
+import type { Database } from "../../infra/db";
+import type { Logger } from "../../infra/log";
+import type { Redis } from "../../infra/redis";
+import type { JobQueue } from "../../jobs/names";
+import { claimDataFor, type EligibilityChain, eligibilityChain, type RegistrationRow } from "./onchain";
+import type { DriftKind, KycOnchainMetrics } from "./onchain-metrics";
+import { currentApprovalId, isLinked } from "./onchain-status";
+import { kycOnchainRegistrations } from "./schema";
+
+/** Rows checked per run (a few chain reads each). */
+export const RECONCILE_BATCH = 200;
+/** Chain reads in flight at once. */
+const CONCURRENCY = 8;
+/** Where the last run stopped (a row id); absent: from the start. */
+const CURSOR_KEY = "kyc:onchain:reconcile:cursor";
+/**
+ * A row whose owner's standing changed (approved again, approval ended, wallet unlinked) gets this
+ * long for the job queued with the change to act before it counts as drift: a revocation being
+ * retried through a chain outage is not one.
+ */
+const GRACE_MS = 15 * 60 * 1000;
+
+export interface ReconcileDeps {
+  config: Pick<Config, "chain">;
+  db: Database;
+  redis: Redis;
+  log: Logger;
+  jobs: JobQueue;
+}
+
+export interface ReconcileResult {
+  checked: number;
+  drifted: number;
+  queued: number;
+}
+
+interface Finding {
+  kind: DriftKind;
+  /** Stored in the row's `error` for the reviewers' view and the operator. */
+  message: string;
+  /** The row's new status (`pending` while the repair job is queued). */
+  status: RegistrationRow["status"];
+  job?: { name: "kyc.onchain.register" | "kyc.onchain.revoke"; data: Record<string, string> };
+}
+
+export async function reconcileRegistrations(
+  deps: ReconcileDeps,
+  metrics: Pick<KycOnchainMetrics, "drift">,
+  options: { batch?: number } = {},
+): Promise<ReconcileResult> {
+  const batch = options.batch ?? RECONCILE_BATCH;
+  const cursor = await deps.redis.get(CURSOR_KEY);
+  const rows = await deps.db
+    .select()
+    .from(kycOnchainRegistrations)
+    .where(
+      and(
+        inArray(kycOnchainRegistrations.status, ["registered", "revoked"]),
+        cursor ? gt(kycOnchainRegistrations.id, cursor) : undefined,
+      ),
+    )
+    .orderBy(asc(kycOnchainRegistrations.id))
+    .limit(batch);
+  // Moved only after the batch is done: a run that fails (chain down) is tried again on the same rows.
+  // A short batch reached the end: the next run starts over.
+  const last = rows.at(-1);
+  const advance = () =>
+    rows.length < batch || !last ? deps.redis.del(CURSOR_KEY) : deps.redis.set(CURSOR_KEY, last.id);
+  // Nothing registered yet: no need for the chain (nor a deployment file).
+  if (rows.length === 0) {
+    await advance();
+    return { checked: 0, drifted: 0, queued: 0 };
+  }
+  const chain = await eligibilityChain(deps.config);
+  const mine = rows.filter((row) => row.chainId === chain.chainId);
+
+  const result: ReconcileResult = { checked: mine.length, drifted: 0, queued: 0 };
+  for (let i = 0; i < mine.length; i += CONCURRENCY) {
+    await Promise.all(
+      mine.slice(i, i + CONCURRENCY).map(async (row) => {
+        const finding = await inspect(deps.db, chain, row);
+        if (!finding || !(await flag(deps, row, finding))) return;
+        result.drifted += 1;
+        metrics.drift.inc({ kind: finding.kind });
+        // Wallet addresses and ids only: nothing secret, nothing personal beyond what the chain shows.
+        deps.log.warn(
+          {
+            wallet: row.wallet,
+            applicationId: row.applicationId,
+            drift: finding.kind,
+            repair: finding.job?.name ?? null,
+          },
+          `on-chain drift: ${finding.message}`,
+        );
+        if (finding.job) {
+          try {
+            await deps.jobs.enqueue(finding.job.name, finding.job.data);
+          } catch (error) {
+            // Back as it was (the finding stays in `error`), so the next run finds it again.
+            await deps.db
+              .update(kycOnchainRegistrations)
+              .set({ status: row.status, updatedAt: new Date() })
+              .where(eq(kycOnchainRegistrations.id, row.id));
+            throw error;
+          }
+          result.queued += 1;
+        }
+      }),
+    );
+  }
+  await advance();
+  return result;
+}
+
+/** What is wrong with one row, judged against the chain and the owner's current approval. */
+async function inspect(db: Database, chain: EligibilityChain, row: RegistrationRow): Promise<Finding | undefined> {
+  const wallet = row.wallet as Address;
+  const approvalId = await currentApprovalId(db, row.userId);
+  // A wallet is eligible while its owner is approved and it is still linked to them.
+  const linked = await isLinked(db, row.userId, row.wallet);
+  const kitClaim = row.identityAddress ? await kitClaimOn(chain, row.identityAddress as Address) : undefined;
+  const verified = await isVerified(chain.clients, chain.identityRegistry, wallet);
+
+  const settled = Date.now() - row.updatedAt.getTime() > GRACE_MS;
+
+  if (row.status === "registered") {
+    // Eligible is approved and linked; without either the revocation was never queued, or was lost.
+    if (!approvalId || !linked) {
+      if (!settled) return undefined;
+      const revoke = { name: "kyc.onchain.revoke" as const, data: { userId: row.userId, wallet: row.wallet } };
+      return approvalId
+        ? {
+            kind: "wallet_unlinked",
+            message: "registered on chain although its owner has unlinked it; revocation queued",
+            status: "pending",
+            job: revoke,
+          }
+        : {
+            kind: "approval_ended",
+            message: "registered on chain although its owner is no longer approved; revocation queued",
+            status: "pending",
+            job: revoke,
+          };
+    }
+    const register = { name: "kyc.onchain.register" as const, data: { applicationId: approvalId, wallet: row.wallet } };
+    const claimValid =
+      kitClaim !== undefined &&
+      (await hasValidClaim(chain.clients, {
+        identity: row.identityAddress as Address,
+        claimIssuer: chain.claimIssuer,
+        topic: chain.topic,
+        data: claimDataFor(row.applicationId),
+      }));
+    if (!claimValid) {
+      return {
+        kind: "claim_missing",
+        message: "Kit's KYC claim is missing or no longer valid on the wallet's identity; registration queued again",
+        status: "pending",
+        job: register,
+      };
+    }
+    if (!verified) {
+      return {
+        kind: "not_verified",
+        message: "the identity registry no longer verifies the wallet; registration queued again",
+        status: "pending",
+        job: register,
+      };
+    }
+    return undefined;
+  }
+
+  // revoked
+  if (approvalId && linked) {
+    // The registration after the new approval was never queued, or was lost.
+    if (!settled) return undefined;
+    return {
+      kind: "approved_again",
+      message: "its owner is approved again but the wallet was not registered; registration queued",
+      status: "pending",
+      job: { name: "kyc.onchain.register", data: { applicationId: approvalId, wallet: row.wallet } },
+    };
+  }
+  if (kitClaim) {
+    return {
+      kind: "claim_after_revoke",
+      message: "Kit's KYC claim is back on the identity after Kit revoked it; revocation queued again",
+      status: "pending",
+      job: { name: "kyc.onchain.revoke", data: { applicationId: row.applicationId } },
+    };
+  }
+  if (verified) {
+    // Through another trusted issuer's claim: not Kit's to remove, but its owner is not approved here.
+    return {
+      kind: "verified_after_revoke",
+      message: "verified again on chain through a claim that is not Kit's, although Kit revoked its own",
+      status: "revoked",
+    };
+  }
+  return undefined;
+}
+
+/** Kit's claim (its issuer, the KYC topic) on `identity`: its data, or undefined when absent. */
+async function kitClaimOn(chain: EligibilityChain, identity: Address): Promise<Hex | undefined> {
+  const [, , issuer, , data] = await chain.clients.publicClient.readContract({
+    address: identity,
+    abi: identityAbi,
+    functionName: "getClaim",
+    args: [claimIdOf(chain.claimIssuer, chain.topic)],
+  });
+  return issuer.toLowerCase() === chain.claimIssuer.toLowerCase() ? data : undefined;
+}
+
+/**
+ * Records the finding on the row if it is still as read (a job that changed it meanwhile knows
+ * better). False when nothing changed: the row moved on, or this finding is already recorded
+ * (a drift Kit does not repair is counted and logged once, not every run).
+ */
+async function flag(deps: ReconcileDeps, row: RegistrationRow, finding: Finding): Promise<boolean> {
+  const error = `reconciliation: ${finding.message}`;
+  if (!finding.job && row.error === error) return false;
+  const [updated] = await deps.db
+    .update(kycOnchainRegistrations)
+    .set({ status: finding.status, error, attempts: 0, updatedAt: new Date() })
+    .where(
+      and(
+        eq(kycOnchainRegistrations.id, row.id),
+        eq(kycOnchainRegistrations.status, row.status),
+        eq(kycOnchainRegistrations.updatedAt, row.updatedAt),
+      ),
+    )
+    .returning({ id: kycOnchainRegistrations.id });
+  return updated !== undefined;
+}
