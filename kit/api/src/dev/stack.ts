@@ -8,7 +8,7 @@ import { chainAccounts, demoInvestors } from "../infra/chain-accounts";
 import type { Logger } from "../infra/log";
 import { startLocalAnvil } from "./anvil";
 import { isPortFree } from "./ports";
-import { ensureDatabaseExists } from "./postgres";
+import { ensureDatabaseExists, forgetIndexedChain } from "./postgres";
 import { startLocalS3 } from "./s3";
 
 /** s3rver's port in development: stable, so presigned URLs in a browser tab stay valid across restarts. */
@@ -76,7 +76,12 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
         investors: demoInvestors(),
       });
       chainDeployment = { ...ensured, path };
-      if (ensured.deployed) embedded.push(`ERC-3643 token suite deployed on anvil, addresses in ${path}`);
+      if (ensured.deployed) {
+        embedded.push(`ERC-3643 token suite deployed on anvil, addresses in ${path}`);
+        // A new chain: what the database indexed from an earlier one is about blocks that are gone.
+        const removed = await forgetIndexedChain(config.db.url, config.auth.chainId);
+        if (removed > 0) embedded.push(`index of the previous dev chain cleared (${removed} rows)`);
+      }
     }
 
     return {
