@@ -9,6 +9,7 @@ import { kycOnchainRegistrations, ONCHAIN_REGISTRATION_STATUSES } from "./schema
 
 /** What reconciliation found, as the `kind` label of kit_kyc_onchain_drift_total. */
 export const DRIFT_KINDS = [
+  "job_lost",
   "claim_missing",
   "not_verified",
   "approval_ended",

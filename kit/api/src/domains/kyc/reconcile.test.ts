@@ -17,12 +17,19 @@ import { Registry } from "prom-client";
 import type { Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createApplicant, moveApplication } from "../../../test/kyc";
-import { registeredInvestor, startOnchainKit, waitForStatus } from "../../../test/onchain-kit";
+import {
+  approveApplication,
+  linkFreshWallet,
+  registeredInvestor,
+  registrationOf,
+  startOnchainKit,
+  waitForStatus,
+} from "../../../test/onchain-kit";
 import { walletAddress } from "../auth/schema";
 import { claimDataFor } from "./onchain";
 import { kycOnchainMetrics } from "./onchain-metrics";
 import { reconcileRegistrations } from "./reconcile";
-import { kycOnchainRegistrations } from "./schema";
+import { kycApplications, kycOnchainRegistrations } from "./schema";
 
 const onchain = await startOnchainKit();
 const { dev, kit, identityRegistry } = onchain;
@@ -155,4 +162,30 @@ describe("kyc.onchain.reconcile", () => {
     expect(text).toMatch(/kit_kyc_onchain_registrations\{status="failed"\} 0/);
     expect(text).toMatch(/kit_kyc_onchain_drift_total\{kind="claim_missing"\} 0/);
   }, 15_000);
+
+  test("an approval whose job was lost (no row for its wallet) is found and registered", async () => {
+    const applicant = await createApplicant(kit);
+    const wallet = await linkFreshWallet(kit, applicant.id);
+    // Approved without the job (the fixture queues nothing): as if Redis was gone at the commit.
+    const applicationId = await approveApplication(kit, applicant.id);
+    expect(await registrationOf(kit, wallet)).toBeUndefined();
+
+    // Within the grace period the job may still be on its way: nothing to find yet.
+    expect(await reconcile()).toMatchObject({ queued: 0 });
+    await kit.deps.db
+      .update(kycApplications)
+      .set({ decidedAt: sql`now() - interval '20 minutes'` })
+      .where(eq(kycApplications.id, applicationId));
+
+    const before = (await drift("job_lost")) ?? 0;
+    expect(await reconcile()).toMatchObject({ drifted: 1, queued: 1 });
+    expect(await drift("job_lost")).toBe(before + 1);
+    expect(onchain.logLines.some((line) => line.drift === "job_lost" && line.applicationId === applicationId)).toBe(
+      true,
+    );
+    await waitForStatus(kit, wallet, "registered");
+    expect(await verified(wallet)).toBe(true);
+    // Once its row exists, the approval is no longer looked for.
+    expect(await reconcile()).toMatchObject({ drifted: 0, queued: 0 });
+  });
 });

@@ -5,7 +5,7 @@
 // batch, continuing where the previous run stopped, so every row is looked at every few runs
 // whatever the table's size.
 import { claimIdOf, hasValidClaim, identityAbi, isVerified } from "@kit/contracts";
-import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Address, Hex } from "viem";
 import type { Config } from "../../config";
 import type { Database } from "../../infra/db";
@@ -15,7 +15,7 @@ import type { JobQueue } from "../../jobs/names";
 import { claimDataFor, type EligibilityChain, eligibilityChain, type RegistrationRow } from "./onchain";
 import type { DriftKind, KycOnchainMetrics } from "./onchain-metrics";
 import { currentApprovalId, isLinked } from "./onchain-status";
-import { kycOnchainRegistrations } from "./schema";
+import { kycApplications, kycOnchainRegistrations } from "./schema";
 
 /** Rows checked per run (a few chain reads each). */
 export const RECONCILE_BATCH = 200;
@@ -53,12 +53,60 @@ interface Finding {
   job?: { name: "kyc.onchain.register" | "kyc.onchain.revoke"; data: Record<string, string> };
 }
 
+/**
+ * Approvals decided this recently (and longer ago than the grace period) are searched for linked
+ * wallets that have no row at all: the approval's job was lost before it could write one.
+ */
+const LOST_JOB_WINDOW_MS = 2 * 24 * 60 * 60 * 1000;
+
+/**
+ * Approved, unexpired applications of the window whose owner has a linked wallet with no
+ * registration row: their kyc.onchain.register was never queued (Redis gone at the commit).
+ */
+async function approvalsWithoutRows(db: Database, limit: number) {
+  const now = Date.now();
+  return db
+    .select({ id: kycApplications.id, userId: kycApplications.userId })
+    .from(kycApplications)
+    .where(
+      and(
+        eq(kycApplications.status, "approved"),
+        gt(kycApplications.expiresAt, new Date(now)),
+        sql`${kycApplications.decidedAt} between ${new Date(now - LOST_JOB_WINDOW_MS)} and ${new Date(now - GRACE_MS)}`,
+        // The wallet table is the auth domain's; the link itself is what makes a wallet eligible.
+        sql`exists (select 1 from wallet_address w where w.user_id = ${kycApplications.userId}
+          and not exists (select 1 from ${kycOnchainRegistrations} r where r.wallet = lower(w.address)))`,
+      ),
+    )
+    .orderBy(asc(kycApplications.decidedAt))
+    .limit(limit);
+}
+
+/** Queues the registration of every approval of the window whose job was lost; returns how many. */
+async function requeueLostApprovals(
+  deps: ReconcileDeps,
+  metrics: Pick<KycOnchainMetrics, "drift">,
+  limit: number,
+): Promise<number> {
+  const lost = await approvalsWithoutRows(deps.db, limit);
+  for (const application of lost) {
+    await deps.jobs.enqueue("kyc.onchain.register", { applicationId: application.id });
+    metrics.drift.inc({ kind: "job_lost" });
+    deps.log.warn(
+      { applicationId: application.id, drift: "job_lost", repair: "kyc.onchain.register" },
+      "on-chain drift: an approved application has linked wallets with no registration; registration queued",
+    );
+  }
+  return lost.length;
+}
+
 export async function reconcileRegistrations(
   deps: ReconcileDeps,
   metrics: Pick<KycOnchainMetrics, "drift">,
   options: { batch?: number } = {},
 ): Promise<ReconcileResult> {
   const batch = options.batch ?? RECONCILE_BATCH;
+  const requeued = await requeueLostApprovals(deps, metrics, batch);
   const cursor = await deps.redis.get(CURSOR_KEY);
   const rows = await deps.db
     .select()
@@ -79,12 +127,12 @@ export async function reconcileRegistrations(
   // Nothing registered yet: no need for the chain (nor a deployment file).
   if (rows.length === 0) {
     await advance();
-    return { checked: 0, drifted: 0, queued: 0 };
+    return { checked: 0, drifted: requeued, queued: requeued };
   }
   const chain = await eligibilityChain(deps.config);
   const mine = rows.filter((row) => row.chainId === chain.chainId);
 
-  const result: ReconcileResult = { checked: mine.length, drifted: 0, queued: 0 };
+  const result: ReconcileResult = { checked: mine.length, drifted: requeued, queued: requeued };
   for (let i = 0; i < mine.length; i += CONCURRENCY) {
     await Promise.all(
       mine.slice(i, i + CONCURRENCY).map(async (row) => {
