@@ -264,4 +264,17 @@ describe("tokens.get reads the chain", () => {
     });
     expect(totalSupply > 0n).toBe(true);
   });
+
+  test("shared for a few seconds: with the node gone, the next read still answers the chain's facts", async () => {
+    const first = await call("GET", `/tokens/${bond}`, undefined);
+    expect(first.body.source).toBe("chain");
+    await chain.stop();
+    const second = await call("GET", `/tokens/${bond}`, undefined);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({
+      source: "chain",
+      totalSupply: first.body.totalSupply,
+      paused: first.body.paused,
+    });
+  });
 });

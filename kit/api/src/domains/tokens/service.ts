@@ -8,6 +8,7 @@ import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
+import type { Redis } from "../../infra/redis";
 import type { Storage } from "../../infra/storage";
 import { formatDecimal } from "../exchange-rates/decimal";
 import type { TokenDetail, TokenSummary, Transfer } from "./contract";
@@ -18,6 +19,7 @@ export interface TokenReadDeps {
   config: Pick<Config, "auth" | "s3">;
   db: Database;
   chain: Chain;
+  redis: Redis;
   storage: Storage;
   log: Logger;
 }
@@ -142,9 +144,32 @@ export async function listTokens(deps: TokenReadDeps, input: { cursor?: string; 
 
 const liveAbi = parseAbi(["function paused() view returns (bool)"]);
 const CHAIN_READ_TIMEOUT_MS = 3_000;
+/**
+ * tokens.get is public and costs five node reads: the answer is shared for a few seconds, so the
+ * load on the node is bounded per token, not per caller.
+ */
+const LIVE_FACTS_CACHE_SECONDS = 5;
+
+type LiveFacts = NonNullable<Awaited<ReturnType<typeof readLiveFactsFromChain>>>;
+
+/** The live facts, from a copy at most LIVE_FACTS_CACHE_SECONDS old when there is one. */
+async function readLiveFacts(deps: TokenReadDeps, row: TokenRow): Promise<LiveFacts | null> {
+  const key = `cache:token-facts:${row.chainId}:${row.address}`;
+  const cached = await deps.redis.get(key).catch(() => null);
+  if (cached) {
+    const facts = JSON.parse(cached) as Omit<LiveFacts, "totalSupply"> & { totalSupply: string };
+    return { ...facts, totalSupply: BigInt(facts.totalSupply) };
+  }
+  const facts = await readLiveFactsFromChain(deps, row);
+  if (facts) {
+    const copy = JSON.stringify({ ...facts, totalSupply: facts.totalSupply.toString() });
+    await deps.redis.set(key, copy, "EX", LIVE_FACTS_CACHE_SECONDS).catch(() => {});
+  }
+  return facts;
+}
 
 /** name, symbol, decimals, totalSupply (and paused for T-REX) from the node; null when it cannot answer. */
-async function readLiveFacts(deps: TokenReadDeps, row: TokenRow) {
+async function readLiveFactsFromChain(deps: TokenReadDeps, row: TokenRow) {
   const address = row.address as Address;
   const read = async () => {
     const [name, symbol, decimals, totalSupply, paused] = await Promise.all([
