@@ -96,3 +96,43 @@ test("BOOTSTRAP_ADMIN_* creates the admin at start, once, and leaves it alone on
   const me = (await (await kit.request("/api/me", { headers: { cookie } })).json()) as { user: { role: string } };
   expect(me.user.role).toBe("admin");
 });
+
+test("indexer:reset forgets one chain's index, and refuses while an indexer holds that chain", async () => {
+  const hash = `0x${"cd".repeat(32)}`;
+  for (const chainId of [31337, 1]) {
+    await kit.deps.pool.query(
+      `insert into tokens (chain_id, address, name, symbol, decimals, kind, discovered_via, deployment_block)
+       values ($1, $2, 'T', 'T', 0, 'erc20', 'config', 1)`,
+      [chainId, `0x${String(chainId).padStart(40, "0")}`],
+    );
+    await kit.deps.pool.query(
+      "insert into indexer_checkpoints (chain_id, block_number, block_hash) values ($1, 9, $2)",
+      [chainId, hash],
+    );
+  }
+  const count = async (chainId: number) =>
+    Number((await kit.deps.pool.query("select count(*) as n from tokens where chain_id = $1", [chainId])).rows[0].n);
+
+  // An indexer of chain 31337 is running: it holds the lock the reset needs.
+  const indexer = await kit.deps.pool.connect();
+  try {
+    await indexer.query("select pg_advisory_lock(1263097944, 31337)");
+    const refused = cli(["indexer:reset", "--chain-id", "31337"]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.toString()).toContain("stop every indexer process first");
+    expect(await count(31337)).toBe(1);
+  } finally {
+    await indexer.query("select pg_advisory_unlock(1263097944, 31337)");
+    indexer.release();
+  }
+
+  const reset = cli(["indexer:reset", "--chain-id", "31337"]);
+  expect(reset.exitCode).toBe(0);
+  expect(reset.stdout.toString()).toContain("forgot chain 31337's index (2 rows)");
+  expect(await count(31337)).toBe(0);
+  expect(await count(1)).toBe(1);
+
+  const bad = cli(["indexer:reset", "--chain-id", "mainnet"]);
+  expect(bad.exitCode).toBe(1);
+  expect(bad.stderr.toString()).toContain("--chain-id");
+});

@@ -1,16 +1,21 @@
 // `bun run kit <command>`: operator commands that must not be HTTP endpoints.
 //   users:create --email <e-mail> --role <investor|issuer|kyc_reviewer|admin> [--password <pw>] [--name <name>]
+//   indexer:reset --chain-id <id>   forget a chain's index (after a reorg deeper than the window)
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
 import { isRoleName, ROLE_NAMES } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
+import { resetChainIndex } from "./domains/tokens/indexer";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import { createLogger } from "./infra/log";
 import { createRedis, redisReady } from "./infra/redis";
 
-const usage = `usage: bun run kit users:create --email <e-mail> --role <${ROLE_NAMES.join("|")}> [--password <password>] [--name <name>]`;
+const usage = [
+  `usage: bun run kit users:create --email <e-mail> --role <${ROLE_NAMES.join("|")}> [--password <password>] [--name <name>]`,
+  "       bun run kit indexer:reset --chain-id <id>",
+].join("\n");
 
 function fail(message: string): never {
   console.error(message);
@@ -18,47 +23,77 @@ function fail(message: string): never {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-if (command !== "users:create") fail(usage);
+if (command === "indexer:reset") await resetIndex(rest);
+else if (command === "users:create") await createUser(rest);
+else fail(usage);
 
-const { values } = parseArgs({
-  args: rest,
-  options: {
-    email: { type: "string" },
-    role: { type: "string" },
-    password: { type: "string" },
-    name: { type: "string" },
-  },
-  strict: true,
-});
-if (!values.email || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.email))
-  fail(`--email: expected an e-mail address\n${usage}`);
-if (!isRoleName(values.role)) fail(`--role: expected one of ${ROLE_NAMES.join(", ")}\n${usage}`);
-if (values.password !== undefined && values.password.length < 12) fail("--password: expected at least 12 characters");
-
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (error) {
-  fail(error instanceof ConfigError ? error.message : String(error));
+function loadConfigOrFail(): ReturnType<typeof loadConfig> {
+  try {
+    return loadConfig();
+  } catch (error) {
+    fail(error instanceof ConfigError ? error.message : String(error));
+  }
 }
-const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
-const { pool, db } = createDatabase(config, log);
-const redis = createRedis(config, log, "cli");
-try {
-  await redisReady(redis, 5_000);
-  if (config.db.migrate) await migrateDatabase(pool, config.migrationsDir, log);
-  const generated = values.password === undefined;
-  // 24 random bytes: ~190 bits, printed once and never stored in clear.
-  const password = values.password ?? randomBytes(24).toString("base64url");
-  const user = await createPasswordUser(
-    { db, auth: createAuth({ config, db, redis, log }) },
-    { email: values.email, password, role: values.role, name: values.name },
-  );
-  if (!user)
-    fail(`a user with e-mail ${values.email.toLowerCase()} already exists; change its role with users.setRole`);
-  process.stdout.write(`created ${user.role} ${user.email} (id ${user.id})\n`);
-  if (generated) process.stdout.write(`password (shown once): ${password}\n`);
-} finally {
-  await pool.end();
-  redis.disconnect();
+
+/**
+ * Forgets what the indexer stored for one chain; the next indexer re-reads it from each token's
+ * first block. Refused while an indexer of that chain runs (it holds the lock this takes).
+ */
+async function resetIndex(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { "chain-id": { type: "string" } }, strict: true });
+  const chainId = Number(values["chain-id"]);
+  if (!Number.isSafeInteger(chainId) || chainId <= 0)
+    fail(`--chain-id: expected a chain id such as 1 or 31337\n${usage}`);
+  const config = loadConfigOrFail();
+  const { pool } = createDatabase(config, createLogger({ log: { level: "warn", pretty: config.log.pretty } }));
+  const client = await pool.connect();
+  try {
+    const reset = await resetChainIndex(client, chainId);
+    if (!reset)
+      fail(`an indexer is running for chain ${chainId}: stop every indexer process first, then run this again`);
+    process.stdout.write(`forgot chain ${chainId}'s index (${reset.removed} rows); start an indexer to re-read it\n`);
+  } finally {
+    client.release();
+    await pool.end();
+  }
+}
+
+async function createUser(rest: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      email: { type: "string" },
+      role: { type: "string" },
+      password: { type: "string" },
+      name: { type: "string" },
+    },
+    strict: true,
+  });
+  if (!values.email || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.email))
+    fail(`--email: expected an e-mail address\n${usage}`);
+  if (!isRoleName(values.role)) fail(`--role: expected one of ${ROLE_NAMES.join(", ")}\n${usage}`);
+  if (values.password !== undefined && values.password.length < 12) fail("--password: expected at least 12 characters");
+
+  const config = loadConfigOrFail();
+  const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
+  const { pool, db } = createDatabase(config, log);
+  const redis = createRedis(config, log, "cli");
+  try {
+    await redisReady(redis, 5_000);
+    if (config.db.migrate) await migrateDatabase(pool, config.migrationsDir, log);
+    const generated = values.password === undefined;
+    // 24 random bytes: ~190 bits, printed once and never stored in clear.
+    const password = values.password ?? randomBytes(24).toString("base64url");
+    const user = await createPasswordUser(
+      { db, auth: createAuth({ config, db, redis, log }) },
+      { email: values.email, password, role: values.role, name: values.name },
+    );
+    if (!user)
+      fail(`a user with e-mail ${values.email.toLowerCase()} already exists; change its role with users.setRole`);
+    process.stdout.write(`created ${user.role} ${user.email} (id ${user.id})\n`);
+    if (generated) process.stdout.write(`password (shown once): ${password}\n`);
+  } finally {
+    await pool.end();
+    redis.disconnect();
+  }
 }

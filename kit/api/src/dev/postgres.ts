@@ -1,4 +1,5 @@
 import pg from "pg";
+import { resetChainIndex } from "../domains/tokens/indexer";
 
 /** Creates the database named in `url` if it does not exist, connecting to its server's `postgres` db. */
 export async function ensureDatabaseExists(url: string): Promise<"created" | "existed"> {
@@ -24,41 +25,18 @@ export async function ensureDatabaseExists(url: string): Promise<"created" | "ex
   }
 }
 
-/** Tables holding what the indexer read from a chain (domains/tokens/schema.ts), by chain id. */
-const INDEXED_CHAIN_TABLES = [
-  "token_transfers",
-  "token_balances",
-  "token_state_events",
-  "identity_registrations",
-  "indexer_blocks",
-  "indexer_checkpoints",
-  "tokens",
-];
-
 /**
- * Forgets everything indexed from chain `chainId` (tables not created yet are skipped). For the
- * local stack only: when its anvil starts over (state lost, or a new data folder) the index of the
- * old chain describes blocks that no longer exist, and the indexer would rightly refuse to go on.
+ * Forgets everything indexed from chain `chainId` (domains/tokens/indexer.ts, resetChainIndex). For
+ * the local stack only: when its anvil starts over (state lost, or a new data folder) the index of
+ * the old chain describes blocks that no longer exist, and the indexer would rightly refuse to go on.
  */
 export async function forgetIndexedChain(url: string, chainId: number): Promise<number> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
   await client.connect();
   try {
-    await client.query("begin");
-    let removed = 0;
-    for (const table of INDEXED_CHAIN_TABLES) {
-      const { rows } = await client.query<{ exists: boolean }>("select to_regclass($1) is not null as exists", [
-        `public.${table}`,
-      ]);
-      if (!rows[0]?.exists) continue;
-      const result = await client.query(`delete from "${table}" where chain_id = $1`, [chainId]);
-      removed += result.rowCount ?? 0;
-    }
-    await client.query("commit");
-    return removed;
-  } catch (error) {
-    await client.query("rollback").catch(() => {});
-    throw error;
+    const reset = await resetChainIndex(client, chainId);
+    if (!reset) throw new Error(`an indexer is running on this database for chain ${chainId}; stop it first`);
+    return reset.removed;
   } finally {
     await client.end();
   }

@@ -73,6 +73,50 @@ export interface RunningIndexer {
 }
 
 const LOCK_CLASS = 1_263_097_944; // "KITX"
+
+/** Tables holding what the indexer read from a chain, by chain id (children first). */
+const INDEXED_TABLES = [
+  "token_transfers",
+  "token_balances",
+  "token_state_events",
+  "identity_registrations",
+  "indexer_blocks",
+  "indexer_checkpoints",
+  "tokens",
+];
+
+/**
+ * Forgets everything indexed from `chainId`, so the next indexer re-reads that chain from each
+ * token's first block: the way out of a reorg deeper than INDEXER_REORG_WINDOW, and of a dev chain
+ * that started over. Done under the indexer's own lock, so no indexer writes meanwhile; undefined
+ * (nothing changed) when an indexer holds it. Tables not created yet are skipped.
+ */
+export async function resetChainIndex(
+  client: pg.ClientBase,
+  chainId: number,
+): Promise<{ removed: number } | undefined> {
+  const key = [LOCK_CLASS, chainId % 2_147_483_647];
+  const { rows } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1, $2) as locked", key);
+  if (!rows[0]?.locked) return undefined;
+  try {
+    await client.query("begin");
+    let removed = 0;
+    for (const table of INDEXED_TABLES) {
+      const exists = await client.query<{ found: boolean }>("select to_regclass($1) is not null as found", [
+        `public.${table}`,
+      ]);
+      if (!exists.rows[0]?.found) continue;
+      removed += (await client.query(`delete from "${table}" where chain_id = $1`, [chainId])).rowCount ?? 0;
+    }
+    await client.query("commit");
+    return { removed };
+  } catch (error) {
+    await client.query("rollback").catch(() => {});
+    throw error;
+  } finally {
+    await client.query("select pg_advisory_unlock($1, $2)", key);
+  }
+}
 const PROGRESS_EVERY_MS = 5_000;
 /** A gap this large counts as a backfill (progress lines in the log). */
 const BACKFILL_BLOCKS = 20;
@@ -513,7 +557,7 @@ class Indexer implements RunningIndexer {
     }
     if (!ancestor) {
       throw new Error(
-        `reorg deeper than the ${recorded.length} recorded blocks below ${cp.blockNumber} (INDEXER_REORG_WINDOW): re-index from scratch`,
+        `reorg deeper than the ${recorded.length} recorded blocks below ${cp.blockNumber} (INDEXER_REORG_WINDOW): re-index (stop every indexer, run \`bun run kit indexer:reset --chain-id ${this.chainId}\`, start them again)`,
       );
     }
     const common = ancestor;
