@@ -1,16 +1,15 @@
 // The on-chain side of an application as people see it (the applicant, reviewers), and the admin's
 // retry of a registration that gave up. The jobs themselves live in onchain.ts.
-import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { getAddress } from "viem";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { JobQueue } from "../../jobs/names";
-import { walletAddress } from "../auth/schema";
 import type { OnchainRegistration } from "./contract";
-import type { RegistrationRow } from "./onchain";
-import { kycApplications, kycOnchainRegistrations } from "./schema";
+import { currentApproval, isLinked, type RegistrationRow } from "./onchain";
+import { kycOnchainRegistrations } from "./schema";
 
 /** Who reads: a reviewer sees the operator's error text; the applicant a plain sentence. */
 export type Audience = "applicant" | "reviewer";
@@ -44,33 +43,6 @@ export async function listRegistrations(
     .where(eq(kycOnchainRegistrations.userId, userId))
     .orderBy(asc(kycOnchainRegistrations.createdAt), asc(kycOnchainRegistrations.wallet));
   return rows.map((row) => presentRegistration(row, audience));
-}
-
-/** Whether `wallet` (lowercase) is still linked to `userId`: jobs act only on linked wallets. */
-export async function isLinked(db: Database, userId: string, wallet: string): Promise<boolean> {
-  const [row] = await db
-    .select({ id: walletAddress.id })
-    .from(walletAddress)
-    .where(and(eq(walletAddress.userId, userId), sql`lower(${walletAddress.address}) = ${wallet}`))
-    .limit(1);
-  return row !== undefined;
-}
-
-/** The owner's approved, unexpired application, if any. */
-export async function currentApprovalId(db: Database, userId: string): Promise<string | undefined> {
-  const [row] = await db
-    .select({ id: kycApplications.id })
-    .from(kycApplications)
-    .where(
-      and(
-        eq(kycApplications.userId, userId),
-        eq(kycApplications.status, "approved"),
-        gt(kycApplications.expiresAt, new Date()),
-      ),
-    )
-    .orderBy(desc(kycApplications.decidedAt))
-    .limit(1);
-  return row?.id;
 }
 
 export interface RetryDeps {
@@ -120,7 +92,7 @@ export async function retryRegistration(deps: RetryDeps, walletInput: string): P
   }
 
   // Eligible is approved and still linked: then the registration, else the revocation, as the jobs judge it.
-  const approvalId = await currentApprovalId(deps.db, row.userId);
+  const approvalId = (await currentApproval(deps.db, row.userId))?.id;
   const [name, data] =
     approvalId && (await isLinked(deps.db, row.userId, wallet))
       ? (["kyc.onchain.register", { applicationId: approvalId, wallet }] as const)

@@ -215,7 +215,7 @@ function signClaim(signer: ChainSigner, identity: Address, topic: bigint, data: 
 // Reading Kit's side.
 
 /** The user's approved, unexpired application, if any (Postgres, not the cached standing). */
-async function currentApproval(db: Database, userId: string) {
+export async function currentApproval(db: Database, userId: string) {
   const [row] = await db
     .select()
     .from(kycApplications)
@@ -231,13 +231,19 @@ async function currentApproval(db: Database, userId: string) {
   return row;
 }
 
-async function linkedWallets(db: Database, userId: string): Promise<string[]> {
+/** The user's linked wallets, lowercase. (auth's listWalletAddresses would make a module cycle: auth queues these jobs.) */
+export async function linkedWallets(db: Database, userId: string): Promise<string[]> {
   const rows = await db
     .select({ address: walletAddress.address })
     .from(walletAddress)
     .where(eq(walletAddress.userId, userId))
     .orderBy(desc(walletAddress.isPrimary), walletAddress.createdAt);
   return [...new Set(rows.map((r) => r.address.toLowerCase()))];
+}
+
+/** Whether `wallet` (lowercase) is still linked to `userId`: jobs act only on linked wallets. */
+export async function isLinked(db: Database, userId: string, wallet: string): Promise<boolean> {
+  return (await linkedWallets(db, userId)).includes(wallet);
 }
 
 /** Jobs touching one wallet take turns; the lock ends with the transaction (or the connection). */
@@ -383,7 +389,7 @@ async function registerWallet(
   // Under the lock: an approval revoked, expired or replaced since the job was queued is left alone.
   const approval = await currentApproval(deps.db, userId);
   if (approval?.id !== applicationId) return "skipped";
-  if (!(await linkedWallets(deps.db, userId)).includes(wallet)) return "skipped";
+  if (!(await isLinked(deps.db, userId, wallet))) return "skipped";
   const country = countryNumericCode(approval.countryOfResidence ?? "");
 
   const [row] = await deps.db
@@ -595,7 +601,7 @@ async function revokeWallet(
   // Re-read under the lock: the wallet moved to another user, or is still (or again) the wallet of
   // an approved investor. A wallet stays eligible exactly while both hold.
   if (!row || row.status === "revoked" || row.userId !== userId) return "skipped";
-  if ((await currentApproval(deps.db, userId)) && (await linkedWallets(deps.db, userId)).includes(row.wallet)) {
+  if ((await currentApproval(deps.db, userId)) && (await isLinked(deps.db, userId, row.wallet))) {
     return "skipped";
   }
   await updateRow(deps.db, row.id, { attempts: job.attempt });

@@ -12,9 +12,15 @@ import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { JobQueue } from "../../jobs/names";
-import { claimDataFor, type EligibilityChain, eligibilityChain, type RegistrationRow } from "./onchain";
+import {
+  claimDataFor,
+  currentApproval,
+  type EligibilityChain,
+  eligibilityChain,
+  isLinked,
+  type RegistrationRow,
+} from "./onchain";
 import type { DriftKind, KycOnchainMetrics } from "./onchain-metrics";
-import { currentApprovalId, isLinked } from "./onchain-status";
 import { kycApplications, kycOnchainRegistrations } from "./schema";
 
 /** Rows checked per run (a few chain reads each). */
@@ -173,7 +179,7 @@ export async function reconcileRegistrations(
 /** What is wrong with one row, judged against the chain and the owner's current approval. */
 async function inspect(db: Database, chain: EligibilityChain, row: RegistrationRow): Promise<Finding | undefined> {
   const wallet = row.wallet as Address;
-  const approvalId = await currentApprovalId(db, row.userId);
+  const approvalId = (await currentApproval(db, row.userId))?.id;
   // A wallet is eligible while its owner is approved and it is still linked to them.
   const linked = await isLinked(db, row.userId, row.wallet);
   const kitClaim = row.identityAddress ? await kitClaimOn(chain, row.identityAddress as Address) : undefined;
