@@ -16,6 +16,7 @@ import {
   type KycDeps,
   piiKeyring,
   type StatusChange,
+  statusWords,
   type Transaction,
 } from "./lifecycle";
 import { listRegistrations } from "./onchain-status";
@@ -23,9 +24,6 @@ import { decryptPersonalData, missingForSubmit, presentApplication } from "./pre
 import { CLOSED_STATUSES, type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
 
 const SAVE_PATH = "PUT /api/kyc/application";
-
-/** "changes_requested" → "changes requested", for messages. */
-export const statusWords = (status: KycStatus) => status.replace("_", " ");
 
 /**
  * The user's open application (at most one: a partial unique index), or undefined.

@@ -33,6 +33,9 @@ export const TRANSITIONS: Record<KycStatus, readonly KycStatus[]> = {
   revoked: [],
 };
 
+/** "changes_requested" → "changes requested", for messages. */
+export const statusWords = (status: KycStatus) => status.replace("_", " ");
+
 export function canTransition(from: KycStatus, to: KycStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
@@ -61,7 +64,7 @@ export async function changeStatus(
   if (!canTransition(current.status, to)) {
     throw new KitError(
       "CONFLICT",
-      `The application is ${current.status.replace("_", " ")}; it cannot become ${to.replace("_", " ")}.`,
+      `The application is ${statusWords(current.status)}; it cannot become ${statusWords(to)}.`,
     );
   }
   const [updated] = await tx

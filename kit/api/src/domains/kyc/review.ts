@@ -19,6 +19,7 @@ import {
   type KycDeps,
   piiKeyring,
   type StatusChange,
+  statusWords,
   type Transaction,
 } from "./lifecycle";
 import { queueEligibilityJob } from "./onchain";
@@ -34,8 +35,6 @@ type OnchainQueue = { jobs?: JobQueue };
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Bounds one expiry transaction (row locks held, history rows written) whatever the backlog. */
 const EXPIRY_BATCH = 500;
-
-const words = (status: KycStatus) => status.replace("_", " ");
 
 function notFound(applicationId: string): KitError {
   // Drafts answer exactly like unknown ids: a draft is the applicant's private work.
@@ -143,7 +142,7 @@ export async function claimApplication(
     if (row.status !== "submitted") {
       throw new KitError(
         "CONFLICT",
-        `The application is ${words(row.status)}; only a submitted application can be claimed.`,
+        `The application is ${statusWords(row.status)}; only a submitted application can be claimed.`,
       );
     }
     return changeStatus(tx, row, "in_review", {
@@ -180,7 +179,7 @@ export async function decideApplication(
     if (row.status !== "in_review") {
       throw new KitError(
         "CONFLICT",
-        `The application is ${words(row.status)}; only an application in review can be decided${
+        `The application is ${statusWords(row.status)}; only an application in review can be decided${
           row.status === "submitted" ? " (claim it first)" : ""
         }.`,
       );
@@ -222,7 +221,7 @@ export async function revokeApplication(
     if (row.status !== "approved") {
       throw new KitError(
         "CONFLICT",
-        `The application is ${words(row.status)}; only an approved application can be revoked.`,
+        `The application is ${statusWords(row.status)}; only an approved application can be revoked.`,
       );
     }
     return changeStatus(tx, row, "revoked", {
