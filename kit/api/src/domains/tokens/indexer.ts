@@ -19,6 +19,7 @@ import {
   decodeLogs,
   RangeSizer,
   type RawLog,
+  type SuiteLog,
   type TransferLog,
   ZERO_HASH,
 } from "./chain-reader";
@@ -73,6 +74,25 @@ export interface RunningIndexer {
 }
 
 const LOCK_CLASS = 1_263_097_944; // "KITX"
+
+/** A token its factory announced (TREXSuiteDeployed), with its facts read at block `factsAt`. */
+async function suiteToken(
+  reader: ChainReader,
+  suite: SuiteLog,
+  factsAt: number,
+  catchUpBlock: number | null,
+): Promise<NewToken> {
+  return {
+    address: suite.token,
+    ...(await readTokenFacts(reader, suite.token, factsAt)),
+    kind: "t-rex",
+    identityRegistry: suite.identityRegistry,
+    discoveredVia: "factory",
+    deploymentBlock: suite.blockNumber,
+    factory: suite.factory,
+    catchUpBlock,
+  };
+}
 
 /** Tables holding what the indexer read from a chain, by chain id (children first). */
 const INDEXED_TABLES = [
@@ -315,17 +335,7 @@ class Indexer implements RunningIndexer {
         const logs = await this.reader.logsAdaptive([factory.address], factory.startBlock, cp.blockNumber);
         for (const suite of decodeLogs(logs, roles).suites) {
           if (known.has(suite.token)) continue;
-          const facts = await readTokenFacts(this.reader, suite.token, suite.blockNumber);
-          newTokens.push({
-            address: suite.token,
-            ...facts,
-            kind: "t-rex",
-            identityRegistry: suite.identityRegistry,
-            discoveredVia: "factory",
-            deploymentBlock: suite.blockNumber,
-            factory: suite.factory,
-            catchUpBlock: suite.blockNumber - 1,
-          });
+          newTokens.push(await suiteToken(this.reader, suite, suite.blockNumber, suite.blockNumber - 1));
           known.add(suite.token);
         }
       }
@@ -425,17 +435,7 @@ class Indexer implements RunningIndexer {
     for (const suite of decoded.suites) {
       if (known.has(suite.token)) continue;
       known.add(suite.token);
-      const facts = await readTokenFacts(this.reader, suite.token, to);
-      newTokens.push({
-        address: suite.token,
-        ...facts,
-        kind: "t-rex",
-        identityRegistry: suite.identityRegistry,
-        discoveredVia: "factory",
-        deploymentBlock: suite.blockNumber,
-        factory: suite.factory,
-        catchUpBlock: null,
-      });
+      newTokens.push(await suiteToken(this.reader, suite, to, null));
     }
     if (newTokens.length > 0) {
       const extraRoles = this.roles(
