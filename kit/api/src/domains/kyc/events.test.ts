@@ -8,6 +8,7 @@ import { eq } from "drizzle-orm";
 import { createTestKit } from "../../../test/kit";
 import { createDraftApplication, createSubmittedApplication } from "../../../test/kyc";
 import { serveKit } from "../../../test/serve";
+import { readServerSentEvents } from "../../../test/sse";
 import { createUser, type TestUser } from "../../../test/users";
 import type { Contract } from "../../contract";
 import { createLogger } from "../../infra/log";
@@ -49,70 +50,7 @@ async function changeAndAnnounce(
   return change.application;
 }
 
-interface SseEvent {
-  event: string;
-  data: unknown;
-}
-
-/** Reads server-sent events one at a time, each within a deadline; comments (keep-alives) are skipped. */
-function sseReader(body: ReadableStream<Uint8Array>) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  // A read outlives a timed-out wait: the next call takes it up instead of losing its chunk.
-  let pending: ReturnType<typeof reader.read> | undefined;
-  return {
-    async next(timeoutMs = READ_TIMEOUT_MS): Promise<SseEvent | "end"> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const boundary = buffer.indexOf("\n\n");
-        if (boundary >= 0) {
-          const block = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          const fields = block.split("\n").filter((line) => !line.startsWith(":"));
-          if (fields.length === 0) continue;
-          const event =
-            fields
-              .find((l) => l.startsWith("event:"))
-              ?.slice(6)
-              .trim() ?? "message";
-          const data = fields
-            .filter((l) => l.startsWith("data:"))
-            .map((l) => l.slice(5).trimStart())
-            .join("\n");
-          return { event, data: data ? JSON.parse(data) : undefined };
-        }
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no server-sent event within ${timeoutMs} ms`);
-        pending ??= reader.read();
-        let timer: Timer | undefined;
-        const result = await Promise.race([
-          pending,
-          new Promise<"timeout">((resolve) => {
-            timer = setTimeout(() => resolve("timeout"), left);
-          }),
-        ]);
-        clearTimeout(timer);
-        if (result === "timeout") continue;
-        pending = undefined;
-        if (result.done) return "end";
-        buffer += decoder.decode(result.value, { stream: true });
-      }
-    },
-    /** The next `message` event's data (a status event). */
-    async message(timeoutMs = READ_TIMEOUT_MS): Promise<StatusEvent> {
-      const next = await this.next(timeoutMs);
-      if (next === "end" || next.event !== "message")
-        throw new Error(`expected a message, got ${JSON.stringify(next)}`);
-      return next.data as StatusEvent;
-    },
-    async close(): Promise<void> {
-      await reader.cancel().catch(() => {});
-    },
-  };
-}
-
-type Opened = { response: Response; events: ReturnType<typeof sseReader>; abort(): Promise<void> };
+type Opened = { response: Response; events: ReturnType<typeof readServerSentEvents>; abort(): Promise<void> };
 const opened: Opened[] = [];
 
 /** GET an SSE route in-process as `user` (anonymous without one). */
@@ -122,7 +60,7 @@ async function openStream(path: string, user?: TestUser): Promise<Opened> {
     headers: user ? { cookie: user.cookie } : {},
     signal: controller.signal,
   });
-  const events = sseReader(response.body ?? new ReadableStream());
+  const events = readServerSentEvents(response.body ?? new ReadableStream(), READ_TIMEOUT_MS);
   const stream = {
     response,
     events,
@@ -171,13 +109,13 @@ describe("kyc.events over REST (SSE)", () => {
     const stream = await openStream("/api/kyc/events", alice);
     expect(stream.response.status).toBe(200);
     expect(stream.response.headers.get("content-type")).toContain("text/event-stream");
-    const current = await stream.events.message();
+    const current = await stream.events.message<StatusEvent>();
     expect(current).toMatchObject({ applicationId: own.id, status: "draft", previousStatus: null, reviewerId: null });
 
     // Bob's change is published first: were it to reach Alice, it would be the next thing she reads.
     await changeAndAnnounce(other.id, "submitted", { submittedAt: new Date() });
     const submitted = await changeAndAnnounce(own.id, "submitted", { submittedAt: new Date() });
-    expect(await stream.events.message()).toEqual({
+    expect(await stream.events.message<StatusEvent>()).toEqual({
       applicationId: own.id,
       status: "submitted",
       previousStatus: "draft",
@@ -187,7 +125,7 @@ describe("kyc.events over REST (SSE)", () => {
     });
 
     const claimed = await changeAndAnnounce(own.id, "in_review", { reviewerId: reviewer.id, claimedAt: new Date() });
-    expect(await stream.events.message()).toMatchObject({
+    expect(await stream.events.message<StatusEvent>()).toMatchObject({
       status: "in_review",
       previousStatus: "submitted",
       reviewerId: reviewer.id,
@@ -198,21 +136,27 @@ describe("kyc.events over REST (SSE)", () => {
 
   test("a reconnecting client gets the current status with the change that made it", async () => {
     const stream = await openStream("/api/kyc/events", alice);
-    expect(await stream.events.message()).toMatchObject({ status: "in_review", previousStatus: "submitted" });
+    expect(await stream.events.message<StatusEvent>()).toMatchObject({
+      status: "in_review",
+      previousStatus: "submitted",
+    });
     await stream.abort();
   });
 
   test("an event older than what the stream has shown (published late) is never sent: no stepping back", async () => {
     const draft = await createDraftApplication(kit, dave);
     const stream = await openStream("/api/kyc/events", dave);
-    const first = (await stream.events.message()) as StatusEvent;
+    const first = await stream.events.message<StatusEvent>();
     expect(first).toMatchObject({ applicationId: draft.id, status: "draft", version: draft.row.version });
     // A publisher that stalled delivers the snapshot's own change, and an even older one, after the read.
     for (const version of [draft.row.version, draft.row.version - 1]) {
       await publishStatusEvent(kit.deps, dave.id, { ...first, status: "draft", version });
     }
     const submitted = await changeAndAnnounce(draft.id, "submitted", { submittedAt: new Date() });
-    expect(await stream.events.message()).toMatchObject({ status: "submitted", version: submitted.version });
+    expect(await stream.events.message<StatusEvent>()).toMatchObject({
+      status: "submitted",
+      version: submitted.version,
+    });
     await stream.abort();
   });
 
@@ -221,7 +165,7 @@ describe("kyc.events over REST (SSE)", () => {
     expect(stream.response.status).toBe(200);
     const draft = await createDraftApplication(kit, carol);
     await changeAndAnnounce(draft.id, "submitted", { submittedAt: new Date() });
-    expect(await stream.events.message()).toMatchObject({ applicationId: draft.id, status: "submitted" });
+    expect(await stream.events.message<StatusEvent>()).toMatchObject({ applicationId: draft.id, status: "submitted" });
     await stream.abort();
   });
 
@@ -261,8 +205,8 @@ describe("kyc.events over REST (SSE)", () => {
     expect(await subscribers(channel)).toBe(0);
     const first = await openStream("/api/kyc/events", alice);
     const second = await openStream("/api/kyc/events", alice);
-    await first.events.message();
-    await second.events.message();
+    await first.events.message<StatusEvent>();
+    await second.events.message<StatusEvent>();
     expect(await subscribers(channel)).toBe(1);
     await first.abort();
     await eventually(() => statusEventStats(kit.deps.redis).streams === 1);
@@ -274,7 +218,7 @@ describe("kyc.events over REST (SSE)", () => {
   test("cancelling the body alone (no abort signal) ends the stream and its subscription at once", async () => {
     const channel = userChannel(kit.config, alice.id);
     const stream = await openStream("/api/kyc/events", alice);
-    await stream.events.message();
+    await stream.events.message<StatusEvent>();
     expect(await subscribers(channel)).toBe(1);
     // Idle (no event pending): an async generator would hold on until its next event.
     await stream.events.close();
@@ -350,7 +294,7 @@ describe("kyc.review.events", () => {
       at: draft.row.updatedAt.toISOString(),
     });
     await changeAndAnnounce(draft.id, "submitted", { submittedAt: new Date() });
-    expect(await stream.events.message()).toMatchObject({
+    expect(await stream.events.message<StatusEvent>()).toMatchObject({
       applicationId: draft.id,
       status: "submitted",
       previousStatus: "draft",
@@ -389,7 +333,7 @@ describe("when the subscriber connection drops", () => {
   test("open streams end (what was published meanwhile is lost), and new streams work once it is back", async () => {
     const own = await openStream("/api/kyc/events", alice);
     const queue = await openStream("/api/kyc/review/events", reviewer);
-    await own.events.message();
+    await own.events.message<StatusEvent>();
     const subscriber = statusEventStats(kit.deps.redis).subscriber;
     if (!subscriber) throw new Error("no subscriber connection");
 
@@ -401,7 +345,7 @@ describe("when the subscriber connection drops", () => {
     // Reconnecting: the stream waits for the subscriber (briefly), then starts with the current status.
     const again = await openStream("/api/kyc/events", alice);
     expect(again.response.status).toBe(200);
-    expect(await again.events.message()).toMatchObject({ status: "in_review" });
+    expect(await again.events.message<StatusEvent>()).toMatchObject({ status: "in_review" });
     expect(await subscribers(userChannel(kit.config, alice.id))).toBe(1);
     await Promise.all([own, queue, again].map((s) => s.abort()));
   });
@@ -414,8 +358,8 @@ describe("across processes", () => {
       const applicant = await createUser(kit, "investor");
       const application = await createSubmittedApplication(kit, applicant);
 
-      const own = sseReader(await streamBody(`${b.url}/api/kyc/events`, applicant));
-      const queue = sseReader(await streamBody(`${b.url}/api/kyc/review/events`, reviewer));
+      const own = readServerSentEvents(await streamBody(`${b.url}/api/kyc/events`, applicant));
+      const queue = readServerSentEvents(await streamBody(`${b.url}/api/kyc/review/events`, reviewer));
       expect(await own.message()).toMatchObject({ applicationId: application.id, status: "submitted" });
 
       const headers = { cookie: reviewer.cookie, "content-type": "application/json" };

@@ -4,13 +4,11 @@
 import { describe, expect, test } from "bun:test";
 import { getAddress } from "viem";
 import { createTestKit } from "../../../test/kit";
+import { readServerSentEvents } from "../../../test/sse";
 import { insertToken, randomAddress } from "../../../test/tokens";
 import { createUser } from "../../../test/users";
 import { publishTokenEvents, transfersChannel } from "./events";
 import { MAX_TOKEN_STREAMS_PER_USER, tokenStreamStats, watchTokenTransfers } from "./live";
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field by the assertions
-type Json = any;
 
 const kit = await createTestKit();
 const investor = await createUser(kit, "investor");
@@ -21,46 +19,6 @@ const READ_TIMEOUT_MS = 5_000;
 
 const [alice, bob] = [randomAddress(), randomAddress()];
 const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
-
-/** Reads server-sent events one at a time, each within a deadline; comments (keep-alives) are skipped. */
-function sseReader(body: ReadableStream<Uint8Array>) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let pending: ReturnType<typeof reader.read> | undefined;
-  return {
-    async next(): Promise<{ event: string; data: Json }> {
-      const deadline = Date.now() + READ_TIMEOUT_MS;
-      for (;;) {
-        const boundary = buffer.indexOf("\n\n");
-        if (boundary >= 0) {
-          const block = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          const lines = block.split("\n").filter((line) => !line.startsWith(":"));
-          if (lines.length === 0) continue;
-          const event =
-            lines
-              .find((l) => l.startsWith("event:"))
-              ?.slice(6)
-              .trim() ?? "message";
-          const data = lines
-            .filter((l) => l.startsWith("data:"))
-            .map((l) => l.slice(5).trim())
-            .join("\n");
-          return { event, data: data ? JSON.parse(data) : undefined };
-        }
-        pending ??= reader.read();
-        const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), deadline - Date.now()));
-        const result = await Promise.race([pending, timer]);
-        if (result === "timeout") throw new Error("no event within the deadline");
-        pending = undefined;
-        if (result.done) throw new Error("stream ended");
-        buffer += decoder.decode(result.value, { stream: true });
-      }
-    },
-    cancel: () => reader.cancel().catch(() => {}),
-  };
-}
 
 async function waitFor(condition: () => boolean, what: string) {
   const deadline = Date.now() + READ_TIMEOUT_MS;
@@ -77,7 +35,7 @@ describe("tokens.events", () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toStartWith("text/event-stream");
-    const stream = sseReader(response.body as ReadableStream<Uint8Array>);
+    const stream = readServerSentEvents(response.body as ReadableStream<Uint8Array>, READ_TIMEOUT_MS);
     try {
       // Subscribed before the response started: what is published now is heard.
       await publishTokenEvents(kit.deps, [
@@ -108,7 +66,7 @@ describe("tokens.events", () => {
       await kit.deps.redis.publish(transfersChannel(kit.config, token), "{not json");
       await publishTokenEvents(kit.deps, [{ type: "reorg", chainId, token, ancestorBlock: 7, removed: 2 }]);
 
-      const first = await stream.next();
+      const first = await stream.event();
       expect(first.event).toBe("message");
       expect(first.data).toEqual({
         type: "transfer",
@@ -120,18 +78,18 @@ describe("tokens.events", () => {
         transactionHash: hash(1),
         logIndex: 0,
       });
-      expect((await stream.next()).data).toMatchObject({
+      expect((await stream.event()).data).toMatchObject({
         logIndex: 1,
         value: { raw: "100000000000000000000000001", formatted: "100000000000000000000.000001" },
       });
-      expect((await stream.next()).data).toEqual({
+      expect((await stream.event()).data).toEqual({
         type: "reorg",
         token: getAddress(token),
         ancestorBlock: "7",
         removed: 2,
       });
     } finally {
-      await stream.cancel();
+      await stream.close();
     }
     await waitFor(() => tokenStreamStats(kit.deps.redis).streams === 0, "the stream to be released");
     expect(tokenStreamStats(kit.deps.redis).channels).toBe(0);
