@@ -1,11 +1,12 @@
 // Indexed tokens for tests of the read side, written straight into the indexer's tables (the
 // indexer has tests of its own), and wallets linked to test users with a real SIWE signature.
+
 import type { LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { createSiweMessage } from "viem/siwe";
 import { linkWallet } from "../src/domains/auth/service";
 import { tokenBalances, tokens, tokenTransfers } from "../src/domains/tokens/schema";
 import type { TestKit } from "./kit";
+import { signedWalletLink } from "./users";
 
 export const randomAccount = () => privateKeyToAccount(generatePrivateKey());
 /** A fresh address, lowercase as the indexer stores it. */
@@ -82,15 +83,6 @@ export async function insertTransfers(kit: TestKit, token: string, transfers: Te
 
 /** Links `account`'s wallet to the user, through the same checks as POST /api/me/wallets. */
 export async function linkAccount(kit: TestKit, userId: string, account: LocalAccount): Promise<void> {
-  const { nonce } = await kit.deps.auth.api.getSiweNonce({ body: {} });
-  const message = createSiweMessage({
-    address: account.address,
-    chainId: kit.config.auth.chainId,
-    domain: new URL(kit.config.auth.publicUrl).host,
-    nonce,
-    uri: kit.config.auth.publicUrl,
-    version: "1",
-    issuedAt: new Date(),
-  });
-  await linkWallet(kit.deps, userId, { message, signature: await account.signMessage({ message }) });
+  const { message, signature } = await signedWalletLink(kit, account);
+  await linkWallet(kit.deps, userId, { message, signature });
 }

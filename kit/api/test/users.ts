@@ -1,4 +1,6 @@
 // Signed-in users for tests: created directly (any role), signed in through the real HTTP endpoint.
+import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from "viem/accounts";
+import { createSiweMessage } from "viem/siwe";
 import type { RoleName } from "../src/domains/auth/permissions";
 import { createPasswordUser } from "../src/domains/auth/service";
 import type { TestKit } from "./kit";
@@ -50,4 +52,25 @@ export async function createUser(kit: TestKit, role: RoleName = "investor"): Pro
   // better-auth's per-address limit (10 a minute) allows; other kits ignore the header.
   const address = `10.${(counter >> 16) & 255}.${(counter >> 8) & 255}.${counter & 255}`;
   return { id: created.id, email, password, role, ...(await signIn(kit, email, password, address)) };
+}
+
+/**
+ * `account`'s signature over a SIWE message for this kit, carrying a nonce Kit issued: what
+ * `me.wallets.link` (linkWallet) takes. A fresh wallet when no account is given.
+ */
+export async function signedWalletLink(
+  kit: TestKit,
+  account: LocalAccount = privateKeyToAccount(generatePrivateKey()),
+): Promise<{ address: string; message: string; signature: string }> {
+  const { nonce } = await kit.deps.auth.api.getSiweNonce({ body: {} });
+  const message = createSiweMessage({
+    address: account.address,
+    chainId: kit.config.auth.chainId,
+    domain: new URL(kit.config.auth.publicUrl).host,
+    nonce,
+    uri: kit.config.auth.publicUrl,
+    version: "1",
+    issuedAt: new Date(),
+  });
+  return { address: account.address, message, signature: await account.signMessage({ message }) };
 }

@@ -6,9 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { and, eq } from "drizzle-orm";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { createSiweMessage } from "viem/siwe";
 import { createTestKit } from "../../test/kit";
-import { createUser, signIn, type TestUser } from "../../test/users";
+import { createUser, signedWalletLink, signIn, type TestUser } from "../../test/users";
 import { contract } from "../contract";
 import { user as userTable } from "../domains/auth/schema";
 import { linkWallet } from "../domains/auth/service";
@@ -178,20 +177,7 @@ async function targetUser(): Promise<string> {
 }
 
 /** A fresh wallet's signature over a SIWE message carrying a nonce Kit issued. */
-async function signedSiwe(): Promise<{ address: string; message: string; signature: string }> {
-  const { nonce } = await kit.deps.auth.api.getSiweNonce({ body: {} });
-  const account = privateKeyToAccount(generatePrivateKey());
-  const message = createSiweMessage({
-    address: account.address,
-    chainId: kit.config.auth.chainId,
-    domain: new URL(kit.config.auth.publicUrl).host,
-    nonce,
-    uri: kit.config.auth.publicUrl,
-    version: "1",
-    issuedAt: new Date(),
-  });
-  return { address: account.address, message, signature: await account.signMessage({ message }) };
-}
+const signedSiwe = () => signedWalletLink(kit);
 
 interface Prepared {
   input: unknown;

@@ -22,11 +22,10 @@ import {
 import { eq } from "drizzle-orm";
 import { type Address, getAddress, type LocalAccount, parseUnits } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { createSiweMessage } from "viem/siwe";
 import { createTestKit } from "../../../test/kit";
 import { createApplicant, createSubmittedApplication, moveApplication } from "../../../test/kyc";
 import { serveKit } from "../../../test/serve";
-import { createUser, type TestUser } from "../../../test/users";
+import { createUser, signedWalletLink, type TestUser } from "../../../test/users";
 import { createJobQueue } from "../../jobs/queue";
 import { jobDefinitions } from "../../jobs/registry";
 import { startWorker } from "../../jobs/worker";
@@ -134,17 +133,8 @@ const withStatus = (wallet: string, status: string) => async () => {
 
 /** Links `account` to `userId` the way `me.wallets.link` does (SIWE message signed by the wallet). */
 async function link(userId: string, account: LocalAccount) {
-  const { nonce } = await kit.deps.auth.api.getSiweNonce({ body: {} });
-  const message = createSiweMessage({
-    address: account.address,
-    chainId: kit.config.auth.chainId,
-    domain: new URL(kit.config.auth.publicUrl).host,
-    nonce,
-    uri: kit.config.auth.publicUrl,
-    version: "1",
-    issuedAt: new Date(),
-  });
-  return linkWallet(deps, userId, { message, signature: await account.signMessage({ message }) });
+  const { message, signature } = await signedWalletLink(kit, account);
+  return linkWallet(deps, userId, { message, signature });
 }
 
 const randomWallet = () => privateKeyToAccount(generatePrivateKey());
