@@ -6,6 +6,24 @@ import type { Logger } from "./log";
 
 export type Database = NodePgDatabase;
 
+/** Postgres's own SQLSTATE codes that callers turn into answers. */
+export const PG_UNIQUE_VIOLATION = "23505";
+export const PG_FOREIGN_KEY_VIOLATION = "23503";
+export const PG_CHECK_VIOLATION = "23514";
+
+/**
+ * The SQLSTATE (and constraint) of a statement that failed in Postgres: drizzle wraps the driver's
+ * error as `cause`, a raw pg query throws it as is. Undefined for any other failure.
+ */
+export function postgresError(error: unknown): { code: string; constraint?: string } | undefined {
+  const candidate = ((error as { cause?: unknown } | null)?.cause ?? error) as { code?: unknown; constraint?: unknown };
+  if (typeof candidate?.code !== "string") return undefined;
+  return {
+    code: candidate.code,
+    constraint: typeof candidate.constraint === "string" ? candidate.constraint : undefined,
+  };
+}
+
 export function createDatabase(config: Pick<Config, "db">, log: Logger): { pool: pg.Pool; db: Database } {
   const pool = new pg.Pool({
     connectionString: config.db.url,

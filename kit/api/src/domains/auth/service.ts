@@ -6,7 +6,7 @@ import { getAddress, verifyMessage } from "viem";
 import { parseSiweMessage } from "viem/siwe";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
-import type { Database } from "../../infra/db";
+import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { JobQueue } from "../../jobs/names";
@@ -210,10 +210,7 @@ export async function linkWallet(
     await queueNewWalletEligibility({ db, jobs, log }, userId, checksummed);
     return toWalletView(row);
   } catch (error) {
-    if (
-      (error as { cause?: { code?: string } }).cause?.code === "23505" ||
-      (error as { code?: string }).code === "23505"
-    ) {
+    if (postgresError(error)?.code === PG_UNIQUE_VIOLATION) {
       const [owner] = await db
         .select({ userId: walletAddress.userId })
         .from(walletAddress)
@@ -413,7 +410,7 @@ export async function createPasswordUser(
       return toUserView(row);
     });
   } catch (error) {
-    if ((error as { cause?: { code?: string } }).cause?.code === "23505") return null;
+    if (postgresError(error)?.code === PG_UNIQUE_VIOLATION) return null;
     throw error;
   }
 }

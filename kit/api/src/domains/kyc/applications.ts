@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { and, desc, eq, isNull, notInArray } from "drizzle-orm";
 import { KitError } from "../../errors";
-import type { Database } from "../../infra/db";
+import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
 import type { Application, OwnApplication, SaveApplicationInput } from "./contract";
 import type { PiiKeyring } from "./crypto";
 import {
@@ -92,9 +92,8 @@ function columnsFor(keyring: PiiKeyring, id: string, input: SaveApplicationInput
 }
 
 function isOpenApplicationClash(error: unknown): boolean {
-  const cause = (error as { cause?: unknown }).cause ?? error;
-  const { code, constraint } = cause as { code?: string; constraint?: string };
-  return code === "23505" && constraint === "kyc_applications_open_per_user_idx";
+  const failure = postgresError(error);
+  return failure?.code === PG_UNIQUE_VIOLATION && failure.constraint === "kyc_applications_open_per_user_idx";
 }
 
 /**

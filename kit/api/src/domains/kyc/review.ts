@@ -5,6 +5,7 @@
 // what the earlier one did, with a precise CONFLICT); events go out only after the commit.
 import { and, asc, eq, isNull, lte } from "drizzle-orm";
 import { KitError } from "../../errors";
+import { PG_CHECK_VIOLATION, postgresError } from "../../infra/db";
 import type { JobQueue } from "../../jobs/names";
 import { user } from "../auth/schema";
 import type { CallerUser } from "../auth/session";
@@ -59,8 +60,7 @@ export async function inStatusTransaction<T>(deps: KycDeps, work: (tx: Transacti
   try {
     return await deps.db.transaction(work);
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause ?? error;
-    if ((cause as { code?: string }).code === "23514") {
+    if (postgresError(error)?.code === PG_CHECK_VIOLATION) {
       deps.log.warn({ err: error }, "KYC status change refused by the database");
       throw new KitError(
         "CONFLICT",

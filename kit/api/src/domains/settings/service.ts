@@ -7,7 +7,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
-import type { Database } from "../../infra/db";
+import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { getCurrency } from "../exchange-rates/currencies";
@@ -141,9 +141,8 @@ async function saveThrough<T>(
 
 /** The name of the foreign key a failed statement violated, if that is why it failed. */
 function violatedForeignKey(error: unknown): string | undefined {
-  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause ?? error;
-  const { code, constraint } = cause as { code?: string; constraint?: string };
-  return code === "23503" ? constraint : undefined;
+  const failure = postgresError(error);
+  return failure?.code === PG_FOREIGN_KEY_VIOLATION ? failure.constraint : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
