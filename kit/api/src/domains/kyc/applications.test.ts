@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { asc, eq, sql } from "drizzle-orm";
+import { type ApiAnswer, callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
 import { createUser, type TestUser } from "../../../test/users";
 import { getApplication, saveApplication } from "./applications";
@@ -13,22 +14,10 @@ import { kycApplications, kycStatusHistory } from "./schema";
 // signs in more investors than better-auth's per-address limit allows in a minute.
 const kit = await createTestKit({ env: { TRUST_PROXY_HOPS: "1" } });
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: answers are asserted field by field
-  body: any;
-}
+type Answer = ApiAnswer;
 
-async function call(who: TestUser | undefined, method: string, path: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = who ? { cookie: who.cookie } : {};
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await kit.request(`/api${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+function call(who: TestUser | undefined, method: string, path: string, body?: unknown): Promise<Answer> {
+  return callApi(kit.app, who, method, path, body);
 }
 
 const COMPLETE = {

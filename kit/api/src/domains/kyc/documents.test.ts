@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { eq, sql } from "drizzle-orm";
+import { type ApiAnswer, callApi } from "../../../test/api";
 import { createTestKit, startBlackHole } from "../../../test/kit";
 import { createUser, type TestUser } from "../../../test/users";
 import { type App, createApp } from "../../app";
@@ -35,28 +36,11 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: answers are asserted field by field
-  body: any;
-}
+type Answer = ApiAnswer;
 
-async function call(who: TestUser, method: string, path: string, body?: unknown, app: App = kit.app): Promise<Answer> {
-  const headers: Record<string, string> = {
-    cookie: who.cookie,
-    "user-agent": "kit-tests/1.0",
-    "x-forwarded-for": "192.0.2.7",
-  };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await app.fetch(
-    new Request(`http://kit.test/api${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+/** As `who`, from a known address and user agent (recorded in the document access log). */
+function call(who: TestUser, method: string, path: string, body?: unknown, app: App = kit.app): Promise<Answer> {
+  return callApi(app, who, method, path, body, { "user-agent": "kit-tests/1.0", "x-forwarded-for": "192.0.2.7" });
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");

@@ -2,6 +2,7 @@
 // the queue; the four-eyes rule; concurrent reviewers; and the expiry job.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { and, desc, eq, sql } from "drizzle-orm";
+import { type ApiAnswer, callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
 import {
   createApplicant,
@@ -33,27 +34,16 @@ const [reviewer, otherReviewer, admin, investor] = await Promise.all([
   createUser(kit, "investor"),
 ]);
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: answers are asserted field by field
-  body: any;
-}
+type Answer = ApiAnswer;
 
-async function call(
+function call(
   who: TestUser | undefined,
   method: string,
   path: string,
   body?: unknown,
   extraHeaders: Record<string, string> = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = { ...(who ? { cookie: who.cookie } : {}), ...extraHeaders };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await kit.request(`/api${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
+  return callApi(kit.app, who, method, path, body, extraHeaders);
 }
 
 const review = (who: TestUser, id: string) => call(who, "GET", `/kyc/review/${id}`);

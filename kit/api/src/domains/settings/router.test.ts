@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
+import { type ApiAnswer, callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
 import { createUser, type TestUser } from "../../../test/users";
 import { createApp } from "../../app";
@@ -16,29 +17,10 @@ const [alice, bob, carol, admin] = await Promise.all([
   createUser(kit, "admin"),
 ]);
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: answers are asserted field by field
-  body: any;
-}
+type Answer = ApiAnswer;
 
-async function call(
-  who: TestUser | undefined,
-  method: string,
-  path: string,
-  body?: unknown,
-  app = kit.app,
-): Promise<Answer> {
-  const headers: Record<string, string> = who ? { cookie: who.cookie } : {};
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await app.fetch(
-    new Request(`http://kit.test/api${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-  return { status: response.status, body: await response.json() };
+function call(who: TestUser | undefined, method: string, path: string, body?: unknown, app = kit.app): Promise<Answer> {
+  return callApi(app, who, method, path, body);
 }
 
 const switches = (overrides: Record<string, Partial<Record<"email" | "push" | "webhook", boolean>>> = {}) => ({
