@@ -6,7 +6,7 @@ import { type ServedKit, serveKit } from "../../test/serve";
 import { TRUSTED_ORIGIN } from "../../test/users";
 import { loadConfig } from "../config";
 import { createLogger } from "./log";
-import { consumeRateLimit, type RateLimitRule, rateLimitKey } from "./rate-limiter";
+import { consumeRateLimit, consumeRateLimitAndRead, type RateLimitRule, rateLimitKey } from "./rate-limiter";
 import { createRedis, deleteKeysWithPrefix, redisReady } from "./redis";
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -107,6 +107,21 @@ describe("consumeRateLimit against real Redis", () => {
     expect(y.filter((v) => v.allowed).length).toBe(10);
     // Same subject, another rule: a fresh budget.
     expect((await consumeRateLimit(redis, other, "user:x")).remaining).toBe(9);
+  });
+
+  test("keys read with the count come back in order, under the client's prefix, null when absent", async () => {
+    const r = rule(2, 60);
+    const [present, absent] = [`rl-read:${unique()}`, `rl-read:${unique()}`];
+    await redis.set(present, "value");
+    const first = await consumeRateLimitAndRead(redis, r, "user:r", [present, absent]);
+    expect(first.result).toMatchObject({ allowed: true, remaining: 1, limit: 2 });
+    expect(first.values).toEqual(["value", null]);
+    // The reads still answer when the call is refused, and each call counts once.
+    await consumeRateLimitAndRead(redis, r, "user:r", [absent]);
+    const refused = await consumeRateLimitAndRead(redis, r, "user:r", [absent, present]);
+    expect(refused.result.allowed).toBe(false);
+    expect(refused.values).toEqual([null, "value"]);
+    expect(await redis.zcard(rateLimitKey(r, "user:r"))).toBe(2);
   });
 });
 

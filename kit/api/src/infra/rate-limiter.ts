@@ -1,6 +1,5 @@
 // The one rate limiter: a sliding-window log in Redis, checked and recorded by one Lua script,
 // so it is exact under any concurrency and across any number of processes.
-import type { ChainableCommander } from "ioredis";
 import type { Redis } from "./redis";
 
 export interface RateLimitRule {
@@ -18,10 +17,12 @@ export interface RateLimitResult {
 }
 
 /**
- * KEYS[1] the subject's log (a sorted set of request times).
+ * KEYS[1] the subject's log (a sorted set of request times); KEYS[2..n] keys to read in the same
+ * round trip (the session check reads its entries here, so a signed-in call costs one trip).
  * ARGV: window (ms), limit, a unique member for this request.
  * Time comes from the Redis server, so processes with skewed clocks still agree.
- * Returns { allowed (0/1), remaining, ms until the oldest entry leaves the window (a slot frees) }.
+ * Returns { allowed (0/1), remaining, ms until the oldest entry leaves the window (a slot frees),
+ * then the value of each KEYS[2..n] (nil when absent) }.
  */
 const SLIDING_WINDOW = `
 local t = redis.call('TIME')
@@ -40,21 +41,22 @@ end
 local reset = 0
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if oldest[2] then reset = tonumber(oldest[2]) + window - now end
-return { allowed, limit - count, reset }
+local reply = { allowed, limit - count, reset }
+for i = 2, #KEYS do reply[#reply + 1] = redis.call('GET', KEYS[i]) end
+return reply
 `;
 
 type RedisWithLimiter = Redis & {
-  kitRateLimit(key: string, windowMs: number, limit: number, member: string): Promise<[number, number, number]>;
-};
-type PipelineWithLimiter = ChainableCommander & {
-  kitRateLimit(key: string, windowMs: number, limit: number, member: string): ChainableCommander;
+  /** `keys`: the log, then the keys to read; ARGV after them. */
+  kitRateLimit(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<unknown[]>;
 };
 
 const installed = new WeakSet<Redis>();
 function withScript(redis: Redis): RedisWithLimiter {
   if (!installed.has(redis)) {
     // defineCommand sends EVALSHA and falls back to EVAL once if the script is not cached.
-    redis.defineCommand("kitRateLimit", { numberOfKeys: 1, lua: SLIDING_WINDOW });
+    // No fixed key count: the caller passes it first (the log, plus any keys read alongside).
+    redis.defineCommand("kitRateLimit", { lua: SLIDING_WINDOW });
     installed.add(redis);
   }
   return redis as RedisWithLimiter;
@@ -70,8 +72,8 @@ function uniqueMember(): string {
   return `${process.pid}:${sequence}:${Math.random().toString(36).slice(2, 8)}`;
 }
 
-function toResult(rule: RateLimitRule, raw: [number, number, number]): RateLimitResult {
-  const [allowed, remaining, resetMs] = raw;
+function toResult(rule: RateLimitRule, raw: unknown[]): RateLimitResult {
+  const [allowed, remaining, resetMs] = raw as [number, number, number];
   return {
     allowed: allowed === 1,
     limit: rule.limit,
@@ -82,27 +84,26 @@ function toResult(rule: RateLimitRule, raw: [number, number, number]): RateLimit
 
 /** Counts one request against `rule` for `subject`; one round trip. Throws if Redis is unavailable. */
 export async function consumeRateLimit(redis: Redis, rule: RateLimitRule, subject: string): Promise<RateLimitResult> {
+  return (await consumeRateLimitAndRead(redis, rule, subject, [])).result;
+}
+
+/**
+ * Counts one request and reads `keys` (GET) in the same round trip, atomically with the count.
+ * Throws if Redis is unavailable.
+ */
+export async function consumeRateLimitAndRead(
+  redis: Redis,
+  rule: RateLimitRule,
+  subject: string,
+  keys: string[],
+): Promise<{ result: RateLimitResult; values: Array<string | null> }> {
   const raw = await withScript(redis).kitRateLimit(
+    1 + keys.length,
     rateLimitKey(rule, subject),
+    ...keys,
     rule.windowSeconds * 1000,
     rule.limit,
     uniqueMember(),
   );
-  return toResult(rule, raw);
-}
-
-/** A pipeline that can carry rate-limit checks (ioredis copies scripts into a pipeline when it is made). */
-export function rateLimitPipeline(redis: Redis): ChainableCommander {
-  return withScript(redis).pipeline();
-}
-
-/** Adds the rate-limit check to a pipeline from `rateLimitPipeline`, sharing its round trip. */
-export function queueRateLimit(pipeline: ChainableCommander, rule: RateLimitRule, subject: string) {
-  (pipeline as PipelineWithLimiter).kitRateLimit(
-    rateLimitKey(rule, subject),
-    rule.windowSeconds * 1000,
-    rule.limit,
-    uniqueMember(),
-  );
-  return (raw: unknown) => toResult(rule, raw as [number, number, number]);
+  return { result: toResult(rule, raw), values: keys.map((_, i) => (raw[3 + i] as string | null) ?? null) };
 }

@@ -257,6 +257,38 @@ describe("e-mail and password", () => {
   });
 });
 
+describe("the session check", () => {
+  /** The Redis commands `kit`'s client sends while `run` runs (each one its own round trip). */
+  async function redisCommandsDuring(run: () => Promise<unknown>): Promise<string[]> {
+    const client = kit.deps.redis as unknown as { sendCommand: (command: { name: string }) => unknown };
+    const original = client.sendCommand;
+    const sent: string[] = [];
+    client.sendCommand = function (this: unknown, command: { name: string }) {
+      sent.push(command.name);
+      return original.call(this, command);
+    };
+    try {
+      await run();
+    } finally {
+      client.sendCommand = original;
+    }
+    return sent;
+  }
+
+  test("costs one Redis round trip (count + session + revocation mark) once the process knows the token", async () => {
+    const user = await createUser(kit);
+    // First sight of the token: its entry names the owner the call is counted under.
+    const first = await redisCommandsDuring(async () => expect((await getMe(kit, user)).status).toBe(200));
+    expect(first).toEqual(["get", "evalsha"]);
+    for (const credential of [{ cookie: user.cookie }, { bearer: user.bearer }]) {
+      const next = await redisCommandsDuring(async () => expect((await getMe(kit, credential)).status).toBe(200));
+      expect(next).toEqual(["evalsha"]);
+    }
+    // Counted under the user, not the address.
+    expect(await kit.deps.redis.zcard(`rl:default:user:${user.id}`)).toBe(3);
+  });
+});
+
 describe("session expiry", () => {
   test("a session past its expiresAt in Postgres, with no Redis entry, is refused", async () => {
     const user = await createUser(kit);

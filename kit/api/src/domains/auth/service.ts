@@ -16,7 +16,7 @@ import { SESSION_EXPIRES_IN_SECONDS } from "./auth";
 import { grants, type RoleName } from "./permissions";
 import { account, session, user, walletAddress } from "./schema";
 import { AUTH_KEY_PREFIX } from "./secondary-storage";
-import type { Caller } from "./session";
+import { type Caller, revokedMarkKey } from "./session";
 
 interface AuthDeps {
   config: Config;
@@ -45,7 +45,7 @@ async function revokeCachedSessions(redis: Redis, db: Database, userId: string):
   const now = Date.now();
   try {
     const pipeline = redis.multi();
-    pipeline.set(`${AUTH_KEY_PREFIX}revoked-sessions-before-${userId}`, String(now), "EX", REVOKED_MARK_TTL_SECONDS);
+    pipeline.set(revokedMarkKey(userId), String(now), "EX", REVOKED_MARK_TTL_SECONDS);
     for (const { token } of tokens) pipeline.del(`${AUTH_KEY_PREFIX}${token}`);
     const results = await pipeline.exec();
     if (!results || results.some(([error]) => error)) throw new Error("revocation not applied");

@@ -1,17 +1,17 @@
-// Who is calling, resolved in as few Redis round trips as possible:
-//   1. GET the session entry better-auth keeps in Redis (token → { session, user });
-//   2. one pipeline: the user's "sessions revoked before" mark + the rate-limit check.
-// Anything unusual (no entry, Redis down, a session due for its daily refresh, an API key) takes
-// better-auth's own path, which reads Postgres and is the reference for what is valid.
+// Who is calling, resolved in one Redis round trip: the rate-limit script counts the call under the
+// token's owner and reads, atomically with the count, the session entry better-auth keeps in Redis
+// (token → { session, user }) and the owner's "sessions revoked before" mark. The owner of a token
+// never changes, so each process remembers it after the first sight of the token (which costs one
+// more GET). Anything unusual (no entry, Redis down, a session due for its daily refresh, an API
+// key) takes better-auth's own path, which reads Postgres and is the reference for what is valid.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { ResolvedConfig } from "../../config";
 import type { Logger } from "../../infra/log";
 import {
   consumeRateLimit,
-  queueRateLimit,
+  consumeRateLimitAndRead,
   type RateLimitResult,
   type RateLimitRule,
-  rateLimitPipeline,
 } from "../../infra/rate-limiter";
 import type { Redis } from "../../infra/redis";
 import type { Auth } from "./auth";
@@ -150,31 +150,72 @@ export async function resolveCaller(
   const token = readSessionToken(headers, deps.config.auth.secret, await sessionCookieName(deps.auth));
   if (!token) return limitAfter(deps, { caller: { kind: "anonymous" } }, rule, ip);
 
-  let cached: CachedSession | null = null;
-  try {
-    const raw = await deps.redis.get(`${AUTH_KEY_PREFIX}${token}`);
-    cached = raw ? (JSON.parse(raw) as CachedSession) : null;
-  } catch (err) {
-    deps.log.warn({ err }, "session cache unavailable; reading the session from Postgres");
-    return limitAfter(deps, await resolveFromBetterAuth(deps, headers, token), rule, ip);
-  }
-  const expiresAt = cached ? new Date(cached.session.expiresAt).getTime() : 0;
-  if (!cached || expiresAt <= Date.now() || expiresAt - Date.now() < REFRESH_WHEN_REMAINING_MS) {
-    // Unknown to Redis (flushed, evicted) or due for its daily refresh: better-auth decides, from Postgres.
-    return limitAfter(deps, await resolveFromBetterAuth(deps, headers, token), rule, ip);
+  const sessionKey = `${AUTH_KEY_PREFIX}${token}`;
+  let owner = sessionOwners.get(token);
+  if (owner === undefined) {
+    let first: CachedSession | null;
+    try {
+      first = parseSession(await deps.redis.get(sessionKey));
+    } catch (err) {
+      deps.log.warn({ err }, "session cache unavailable; reading the session from Postgres");
+      return limitAfter(deps, await resolveFromBetterAuth(deps, headers, token), rule, ip);
+    }
+    // Unknown to Redis (flushed, evicted, signed out): better-auth decides, from Postgres.
+    if (!first) return limitAfter(deps, await resolveFromBetterAuth(deps, headers, token), rule, ip);
+    owner = first.session.userId;
+    sessionOwners.remember(token, owner);
   }
 
+  let read: Awaited<ReturnType<typeof consumeRateLimitAndRead>>;
+  try {
+    read = await consumeRateLimitAndRead(deps.redis, rule, `user:${owner}`, [sessionKey, revokedMarkKey(owner)]);
+  } catch (err) {
+    deps.log.warn(
+      { err, rule: rule.name },
+      "session cache and rate limiter unavailable; reading the session from Postgres",
+    );
+    return { ...(await resolveFromBetterAuth(deps, headers, token)), rateLimit: null };
+  }
+  const { result: rateLimit, values } = read;
+  const cached = parseSession(values[0] ?? null);
+  const expiresAt = cached ? new Date(cached.session.expiresAt).getTime() : 0;
+  if (!cached || expiresAt - Date.now() < REFRESH_WHEN_REMAINING_MS) {
+    // Gone from Redis, or due for its daily refresh: better-auth decides (the call is counted already).
+    return { ...(await resolveFromBetterAuth(deps, headers, token)), rateLimit };
+  }
   const user = toCallerUser(cached.user);
-  const pipeline = rateLimitPipeline(deps.redis);
-  pipeline.get(`${AUTH_KEY_PREFIX}revoked-sessions-before-${cached.session.userId}`);
-  const readLimit = queueRateLimit(pipeline, rule, user ? `user:${user.id}` : `ip:${ip()}`);
-  const results = await pipeline.exec().catch(() => null);
-  const revokedBefore = Number(results?.[0]?.[1] ?? 0);
-  const limitResult = results?.[1] && !results[1][0] ? readLimit(results[1][1]) : null;
-  const revoked = new Date(cached.session.createdAt).getTime() < revokedBefore;
-  if (!user || revoked) return { caller: { kind: "anonymous" }, rateLimit: limitResult };
-  return { caller: { kind: "user", user, via: "session", sessionId: cached.session.id }, rateLimit: limitResult };
+  const revoked = new Date(cached.session.createdAt).getTime() < Number(values[1] ?? 0);
+  if (!user || revoked) return { caller: { kind: "anonymous" }, rateLimit };
+  return { caller: { kind: "user", user, via: "session", sessionId: cached.session.id }, rateLimit };
 }
+
+function parseSession(raw: string | null): CachedSession | null {
+  return raw ? (JSON.parse(raw) as CachedSession) : null;
+}
+
+export function revokedMarkKey(userId: string): string {
+  return `${AUTH_KEY_PREFIX}revoked-sessions-before-${userId}`;
+}
+
+/**
+ * Session token → user id, as first read from the token's entry. Bounded: past `max` tokens the
+ * oldest are forgotten, and a forgotten token only costs its next call one more GET.
+ */
+class SessionOwners {
+  private readonly owners = new Map<string, string>();
+  constructor(private readonly max: number) {}
+  get(token: string): string | undefined {
+    return this.owners.get(token);
+  }
+  remember(token: string, userId: string): void {
+    if (this.owners.size >= this.max) {
+      const oldest = this.owners.keys().next().value;
+      if (oldest !== undefined) this.owners.delete(oldest);
+    }
+    this.owners.set(token, userId);
+  }
+}
+const sessionOwners = new SessionOwners(20_000);
 
 interface Resolved {
   caller: Caller;
