@@ -4,6 +4,7 @@ import { createApp, createOperationalApp } from "./app";
 import type { ResolvedConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
+import { closeRateCopies } from "./domains/exchange-rates/cache";
 import { closeStatusEvents } from "./domains/kyc/events";
 import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
@@ -45,6 +46,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
 export async function closeDeps(deps: Deps): Promise<void> {
   await closeStatusEvents(deps.redis).catch(() => {});
   await closeTokenStreams(deps.redis).catch(() => {});
+  await closeRateCopies(deps.redis).catch(() => {});
   await Promise.allSettled([deps.pool.end(), closeRedis(deps.redis), deps.jobs.close()]);
   deps.storage.client.destroy();
   if (deps.storage.presigner !== deps.storage.client) deps.storage.presigner.destroy();

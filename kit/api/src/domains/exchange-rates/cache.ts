@@ -7,6 +7,13 @@
 //   at read time from `expiresAt`;
 // - any Redis failure reads as a miss and skips the write.
 // Keys read recently are remembered in `cache:fx:hot`, so that a refresh recomputes them at once.
+//
+// In front of Redis, each process keeps copies of the entries it read (conversions then cost no
+// Redis trip at all). A copy is used only while the process is subscribed to the generation
+// channel, on which every new generation is announced once it is current: an announcement drops
+// every copy, and so does a lost subscription (until it is back, reads go to Redis). A copy can thus
+// outlive a change of rates only by the time the announcement takes to arrive.
+import { LiveStreams } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 
@@ -18,6 +25,14 @@ const HOT_LIMIT = 5_000;
 
 const VERSION_KEY = "cache:fx:version";
 const HOT_KEY = "cache:fx:hot";
+/** Announces each new generation (a plain channel, under REDIS_KEY_PREFIX). */
+const GENERATION_CHANNEL = "cache:fx:generation";
+/** A process's copy lives at most this long, however long its entry does. */
+const COPY_MAX_AGE_MS = 60_000;
+/** Bound on the copies one process keeps (the oldest go first). */
+const COPY_LIMIT = 10_000;
+/** A lost subscription is tried again on a read at most this often. */
+const RESUBSCRIBE_EVERY_MS = 1_000;
 
 /** `EUR:USD` for a pair, `EUR` for a base. */
 export type CacheMember = string;
@@ -27,6 +42,8 @@ export const cacheKey = (member: CacheMember) => `cache:fx:${member}`;
 interface Envelope<T> {
   v: string;
   value: T;
+  /** When the entry expires in Redis (epoch ms): its copies expire then too. */
+  until?: number;
 }
 
 export interface CacheRead<T> {
@@ -36,12 +53,20 @@ export interface CacheRead<T> {
 }
 
 export async function readEntry<T>(redis: Redis, log: Logger, member: CacheMember): Promise<CacheRead<T>> {
+  const copies = processCopies(redis, log);
+  const copy = copies.get(member);
+  if (copy) return { value: copy.value as T, version: copy.v };
+  const round = copies.round();
   try {
     const [raw, version] = await redis.mget(cacheKey(member), VERSION_KEY);
     const current = version ?? "0";
+    copies.learnGeneration(current, round);
     if (raw) {
       const envelope = JSON.parse(raw) as Envelope<T>;
-      if (envelope.v === current) return { value: envelope.value, version: current };
+      if (envelope.v === current) {
+        copies.keep(member, envelope);
+        return { value: envelope.value, version: current };
+      }
     }
     return { value: null, version: current };
   } catch (err) {
@@ -69,7 +94,7 @@ export async function writeEntry<T>(
   try {
     await redis
       .multi()
-      .set(cacheKey(member), JSON.stringify({ v: version, value } satisfies Envelope<T>), "PX", ttlMs)
+      .set(cacheKey(member), envelope(version, value, ttlMs), "PX", ttlMs)
       .zadd(HOT_KEY, Date.now(), member)
       .exec();
   } catch (err) {
@@ -91,6 +116,7 @@ export async function rewriteHotEntries<T>(
     const [[, versionResult] = [], [, forgottenResult] = []] =
       (await redis.multi().incr(VERSION_KEY).zrangebyscore(HOT_KEY, "-inf", cutoff).exec()) ?? [];
     const version = String(versionResult);
+    await announceGeneration(redis);
     const forgotten = (forgottenResult as string[] | undefined) ?? [];
     if (forgotten.length > 0) {
       await redis
@@ -106,12 +132,7 @@ export async function rewriteHotEntries<T>(
     for (const member of members) {
       const entry = entries.get(member);
       if (entry) {
-        pipeline.set(
-          cacheKey(member),
-          JSON.stringify({ v: version, value: entry.value } satisfies Envelope<T>),
-          "PX",
-          entry.ttlMs,
-        );
+        pipeline.set(cacheKey(member), envelope(version, entry.value, entry.ttlMs), "PX", entry.ttlMs);
       } else pipeline.del(cacheKey(member));
     }
     await pipeline.exec();
@@ -119,6 +140,7 @@ export async function rewriteHotEntries<T>(
   } catch (err) {
     // The generation may not have moved: drop what could be outdated rather than serve it.
     log.warn({ err }, "fx cache refresh failed; dropping hot entries");
+    await announceGeneration(redis);
     await redis
       .zrange(HOT_KEY, "0", "-1")
       .then((members) => (members.length > 0 ? redis.del(...members.map(cacheKey)) : 0))
@@ -130,4 +152,161 @@ export async function rewriteHotEntries<T>(
 /** Makes every cached entry outdated at once (their generation is no longer the current one). */
 export async function startNewGeneration(redis: Redis): Promise<void> {
   await redis.incr(VERSION_KEY);
+  await announceGeneration(redis);
+}
+
+function envelope<T>(version: string, value: T, ttlMs: number): string {
+  return JSON.stringify({ v: version, value, until: Date.now() + ttlMs } satisfies Envelope<T>);
+}
+
+/**
+ * Tells every process to drop its copies: this one at once (it reads its own changes), the others
+ * when the announcement arrives. Best effort: a process that misses it has lost its subscription,
+ * which drops them too.
+ */
+async function announceGeneration(redis: Redis): Promise<void> {
+  dropRateCopies(redis);
+  // The message says nothing but that it happened (an empty JSON object: the live-stream hub reads JSON).
+  await redis.publish(`${redis.options.keyPrefix ?? ""}${GENERATION_CHANNEL}`, "{}").catch(() => {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Copies in this process
+
+const announcements = new LiveStreams<unknown>({
+  name: "fx-cache",
+  schema: { parse: (value) => value },
+  maxBuffered: 1_000,
+  unavailable: "The exchange-rate cache channel is unavailable.",
+  // The main client reports Redis outages already.
+  connectionErrors: "debug",
+});
+
+interface Copy {
+  v: string;
+  value: unknown;
+  until: number;
+}
+
+/** One process's copies, for one Redis client (a test file's kit is a process of its own). */
+class ProcessCopies {
+  private readonly copies = new Map<CacheMember, Copy>();
+  /** The generation current in Redis, as last read after the last announcement; null: not known. */
+  private generation: string | null = null;
+  /** Counts announcements and subscription changes: a read learns the generation only if none came in between. */
+  private rounds = 0;
+  private subscribed = false;
+  private subscribing = false;
+  private lastAttempt = 0;
+  private closed = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly log: Logger,
+  ) {}
+
+  get(member: CacheMember): Copy | undefined {
+    this.subscribe();
+    const copy = this.copies.get(member);
+    if (!copy || !this.subscribed || copy.v !== this.generation) return undefined;
+    if (copy.until <= Date.now()) {
+      this.copies.delete(member);
+      return undefined;
+    }
+    return copy;
+  }
+
+  round(): number {
+    return this.rounds;
+  }
+
+  learnGeneration(version: string, round: number): void {
+    if (this.subscribed && round === this.rounds) this.generation = version;
+  }
+
+  keep(member: CacheMember, entry: Envelope<unknown>): void {
+    if (!this.subscribed) return;
+    if (this.copies.size >= COPY_LIMIT) {
+      const oldest = this.copies.keys().next().value;
+      if (oldest !== undefined) this.copies.delete(oldest);
+    }
+    const until = Math.min(entry.until ?? Number.POSITIVE_INFINITY, Date.now() + COPY_MAX_AGE_MS);
+    this.copies.set(member, { v: entry.v, value: entry.value, until });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.forget();
+    await announcements.close(this.redis);
+  }
+
+  status(): RateCopiesStatus {
+    return {
+      subscribed: this.subscribed,
+      copies: this.copies.size,
+      subscriber: announcements.stats(this.redis).subscriber,
+    };
+  }
+
+  forget(): void {
+    this.rounds += 1;
+    this.generation = null;
+    this.copies.clear();
+  }
+
+  /** Opens the subscription in the background; reads never wait for it. */
+  private subscribe(): void {
+    const now = Date.now();
+    if (this.subscribed || this.subscribing || this.closed || now - this.lastAttempt < RESUBSCRIBE_EVERY_MS) return;
+    this.subscribing = true;
+    this.lastAttempt = now;
+    const channel = `${this.redis.options.keyPrefix ?? ""}${GENERATION_CHANNEL}`;
+    announcements
+      .hub({ redis: this.redis, log: this.log })
+      .open(channel, { expand: () => [true] })
+      .then(async (listener) => {
+        this.forget();
+        this.subscribed = true;
+        this.subscribing = false;
+        for await (const _ of listener.stream(undefined)) this.forget();
+      })
+      .catch(() => {})
+      .finally(() => {
+        // Unsubscribed (connection lost, closed) or never subscribed: copies can no longer be trusted.
+        this.subscribed = false;
+        this.subscribing = false;
+        this.forget();
+      });
+  }
+}
+
+const copiesByClient = new WeakMap<Redis, ProcessCopies>();
+function processCopies(redis: Redis, log: Logger): ProcessCopies {
+  let copies = copiesByClient.get(redis);
+  if (!copies) {
+    copies = new ProcessCopies(redis, log);
+    copiesByClient.set(redis, copies);
+  }
+  return copies;
+}
+
+export interface RateCopiesStatus {
+  subscribed: boolean;
+  copies: number;
+  subscriber?: Redis;
+}
+
+/** Test hook: whether this process may use its copies, how many it holds, and its subscriber connection. */
+export function rateCopiesStatus(redis: Redis): RateCopiesStatus {
+  return copiesByClient.get(redis)?.status() ?? { subscribed: false, copies: 0 };
+}
+
+/** Drops this process's copies (the next reads go to Redis and learn the generation again). */
+export function dropRateCopies(redis: Redis): void {
+  copiesByClient.get(redis)?.forget();
+}
+
+/** Drops this process's copies and closes its subscription (when closing the process's clients). */
+export async function closeRateCopies(redis: Redis): Promise<void> {
+  await copiesByClient.get(redis)?.close();
 }

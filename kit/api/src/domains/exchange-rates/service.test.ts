@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { startProviderStub } from "../../../test/fx-providers";
 import { createTestKit } from "../../../test/kit";
 import { deleteKeysWithPrefix } from "../../infra/redis";
+import { dropRateCopies } from "./cache";
 import { getHistory } from "./history";
 import { fxRates, fxRatesLatest } from "./schema";
 import { convert, FX_UPDATED_CHANNEL, getLatest, getRate, refreshRates, setManualRate } from "./service";
@@ -17,8 +18,10 @@ const deps = kit.deps;
 
 const convertTo = (from: string, to: string, amount: string) => convert(deps, { from, to, amount });
 
+/** Both levels: Redis's entries and this process's copies of them. */
 async function dropCache() {
   await deleteKeysWithPrefix(deps.redis, `${kit.config.redis.keyPrefix}cache:fx:`);
+  dropRateCopies(deps.redis);
 }
 
 describe("refreshRates", () => {
