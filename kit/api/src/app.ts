@@ -195,7 +195,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
       if (context.trace.rateLimit) setRateLimitHeaders(response.headers, context.trace.rateLimit);
       if (context.trace.rateLimitFailedOpen) metrics.rateLimitFailOpen.inc();
       for (const cookie of context.trace.setCookies ?? []) response.headers.append("set-cookie", cookie);
-      return c.newResponse(response.body, response);
+      return response;
     });
   };
   mount("/rpc", handlers.rpc);

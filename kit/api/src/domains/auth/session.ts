@@ -71,20 +71,46 @@ interface CachedSession {
 
 const REFRESH_WHEN_REMAINING_MS = (SESSION_EXPIRES_IN_SECONDS - SESSION_UPDATE_AGE_SECONDS) * 1000;
 
+/** A per-process memo of facts that never change: past `max` entries the oldest are forgotten. */
+class BoundedMap<K, V> {
+  private readonly entries = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(key: K): V | undefined {
+    return this.entries.get(key);
+  }
+  set(key: K, value: V): void {
+    if (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(key, value);
+  }
+}
+
 /** The session token from a signed cookie or a signed bearer token; null if absent or forged. */
 export function readSessionToken(headers: Headers, secret: string, cookieName: string): string | null {
   const authorization = headers.get("authorization");
   if (authorization?.slice(0, 7).toLowerCase() === "bearer ") {
-    return verifySigned(safeDecode(authorization.slice(7).trim()), secret);
+    return verifiedToken(authorization.slice(7).trim(), secret);
   }
   const cookie = headers.get("cookie");
   if (!cookie) return null;
   for (const part of cookie.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === cookieName)
-      return verifySigned(safeDecode(part.slice(eq + 1).trim()), secret);
+    if (eq > 0 && part.slice(0, eq).trim() === cookieName) return verifiedToken(part.slice(eq + 1).trim(), secret);
   }
   return null;
+}
+
+/** Signed values already verified (only good ones are kept): a returning caller costs no HMAC. */
+const verifiedValues = new BoundedMap<string, { secret: string; token: string }>(20_000);
+
+function verifiedToken(encoded: string, secret: string): string | null {
+  const known = verifiedValues.get(encoded);
+  if (known?.secret === secret) return known.token;
+  const token = verifySigned(safeDecode(encoded), secret);
+  if (token) verifiedValues.set(encoded, { secret, token });
+  return token;
 }
 
 function safeDecode(value: string): string {
@@ -163,7 +189,7 @@ export async function resolveCaller(
     // Unknown to Redis (flushed, evicted, signed out): better-auth decides, from Postgres.
     if (!first) return limitAfter(deps, await resolveFromBetterAuth(deps, headers, token), rule, ip);
     owner = first.session.userId;
-    sessionOwners.remember(token, owner);
+    sessionOwners.set(token, owner);
   }
 
   let read: Awaited<ReturnType<typeof consumeRateLimitAndRead>>;
@@ -178,13 +204,13 @@ export async function resolveCaller(
   }
   const { result: rateLimit, values } = read;
   const cached = parseSession(values[0] ?? null);
-  const expiresAt = cached ? new Date(cached.session.expiresAt).getTime() : 0;
+  const expiresAt = cached ? Date.parse(cached.session.expiresAt) : 0;
   if (!cached || expiresAt - Date.now() < REFRESH_WHEN_REMAINING_MS) {
     // Gone from Redis, or due for its daily refresh: better-auth decides (the call is counted already).
     return { ...(await resolveFromBetterAuth(deps, headers, token)), rateLimit };
   }
   const user = toCallerUser(cached.user);
-  const revoked = new Date(cached.session.createdAt).getTime() < Number(values[1] ?? 0);
+  const revoked = Date.parse(cached.session.createdAt) < Number(values[1] ?? 0);
   if (!user || revoked) return { caller: { kind: "anonymous" }, rateLimit };
   return { caller: { kind: "user", user, via: "session", sessionId: cached.session.id }, rateLimit };
 }
@@ -198,24 +224,10 @@ export function revokedMarkKey(userId: string): string {
 }
 
 /**
- * Session token → user id, as first read from the token's entry. Bounded: past `max` tokens the
- * oldest are forgotten, and a forgotten token only costs its next call one more GET.
+ * Session token → user id, as first read from the token's entry. A forgotten token only costs its
+ * next call one more GET.
  */
-class SessionOwners {
-  private readonly owners = new Map<string, string>();
-  constructor(private readonly max: number) {}
-  get(token: string): string | undefined {
-    return this.owners.get(token);
-  }
-  remember(token: string, userId: string): void {
-    if (this.owners.size >= this.max) {
-      const oldest = this.owners.keys().next().value;
-      if (oldest !== undefined) this.owners.delete(oldest);
-    }
-    this.owners.set(token, userId);
-  }
-}
-const sessionOwners = new SessionOwners(20_000);
+const sessionOwners = new BoundedMap<string, string>(20_000);
 
 interface Resolved {
   caller: Caller;
