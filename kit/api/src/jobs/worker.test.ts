@@ -3,6 +3,7 @@
 // what the registry's jobs do.
 import { describe, expect, test } from "bun:test";
 import type { Counter } from "prom-client";
+import { eventually } from "../../test/eventually";
 import { createTestKit } from "../../test/kit";
 import { serveKit } from "../../test/serve";
 import { createOperationalApp } from "../app";
@@ -35,14 +36,6 @@ function processDeps(config: ResolvedConfig): Deps {
   return createDeps(config, log);
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
 async function counted(counter: Counter<"job">, job: string): Promise<number> {
   return (await counter.get()).values.find((v) => v.labels.job === job)?.value ?? 0;
 }
@@ -59,8 +52,8 @@ describe("worker", () => {
     const worker = await startWorker(deps, [tick]);
     try {
       // The first run is due at once, the next one a second later.
-      await until("two runs", async () => Number(await deps.redis.get("test:ticks")) >= 2, 4_000);
-      await until(
+      await eventually("two runs", async () => Number(await deps.redis.get("test:ticks")) >= 2, 4_000);
+      await eventually(
         "the second run counted",
         async () => (await counted(worker.metrics.jobsCompleted, "test.tick")) >= 2,
       );
@@ -98,7 +91,7 @@ describe("worker", () => {
     const worker = await startWorker(deps, [failing]);
     try {
       const { id } = await producer.enqueue("test.fail" as JobName);
-      await until(
+      await eventually(
         "the job to fail for good",
         async () => (await counted(worker.metrics.jobsFailed, "test.fail")) === 1,
       );
@@ -165,7 +158,7 @@ describe("worker", () => {
     const worker = await startWorker(workerProcess, [echo]);
     try {
       await api.jobs.enqueue("test.echo" as JobName, { amount: "12.50" });
-      await until("the worker to run it", async () => (await workerProcess.redis.llen("test:echoed")) === 1);
+      await eventually("the worker to run it", async () => (await workerProcess.redis.llen("test:echoed")) === 1);
       expect(await workerProcess.redis.lrange("test:echoed", 0, -1)).toEqual([JSON.stringify({ amount: "12.50" })]);
     } finally {
       await worker.close();
@@ -197,7 +190,7 @@ describe("worker", () => {
     const worker = await startWorker(deps, [slow]);
     try {
       await deps.jobs.enqueue("test.slow" as JobName);
-      await until("the job to start", async () => (await deps.redis.get("test:slow:started")) === "1");
+      await eventually("the job to start", async () => (await deps.redis.get("test:slow:started")) === "1");
       const stopping = Date.now();
       await worker.close();
       expect(Date.now() - stopping).toBeGreaterThanOrEqual(400);
@@ -222,7 +215,7 @@ describe("worker", () => {
     try {
       expect((await fetch(`${served.url}/health`)).status).toBe(200);
       let jobs: Record<string, { lastSuccessAt: string | null }> = {};
-      await until("fx.refresh to run at start", async () => {
+      await eventually("fx.refresh to run at start", async () => {
         jobs = ((await (await fetch(`${served.url}/ready`)).json()) as { jobs: typeof jobs }).jobs;
         return jobs["fx.refresh"]?.lastSuccessAt != null;
       });

@@ -5,6 +5,7 @@ import { createORPCClient } from "@orpc/client";
 import { RPCLink } from "@orpc/client/fetch";
 import type { ContractRouterClient } from "@orpc/contract";
 import { eq } from "drizzle-orm";
+import { eventually } from "../../../test/eventually";
 import { createTestKit } from "../../../test/kit";
 import { createDraftApplication, createSubmittedApplication } from "../../../test/kyc";
 import { serveKit } from "../../../test/serve";
@@ -80,15 +81,6 @@ afterAll(async () => {
 async function subscribers(channel: string): Promise<number> {
   const [, count] = (await kit.deps.redis.pubsub("NUMSUB", channel)) as [string, number];
   return Number(count);
-}
-
-/** Polls until `check` holds (pub/sub bookkeeping settles asynchronously), within a deadline. */
-async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await Bun.sleep(20);
-  }
 }
 
 function typedClient(user: TestUser): ContractRouterClient<Contract> {
@@ -197,7 +189,10 @@ describe("kyc.events over REST (SSE)", () => {
     const again = await openStream("/api/kyc/events", bob);
     expect(again.response.status).toBe(200);
     await Promise.all([again, ...streams].map((s) => s.abort()));
-    await eventually(async () => (await subscribers(userChannel(kit.config, bob.id))) === 0);
+    await eventually(
+      "bob's stream to unsubscribe",
+      async () => (await subscribers(userChannel(kit.config, bob.id))) === 0,
+    );
   });
 
   test("one subscription per channel and process, released when the last stream goes", async () => {
@@ -209,10 +204,10 @@ describe("kyc.events over REST (SSE)", () => {
     await second.events.message<StatusEvent>();
     expect(await subscribers(channel)).toBe(1);
     await first.abort();
-    await eventually(() => statusEventStats(kit.deps.redis).streams === 1);
+    await eventually("one open stream", () => statusEventStats(kit.deps.redis).streams === 1);
     expect(await subscribers(channel)).toBe(1);
     await second.abort();
-    await eventually(async () => (await subscribers(channel)) === 0);
+    await eventually("the channel to have no subscriber", async () => (await subscribers(channel)) === 0);
   });
 
   test("cancelling the body alone (no abort signal) ends the stream and its subscription at once", async () => {
@@ -222,7 +217,7 @@ describe("kyc.events over REST (SSE)", () => {
     expect(await subscribers(channel)).toBe(1);
     // Idle (no event pending): an async generator would hold on until its next event.
     await stream.events.close();
-    await eventually(async () => (await subscribers(channel)) === 0);
+    await eventually("the channel to have no subscriber", async () => (await subscribers(channel)) === 0);
     expect(statusEventStats(kit.deps.redis)).toMatchObject({ channels: 0, streams: 0 });
   });
 
@@ -240,7 +235,7 @@ describe("kyc.events over REST (SSE)", () => {
     };
     // Nobody reads: the buffer fills, then the stream ends and lets go of its subscription.
     for (let i = 0; i < 40; i++) await kit.deps.redis.publish(channel, JSON.stringify(event));
-    await eventually(async () => (await subscribers(channel)) === 0);
+    await eventually("the channel to have no subscriber", async () => (await subscribers(channel)) === 0);
     expect(await stream.next()).toEqual({ done: true, value: undefined });
     controller.abort();
   });
@@ -269,7 +264,7 @@ describe("kyc.events over the typed client", () => {
     expect((await next()).value).toMatchObject({ status: "in_review", reviewerId: reviewer.id });
 
     controller.abort();
-    await eventually(async () => (await subscribers(channel)) === 0);
+    await eventually("the channel to have no subscriber", async () => (await subscribers(channel)) === 0);
     expect(statusEventStats(kit.deps.redis).streams).toBe(0);
   });
 });

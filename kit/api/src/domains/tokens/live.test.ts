@@ -3,6 +3,7 @@
 // subscription. Every read has a deadline; every stream is closed by its test.
 import { describe, expect, test } from "bun:test";
 import { getAddress } from "viem";
+import { eventually } from "../../../test/eventually";
 import { createTestKit } from "../../../test/kit";
 import { readServerSentEvents } from "../../../test/sse";
 import { insertToken, randomAddress } from "../../../test/tokens";
@@ -19,14 +20,6 @@ const READ_TIMEOUT_MS = 5_000;
 
 const [alice, bob] = [randomAddress(), randomAddress()];
 const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
-
-async function waitFor(condition: () => boolean, what: string) {
-  const deadline = Date.now() + READ_TIMEOUT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 describe("tokens.events", () => {
   test("streams the transfers published after a committed batch, and reorgs, over SSE", async () => {
@@ -91,7 +84,11 @@ describe("tokens.events", () => {
     } finally {
       await stream.close();
     }
-    await waitFor(() => tokenStreamStats(kit.deps.redis).streams === 0, "the stream to be released");
+    await eventually(
+      "the stream to be released",
+      () => tokenStreamStats(kit.deps.redis).streams === 0,
+      READ_TIMEOUT_MS,
+    );
     expect(tokenStreamStats(kit.deps.redis).channels).toBe(0);
   });
 
