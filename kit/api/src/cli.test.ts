@@ -57,15 +57,18 @@ test("users:create with a given password, and bad arguments exit 1 with the usag
 
 test("sign-up never makes an admin: the first user is an investor, and a role in the body is refused", async () => {
   const fresh = await createTestKit();
-  const signUp = (body: Record<string, string>) =>
-    fresh.request("/api/auth/sign-up/email", {
+  const authPost = (path: string, body: Record<string, string>) =>
+    fresh.request(`/api/auth${path}`, {
       method: "POST",
       headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN },
       body: JSON.stringify(body),
     });
+  const signUp = (body: Record<string, string>) => authPost("/sign-up/email", body);
   const first = await signUp({ email: "first@example.com", password: "first user password", name: "First" });
   expect(first.status).toBe(200);
-  const cookie = first.headers.get("set-cookie")?.split(";")[0] ?? "";
+  const signedIn = await authPost("/sign-in/email", { email: "first@example.com", password: "first user password" });
+  expect(signedIn.status).toBe(200);
+  const cookie = signedIn.headers.get("set-cookie")?.split(";")[0] ?? "";
   const me = (await (await fresh.request("/api/me", { headers: { cookie } })).json()) as { user: { role: string } };
   expect(me.user.role).toBe("investor");
 

@@ -13,12 +13,15 @@ let counter = 0;
 const newEmail = () => `investor-${++counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 
 describe("e-mail and password (cookie)", () => {
-  test("sign up signs in: the session cookie carries every later call", async () => {
+  test("sign up, then sign in: the session cookie carries every later call", async () => {
     const dapp = kit.browserClient();
     const email = newEmail();
     const { data, error } = await dapp.auth.signUp.email({ email, password, name: "Ada Investor" });
     expect(error).toBeNull();
     expect(data?.user.email).toBe(email);
+    // Sign-up opens no session (it answers the same whether or not the e-mail has an account).
+    expect(dapp.cookies.has("session_token")).toBe(false);
+    expect((await dapp.auth.signIn.email({ email, password })).error).toBeNull();
     expect(dapp.cookies.has("session_token")).toBe(true);
 
     const me = await dapp.rpc.me.get();
@@ -34,6 +37,7 @@ describe("e-mail and password (cookie)", () => {
     const dapp = kit.browserClient();
     const email = newEmail();
     await dapp.auth.signUp.email({ email, password, name: "Short Stay" });
+    await dapp.auth.signIn.email({ email, password });
     await dapp.auth.signOut();
 
     const [error, me] = await safe(dapp.rpc.me.get());
@@ -105,6 +109,7 @@ describe("API key (service)", () => {
     const dapp = kit.browserClient();
     const email = newEmail();
     await dapp.auth.signUp.email({ email, password, name: "Key Owner" });
+    await dapp.auth.signIn.email({ email, password });
     const created = await dapp.auth.apiKey.create({ name: "reporting job" });
     expect(created.error).toBeNull();
     const key = created.data?.key ?? "";

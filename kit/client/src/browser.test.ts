@@ -81,11 +81,12 @@ test.skipIf(!existsSync(CHROMIUM))(
   "the React example, the session cookie, direct uploads and live kyc.events work in Chromium",
   async () => {
     const reviewer = kit.browserClient();
-    const signedUp = await reviewer.auth.signUp.email({
+    const credentials = {
       email: `reviewer-${crypto.randomUUID().slice(0, 8)}@example.com`,
       password: "a long password for the dApp",
-      name: "Rita Reviewer",
-    });
+    };
+    const signedUp = await reviewer.auth.signUp.email({ ...credentials, name: "Rita Reviewer" });
+    await reviewer.auth.signIn.email(credentials);
     const admin = kit.browserClient();
     await admin.auth.signIn.email(kit.admin);
     await admin.rpc.users.setRole({ id: signedUp.data?.user.id ?? "", role: "kyc_reviewer" });

@@ -13,12 +13,14 @@ beforeAll(async () => {
   const signedIn = await admin.auth.signIn.email(kit.admin);
   if (signedIn.error) throw new Error(`admin sign-in failed: ${signedIn.error.message}`);
   investor = kit.browserClient();
-  const signedUp = await investor.auth.signUp.email({
+  const credentials = {
     email: `fx-${crypto.randomUUID().slice(0, 8)}@example.com`,
     password: "a long password for the dApp",
-    name: "Fx Investor",
-  });
+  };
+  const signedUp = await investor.auth.signUp.email({ ...credentials, name: "Fx Investor" });
   if (signedUp.error) throw new Error(`sign-up failed: ${signedUp.error.message}`);
+  const investorSignedIn = await investor.auth.signIn.email(credentials);
+  if (investorSignedIn.error) throw new Error(`sign-in failed: ${investorSignedIn.error.message}`);
 });
 
 describe("fx through the client", () => {

@@ -14,6 +14,8 @@ async function signUp(name: string): Promise<KitClient & { id: string }> {
   const email = `${name.toLowerCase().replace(/\W+/g, "-")}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const { data, error } = await client.auth.signUp.email({ email, password, name });
   if (error || !data) throw new Error(`sign-up failed: ${error?.message}`);
+  const signedIn = await client.auth.signIn.email({ email, password });
+  if (signedIn.error) throw new Error(`sign-in failed: ${signedIn.error.message}`);
   return { ...client, id: data.user.id };
 }
 

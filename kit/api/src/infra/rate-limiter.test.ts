@@ -170,14 +170,18 @@ describe("two API processes share one limit", () => {
 
   test(`${TOTAL} concurrent GET /api/me for one user over two processes: exactly ${LIMIT} succeed`, async () => {
     const [a, b] = servers as [ServedKit, ServedKit];
-    const signUp = await fetch(`${a.url}/api/auth/sign-up/email`, {
-      method: "POST",
-      headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN },
-      body: JSON.stringify({ email: `limit-${unique()}@example.com`, password: "a long test password", name: "Limit" }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    expect(signUp.status).toBe(200);
-    const cookie = signUp.headers.get("set-cookie")?.split(";")[0];
+    const credentials = { email: `limit-${unique()}@example.com`, password: "a long test password" };
+    const authPost = (path: string, body: unknown) =>
+      fetch(`${a.url}/api/auth${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    expect((await authPost("/sign-up/email", { ...credentials, name: "Limit" })).status).toBe(200);
+    const signIn = await authPost("/sign-in/email", credentials);
+    expect(signIn.status).toBe(200);
+    const cookie = signIn.headers.get("set-cookie")?.split(";")[0];
     expect(cookie).toBeString();
 
     const started = performance.now();

@@ -52,6 +52,8 @@ async function main() {
   const kit = createKitClient({ baseUrl: api });
   const signedUp = await kit.auth.signUp.email({ email, password, name: "Bea Browser" });
   if (signedUp.error) throw new Error(`sign-up: ${signedUp.error.status} ${signedUp.error.message}`);
+  const signedIn = await kit.auth.signIn.email({ email, password });
+  if (signedIn.error) throw new Error(`sign-in: ${signedIn.error.status} ${signedIn.error.message}`);
   const me = await kit.rpc.me.get();
   await report("signed-up", { email: me.user.email, authenticatedWith: me.authenticatedWith });
   await kit.auth.signOut();

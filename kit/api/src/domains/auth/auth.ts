@@ -36,7 +36,18 @@ export function createAuth(deps: { config: Config; db: Database; redis: Redis; l
     trustedOrigins: trustedOrigins(config),
     database: drizzleAdapter(db, { provider: "pg", schema, usePlural: false }),
     secondaryStorage: createSecondaryStorage(redis, log),
-    emailAndPassword: { enabled: true, minPasswordLength: 12, maxPasswordLength: 128, autoSignIn: true },
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: 12,
+      maxPasswordLength: 128,
+      // No session from sign-up: a new e-mail and one that already has an account then get the same
+      // answer (200, a user, no token, the password hashed either way), so sign-up does not tell who
+      // has an account. The client signs in next.
+      autoSignIn: false,
+      onExistingUserSignUp: async ({ user }) => {
+        log.info({ userId: user.id }, "sign-up attempted with the e-mail of an existing account");
+      },
+    },
     session: {
       expiresIn: SESSION_EXPIRES_IN_SECONDS,
       updateAge: SESSION_UPDATE_AGE_SECONDS,
