@@ -88,6 +88,7 @@ const envSchema = z.object({
 
   REDIS_URL: url(["redis", "rediss"]).default("redis://127.0.0.1:6379"),
   REDIS_KEY_PREFIX: z.string().default("kit:"),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(500),
 
   S3_ENDPOINT: url(["http", "https"]).optional(),
   S3_REGION: z.string().min(1).default("us-east-1"),
@@ -203,7 +204,12 @@ export interface Config {
   /** Overrides of the rate-limit rules' limits, by rule name (see rpc/rate-limit-rules.ts). */
   rateLimits: Record<string, { limit: number; windowSeconds: number }>;
   db: { url: string; poolMax: number; migrate: boolean };
-  redis: { url: string; keyPrefix: string };
+  redis: {
+    url: string;
+    keyPrefix: string;
+    /** A command with no reply by then fails, so a stalled Redis costs callers a bounded wait. */
+    commandTimeoutMs: number;
+  };
   s3: {
     /** Absent in development: the local stack starts an s3rver and fills it in. */
     endpoint?: string;
@@ -326,7 +332,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     log: { level: e.LOG_LEVEL, pretty: e.NODE_ENV === "development" },
     rateLimits: e.RATE_LIMITS,
     db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, migrate: e.DATABASE_MIGRATE },
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     s3: {
       endpoint: e.S3_ENDPOINT,
       region: e.S3_REGION,

@@ -94,7 +94,7 @@ export async function createTestEnvironment(options: TestKitOptions = {}) {
 async function deleteEnvironmentKeys(redisUrl: string | undefined, prefix: string): Promise<void> {
   const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", REDIS_URL: redisUrl });
   // No key prefix of its own: it deletes the environment's keys by their full names.
-  const redis = createRedis({ redis: { url: config.redis.url, keyPrefix: "" } }, createLogger(config), "test-cleanup");
+  const redis = createRedis({ redis: { ...config.redis, keyPrefix: "" } }, createLogger(config), "test-cleanup");
   try {
     if (await redisReady(redis, 2_000)) await deleteKeysWithPrefix(redis, prefix);
   } finally {

@@ -24,7 +24,9 @@ if (!("hasSubscribers" in tracingChannelPrototype)) {
  * The one Redis client factory. Every key gets the configured prefix, so tests and tenants
  * sharing a server never collide. While Redis is away, commands fail at once (no offline queue)
  * instead of waiting out reconnect attempts: callers then take their documented fallback (fail
- * open or closed) in microseconds, not seconds. Call `redisReady` before serving.
+ * open or closed) in microseconds, not seconds. A Redis that is connected but does not answer
+ * (stopped, overloaded, a half-open link) fails each command after `commandTimeoutMs`, to the same
+ * fallbacks. Call `redisReady` before serving.
  */
 export function createRedis(config: Pick<Config, "redis">, log: Logger, name = "main"): Redis {
   const redis = new Redis(config.redis.url, {
@@ -33,6 +35,7 @@ export function createRedis(config: Pick<Config, "redis">, log: Logger, name = "
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2_000,
+    commandTimeout: config.redis.commandTimeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     lazyConnect: false,
   });

@@ -12,6 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { eventually } from "../../../test/eventually";
 import { createTestKit, type TestKit } from "../../../test/kit";
 import { TRUSTED_ORIGIN } from "../../../test/users";
 import { freePort } from "../../dev/ports";
@@ -757,4 +758,47 @@ describe("Redis goes down", () => {
     };
     expect(seen).toEqual({ role: expected, listUsers: expected === "investor" ? 403 : 200 });
   });
+});
+
+describe("Redis stops answering (connected, no replies)", () => {
+  test("callers get their fallback after the command timeout instead of hanging, and all is well once it answers", async () => {
+    const user = await createUser(downKit);
+    const pid = privateRedis?.pid;
+    if (pid === undefined) throw new Error("the private Redis is not running");
+    const stalled = (await getMe(downKit, { cookie: user.cookie })).status;
+    expect(stalled).toBe(200);
+
+    process.kill(pid, "SIGSTOP");
+    let outcome: Record<string, { status: number; ms: number }>;
+    try {
+      const [me, byBearer, signIn] = await Promise.all([
+        timed(() => downKit.request("/api/me", { headers: { cookie: user.cookie } })),
+        timed(() => downKit.request("/api/me", { headers: { authorization: `Bearer ${user.bearer}` } })),
+        timed(() => authPost(downKit, "/sign-in/email", { email: user.email, password: PASSWORD })),
+      ]);
+      outcome = { me, byBearer, signIn };
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+
+    // The session from Postgres (the limiter could not be asked); sign-in refused as unavailable.
+    expect(Object.fromEntries(Object.entries(outcome).map(([k, v]) => [k, v.status]))).toEqual({
+      me: 200,
+      byBearer: 200,
+      signIn: 503,
+    });
+    // A few command timeouts at most (the session read, better-auth's own read), never an open wait.
+    const bound = 4 * downKit.config.redis.commandTimeoutMs + 1_000;
+    const slow = Object.entries(outcome)
+      .filter(([, v]) => v.ms > bound)
+      .map(([k, v]) => `${k}: ${v.status} after ${v.ms} ms`);
+    expect(slow).toEqual([]);
+
+    // Answering again: the same client serves, counted by the limiter once more.
+    await eventually("the limiter to answer again", async () => {
+      const response = await downKit.request("/api/me", { headers: { cookie: user.cookie } });
+      return response.status === 200 && response.headers.get("ratelimit-limit") !== null;
+    });
+    expect((await authPost(downKit, "/sign-in/email", { email: user.email, password: PASSWORD })).status).toBe(200);
+  }, 30_000);
 });

@@ -304,7 +304,11 @@ describe("publishing", () => {
     const config = { ...kit.config, log: { ...kit.config.log, level: "warn" as const } };
     const log = createLogger(config, {}, { write: (line: string) => lines.push(line) });
     // Nothing listens on port 1; commands fail at once (no offline queue).
-    const away = createRedis({ redis: { url: "redis://127.0.0.1:1", keyPrefix: "away:" } }, log, "away");
+    const away = createRedis(
+      { redis: { url: "redis://127.0.0.1:1", keyPrefix: "away:", commandTimeoutMs: 500 } },
+      log,
+      "away",
+    );
     try {
       const userId = "user-that-must-not-be-logged";
       await publishStatusEvent({ config: kit.config, redis: away, log }, userId, {

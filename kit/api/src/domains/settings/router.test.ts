@@ -259,7 +259,10 @@ describe("the Redis copy", () => {
 
   test("with Redis unreachable, reads come from Postgres and saves still succeed (no 5xx)", async () => {
     const closed = await freePort();
-    const deadRedis = createRedis({ redis: { url: `redis://127.0.0.1:${closed}`, keyPrefix: "dead:" } }, kit.deps.log);
+    const deadRedis = createRedis(
+      { redis: { url: `redis://127.0.0.1:${closed}`, keyPrefix: "dead:", commandTimeoutMs: 500 } },
+      kit.deps.log,
+    );
     deadRedis.on("error", () => {});
     afterAll(() => deadRedis.disconnect());
     // Sessions still resolve through better-auth (its own store); every settings read and write
