@@ -48,7 +48,8 @@ export function createRedis(config: Pick<Config, "redis">, log: Logger, name = "
  * prefix (it prefixes its own keys, see jobs/queue.ts) and its blocking reads need
  * `maxRetriesPerRequest: null`. A `worker` connection queues commands while Redis is away and runs
  * them when it returns; a `producer` one fails at once, like every other caller, so an enqueue
- * during an outage is an error rather than a hang.
+ * during an outage is an error rather than a hang — and, having no blocking reads, it gets the same
+ * command timeout as the shared client, for a Redis that is connected but silent.
  */
 export function createQueueRedis(config: Pick<Config, "redis">, log: Logger, use: "producer" | "worker"): Redis {
   const name = `jobs-${use}`;
@@ -57,6 +58,7 @@ export function createQueueRedis(config: Pick<Config, "redis">, log: Logger, use
     maxRetriesPerRequest: null,
     enableOfflineQueue: use === "worker",
     connectTimeout: 2_000,
+    ...(use === "producer" ? { commandTimeout: config.redis.commandTimeoutMs } : {}),
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
   reportOutages(redis, log, name);

@@ -762,7 +762,7 @@ describe("Redis goes down", () => {
 
 describe("Redis stops answering (connected, no replies)", () => {
   test("callers get their fallback after the command timeout instead of hanging, and all is well once it answers", async () => {
-    const user = await createUser(downKit);
+    const [user, admin] = await Promise.all([createUser(downKit), createUser(downKit, "admin")]);
     const pid = privateRedis?.pid;
     if (pid === undefined) throw new Error("the private Redis is not running");
     const stalled = (await getMe(downKit, { cookie: user.cookie })).status;
@@ -771,21 +771,24 @@ describe("Redis stops answering (connected, no replies)", () => {
     process.kill(pid, "SIGSTOP");
     let outcome: Record<string, { status: number; ms: number }>;
     try {
-      const [me, byBearer, signIn] = await Promise.all([
+      const [me, byBearer, signIn, queueJob] = await Promise.all([
         timed(() => downKit.request("/api/me", { headers: { cookie: user.cookie } })),
         timed(() => downKit.request("/api/me", { headers: { authorization: `Bearer ${user.bearer}` } })),
         timed(() => authPost(downKit, "/sign-in/email", { email: user.email, password: PASSWORD })),
+        // An enqueue goes through the job queue's own connection.
+        timed(() => downKit.request("/api/fx/refresh", { method: "POST", headers: { cookie: admin.cookie } })),
       ]);
-      outcome = { me, byBearer, signIn };
+      outcome = { me, byBearer, signIn, queueJob };
     } finally {
       process.kill(pid, "SIGCONT");
     }
 
-    // The session from Postgres (the limiter could not be asked); sign-in refused as unavailable.
+    // The session from Postgres (the limiter could not be asked); sign-in and the enqueue refused as unavailable.
     expect(Object.fromEntries(Object.entries(outcome).map(([k, v]) => [k, v.status]))).toEqual({
       me: 200,
       byBearer: 200,
       signIn: 503,
+      queueJob: 503,
     });
     // A few command timeouts at most (the session read, better-auth's own read), never an open wait.
     const bound = 4 * downKit.config.redis.commandTimeoutMs + 1_000;
