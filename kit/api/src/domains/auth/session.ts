@@ -203,7 +203,9 @@ export async function resolveCaller(
     return { ...(await resolveFromBetterAuth(deps, headers, token)), rateLimit: null };
   }
   const { result: rateLimit, values } = read;
-  const cached = parseSession(values[0] ?? null);
+  const parsed = parseSession(values[0] ?? null);
+  // The revocation mark read is the remembered owner's: it must be this session's user.
+  const cached = parsed?.session.userId === owner ? parsed : null;
   const expiresAt = cached ? Date.parse(cached.session.expiresAt) : 0;
   if (!cached || expiresAt - Date.now() < REFRESH_WHEN_REMAINING_MS) {
     // Gone from Redis, or due for its daily refresh: better-auth decides (the call is counted already).
