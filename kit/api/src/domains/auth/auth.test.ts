@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { eventually } from "../../../test/eventually";
 import { createTestKit, type TestKit } from "../../../test/kit";
+import { redisCommandsDuring } from "../../../test/redis-commands";
 import { TRUSTED_ORIGIN } from "../../../test/users";
 import { freePort } from "../../dev/ports";
 import type { RoleName } from "./permissions";
@@ -274,30 +275,17 @@ describe("e-mail and password", () => {
 });
 
 describe("the session check", () => {
-  /** The Redis commands `kit`'s client sends while `run` runs (each one its own round trip). */
-  async function redisCommandsDuring(run: () => Promise<unknown>): Promise<string[]> {
-    const client = kit.deps.redis as unknown as { sendCommand: (command: { name: string }) => unknown };
-    const original = client.sendCommand;
-    const sent: string[] = [];
-    client.sendCommand = function (this: unknown, command: { name: string }) {
-      sent.push(command.name);
-      return original.call(this, command);
-    };
-    try {
-      await run();
-    } finally {
-      client.sendCommand = original;
-    }
-    return sent;
-  }
-
   test("costs one Redis round trip (count + session + revocation mark) once the process knows the token", async () => {
     const user = await createUser(kit);
     // First sight of the token: its entry names the owner the call is counted under.
-    const first = await redisCommandsDuring(async () => expect((await getMe(kit, user)).status).toBe(200));
+    const first = await redisCommandsDuring(kit.deps.redis, async () =>
+      expect((await getMe(kit, user)).status).toBe(200),
+    );
     expect(first).toEqual(["get", "evalsha"]);
     for (const credential of [{ cookie: user.cookie }, { bearer: user.bearer }]) {
-      const next = await redisCommandsDuring(async () => expect((await getMe(kit, credential)).status).toBe(200));
+      const next = await redisCommandsDuring(kit.deps.redis, async () =>
+        expect((await getMe(kit, credential)).status).toBe(200),
+      );
       expect(next).toEqual(["evalsha"]);
     }
     // Counted under the user, not the address.

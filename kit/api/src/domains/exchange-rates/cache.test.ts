@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eventually } from "../../../test/eventually";
 import { startProviderStub } from "../../../test/fx-providers";
 import { createTestKit } from "../../../test/kit";
+import { redisCommandsDuring } from "../../../test/redis-commands";
 import { createLogger } from "../../infra/log";
 import { redisReady } from "../../infra/redis";
 import { closeDeps, createDeps } from "../../runtime";
@@ -30,29 +31,15 @@ const admin = async () => {
   return rows[0]?.id ?? "";
 };
 
-/** The Redis commands `deps`'s client sends while `run` runs. */
-async function redisCommandsDuring(deps: typeof here, run: () => Promise<unknown>): Promise<number> {
-  const client = deps.redis as unknown as { sendCommand: (...args: unknown[]) => unknown };
-  const original = client.sendCommand;
-  let sent = 0;
-  client.sendCommand = function (this: unknown, ...args: unknown[]) {
-    sent += 1;
-    return original.apply(this, args);
-  };
-  try {
-    await run();
-  } finally {
-    client.sendCommand = original;
-  }
-  return sent;
-}
-
 const eurToUsd = (deps: typeof here) => convert(deps, { from: "EUR", to: "USD", amount: "100" });
 
 describe("copies of cached rates in each process", () => {
   test("a pair read again costs no Redis trip; another process's change reaches it once announced", async () => {
     await eurToUsd(here);
-    await eventually("a copy of EUR:USD", async () => (await redisCommandsDuring(here, () => eurToUsd(here))) === 0);
+    await eventually(
+      "a copy of EUR:USD",
+      async () => (await redisCommandsDuring(here.redis, () => eurToUsd(here))).length === 0,
+    );
     expect(await eurToUsd(here)).toMatchObject({ result: "108.43", provider: "ecb" });
 
     const actor = await admin();
@@ -66,7 +53,10 @@ describe("copies of cached rates in each process", () => {
   });
 
   test("without its subscription a process uses no copy, so a change it was not told about still shows", async () => {
-    await eventually("copies in use", async () => (await redisCommandsDuring(here, () => eurToUsd(here))) === 0);
+    await eventually(
+      "copies in use",
+      async () => (await redisCommandsDuring(here.redis, () => eurToUsd(here))).length === 0,
+    );
     const subscriber = rateCopiesStatus(here.redis).subscriber;
     const port = subscriber?.stream?.localPort;
     expect(port).toBeGreaterThan(0);
@@ -83,10 +73,13 @@ describe("copies of cached rates in each process", () => {
     // Published while nobody here listened.
     await setManualRate(other, await admin(), { base: "EUR", quote: "USD", rate: "1.3" });
     expect(await eurToUsd(here)).toMatchObject({ result: "130.00", rate: "1.3" });
-    expect(await redisCommandsDuring(here, () => eurToUsd(here))).toBeGreaterThan(0);
+    expect((await redisCommandsDuring(here.redis, () => eurToUsd(here))).length).toBeGreaterThan(0);
 
     // Subscribed again (ioredis reconnects; a read asks again), copies serve once more.
-    await eventually("copies in use again", async () => (await redisCommandsDuring(here, () => eurToUsd(here))) === 0);
+    await eventually(
+      "copies in use again",
+      async () => (await redisCommandsDuring(here.redis, () => eurToUsd(here))).length === 0,
+    );
     expect(rateCopiesStatus(here.redis).subscribed).toBe(true);
     expect(await eurToUsd(here)).toMatchObject({ result: "130.00" });
   });
