@@ -226,16 +226,6 @@ export async function linkWallet(
   }
 }
 
-/** The addresses (EIP-55 checksummed) of the wallets linked to `userId`, primary first: for other domains. */
-export async function listWalletAddresses({ db }: Pick<AuthDeps, "db">, userId: string): Promise<string[]> {
-  const rows = await db
-    .select({ address: walletAddress.address })
-    .from(walletAddress)
-    .where(eq(walletAddress.userId, userId))
-    .orderBy(desc(walletAddress.isPrimary), walletAddress.createdAt);
-  return rows.map((r) => r.address);
-}
-
 /** Unlinks a wallet, unless it is the account's only way to sign in. */
 export async function unlinkWallet(
   { db, jobs, log }: AuthDeps & { jobs?: JobQueue; log?: Logger },

@@ -41,7 +41,7 @@ import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import { type ChainSigner, localSigner } from "../../infra/signer";
 import type { JobQueue } from "../../jobs/names";
-import { walletAddress } from "../auth/schema";
+import { listWalletAddresses } from "../auth/wallets";
 import { countryNumericCode } from "./countries";
 import { kycApplications, kycOnchainRegistrations, type OnchainRegistrationStatus } from "./schema";
 
@@ -231,14 +231,9 @@ export async function currentApproval(db: Database, userId: string) {
   return row;
 }
 
-/** The user's linked wallets, lowercase. (auth's listWalletAddresses would make a module cycle: auth queues these jobs.) */
+/** The user's linked wallets, lowercase. */
 export async function linkedWallets(db: Database, userId: string): Promise<string[]> {
-  const rows = await db
-    .select({ address: walletAddress.address })
-    .from(walletAddress)
-    .where(eq(walletAddress.userId, userId))
-    .orderBy(desc(walletAddress.isPrimary), walletAddress.createdAt);
-  return [...new Set(rows.map((r) => r.address.toLowerCase()))];
+  return [...new Set((await listWalletAddresses({ db }, userId)).map((address) => address.toLowerCase()))];
 }
 
 /** Whether `wallet` (lowercase) is still linked to `userId`: jobs act only on linked wallets. */

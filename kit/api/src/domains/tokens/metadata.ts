@@ -21,8 +21,8 @@ import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Storage } from "../../infra/storage";
-import { listWalletAddresses } from "../auth/service";
 import type { CallerUser } from "../auth/session";
+import { listWalletAddresses } from "../auth/wallets";
 import { getCurrency } from "../exchange-rates/currencies";
 import {
   ASSET_CLASSES,

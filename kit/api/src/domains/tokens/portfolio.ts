@@ -4,7 +4,7 @@
 // minor units); the total is the sum of the rounded values, so it adds up to what is shown.
 import { KitError } from "../../errors";
 import type { Deps } from "../../rpc/context";
-import { listWalletAddresses } from "../auth/service";
+import { listWalletAddresses } from "../auth/wallets";
 import { getCurrency } from "../exchange-rates/currencies";
 import { formatDecimal, parseDecimal, ratioOf, roundHalfEven } from "../exchange-rates/decimal";
 import { convert } from "../exchange-rates/service";

@@ -2,7 +2,7 @@ import { KitError } from "../../errors";
 import { signedIn } from "../../rpc/access";
 import { os } from "../../rpc/implement";
 import { roleGrants } from "../auth/permissions";
-import { listWalletAddresses } from "../auth/service";
+import { listWalletAddresses } from "../auth/wallets";
 import { watchTokenTransfers } from "./live";
 import { createLogoUpload, getTokenMetadata, requireTokenWriter, updateTokenMetadata } from "./metadata";
 import { getPortfolio } from "./portfolio";
