@@ -2,12 +2,13 @@
 // write (the token's owner or agents on chain, or an admin), immutable fields, validation, the
 // logo's presigned upload and public URL, and tokens.get's live facts from the chain.
 import { afterAll, describe, expect, test } from "bun:test";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { send, startDevChain, tokenAbi } from "@kit/contracts";
 import { getAddress } from "viem";
 import { createTestKit } from "../../../test/kit";
 import { insertToken, linkAccount } from "../../../test/tokens";
 import { createUser, type TestUser } from "../../../test/users";
-import { allowPublicMetadataReads, metadataKey } from "./metadata";
+import { allowPublicMetadataReads, metadataCacheKey, metadataKey } from "./metadata";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field by the assertions
 type Json = any;
@@ -196,6 +197,53 @@ describe("immutable fields and validation", () => {
     const ok = await update(equity, admin, { price: "0.000000000000000001", priceCurrency: "usd", documents });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ price: "0.000000000000000001", priceCurrency: "USD", documents });
+  });
+});
+
+describe("readers take a copy from Redis", () => {
+  /** Replaces the stored document behind Kit's back, as only another writer could. */
+  async function storeDirectly(token: string, description: string) {
+    const document = { ...((await storedMetadata(token)) as object), description };
+    await kit.deps.storage.client.send(
+      new PutObjectCommand({
+        Bucket: kit.deps.storage.buckets.tokenMetadata,
+        Key: metadataKey(token),
+        Body: JSON.stringify(document),
+      }),
+    );
+  }
+  const described = async (token: string) =>
+    (await call("GET", `/tokens/${token}/metadata`, investor)).body.description;
+
+  test("a write replaces the copy at once; a lost copy is read again from the store", async () => {
+    const token = await insertToken(kit, { decimals: 2 });
+    expect((await update(token, admin, { description: "first" })).status).toBe(200);
+    expect(await described(token)).toBe("first");
+
+    // Readers keep the copy: the store is not read again on every call.
+    await storeDirectly(token, "changed in the store");
+    expect(await described(token)).toBe("first");
+
+    // A write through Kit (which checks against the store itself) replaces it for every reader.
+    expect((await update(token, admin, { description: "second" })).status).toBe(200);
+    expect(await described(token)).toBe("second");
+    expect(await kit.deps.redis.ttl(metadataCacheKey(token))).toBeGreaterThan(0);
+
+    // Without the copy, the store answers, and is copied again.
+    await storeDirectly(token, "third");
+    await kit.deps.redis.del(metadataCacheKey(token));
+    expect(await described(token)).toBe("third");
+    expect(await kit.deps.redis.exists(metadataCacheKey(token))).toBe(1);
+  });
+
+  test("concurrent writes leave the copy of the last document written", async () => {
+    const token = await insertToken(kit, { decimals: 2 });
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => update(token, admin, { description: `writer ${i}` })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    const stored = (await storedMetadata(token)) as { description: string };
+    expect(await described(token)).toBe(stored.description);
   });
 });
 

@@ -2,7 +2,8 @@
 // (`{address}/metadata.json`) and a logo beside it (`{address}/logo.png`), addressed by the
 // lowercase token address. Writes are read-modify-write of one object, so they are serialised per
 // token by a Postgres advisory lock held across the read and the write: two replicas updating the
-// same token cannot both pass the immutability check against the same old document.
+// same token cannot both pass the immutability check against the same old document. Readers
+// (tokens.get, portfolios) take the document from a copy in Redis that every write replaces.
 import {
   GetObjectCommand,
   HeadBucketCommand,
@@ -20,6 +21,7 @@ import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
+import type { Redis } from "../../infra/redis";
 import type { Storage } from "../../infra/storage";
 import type { CallerUser } from "../auth/session";
 import { listWalletAddresses } from "../auth/wallets";
@@ -39,6 +41,7 @@ export interface MetadataDeps {
   storage: Storage;
   chain: Chain;
   log: Logger;
+  redis: Redis;
 }
 
 /** How long a presigned logo upload URL stays valid. */
@@ -46,6 +49,10 @@ export const LOGO_URL_VALIDITY_SECONDS = 15 * 60;
 const STORAGE_TIMEOUT_MS = 3_000;
 
 export const metadataKey = (token: string) => `${token.toLowerCase()}/metadata.json`;
+/** The Redis copy of a token's document (a missing document is copied too, as the empty one). */
+export const metadataCacheKey = (token: string) => `cache:token-metadata:${token.toLowerCase()}`;
+/** Bounds how long a copy can outlive a write that could not replace it (Redis away at that moment). */
+const METADATA_CACHE_SECONDS = 60;
 export const logoKey = (token: string) => `${token.toLowerCase()}/logo.png`;
 
 /** What metadata.json holds. `version` is the document format, for later migrations. */
@@ -148,16 +155,32 @@ async function readStored(deps: MetadataDeps, token: string): Promise<StoredMeta
     if (isStorageOutage(error)) throw storageUnavailable();
     throw error;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
-  const result = storedMetadata.safeParse(parsed);
+  const result = storedMetadata.safeParse(parseJson(body));
   // Only Kit writes the object; a document it cannot read is a fault to fix, not the caller's.
   if (!result.success) throw new Error(`metadata.json of ${token} is not a metadata document Kit wrote`);
   return result.data;
+}
+
+/** The document as readers see it: the Redis copy, else the object store (then copied). */
+async function readStoredCopy(deps: MetadataDeps, token: string): Promise<StoredMetadata> {
+  const key = metadataCacheKey(token);
+  const copy = await deps.redis.get(key).catch(() => null);
+  if (copy) {
+    const parsed = storedMetadata.safeParse(parseJson(copy));
+    if (parsed.success) return parsed.data;
+  }
+  const stored = await readStored(deps, token);
+  // NX: a write that landed while this read was on its way has already put its newer copy there.
+  await deps.redis.set(key, JSON.stringify(stored), "EX", METADATA_CACHE_SECONDS, "NX").catch(() => {});
+  return stored;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The logo's public URL, versioned by its ETag so that a new upload is not hidden by caches; null without one. */
@@ -183,7 +206,7 @@ function present(stored: StoredMetadata, logo: string | null): TokenMetadata {
 
 /** A token's metadata (empty fields when none was ever set). */
 export async function getTokenMetadata(deps: MetadataDeps, token: string): Promise<TokenMetadata> {
-  const [stored, logo] = await Promise.all([readStored(deps, token), logoUrl(deps, token)]);
+  const [stored, logo] = await Promise.all([readStoredCopy(deps, token), logoUrl(deps, token)]);
   return present(stored, logo);
 }
 
@@ -192,7 +215,7 @@ export async function getTokenPrice(
   deps: MetadataDeps,
   token: string,
 ): Promise<{ price: string; currency: string } | null> {
-  const stored = await readStored(deps, token);
+  const stored = await readStoredCopy(deps, token);
   return stored.price && stored.priceCurrency ? { price: stored.price, currency: stored.priceCurrency } : null;
 }
 
@@ -337,6 +360,13 @@ export async function updateTokenMetadata(
         { abortSignal: AbortSignal.timeout(STORAGE_TIMEOUT_MS) },
       ),
     );
+    // Still under the lock, so copies are replaced in the order the documents were written.
+    await deps.redis.set(metadataCacheKey(token), JSON.stringify(next), "EX", METADATA_CACHE_SECONDS).catch((err) => {
+      deps.log.warn(
+        { token, err },
+        `token metadata copy not replaced; readers may see the previous one for up to ${METADATA_CACHE_SECONDS} s`,
+      );
+    });
     return next;
   });
   deps.log.info({ token, userId }, "token metadata updated");
