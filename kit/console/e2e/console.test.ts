@@ -140,6 +140,51 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     expect(b.errors).toEqual([]);
   }, 60_000);
 
+  test("an admin bans with a reason, lifts the ban, and ends a user's sessions", async () => {
+    const [admin, target] = await Promise.all([
+      kit.createUser("admin", "Ada Admin"),
+      kit.createUser("investor", "Eve Example"),
+    ]);
+    const signedOut = async (client: Awaited<ReturnType<ConsoleKit["clientFor"]>>) => {
+      const refused = await client.rpc.me.get().then(
+        () => null,
+        (error: unknown) => error as { code?: string },
+      );
+      return refused?.code;
+    };
+    const before = await kit.clientFor(target);
+    expect((await before.rpc.me.get()).user.email).toBe(target.email);
+
+    const { context, page, errors } = await kit.openPage();
+    await signInOnConsole(page, kit.url, admin);
+    await page.goto(`${kit.url}/console/users`);
+    await page.getByLabel("E-mail or name").fill(target.email);
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await page.getByRole("button", { name: `Ban ${target.email}`, exact: true }).click();
+    // The reason is required: nothing is sent without one.
+    await page.getByRole("button", { name: "Ban user", exact: true }).click();
+    expect(await page.getByText(/^Banned/).count()).toBe(0);
+    await page.getByLabel("Reason").fill("Documents found to be forged");
+    await page.getByRole("button", { name: "Ban user", exact: true }).click();
+    await page.getByText("Banned: Documents found to be forged").waitFor();
+    await page.getByText("Banned; their sessions are ended.").waitFor();
+    await kit.screenshot(page, "11-user-banned");
+    expect(await signedOut(before)).toBe("UNAUTHORIZED");
+
+    await page.getByRole("button", { name: `Lift the ban on ${target.email}`, exact: true }).click();
+    await page.getByText("Ban lifted.").waitFor();
+    const after = await kit.clientFor(target);
+    expect((await after.rpc.me.get()).user.email).toBe(target.email);
+
+    await page.getByRole("button", { name: `End the sessions of ${target.email}`, exact: true }).click();
+    await page.getByText("Ended 1 session.").waitFor();
+    expect(await signedOut(after)).toBe("UNAUTHORIZED");
+    await kit.screenshot(page, "12-user-sessions-ended");
+
+    await context.close();
+    expect(errors).toEqual([]);
+  }, 60_000);
+
   test("the four-eyes rule and a lost race are explained in words", async () => {
     // Reviewer A applies too (staff pass KYC like anyone), so the console must not let A review it.
     const own = await kit.clientFor(reviewerA);

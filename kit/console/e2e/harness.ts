@@ -65,7 +65,9 @@ export async function startConsoleKit(): Promise<ConsoleKit> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // The page's origin is Kit's own: better-auth trusts it, and the buckets' CORS rule names it.
-  const env = { ...environment.env, PUBLIC_URL: url, CORS_ORIGINS: url };
+  // One trusted proxy hop lets `clientFor` sign in from addresses of its own: the browsers' sign-ins
+  // and the clients' would otherwise share 127.0.0.1's sign-in limit (10 a minute).
+  const env = { ...environment.env, PUBLIC_URL: url, CORS_ORIGINS: url, TRUST_PROXY_HOPS: "1" };
   const served = await serveKit(env, { port });
   const config = requireResolved(loadConfig(env));
   const deps = createDeps(config, createLogger(config));
@@ -80,10 +82,13 @@ export async function startConsoleKit(): Promise<ConsoleKit> {
     return { id: created.id, email, password, name };
   };
 
+  let clientSignIns = 0;
   const clientFor = async (user: ConsoleUser): Promise<KitClient> => {
+    clientSignIns += 1;
+    const address = `10.77.${clientSignIns >> 8}.${clientSignIns & 255}`;
     const response = await fetch(`${url}/api/auth/sign-in/email`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin: url },
+      headers: { "content-type": "application/json", origin: url, "x-forwarded-for": address },
       body: JSON.stringify({ email: user.email, password: user.password }),
     });
     const token = response.headers.get("set-auth-token");

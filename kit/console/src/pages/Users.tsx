@@ -1,5 +1,6 @@
-// Users and roles (admin): search, filter by role, change a role. Kit refuses an admin demoting
-// themselves; that answer is shown as it comes.
+// Users and roles (admin): search, filter by role, change a role, ban (with a reason) or lift a
+// ban, end a user's sessions. Kit refuses an admin demoting or banning themselves; that answer is
+// shown as it comes.
 import { type FormEvent, useEffect, useState } from "react";
 import { describeError, type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
 import { formatTime } from "../format";
@@ -68,6 +69,7 @@ export function UsersPage({ me }: { me: Me }) {
             <th scope="col">Since</th>
             <th scope="col">State</th>
             <th scope="col">Role</th>
+            <th scope="col">Access</th>
           </tr>
         </thead>
         <tbody>
@@ -76,7 +78,7 @@ export function UsersPage({ me }: { me: Me }) {
           ))}
           {users.data?.items.length === 0 && (
             <tr>
-              <td colSpan={5} className="empty">
+              <td colSpan={6} className="empty">
                 No user matches.
               </td>
             </tr>
@@ -102,23 +104,52 @@ function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: (
   const [role, setRole] = useState<RoleName>(user.role);
   const [message, setMessage] = useState<{ error: boolean; text: string }>();
   const [busy, setBusy] = useState(false);
+  const [banning, setBanning] = useState(false);
   useEffect(() => setRole(user.role), [user.role]);
 
-  const save = async () => {
+  /** Runs one admin action; its outcome is said beside the row, and the list is read again. */
+  const act = async (action: () => Promise<string>, undo?: () => void) => {
     setBusy(true);
     try {
-      await rpc.users.setRole({ id: user.id, role });
-      setMessage({ error: false, text: "Saved." });
+      setMessage({ error: false, text: await action() });
       await onChanged();
     } catch (error) {
       setMessage({ error: true, text: describeError(error) });
-      setRole(user.role);
+      undo?.();
     } finally {
       setBusy(false);
     }
   };
+  const save = () =>
+    act(
+      async () => {
+        await rpc.users.setRole({ id: user.id, role });
+        return "Saved.";
+      },
+      () => setRole(user.role),
+    );
+  const ban = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
+    void act(async () => {
+      await rpc.users.ban({ id: user.id, reason });
+      setBanning(false);
+      return "Banned; their sessions are ended.";
+    });
+  };
+  const unban = () =>
+    act(async () => {
+      await rpc.users.unban({ id: user.id });
+      return "Ban lifted.";
+    });
+  const endSessions = () =>
+    act(async () => {
+      const { revoked } = await rpc.users.revokeSessions({ id: user.id });
+      return `Ended ${revoked} session${revoked === 1 ? "" : "s"}.`;
+    });
 
   const selectId = `role-${user.id}`;
+  const reasonId = `ban-reason-${user.id}`;
   return (
     <tr>
       <td>
@@ -141,6 +172,40 @@ function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: (
         </select>{" "}
         <button type="button" disabled={busy || role === user.role} onClick={() => void save()}>
           Save
+        </button>
+      </td>
+      <td>
+        {user.banned ? (
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => void unban()}
+            aria-label={`Lift the ban on ${user.email}`}
+          >
+            Lift ban
+          </button>
+        ) : banning ? (
+          <form onSubmit={ban} aria-label={`Ban ${user.email}`}>
+            <label htmlFor={reasonId}>Reason</label> <input id={reasonId} name="reason" required maxLength={500} />{" "}
+            <button type="submit" disabled={busy}>
+              Ban user
+            </button>{" "}
+            <button type="button" onClick={() => setBanning(false)}>
+              Cancel
+            </button>
+          </form>
+        ) : (
+          <button type="button" disabled={busy} onClick={() => setBanning(true)} aria-label={`Ban ${user.email}`}>
+            Ban
+          </button>
+        )}{" "}
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() => void endSessions()}
+          aria-label={`End the sessions of ${user.email}`}
+        >
+          End sessions
         </button>
         {message && (
           <span role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
