@@ -85,7 +85,7 @@ async function createUser(rest: string[]): Promise<void> {
     // 24 random bytes: ~190 bits, printed once and never stored in clear.
     const password = values.password ?? randomBytes(24).toString("base64url");
     const user = await createPasswordUser(
-      { db, auth: createAuth({ config, db, redis, log }) },
+      { db, auth: createAuth({ config, db, redis, chain: null, log }) },
       { email: values.email, password, role: values.role, name: values.name },
     );
     if (!user)

@@ -28,15 +28,16 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
   const rateLimitRules = resolveRateLimitRules(config.rateLimits);
   const { pool, db } = createDatabase(config, log);
   const redis = createRedis(config, log);
+  const chain = createChain(config);
   return {
     config,
     pool,
     db,
     redis,
     storage: createStorage(config),
-    chain: createChain(config),
+    chain,
     log,
-    auth: createAuth({ config, db, redis, log }),
+    auth: createAuth({ config, db, redis, chain, log }),
     jobs: createJobQueue(config, log),
     rateLimitRules,
     startedAt: Date.now(),

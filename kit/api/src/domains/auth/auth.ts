@@ -3,17 +3,19 @@
 import { apiKey } from "@better-auth/api-key";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { APIError } from "better-auth/api";
 import { admin, bearer, openAPI } from "better-auth/plugins";
 import { siwe } from "better-auth/plugins/siwe";
-import { verifyMessage } from "viem";
 import { generateSiweNonce } from "viem/siwe";
 import type { Config } from "../../config";
+import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { ac, roles } from "./permissions";
 import * as schema from "./schema";
 import { createSecondaryStorage } from "./secondary-storage";
+import { checkWalletSignature } from "./wallet-signatures";
 
 /** Set by the HTTP layer on every request to /api/auth/* (see app.ts). */
 export const CLIENT_IP_HEADER = "x-kit-client-ip";
@@ -25,8 +27,9 @@ export function trustedOrigins(config: Config): string[] {
   return [...new Set([config.auth.publicUrl, ...config.http.corsOrigins])];
 }
 
-export function createAuth(deps: { config: Config; db: Database; redis: Redis; log: Logger }) {
-  const { config, db, redis, log } = deps;
+/** `chain`: null where no wallet signs in (the CLI); then only EOA signatures can be checked. */
+export function createAuth(deps: { config: Config; db: Database; redis: Redis; chain: Chain | null; log: Logger }) {
+  const { config, db, redis, chain, log } = deps;
   const secure = config.env === "production";
   return betterAuth({
     appName: "Kit",
@@ -87,14 +90,24 @@ export function createAuth(deps: { config: Config; db: Database; redis: Redis; l
         domain: new URL(config.auth.publicUrl).host,
         anonymous: true,
         getNonce: async () => generateSiweNonce(),
-        // EOA signatures, checked offline; the chain id must be the one Kit serves.
-        verifyMessage: async ({ message, signature, address, chainId }) =>
-          chainId === config.auth.chainId &&
-          (await verifyMessage({
+        // The chain id must be the one Kit serves. EOAs are checked offline; smart-contract
+        // wallets on chain, so a node that cannot be reached is a 503, not a wrong signature.
+        verifyMessage: async ({ message, signature, address, chainId }) => {
+          if (chainId !== config.auth.chainId) return false;
+          const check = await checkWalletSignature(chain, {
             address: address as `0x${string}`,
             message,
             signature: signature as `0x${string}`,
-          }).catch(() => false)),
+          });
+          if (check === "chain-unavailable") {
+            log.warn({ chainId }, "SIWE: the chain node could not check a contract wallet's signature");
+            throw APIError.fromStatus("SERVICE_UNAVAILABLE", {
+              code: "SERVICE_UNAVAILABLE",
+              message: "The chain could not be asked to check this wallet's signature; retry in a minute.",
+            });
+          }
+          return check === "valid";
+        },
       }),
       bearer({ requireSignature: true }),
       apiKey({

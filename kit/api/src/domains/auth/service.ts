@@ -2,10 +2,11 @@
 // better-auth's internal adapter does the writes that must also reach its Redis entries
 // (role changes refresh cached sessions; revocations delete them).
 import { and, count, desc, eq, ilike, or, sql } from "drizzle-orm";
-import { getAddress, verifyMessage } from "viem";
+import { getAddress } from "viem";
 import { parseSiweMessage } from "viem/siwe";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
+import type { Chain } from "../../infra/chain";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
@@ -17,6 +18,7 @@ import { grants, type RoleName } from "./permissions";
 import { account, session, user, walletAddress } from "./schema";
 import { AUTH_KEY_PREFIX } from "./secondary-storage";
 import { type Caller, revokedMarkKey } from "./session";
+import { checkWalletSignature } from "./wallet-signatures";
 
 interface AuthDeps {
   config: Config;
@@ -130,7 +132,7 @@ export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller
  * domain and chain, carry a nonce Kit issued (single use), and be within its validity window.
  */
 export async function linkWallet(
-  { config, db, auth, jobs, log }: AuthDeps & { jobs?: JobQueue; log?: Logger },
+  { config, db, auth, chain, jobs, log }: AuthDeps & { chain: Chain; jobs?: JobQueue; log?: Logger },
   userId: string,
   input: { message: string; signature: string },
 ) {
@@ -162,12 +164,18 @@ export async function linkWallet(
   if (parsed.notBefore && parsed.notBefore.getTime() > now) {
     throw new KitError("BAD_REQUEST", "The SIWE message is not valid yet.");
   }
-  const valid = await verifyMessage({
+  const check = await checkWalletSignature(chain, {
     address: parsed.address,
     message: input.message,
     signature: input.signature as `0x${string}`,
-  }).catch(() => false);
-  if (!valid) throw new KitError("BAD_REQUEST", "The signature does not match the message and address.");
+  });
+  if (check === "chain-unavailable") {
+    throw new KitError(
+      "SERVICE_UNAVAILABLE",
+      "The chain could not be asked to check this wallet's signature (a contract wallet's is checked on chain); retry in a minute.",
+    );
+  }
+  if (check === "invalid") throw new KitError("BAD_REQUEST", "The signature does not match the message and address.");
 
   // The nonce is consumed only after the signature checks out, so a forged attempt cannot burn it.
   const ctx = await auth.$context;

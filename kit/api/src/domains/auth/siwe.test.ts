@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { createORPCClient, ORPCError } from "@orpc/client";
 import { RPCLink } from "@orpc/client/fetch";
 import type { ContractRouterClient } from "@orpc/contract";
-import { getAddress } from "viem";
+import { createTestClient, getAddress, http } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { createTestKit } from "../../../test/kit";
@@ -18,7 +18,9 @@ import type { RoleName } from "./permissions";
 import { createPasswordUser, linkWallet, unlinkWallet } from "./service";
 
 const PASSWORD = "correct horse battery staple";
-const kit = await createTestKit({ env: { TRUST_PROXY_HOPS: "1" } });
+// A chain of its own: a signature that is not the address's EOA signature is asked of the chain
+// (the address may be a contract wallet).
+const kit = await createTestKit({ chain: true, env: { TRUST_PROXY_HOPS: "1" } });
 const cookieName = (await kit.deps.auth.$context).authCookies.sessionToken.name;
 const DOMAIN = new URL(kit.config.auth.publicUrl).host;
 const CHAIN_ID = kit.config.auth.chainId;
@@ -108,7 +110,7 @@ interface MessageOptions {
   signer?: PrivateKeyAccount;
 }
 
-async function signed(account: PrivateKeyAccount, options: MessageOptions = {}) {
+async function signed(account: PrivateKeyAccount | { address: `0x${string}` }, options: MessageOptions = {}) {
   const message = createSiweMessage({
     address: account.address,
     chainId: options.chainId ?? CHAIN_ID,
@@ -119,7 +121,9 @@ async function signed(account: PrivateKeyAccount, options: MessageOptions = {}) 
     statement: "Sign in to Kit",
     expirationTime: options.expirationTime,
   });
-  const signature = await (options.signer ?? account).signMessage({ message });
+  const signer = options.signer ?? ("signMessage" in account ? (account as PrivateKeyAccount) : undefined);
+  if (!signer) throw new Error("a contract wallet has no key: give a signer");
+  const signature = await signer.signMessage({ message });
   return { message, signature };
 }
 
@@ -405,5 +409,95 @@ describe("wallet linking", () => {
     expect(refused.status).toBe(403);
     expect(await codeOf(refused)).toBe("BANNED_USER");
     expect(sessionCookie(refused)).toBeUndefined();
+  });
+});
+
+// Smart-contract wallets (Safe and the like) sign by contract: `isValidSignature` (ERC-1271) says
+// whether a signature is the wallet's. Two stand-ins with fixed answers, installed with anvil_setCode:
+// runtime code that returns the ERC-1271 magic value (0x1626ba7e) for any call, or 0xffffffff.
+const ACCEPTING_WALLET_CODE = "0x631626ba7e60e01b60005260206000f3";
+const REFUSING_WALLET_CODE = "0x63ffffffff60e01b60005260206000f3";
+
+describe("contract wallets (ERC-1271), checked on chain", () => {
+  const anvil = createTestClient({ mode: "anvil", transport: http(kit.config.chain.rpcUrl) });
+  async function contractWallet(code: `0x${string}`) {
+    const address = newWallet().address;
+    await anvil.setCode({ address, bytecode: code });
+    return { address };
+  }
+  /** A SIWE message for a contract wallet, "signed" by a key the wallet's contract is asked about. */
+  const contractSigned = (wallet: { address: `0x${string}` }, nonce?: string) =>
+    signed(wallet, { nonce, signer: newWallet() });
+
+  test("a wallet whose contract accepts the signature signs in; one whose contract refuses does not", async () => {
+    const accepting = await contractWallet(ACCEPTING_WALLET_CODE);
+    const refusing = await contractWallet(REFUSING_WALLET_CODE);
+
+    const accepted = await verify(await contractSigned(accepting));
+    expect(accepted.status).toBe(200);
+    const session = sessionFrom(accepted);
+    expect((await getMe({ cookie: session.cookie })).body.wallets.map((w) => w.address)).toEqual([
+      getAddress(accepting.address),
+    ]);
+
+    const refused = await verify(await contractSigned(refusing));
+    expect(refused.status).toBe(401);
+    expect(sessionCookie(refused)).toBeUndefined();
+    expect(await walletRows(refusing.address)).toEqual([]);
+  });
+
+  test("a contract wallet links to an existing account the same way", async () => {
+    const dave = await createUser();
+    const accepting = await contractWallet(ACCEPTING_WALLET_CODE);
+    const refusing = await contractWallet(REFUSING_WALLET_CODE);
+    expect((await link(dave, await contractSigned(refusing))).status).toBe(400);
+    expect((await link(dave, await contractSigned(accepting))).status).toBe(200);
+    expect((await getMe({ cookie: dave.cookie })).body.wallets.map((w) => w.address)).toEqual([
+      getAddress(accepting.address),
+    ]);
+  });
+});
+
+// Its chain URL points at a closed port.
+const offline = await createTestKit({ env: { TRUST_PROXY_HOPS: "1" } });
+
+describe("without a reachable chain node", () => {
+  test("EOAs still sign in and link (checked offline); a signature only a contract could vouch for is 503", async () => {
+    const post = (path: string, body: unknown, cookie?: string) =>
+      offline.request(path, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          origin: TRUSTED_ORIGIN,
+          "x-forwarded-for": nextIp(),
+          ...(cookie ? { cookie } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    const siweBody = async (address: `0x${string}`, signer: PrivateKeyAccount) => {
+      const { nonce } = (await (await post("/api/auth/siwe/nonce", {})).json()) as { nonce: string };
+      const message = createSiweMessage({
+        address,
+        chainId: CHAIN_ID,
+        domain: new URL(offline.config.auth.publicUrl).host,
+        nonce,
+        uri: offline.config.auth.publicUrl,
+        version: "1",
+      });
+      return { message, signature: await signer.signMessage({ message }) };
+    };
+    const wallet = newWallet();
+    const signedIn = await post("/api/auth/siwe/verify", await siweBody(wallet.address, wallet));
+    expect(signedIn.status).toBe(200);
+    const cookie = signedIn.headers.getSetCookie()[0]?.split(";")[0] ?? "";
+
+    const second = newWallet();
+    expect((await post("/api/me/wallets", await siweBody(second.address, second), cookie)).status).toBe(200);
+
+    const unverifiable = await post("/api/auth/siwe/verify", await siweBody(newWallet().address, newWallet()));
+    expect(unverifiable.status).toBe(503);
+    expect(((await unverifiable.json()) as { code: string }).code).toBe("SERVICE_UNAVAILABLE");
+    const linkUnverifiable = await post("/api/me/wallets", await siweBody(newWallet().address, newWallet()), cookie);
+    expect(linkUnverifiable.status).toBe(503);
   });
 });
