@@ -61,6 +61,8 @@ export async function ensureTemplateDatabase(): Promise<string> {
       }
       // Marks the template complete; also refuses ordinary connections from lingering in it.
       await admin.query(`alter database "${name}" is_template true`);
+      // Its build time: another checkout's template (other migrations) is left alone while recent.
+      await admin.query(`comment on database "${name}" is 'built ${Date.now()}'`);
       await dropStaleDatabases(admin, name);
       return name;
     } finally {
@@ -71,13 +73,14 @@ export async function ensureTemplateDatabase(): Promise<string> {
 
 /** Old templates, and test databases left behind by killed runs (named with their creation time). */
 async function dropStaleDatabases(admin: pg.Client, keepTemplate: string): Promise<void> {
-  const { rows } = await admin.query<{ datname: string }>(
-    "select datname from pg_database where datname like 'kit\\_tpl\\_%' or datname like 'kit\\_t\\_%'",
+  const { rows } = await admin.query<{ datname: string; note: string | null }>(
+    `select datname, shobj_description(oid, 'pg_database') as note from pg_database
+      where datname like 'kit\\_tpl\\_%' or datname like 'kit\\_t\\_%'`,
   );
   const cutoff = Date.now() - 6 * 60 * 60 * 1000;
-  for (const { datname } of rows) {
-    const createdAt = Number(datname.match(/^kit_t_(\d+)_/)?.[1] ?? Number.NaN);
-    const stale = datname.startsWith("kit_tpl_") ? datname !== keepTemplate : createdAt < cutoff;
+  for (const { datname, note } of rows) {
+    const createdAt = Number((datname.match(/^kit_t_(\d+)_/) ?? note?.match(/^built (\d+)$/))?.[1] ?? 0);
+    const stale = datname === keepTemplate ? false : createdAt < cutoff;
     if (!stale) continue;
     await admin.query(`alter database "${datname}" is_template false`);
     await admin.query(`drop database if exists "${datname}" with (force)`);
