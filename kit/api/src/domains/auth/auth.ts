@@ -1,12 +1,12 @@
 // better-auth, configured for Kit: e-mail + password, Sign-In with Ethereum, bearer tokens, API
 // keys, roles (admin plugin); sessions in Redis and Postgres.
+import { randomBytes } from "node:crypto";
 import { apiKey } from "@better-auth/api-key";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { APIError } from "better-auth/api";
 import { admin, bearer, openAPI } from "better-auth/plugins";
 import { siwe } from "better-auth/plugins/siwe";
-import { generateSiweNonce } from "viem/siwe";
 import type { Config } from "../../config";
 import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
@@ -89,7 +89,9 @@ export function createAuth(deps: { config: Config; db: Database; redis: Redis; c
       siwe({
         domain: new URL(config.auth.publicUrl).host,
         anonymous: true,
-        getNonce: async () => generateSiweNonce(),
+        // 128 bits from the system's CSPRNG. Not viem's generateSiweNonce: it slides over a
+        // Math.random buffer one character per call, so one nonce gives away most of the next.
+        getNonce: async () => randomBytes(16).toString("hex"),
         // The chain id must be the one Kit serves. EOAs are checked offline; smart-contract
         // wallets on chain, so a node that cannot be reached is a 503, not a wrong signature.
         verifyMessage: async ({ message, signature, address, chainId }) => {

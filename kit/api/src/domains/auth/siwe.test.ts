@@ -231,6 +231,26 @@ describe("Sign-In with Ethereum", () => {
   });
 });
 
+describe("SIWE nonces", () => {
+  // A nonce anyone can predict lets a phishing page pre-sign the next one; viem's generateSiweNonce
+  // slid over a Math.random buffer one character per call.
+  test("1,000 consecutive nonces: no two in a row share 8 or more characters in a row", async () => {
+    const nonces: string[] = [];
+    for (let i = 0; i < 1000; i++) nonces.push(await issueNonce());
+    const shared: string[] = [];
+    for (let i = 1; i < nonces.length; i++) {
+      const [previous, next] = [nonces[i - 1] ?? "", nonces[i] ?? ""];
+      for (let at = 0; at + 8 <= previous.length; at++) {
+        const piece = previous.slice(at, at + 8);
+        if (next.includes(piece)) shared.push(`${i}: ${piece}`);
+      }
+    }
+    expect({ overlaps: shared.length, first: shared.slice(0, 3) }).toEqual({ overlaps: 0, first: [] });
+    expect(new Set(nonces).size).toBe(1000);
+    expect(nonces.every((n) => /^[0-9a-f]{32}$/.test(n))).toBe(true);
+  });
+});
+
 describe("wallet linking", () => {
   test("link, conflict, reused nonce, unlink, and SIWE into the linked account", async () => {
     const alice = await createUser();
