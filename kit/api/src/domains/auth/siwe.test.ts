@@ -232,8 +232,9 @@ describe("Sign-In with Ethereum", () => {
 });
 
 describe("SIWE nonces", () => {
-  // A nonce anyone can predict lets a phishing page pre-sign the next one; viem's generateSiweNonce
-  // slid over a Math.random buffer one character per call.
+  // A predictable nonce lets an attacker get a wallet to sign a message for a nonce Kit has not
+  // issued yet, then use it once Kit does. viem's generateSiweNonce slid over a Math.random buffer
+  // one character per call.
   test("1,000 consecutive nonces: no two in a row share 8 or more characters in a row", async () => {
     const nonces: string[] = [];
     for (let i = 0; i < 1000; i++) nonces.push(await issueNonce());
