@@ -12,6 +12,8 @@ import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
+import type { RateLimitRules } from "../../rpc/rate-limit-rules";
+import { limitWalletSignIn } from "./brute-force";
 import { ac, roles } from "./permissions";
 import * as schema from "./schema";
 import { createSecondaryStorage } from "./secondary-storage";
@@ -28,8 +30,15 @@ export function trustedOrigins(config: Config): string[] {
 }
 
 /** `chain`: null where no wallet signs in (the CLI); then only EOA signatures can be checked. */
-export function createAuth(deps: { config: Config; db: Database; redis: Redis; chain: Chain | null; log: Logger }) {
-  const { config, db, redis, chain, log } = deps;
+export function createAuth(deps: {
+  config: Config;
+  db: Database;
+  redis: Redis;
+  chain: Chain | null;
+  log: Logger;
+  rateLimitRules: RateLimitRules;
+}) {
+  const { config, db, redis, chain, log, rateLimitRules } = deps;
   const secure = config.env === "production";
   return betterAuth({
     appName: "Kit",
@@ -108,7 +117,11 @@ export function createAuth(deps: { config: Config; db: Database; redis: Redis; c
               message: "The chain could not be asked to check this wallet's signature; retry in a minute.",
             });
           }
-          return check === "valid";
+          if (check !== "valid") return false;
+          // Counted only now: better-auth has consumed a nonce Kit issued and the signature is the
+          // wallet's, so only the wallet's key can spend this budget.
+          await limitWalletSignIn({ redis, log }, rateLimitRules["auth.siwe.account"], address);
+          return true;
         },
       }),
       bearer({ requireSignature: true }),
