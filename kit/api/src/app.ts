@@ -7,7 +7,7 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { CLIENT_IP_HEADER } from "./domains/auth/auth";
-import { checkAuthAttempt } from "./domains/auth/brute-force";
+import { checkAuthAttempt, rememberSignInAddress, type SignInAttempt } from "./domains/auth/brute-force";
 import { checkDependencies } from "./domains/system/service";
 import type { RunningIndexer } from "./domains/tokens/indexer";
 import { clientAddress } from "./http/client-ip";
@@ -145,12 +145,20 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
         message: "User administration is at /api/users (users.list, users.setRole, users.ban, …).",
       });
     }
+    const address = clientAddress(c, config.auth.trustProxyHops) ?? "unknown";
+    let signIn: SignInAttempt | undefined;
     if (c.req.method === "POST") {
-      const body = await c.req.raw
-        .clone()
-        .json()
-        .catch(() => null);
-      const check = await checkAuthAttempt(deps, path, body);
+      const text = await c.req.raw.clone().text();
+      // better-auth also reads form bodies; Kit's limiter reads JSON. One format, so the limiter sees
+      // exactly the fields better-auth acts on (better-auth's own clients send JSON).
+      if (text !== "" && !isJson(c.req.header("content-type"))) {
+        return errorResponse(c, {
+          code: "UNSUPPORTED_MEDIA_TYPE",
+          status: 415,
+          message: "Send /api/auth requests as JSON, with content-type: application/json.",
+        });
+      }
+      const check = await checkAuthAttempt(deps, path, parseJson(text), address);
       if (check.outcome === "unavailable") {
         return errorResponse(c, {
           code: "SERVICE_UNAVAILABLE",
@@ -159,20 +167,27 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
         });
       }
       if (check.outcome === "limited") {
+        const retry = `retry in ${check.rateLimit.resetSeconds} s`;
         const response = errorResponse(c, {
           code: "TOO_MANY_REQUESTS",
           status: 429,
-          message: `Too many attempts for this account; retry in ${check.rateLimit.resetSeconds} s.`,
+          message:
+            check.scope === "address"
+              ? `Too many sign-in attempts for this account from your address; ${retry}.`
+              : `Too many sign-in attempts for this account from new addresses; ${retry}, or sign in from an address you have signed in from before.`,
           data: { retryAfterSeconds: check.rateLimit.resetSeconds },
         });
         setRateLimitHeaders(response.headers, check.rateLimit);
         return response;
       }
+      signIn = check.signIn;
     }
     c.get("trace").procedure = routeLabelForAuth(path);
     const request = new Request(c.req.raw);
-    request.headers.set(CLIENT_IP_HEADER, clientAddress(c, config.auth.trustProxyHops) ?? "unknown");
-    return deps.auth.handler(request);
+    request.headers.set(CLIENT_IP_HEADER, address);
+    const response = await deps.auth.handler(request);
+    if (signIn && response.status === 200) await rememberSignInAddress(deps, signIn);
+    return response;
   });
 
   const mount = (prefix: "/rpc" | "/api", handler: ReturnType<typeof createRpcHandlers>["rpc" | "openapi"]) => {
@@ -272,6 +287,19 @@ function setRateLimitHeaders(headers: Headers, result: RateLimitResult): void {
   headers.set("ratelimit-remaining", String(result.remaining));
   headers.set("ratelimit-reset", String(result.resetSeconds));
   if (!result.allowed) headers.set("retry-after", String(Math.max(1, result.resetSeconds)));
+}
+
+/** `application/json`, with or without parameters (charset): the one body format /api/auth takes. */
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(";")[0]?.trim().toLowerCase() === "application/json";
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 /** Metric label for better-auth routes: its fixed endpoint paths, or one bucket for anything else. */

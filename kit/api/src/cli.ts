@@ -11,6 +11,7 @@ import { resetChainIndex } from "./domains/tokens/indexer";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import { createLogger } from "./infra/log";
 import { createRedis, redisReady } from "./infra/redis";
+import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 
 const usage = [
   `usage: bun run kit users:create --email <e-mail> --role <${ROLE_NAMES.join("|")}> [--password <password>] [--name <name>]`,
@@ -85,7 +86,17 @@ async function createUser(rest: string[]): Promise<void> {
     // 24 random bytes: ~190 bits, printed once and never stored in clear.
     const password = values.password ?? randomBytes(24).toString("base64url");
     const user = await createPasswordUser(
-      { db, auth: createAuth({ config, db, redis, chain: null, log }) },
+      {
+        db,
+        auth: createAuth({
+          config,
+          db,
+          redis,
+          chain: null,
+          log,
+          rateLimitRules: resolveRateLimitRules(config.rateLimits),
+        }),
+      },
       { email: values.email, password, role: values.role, name: values.name },
     );
     if (!user)

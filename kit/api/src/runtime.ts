@@ -37,7 +37,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     storage: createStorage(config),
     chain,
     log,
-    auth: createAuth({ config, db, redis, chain, log }),
+    auth: createAuth({ config, db, redis, chain, log, rateLimitRules }),
     jobs: createJobQueue(config, log),
     rateLimitRules,
     startedAt: Date.now(),

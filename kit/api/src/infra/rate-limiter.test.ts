@@ -6,7 +6,13 @@ import { type ServedKit, serveKit } from "../../test/serve";
 import { TRUSTED_ORIGIN } from "../../test/users";
 import { loadConfig } from "../config";
 import { createLogger } from "./log";
-import { consumeRateLimit, consumeRateLimitAndRead, type RateLimitRule, rateLimitKey } from "./rate-limiter";
+import {
+  consumeRateLimit,
+  consumeRateLimitAndRead,
+  consumeRateLimits,
+  type RateLimitRule,
+  rateLimitKey,
+} from "./rate-limiter";
 import { createRedis, deleteKeysWithPrefix, redisReady } from "./redis";
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -122,6 +128,33 @@ describe("consumeRateLimit against real Redis", () => {
     expect(refused.result.allowed).toBe(false);
     expect(refused.values).toEqual([null, "value"]);
     expect(await redis.zcard(rateLimitKey(r, "user:r"))).toBe(2);
+  });
+
+  test("several rules at once: counted in all when all have room, in none when one refuses", async () => {
+    const narrow = rule(2, 60);
+    const wide = rule(5, 60);
+    const both = [
+      { rule: narrow, subject: "user:n" },
+      { rule: wide, subject: "user:w" },
+    ];
+    const first = await consumeRateLimits(redis, both);
+    expect(first.allowed).toBe(true);
+    expect(first.results.map((x) => x.remaining)).toEqual([1, 4]);
+    expect((await consumeRateLimits(redis, both)).allowed).toBe(true);
+    // The narrow rule is full: refused, it says which rule refused, and the wide one spent nothing.
+    const refused = await consumeRateLimits(redis, both);
+    expect(refused.allowed).toBe(false);
+    expect(refused.results.map((x) => x.allowed)).toEqual([false, true]);
+    expect(refused.results[0]?.resetSeconds).toBeGreaterThanOrEqual(1);
+    expect(await redis.zcard(rateLimitKey(wide, "user:w"))).toBe(2);
+    // Concurrent calls: the narrow rule's limit holds exactly, and the wide one counts the same calls.
+    const other = [
+      { rule: narrow, subject: "user:n2" },
+      { rule: wide, subject: "user:w2" },
+    ];
+    const results = await Promise.all(Array.from({ length: 20 }, () => consumeRateLimits(redis, other)));
+    expect(results.filter((x) => x.allowed).length).toBe(2);
+    expect(await redis.zcard(rateLimitKey(wide, "user:w2"))).toBe(2);
   });
 });
 

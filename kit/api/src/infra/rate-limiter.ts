@@ -107,3 +107,78 @@ export async function consumeRateLimitAndRead(
   );
   return { result: toResult(rule, raw), values: keys.map((_, i) => (raw[3 + i] as string | null) ?? null) };
 }
+
+/**
+ * KEYS: one log per rule. ARGV: a unique member, then window (ms) and limit for each key in turn.
+ * All or nothing: the call is recorded in every log only when every one has room, so a call one
+ * rule refuses spends nobody's budget. Returns { allowed (0/1), then per key: limit minus its count,
+ * ms until its oldest entry leaves the window }.
+ */
+const ALL_WINDOWS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local allowed = 1
+local counts = {}
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - tonumber(ARGV[2 * i]))
+  counts[i] = redis.call('ZCARD', KEYS[i])
+  if counts[i] >= tonumber(ARGV[2 * i + 1]) then allowed = 0 end
+end
+local reply = { allowed }
+for i = 1, #KEYS do
+  local window = tonumber(ARGV[2 * i])
+  if allowed == 1 then
+    redis.call('ZADD', KEYS[i], now, ARGV[1])
+    redis.call('PEXPIRE', KEYS[i], window)
+    counts[i] = counts[i] + 1
+  end
+  local reset = 0
+  local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+  if oldest[2] then reset = tonumber(oldest[2]) + window - now end
+  reply[#reply + 1] = tonumber(ARGV[2 * i + 1]) - counts[i]
+  reply[#reply + 1] = reset
+end
+return reply
+`;
+
+type RedisWithAllWindows = Redis & {
+  kitRateLimitAll(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
+};
+
+const installedAll = new WeakSet<Redis>();
+function withAllWindowsScript(redis: Redis): RedisWithAllWindows {
+  if (!installedAll.has(redis)) {
+    redis.defineCommand("kitRateLimitAll", { lua: ALL_WINDOWS });
+    installedAll.add(redis);
+  }
+  return redis as RedisWithAllWindows;
+}
+
+/**
+ * Counts one request against several rules at once (one round trip), or against none: `allowed` is
+ * true only when every rule had room. Each result's `allowed` says whether that rule had room, so
+ * a refusal names the rule that refused. Throws if Redis is unavailable.
+ */
+export async function consumeRateLimits(
+  redis: Redis,
+  limits: ReadonlyArray<{ rule: RateLimitRule; subject: string }>,
+): Promise<{ allowed: boolean; results: RateLimitResult[] }> {
+  const raw = await withAllWindowsScript(redis).kitRateLimitAll(
+    limits.length,
+    ...limits.map(({ rule, subject }) => rateLimitKey(rule, subject)),
+    uniqueMember(),
+    ...limits.flatMap(({ rule }) => [rule.windowSeconds * 1000, rule.limit]),
+  );
+  const allowed = raw[0] === 1;
+  const results = limits.map(({ rule }, i) => {
+    const remaining = Number(raw[1 + 2 * i]);
+    const resetMs = Number(raw[2 + 2 * i]);
+    return {
+      allowed: allowed || remaining > 0,
+      limit: rule.limit,
+      remaining: Math.max(0, remaining),
+      resetSeconds: Math.ceil(Math.max(0, resetMs) / 1000),
+    };
+  });
+  return { allowed, results };
+}

@@ -16,9 +16,14 @@ const rules = {
   "kyc.uploads": { limit: 30, windowSeconds: 60 },
   /** Download URLs for KYC documents: bounds how fast one account can pull personal documents. */
   "kyc.document-urls": { limit: 60, windowSeconds: 60 },
-  /** Password guessing against one account, whatever the source address. */
-  "auth.sign-in.account": { limit: 10, windowSeconds: 15 * 60 },
-  /** Signature attempts for one wallet address. */
+  /** Password attempts at one account from one client address (an IPv6 /64). */
+  "auth.sign-in.account-address": { limit: 10, windowSeconds: 15 * 60 },
+  /**
+   * Password attempts at one account from all addresses that have never signed in to it: slows a
+   * guesser spread over many addresses; addresses the owner signed in from are not held to it.
+   */
+  "auth.sign-in.account": { limit: 30, windowSeconds: 15 * 60 },
+  /** SIWE sign-ins of one wallet that carried a nonce Kit issued and the wallet's own signature. */
   "auth.siwe.account": { limit: 10, windowSeconds: 15 * 60 },
 } satisfies Record<string, Omit<RateLimitRule, "name">>;
 

@@ -1,17 +1,19 @@
 // better-auth, configured for Kit: e-mail + password, Sign-In with Ethereum, bearer tokens, API
 // keys, roles (admin plugin); sessions in Redis and Postgres.
+import { randomBytes } from "node:crypto";
 import { apiKey } from "@better-auth/api-key";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { APIError } from "better-auth/api";
 import { admin, bearer, openAPI } from "better-auth/plugins";
 import { siwe } from "better-auth/plugins/siwe";
-import { generateSiweNonce } from "viem/siwe";
 import type { Config } from "../../config";
 import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
+import type { RateLimitRules } from "../../rpc/rate-limit-rules";
+import { limitWalletSignIn } from "./brute-force";
 import { ac, roles } from "./permissions";
 import * as schema from "./schema";
 import { createSecondaryStorage } from "./secondary-storage";
@@ -28,8 +30,15 @@ export function trustedOrigins(config: Config): string[] {
 }
 
 /** `chain`: null where no wallet signs in (the CLI); then only EOA signatures can be checked. */
-export function createAuth(deps: { config: Config; db: Database; redis: Redis; chain: Chain | null; log: Logger }) {
-  const { config, db, redis, chain, log } = deps;
+export function createAuth(deps: {
+  config: Config;
+  db: Database;
+  redis: Redis;
+  chain: Chain | null;
+  log: Logger;
+  rateLimitRules: RateLimitRules;
+}) {
+  const { config, db, redis, chain, log, rateLimitRules } = deps;
   const secure = config.env === "production";
   return betterAuth({
     appName: "Kit",
@@ -89,7 +98,9 @@ export function createAuth(deps: { config: Config; db: Database; redis: Redis; c
       siwe({
         domain: new URL(config.auth.publicUrl).host,
         anonymous: true,
-        getNonce: async () => generateSiweNonce(),
+        // 128 bits from the system's CSPRNG. Not viem's generateSiweNonce: it slides over a
+        // Math.random buffer one character per call, so one nonce gives away most of the next.
+        getNonce: async () => randomBytes(16).toString("hex"),
         // The chain id must be the one Kit serves. EOAs are checked offline; smart-contract
         // wallets on chain, so a node that cannot be reached is a 503, not a wrong signature.
         verifyMessage: async ({ message, signature, address, chainId }) => {
@@ -106,7 +117,11 @@ export function createAuth(deps: { config: Config; db: Database; redis: Redis; c
               message: "The chain could not be asked to check this wallet's signature; retry in a minute.",
             });
           }
-          return check === "valid";
+          if (check !== "valid") return false;
+          // Counted only now: better-auth has consumed a nonce Kit issued and the signature is the
+          // wallet's, so only the wallet's key can spend this budget.
+          await limitWalletSignIn({ redis, log }, rateLimitRules["auth.siwe.account"], address);
+          return true;
         },
       }),
       bearer({ requireSignature: true }),

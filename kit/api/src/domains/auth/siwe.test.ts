@@ -231,6 +231,64 @@ describe("Sign-In with Ethereum", () => {
   });
 });
 
+describe("SIWE limits", () => {
+  const SIWE_LIMIT = kit.deps.rateLimitRules["auth.siwe.account"].limit;
+
+  test("bodies naming a wallet without its signature on a Kit nonce never lock it out", async () => {
+    const wallet = newWallet();
+    const junk: Array<{ message: string; signature: string }> = [];
+    for (let i = 0; i < SIWE_LIMIT + 2; i++) {
+      // No nonce at all; a nonce Kit never issued; a Kit nonce signed by another key.
+      junk.push({
+        message: `${DOMAIN} wants you to sign in with your Ethereum account:\n${wallet.address}\n\nURI: ${kit.config.auth.publicUrl}`,
+        signature: `0x${"11".repeat(65)}`,
+      });
+      junk.push(await signed(wallet, { nonce: `madeup${i}nonce` }).then((b) => ({ ...b, signature: "0x1234" })));
+      junk.push(await signed(wallet, { signer: newWallet() }));
+    }
+    const statuses = new Set<number>();
+    for (const body of junk) statuses.add((await verify(body)).status);
+    expect([...statuses]).toEqual([401]);
+    // The owner signs in.
+    const response = await verify(await signed(wallet));
+    expect(response.status).toBe(200);
+    expect(sessionCookie(response)).toBeString();
+  });
+
+  test("the wallet's own sign-ins are limited: the one past the limit within 15 minutes is 429", async () => {
+    const wallet = newWallet();
+    for (let i = 0; i < SIWE_LIMIT; i++) expect((await verify(await signed(wallet))).status).toBe(200);
+    const refused = await verify(await signed(wallet));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(sessionCookie(refused)).toBeUndefined();
+    const body = (await refused.json()) as { code: string; message: string };
+    expect(body.code).toBe("TOO_MANY_REQUESTS");
+    expect(body.message).toContain("retry in");
+  });
+});
+
+describe("SIWE nonces", () => {
+  // A predictable nonce lets an attacker get a wallet to sign a message for a nonce Kit has not
+  // issued yet, then use it once Kit does. viem's generateSiweNonce slid over a Math.random buffer
+  // one character per call.
+  test("1,000 consecutive nonces: no two in a row share 8 or more characters in a row", async () => {
+    const nonces: string[] = [];
+    for (let i = 0; i < 1000; i++) nonces.push(await issueNonce());
+    const shared: string[] = [];
+    for (let i = 1; i < nonces.length; i++) {
+      const [previous, next] = [nonces[i - 1] ?? "", nonces[i] ?? ""];
+      for (let at = 0; at + 8 <= previous.length; at++) {
+        const piece = previous.slice(at, at + 8);
+        if (next.includes(piece)) shared.push(`${i}: ${piece}`);
+      }
+    }
+    expect({ overlaps: shared.length, first: shared.slice(0, 3) }).toEqual({ overlaps: 0, first: [] });
+    expect(new Set(nonces).size).toBe(1000);
+    expect(nonces.every((n) => /^[0-9a-f]{32}$/.test(n))).toBe(true);
+  });
+});
+
 describe("wallet linking", () => {
   test("link, conflict, reused nonce, unlink, and SIWE into the linked account", async () => {
     const alice = await createUser();
