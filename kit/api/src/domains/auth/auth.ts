@@ -110,8 +110,10 @@ export function createAuth(deps: { config: Config; db: Database; redis: Redis; c
         },
       }),
       bearer({ requireSignature: true }),
+      // A key is never a session on /api/auth/*: there it could mint keys, link accounts or read
+      // sessions beyond its grants. Kit's procedures resolve keys themselves (session.ts).
       apiKey({
-        enableSessionForAPIKeys: true,
+        enableSessionForAPIKeys: false,
         storage: "secondary-storage",
         fallbackToDatabase: true,
         defaultPrefix: "kit_",
