@@ -516,16 +516,18 @@ describe("sessions follow account changes", () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
 
-  test("a promotion and a demotion apply to the existing session at once (cookie and bearer)", async () => {
+  test("a promotion applies to the existing session at once; a demotion ends it (cookie and bearer)", async () => {
     const someone = await createUser(other, "investor");
     expect((await listUsers(as(someone))).status).toBe(403);
     expect((await byAdmin("PUT", `/users/${someone.id}/role`, { role: "admin" })).status).toBe(200);
     expect((await listUsers(as(someone))).status).toBe(200);
     expect((await listUsers(as({ bearer: someone.bearer }))).status).toBe(200);
     expect((await byAdmin("PUT", `/users/${someone.id}/role`, { role: "kyc_reviewer" })).status).toBe(200);
-    expect((await listUsers(as(someone))).status).toBe(403);
-    expect((await listUsers(as({ bearer: someone.bearer }))).status).toBe(403);
-    const view = (await (await me(as(someone))).json()) as { user: { role: string } };
+    expect((await listUsers(as(someone))).status).toBe(401);
+    expect((await listUsers(as({ bearer: someone.bearer }))).status).toBe(401);
+    const again = await signIn(other, someone.email, someone.password);
+    expect((await listUsers(as(again))).status).toBe(403);
+    const view = (await (await me(as(again))).json()) as { user: { role: string } };
     expect(view.user.role).toBe("kyc_reviewer");
   });
 

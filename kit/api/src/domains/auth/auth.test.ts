@@ -561,6 +561,67 @@ describe("admin actions take effect on the next request", () => {
     }
   });
 
+  test("a demotion ends the target's sessions; they sign in again with the new role", async () => {
+    const target = await createUser(kit, "kyc_reviewer");
+    const changed = await call(kit, "PUT", `/api/users/${target.id}/role`, admin, { role: "investor" });
+    expect(changed.status).toBe(200);
+    for (const credential of [{ cookie: target.cookie }, { bearer: target.bearer }]) {
+      expect((await getMe(kit, credential)).status).toBe(401);
+    }
+    expect((await kit.deps.pool.query("select 1 from session where user_id = $1", [target.id])).rows).toEqual([]);
+    const again = await signIn(kit, target.email);
+    const me = await getMe(kit, { cookie: again.cookie });
+    expect({ status: me.status, role: me.body.user.role }).toEqual({ status: 200, role: "investor" });
+  });
+
+  test("a demotion holds although a request in flight writes the old role back to Redis after it", async () => {
+    const target = await createUser(kit, "admin");
+    expect((await getMe(kit, target)).body.user.role).toBe("admin");
+    // No Redis entry: the next request takes better-auth's path, reads Postgres, then writes the entry back.
+    await kit.deps.redis.del(sessionKey(target.token));
+    const redis = kit.deps.redis;
+    const originalSet = redis.set;
+    let reachedWriteBack = () => {};
+    const atWriteBack = new Promise<void>((resolve) => {
+      reachedWriteBack = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Holds that request's write-back (the admin role it read) until the demotion is done.
+    redis.set = (async (...args: unknown[]) => {
+      if (args[0] === sessionKey(target.token) && String(args[1]).includes('"role":"admin"')) {
+        reachedWriteBack();
+        await released;
+      }
+      return (originalSet as (...a: unknown[]) => Promise<unknown>).apply(redis, args);
+    }) as typeof redis.set;
+    try {
+      const inFlight = getMe(kit, { cookie: target.cookie });
+      await atWriteBack;
+      const demoted = await call(kit, "PUT", `/api/users/${target.id}/role`, admin, { role: "investor" });
+      expect(demoted.status).toBe(200);
+      release();
+      // That request began before the change: it still answers with what it read.
+      expect((await inFlight).body.user.role).toBe("admin");
+    } finally {
+      release();
+      redis.set = originalSet;
+    }
+    // The old role did land in Redis after the demotion...
+    const entry = JSON.parse((await redis.get(sessionKey(target.token))) ?? "null") as {
+      user: { role: string };
+    } | null;
+    expect(entry?.user.role).toBe("admin");
+    // ...and is not used: not on the fast path, not through better-auth's own path (a refresh).
+    for (const credential of [{ cookie: target.cookie }, { bearer: target.bearer }]) {
+      expect((await call(kit, "GET", "/api/users", credential)).status).toBe(401);
+    }
+    const viaAuth = await kit.request("/api/auth/get-session", { headers: { cookie: target.cookie } });
+    expect(await viaAuth.json()).toBeNull();
+  });
+
   test("a non-admin cannot change roles", async () => {
     const investor = await createUser(kit, "investor");
     const response = await call(kit, "PUT", `/api/users/${investor.id}/role`, investor, { role: "admin" });
@@ -850,13 +911,14 @@ describe("Redis goes down", () => {
   test("back up: a demotion made during the outage holds for the demoted admin's old session", async () => {
     expect(demoteDuringOutage).toBeDefined();
     const { rows } = await downKit.deps.pool.query('select role from "user" where id = $1', [demoted.id]);
-    const expected = demoteDuringOutage?.status === 200 ? "investor" : "admin";
-    expect(rows[0].role).toBe(expected);
+    const demotedInPostgres = demoteDuringOutage?.status === 200;
+    expect(rows[0].role).toBe(demotedInPostgres ? "investor" : "admin");
+    // A demotion ends the sessions; one refused as unavailable changed nothing.
     const seen = {
-      role: (await getMe(downKit, { cookie: demoted.cookie })).body.user.role,
+      me: (await getMe(downKit, { cookie: demoted.cookie })).status,
       listUsers: (await call(downKit, "GET", "/api/users", { cookie: demoted.cookie })).status,
     };
-    expect(seen).toEqual({ role: expected, listUsers: expected === "investor" ? 403 : 200 });
+    expect(seen).toEqual(demotedInPostgres ? { me: 401, listUsers: 401 } : { me: 200, listUsers: 200 });
   });
 });
 

@@ -86,6 +86,11 @@ export function unknownKeyGrants(requested: Record<string, readonly string[]>): 
   });
 }
 
+/** A demotion takes away something the old role could do (issuer → kyc_reviewer is one). */
+export function isDemotion(from: RoleName, to: RoleName): boolean {
+  return !roleGrants(to, grants[from]);
+}
+
 export function isRoleName(value: unknown): value is RoleName {
   return typeof value === "string" && (ROLE_NAMES as readonly string[]).includes(value);
 }

@@ -14,7 +14,7 @@ import type { JobQueue } from "../../jobs/names";
 import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "../kyc/onchain";
 import type { Auth } from "./auth";
 import { SESSION_EXPIRES_IN_SECONDS } from "./auth";
-import { grants, type RoleName } from "./permissions";
+import { grants, isDemotion, type RoleName } from "./permissions";
 import { account, apikey, session, user, walletAddress } from "./schema";
 import { AUTH_KEY_PREFIX } from "./secondary-storage";
 import { type Caller, revokedMarkKey } from "./session";
@@ -338,15 +338,25 @@ function refuseSelf(actorId: string, targetId: string, what: string) {
 }
 
 /**
- * Changes a role so that it holds on the target's very next request: Postgres first, then the
- * cached sessions are dropped (they reload with the new role). If Redis cannot be reached the
- * role is put back (the compensating step) and the caller gets SERVICE_UNAVAILABLE.
+ * Changes a role so that it holds on the target's very next request. A demotion ends the target's
+ * sessions, as a ban does: the "revoked before" mark refuses every session begun before it, even
+ * one that a request in flight writes back to Redis, with the old role, after this change
+ * (session.ts, resolveFromBetterAuth) — dropping the cached entries alone would let that copy live
+ * on. A promotion keeps the sessions: Postgres first, then the cached entries are dropped (they
+ * reload with the new role); if Redis cannot be reached the role is put back and the caller gets
+ * SERVICE_UNAVAILABLE.
  */
 export async function setUserRole({ db, auth, redis }: AuthDeps, actorId: string, id: string, role: RoleName) {
   refuseSelf(actorId, id, "change the role of");
   const before = await requireUser(db, id);
   if (redis.status !== "ready") throw redisUnavailable();
   const ctx = await auth.$context;
+  if (isDemotion(before.role as RoleName, role)) {
+    await revokeCachedSessions(redis, db, id);
+    await ctx.internalAdapter.updateUser(id, { role });
+    await ctx.internalAdapter.deleteUserSessions(id);
+    return toUserView(await requireUser(db, id));
+  }
   await ctx.internalAdapter.updateUser(id, { role });
   try {
     await dropCachedSessions(redis, db, id);
