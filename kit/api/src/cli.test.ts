@@ -139,3 +139,44 @@ test("indexer:reset forgets one chain's index, and refuses while an indexer hold
   expect(bad.exitCode).toBe(1);
   expect(bad.stderr.toString()).toContain("--chain-id");
 });
+
+test("keys:create makes a key carrying the grants given, printed once; bad grants exit 1 with the vocabulary", async () => {
+  const owner = cli(["users:create", "--email", "service@example.com", "--role", "issuer"]);
+  expect(owner.exitCode).toBe(0);
+  const made = cli([
+    "keys:create",
+    "--email",
+    "Service@example.com",
+    "--grant",
+    "me:read",
+    "--grant",
+    "kyc:read,submit",
+  ]);
+  expect(made.exitCode).toBe(0);
+  const out = made.stdout.toString();
+  expect(out).toContain("granting me: read; kyc: read, submit");
+  const key = out.match(/key \(shown once\): (\S+)/)?.[1] ?? "";
+  expect(key.startsWith("kit_")).toBe(true);
+  const headers = { "x-api-key": key, "content-type": "application/json" };
+  const me = await kit.request("/api/me", { headers });
+  expect(me.status).toBe(200);
+  expect(((await me.json()) as { keyGrants: unknown }).keyGrants).toEqual({ me: ["read"], kyc: ["read", "submit"] });
+  // Only what it carries: not settings.
+  const settings = await kit.request("/api/settings", {
+    method: "PATCH",
+    headers,
+    body: JSON.stringify({ theme: "dark" }),
+  });
+  expect(settings.status).toBe(403);
+
+  for (const [args, says] of [
+    [["keys:create", "--email", "service@example.com", "--grant", "users:impersonate"], "unknown users: impersonate"],
+    [["keys:create", "--email", "service@example.com", "--grant", "me"], "at least one, as subject:action"],
+    [["keys:create", "--email", "service@example.com"], "at least one"],
+    [["keys:create", "--email", "nobody@example.com", "--grant", "me:read"], "no user has the e-mail"],
+  ] as const) {
+    const result = cli([...args]);
+    expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 1 });
+    expect(result.stderr.toString()).toContain(says);
+  }
+});

@@ -1,11 +1,13 @@
 // `bun run kit <command>`: operator commands that must not be HTTP endpoints.
 //   users:create --email <e-mail> --role <investor|issuer|kyc_reviewer|admin> [--password <pw>] [--name <name>]
+//   keys:create --email <owner> --grant <subject:action[,action]>... [--name <name>] [--expires-in-days <n>]
+//                                   an API key carrying grants (printed once)
 //   indexer:reset --chain-id <id>   forget a chain's index (after a reorg deeper than the window)
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
-import { isRoleName, ROLE_NAMES } from "./domains/auth/permissions";
+import { isRoleName, keyStatements, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
 import { resetChainIndex } from "./domains/tokens/indexer";
 import { createDatabase, migrateDatabase } from "./infra/db";
@@ -15,6 +17,7 @@ import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 
 const usage = [
   `usage: bun run kit users:create --email <e-mail> --role <${ROLE_NAMES.join("|")}> [--password <password>] [--name <name>]`,
+  "       bun run kit keys:create --email <owner e-mail> --grant <subject:action[,action]> [--grant …] [--name <name>] [--expires-in-days <days>]",
   "       bun run kit indexer:reset --chain-id <id>",
 ].join("\n");
 
@@ -26,6 +29,7 @@ function fail(message: string): never {
 const [command, ...rest] = process.argv.slice(2);
 if (command === "indexer:reset") await resetIndex(rest);
 else if (command === "users:create") await createUser(rest);
+else if (command === "keys:create") await createKey(rest);
 else fail(usage);
 
 function loadConfigOrFail(): ReturnType<typeof loadConfig> {
@@ -103,6 +107,73 @@ async function createUser(rest: string[]): Promise<void> {
       fail(`a user with e-mail ${values.email.toLowerCase()} already exists; change its role with users.setRole`);
     process.stdout.write(`created ${user.role} ${user.email} (id ${user.id})\n`);
     if (generated) process.stdout.write(`password (shown once): ${password}\n`);
+  } finally {
+    await pool.end();
+    redis.disconnect();
+  }
+}
+
+/** `kyc:read,submit` and `me:read` → { kyc: ["read", "submit"], me: ["read"] }; null when malformed. */
+function parseGrants(specs: string[]): Record<string, string[]> | null {
+  const grants: Record<string, string[]> = {};
+  for (const spec of specs) {
+    const [subject, actions, extra] = spec.split(":");
+    if (!subject || !actions || extra !== undefined) return null;
+    grants[subject] = [...new Set([...(grants[subject] ?? []), ...actions.split(",").filter(Boolean)])];
+  }
+  return grants;
+}
+
+/**
+ * An API key for a user, carrying the grants given (keys are allow-lists: one with no grant can
+ * call public procedures only, so at least one is required). The key is printed once.
+ */
+async function createKey(rest: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      email: { type: "string" },
+      grant: { type: "string", multiple: true },
+      name: { type: "string" },
+      "expires-in-days": { type: "string" },
+    },
+    strict: true,
+  });
+  const vocabulary = Object.entries(keyStatements)
+    .map(([subject, actions]) => `${subject}:${actions.join(",")}`)
+    .join("  ");
+  if (!values.email) fail(`--email: expected the key owner's e-mail address\n${usage}`);
+  const grants = parseGrants(values.grant ?? []);
+  if (!grants || Object.keys(grants).length === 0)
+    fail(`--grant: expected at least one, as subject:action[,action]; the grants are\n  ${vocabulary}`);
+  const unknown = unknownKeyGrants(grants);
+  if (unknown.length > 0) fail(`--grant: unknown ${unknown.join(", ")}; the grants are\n  ${vocabulary}`);
+  const days = values["expires-in-days"] === undefined ? null : Number(values["expires-in-days"]);
+  if (days !== null && !(Number.isInteger(days) && days >= 1 && days <= 365))
+    fail("--expires-in-days: expected a whole number of days from 1 to 365");
+
+  const config = loadConfigOrFail();
+  const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
+  const { pool, db } = createDatabase(config, log);
+  const redis = createRedis(config, log, "cli");
+  try {
+    await redisReady(redis, 5_000);
+    const auth = createAuth({ config, db, redis, chain: null, log });
+    const owner = await (await auth.$context).internalAdapter.findUserByEmail(values.email.toLowerCase());
+    if (!owner) fail(`no user has the e-mail ${values.email.toLowerCase()}; create one with users:create`);
+    const created = await auth.api.createApiKey({
+      body: {
+        userId: owner.user.id,
+        name: values.name,
+        permissions: grants,
+        expiresIn: days === null ? null : days * 24 * 3600,
+      },
+    });
+    const described = Object.entries(grants)
+      .map(([subject, actions]) => `${subject}: ${actions.join(", ")}`)
+      .join("; ");
+    process.stdout.write(`created an API key for ${owner.user.email} (id ${created.id}) granting ${described}\n`);
+    process.stdout.write(`key (shown once): ${created.key}\n`);
   } finally {
     await pool.end();
     redis.disconnect();

@@ -9,70 +9,92 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createTestKit } from "../../test/kit";
 import { createUser, signedWalletLink, signIn, type TestUser } from "../../test/users";
 import { contract } from "../contract";
+import { keyGrants, keyStatements, unknownKeyGrants } from "../domains/auth/permissions";
 import { user as userTable } from "../domains/auth/schema";
 import { linkWallet } from "../domains/auth/service";
 import { fxRatesLatest } from "../domains/exchange-rates/schema";
 import { metadataKey } from "../domains/tokens/metadata";
 
-type CallerName = "anonymous" | "investor" | "issuer" | "kyc_reviewer" | "admin" | "banned";
+type CallerName =
+  | "anonymous"
+  | "investor"
+  | "issuer"
+  | "kyc_reviewer"
+  | "admin"
+  | "banned"
+  | "key_no_grants"
+  | "key_one_grant";
 type Outcome = "allowed" | "UNAUTHORIZED" | "FORBIDDEN";
-const CALLERS: CallerName[] = ["anonymous", "investor", "issuer", "kyc_reviewer", "admin", "banned"];
+const CALLERS: CallerName[] = [
+  "anonymous",
+  "investor",
+  "issuer",
+  "kyc_reviewer",
+  "admin",
+  "banned",
+  "key_no_grants",
+  "key_one_grant",
+];
+/** The one grant of `key_one_grant`: reading your own settings (settings.get, settings.notifications.get). */
+const ONE_GRANT = { settings: ["read"] };
 
 // ONE row per procedure. "banned": signed in, then banned; the old session must no longer count.
+// key_*: API keys of the admin (the role never stands in the way): one created with no grants, one
+// with ONE_GRANT. A key is an allow-list: it reaches only the procedures whose grant it carries.
 const A = "allowed" as const;
 const U = "UNAUTHORIZED" as const;
 const F = "FORBIDDEN" as const;
 // biome-ignore format: the table reads best as a grid
 const MATRIX: Record<string, Record<CallerName, Outcome>> = {
-  "system.info":          { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
-  "me.get":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "me.wallets.link":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "me.wallets.unlink":    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "users.list":           { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "users.setRole":        { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "users.ban":            { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "users.unban":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "users.revokeSessions": { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "fx.currencies":        { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
-  "fx.latest":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "fx.rate":              { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "fx.convert":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "fx.history":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "fx.refresh":           { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "fx.setManual":         { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "settings.get":                    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "settings.update":                 { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "settings.notifications.get":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "settings.notifications.update":   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "settings.system.get":             { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "settings.system.update":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "kyc.application.get":             { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.application.save":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.application.submit":          { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.documents.list":              { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.documents.createUpload":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.documents.confirm":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.documents.remove":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.documents.downloadUrl":       { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.events":                      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.review.queue":                { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.review.get":                  { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.review.claim":                { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.review.decide":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.review.revoke":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.review.documentUrl":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.review.events":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U },
-  "kyc.onchain.retry":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
-  "tokens.list":                     { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
-  "tokens.get":                      { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
-  "tokens.holders":                  { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "tokens.transfers":                { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "tokens.events":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "tokens.metadata.get":             { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
-  "tokens.metadata.update":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
-  "tokens.metadata.createLogoUpload": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
-  "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
-  "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
+  "system.info":          { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
+  "me.get":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "me.wallets.link":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "me.wallets.unlink":    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "users.list":           { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "users.setRole":        { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "users.ban":            { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "users.unban":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "users.revokeSessions": { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "fx.currencies":        { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
+  "fx.latest":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "fx.rate":              { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "fx.convert":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "fx.history":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "fx.refresh":           { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "fx.setManual":         { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "settings.get":                    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: A },
+  "settings.update":                 { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "settings.notifications.get":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: A },
+  "settings.notifications.update":   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "settings.system.get":             { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "settings.system.update":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.application.get":             { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.application.save":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.application.submit":          { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.documents.list":              { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.documents.createUpload":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.documents.confirm":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.documents.remove":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.documents.downloadUrl":       { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.events":                      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.queue":                { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.get":                  { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.claim":                { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.decide":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.revoke":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.documentUrl":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.events":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.onchain.retry":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.list":                     { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
+  "tokens.get":                      { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
+  "tokens.holders":                  { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.transfers":                { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.events":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.metadata.get":             { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
+  "tokens.metadata.update":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.metadata.createLogoUpload": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
 };
 
 const STATUS: Record<Exclude<Outcome, "allowed">, number> = { UNAUTHORIZED: 401, FORBIDDEN: 403 };
@@ -87,7 +109,7 @@ interface ProcedureInfo {
   name: string;
   method: string;
   route: string;
-  meta: { access?: string; permission?: unknown; rateLimit?: string };
+  meta: { access?: string; permission?: unknown; keyGrant?: Record<string, string[]>; rateLimit?: string };
 }
 
 function listProcedures(node: unknown, prefix: string[] = []): ProcedureInfo[] {
@@ -149,6 +171,14 @@ const banResponse = await kit.request(`/api/users/${toBan.id}/ban`, {
 });
 if (banResponse.status !== 200) throw new Error(`could not ban: ${banResponse.status} ${await banResponse.text()}`);
 
+/** An API key of `owner` carrying `grants` (none at all when absent), made as an operator would. */
+async function apiKeyOf(owner: TestUser, grants?: Record<string, string[]>): Promise<string> {
+  const created = await kit.deps.auth.api.createApiKey({
+    body: { userId: owner.id, ...(grants ? { permissions: grants } : {}) },
+  });
+  return created.key;
+}
+
 const identities: Record<CallerName, Identity> = {
   anonymous: { name: "anonymous", headers: {} },
   investor: { name: "investor", headers: { cookie: investor.cookie }, user: investor },
@@ -156,7 +186,10 @@ const identities: Record<CallerName, Identity> = {
   kyc_reviewer: { name: "kyc_reviewer", headers: { cookie: reviewer.cookie }, user: reviewer },
   admin: { name: "admin", headers: { cookie: admin.cookie }, user: admin },
   banned: { name: "banned", headers: { cookie: toBan.cookie }, user: toBan },
+  key_no_grants: { name: "key_no_grants", headers: { "x-api-key": await apiKeyOf(admin) }, user: admin },
+  key_one_grant: { name: "key_one_grant", headers: { "x-api-key": await apiKeyOf(admin, ONE_GRANT) }, user: admin },
 };
+const ROLE_CALLERS = CALLERS.filter((c) => !c.startsWith("key_"));
 
 // ---------------------------------------------------------------------------------------------
 // A valid input per procedure, made fresh for each call.
@@ -380,18 +413,51 @@ describe("authorization matrix", () => {
       expect(Object.keys(row).sort(), name).toEqual([...CALLERS].sort());
   });
 
-  test("the table agrees with the contract's own meta (public ⇒ no refusals; no permission ⇒ no FORBIDDEN)", () => {
+  test("every procedure that is not public names the grant an API key needs, from the key vocabulary", () => {
+    const undeclared = procedures.filter((p) => p.meta.access !== "public" && !p.meta.keyGrant).map((p) => p.name);
+    expect(undeclared).toEqual([]);
+    const unknown = procedures.flatMap((p) =>
+      unknownKeyGrants(p.meta.keyGrant ?? {}).map((grant) => `${p.name}: ${grant}`),
+    );
+    expect(unknown).toEqual([]);
+    const empty = procedures.filter((p) => p.meta.keyGrant && Object.values(p.meta.keyGrant).flat().length === 0);
+    expect(empty.map((p) => p.name)).toEqual([]);
+    // And no grant in the vocabulary is left that no procedure asks for.
+    const used = new Set(
+      procedures.flatMap((p) =>
+        Object.entries(p.meta.keyGrant ?? {}).flatMap(([subject, actions]) => actions.map((a) => `${subject}: ${a}`)),
+      ),
+    );
+    const unused = Object.entries(keyStatements)
+      .flatMap(([subject, actions]) => actions.map((a) => `${subject}: ${a}`))
+      .filter((grant) => !used.has(grant));
+    expect(unused).toEqual([]);
+  });
+
+  test("the table agrees with the contract's own meta (public ⇒ no refusals; no permission ⇒ no FORBIDDEN to a session)", () => {
     for (const proc of procedures) {
       const row = MATRIX[proc.name];
       if (!row) continue; // reported by the test above
       const outcomes = Object.values(row);
-      if ((proc.meta.access ?? "user") === "public")
+      const isPublic = proc.meta.access === "public";
+      if (isPublic)
         expect(
           outcomes.every((o) => o === "allowed"),
           proc.name,
         ).toBe(true);
       else expect([row.anonymous, row.banned], proc.name).toEqual(["UNAUTHORIZED", "UNAUTHORIZED"]);
-      if (!proc.meta.permission) expect(outcomes.includes("FORBIDDEN"), proc.name).toBe(false);
+      if (!proc.meta.permission)
+        expect(
+          ROLE_CALLERS.some((c) => row[c] === "FORBIDDEN"),
+          proc.name,
+        ).toBe(false);
+      // The admin's keys: the key alone decides, as an allow-list.
+      const oneGrantAllows = isPublic || (proc.meta.keyGrant !== undefined && keyGrants(ONE_GRANT, proc.meta.keyGrant));
+      expect({ proc: proc.name, none: row.key_no_grants, one: row.key_one_grant }).toEqual({
+        proc: proc.name,
+        none: isPublic ? "allowed" : "FORBIDDEN",
+        one: oneGrantAllows ? row.admin : "FORBIDDEN",
+      });
     }
   });
 
@@ -450,16 +516,18 @@ describe("sessions follow account changes", () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
 
-  test("a promotion and a demotion apply to the existing session at once (cookie and bearer)", async () => {
+  test("a promotion applies to the existing session at once; a demotion ends it (cookie and bearer)", async () => {
     const someone = await createUser(other, "investor");
     expect((await listUsers(as(someone))).status).toBe(403);
     expect((await byAdmin("PUT", `/users/${someone.id}/role`, { role: "admin" })).status).toBe(200);
     expect((await listUsers(as(someone))).status).toBe(200);
     expect((await listUsers(as({ bearer: someone.bearer }))).status).toBe(200);
     expect((await byAdmin("PUT", `/users/${someone.id}/role`, { role: "kyc_reviewer" })).status).toBe(200);
-    expect((await listUsers(as(someone))).status).toBe(403);
-    expect((await listUsers(as({ bearer: someone.bearer }))).status).toBe(403);
-    const view = (await (await me(as(someone))).json()) as { user: { role: string } };
+    expect((await listUsers(as(someone))).status).toBe(401);
+    expect((await listUsers(as({ bearer: someone.bearer }))).status).toBe(401);
+    const again = await signIn(other, someone.email, someone.password);
+    expect((await listUsers(as(again))).status).toBe(403);
+    const view = (await (await me(as(again))).json()) as { user: { role: string } };
     expect(view.user.role).toBe("kyc_reviewer");
   });
 
@@ -498,5 +566,20 @@ describe("sessions follow account changes", () => {
     expect((await me({ authorization: `Bearer ${forged}` })).status).toBe(401);
     // The bare token without its signature is refused as well.
     expect((await me({ authorization: `Bearer ${decoded.slice(0, dot)}` })).status).toBe(401);
+  });
+});
+
+describe("a handler's own check asks the API key too", () => {
+  test("wallets.transfers: an admin's key sees any wallet only if it carries tokens: manage as well", async () => {
+    const someoneElses = randomAddress();
+    const path = `/api/wallets/${someoneElses}/transfers?limit=10`;
+    const readOnly = await apiKeyOf(admin, { wallets: ["read"] });
+    const refused = await kit.request(path, { headers: { "x-api-key": readOnly } });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toContain("not one of your linked wallets");
+    const managing = await apiKeyOf(admin, { wallets: ["read"], tokens: ["manage"] });
+    expect((await kit.request(path, { headers: { "x-api-key": managing } })).status).toBe(200);
+    // The admin's session needs no key.
+    expect((await kit.request(path, { headers: { cookie: admin.cookie } })).status).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 // The one middleware every procedure runs through: who is calling, may they, and within limits?
 import { ORPCError } from "@orpc/server";
-import { roleGrants } from "../domains/auth/permissions";
+import { type KeyGrants, keyGrants, type Permissions, roleGrants } from "../domains/auth/permissions";
 import { type Caller, resolveCaller } from "../domains/auth/session";
 import type { KitMeta } from "./base";
 import type { RequestContext } from "./context";
@@ -33,34 +33,49 @@ export async function checkAccess(context: RequestContext, meta: KitMeta): Promi
     context.trace.rateLimitFailedOpen = true;
   }
 
-  if ((meta.access ?? "user") === "public") return caller;
+  if (meta.access === "public") return caller;
   if (caller.kind !== "user") {
     throw new ORPCError("UNAUTHORIZED", {
       defined: true,
       message: "Sign in (cookie, bearer token or API key) to continue.",
     });
   }
-  const required = meta.permission;
-  if (required) {
-    const byRole = roleGrants(caller.user.role, required);
-    const byKey = caller.via !== "api-key" || keyGrants(caller.keyPermissions ?? {}, required);
-    if (!byRole || !byKey) {
-      const wanted = Object.entries(required)
-        .map(([subject, actions]) => `${subject}: ${(actions ?? []).join(", ")}`)
-        .join("; ");
-      throw new ORPCError("FORBIDDEN", {
-        defined: true,
-        message: `This needs the permission ${wanted}, which your ${caller.via === "api-key" && byRole ? "API key" : "role"} does not grant.`,
-      });
-    }
+  if (meta.permission && !roleGrants(caller.user.role, meta.permission)) {
+    throw new ORPCError("FORBIDDEN", {
+      defined: true,
+      message: `This needs the permission ${describe(meta.permission)}, which your role does not grant.`,
+    });
+  }
+  // A key is an allow-list: a procedure that names no grant is refused to every key.
+  if (caller.via === "api-key" && !(meta.keyGrant && keyGrants(caller.keyGrants, meta.keyGrant))) {
+    throw new ORPCError("FORBIDDEN", {
+      defined: true,
+      message: meta.keyGrant
+        ? `This API key does not carry the grant ${describe(meta.keyGrant)}; use a key created with it.`
+        : "No API key may call this; use a session.",
+    });
   }
   return caller;
 }
 
-function keyGrants(granted: Record<string, string[] | undefined>, required: Record<string, string[] | undefined>) {
-  return Object.entries(required).every(([subject, actions]) =>
-    (actions ?? []).every((action) => (granted[subject] ?? []).includes(action)),
+/**
+ * For a check a handler makes itself (e.g. "may see any wallet"): the role must grant `permission`
+ * and, when the caller came with an API key, the key must carry `keyGrant` too.
+ */
+export function callerMay(
+  caller: Extract<Caller, { kind: "user" }>,
+  permission: Permissions,
+  keyGrant: KeyGrants,
+): boolean {
+  return (
+    roleGrants(caller.user.role, permission) && (caller.via !== "api-key" || keyGrants(caller.keyGrants, keyGrant))
   );
+}
+
+function describe(grants: Record<string, readonly string[] | undefined>): string {
+  return Object.entries(grants)
+    .map(([subject, actions]) => `${subject}: ${(actions ?? []).join(", ")}`)
+    .join("; ");
 }
 
 /**

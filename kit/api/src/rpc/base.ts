@@ -2,24 +2,41 @@
 // and the access metadata one middleware enforces (rpc/access.ts).
 import { oc } from "@orpc/contract";
 import { z } from "zod";
-import type { Permissions } from "../domains/auth/permissions";
+import type { KeyGrants, Permissions } from "../domains/auth/permissions";
 import type { RateLimitRuleName } from "./rate-limit-rules";
 
-export interface KitMeta {
-  /** `public`: anyone; `user` (the default): a signed-in, unbanned user. */
-  access?: "public" | "user";
-  /** Actions the caller's role must grant (and the API key, when called with one). */
-  permission?: Permissions;
+/** Anyone may call it, signed in or not (an API key needs no grant). */
+interface PublicMeta {
+  access: "public";
+  permission?: never;
+  keyGrant?: never;
   /** The rate-limit rule counted for each call; `default` when absent. */
   rateLimit?: RateLimitRuleName;
 }
+
+/** A signed-in, unbanned user (the default). */
+interface UserMeta {
+  access?: "user";
+  /** Actions the caller's role must grant. */
+  permission?: Permissions;
+  /**
+   * What an API key must carry to call it (keys are an allow-list over every procedure). Required:
+   * a procedure cannot be declared without deciding it; one with none is refused to every key, and
+   * the authorization matrix's contract check fails (rpc/access.test.ts).
+   */
+  keyGrant: KeyGrants;
+  rateLimit?: RateLimitRuleName;
+}
+
+export type KitMeta = PublicMeta | UserMeta;
 
 export const validationIssue = z.object({
   path: z.string().meta({ description: "Dotted path of the offending field; empty for the whole input" }),
   message: z.string(),
 });
 
-export const base = oc.$meta<KitMeta>({}).errors({
+// No meta yet: a procedure that never declares one is refused to keys and flagged by the contract check.
+export const base = oc.$meta<KitMeta>({} as KitMeta).errors({
   BAD_REQUEST: {
     status: 400,
     message: "The request is invalid.",

@@ -12,10 +12,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from "viem/accounts";
 import { eventually } from "../../../test/eventually";
 import { createTestKit, type TestKit } from "../../../test/kit";
 import { redisCommandsDuring } from "../../../test/redis-commands";
-import { TRUSTED_ORIGIN } from "../../../test/users";
+import { signedWalletLink, TRUSTED_ORIGIN } from "../../../test/users";
 import { freePort } from "../../dev/ports";
 import type { RoleName } from "./permissions";
 import { AUTH_KEY_PREFIX } from "./secondary-storage";
@@ -92,6 +93,7 @@ function credentialHeaders(credential: Credential): Record<string, string> {
 interface MeBody {
   user: { id: string; email: string; role: string };
   permissions: Record<string, string[]>;
+  keyGrants: Record<string, string[]> | null;
   wallets: unknown[];
   authenticatedWith: string;
 }
@@ -120,6 +122,13 @@ async function call(
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Signs in with a wallet (SIWE), as a dApp would. */
+async function siweSignIn(k: TestKit, account: LocalAccount): Promise<{ status: number; cookie: string }> {
+  const { message, signature } = await signedWalletLink(k, account);
+  const response = await authPost(k, "/siwe/verify", { message, signature });
+  return { status: response.status, cookie: response.status === 200 ? sessionFrom(response).cookie : "" };
 }
 
 /** Every key of a kit's prefix (SCAN returns full names; the prefixed client re-adds the prefix). */
@@ -356,14 +365,19 @@ describe("API keys", () => {
     return created.key;
   }
 
-  test("an admin's key with users:manage may list users", async () => {
-    const apiKey = await keyFor(admin.id, { users: ["manage"] });
+  test("an admin's key with users: read may list users, and change no role", async () => {
+    const apiKey = await keyFor(admin.id, { users: ["read"] });
     const response = await call(kit, "GET", "/api/users", { apiKey });
     expect(response.status).toBe(200);
     expect((response.body.items as { id: string }[]).map((u) => u.id)).toContain(investor.id);
+    const setRole = await call(kit, "PUT", `/api/users/${investor.id}/role`, { apiKey }, { role: "admin" });
+    expect({ status: setRole.status, message: setRole.body.message }).toEqual({
+      status: 403,
+      message: "This API key does not carry the grant users: manage; use a key created with it.",
+    });
   });
 
-  test("an admin's key without users:manage is 403 although the role allows it", async () => {
+  test("an admin's key without the grant is 403 although the role allows it", async () => {
     for (const permissions of [{ kyc: ["review"] }, {}, undefined] as (Record<string, string[]> | undefined)[]) {
       const apiKey = await keyFor(admin.id, permissions);
       const response = await call(kit, "GET", "/api/users", { apiKey });
@@ -378,23 +392,66 @@ describe("API keys", () => {
     expect((await getMe(kit, { cookie: investor.cookie })).body.user.role).toBe("investor");
   });
 
-  test("an investor's key with users:manage is 403: the role does not allow it", async () => {
-    const apiKey = await keyFor(investor.id, { users: ["manage"] });
-    expect((await call(kit, "GET", "/api/users", { apiKey })).status).toBe(403);
+  test("an investor's key with users: read and manage is 403: the role does not allow it", async () => {
+    const apiKey = await keyFor(investor.id, { users: ["read", "manage"] });
+    const response = await call(kit, "GET", "/api/users", { apiKey });
+    expect(response.status).toBe(403);
+    expect(response.body.message).toContain("which your role does not grant");
   });
 
-  test("me.get with a key reports api-key and only what both role and key grant", async () => {
-    const apiKey = await keyFor(admin.id, { users: ["manage"], kyc: ["review"], user: ["list", "impersonate"] });
+  test("a key with no grants is refused by user-level procedures too: no settings, no wallets, not even me", async () => {
+    const apiKey = await keyFor(admin.id);
+    const refused = {
+      me: (await getMe(kit, { apiKey })).status,
+      settings: (await call(kit, "PATCH", "/api/settings", { apiKey }, { theme: "dark" })).status,
+      unlink: (await call(kit, "DELETE", `/api/me/wallets/0x${"1".repeat(40)}`, { apiKey })).status,
+    };
+    expect(refused).toEqual({ me: 403, settings: 403, unlink: 403 });
+    const settings = await call(kit, "GET", "/api/settings", admin);
+    expect(settings.body.theme).not.toBe("dark");
+    // Public procedures need no grant.
+    expect((await call(kit, "GET", "/api/fx/currencies", { apiKey })).status).toBe(200);
+  });
+
+  test("the reproduced attack: an admin's grantless key cannot link a wallet and sign in with it as the admin", async () => {
+    const apiKey = await keyFor(admin.id);
+    const attacker = privateKeyToAccount(generatePrivateKey());
+    const link = await signedWalletLink(kit, attacker);
+    const linked = await call(kit, "POST", "/api/me/wallets", { apiKey }, link);
+    expect(linked.status).toBe(403);
+    const { rows } = await kit.deps.pool.query("select 1 from wallet_address where address = $1", [attacker.address]);
+    expect(rows).toEqual([]);
+    // Signing in with that wallet makes (or finds) the wallet's own account, never the admin's.
+    const signedIn = await siweSignIn(kit, attacker);
+    expect(signedIn.status).toBe(200);
+    const me = await getMe(kit, { cookie: signedIn.cookie });
+    expect(me.body.user.id).not.toBe(admin.id);
+    expect(me.body.user.role).toBe("investor");
+  });
+
+  test("a key with wallets: link may link one (the grant is what makes it possible)", async () => {
+    const owner = await createUser(kit, "investor");
+    const apiKey = await keyFor(owner.id, { wallets: ["link"] });
+    const wallet = privateKeyToAccount(generatePrivateKey());
+    const linked = await call(kit, "POST", "/api/me/wallets", { apiKey }, await signedWalletLink(kit, wallet));
+    expect(linked.status).toBe(200);
+    expect(linked.body.address).toBe(wallet.address);
+  });
+
+  test("me.get with a key reports api-key, its grants, and only what both role and key allow", async () => {
+    const apiKey = await keyFor(admin.id, { me: ["read"], users: ["manage"], kyc: ["review"], user: ["list"] });
     const me = await getMe(kit, { apiKey });
     expect(me.status).toBe(200);
     expect(me.body.user.id).toBe(admin.id);
     expect(me.body.authenticatedWith).toBe("api-key");
     expect(me.body.permissions).toEqual({ kyc: ["review"], user: ["list"], users: ["manage"] });
+    expect(me.body.keyGrants).toEqual({ me: ["read"], users: ["manage"], kyc: ["review"], user: ["list"] });
+    expect((await getMe(kit, { cookie: admin.cookie })).body.keyGrants).toBeNull();
   });
 
   test("an unknown or disabled key is 401", async () => {
     expect((await getMe(kit, { apiKey: "kit_thisisnotakeythisisnotakey0000000000" })).status).toBe(401);
-    const apiKey = await keyFor(admin.id, { users: ["manage"] });
+    const apiKey = await keyFor(admin.id, { me: ["read"] });
     const { rows } = await kit.deps.pool.query(
       "select id from apikey where reference_id = $1 order by created_at desc limit 1",
       [admin.id],
@@ -403,27 +460,82 @@ describe("API keys", () => {
     expect((await getMe(kit, { apiKey })).status).toBe(401);
   });
 
-  test("a key follows its owner: demoted, it loses users:manage; banned, it stops working", async () => {
+  test("a key follows its owner's role: demoted, it loses users: read", async () => {
     const owner = await createUser(kit, "admin");
-    const apiKey = await keyFor(owner.id, { users: ["manage"] });
+    const apiKey = await keyFor(owner.id, { me: ["read"], users: ["read"] });
     expect((await call(kit, "GET", "/api/users", { apiKey })).status).toBe(200);
     expect((await call(kit, "PUT", `/api/users/${owner.id}/role`, admin, { role: "issuer" })).status).toBe(200);
     expect((await call(kit, "GET", "/api/users", { apiKey })).status).toBe(403);
-    expect((await call(kit, "POST", `/api/users/${owner.id}/ban`, admin, { reason: "key test" })).status).toBe(200);
-    expect((await getMe(kit, { apiKey })).status).toBe(401);
+    expect((await getMe(kit, { apiKey })).body.user.role).toBe("issuer");
   });
 
-  test("a key's limits also hold on better-auth's own admin endpoints", async () => {
-    // A key the admin made for reading nothing must not change roles through /api/auth/admin/*.
-    const apiKey = await keyFor(admin.id, { kyc: ["review"] });
-    const target = await createUser(kit, "investor");
-    const response = await kit.request("/api/auth/admin/set-role", {
+  test("a ban disables the owner's keys, and lifting it does not enable them again", async () => {
+    const owner = await createUser(kit, "issuer");
+    const apiKey = await keyFor(owner.id, { me: ["read"] });
+    expect((await getMe(kit, { apiKey })).status).toBe(200);
+    expect((await call(kit, "POST", `/api/users/${owner.id}/ban`, admin, { reason: "key test" })).status).toBe(200);
+    expect((await getMe(kit, { apiKey })).status).toBe(401);
+    expect((await call(kit, "POST", `/api/users/${owner.id}/unban`, admin)).status).toBe(200);
+    expect((await getMe(kit, { apiKey })).status).toBe(401);
+    const { rows } = await kit.deps.pool.query("select enabled from apikey where reference_id = $1", [owner.id]);
+    expect(rows).toEqual([{ enabled: false }]);
+  });
+
+  test("ending a user's sessions disables their keys too, even where Redis still holds a copy saying enabled", async () => {
+    const owner = await createUser(kit, "investor");
+    const apiKeys = [await keyFor(owner.id, { me: ["read"] }), await keyFor(owner.id, { me: ["read"] })];
+    for (const apiKey of apiKeys) expect((await getMe(kit, { apiKey })).status).toBe(200);
+    // better-auth's cached copies of the keys, as they are before the revocation.
+    const cachedKeys = (await kitKeys(kit)).filter((k) => k.startsWith(`${AUTH_KEY_PREFIX}api-key:`));
+    const cached = await Promise.all(cachedKeys.map(async (k) => [k, await kit.deps.redis.get(k)] as const));
+    const ownCopies = cached.filter(([, value]) => value?.includes(owner.id));
+    expect(ownCopies.length).toBeGreaterThanOrEqual(2);
+
+    const revoked = await call(kit, "POST", `/api/users/${owner.id}/sessions/revoke`, admin);
+    expect(revoked.body).toEqual({ revoked: 1, apiKeysDisabled: 2 });
+    for (const apiKey of apiKeys) expect((await getMe(kit, { apiKey })).status).toBe(401);
+
+    // A request in flight writes an old copy back (enabled): Postgres, the record, still decides.
+    for (const [k, value] of ownCopies) if (value) await kit.deps.redis.set(k, value);
+    for (const apiKey of apiKeys) expect((await getMe(kit, { apiKey })).status).toBe(401);
+  });
+
+  test("a key is no session on better-auth's endpoints (/api/auth/*)", async () => {
+    const apiKey = await keyFor(admin.id, { me: ["read"], users: ["manage"] });
+    const headers = { "content-type": "application/json", origin: TRUSTED_ORIGIN, "x-api-key": apiKey };
+    const session = await kit.request("/api/auth/get-session", { headers });
+    expect(await session.json()).toBeNull();
+    const sessions = await kit.request("/api/auth/list-sessions", { headers });
+    expect(sessions.status).toBe(401);
+    // It cannot mint more keys, change the account or list its keys.
+    const before = await kit.deps.pool.query("select count(*)::int as n from apikey where reference_id = $1", [
+      admin.id,
+    ]);
+    const created = await kit.request("/api/auth/api-key/create", {
       method: "POST",
-      headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN, "x-api-key": apiKey },
-      body: JSON.stringify({ userId: target.id, role: "admin" }),
+      headers,
+      body: JSON.stringify({ name: "minted by a key" }),
     });
-    expect(response.status).toBeGreaterThanOrEqual(400);
-    expect((await getMe(kit, { cookie: target.cookie })).body.user.role).toBe("investor");
+    expect(created.status).toBe(401);
+    const after = await kit.deps.pool.query("select count(*)::int as n from apikey where reference_id = $1", [
+      admin.id,
+    ]);
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+    const renamed = await kit.request("/api/auth/update-user", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "Renamed by a key" }),
+    });
+    expect(renamed.status).toBe(401);
+    expect((await kit.request("/api/auth/api-key/list", { headers })).status).toBe(401);
+    // better-auth's admin endpoints stay closed whatever the caller.
+    const setRole = await kit.request("/api/auth/admin/set-role", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ userId: investor.id, role: "admin" }),
+    });
+    expect(setRole.status).toBe(404);
+    expect((await getMe(kit, { cookie: investor.cookie })).body.user.role).toBe("investor");
   });
 });
 
@@ -447,6 +559,67 @@ describe("admin actions take effect on the next request", () => {
       expect(me.body.user.role).toBe("kyc_reviewer");
       expect(me.body.permissions).toEqual({ kyc: ["submit", "review", "decide"], documents: ["read_any"] });
     }
+  });
+
+  test("a demotion ends the target's sessions; they sign in again with the new role", async () => {
+    const target = await createUser(kit, "kyc_reviewer");
+    const changed = await call(kit, "PUT", `/api/users/${target.id}/role`, admin, { role: "investor" });
+    expect(changed.status).toBe(200);
+    for (const credential of [{ cookie: target.cookie }, { bearer: target.bearer }]) {
+      expect((await getMe(kit, credential)).status).toBe(401);
+    }
+    expect((await kit.deps.pool.query("select 1 from session where user_id = $1", [target.id])).rows).toEqual([]);
+    const again = await signIn(kit, target.email);
+    const me = await getMe(kit, { cookie: again.cookie });
+    expect({ status: me.status, role: me.body.user.role }).toEqual({ status: 200, role: "investor" });
+  });
+
+  test("a demotion holds although a request in flight writes the old role back to Redis after it", async () => {
+    const target = await createUser(kit, "admin");
+    expect((await getMe(kit, target)).body.user.role).toBe("admin");
+    // No Redis entry: the next request takes better-auth's path, reads Postgres, then writes the entry back.
+    await kit.deps.redis.del(sessionKey(target.token));
+    const redis = kit.deps.redis;
+    const originalSet = redis.set;
+    let reachedWriteBack = () => {};
+    const atWriteBack = new Promise<void>((resolve) => {
+      reachedWriteBack = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Holds that request's write-back (the admin role it read) until the demotion is done.
+    redis.set = (async (...args: unknown[]) => {
+      if (args[0] === sessionKey(target.token) && String(args[1]).includes('"role":"admin"')) {
+        reachedWriteBack();
+        await released;
+      }
+      return (originalSet as (...a: unknown[]) => Promise<unknown>).apply(redis, args);
+    }) as typeof redis.set;
+    try {
+      const inFlight = getMe(kit, { cookie: target.cookie });
+      await atWriteBack;
+      const demoted = await call(kit, "PUT", `/api/users/${target.id}/role`, admin, { role: "investor" });
+      expect(demoted.status).toBe(200);
+      release();
+      // That request began before the change: it still answers with what it read.
+      expect((await inFlight).body.user.role).toBe("admin");
+    } finally {
+      release();
+      redis.set = originalSet;
+    }
+    // The old role did land in Redis after the demotion...
+    const entry = JSON.parse((await redis.get(sessionKey(target.token))) ?? "null") as {
+      user: { role: string };
+    } | null;
+    expect(entry?.user.role).toBe("admin");
+    // ...and is not used: not on the fast path, not through better-auth's own path (a refresh).
+    for (const credential of [{ cookie: target.cookie }, { bearer: target.bearer }]) {
+      expect((await call(kit, "GET", "/api/users", credential)).status).toBe(401);
+    }
+    const viaAuth = await kit.request("/api/auth/get-session", { headers: { cookie: target.cookie } });
+    expect(await viaAuth.json()).toBeNull();
   });
 
   test("a non-admin cannot change roles", async () => {
@@ -738,13 +911,14 @@ describe("Redis goes down", () => {
   test("back up: a demotion made during the outage holds for the demoted admin's old session", async () => {
     expect(demoteDuringOutage).toBeDefined();
     const { rows } = await downKit.deps.pool.query('select role from "user" where id = $1', [demoted.id]);
-    const expected = demoteDuringOutage?.status === 200 ? "investor" : "admin";
-    expect(rows[0].role).toBe(expected);
+    const demotedInPostgres = demoteDuringOutage?.status === 200;
+    expect(rows[0].role).toBe(demotedInPostgres ? "investor" : "admin");
+    // A demotion ends the sessions; one refused as unavailable changed nothing.
     const seen = {
-      role: (await getMe(downKit, { cookie: demoted.cookie })).body.user.role,
+      me: (await getMe(downKit, { cookie: demoted.cookie })).status,
       listUsers: (await call(downKit, "GET", "/api/users", { cookie: demoted.cookie })).status,
     };
-    expect(seen).toEqual({ role: expected, listUsers: expected === "investor" ? 403 : 200 });
+    expect(seen).toEqual(demotedInPostgres ? { me: 401, listUsers: 401 } : { me: 200, listUsers: 200 });
   });
 });
 

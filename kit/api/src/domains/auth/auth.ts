@@ -125,8 +125,10 @@ export function createAuth(deps: {
         },
       }),
       bearer({ requireSignature: true }),
+      // A key is never a session on /api/auth/*: there it could mint keys, link accounts or read
+      // sessions beyond its grants. Kit's procedures resolve keys themselves (session.ts).
       apiKey({
-        enableSessionForAPIKeys: true,
+        enableSessionForAPIKeys: false,
         storage: "secondary-storage",
         fallbackToDatabase: true,
         defaultPrefix: "kit_",

@@ -11,6 +11,8 @@ const userId = z.string().min(1).max(64).meta({ description: "User id" });
 
 export const roleName = z.enum(ROLE_NAMES);
 
+const usersManage = { users: ["manage" as const] };
+
 export const wallet = z.object({
   address: z.string(),
   chainId: z.number().int(),
@@ -32,7 +34,13 @@ export const userView = z.object({
 
 export const me = z.object({
   user: userView.omit({ banned: true, banReason: true, banExpiresAt: true }),
-  permissions: z.record(z.string(), z.array(z.string())).meta({ description: "What the caller may do, by subject" }),
+  permissions: z.record(z.string(), z.array(z.string())).meta({
+    description: "What the caller's role allows, by subject (with an API key: only what the key carries too)",
+  }),
+  keyGrants: z
+    .record(z.string(), z.array(z.string()))
+    .nullable()
+    .meta({ description: "With an API key: the grants it carries (its allow-list); null for a session" }),
   wallets: z.array(wallet),
   authenticatedWith: z.enum(["session", "api-key"]),
 });
@@ -60,7 +68,7 @@ export const authContract = {
   me: {
     get: base
       .route({ method: "GET", path: "/me", tags: ["me"], summary: "The signed-in user, role, permissions and wallets" })
-      .meta({ access: "user" })
+      .meta({ access: "user", keyGrant: { me: ["read"] } })
       .output(me),
     wallets: {
       link: base
@@ -70,12 +78,12 @@ export const authContract = {
           tags: ["me"],
           summary: "Link a wallet by signing a SIWE message",
         })
-        .meta({ access: "user", rateLimit: "me.wallets" })
+        .meta({ access: "user", keyGrant: { wallets: ["link"] }, rateLimit: "me.wallets" })
         .input(linkWalletInput)
         .output(wallet),
       unlink: base
         .route({ method: "DELETE", path: "/me/wallets/{address}", tags: ["me"], summary: "Unlink one of your wallets" })
-        .meta({ access: "user", rateLimit: "me.wallets" })
+        .meta({ access: "user", keyGrant: { wallets: ["unlink"] }, rateLimit: "me.wallets" })
         .input(z.object({ address }))
         .output(z.object({ unlinked: z.literal(true) })),
     },
@@ -83,7 +91,7 @@ export const authContract = {
   users: {
     list: base
       .route({ method: "GET", path: "/users", tags: ["users"], summary: "Search users (admin)" })
-      .meta({ access: "user", permission: { users: ["manage"] } })
+      .meta({ access: "user", permission: usersManage, keyGrant: { users: ["read"] } })
       .input(listUsersInput)
       .output(
         z.object({
@@ -95,7 +103,7 @@ export const authContract = {
       ),
     setRole: base
       .route({ method: "PUT", path: "/users/{id}/role", tags: ["users"], summary: "Change a user's role (admin)" })
-      .meta({ access: "user", permission: { users: ["manage"] }, rateLimit: "users.manage" })
+      .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })
       .input(z.object({ id: userId, role: roleName }))
       .output(userView),
     ban: base
@@ -103,9 +111,9 @@ export const authContract = {
         method: "POST",
         path: "/users/{id}/ban",
         tags: ["users"],
-        summary: "Ban a user and end their sessions (admin)",
+        summary: "Ban a user, end their sessions and disable their API keys (admin)",
       })
-      .meta({ access: "user", permission: { users: ["manage"] }, rateLimit: "users.manage" })
+      .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })
       .input(
         z.object({
           id: userId,
@@ -121,7 +129,7 @@ export const authContract = {
       .output(userView),
     unban: base
       .route({ method: "POST", path: "/users/{id}/unban", tags: ["users"], summary: "Lift a ban (admin)" })
-      .meta({ access: "user", permission: { users: ["manage"] }, rateLimit: "users.manage" })
+      .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })
       .input(z.object({ id: userId }))
       .output(userView),
     revokeSessions: base
@@ -129,10 +137,18 @@ export const authContract = {
         method: "POST",
         path: "/users/{id}/sessions/revoke",
         tags: ["users"],
-        summary: "End all of a user's sessions (admin)",
+        summary: "End all of a user's sessions and disable their API keys (admin)",
       })
-      .meta({ access: "user", permission: { users: ["manage"] }, rateLimit: "users.manage" })
+      .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })
       .input(z.object({ id: userId }))
-      .output(z.object({ revoked: z.number().int() })),
+      .output(
+        z.object({
+          revoked: z.number().int().meta({ description: "Sessions ended" }),
+          apiKeysDisabled: z
+            .number()
+            .int()
+            .meta({ description: "API keys disabled (the owner may enable them again)" }),
+        }),
+      ),
   },
 };

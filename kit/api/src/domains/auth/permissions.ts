@@ -48,6 +48,49 @@ export const roles = {
   admin: ac.newRole(grants.admin),
 };
 
+/**
+ * What an API key may be granted, subject: actions. A key is an allow-list over every procedure:
+ * each non-public procedure names the grant a key must carry (`keyGrant` in its contract), and a
+ * call made with a key needs that grant in the key as well as the procedure's permission in the
+ * owner's role. Reads and writes are separate grants. `wallets: link` adds a way to sign in as the
+ * owner: a key holding it is as good as the account.
+ */
+export const keyStatements = {
+  me: ["read"],
+  wallets: ["read", "link", "unlink"],
+  portfolio: ["read"],
+  settings: ["read", "write", "read_system", "manage_system"],
+  fx: ["read", "manage"],
+  kyc: ["read", "submit", "review", "decide", "manage_onchain"],
+  documents: ["read_any"],
+  tokens: ["read", "manage"],
+  users: ["read", "manage"],
+} as const;
+
+type KeyStatements = typeof keyStatements;
+export type KeyGrants = { [S in keyof KeyStatements]?: KeyStatements[S][number][] };
+
+/** True when every action of `required` is in `granted` (a key's stored grants: any shape). */
+export function keyGrants(granted: Record<string, unknown> | null | undefined, required: KeyGrants): boolean {
+  return Object.entries(required).every(([subject, actions]) => {
+    const held = granted?.[subject];
+    return (actions ?? []).every((action) => Array.isArray(held) && held.includes(action));
+  });
+}
+
+/** The grants of `requested` that are not in the vocabulary (empty when all are known). */
+export function unknownKeyGrants(requested: Record<string, readonly string[]>): string[] {
+  return Object.entries(requested).flatMap(([subject, actions]) => {
+    const known: readonly string[] | undefined = (keyStatements as Record<string, readonly string[]>)[subject];
+    return actions.filter((action) => !known?.includes(action)).map((action) => `${subject}: ${action}`);
+  });
+}
+
+/** A demotion takes away something the old role could do (issuer → kyc_reviewer is one). */
+export function isDemotion(from: RoleName, to: RoleName): boolean {
+  return !roleGrants(to, grants[from]);
+}
+
 export function isRoleName(value: unknown): value is RoleName {
   return typeof value === "string" && (ROLE_NAMES as readonly string[]).includes(value);
 }

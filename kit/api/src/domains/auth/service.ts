@@ -14,8 +14,8 @@ import type { JobQueue } from "../../jobs/names";
 import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "../kyc/onchain";
 import type { Auth } from "./auth";
 import { SESSION_EXPIRES_IN_SECONDS } from "./auth";
-import { grants, type RoleName } from "./permissions";
-import { account, session, user, walletAddress } from "./schema";
+import { grants, isDemotion, type RoleName } from "./permissions";
+import { account, apikey, session, user, walletAddress } from "./schema";
 import { AUTH_KEY_PREFIX } from "./secondary-storage";
 import { type Caller, revokedMarkKey } from "./session";
 import { checkWalletSignature } from "./wallet-signatures";
@@ -61,6 +61,31 @@ async function dropCachedSessions(redis: Redis, db: Database, userId: string): P
   const tokens = await db.select({ token: session.token }).from(session).where(eq(session.userId, userId));
   if (tokens.length === 0) return;
   await redis.del(...tokens.map(({ token }) => `${AUTH_KEY_PREFIX}${token}`));
+}
+
+/**
+ * Disables every API key of `userId` in Postgres, which Kit reads on each call made with a key
+ * (session.ts), then drops better-auth's Redis copies so its own key listing agrees. The owner may
+ * enable a key again from a new session (better-auth's /api/auth/api-key/update).
+ */
+async function disableApiKeys(
+  { db, redis, log }: { db: Database; redis: Redis; log?: Logger },
+  userId: string,
+): Promise<number> {
+  const disabled = await db
+    .update(apikey)
+    .set({ enabled: false, updatedAt: new Date() })
+    .where(and(eq(apikey.referenceId, userId), sql`${apikey.enabled} is not false`))
+    .returning({ id: apikey.id, hashedKey: apikey.key });
+  const cached = disabled.flatMap(({ id, hashedKey }) => [
+    `${AUTH_KEY_PREFIX}api-key:${hashedKey}`,
+    `${AUTH_KEY_PREFIX}api-key:by-id:${id}`,
+  ]);
+  // Only a display can go stale here: authorization reads Postgres.
+  await redis.del(...cached, `${AUTH_KEY_PREFIX}api-key:by-ref:${userId}`).catch((err) => {
+    log?.warn({ err, userId }, "disabled API keys stay cached as enabled in better-auth's listing until next used");
+  });
+  return disabled.length;
 }
 
 type UserRow = typeof user.$inferSelect;
@@ -112,19 +137,19 @@ export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller
   const { id, email, name, role, emailVerified, createdAt } = caller.user;
   const view = { id, email, name, role, emailVerified, createdAt: createdAt.toISOString() };
   const roleGrants = grants[view.role] as Record<string, string[]>;
-  // With an API key, the effective grants are what both the role and the key allow.
-  const permissions =
-    caller.via === "api-key"
-      ? Object.fromEntries(
-          Object.entries(roleGrants)
-            .map(([subject, actions]): [string, string[]] => [
-              subject,
-              actions.filter((a) => (caller.keyPermissions as Record<string, string[]>)?.[subject]?.includes(a)),
-            ])
-            .filter(([, actions]) => actions.length > 0),
-        )
-      : roleGrants;
-  return { user: view, permissions, wallets: wallets.map(toWalletView), authenticatedWith: caller.via };
+  // With an API key, what both the role and the key allow (the key's own grants are listed apart).
+  const keyGrants = caller.via === "api-key" ? (caller.keyGrants ?? {}) : null;
+  const permissions = keyGrants
+    ? Object.fromEntries(
+        Object.entries(roleGrants)
+          .map(([subject, actions]): [string, string[]] => [
+            subject,
+            actions.filter((a) => keyGrants[subject]?.includes(a)),
+          ])
+          .filter(([, actions]) => actions.length > 0),
+      )
+    : roleGrants;
+  return { user: view, permissions, keyGrants, wallets: wallets.map(toWalletView), authenticatedWith: caller.via };
 }
 
 /**
@@ -313,15 +338,25 @@ function refuseSelf(actorId: string, targetId: string, what: string) {
 }
 
 /**
- * Changes a role so that it holds on the target's very next request: Postgres first, then the
- * cached sessions are dropped (they reload with the new role). If Redis cannot be reached the
- * role is put back (the compensating step) and the caller gets SERVICE_UNAVAILABLE.
+ * Changes a role so that it holds on the target's very next request. A demotion ends the target's
+ * sessions, as a ban does: the "revoked before" mark refuses every session begun before it, even
+ * one that a request in flight writes back to Redis, with the old role, after this change
+ * (session.ts, resolveFromBetterAuth) — dropping the cached entries alone would let that copy live
+ * on. A promotion keeps the sessions: Postgres first, then the cached entries are dropped (they
+ * reload with the new role); if Redis cannot be reached the role is put back and the caller gets
+ * SERVICE_UNAVAILABLE.
  */
 export async function setUserRole({ db, auth, redis }: AuthDeps, actorId: string, id: string, role: RoleName) {
   refuseSelf(actorId, id, "change the role of");
   const before = await requireUser(db, id);
   if (redis.status !== "ready") throw redisUnavailable();
   const ctx = await auth.$context;
+  if (isDemotion(before.role as RoleName, role)) {
+    await revokeCachedSessions(redis, db, id);
+    await ctx.internalAdapter.updateUser(id, { role });
+    await ctx.internalAdapter.deleteUserSessions(id);
+    return toUserView(await requireUser(db, id));
+  }
   await ctx.internalAdapter.updateUser(id, { role });
   try {
     await dropCachedSessions(redis, db, id);
@@ -332,8 +367,9 @@ export async function setUserRole({ db, auth, redis }: AuthDeps, actorId: string
   return toUserView(await requireUser(db, id));
 }
 
+/** A ban ends the user's sessions and disables their API keys; lifting it restores neither. */
 export async function banUser(
-  { db, auth, redis }: AuthDeps,
+  { db, auth, redis, log }: AuthDeps & { log?: Logger },
   actorId: string,
   id: string,
   input: { reason: string; expiresInSeconds?: number },
@@ -341,6 +377,7 @@ export async function banUser(
   refuseSelf(actorId, id, "ban");
   await requireUser(db, id);
   await revokeCachedSessions(redis, db, id);
+  await disableApiKeys({ db, redis, log }, id);
   const ctx = await auth.$context;
   const banExpires = input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null;
   await ctx.internalAdapter.updateUser(id, { banned: true, banReason: input.reason, banExpires });
@@ -355,16 +392,18 @@ export async function unbanUser({ db, auth }: AuthDeps, id: string) {
   return toUserView(await requireUser(db, id));
 }
 
-export async function revokeUserSessions({ db, auth, redis }: AuthDeps, id: string) {
+/** Ends every session of the user and disables their API keys (a stolen key stops with them). */
+export async function revokeUserSessions({ db, auth, redis, log }: AuthDeps & { log?: Logger }, id: string) {
   await requireUser(db, id);
   await revokeCachedSessions(redis, db, id);
   const [{ active } = { active: 0 }] = await db
     .select({ active: count() })
     .from(session)
     .where(and(eq(session.userId, id), sql`${session.expiresAt} > now()`));
+  const apiKeysDisabled = await disableApiKeys({ db, redis, log }, id);
   const ctx = await auth.$context;
   await ctx.internalAdapter.deleteUserSessions(id);
-  return { revoked: active };
+  return { revoked: active, apiKeysDisabled };
 }
 
 /**

@@ -5,7 +5,9 @@
 // more GET). Anything unusual (no entry, Redis down, a session due for its daily refresh, an API
 // key) takes better-auth's own path, which reads Postgres and is the reference for what is valid.
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { eq } from "drizzle-orm";
 import type { ResolvedConfig } from "../../config";
+import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import {
   consumeRateLimit,
@@ -16,7 +18,8 @@ import {
 import type { Redis } from "../../infra/redis";
 import type { Auth } from "./auth";
 import { SESSION_EXPIRES_IN_SECONDS, SESSION_UPDATE_AGE_SECONDS } from "./auth";
-import { isRoleName, type Permissions, type RoleName } from "./permissions";
+import { isRoleName, type RoleName } from "./permissions";
+import { apikey, user as userTable } from "./schema";
 import { AUTH_KEY_PREFIX } from "./secondary-storage";
 
 export interface CallerUser {
@@ -35,13 +38,14 @@ export type Caller =
       user: CallerUser;
       via: "session" | "api-key";
       sessionId?: string;
-      /** For API keys: the key's own grants; a call needs both the role's and the key's. */
-      keyPermissions?: Permissions;
+      /** For API keys: the key's own grants (an allow-list, see keyStatements); a call needs the role's and the key's. */
+      keyGrants?: Record<string, string[]>;
       apiKeyId?: string;
     };
 
 export interface AccessDeps {
   config: ResolvedConfig;
+  db: Database;
   redis: Redis;
   auth: Auth;
   log: Logger;
@@ -63,9 +67,9 @@ interface CachedSession {
     name: string;
     role?: string | null;
     banned?: boolean | null;
-    banExpires?: string | null;
+    banExpires?: string | Date | null;
     emailVerified?: boolean;
-    createdAt: string;
+    createdAt: string | Date;
   };
 }
 
@@ -257,20 +261,39 @@ async function resolveFromBetterAuth(deps: AccessDeps, headers: Headers, token: 
   return { caller: { kind: "user", user, via: "session", sessionId: found.session.id }, setCookies };
 }
 
+/**
+ * better-auth checks the key (its hash, expiry and per-key limit); Kit then reads the key's row and
+ * its owner from Postgres, the record, in one query. A key disabled there (by a ban, or by ending
+ * the owner's sessions) is refused even while better-auth's Redis copy of it still says enabled.
+ */
 async function resolveApiKey(deps: AccessDeps, key: string): Promise<Caller> {
   const verified = await deps.auth.api.verifyApiKey({ body: { key } }).catch(() => null);
   if (!verified?.valid || !verified.key) return { kind: "anonymous" };
-  const ctx = await deps.auth.$context;
-  const found = await ctx.internalAdapter.findUserById(verified.key.referenceId);
-  const user = found ? toCallerUser(found as unknown as CachedSession["user"]) : null;
+  const [row] = await deps.db
+    .select({ owner: userTable, enabled: apikey.enabled, permissions: apikey.permissions })
+    .from(apikey)
+    .innerJoin(userTable, eq(userTable.id, apikey.referenceId))
+    .where(eq(apikey.id, verified.key.id));
+  if (!row || row.enabled === false) return { kind: "anonymous" };
+  const user = toCallerUser(row.owner);
   if (!user) return { kind: "anonymous" };
-  return {
-    kind: "user",
-    user,
-    via: "api-key",
-    apiKeyId: verified.key.id,
-    keyPermissions: (verified.key.permissions ?? {}) as Permissions,
-  };
+  return { kind: "user", user, via: "api-key", apiKeyId: verified.key.id, keyGrants: parseKeyGrants(row.permissions) };
+}
+
+/** The grants better-auth stores as JSON text; anything else grants nothing. */
+function parseKeyGrants(stored: string | null): Record<string, string[]> {
+  try {
+    const parsed: unknown = stored ? JSON.parse(stored) : {};
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return {};
+    return Object.fromEntries(
+      Object.entries(parsed).map(([subject, actions]) => [
+        subject,
+        Array.isArray(actions) ? actions.filter((a): a is string => typeof a === "string") : [],
+      ]),
+    );
+  } catch {
+    return {};
+  }
 }
 
 async function limitAfter(

@@ -114,6 +114,8 @@ export const historyInput = pair.extend({
 });
 
 const tags = ["fx"];
+const read = { fx: ["read" as const] };
+const manage = { fx: ["manage" as const] };
 
 export const fxContract = {
   currencies: base
@@ -122,17 +124,17 @@ export const fxContract = {
     .output(z.object({ items: z.array(currency) })),
   latest: base
     .route({ method: "GET", path: "/fx/rates/{base}", tags, summary: "The latest rate from a base to every currency" })
-    .meta({ access: "user" })
+    .meta({ access: "user", keyGrant: read })
     .input(z.object({ base: currencyCode("base") }))
     .output(z.object({ base: z.string(), rates: z.array(fxRate) })),
   rate: base
     .route({ method: "GET", path: "/fx/rates/{base}/{quote}", tags, summary: "The latest rate of a pair" })
-    .meta({ access: "user" })
+    .meta({ access: "user", keyGrant: read })
     .input(pair)
     .output(fxRate),
   convert: base
     .route({ method: "GET", path: "/fx/convert", tags, summary: "Convert an amount exactly" })
-    .meta({ access: "user" })
+    .meta({ access: "user", keyGrant: read })
     .input(
       z.object({
         from: currencyCode("from"),
@@ -148,7 +150,7 @@ export const fxContract = {
       tags,
       summary: "Stored rates of a pair over time, newest first",
     })
-    .meta({ access: "user" })
+    .meta({ access: "user", keyGrant: read })
     .input(historyInput)
     .output(
       z.object({
@@ -172,7 +174,7 @@ export const fxContract = {
       tags,
       summary: "Queue a refresh of rates from the providers (admin)",
     })
-    .meta({ access: "user", permission: { fx: ["manage"] }, rateLimit: "fx.manage" })
+    .meta({ access: "user", permission: manage, keyGrant: manage, rateLimit: "fx.manage" })
     .output(z.object({ jobId: z.string() })),
   setManual: base
     .route({
@@ -181,7 +183,7 @@ export const fxContract = {
       tags,
       summary: "Set a manual rate for a pair (admin); it answers first until it expires",
     })
-    .meta({ access: "user", permission: { fx: ["manage"] }, rateLimit: "fx.manage" })
+    .meta({ access: "user", permission: manage, keyGrant: manage, rateLimit: "fx.manage" })
     .input(
       pair.extend({
         rate: positiveDecimal("rate", RATE_INTEGER_DIGITS, RATE_FRACTION_DIGITS, "1.0843").meta({

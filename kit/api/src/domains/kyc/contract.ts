@@ -302,6 +302,8 @@ export type OnchainRegistration = z.infer<typeof onchainRegistration>;
 export type OwnApplication = z.infer<typeof ownApplication>;
 
 const submit = { kyc: ["submit" as const] };
+// Reading your own application, documents and status: a key grant of its own (the role needs submit).
+const readOwn = { kyc: ["read" as const] };
 const review = { kyc: ["review" as const] };
 const decide = { kyc: ["decide" as const] };
 const readAnyDocument = { kyc: ["review" as const], documents: ["read_any" as const] };
@@ -311,7 +313,7 @@ export const kycContract = {
   application: {
     get: base
       .route({ method: "GET", path: "/kyc/application", tags: ["kyc"], summary: "Your current KYC application" })
-      .meta({ permission: submit })
+      .meta({ permission: submit, keyGrant: readOwn })
       .output(ownApplication.nullable().meta({ description: "Null until you save a first draft" })),
     save: base
       .route({
@@ -320,7 +322,7 @@ export const kycContract = {
         tags: ["kyc"],
         summary: "Save your draft (starts one if you have none open); fields left out are cleared",
       })
-      .meta({ permission: submit })
+      .meta({ permission: submit, keyGrant: submit })
       .input(saveApplicationInput)
       .output(application),
     submit: base
@@ -330,7 +332,7 @@ export const kycContract = {
         tags: ["kyc"],
         summary: "Send your application for review",
       })
-      .meta({ permission: submit })
+      .meta({ permission: submit, keyGrant: submit })
       // The body is optional: a plain POST submits whatever version is current.
       .input(z.object({ version: z.number().int().positive().optional() }).optional())
       .output(application),
@@ -338,7 +340,7 @@ export const kycContract = {
   documents: {
     list: base
       .route({ method: "GET", path: "/kyc/documents", tags: ["kyc"], summary: "Documents of your current application" })
-      .meta({ permission: submit })
+      .meta({ permission: submit, keyGrant: readOwn })
       .output(z.array(kycDocument)),
     createUpload: base
       .route({
@@ -347,7 +349,7 @@ export const kycContract = {
         tags: ["kyc"],
         summary: "Start a document upload: returns a presigned PUT URL valid 15 minutes",
       })
-      .meta({ permission: submit, rateLimit: "kyc.uploads" })
+      .meta({ permission: submit, keyGrant: submit, rateLimit: "kyc.uploads" })
       .input(createUploadInput)
       .output(createdUpload),
     confirm: base
@@ -357,7 +359,7 @@ export const kycContract = {
         tags: ["kyc"],
         summary: "Check the uploaded file against what was declared (size, type, SHA-256)",
       })
-      .meta({ permission: submit, rateLimit: "kyc.uploads" })
+      .meta({ permission: submit, keyGrant: submit, rateLimit: "kyc.uploads" })
       .input(documentIdInput)
       .output(kycDocument),
     remove: base
@@ -367,7 +369,7 @@ export const kycContract = {
         tags: ["kyc"],
         summary: "Remove a document while the application is editable",
       })
-      .meta({ permission: submit })
+      .meta({ permission: submit, keyGrant: submit })
       .input(documentIdInput)
       .output(z.object({ id: z.string() })),
     downloadUrl: base
@@ -377,7 +379,7 @@ export const kycContract = {
         tags: ["kyc"],
         summary: "A download URL for one of your documents, valid 15 minutes",
       })
-      .meta({ permission: submit, rateLimit: "kyc.document-urls" })
+      .meta({ permission: submit, keyGrant: readOwn, rateLimit: "kyc.document-urls" })
       .input(documentIdInput)
       .output(downloadUrl),
   },
@@ -388,7 +390,7 @@ export const kycContract = {
       tags: ["kyc"],
       summary: "Your application's status changes, as server-sent events (the current status first)",
     })
-    .meta({ permission: submit })
+    .meta({ permission: submit, keyGrant: readOwn })
     .output(eventIterator(statusEvent)),
   review: {
     queue: base
@@ -398,7 +400,7 @@ export const kycContract = {
         tags: ["kyc review"],
         summary: "Applications to review, oldest first",
       })
-      .meta({ permission: review })
+      .meta({ permission: review, keyGrant: review })
       .input(queueInput)
       .output(queuePage),
     get: base
@@ -408,7 +410,7 @@ export const kycContract = {
         tags: ["kyc review"],
         summary: "One application with its documents and history",
       })
-      .meta({ permission: review })
+      .meta({ permission: review, keyGrant: review })
       .input(applicationIdInput)
       .output(reviewDetail),
     claim: base
@@ -418,7 +420,7 @@ export const kycContract = {
         tags: ["kyc review"],
         summary: "Take a submitted application into review (it is then yours to decide)",
       })
-      .meta({ permission: review })
+      .meta({ permission: review, keyGrant: review })
       .input(applicationIdInput)
       .output(application),
     decide: base
@@ -428,7 +430,7 @@ export const kycContract = {
         tags: ["kyc review"],
         summary: "Approve, reject, or request changes on an application you have claimed",
       })
-      .meta({ permission: decide })
+      .meta({ permission: decide, keyGrant: decide })
       .input(decideInput)
       .output(application),
     revoke: base
@@ -438,7 +440,7 @@ export const kycContract = {
         tags: ["kyc review"],
         summary: "Revoke an approval (e.g. sanctions hit, forged document found later)",
       })
-      .meta({ permission: decide })
+      .meta({ permission: decide, keyGrant: decide })
       .input(revokeInput)
       .output(application),
     documentUrl: base
@@ -448,7 +450,7 @@ export const kycContract = {
         tags: ["kyc review"],
         summary: "A download URL for any applicant's document, valid 15 minutes; every call is logged",
       })
-      .meta({ permission: readAnyDocument, rateLimit: "kyc.document-urls" })
+      .meta({ permission: readAnyDocument, keyGrant: readAnyDocument, rateLimit: "kyc.document-urls" })
       .input(z.object({ documentId: id("document") }))
       .output(downloadUrl),
     events: base
@@ -458,7 +460,7 @@ export const kycContract = {
         tags: ["kyc review"],
         summary: "Queue changes (submissions, claims, decisions), as server-sent events",
       })
-      .meta({ permission: review })
+      .meta({ permission: review, keyGrant: review })
       .output(eventIterator(statusEvent)),
   },
   onchain: {
@@ -469,7 +471,7 @@ export const kycContract = {
         tags: ["kyc onchain"],
         summary: "Queue a failed on-chain registration (or revocation) of a wallet again",
       })
-      .meta({ permission: manageOnchain })
+      .meta({ permission: manageOnchain, keyGrant: manageOnchain })
       .input(z.object({ wallet: evmAddress("wallet") }))
       .output(onchainRegistration),
   },

@@ -119,15 +119,17 @@ export type SystemSettings = z.infer<typeof systemSettings>;
 export type UpdateSystemSettingsInput = z.infer<typeof updateSystemSettingsInput>;
 
 const manageSystem = { settings: ["manage_system" as const] };
+const read = { settings: ["read" as const] };
+const write = { settings: ["write" as const] };
 
 export const settingsContract = {
   get: base
     .route({ method: "GET", path: "/settings", tags: ["settings"], summary: "Your locale, time zone, currency, theme" })
-    .meta({ access: "user" })
+    .meta({ access: "user", keyGrant: read })
     .output(userSettings),
   update: base
     .route({ method: "PATCH", path: "/settings", tags: ["settings"], summary: "Change some of your settings" })
-    .meta({ access: "user" })
+    .meta({ access: "user", keyGrant: write })
     .input(updateUserSettingsInput)
     .output(userSettings),
   notifications: {
@@ -138,7 +140,7 @@ export const settingsContract = {
         tags: ["settings"],
         summary: "Which events reach you on which channel",
       })
-      .meta({ access: "user" })
+      .meta({ access: "user", keyGrant: read })
       .output(notificationSettings),
     update: base
       .route({
@@ -147,14 +149,14 @@ export const settingsContract = {
         tags: ["settings"],
         summary: "Replace your notification switches and webhook URL",
       })
-      .meta({ access: "user" })
+      .meta({ access: "user", keyGrant: write })
       .input(replaceNotificationSettingsInput)
       .output(notificationSettings),
   },
   system: {
     get: base
       .route({ method: "GET", path: "/settings/system", tags: ["settings"], summary: "System settings (admin)" })
-      .meta({ access: "user", permission: manageSystem })
+      .meta({ access: "user", permission: manageSystem, keyGrant: { settings: ["read_system"] } })
       .output(systemSettings),
     update: base
       .route({
@@ -163,7 +165,7 @@ export const settingsContract = {
         tags: ["settings"],
         summary: "Change some system settings (admin)",
       })
-      .meta({ access: "user", permission: manageSystem })
+      .meta({ access: "user", permission: manageSystem, keyGrant: manageSystem })
       .input(updateSystemSettingsInput)
       .output(systemSettings),
   },

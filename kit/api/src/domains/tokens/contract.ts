@@ -281,6 +281,7 @@ export type Position = z.infer<typeof position>;
 
 const tags = ["tokens"];
 const manage = { tokens: ["manage" as const] };
+const read = { tokens: ["read" as const] };
 
 export const tokensContract = {
   list: base
@@ -305,10 +306,12 @@ export const tokensContract = {
       tags,
       summary: "Holders by balance, largest first (ties by address)",
     })
+    .meta({ keyGrant: read })
     .input(pageInput)
     .output(holderPage),
   transfers: base
     .route({ method: "GET", path: "/tokens/{address}/transfers", tags, summary: "Transfers, newest first" })
+    .meta({ keyGrant: read })
     .input(pageInput)
     .output(transferPage),
   events: base
@@ -318,6 +321,7 @@ export const tokensContract = {
       tags,
       summary: "Live transfers of a token as server-sent events (from the moment you connect)",
     })
+    .meta({ keyGrant: read })
     .input(tokenAddressInput)
     .output(eventIterator(tokenStreamEvent)),
   metadata: {
@@ -334,7 +338,7 @@ export const tokensContract = {
         summary:
           "Set a token's metadata (its agents and owner on chain, or an admin); fields left out keep their value; ISIN and asset class are fixed once set",
       })
-      .meta({ permission: manage })
+      .meta({ permission: manage, keyGrant: manage })
       .input(updateMetadataInput)
       .output(tokenMetadata),
     createLogoUpload: base
@@ -344,7 +348,7 @@ export const tokensContract = {
         tags,
         summary: "Start a logo upload (PNG or JPEG, at most 1 MiB): a presigned PUT URL valid 15 minutes",
       })
-      .meta({ permission: manage })
+      .meta({ permission: manage, keyGrant: manage })
       .input(createLogoUploadInput)
       .output(logoUpload),
   },
@@ -358,6 +362,7 @@ export const walletsContract = {
       tags: ["wallets"],
       summary: "A wallet's transfers of every token, newest first (your own wallets; issuers and admins: any)",
     })
+    .meta({ keyGrant: { wallets: ["read"] } })
     .input(pageInput)
     .output(transferPage),
 };
@@ -370,5 +375,6 @@ export const portfolioContract = {
       tags: ["portfolio"],
       summary: "Balances of your linked wallets, valued in your display currency",
     })
+    .meta({ keyGrant: { portfolio: ["read"] } })
     .output(portfolio),
 };

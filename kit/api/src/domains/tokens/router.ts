@@ -1,7 +1,6 @@
 import { KitError } from "../../errors";
-import { signedIn } from "../../rpc/access";
+import { callerMay, signedIn } from "../../rpc/access";
 import { os } from "../../rpc/implement";
-import { roleGrants } from "../auth/permissions";
 import { listWalletAddresses } from "../auth/wallets";
 import { watchTokenTransfers } from "./live";
 import { createLogoUpload, getTokenMetadata, requireTokenWriter, updateTokenMetadata } from "./metadata";
@@ -41,10 +40,12 @@ export const tokensRouter = {
 };
 
 export const walletsRouter = {
-  // Investors (and reviewers) see their own wallets; issuers and admins any wallet.
+  // Investors (and reviewers) see their own wallets; issuers and admins any wallet (with an API
+  // key, only if the key carries tokens: manage too).
   transfers: os.wallets.transfers.handler(async ({ context, input }) => {
-    const { user } = signedIn(context.caller);
-    if (!roleGrants(user.role, { tokens: ["manage"] })) {
+    const caller = signedIn(context.caller);
+    if (!callerMay(caller, { tokens: ["manage"] }, { tokens: ["manage"] })) {
+      const { user } = caller;
       const own = await listWalletAddresses(context, user.id);
       if (!own.some((w) => w.toLowerCase() === input.address.toLowerCase())) {
         throw new KitError(
