@@ -158,7 +158,14 @@ async function createKey(rest: string[]): Promise<void> {
   const redis = createRedis(config, log, "cli");
   try {
     await redisReady(redis, 5_000);
-    const auth = createAuth({ config, db, redis, chain: null, log });
+    const auth = createAuth({
+      config,
+      db,
+      redis,
+      chain: null,
+      log,
+      rateLimitRules: resolveRateLimitRules(config.rateLimits),
+    });
     const owner = await (await auth.$context).internalAdapter.findUserByEmail(values.email.toLowerCase());
     if (!owner) fail(`no user has the e-mail ${values.email.toLowerCase()}; create one with users:create`);
     const created = await auth.api.createApiKey({
