@@ -13,13 +13,14 @@ import type { RunningIndexer } from "./domains/tokens/indexer";
 import { clientAddress } from "./http/client-ip";
 import { CONSOLE_PREFIX, consoleContentSecurityPolicy, createConsoleRoutes, isConsolePath } from "./http/console";
 import { createDocsRoutes } from "./http/docs";
-import { errorResponse } from "./http/errors";
+import { errorResponse, markRetryable } from "./http/errors";
+import { isDatabaseUnavailable } from "./infra/db";
 import { createMetrics, type Metrics } from "./infra/metrics";
 import type { RateLimitResult } from "./infra/rate-limiter";
 import type { RunningWorker } from "./jobs/worker";
 import { router } from "./router";
 import type { Deps, RequestContext } from "./rpc/context";
-import { createRpcHandlers } from "./rpc/handlers";
+import { createRpcHandlers, DATABASE_UNAVAILABLE_MESSAGE } from "./rpc/handlers";
 
 type AppEnv = { Variables: { requestId: string; trace: RequestContext["trace"]; log: Deps["log"] } };
 
@@ -172,7 +173,14 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
     c.get("trace").procedure = routeLabelForAuth(path);
     const request = new Request(c.req.raw);
     request.headers.set(CLIENT_IP_HEADER, clientAddress(c, config.auth.trustProxyHops) ?? "unknown");
-    return deps.auth.handler(request);
+    try {
+      return markRetryable(await deps.auth.handler(request));
+    } catch (error) {
+      // better-auth answers its own API errors; anything else is thrown here (onAPIError.throw).
+      if (!isDatabaseUnavailable(error)) throw error;
+      c.get("log").warn({ err: error }, "auth request failed: database unavailable");
+      return errorResponse(c, { code: "SERVICE_UNAVAILABLE", status: 503, message: DATABASE_UNAVAILABLE_MESSAGE });
+    }
   });
 
   const mount = (prefix: "/rpc" | "/api", handler: ReturnType<typeof createRpcHandlers>["rpc" | "openapi"]) => {
@@ -195,7 +203,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
       if (context.trace.rateLimit) setRateLimitHeaders(response.headers, context.trace.rateLimit);
       if (context.trace.rateLimitFailedOpen) metrics.rateLimitFailOpen.inc();
       for (const cookie of context.trace.setCookies ?? []) response.headers.append("set-cookie", cookie);
-      return response;
+      return markRetryable(response);
     });
   };
   mount("/rpc", handlers.rpc);
