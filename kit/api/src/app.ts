@@ -6,12 +6,13 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { CLIENT_IP_HEADER } from "./domains/auth/auth";
+import { CLIENT_IP_HEADER, trustedOrigins } from "./domains/auth/auth";
 import { checkAuthAttempt } from "./domains/auth/brute-force";
 import { checkDependencies } from "./domains/system/service";
 import type { RunningIndexer } from "./domains/tokens/indexer";
 import { clientAddress } from "./http/client-ip";
 import { CONSOLE_PREFIX, consoleContentSecurityPolicy, createConsoleRoutes, isConsolePath } from "./http/console";
+import { refuseCrossSiteRequests } from "./http/cross-site";
 import { createDocsRoutes } from "./http/docs";
 import { errorResponse, markRetryable } from "./http/errors";
 import { isDatabaseUnavailable } from "./infra/db";
@@ -134,7 +135,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
         data: { issues: [{ path: "", message: `body exceeds ${config.http.bodyLimitBytes} bytes` }] },
       }),
   });
-  // better-auth: sign-up/in/out, SIWE, sessions, API keys, its own admin endpoints.
+  // better-auth: sign-up/in/out, SIWE, sessions, API keys, its own admin endpoints. It checks the
+  // Origin of cookie requests itself (INVALID_ORIGIN).
   app.on(["GET", "POST"], "/api/auth/*", limitBody, async (c) => {
     const path = c.req.path.slice("/api/auth".length);
     // Kit's users.* procedures are the one admin surface (its rules, limits and audit); the
@@ -183,8 +185,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
     }
   });
 
+  const crossSite = refuseCrossSiteRequests(trustedOrigins(config));
+
   const mount = (prefix: "/rpc" | "/api", handler: ReturnType<typeof createRpcHandlers>["rpc" | "openapi"]) => {
-    app.use(`${prefix}/*`, limitBody, async (c, next) => {
+    app.use(`${prefix}/*`, crossSite, limitBody, async (c, next) => {
       let ip: string | null | undefined;
       const context: RequestContext = {
         ...deps,
