@@ -15,6 +15,7 @@ import { CONSOLE_PREFIX, consoleContentSecurityPolicy, createConsoleRoutes, isCo
 import { refuseCrossSiteRequests } from "./http/cross-site";
 import { createDocsRoutes } from "./http/docs";
 import { errorResponse, markRetryable } from "./http/errors";
+import { boundNesting } from "./http/nesting";
 import { isDatabaseUnavailable } from "./infra/db";
 import { createMetrics, type Metrics } from "./infra/metrics";
 import type { RateLimitResult } from "./infra/rate-limiter";
@@ -135,9 +136,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
         data: { issues: [{ path: "", message: `body exceeds ${config.http.bodyLimitBytes} bytes` }] },
       }),
   });
+  const nesting = boundNesting();
   // better-auth: sign-up/in/out, SIWE, sessions, API keys, its own admin endpoints. It checks the
   // Origin of cookie requests itself (INVALID_ORIGIN).
-  app.on(["GET", "POST"], "/api/auth/*", limitBody, async (c) => {
+  app.on(["GET", "POST"], "/api/auth/*", limitBody, nesting, async (c) => {
     const path = c.req.path.slice("/api/auth".length);
     // Kit's users.* procedures are the one admin surface (its rules, limits and audit); the
     // admin plugin stays for its fields and its ban check at sign-in, not for its endpoints.
@@ -188,7 +190,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
   const crossSite = refuseCrossSiteRequests(trustedOrigins(config));
 
   const mount = (prefix: "/rpc" | "/api", handler: ReturnType<typeof createRpcHandlers>["rpc" | "openapi"]) => {
-    app.use(`${prefix}/*`, crossSite, limitBody, async (c, next) => {
+    app.use(`${prefix}/*`, crossSite, limitBody, nesting, async (c, next) => {
       let ip: string | null | undefined;
       const context: RequestContext = {
         ...deps,
