@@ -70,8 +70,7 @@ function keyGrants(granted: Record<string, string[] | undefined>, required: Reco
  * too), and the path is only spelled out for the value that is refused.
  */
 export function rejectNulCharacters(input: unknown): void {
-  type Step = { value: unknown; key: string; parent: Step | undefined };
-  const stack: Step[] = [{ value: input, key: "", parent: undefined }];
+  const stack: WalkStep[] = [{ value: input, key: "", parent: undefined }];
   for (let step = stack.pop(); step; step = stack.pop()) {
     const { value } = step;
     if (typeof value === "string") {
@@ -88,9 +87,15 @@ export function rejectNulCharacters(input: unknown): void {
   }
 }
 
-function pathOf(step: { key: string; parent: { key: string; parent: unknown } | undefined }): string {
+interface WalkStep {
+  value: unknown;
+  key: string;
+  parent: WalkStep | undefined;
+}
+
+function pathOf(step: WalkStep): string {
   const keys: string[] = [];
-  for (let at: typeof step | undefined = step; at?.parent; at = at.parent as typeof step | undefined) keys.push(at.key);
+  for (let at: WalkStep | undefined = step; at?.parent; at = at.parent) keys.push(at.key);
   return keys.reverse().join(".");
 }
 
