@@ -6,20 +6,23 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { CLIENT_IP_HEADER } from "./domains/auth/auth";
+import { CLIENT_IP_HEADER, trustedOrigins } from "./domains/auth/auth";
 import { checkAuthAttempt, rememberSignInAddress, type SignInAttempt } from "./domains/auth/brute-force";
 import { checkDependencies } from "./domains/system/service";
 import type { RunningIndexer } from "./domains/tokens/indexer";
 import { clientAddress } from "./http/client-ip";
 import { CONSOLE_PREFIX, consoleContentSecurityPolicy, createConsoleRoutes, isConsolePath } from "./http/console";
+import { refuseCrossSiteRequests } from "./http/cross-site";
 import { createDocsRoutes } from "./http/docs";
-import { errorResponse } from "./http/errors";
+import { errorResponse, markRetryable } from "./http/errors";
+import { boundNesting } from "./http/nesting";
+import { isDatabaseUnavailable } from "./infra/db";
 import { createMetrics, type Metrics } from "./infra/metrics";
 import type { RateLimitResult } from "./infra/rate-limiter";
 import type { RunningWorker } from "./jobs/worker";
 import { router } from "./router";
 import type { Deps, RequestContext } from "./rpc/context";
-import { createRpcHandlers } from "./rpc/handlers";
+import { createRpcHandlers, DATABASE_UNAVAILABLE_MESSAGE } from "./rpc/handlers";
 
 type AppEnv = { Variables: { requestId: string; trace: RequestContext["trace"]; log: Deps["log"] } };
 
@@ -133,8 +136,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
         data: { issues: [{ path: "", message: `body exceeds ${config.http.bodyLimitBytes} bytes` }] },
       }),
   });
-  // better-auth: sign-up/in/out, SIWE, sessions, API keys, its own admin endpoints.
-  app.on(["GET", "POST"], "/api/auth/*", limitBody, async (c) => {
+  const nesting = boundNesting();
+  // better-auth: sign-up/in/out, SIWE, sessions, API keys, its own admin endpoints. It checks the
+  // Origin of cookie requests itself (INVALID_ORIGIN).
+  app.on(["GET", "POST"], "/api/auth/*", limitBody, nesting, async (c) => {
     const path = c.req.path.slice("/api/auth".length);
     // Kit's users.* procedures are the one admin surface (its rules, limits and audit); the
     // admin plugin stays for its fields and its ban check at sign-in, not for its endpoints.
@@ -185,13 +190,22 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
     c.get("trace").procedure = routeLabelForAuth(path);
     const request = new Request(c.req.raw);
     request.headers.set(CLIENT_IP_HEADER, address);
-    const response = await deps.auth.handler(request);
-    if (signIn && response.status === 200) await rememberSignInAddress(deps, signIn);
-    return response;
+    try {
+      const response = markRetryable(await deps.auth.handler(request));
+      if (signIn && response.status === 200) await rememberSignInAddress(deps, signIn);
+      return response;
+    } catch (error) {
+      // better-auth answers its own API errors; anything else is thrown here (onAPIError.throw).
+      if (!isDatabaseUnavailable(error)) throw error;
+      c.get("log").warn({ err: error }, "auth request failed: database unavailable");
+      return errorResponse(c, { code: "SERVICE_UNAVAILABLE", status: 503, message: DATABASE_UNAVAILABLE_MESSAGE });
+    }
   });
 
+  const crossSite = refuseCrossSiteRequests(trustedOrigins(config));
+
   const mount = (prefix: "/rpc" | "/api", handler: ReturnType<typeof createRpcHandlers>["rpc" | "openapi"]) => {
-    app.use(`${prefix}/*`, limitBody, async (c, next) => {
+    app.use(`${prefix}/*`, crossSite, limitBody, nesting, async (c, next) => {
       let ip: string | null | undefined;
       const context: RequestContext = {
         ...deps,
@@ -210,7 +224,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
       if (context.trace.rateLimit) setRateLimitHeaders(response.headers, context.trace.rateLimit);
       if (context.trace.rateLimitFailedOpen) metrics.rateLimitFailOpen.inc();
       for (const cookie of context.trace.setCookies ?? []) response.headers.append("set-cookie", cookie);
-      return response;
+      return markRetryable(response);
     });
   };
   mount("/rpc", handlers.rpc);

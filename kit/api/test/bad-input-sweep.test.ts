@@ -7,7 +7,8 @@
 // Budget (bad-inputs.ts): per operation and face, up to 100 fixed inputs plus 25 fast-check runs,
 // sent for every identity; garbage bodies, envelopes, paths, query strings and methods do not
 // depend on the caller and go with the first identity only; the heaviest parser and body-limit
-// cases (1 MiB bodies, 100,000-deep JSON, 20,000 query keys) go once per file and kind of face.
+// cases (1 MiB bodies, 100,000-deep JSON, 800 KB nested bodies, 20,000 query keys) go once per file
+// and kind of face.
 //
 // A failure prints the operation, the face, the identity, the exact request (long runs folded as
 // ⟨×N⟩) and the response. The seed is fixed (printed in fast-check labels), so a rerun repeats it;

@@ -1007,14 +1007,30 @@ function rawBodies(
       `arrays nested ${deep.toLocaleString("en")} deep (raw)`,
       `${"[".repeat(deep)}${"]".repeat(deep)}`,
       "application/json",
-      false,
+      true,
       "heavy",
     ],
     [
       `objects nested ${deep.toLocaleString("en")} deep (raw)`,
       `${'{"a":'.repeat(deep)}1${"}".repeat(deep)}`,
       "application/json",
-      false,
+      true,
+      "heavy",
+    ],
+    // Inside the RPC envelope, where they reach the procedure's input: 100 KB and 800 KB bodies like
+    // these once held the event loop for seconds each, then failed with a 500 (stack overflow).
+    [
+      "objects nested 20,000 deep under json (100 KB)",
+      `{"json":${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}}`,
+      "application/json",
+      true,
+      "heavy",
+    ],
+    [
+      "arrays nested 400,000 deep under json (800 KB)",
+      `{"json":${"[".repeat(400_000)}${"]".repeat(400_000)}}`,
+      "application/json",
+      true,
       "heavy",
     ],
     [

@@ -20,12 +20,17 @@ import { ensureBuckets } from "../src/infra/storage";
 import type { Deps } from "../src/rpc/context";
 import { closeDeps, createDeps } from "../src/runtime";
 import { createTestDatabase, dropDatabase, ensureTemplateDatabase } from "./databases";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 
 export interface TestKitOptions {
   /** Start an anvil for this file (otherwise the chain URL points at a closed port). */
   chain?: boolean;
   /** Extra environment for loadConfig (e.g. READY_TIMEOUT_MS). */
   env?: Record<string, string>;
+  /** Reach Postgres through a TCP proxy the test can cut (`kit.database`): an outage without stopping it. */
+  databaseProxy?: boolean;
+  /** Where the kit's log lines go (as written: JSON lines), with LOG_LEVEL=info unless `env` sets it. */
+  logLines?: string[];
 }
 
 export interface TestKit {
@@ -39,6 +44,8 @@ export interface TestKit {
   env: Record<string, string>;
   s3: LocalS3;
   anvil?: LocalAnvil;
+  /** With `databaseProxy`: the proxy between the kit and its database. */
+  database?: TcpProxy;
 }
 
 /** A TCP server that accepts connections and never answers: a dependency that hangs. */
@@ -104,8 +111,19 @@ async function deleteEnvironmentKeys(redisUrl: string | undefined, prefix: strin
 
 export async function createTestKit(options: TestKitOptions = {}): Promise<TestKit> {
   const environment = await createTestEnvironment(options);
-  const config = requireResolved(loadConfig(environment.env));
-  const deps = createDeps(config, createLogger(config));
+  const database = options.databaseProxy ? await startTcpProxy(environment.env.DATABASE_URL as string) : undefined;
+  const lines = options.logLines;
+  const config = requireResolved(
+    loadConfig({
+      ...environment.env,
+      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...(lines ? { LOG_LEVEL: options.env?.LOG_LEVEL ?? "info" } : {}),
+    }),
+  );
+  const log = lines
+    ? createLogger(config, {}, { write: (line: string) => void lines.push(line) })
+    : createLogger(config);
+  const deps = createDeps(config, log);
   await redisReady(deps.redis, 3_000);
   await ensureBuckets(deps.storage, deps.log);
   const app = createApp(deps);
@@ -116,9 +134,21 @@ export async function createTestKit(options: TestKitOptions = {}): Promise<TestK
   );
 
   afterAll(async () => {
+    database?.restore();
     await closeDeps(deps);
+    await database?.stop();
     await environment.cleanup();
   });
 
-  return { config, deps, app, client, request, env: environment.env, s3: environment.s3, anvil: environment.anvil };
+  return {
+    config,
+    deps,
+    app,
+    client,
+    request,
+    env: environment.env,
+    s3: environment.s3,
+    anvil: environment.anvil,
+    database,
+  };
 }

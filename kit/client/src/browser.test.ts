@@ -8,13 +8,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../api/src/dev/ports";
-import { startKit } from "../test/kit";
+import { DAPP_ORIGIN, startKit } from "../test/kit";
 
 const CHROMIUM = "/usr/bin/chromium";
 const pagePort = await freePort();
 const pageOrigin = `http://localhost:${pagePort}`;
-// Same site as the page (localhost), another origin: CORS with credentials, Lax cookies sent.
-const kit = await startKit({ host: "localhost", env: { CORS_ORIGINS: pageOrigin } });
+// Same site as the page (localhost), another origin: CORS with credentials, Lax cookies sent. The
+// reviewer in Bun is a cookie client of DAPP_ORIGIN: cookie mutations need a trusted origin.
+const kit = await startKit({ host: "localhost", env: { CORS_ORIGINS: `${pageOrigin},${DAPP_ORIGIN}` } });
 
 interface Report {
   step: string;

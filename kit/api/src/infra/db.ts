@@ -24,6 +24,42 @@ export function postgresError(error: unknown): { code: string; constraint?: stri
   };
 }
 
+/** Failures of the connection (refused, dropped, timed out), as Node reports them. */
+const NETWORK_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+]);
+/** node-postgres's own words for a connection that is gone or never came. */
+const LOST_CONNECTION =
+  /^(Connection terminated|Client has encountered a connection error|Client was closed|timeout exceeded when trying to connect)/;
+
+/**
+ * Whether a failure means Postgres cannot be reached (stopped, restarting, refusing connections)
+ * rather than that the statement was wrong: callers answer these with SERVICE_UNAVAILABLE. Walks
+ * the causes, as drizzle and better-auth wrap the driver's error.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (NETWORK_ERROR_CODES.has(code)) return true;
+      // SQLSTATE 08xxx: connection exception; 57P01-03: the server is shutting down or starting;
+      // 53300: too many connections.
+      if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || code === "53300") return true;
+    }
+    if (LOST_CONNECTION.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 export function createDatabase(config: Pick<Config, "db">, log: Logger): { pool: pg.Pool; db: Database } {
   const pool = new pg.Pool({
     connectionString: config.db.url,
@@ -33,6 +69,10 @@ export function createDatabase(config: Pick<Config, "db">, log: Logger): { pool:
   });
   // An idle client losing its connection emits here; without a listener it would crash the process.
   pool.on("error", (err) => log.warn({ err }, "postgres idle client error"));
+  // A client checked out (a transaction) has no listener of its own: the connection dropping then
+  // would be an unhandled 'error' event, which ends the process. The statement running on it fails
+  // with the same error anyway, and is answered from there.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return { pool, db: drizzle({ client: pool }) };
 }
 

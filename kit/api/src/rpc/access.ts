@@ -80,21 +80,44 @@ function describe(grants: Record<string, readonly string[] | undefined>): string
 
 /**
  * PostgreSQL text cannot hold U+0000, so a string carrying one would fail deep in a query as a 500;
- * it is refused here, for every procedure, as the caller's error.
+ * it is refused here, for every procedure, as the caller's error. A loop over an explicit stack, not
+ * a recursion: its cost is one step per value, whatever the nesting (the HTTP layer bounds that
+ * too), and the path is only spelled out for the value that is refused.
  */
-export function rejectNulCharacters(input: unknown, path: string[] = []): void {
-  if (typeof input === "string") {
-    if (input.includes("\u0000")) {
-      const where = path.join(".");
-      throw new ORPCError("BAD_REQUEST", {
-        defined: true,
-        message: `Invalid input: ${where ? `${where}: ` : ""}text must not contain NUL (U+0000) characters`,
-        data: { issues: [{ path: where, message: "text must not contain NUL (U+0000) characters" }] },
-      });
+export function rejectNulCharacters(input: unknown): void {
+  const stack: WalkStep[] = [{ value: input, key: "", parent: undefined }];
+  for (let step = stack.pop(); step; step = stack.pop()) {
+    const { value } = step;
+    if (typeof value === "string") {
+      if (value.includes("\u0000")) throw nulCharacterError(pathOf(step));
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], key: String(i), parent: step });
+    } else if (value && typeof value === "object") {
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, item] = entries[i] as [string, unknown];
+        stack.push({ value: item, key, parent: step });
+      }
     }
-  } else if (Array.isArray(input)) {
-    for (const [i, item] of input.entries()) rejectNulCharacters(item, [...path, String(i)]);
-  } else if (input && typeof input === "object") {
-    for (const [key, value] of Object.entries(input)) rejectNulCharacters(value, [...path, key]);
   }
+}
+
+interface WalkStep {
+  value: unknown;
+  key: string;
+  parent: WalkStep | undefined;
+}
+
+function pathOf(step: WalkStep): string {
+  const keys: string[] = [];
+  for (let at: WalkStep | undefined = step; at?.parent; at = at.parent) keys.push(at.key);
+  return keys.reverse().join(".");
+}
+
+function nulCharacterError(where: string): ORPCError<"BAD_REQUEST", unknown> {
+  return new ORPCError("BAD_REQUEST", {
+    defined: true,
+    message: `Invalid input: ${where ? `${where}: ` : ""}text must not contain NUL (U+0000) characters`,
+    data: { issues: [{ path: where, message: "text must not contain NUL (U+0000) characters" }] },
+  });
 }

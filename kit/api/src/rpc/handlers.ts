@@ -5,6 +5,7 @@ import { RPCHandler } from "@orpc/server/fetch";
 import type { StandardHandlerOptions } from "@orpc/server/standard";
 import type { z } from "zod";
 import { KitError } from "../errors";
+import { isDatabaseUnavailable } from "../infra/db";
 import type { validationIssue } from "./base";
 import type { RequestContext } from "./context";
 
@@ -12,12 +13,18 @@ type Issue = z.infer<typeof validationIssue>;
 
 /**
  * Input validation failures become a BAD_REQUEST that lists each issue with its path, so a
- * caller can fix the field. Unexpected errors are logged here (with the request id) and leave as a
- * plain 500 whose message says nothing about the internals.
+ * caller can fix the field. Postgres out of reach becomes SERVICE_UNAVAILABLE (the HTTP layer adds
+ * Retry-After). Unexpected errors are logged here (with the request id) and leave as a plain 500
+ * whose message says nothing about the internals.
  */
 type Options = StandardHandlerOptions<RequestContext>;
 type ClientInterceptor = NonNullable<Options["clientInterceptors"]>[number];
 type HandlerInterceptor = NonNullable<Options["interceptors"]>[number];
+
+/** Errors shapeErrors already logged, so the handler's own interceptor does not log them again. */
+const logged = new WeakSet<object>();
+
+export const DATABASE_UNAVAILABLE_MESSAGE = "Kit's database cannot be reached right now; retry in a few seconds.";
 
 const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
   context.trace.procedure = path.join(".");
@@ -45,8 +52,18 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
         cause: error.cause,
       });
     }
+    if (!(error instanceof ORPCError) && isDatabaseUnavailable(error)) {
+      context.log.warn({ err: error, procedure: context.trace.procedure }, "procedure failed: database unavailable");
+      const unavailable = new ORPCError("SERVICE_UNAVAILABLE", {
+        defined: true,
+        message: DATABASE_UNAVAILABLE_MESSAGE,
+      });
+      logged.add(unavailable);
+      throw unavailable;
+    }
     if (!(error instanceof ORPCError) || error.status >= 500) {
       context.log.error({ err: error, procedure: context.trace.procedure }, "procedure failed");
+      if (typeof error === "object" && error !== null) logged.add(error);
     }
     throw error;
   }
@@ -57,7 +74,10 @@ const logHandlerFaults: HandlerInterceptor = async ({ context, next }) => {
     return await next();
   } catch (error) {
     // Errors before a procedure is chosen (malformed bodies) are the caller's; only log real faults.
-    if (!(error instanceof ORPCError) || error.status >= 500) context.log.error({ err: error }, "rpc handler failed");
+    const fault = !(error instanceof ORPCError) || error.status >= 500;
+    if (fault && !(typeof error === "object" && error !== null && logged.has(error))) {
+      context.log.error({ err: error }, "rpc handler failed");
+    }
     throw error;
   }
 };

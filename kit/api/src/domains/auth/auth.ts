@@ -10,7 +10,7 @@ import { siwe } from "better-auth/plugins/siwe";
 import type { Config } from "../../config";
 import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
-import type { Logger } from "../../infra/log";
+import { type Logger, scrubText } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { RateLimitRules } from "../../rpc/rate-limit-rules";
 import { limitWalletSignIn } from "./brute-force";
@@ -90,8 +90,16 @@ export function createAuth(deps: {
     },
     logger: {
       level: "warn",
-      log: (level, message) => log[level]({ source: "better-auth" }, message),
+      // Its messages can quote a failed query (with its parameters): scrubbed like any error.
+      log: (level, message, ...args) => {
+        const err = args.find((arg) => arg instanceof Error);
+        log[level]({ source: "better-auth", ...(err ? { err } : {}) }, scrubText(message));
+      },
     },
+    // Errors that are not its own API errors (a database outage) are thrown to Kit's HTTP layer,
+    // which answers them (503 for an outage) and logs them through one serializer; left to
+    // better-auth, they would be printed to the console whole, query parameters included.
+    onAPIError: { throw: true },
     telemetry: { enabled: false },
     plugins: [
       admin({ ac, roles, defaultRole: "investor", adminRoles: ["admin"] }),

@@ -89,7 +89,7 @@ export async function refreshRates(deps: FxDeps): Promise<RefreshResult> {
       if (quotes.length === 0) throw new Error(`${provider}: no quote for a known currency`);
     } catch (error) {
       failures.push((error as Error).message);
-      log.warn({ provider, reason: (error as Error).message }, "fx refresh: provider failed; trying the next");
+      log.warn({ provider, err: error }, "fx refresh: provider failed; trying the next");
       continue;
     }
     const stored = await storeQuotes(deps, provider, quotes);
