@@ -25,6 +25,7 @@ const F = "FORBIDDEN" as const;
 // biome-ignore format: the table reads best as a grid
 const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "system.info":          { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
+  "system.indexer":       { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U },
   "me.get":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
   "me.wallets.link":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
   "me.wallets.unlink":    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
@@ -215,6 +216,7 @@ async function userUntouched(id: string) {
 
 const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "system.info": async () => ({ input: undefined }),
+  "system.indexer": async () => ({ input: undefined }),
   "me.get": async () => ({ input: undefined }),
   "me.wallets.link": async () => {
     const { message, signature } = await signedSiwe();
