@@ -309,6 +309,8 @@ class Indexer implements RunningIndexer {
     let logged = false;
     while (!this.stopped) {
       if (await tryIndexerLock(client, this.chainId)) return true;
+      // Another indexer is active: waiting is healthy, whatever failed before.
+      this.failures = 0;
       if (!logged) this.log.info({ chainId: this.chainId }, "another indexer is active; waiting to take over");
       logged = true;
       await this.sleep(Math.min(this.deps.config.indexer.pollIntervalMs, 500));
