@@ -36,7 +36,14 @@ import { type IndexerReport, writeIndexerReport } from "./indexer-status";
 import { releaseIndexerLock, tryIndexerLock } from "./lock";
 import { type IndexerMetrics, indexerMetrics } from "./metrics";
 import { OpeningReadError, openingOf, readOpeningBalances } from "./opening";
-import { findNegativeBalances, isNegativeBalanceError, quarantineTokens, type TokenFault } from "./quarantine";
+import {
+  findFailingTokens,
+  findNegativeBalances,
+  isDataError,
+  isNegativeBalanceError,
+  quarantineTokens,
+  type TokenFault,
+} from "./quarantine";
 import {
   type Checkpoint,
   insertOpeningBalances,
@@ -559,7 +566,7 @@ class Indexer implements RunningIndexer {
       await moveCheckpoint(client, this.chainId, cp, next);
       return transfers;
     }).catch(async (error) => {
-      if (await this.isolate(client, error, cp, decoded.transfers, openings, newTokens)) return undefined;
+      if (await this.isolate(client, error, cp, { ...decoded, openings }, newTokens)) return undefined;
       throw error;
     });
     if (!inserted) return true;
@@ -633,7 +640,7 @@ class Indexer implements RunningIndexer {
       );
       return transfers;
     }).catch(async (error) => {
-      if (await this.isolate(client, error, cp, decoded.transfers, openings)) return undefined;
+      if (await this.isolate(client, error, cp, { ...decoded, openings })) return undefined;
       throw error;
     });
     if (!inserted) return;
@@ -716,19 +723,22 @@ class Indexer implements RunningIndexer {
   }
 
   /**
-   * After a failed batch: when it failed because some token's transfers would leave a holder below
-   * zero, quarantines those tokens (true: read the batch again without them).
+   * After a batch failed on its own data: quarantines the tokens that caused it (true: read the
+   * batch again without them) — those leaving a holder below zero, else those whose writes fail
+   * on their own.
    */
   private async isolate(
     client: pg.Client,
     error: unknown,
     cp: Checkpoint,
-    transfers: TransferLog[],
-    openings: OpeningBalance[],
+    batch: Pick<DecodedLogs, "transfers" | "states"> & { openings: OpeningBalance[] },
     newTokens: NewToken[] = [],
   ): Promise<boolean> {
-    if (!isNegativeBalanceError(error)) return false;
-    const faults = await findNegativeBalances(client, this.chainId, transfers, openings);
+    if (!isDataError(error)) return false;
+    let faults = isNegativeBalanceError(error)
+      ? await findNegativeBalances(client, this.chainId, batch.transfers, batch.openings)
+      : [];
+    if (faults.length === 0) faults = await findFailingTokens(client, this.chainId, batch);
     if (faults.length === 0) return false;
     await this.quarantine(client, cp, faults, newTokens);
     return true;

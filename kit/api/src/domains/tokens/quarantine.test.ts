@@ -1,10 +1,10 @@
 // Tokens whose events do not add up on their own. One indexed from a start block after its first
 // transfers (INDEXER_TOKENS=0x…@block): its holders' balances at the start come from the chain, and
 // it ends exact. One that cannot be fixed (a Transfer out of a holder that never received
-// anything): quarantined with its reason, in status and metrics, while the other tokens go on; an
-// operator resets it.
+// anything, or amounts no uint256 supply allows): quarantined with its reason, in status and
+// metrics, while the other tokens go on; an operator resets it.
 import { expect, test } from "bun:test";
-import { getAddress } from "viem";
+import { getAddress, maxUint256, zeroAddress } from "viem";
 import { DEV_ACCOUNTS } from "../../../test/bulk-token";
 import { eventually } from "../../../test/eventually";
 import {
@@ -141,5 +141,25 @@ test("a token whose transfers cannot add up is quarantined with its reason; the 
   } finally {
     await running.stop();
     await overviewPool.end();
+  }
+}, 60_000);
+
+test("a token whose amounts overflow what a uint256 supply allows is quarantined too; the others go on", async () => {
+  const good = await chain.deploy("Plain", "PLN");
+  const rogue = await deployRogueToken(chain);
+  const running = startTestIndexer(environment, {
+    INDEXER_TOKENS: `${good.address}@${good.block},${rogue.address}@${rogue.block}`,
+  });
+  try {
+    // Nine mints of 2^256 - 1: more than numeric(78, 0), the widest a real supply needs.
+    for (let i = 0; i < 9; i++) await emitTransfer(chain, rogue.address, zeroAddress, DEV_ACCOUNTS[3], maxUint256);
+    await chain.receipt(await chain.send(good.address, chain.encode("mint", [DEV_ACCOUNTS[1], 42n])));
+    await waitForHead(pool, chain);
+    await expectIndexedEqualsChain(pool, chain, good.address, { fromBlock: good.block, holders: [...DEV_ACCOUNTS] });
+    const row = await tokenRow(rogue.address);
+    expect(row?.quarantined_at).not.toBeNull();
+    expect(row?.quarantine_reason).toBe("its events cannot be stored: numeric field overflow");
+  } finally {
+    await running.stop();
   }
 }, 60_000);

@@ -1,12 +1,19 @@
 // A token whose events cannot be applied — a holder's balance would go negative (a non-standard
-// ERC-20, balances moved without Transfer events), or the node refuses its opening balances — is
+// ERC-20, balances moved without Transfer events), amounts beyond what a uint256 supply allows, or
+// the node refuses its opening balances — is
 // quarantined: left out of every batch from then on, with its reason stored, so that one bad token
 // cannot stop the indexing of all the others (every batch covers every token). An operator sees it
 // (system.indexer, kit_indexer_quarantined_tokens) and resets it once the cause is fixed.
 import type pg from "pg";
-import type { TransferLog } from "./chain-reader";
+import type { StateLog, TransferLog } from "./chain-reader";
 import { releaseIndexerLock, tryIndexerLock } from "./lock";
-import { type OpeningBalance, transferDeltas } from "./store";
+import {
+  insertOpeningBalances,
+  insertStateEvents,
+  insertTransfers,
+  type OpeningBalance,
+  transferDeltas,
+} from "./store";
 
 export interface TokenFault {
   token: string;
@@ -19,6 +26,15 @@ const REASON_MAX = 500;
 export function isNegativeBalanceError(error: unknown): boolean {
   const e = error as { code?: unknown; constraint?: unknown } | null;
   return e?.code === "23514" && e.constraint === "token_balances_balance_check";
+}
+
+/**
+ * A failure the batch's data itself caused (SQLSTATE classes 22, data exception, and 23, integrity
+ * constraint), as opposed to a lost connection or a moved checkpoint.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^2[23]/.test(code);
 }
 
 /**
@@ -70,6 +86,47 @@ export async function findNegativeBalances(
     });
   }
   return [...faults.values()];
+}
+
+/**
+ * The tokens whose part of a failed batch fails on its own, for failures findNegativeBalances does
+ * not explain: each token's writes are tried alone, in a transaction that is always rolled back.
+ */
+export async function findFailingTokens(
+  client: pg.ClientBase,
+  chainId: number,
+  batch: { transfers: TransferLog[]; states: StateLog[]; openings: OpeningBalance[] },
+): Promise<TokenFault[]> {
+  const tokens = new Set([...batch.transfers.map((t) => t.token), ...batch.openings.map((o) => o.token)]);
+  const faults: TokenFault[] = [];
+  for (const token of tokens) {
+    await client.query("begin");
+    try {
+      await insertOpeningBalances(
+        client,
+        chainId,
+        batch.openings.filter((o) => o.token === token),
+      );
+      await insertTransfers(
+        client,
+        chainId,
+        batch.transfers.filter((t) => t.token === token),
+      );
+      await insertStateEvents(
+        client,
+        chainId,
+        batch.states.filter((s) => s.contract === token),
+      );
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      // A driver message names tables and constraints, never hosts or keys.
+      const message = (error as Error).message.split("\n")[0];
+      faults.push({ token, reason: `its events cannot be stored: ${message}`.slice(0, REASON_MAX) });
+    } finally {
+      await client.query("rollback").catch(() => {});
+    }
+  }
+  return faults;
 }
 
 /**
