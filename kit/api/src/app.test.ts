@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { createTestKit } from "../test/kit";
+import { createApp } from "./app";
 
 const kit = await createTestKit({ chain: true });
 
@@ -36,6 +37,32 @@ describe("operational routes", () => {
       /kit_http_request_duration_seconds_bucket\{le="[^"]+",method="GET",route="system\.info",status="200"\}/,
     );
     expect(text).toContain("kit_process_resident_memory_bytes");
+  });
+
+  test("/metrics with METRICS_TOKEN: 401 without `Authorization: Bearer <it>`, the metrics with it", async () => {
+    const token = "metrics-token-0123456789abcdef";
+    const config = { ...kit.config, http: { ...kit.config.http, metricsToken: token } };
+    const app = createApp({ ...kit.deps, config });
+    const scrape = (authorization?: string) =>
+      app.fetch(new Request("http://kit.test/metrics", { headers: authorization ? { authorization } : {} }));
+    for (const authorization of [
+      undefined,
+      "Bearer wrong",
+      `Basic ${token}`,
+      `Bearer ${token}x`,
+      `Bearer ${token.slice(0, -1)}`,
+      token,
+    ]) {
+      const refused = await scrape(authorization);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("www-authenticate")).toStartWith("Bearer");
+      const text = await refused.text();
+      expect(JSON.parse(text).code).toBe("UNAUTHORIZED");
+      expect(text).not.toContain(token);
+    }
+    const allowed = await scrape(`Bearer ${token}`);
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain("kit_process_resident_memory_bytes");
   });
 
   test("every response carries a request id and security headers", async () => {

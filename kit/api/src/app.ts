@@ -1,4 +1,5 @@
 // The Hono app: cross-cutting middleware, operational routes, and the two oRPC handlers.
+import { createHash, timingSafeEqual } from "node:crypto";
 import { OpenAPIGenerator } from "@orpc/openapi";
 import { ZodToJsonSchemaConverter } from "@orpc/zod/zod4";
 import { Hono } from "hono";
@@ -290,9 +291,25 @@ function addOperationalRoutes(
       failing.length === 0 ? 200 : 503,
     );
   });
-  app.get("/metrics", async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
-  );
+  app.get("/metrics", async (c) => {
+    const token = deps.config.http.metricsToken;
+    if (token && !bearerMatches(c.req.header("authorization"), token)) {
+      c.header("www-authenticate", 'Bearer realm="metrics"');
+      return errorResponse(c, {
+        code: "UNAUTHORIZED",
+        status: 401,
+        message: "/metrics needs `Authorization: Bearer <METRICS_TOKEN>`.",
+      });
+    }
+    return c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType });
+  });
+}
+
+/** `Bearer <token>`, compared in constant time (digests: equal lengths whatever was sent). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  const digest = (value: string) => createHash("sha256").update(value).digest();
+  return timingSafeEqual(digest(match?.[1] ?? ""), digest(token)) && match !== null;
 }
 
 /** IETF draft RateLimit fields, plus Retry-After when refused. */

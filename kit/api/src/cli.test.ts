@@ -180,3 +180,73 @@ test("keys:create makes a key carrying the grants given, printed once; bad grant
     expect(result.stderr.toString()).toContain(says);
   }
 });
+
+test("indexer:reset --token forgets one token; while an indexer runs, only a quarantined one", async () => {
+  const chainId = 31337;
+  const [factoryToken, configToken] = [
+    "0x00000000000000000000000000000000000000f1",
+    "0x00000000000000000000000000000000000000c1",
+  ];
+  await kit.deps.pool.query(
+    `insert into tokens (chain_id, address, name, symbol, decimals, kind, discovered_via, deployment_block, factory,
+       total_supply, quarantined_at, quarantine_reason, catch_up_block)
+     values ($1, $2, 'F', 'F', 0, 't-rex', 'factory', 5, $4, 7, now(), 'holder … would hold -5', 8),
+            ($1, $3, 'C', 'C', 0, 'erc20', 'config', 5, null, 0, null, null, null)`,
+    [chainId, factoryToken, configToken, `0x${"fa".repeat(20)}`],
+  );
+  await kit.deps.pool.query(
+    `insert into indexer_checkpoints (chain_id, block_number, block_hash) values ($1, 20, $2)
+     on conflict (chain_id) do update set block_number = 20`,
+    [chainId, `0x${"cd".repeat(32)}`],
+  );
+  await kit.deps.pool.query(
+    `insert into token_balances (chain_id, token, holder, balance, updated_block) values ($1, $2, $3, 7, 6)`,
+    [chainId, factoryToken, `0x${"ab".repeat(20)}`],
+  );
+  const token = async (address: string) =>
+    (
+      await kit.deps.pool.query(
+        "select total_supply, quarantined_at, quarantine_reason, catch_up_block from tokens where address = $1",
+        [address],
+      )
+    ).rows[0];
+
+  const indexer = await kit.deps.pool.connect();
+  try {
+    await indexer.query("select pg_advisory_lock(1263097944, 31337)");
+    // A quarantined token is in no batch: reset while the indexer runs, it reads again from its creation.
+    const reset = cli([
+      "indexer:reset",
+      "--chain-id",
+      "31337",
+      "--token",
+      factoryToken.toUpperCase().replace("0X", "0x"),
+    ]);
+    expect(reset.stdout.toString()).toContain(`forgot token ${factoryToken}'s index (1 rows)`);
+    expect(reset.exitCode).toBe(0);
+    expect(await token(factoryToken)).toEqual({
+      total_supply: "0",
+      quarantined_at: null,
+      quarantine_reason: null,
+      catch_up_block: "4",
+    });
+    const refused = cli(["indexer:reset", "--chain-id", "31337", "--token", configToken]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.toString()).toContain("is not quarantined: stop every indexer process first");
+  } finally {
+    await indexer.query("select pg_advisory_unlock(1263097944, 31337)");
+    indexer.release();
+  }
+  // With no indexer running any token may be reset; one from INDEXER_TOKENS is removed (added again from there).
+  const forgotten = cli(["indexer:reset", "--chain-id", "31337", "--token", configToken]);
+  expect(forgotten.exitCode).toBe(0);
+  expect(forgotten.stdout.toString()).toContain("an indexer adds it again from INDEXER_TOKENS");
+  expect(await token(configToken)).toBeUndefined();
+
+  const unknown = cli(["indexer:reset", "--chain-id", "31337", "--token", configToken]);
+  expect(unknown.exitCode).toBe(1);
+  expect(unknown.stderr.toString()).toContain("is not indexed on chain 31337");
+  const bad = cli(["indexer:reset", "--chain-id", "31337", "--token", "0x1234"]);
+  expect(bad.exitCode).toBe(1);
+  expect(bad.stderr.toString()).toContain("--token: expected a token address");
+});

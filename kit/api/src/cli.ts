@@ -3,6 +3,7 @@
 //   keys:create --email <owner> --grant <subject:action[,action]>... [--name <name>] [--expires-in-days <n>]
 //                                   an API key carrying grants (printed once)
 //   indexer:reset --chain-id <id>   forget a chain's index (after a reorg deeper than the window)
+//   indexer:reset --chain-id <id> --token <address>   forget one token's index (lifts its quarantine)
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config";
@@ -10,6 +11,7 @@ import { createAuth } from "./domains/auth/auth";
 import { isRoleName, keyStatements, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
 import { resetChainIndex } from "./domains/tokens/indexer";
+import { resetTokenIndex } from "./domains/tokens/quarantine";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import { createLogger } from "./infra/log";
 import { createRedis, redisReady } from "./infra/redis";
@@ -18,7 +20,7 @@ import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 const usage = [
   `usage: bun run kit users:create --email <e-mail> --role <${ROLE_NAMES.join("|")}> [--password <password>] [--name <name>]`,
   "       bun run kit keys:create --email <owner e-mail> --grant <subject:action[,action]> [--grant …] [--name <name>] [--expires-in-days <days>]",
-  "       bun run kit indexer:reset --chain-id <id>",
+  "       bun run kit indexer:reset --chain-id <id> [--token <address>]",
 ].join("\n");
 
 function fail(message: string): never {
@@ -43,16 +45,39 @@ function loadConfigOrFail(): ReturnType<typeof loadConfig> {
 /**
  * Forgets what the indexer stored for one chain; the next indexer re-reads it from each token's
  * first block. Refused while an indexer of that chain runs (it holds the lock this takes).
+ * With --token, only that token (see resetTokenIndex): allowed while indexers run if it is
+ * quarantined.
  */
 async function resetIndex(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { "chain-id": { type: "string" } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { "chain-id": { type: "string" }, token: { type: "string" } },
+    strict: true,
+  });
   const chainId = Number(values["chain-id"]);
   if (!Number.isSafeInteger(chainId) || chainId <= 0)
     fail(`--chain-id: expected a chain id such as 1 or 31337\n${usage}`);
+  const token = values.token?.trim().toLowerCase();
+  if (token !== undefined && !/^0x[0-9a-f]{40}$/.test(token))
+    fail(`--token: expected a token address, 0x and 40 hex digits\n${usage}`);
   const config = loadConfigOrFail();
   const { pool } = createDatabase(config, createLogger({ log: { level: "warn", pretty: config.log.pretty } }));
   const client = await pool.connect();
   try {
+    if (token) {
+      const result = await resetTokenIndex(client, chainId, token);
+      if (result.outcome === "not-found") fail(`token ${token} is not indexed on chain ${chainId}`);
+      if (result.outcome === "busy")
+        fail(
+          `an indexer is running for chain ${chainId} and token ${token} is not quarantined: stop every indexer process first, then run this again`,
+        );
+      process.stdout.write(
+        result.outcome === "forgotten"
+          ? `forgot token ${token} (${result.removed} rows); an indexer adds it again from INDEXER_TOKENS within 10 s (or at its next start) and reads it from its start block\n`
+          : `forgot token ${token}'s index (${result.removed} rows); the indexer reads it again from its creation block\n`,
+      );
+      return;
+    }
     const reset = await resetChainIndex(client, chainId);
     if (!reset)
       fail(`an indexer is running for chain ${chainId}: stop every indexer process first, then run this again`);

@@ -23,6 +23,7 @@ const production = {
   PUBLIC_URL: "https://kit.example.com",
   BETTER_AUTH_SECRET: "0123456789abcdef0123456789abcdef-prod",
   KYC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+  METRICS_TOKEN: "a-long-random-metrics-token",
 };
 
 describe("loadConfig", () => {
@@ -56,6 +57,12 @@ describe("loadConfig", () => {
     expect(loadConfig({ PORT: "4000" }).auth.publicUrl).toBe("http://localhost:4000");
   });
 
+  test("METRICS_TOKEN: optional outside production, at least 16 characters, never echoed", () => {
+    expect(loadConfig({}).http.metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: "0123456789abcdef" }).http.metricsToken).toBe("0123456789abcdef");
+    expect(problemsOf({ METRICS_TOKEN: "short-token" })).toEqual(["METRICS_TOKEN: expected at least 16 characters"]);
+  });
+
   test("ports outside 0-65535 and non-integers are refused", () => {
     for (const value of ["70000", "-1", "80.5"]) expect(problemsOf({ PORT: value })[0]).toStartWith("PORT:");
   });
@@ -71,6 +78,7 @@ describe("loadConfig", () => {
       "PUBLIC_URL",
       "BETTER_AUTH_SECRET",
       "KYC_ENCRYPTION_KEY",
+      "METRICS_TOKEN",
     ]) {
       expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
     }

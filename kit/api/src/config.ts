@@ -81,6 +81,7 @@ const envSchema = z.object({
   READY_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(2000),
   SYSTEM_INFO_CACHE_MS: positiveInt("a duration in milliseconds").default(2000),
   SHUTDOWN_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(10_000),
+  METRICS_TOKEN: z.string().min(16, "expected at least 16 characters").optional(),
 
   DATABASE_URL: url(["postgres", "postgresql"]).default("postgres://postgres@127.0.0.1:5432/kit"),
   DATABASE_POOL_MAX: positiveInt("a pool size").default(10),
@@ -178,6 +179,8 @@ const requiredInProduction = [
   "PUBLIC_URL",
   "BETTER_AUTH_SECRET",
   "KYC_ENCRYPTION_KEY",
+  // /metrics is on the same port as the API: not for the whole internet to read.
+  "METRICS_TOKEN",
 ] as const;
 const devSecrets: Partial<Record<string, string>> = {
   S3_ACCESS_KEY: DEV_S3_KEY,
@@ -199,6 +202,8 @@ export interface Config {
     readyTimeoutMs: number;
     systemInfoCacheMs: number;
     shutdownTimeoutMs: number;
+    /** When set, /metrics asks for `Authorization: Bearer <it>`; open without (development, tests). */
+    metricsToken?: string;
   };
   log: { level: Env["LOG_LEVEL"]; pretty: boolean };
   /** Overrides of the rate-limit rules' limits, by rule name (see rpc/rate-limit-rules.ts). */
@@ -328,6 +333,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       readyTimeoutMs: e.READY_TIMEOUT_MS,
       systemInfoCacheMs: e.SYSTEM_INFO_CACHE_MS,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      metricsToken: e.METRICS_TOKEN,
     },
     log: { level: e.LOG_LEVEL, pretty: e.NODE_ENV === "development" },
     rateLimits: e.RATE_LIMITS,

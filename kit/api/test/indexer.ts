@@ -2,9 +2,12 @@
 // the chain's head, and comparing every indexed table with the chain's own answers.
 import { afterAll, expect } from "bun:test";
 import type pg from "pg";
-import { loadConfig } from "../src/config";
+import { Registry } from "prom-client";
+import { loadConfig, requireResolved } from "../src/config";
+import { startIndexer } from "../src/domains/tokens/indexer";
 import { createDatabase } from "../src/infra/db";
 import { createLogger } from "../src/infra/log";
+import { closeRedis, createRedis } from "../src/infra/redis";
 import { type TestChain, testChain } from "./bulk-token";
 import { createTestEnvironment } from "./kit";
 
@@ -88,4 +91,26 @@ export async function createIndexerTestEnvironment() {
     await environment.cleanup();
   });
   return { environment, chain, pool };
+}
+
+/**
+ * An indexer in-process on `environment` (polling every 20 ms), with its own Redis client and
+ * metrics registry; `stop` ends both.
+ */
+export function startTestIndexer(environment: { env: Record<string, string> }, env: Record<string, string> = {}) {
+  const config = requireResolved(loadConfig({ ...environment.env, INDEXER_POLL_MS: "20", ...env }));
+  const log = createLogger(config);
+  const redis = createRedis(config, log);
+  const registry = new Registry();
+  const indexer = startIndexer({ config, redis, log }, { registry });
+  return {
+    indexer,
+    registry,
+    config,
+    redis,
+    stop: async () => {
+      await indexer.stop();
+      await closeRedis(redis);
+    },
+  };
 }

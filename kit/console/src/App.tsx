@@ -146,7 +146,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   else if (segments[0] === "users" && can(me, "users", "manage")) page = <UsersPage me={me} />;
   else if (segments[0] === "settings" && can(me, "settings", "manage_system")) page = <SettingsPage />;
   else if (segments[0] === "rates") page = <RatesPage me={me} />;
-  else if (segments[0] === "system") page = <SystemPage />;
+  else if (segments[0] === "system") page = <SystemPage me={me} />;
   else page = <NotFound />;
 
   const current = (prefix: string) =>

@@ -47,6 +47,7 @@ const F = "FORBIDDEN" as const;
 // biome-ignore format: the table reads best as a grid
 const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "system.info":          { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
+  "system.indexer":       { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "me.get":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "me.wallets.link":      { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "me.wallets.unlink":    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -248,6 +249,7 @@ async function userUntouched(id: string) {
 
 const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "system.info": async () => ({ input: undefined }),
+  "system.indexer": async () => ({ input: undefined }),
   "me.get": async () => ({ input: undefined }),
   "me.wallets.link": async () => {
     const { message, signature } = await signedSiwe();

@@ -1,12 +1,14 @@
 // Chain and system: what Kit reports of itself (version, dependencies, chain head), and the tokens
-// it indexes with how far the indexer has got for each.
-import { useEffect } from "react";
-import { rpc } from "../api";
+// it indexes with how far the indexer has got for each; for admins, the indexer in detail (its last
+// error, and the tokens quarantined or catching up).
+import { useEffect, useState } from "react";
+import { can, type Me, rpc } from "../api";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
-export function SystemPage() {
-  const info = useLoad(() => rpc.system.info(), []);
+export function SystemPage({ me }: { me: Me }) {
+  const [checks, setChecks] = useState(0);
+  const info = useLoad(() => rpc.system.info(), [checks]);
   useEffect(() => {
     document.title = "Chain & system · Kit console";
   }, []);
@@ -15,7 +17,7 @@ export function SystemPage() {
   return (
     <section aria-labelledby="system-title">
       <h1 id="system-title">Chain &amp; system</h1>
-      <button type="button" onClick={() => void info.reload()} disabled={info.loading}>
+      <button type="button" onClick={() => setChecks((n) => n + 1)} disabled={info.loading}>
         Check again
       </button>
       {info.error && (
@@ -70,7 +72,86 @@ export function SystemPage() {
           </section>
         </div>
       )}
+      {can(me, "settings", "manage_system") && <IndexerCard checks={checks} />}
       <TokensCard latestBlock={data?.chain.latestBlock ?? null} />
+    </section>
+  );
+}
+
+/** The indexer as admins see it (system.indexer): state, last error (redacted by Kit), tokens that need a look. */
+function IndexerCard({ checks }: { checks: number }) {
+  const overview = useLoad(() => rpc.system.indexer(), [checks]);
+  const data = overview.data;
+  return (
+    <section className="card" aria-labelledby="indexer-title">
+      <h2 id="indexer-title">Indexer</h2>
+      {overview.error && (
+        <p role="alert" className="error">
+          {overview.error}
+        </p>
+      )}
+      {data && (
+        <>
+          <dl className="facts">
+            <dt>State</dt>
+            <dd>
+              {data.report
+                ? `${data.report.state} (${data.report.role}), reported ${formatTime(data.report.reportedAt)}`
+                : "no indexer reported in the last minute"}
+            </dd>
+            <dt>Indexed up to</dt>
+            <dd>{data.checkpoint ? `block ${data.checkpoint.block}` : "nothing indexed yet"}</dd>
+            <dt>Last error</dt>
+            <dd>
+              {data.report?.lastError
+                ? `${data.report.lastError} (${formatTime(data.report.lastErrorAt)})`
+                : "none reported"}
+            </dd>
+            <dt>Tokens</dt>
+            <dd>
+              {data.tokens.following} followed, {data.tokens.catchingUp} catching up, {data.tokens.quarantined}{" "}
+              quarantined
+            </dd>
+          </dl>
+          {data.attention.length > 0 && (
+            <table aria-label="Tokens quarantined or catching up">
+              <thead>
+                <tr>
+                  <th scope="col">Token</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Complete up to block</th>
+                  <th scope="col">Why</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.attention.map((token) => (
+                  <tr key={token.address}>
+                    <td>
+                      {token.symbol || token.name} <code>{token.address}</code>
+                    </td>
+                    <td>
+                      {token.state === "quarantined" ? `Quarantined ${formatTime(token.quarantinedAt)}` : "Catching up"}
+                    </td>
+                    <td>{token.indexedBlock ?? "—"}</td>
+                    <td>
+                      {token.reason ?? "—"}
+                      {token.state === "quarantined" && (
+                        <span className="muted">
+                          {" "}
+                          Once fixed:{" "}
+                          <code>
+                            bun run kit indexer:reset --chain-id {data.chainId} --token {token.address}
+                          </code>
+                        </span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
     </section>
   );
 }

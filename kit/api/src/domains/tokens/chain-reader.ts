@@ -1,6 +1,15 @@
 // What the indexer reads from the node: logs in adaptive block ranges, block headers, token facts.
 // Raw JSON-RPC (no ABI decoding on the hot path): a log's topics and data are sliced by hand.
-import { createPublicClient, http, keccak256, type PublicClient, toHex, webSocket } from "viem";
+import {
+  BaseError,
+  createPublicClient,
+  http,
+  keccak256,
+  type PublicClient,
+  RpcRequestError,
+  toHex,
+  webSocket,
+} from "viem";
 import type { StateEventKind } from "./schema";
 
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
@@ -253,6 +262,12 @@ export class ChainReader {
     })) as `0x${string}`;
   }
 
+  /** A uint256 view at `blockNumber`; an empty answer (no code, no such function) reads as 0. */
+  async uintAt(to: string, data: `0x${string}`, blockNumber: number): Promise<bigint> {
+    const result = await this.call(to, data, blockNumber);
+    return result.length >= 66 ? BigInt(result.slice(0, 66)) : 0n;
+  }
+
   async code(address: string, blockNumber: number): Promise<string> {
     return (await this.client.request({
       method: "eth_getCode",
@@ -270,4 +285,37 @@ export class LogRangeError extends Error {
     super(`eth_getLogs refused blocks ${from}–${to}`);
     this.name = "LogRangeError";
   }
+}
+
+/**
+ * A node error in words fit for logs and the admin status: viem's short message, HTTP status and
+ * details, with any URL cut out. viem's full message names the RPC URL (with an API key in its path,
+ * for most hosted nodes) and carries the request body. One function, so that the shared log
+ * serializer can take it over.
+ */
+export function describeChainError(error: unknown): string {
+  const redact = (text: string) => text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>()]+/gi, "<url>");
+  let text: string;
+  if (error instanceof BaseError) {
+    const status = (error as { status?: unknown }).status;
+    text = [
+      error.shortMessage.replace(/\.$/, ""),
+      typeof status === "number" ? `HTTP ${status}` : undefined,
+      error.details && error.details !== error.shortMessage ? error.details : undefined,
+    ]
+      .filter(Boolean)
+      .join(": ");
+  } else if (error instanceof Error) {
+    text = `${error.name}: ${error.message.split("\n")[0]}`;
+  } else text = "unknown error";
+  return redact(text).replace(/\s+/g, " ").slice(0, 300);
+}
+
+/**
+ * The node answered with a JSON-RPC error (a refusal it would likely repeat: a revert, state it does
+ * not keep), as opposed to a request that did not get through (refused connection, timeout, HTTP
+ * error), which is worth retrying as it is.
+ */
+export function nodeRefused(error: unknown): boolean {
+  return error instanceof BaseError && error.walk((e) => e instanceof RpcRequestError) !== null;
 }

@@ -201,10 +201,11 @@ describe("indexer", () => {
     expect(lagging?.status).toBe(503);
     expect(lagging?.body.failing).toEqual(["indexer"]);
     expect(lagging?.body.indexer.lagBlocks).toBeGreaterThan(5);
+    expect(lagging?.body.indexer.state).toBe("behind");
     await waitForHead(pool, chain);
     await Bun.sleep(50);
     const caughtUp = await ready();
     expect(caughtUp.status).toBe(200);
-    expect(caughtUp.body.indexer).toMatchObject({ role: "active", lagBlocks: 0, ready: true });
+    expect(caughtUp.body.indexer).toMatchObject({ role: "active", state: "ok", lagBlocks: 0, ready: true });
   });
 });

@@ -17,6 +17,7 @@ import {
   ChainReader,
   type DecodedLogs,
   decodeLogs,
+  describeChainError,
   RangeSizer,
   type RawLog,
   type SuiteLog,
@@ -31,14 +32,27 @@ import {
   readTokenFacts,
 } from "./discovery";
 import { publishTokenEvents, type TokenTransfersEvent } from "./events";
+import { type IndexerReport, writeIndexerReport } from "./indexer-status";
+import { releaseIndexerLock, tryIndexerLock } from "./lock";
 import { type IndexerMetrics, indexerMetrics } from "./metrics";
+import { OpeningReadError, openingOf, readOpeningBalances } from "./opening";
+import {
+  findFailingTokens,
+  findNegativeBalances,
+  isDataError,
+  isNegativeBalanceError,
+  quarantineTokens,
+  type TokenFault,
+} from "./quarantine";
 import {
   type Checkpoint,
+  insertOpeningBalances,
   insertStateEvents,
   insertTokens,
   insertTransfers,
   moveCheckpoint,
   type NewToken,
+  type OpeningBalance,
   readCheckpoint,
   recentBlocks,
   recordBlocks,
@@ -53,18 +67,29 @@ export interface IndexerDeps {
   log: Logger;
 }
 
+/**
+ * What the public /ready shows of the indexer: fixed words and numbers, never an error's text (a
+ * node's error names its URL, API key included). The details go to the log, redacted, and to
+ * admins (system.indexer).
+ */
 export interface IndexerStatus {
   /** active: holds the lock and indexes; standby: waits for it; stopped. */
   role: "starting" | "standby" | "active" | "stopped";
+  /**
+   * ok; behind: more than INDEXER_MAX_LAG_BLOCKS (plus confirmations) behind the head; failing: the
+   * last attempt failed and is being retried; starting, standby, stopped: as `role`.
+   */
+  state: "starting" | "standby" | "ok" | "behind" | "failing" | "stopped";
   chainId?: number;
   head?: number;
   indexedBlock?: number;
   lagBlocks?: number;
   /** Events committed per second over the last progress interval. */
   eventsPerSecond?: number;
-  /** False when active and more than INDEXER_MAX_LAG_BLOCKS behind, or stuck on an error. */
+  /** Tokens left out of indexing until an operator resets them (they do not make it unready). */
+  quarantinedTokens: number;
+  /** False when active and more than INDEXER_MAX_LAG_BLOCKS behind, or failing repeatedly. */
   ready: boolean;
-  lastError?: string;
 }
 
 export interface RunningIndexer {
@@ -72,8 +97,6 @@ export interface RunningIndexer {
   /** Finishes the batch in progress (commit and publish), releases the lock, closes its connection. */
   stop(): Promise<void>;
 }
-
-const LOCK_CLASS = 1_263_097_944; // "KITX"
 
 /** A token its factory announced (TREXSuiteDeployed), with its facts read at block `factsAt`. */
 async function suiteToken(
@@ -115,9 +138,7 @@ export async function resetChainIndex(
   client: pg.ClientBase,
   chainId: number,
 ): Promise<{ removed: number } | undefined> {
-  const key = [LOCK_CLASS, chainId % 2_147_483_647];
-  const { rows } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1, $2) as locked", key);
-  if (!rows[0]?.locked) return undefined;
+  if (!(await tryIndexerLock(client, chainId))) return undefined;
   try {
     await client.query("begin");
     let removed = 0;
@@ -134,7 +155,7 @@ export async function resetChainIndex(
     await client.query("rollback").catch(() => {});
     throw error;
   } finally {
-    await client.query("select pg_advisory_unlock($1, $2)", key);
+    await releaseIndexerLock(client, chainId);
   }
 }
 const PROGRESS_EVERY_MS = 5_000;
@@ -146,7 +167,14 @@ interface TokenRow {
   identityRegistry: string | null;
   deploymentBlock: number;
   catchUpBlock: number | null;
+  openingBlock: number | null;
+  quarantined: boolean;
 }
+
+/** Attempts in a row the node may refuse a token's opening balances before it is quarantined. */
+const OPENING_READ_ATTEMPTS = 3;
+/** How often the active indexer refreshes its report for admins (more often on failures). */
+const REPORT_EVERY_MS = 2_000;
 
 export function startIndexer(deps: IndexerDeps, options: { registry?: Registry } = {}): RunningIndexer {
   const indexer = new Indexer(deps, options.registry);
@@ -161,7 +189,12 @@ class Indexer implements RunningIndexer {
   private readonly sizer: RangeSizer;
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
-  private state: IndexerStatus = { role: "starting", ready: true };
+  private state: Omit<IndexerStatus, "state"> = { role: "starting", ready: true, quarantinedTokens: 0 };
+  /** The last failure, redacted: for the log and admins, never for /ready. */
+  private lastError: { message: string; at: string } | undefined;
+  private lastReport = 0;
+  /** Opening balances the node refused, by token: attempts in a row. */
+  private openingRefusals = new Map<string, number>();
   private chainId = 0;
   private checkpoint: Checkpoint | undefined;
   private factories: FactorySource[] = [];
@@ -188,7 +221,32 @@ class Indexer implements RunningIndexer {
   }
 
   status(): IndexerStatus {
-    return { ...this.state };
+    const { role, ready } = this.state;
+    const state: IndexerStatus["state"] =
+      role === "stopped"
+        ? "stopped"
+        : this.failures > 0
+          ? "failing"
+          : role === "active"
+            ? ready
+              ? "ok"
+              : "behind"
+            : role;
+    return { ...this.state, state };
+  }
+
+  /** The status with the last error (redacted), into Redis for system.indexer; at most every few seconds. */
+  private report(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastReport < REPORT_EVERY_MS) return;
+    this.lastReport = now;
+    const report: IndexerReport = {
+      ...this.status(),
+      lastError: this.lastError?.message ?? null,
+      lastErrorAt: this.lastError?.at ?? null,
+      reportedAt: new Date(now).toISOString(),
+    };
+    void writeIndexerReport(this.deps.redis, report).catch(() => {});
   }
 
   async stop(): Promise<void> {
@@ -229,13 +287,18 @@ class Indexer implements RunningIndexer {
         await client.connect();
         if (!(await this.acquireLock(client))) break;
         this.state = { ...this.state, role: "active", chainId: this.chainId };
+        this.report(true);
         this.metrics?.active.set(1);
         this.log.info({ chainId: this.chainId }, "indexer lock acquired: indexing");
         await this.indexWhileLocked(client);
       } catch (error) {
         this.failures += 1;
-        this.state = { ...this.state, lastError: (error as Error).message, ready: this.failures < 3 };
-        this.log.error({ err: error }, "indexer failed; retrying");
+        this.state = { ...this.state, ready: this.failures < 3 };
+        // Never the raw error: a node's message carries its URL (API key included) and request body.
+        const message = describeChainError(error);
+        this.lastError = { message, at: new Date().toISOString() };
+        this.log.error({ error: message, failures: this.failures }, "indexer failed; retrying");
+        this.report(true);
         await this.sleep(Math.min(500 * 2 ** Math.min(this.failures, 5), 10_000));
       } finally {
         this.metrics?.active.set(0);
@@ -252,11 +315,9 @@ class Indexer implements RunningIndexer {
     this.state = { ...this.state, role: "standby", chainId: this.chainId, ready: true };
     let logged = false;
     while (!this.stopped) {
-      const { rows } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1, $2) as locked", [
-        LOCK_CLASS,
-        this.chainId % 2_147_483_647,
-      ]);
-      if (rows[0]?.locked) return true;
+      if (await tryIndexerLock(client, this.chainId)) return true;
+      // Another indexer is active: waiting is healthy, whatever failed before.
+      this.failures = 0;
       if (!logged) this.log.info({ chainId: this.chainId }, "another indexer is active; waiting to take over");
       logged = true;
       await this.sleep(Math.min(this.deps.config.indexer.pollIntervalMs, 500));
@@ -273,7 +334,7 @@ class Indexer implements RunningIndexer {
       await this.refreshSources(client);
       const progressed = await this.step(client);
       this.failures = 0;
-      if (this.state.lastError) this.state = { ...this.state, lastError: undefined };
+      this.report();
       if (!progressed) await this.sleep(this.deps.config.indexer.pollIntervalMs);
     }
   }
@@ -281,7 +342,10 @@ class Indexer implements RunningIndexer {
   // ---------------------------------------------------------------------------------------------
   // Sources
 
-  /** Configured tokens and factories; the deployment file is re-read when it appears or changes. */
+  /**
+   * Configured tokens and factories; the deployment file is re-read when it appears or changes, and
+   * a configured token missing from the table (new, or reset by an operator) is added.
+   */
   private async refreshSources(client: pg.Client): Promise<void> {
     const now = Date.now();
     if (now - this.lastSourcesCheck < 10_000) return;
@@ -289,9 +353,46 @@ class Indexer implements RunningIndexer {
     this.lastSourcesCheck = now;
     const file = this.deps.config.chain.deploymentFile;
     const deployed = file ? await readDeploymentFactory(file) : undefined;
-    if (!first && deployed?.mtimeMs === this.deploymentFileMtime) return;
+    const fileChanged = first || deployed?.mtimeMs !== this.deploymentFileMtime;
+    const known = new Set((await this.tokens(client)).map((t) => t.address));
+    const configured = this.deps.config.indexer.tokens.filter((t) => !known.has(t.address));
+    if (!fileChanged && configured.length === 0) return;
     this.deploymentFileMtime = deployed?.mtimeMs;
     const head = await this.reader.head();
+    const cp = this.checkpoint;
+    const newTokens: NewToken[] = [];
+    for (const token of configured) {
+      const facts = await readTokenFacts(this.reader, token.address);
+      const deploymentBlock = token.startBlock ?? (await findDeploymentBlock(this.reader, token.address, head));
+      // Started after its first transfers: holders' balances there are read from the chain.
+      const opening =
+        token.startBlock === undefined ? null : await openingOf(this.reader, token.address, token.startBlock);
+      newTokens.push({
+        address: token.address,
+        ...facts,
+        discoveredVia: "config",
+        deploymentBlock,
+        factory: null,
+        catchUpBlock: cp && cp.blockNumber >= deploymentBlock ? deploymentBlock - 1 : null,
+        openingBlock: opening?.block ?? null,
+        openingSupply: opening?.supply,
+      });
+      known.add(token.address);
+    }
+    if (fileChanged) newTokens.push(...(await this.refreshFactories(deployed, head, known)));
+    if (newTokens.length > 0) {
+      await insertTokens(client, this.chainId, newTokens);
+      this.log.info({ tokens: newTokens.map((t) => `${t.symbol} ${t.address}`) }, "tokens added");
+    }
+  }
+
+  /** The factories to follow; the tokens of those added behind the checkpoint (they catch up). */
+  private async refreshFactories(
+    deployed: Awaited<ReturnType<typeof readDeploymentFactory>>,
+    head: number,
+    known: Set<string>,
+  ): Promise<NewToken[]> {
+    const file = this.deps.config.chain.deploymentFile;
     const factories = configuredFactories(this.deps.config);
     if (deployed && !factories.some((f) => f.address === deployed.address)) {
       // A file left by another chain (a laptop's dev chain, a reset anvil) must not add a factory
@@ -306,26 +407,10 @@ class Indexer implements RunningIndexer {
           "the deployment file's factory is not on this chain; ignored",
         );
     }
-    const added = factories.filter((f) => !this.factories.some((known) => known.address === f.address));
+    const added = factories.filter((f) => !this.factories.some((previous) => previous.address === f.address));
     this.factories = factories;
-    const known = new Set((await this.tokens(client)).map((t) => t.address));
     const cp = this.checkpoint;
     const newTokens: NewToken[] = [];
-    for (const configured of this.deps.config.indexer.tokens) {
-      if (known.has(configured.address)) continue;
-      const facts = await readTokenFacts(this.reader, configured.address);
-      const deploymentBlock =
-        configured.startBlock ?? (await findDeploymentBlock(this.reader, configured.address, head));
-      newTokens.push({
-        address: configured.address,
-        ...facts,
-        discoveredVia: "config",
-        deploymentBlock,
-        factory: null,
-        catchUpBlock: cp && cp.blockNumber >= deploymentBlock ? deploymentBlock - 1 : null,
-      });
-      known.add(configured.address);
-    }
     // A factory configured after the checkpoint passed its start: its earlier suites are found
     // with one scan, and their tokens catch up on their own.
     if (cp) {
@@ -340,10 +425,7 @@ class Indexer implements RunningIndexer {
         }
       }
     }
-    if (newTokens.length > 0) {
-      await insertTokens(client, this.chainId, newTokens);
-      this.log.info({ tokens: newTokens.map((t) => `${t.symbol} ${t.address}`) }, "tokens added");
-    }
+    return newTokens;
   }
 
   private async tokens(client: pg.Client): Promise<TokenRow[]> {
@@ -352,14 +434,21 @@ class Indexer implements RunningIndexer {
       identity_registry: string | null;
       deployment_block: string;
       catch_up_block: string | null;
-    }>("select address, identity_registry, deployment_block, catch_up_block from tokens where chain_id = $1", [
-      this.chainId,
-    ]);
+      opening_block: string | null;
+      quarantined: boolean;
+    }>(
+      `select address, identity_registry, deployment_block, catch_up_block, opening_block,
+         quarantined_at is not null as quarantined
+       from tokens where chain_id = $1`,
+      [this.chainId],
+    );
     return rows.map((r) => ({
       address: r.address,
       identityRegistry: r.identity_registry,
       deploymentBlock: Number(r.deployment_block),
       catchUpBlock: r.catch_up_block === null ? null : Number(r.catch_up_block),
+      openingBlock: r.opening_block === null ? null : Number(r.opening_block),
+      quarantined: r.quarantined,
     }));
   }
 
@@ -369,7 +458,10 @@ class Indexer implements RunningIndexer {
   /** One unit of work; false when there was nothing to do (the caller then waits a poll interval). */
   private async step(client: pg.Client): Promise<boolean> {
     const { confirmations, reorgWindow } = this.deps.config.indexer;
-    const tokens = await this.tokens(client);
+    const all = await this.tokens(client);
+    // Quarantined tokens are in no batch: the others go on without them.
+    const tokens = all.filter((t) => !t.quarantined);
+    this.observeQuarantined(all.length - tokens.length);
     const head = await this.reader.head();
     this.observeHead(head);
 
@@ -430,7 +522,7 @@ class Indexer implements RunningIndexer {
 
     // Suites deployed in this range: their tokens exist from that block on; read them now, so that
     // the batch has all of them.
-    const known = new Set(tokens.map((t) => t.address));
+    const known = new Set(all.map((t) => t.address));
     const newTokens: NewToken[] = [];
     for (const suite of decoded.suites) {
       if (known.has(suite.token)) continue;
@@ -452,6 +544,8 @@ class Indexer implements RunningIndexer {
     }
 
     await this.fillBlockTimes(decoded.transfers, headers);
+    const openings = await this.readOpenings(client, cp, followed, decoded);
+    if (!openings) return true;
     const toHeader = headers.get(to) as BlockHeader;
     const next = { blockNumber: to, blockHash: toHeader.hash };
     const read = performance.now();
@@ -465,12 +559,17 @@ class Indexer implements RunningIndexer {
     }
     const inserted = await this.transaction(client, async () => {
       await insertTokens(client, this.chainId, newTokens);
+      await insertOpeningBalances(client, this.chainId, openings);
       const transfers = await insertTransfers(client, this.chainId, decoded.transfers);
       await insertStateEvents(client, this.chainId, decoded.states);
       await recordBlocks(client, this.chainId, [...headers.values()], to - reorgWindow);
       await moveCheckpoint(client, this.chainId, cp, next);
       return transfers;
+    }).catch(async (error) => {
+      if (await this.isolate(client, error, cp, { ...decoded, openings }, newTokens)) return undefined;
+      throw error;
     });
+    if (!inserted) return true;
     this.checkpoint = next;
     this.log.debug(
       {
@@ -520,6 +619,8 @@ class Indexer implements RunningIndexer {
     const logs = from <= to ? await this.reader.logsAdaptive([...roles.keys()], from, to, this.sizer) : [];
     const decoded = decodeLogs(logs, roles);
     await this.fillBlockTimes(decoded.transfers, new Map());
+    const openings = await this.readOpenings(client, cp, catchingUp, decoded);
+    if (!openings) return;
     const recorded = new Map((await recentBlocks(client, this.chainId, to)).map((b) => [b.number, b.hash]));
     // Blocks behind the checkpoint whose hash we know must still be those blocks.
     if (
@@ -529,6 +630,7 @@ class Indexer implements RunningIndexer {
     )
       return;
     const inserted = await this.transaction(client, async () => {
+      await insertOpeningBalances(client, this.chainId, openings);
       const transfers = await insertTransfers(client, this.chainId, decoded.transfers);
       await insertStateEvents(client, this.chainId, decoded.states);
       await client.query(
@@ -537,7 +639,11 @@ class Indexer implements RunningIndexer {
         [this.chainId, catchingUp.map((t) => t.address), to, cp.blockNumber],
       );
       return transfers;
+    }).catch(async (error) => {
+      if (await this.isolate(client, error, cp, { ...decoded, openings })) return undefined;
+      throw error;
     });
+    if (!inserted) return;
     await this.publish(inserted);
     this.log.info(
       { tokens: catchingUp.map((t) => t.address), to, checkpoint: cp.blockNumber, transfers: inserted.length },
@@ -583,6 +689,77 @@ class Indexer implements RunningIndexer {
       removed,
     }));
     await publishTokenEvents(this.deps, events);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tokens whose events cannot be applied
+
+  /**
+   * The opening balances a batch of `tokens` needs (see opening.ts); undefined when a token was
+   * quarantined instead (the node kept refusing them), and the batch is to be read again.
+   */
+  private async readOpenings(
+    client: pg.Client,
+    cp: Checkpoint,
+    tokens: TokenRow[],
+    decoded: DecodedLogs,
+  ): Promise<OpeningBalance[] | undefined> {
+    const openingBlocks = new Map<string, number>();
+    for (const t of tokens) if (t.openingBlock !== null) openingBlocks.set(t.address, t.openingBlock);
+    try {
+      const openings = await readOpeningBalances(this.reader, client, this.chainId, openingBlocks, decoded);
+      this.openingRefusals.clear();
+      return openings;
+    } catch (error) {
+      if (!(error instanceof OpeningReadError)) throw error;
+      const attempts = (this.openingRefusals.get(error.token) ?? 0) + 1;
+      this.openingRefusals.set(error.token, attempts);
+      // A refusal may be a passing one: retried (with the usual backoff) a few times first.
+      if (attempts < OPENING_READ_ATTEMPTS) throw error;
+      this.openingRefusals.delete(error.token);
+      await this.quarantine(client, cp, [{ token: error.token, reason: error.reason }], []);
+      return undefined;
+    }
+  }
+
+  /**
+   * After a batch failed on its own data: quarantines the tokens that caused it (true: read the
+   * batch again without them) — those leaving a holder below zero, else those whose writes fail
+   * on their own.
+   */
+  private async isolate(
+    client: pg.Client,
+    error: unknown,
+    cp: Checkpoint,
+    batch: Pick<DecodedLogs, "transfers" | "states"> & { openings: OpeningBalance[] },
+    newTokens: NewToken[] = [],
+  ): Promise<boolean> {
+    if (!isDataError(error)) return false;
+    let faults = isNegativeBalanceError(error)
+      ? await findNegativeBalances(client, this.chainId, batch.transfers, batch.openings)
+      : [];
+    if (faults.length === 0) faults = await findFailingTokens(client, this.chainId, batch);
+    if (faults.length === 0) return false;
+    await this.quarantine(client, cp, faults, newTokens);
+    return true;
+  }
+
+  /** Takes tokens out of indexing, with their reasons; tokens found in the failed batch are kept. */
+  private async quarantine(client: pg.Client, cp: Checkpoint, faults: TokenFault[], newTokens: NewToken[]) {
+    this.prefetched = undefined;
+    await this.transaction(client, async () => {
+      // A factory's token deployed in the failed range: stored now, so that it can be quarantined
+      // (and the others are not looked for again).
+      await insertTokens(client, this.chainId, newTokens);
+      await quarantineTokens(client, this.chainId, faults, cp.blockNumber);
+    });
+    for (const fault of faults)
+      this.log.warn(
+        { token: fault.token, reason: fault.reason },
+        "token quarantined: left out of indexing until `bun run kit indexer:reset --token` (the others go on)",
+      );
+    this.observeQuarantined(this.state.quarantinedTokens + faults.length);
+    this.report(true);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -666,6 +843,11 @@ class Indexer implements RunningIndexer {
         })),
       })),
     );
+  }
+
+  private observeQuarantined(count: number): void {
+    this.state.quarantinedTokens = count;
+    this.metrics?.quarantinedTokens.set(count);
   }
 
   private observeHead(head: number): void {

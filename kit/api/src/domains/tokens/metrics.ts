@@ -10,6 +10,7 @@ export interface IndexerMetrics {
   blocks: Counter;
   batches: Counter;
   reorgs: Counter;
+  quarantinedTokens: Gauge;
   batchDuration: Histogram;
 }
 
@@ -47,6 +48,11 @@ export function indexerMetrics(registry: Registry): IndexerMetrics {
     blocks: new Counter({ name: "kit_indexer_blocks_total", help: "Blocks indexed", registers }),
     batches: new Counter({ name: "kit_indexer_batches_total", help: "Batches committed", registers }),
     reorgs: new Counter({ name: "kit_indexer_reorgs_total", help: "Reorgs rolled back", registers }),
+    quarantinedTokens: new Gauge({
+      name: "kit_indexer_quarantined_tokens",
+      help: "Tokens left out of indexing because their events could not be applied (see system.indexer)",
+      registers,
+    }),
     batchDuration: new Histogram({
       name: "kit_indexer_batch_duration_seconds",
       help: "Read + write time of one committed batch",

@@ -41,7 +41,10 @@ export const tokens = pgTable(
     name: text("name").notNull(),
     symbol: text("symbol").notNull(),
     decimals: smallint("decimals").notNull(),
-    /** Mints minus burns of the indexed transfers (equals `totalSupply()` at the checkpoint). */
+    /**
+     * Mints minus burns of the indexed transfers, plus `totalSupply()` at `opening_block` when there
+     * is one (equals `totalSupply()` at the checkpoint).
+     */
     totalSupply: amount("total_supply").notNull().default("0"),
     /** From Paused/Unpaused events; a T-REX token starts paused without an event. */
     paused: boolean("paused").notNull().default(false),
@@ -58,6 +61,22 @@ export const tokens = pgTable(
      * its own (the last block it is complete to); null once it is followed with the others.
      */
     catchUpBlock: blockNumber("catch_up_block"),
+    /**
+     * Set when indexing starts after the token's first transfers (a configured start block the
+     * contract already existed before): the block before the start. The events up to it are not
+     * read, so each holder's balance at it is read from the chain (balanceOf) when the holder is
+     * first seen, and the supply (totalSupply) when the token is added.
+     */
+    openingBlock: blockNumber("opening_block"),
+    /**
+     * Set when the token's events could not be applied (a holder's balance would go negative, or
+     * its opening balances cannot be read): it is left out of every batch from then on, so the
+     * other tokens go on; `catch_up_block` says how far it is complete. Cleared by
+     * `bun run kit indexer:reset --token`.
+     */
+    quarantinedAt: at("quarantined_at"),
+    /** Why, in words an operator can act on (no node URLs or raw driver messages). */
+    quarantineReason: text("quarantine_reason"),
     discoveredAt: at("discovered_at").notNull().defaultNow(),
     updatedAt: at("updated_at").notNull().defaultNow(),
   },
@@ -121,6 +140,12 @@ export const tokenBalances = pgTable(
     frozen: boolean("frozen").notNull().default(false),
     /** TokensFrozen minus TokensUnfrozen: the part of the balance that cannot move. */
     frozenAmount: amount("frozen_amount").notNull().default("0"),
+    /**
+     * The holder's balance at the token's `opening_block`, read from the chain when the holder was
+     * first seen (and added to `balance`); null for tokens indexed from their creation, and until
+     * then.
+     */
+    openingBalance: amount("opening_balance"),
     /** The last block that changed this row. */
     updatedBlock: blockNumber("updated_block").notNull(),
   },

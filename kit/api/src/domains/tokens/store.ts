@@ -17,17 +17,21 @@ export interface NewToken {
   identityRegistry: string | null;
   factory: string | null;
   catchUpBlock: number | null;
+  /** See `tokens.opening_block`; null for a token indexed from its creation. */
+  openingBlock?: number | null;
+  /** totalSupply() at the opening block (the supply the indexed mints and burns start from). */
+  openingSupply?: string;
 }
 
 export async function insertTokens(client: pg.ClientBase, chainId: number, tokens: NewToken[]): Promise<void> {
   if (tokens.length === 0) return;
   await client.query(
     `insert into tokens (chain_id, address, name, symbol, decimals, kind, discovered_via, deployment_block,
-       identity_registry, factory, catch_up_block, paused)
+       identity_registry, factory, catch_up_block, opening_block, total_supply, paused)
      select $1, t.* , t.kind = 't-rex'
      from unnest($2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[], $7::text[], $8::bigint[],
-       $9::text[], $10::text[], $11::bigint[]) as t(address, name, symbol, decimals, kind, discovered_via,
-       deployment_block, identity_registry, factory, catch_up_block)
+       $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::numeric[]) as t(address, name, symbol, decimals,
+       kind, discovered_via, deployment_block, identity_registry, factory, catch_up_block, opening_block, total_supply)
      on conflict (chain_id, address) do nothing`,
     [
       chainId,
@@ -41,6 +45,60 @@ export async function insertTokens(client: pg.ClientBase, chainId: number, token
       tokens.map((t) => t.identityRegistry),
       tokens.map((t) => t.factory),
       tokens.map((t) => t.catchUpBlock),
+      tokens.map((t) => t.openingBlock ?? null),
+      tokens.map((t) => t.openingSupply ?? "0"),
+    ],
+  );
+}
+
+/** A holder's balance at its token's opening block, as read from the chain. */
+export interface OpeningBalance {
+  token: string;
+  holder: string;
+  balance: string;
+  block: number;
+}
+
+/** Of these holders, those whose opening balance is not stored yet (to read from the chain). */
+export async function holdersWithoutOpeningBalance(
+  client: pg.ClientBase,
+  chainId: number,
+  holders: { token: string; holder: string }[],
+): Promise<{ token: string; holder: string }[]> {
+  if (holders.length === 0) return [];
+  const { rows } = await client.query<{ token: string; holder: string }>(
+    `select h.token, h.holder from unnest($2::text[], $3::text[]) as h(token, holder)
+     where not exists (select 1 from token_balances b where b.chain_id = $1 and b.token = h.token
+                         and b.holder = h.holder and b.opening_balance is not null)`,
+    [chainId, holders.map((h) => h.token), holders.map((h) => h.holder)],
+  );
+  return rows;
+}
+
+/**
+ * Stores opening balances and adds them to the balances (a row made earlier by a freeze event has
+ * none yet). A holder that has one already keeps it: it is a fact about a block below everything
+ * indexed for the token.
+ */
+export async function insertOpeningBalances(
+  client: pg.ClientBase,
+  chainId: number,
+  openings: OpeningBalance[],
+): Promise<void> {
+  if (openings.length === 0) return;
+  await client.query(
+    `insert into token_balances as b (chain_id, token, holder, balance, opening_balance, updated_block)
+     select $1, o.token, o.holder, o.balance, o.balance, o.block
+     from unnest($2::text[], $3::text[], $4::numeric[], $5::bigint[]) as o(token, holder, balance, block)
+     on conflict (chain_id, token, holder) do update
+       set balance = b.balance + excluded.opening_balance, opening_balance = excluded.opening_balance
+       where b.opening_balance is null`,
+    [
+      chainId,
+      openings.map((o) => o.token),
+      openings.map((o) => o.holder),
+      openings.map((o) => o.balance),
+      openings.map((o) => o.block),
     ],
   );
 }
@@ -116,24 +174,7 @@ export async function applyTransfers(
   sign: 1n | -1n,
 ): Promise<void> {
   if (transfers.length === 0) return;
-  const deltas = new Map<string, { token: string; holder: string; delta: bigint; block: number }>();
-  const supply = new Map<string, bigint>();
-  const move = (token: string, holder: string, delta: bigint, block: number) => {
-    const key = `${token}${holder}`;
-    const entry = deltas.get(key);
-    if (entry) {
-      entry.delta += delta;
-      if (block > entry.block) entry.block = block;
-    } else deltas.set(key, { token, holder, delta, block });
-  };
-  for (const t of transfers) {
-    const amount = BigInt(t.amount) * sign;
-    if (t.from === ZERO_ADDRESS) supply.set(t.token, (supply.get(t.token) ?? 0n) + amount);
-    else move(t.token, t.from, -amount, t.blockNumber);
-    if (t.to === ZERO_ADDRESS) supply.set(t.token, (supply.get(t.token) ?? 0n) - amount);
-    else move(t.token, t.to, amount, t.blockNumber);
-  }
-  const list = [...deltas.values()];
+  const { balances: list, supply } = transferDeltas(transfers, sign);
   await client.query(
     `with d as (
        select * from unnest($2::text[], $3::text[], $4::numeric[], $5::bigint[]) as d(token, holder, delta, block)
@@ -165,6 +206,39 @@ export async function applyTransfers(
       [chainId, changed.map(([token]) => token), changed.map(([, delta]) => delta.toString())],
     );
   }
+}
+
+export interface BalanceDelta {
+  token: string;
+  holder: string;
+  delta: bigint;
+  /** The last block of the transfers summed. */
+  block: number;
+}
+
+/** The net move of each holder's balance and of each token's supply over `transfers`, exactly. */
+export function transferDeltas(
+  transfers: Pick<TransferLog, "token" | "from" | "to" | "amount" | "blockNumber">[],
+  sign: 1n | -1n = 1n,
+): { balances: BalanceDelta[]; supply: Map<string, bigint> } {
+  const deltas = new Map<string, BalanceDelta>();
+  const supply = new Map<string, bigint>();
+  const move = (token: string, holder: string, delta: bigint, block: number) => {
+    const key = `${token}${holder}`;
+    const entry = deltas.get(key);
+    if (entry) {
+      entry.delta += delta;
+      if (block > entry.block) entry.block = block;
+    } else deltas.set(key, { token, holder, delta, block });
+  };
+  for (const t of transfers) {
+    const amount = BigInt(t.amount) * sign;
+    if (t.from === ZERO_ADDRESS) supply.set(t.token, (supply.get(t.token) ?? 0n) + amount);
+    else move(t.token, t.from, -amount, t.blockNumber);
+    if (t.to === ZERO_ADDRESS) supply.set(t.token, (supply.get(t.token) ?? 0n) - amount);
+    else move(t.token, t.to, amount, t.blockNumber);
+  }
+  return { balances: [...deltas.values()], supply };
 }
 
 /** Inserts state events and applies the inserted ones, in chain order. */

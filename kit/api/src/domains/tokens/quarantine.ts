@@ -1,0 +1,214 @@
+// A token whose events cannot be applied — a holder's balance would go negative (a non-standard
+// ERC-20, balances moved without Transfer events), amounts beyond what a uint256 supply allows, or
+// the node refuses its opening balances — is
+// quarantined: left out of every batch from then on, with its reason stored, so that one bad token
+// cannot stop the indexing of all the others (every batch covers every token). An operator sees it
+// (system.indexer, kit_indexer_quarantined_tokens) and resets it once the cause is fixed.
+import type pg from "pg";
+import type { StateLog, TransferLog } from "./chain-reader";
+import { releaseIndexerLock, tryIndexerLock } from "./lock";
+import {
+  insertOpeningBalances,
+  insertStateEvents,
+  insertTransfers,
+  type OpeningBalance,
+  transferDeltas,
+} from "./store";
+
+export interface TokenFault {
+  token: string;
+  reason: string;
+}
+
+const REASON_MAX = 500;
+
+/** The batch failed on `token_balances_balance_check`: some holder's balance would go below zero. */
+export function isNegativeBalanceError(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === "23514" && e.constraint === "token_balances_balance_check";
+}
+
+/**
+ * A failure the batch's data itself caused (SQLSTATE classes 22, data exception, and 23, integrity
+ * constraint), as opposed to a lost connection or a moved checkpoint.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^2[23]/.test(code);
+}
+
+/**
+ * After a batch failed on the balance check (and rolled back): the tokens whose transfers, added
+ * to what is stored and to the opening balances the batch would have stored, leave a holder below
+ * zero. One fault per token, naming the first such holder.
+ */
+export async function findNegativeBalances(
+  client: pg.ClientBase,
+  chainId: number,
+  transfers: Pick<TransferLog, "token" | "from" | "to" | "amount" | "blockNumber">[],
+  openings: OpeningBalance[],
+): Promise<TokenFault[]> {
+  const { balances } = transferDeltas(transfers);
+  const opening = new Map(openings.map((o) => [`${o.token}${o.holder}`, o]));
+  const net = balances.map((d) => ({
+    ...d,
+    delta: d.delta + BigInt(opening.get(`${d.token}${d.holder}`)?.balance ?? 0),
+  }));
+  const { rows } = await client.query<{ token: string; holder: string; stored: string; block: string; delta: string }>(
+    `select d.token, d.holder, coalesce(b.balance, 0)::text as stored, d.block::text, d.delta::text
+     from unnest($2::text[], $3::text[], $4::numeric[], $5::bigint[]) as d(token, holder, delta, block)
+     left join token_balances b on b.chain_id = $1 and b.token = d.token and b.holder = d.holder
+     where coalesce(b.balance, 0) + d.delta < 0
+     order by d.token, d.block, d.holder`,
+    [
+      chainId,
+      net.map((d) => d.token),
+      net.map((d) => d.holder),
+      net.map((d) => d.delta.toString()),
+      net.map((d) => d.block),
+    ],
+  );
+  const faults = new Map<string, TokenFault>();
+  for (const row of rows) {
+    if (faults.has(row.token)) continue;
+    const opened = opening.get(`${row.token}${row.holder}`);
+    const held = opened
+      ? `${opened.balance} read from the chain at block ${opened.block}`
+      : `${row.stored} from its indexed transfers`;
+    const after = BigInt(row.stored) + BigInt(row.delta);
+    faults.set(row.token, {
+      token: row.token,
+      reason:
+        `holder ${row.holder} would hold ${after} after block ${row.block} (it held ${held}): the token's Transfer events do not account for its balances (not a standard ERC-20?)`.slice(
+          0,
+          REASON_MAX,
+        ),
+    });
+  }
+  return [...faults.values()];
+}
+
+/**
+ * The tokens whose part of a failed batch fails on its own, for failures findNegativeBalances does
+ * not explain: each token's writes are tried alone, in a transaction that is always rolled back.
+ */
+export async function findFailingTokens(
+  client: pg.ClientBase,
+  chainId: number,
+  batch: { transfers: TransferLog[]; states: StateLog[]; openings: OpeningBalance[] },
+): Promise<TokenFault[]> {
+  const tokens = new Set([...batch.transfers.map((t) => t.token), ...batch.openings.map((o) => o.token)]);
+  const faults: TokenFault[] = [];
+  for (const token of tokens) {
+    await client.query("begin");
+    try {
+      await insertOpeningBalances(
+        client,
+        chainId,
+        batch.openings.filter((o) => o.token === token),
+      );
+      await insertTransfers(
+        client,
+        chainId,
+        batch.transfers.filter((t) => t.token === token),
+      );
+      await insertStateEvents(
+        client,
+        chainId,
+        batch.states.filter((s) => s.contract === token),
+      );
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      // A driver message names tables and constraints, never hosts or keys.
+      const message = (error as Error).message.split("\n")[0];
+      faults.push({ token, reason: `its events cannot be stored: ${message}`.slice(0, REASON_MAX) });
+    } finally {
+      await client.query("rollback").catch(() => {});
+    }
+  }
+  return faults;
+}
+
+/**
+ * Marks tokens quarantined (those already quarantined keep their first reason). A token followed
+ * with the others is complete up to `completeTo` (the checkpoint): it becomes its catch-up block,
+ * which is what `tokens.get` reports as its indexed block.
+ */
+export async function quarantineTokens(
+  client: pg.ClientBase,
+  chainId: number,
+  faults: TokenFault[],
+  completeTo: number,
+): Promise<void> {
+  if (faults.length === 0) return;
+  await client.query(
+    `update tokens t set quarantined_at = now(), quarantine_reason = f.reason, updated_at = now(),
+       catch_up_block = coalesce(t.catch_up_block, $4)
+     from unnest($2::text[], $3::text[]) as f(token, reason)
+     where t.chain_id = $1 and t.address = f.token and t.quarantined_at is null`,
+    [chainId, faults.map((f) => f.token), faults.map((f) => f.reason.slice(0, REASON_MAX)), completeTo],
+  );
+}
+
+export type TokenResetOutcome =
+  /** Discovered via INDEXER_TOKENS: removed, so an indexer adds it again from the configuration. */
+  | { outcome: "forgotten"; removed: number }
+  /** Discovered via a factory: kept, and read again from its creation block. */
+  | { outcome: "restarted"; removed: number }
+  | { outcome: "not-found" }
+  /** An indexer runs and the token is not quarantined: its batches may be writing it. */
+  | { outcome: "busy" };
+
+/**
+ * Forgets what was indexed for one token and lifts its quarantine, so that it is read again from
+ * its first block (catching up on its own, then followed with the others). A quarantined token is
+ * in no batch, so it may be reset while an indexer runs; any other token only when none runs.
+ */
+export async function resetTokenIndex(
+  client: pg.ClientBase,
+  chainId: number,
+  token: string,
+): Promise<TokenResetOutcome> {
+  const locked = await tryIndexerLock(client, chainId);
+  try {
+    await client.query("begin");
+    const { rows } = await client.query<{ discovered_via: string; quarantined: boolean }>(
+      `select discovered_via, quarantined_at is not null as quarantined from tokens
+       where chain_id = $1 and address = $2 for update`,
+      [chainId, token],
+    );
+    const row = rows[0];
+    if (!row || (!locked && !row.quarantined)) {
+      await client.query("rollback");
+      return row ? { outcome: "busy" } : { outcome: "not-found" };
+    }
+    let removed = 0;
+    for (const sql of [
+      "delete from token_transfers where chain_id = $1 and token = $2",
+      "delete from token_balances where chain_id = $1 and token = $2",
+      "delete from token_state_events where chain_id = $1 and contract = $2",
+    ])
+      removed += (await client.query(sql, [chainId, token])).rowCount ?? 0;
+    if (row.discovered_via === "config") {
+      await client.query("delete from tokens where chain_id = $1 and address = $2", [chainId, token]);
+      await client.query("commit");
+      return { outcome: "forgotten", removed: removed + 1 };
+    }
+    // Behind the checkpoint it catches up from its creation; ahead of it, it is simply followed.
+    await client.query(
+      `update tokens t set total_supply = 0, paused = t.kind = 't-rex', quarantined_at = null,
+         quarantine_reason = null, updated_at = now(),
+         catch_up_block = case when c.block_number >= t.deployment_block then t.deployment_block - 1 end
+       from (select max(block_number) as block_number from indexer_checkpoints where chain_id = $1) c
+       where t.chain_id = $1 and t.address = $2`,
+      [chainId, token],
+    );
+    await client.query("commit");
+    return { outcome: "restarted", removed };
+  } catch (error) {
+    await client.query("rollback").catch(() => {});
+    throw error;
+  } finally {
+    if (locked) await releaseIndexerLock(client, chainId);
+  }
+}
