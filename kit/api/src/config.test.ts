@@ -118,9 +118,9 @@ describe("loadConfig", () => {
     }
     // Outside production the development key may decrypt old rows (a laptop's database).
     expect(loadConfig({ KYC_PREVIOUS_ENCRYPTION_KEYS: devKey }).kyc.previousEncryptionKeys).toHaveLength(1);
-    expect(problemsOf({ ...production, BETTER_AUTH_SECRET: "kit-development-secret-do-not-use-in-production\n" })).toEqual([
-      "BETTER_AUTH_SECRET: the development default is refused in production",
-    ]);
+    expect(
+      problemsOf({ ...production, BETTER_AUTH_SECRET: "kit-development-secret-do-not-use-in-production\n" }),
+    ).toEqual(["BETTER_AUTH_SECRET: the development default is refused in production"]);
   });
 
   test("production needs both chain keys set: anvil's well-known keys are never a fallback there", () => {
