@@ -29,7 +29,11 @@ export const countryCode = z
   )
   .meta({ description: "ISO 3166-1 alpha-2 country code" });
 
-/** Printable text: no control characters (they break logs, exports and the console). */
+/**
+ * Printable text: no control characters (they break logs, exports and the console), and no
+ * bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069), which
+ * make a name or a file name display in another order than it is ("gpj.exe" shown as "exe.jpg").
+ */
 const text = (max: number) =>
   z
     .string()
@@ -37,7 +41,11 @@ const text = (max: number) =>
     .min(1, "must not be empty")
     .max(max, `at most ${max} characters`)
     // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "must not contain control characters");
+    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "must not contain control characters")
+    .refine(
+      (v) => !/[\u202a-\u202e\u2066-\u2069]/.test(v),
+      "must not contain bidirectional override characters (U+202A–U+202E, U+2066–U+2069)",
+    );
 
 const dateOfBirth = z
   .string()
