@@ -414,9 +414,9 @@ export const kycContract = {
         method: "GET",
         path: "/kyc/review/{applicationId}",
         tags: ["kyc review"],
-        summary: "One application with its documents and history",
+        summary: "One application with its documents and history; every call is logged",
       })
-      .meta({ permission: review })
+      .meta({ permission: review, rateLimit: "kyc.application-reads" })
       .input(applicationIdInput)
       .output(reviewDetail),
     claim: base
@@ -424,9 +424,10 @@ export const kycContract = {
         method: "POST",
         path: "/kyc/review/{applicationId}/claim",
         tags: ["kyc review"],
-        summary: "Take a submitted application into review (it is then yours to decide)",
+        summary: "Take a submitted application into review (it is then yours to decide); every call is logged",
       })
-      .meta({ permission: review })
+      // Claiming one's own claim again answers the application: it counts as a read.
+      .meta({ permission: review, rateLimit: "kyc.application-reads" })
       .input(applicationIdInput)
       .output(application),
     decide: base

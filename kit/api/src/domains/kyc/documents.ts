@@ -18,18 +18,15 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { and, asc, count, desc, eq, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import { KitError, type KitErrorIssue } from "../../errors";
 import type { Storage } from "../../infra/storage";
+import { type Requester, recordAccess } from "./access-log";
 import { findOpenApplication, notEditable } from "./applications";
 import type { CreatedUpload, CreateUploadInput, DownloadUrl, KycDocument } from "./contract";
 import { type ApplicationRow, isEditable, type KycDeps } from "./lifecycle";
 import { type DocumentRow, presentDocument } from "./present";
-import { type DOCUMENT_CONTENT_TYPES, kycApplications, kycDocumentAccess, kycDocuments } from "./schema";
+import { type DOCUMENT_CONTENT_TYPES, kycApplications, kycDocuments } from "./schema";
 
 export interface KycDocumentDeps extends KycDeps {
   storage: Storage;
-}
-export interface Requester {
-  ipAddress: string | null;
-  userAgent: string | null;
 }
 
 /** How long a presigned upload or download URL stays valid. */
@@ -458,12 +455,12 @@ export async function presignDocumentDownload(
   requester: Requester,
 ): Promise<DownloadUrl> {
   // Recorded before the URL exists: no URL is ever handed out unrecorded.
-  await deps.db.insert(kycDocumentAccess).values({
-    documentId: document.id,
+  await recordAccess(deps.db, {
+    kind: "document_url",
     applicationId: document.applicationId,
+    documentId: document.id,
     userId: actorId,
-    ipAddress: requester.ipAddress,
-    userAgent: requester.userAgent,
+    requester,
   });
   const signedAt = Date.now();
   const url = await getSignedUrl(
