@@ -48,6 +48,8 @@ export interface AppOptions {
 export function createApp(deps: Deps, options: AppOptions = {}): App {
   const { config } = deps;
   const metrics = options.metrics ?? createMetrics();
+  // Every rule's series exists from the start, so an alert on its rate sees 0 rather than nothing.
+  for (const rule of Object.keys(deps.rateLimitRules)) metrics.rateLimited.inc({ rule }, 0);
   const handlers = createRpcHandlers(router);
   const app = new Hono<AppEnv>();
 
@@ -224,6 +226,9 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
       if (!matched) return next();
       if (context.trace.rateLimit) setRateLimitHeaders(response.headers, context.trace.rateLimit);
       if (context.trace.rateLimitFailedOpen) metrics.rateLimitFailOpen.inc();
+      if (context.trace.rateLimit?.allowed === false) {
+        metrics.rateLimited.inc({ rule: context.trace.rateLimitRule ?? "unknown" });
+      }
       for (const cookie of context.trace.setCookies ?? []) response.headers.append("set-cookie", cookie);
       return markRetryable(response);
     });

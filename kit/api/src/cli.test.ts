@@ -1,16 +1,19 @@
 // The first admin: made by the CLI or by BOOTSTRAP_ADMIN_* at start, never by "first sign-up".
 import { expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { createTestKit } from "../test/kit";
+import { createApplicant, createDraftApplication } from "../test/kyc";
 import { signIn, TRUSTED_ORIGIN } from "../test/users";
 import { loadConfig, requireResolved } from "./config";
+import { keyId } from "./domains/kyc/crypto";
 import { createLogger } from "./infra/log";
 import { startKit } from "./runtime";
 
 const kit = await createTestKit();
-const cli = (args: string[]) =>
+const cli = (args: string[], env: Record<string, string> = {}) =>
   Bun.spawnSync(["bun", join(import.meta.dir, "cli.ts"), ...args], {
-    env: { PATH: process.env.PATH ?? "", ...kit.env },
+    env: { PATH: process.env.PATH ?? "", ...kit.env, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -53,6 +56,39 @@ test("users:create with a given password, and bad arguments exit 1 with the usag
     expect(result.exitCode).toBe(1);
     expect(result.stderr.toString()).toContain("usage: bun run kit users:create");
   }
+});
+
+test("kyc:keys counts applications per key id; --reencrypt moves them to the current key, after which the old key may go", async () => {
+  const applications = await Promise.all(
+    [1, 2].map(async () => createDraftApplication(kit, await createApplicant(kit))),
+  );
+  const oldKey = kit.config.kyc.encryptionKey;
+  const newKey = randomBytes(32);
+  const rotated = {
+    KYC_ENCRYPTION_KEY: newKey.toString("base64"),
+    KYC_PREVIOUS_ENCRYPTION_KEYS: oldKey.toString("base64"),
+  };
+  const line = (out: string, id: string) => out.split("\n").find((l) => l.includes(id)) ?? "";
+
+  const before = cli(["kyc:keys"], rotated);
+  expect(before.exitCode).toBe(0);
+  const listed = before.stdout.toString();
+  expect(line(listed, keyId(newKey))).toMatch(/current\s+0 rows/);
+  expect(line(listed, keyId(oldKey))).toMatch(new RegExp(`previous\\s+${applications.length} rows`));
+  expect(listed).not.toContain(oldKey.toString("base64"));
+
+  const moved = cli(["kyc:keys", "--reencrypt"], rotated);
+  expect(moved.exitCode, moved.stderr.toString()).toBe(0);
+  const after = moved.stdout.toString();
+  expect(after).toContain(`re-encrypted ${applications.length} applications under the current key`);
+  expect(line(after, keyId(oldKey))).toMatch(
+    /previous\s+0 rows\s+none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS/,
+  );
+
+  // Dropped too early, a key shows up as unconfigured, not as a crash.
+  const lost = cli(["kyc:keys"], { KYC_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
+  expect(lost.exitCode).toBe(0);
+  expect(line(lost.stdout.toString(), keyId(newKey))).toMatch(/unconfigured\s+2 rows\s+UNREADABLE/);
 });
 
 test("sign-up never makes an admin: the first user is an investor, and a role in the body is refused", async () => {

@@ -4,12 +4,15 @@
 //                                   an API key carrying grants (printed once)
 //   indexer:reset --chain-id <id>   forget a chain's index (after a reorg deeper than the window)
 //   indexer:reset --chain-id <id> --token <address>   forget one token's index (lifts its quarantine)
+//   kyc:keys [--reencrypt]          KYC rows per encryption key id; --reencrypt moves them to the current key now
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
 import { isRoleName, keyStatements, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
+import { countRowsByKey, type RowsUnderKey, reencryptPersonalData } from "./domains/kyc/key-rotation";
+import { piiKeyring } from "./domains/kyc/lifecycle";
 import { resetChainIndex } from "./domains/tokens/indexer";
 import { resetTokenIndex } from "./domains/tokens/quarantine";
 import { createDatabase, migrateDatabase } from "./infra/db";
@@ -21,6 +24,7 @@ const usage = [
   `usage: bun run kit users:create --email <e-mail> --role <${ROLE_NAMES.join("|")}> [--password <password>] [--name <name>]`,
   "       bun run kit keys:create --email <owner e-mail> --grant <subject:action[,action]> [--grant …] [--name <name>] [--expires-in-days <days>]",
   "       bun run kit indexer:reset --chain-id <id> [--token <address>]",
+  "       bun run kit kyc:keys [--reencrypt]",
 ].join("\n");
 
 function fail(message: string): never {
@@ -32,6 +36,7 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === "indexer:reset") await resetIndex(rest);
 else if (command === "users:create") await createUser(rest);
 else if (command === "keys:create") await createKey(rest);
+else if (command === "kyc:keys") await kycKeys(rest);
 else fail(usage);
 
 function loadConfigOrFail(): ReturnType<typeof loadConfig> {
@@ -210,4 +215,39 @@ async function createKey(rest: string[]): Promise<void> {
     await pool.end();
     redis.disconnect();
   }
+}
+
+/**
+ * How far a KYC key rotation stands: rows per key id (the configured keys, and any key a row
+ * names that is not configured). `--reencrypt` runs the kyc.reencrypt-pii job's work here and now.
+ */
+async function kycKeys(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { reencrypt: { type: "boolean", default: false } }, strict: true });
+  const config = loadConfigOrFail();
+  const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
+  const { pool, db } = createDatabase(config, log);
+  try {
+    if (values.reencrypt) {
+      const { reencrypted, failed } = await reencryptPersonalData({ db, log, config });
+      process.stdout.write(`re-encrypted ${reencrypted} applications under the current key`);
+      process.stdout.write(failed > 0 ? `; ${failed} did not decrypt (see the log)\n` : "\n");
+    }
+    const keys = await countRowsByKey(db, piiKeyring(config));
+    process.stdout.write("KYC applications with personal data, by encryption key id:\n");
+    for (const key of keys) {
+      process.stdout.write(
+        `  ${key.keyId}  ${key.role.padEnd(12)} ${String(key.rows).padStart(8)} rows${keyAdvice(key)}\n`,
+      );
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+function keyAdvice({ role, rows }: RowsUnderKey): string {
+  if (role === "unconfigured") return "  UNREADABLE: add this key to KYC_PREVIOUS_ENCRYPTION_KEYS";
+  if (role === "current") return "";
+  return rows === 0
+    ? "  none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS"
+    : "  left for the kyc.reencrypt-pii job (hourly), or run this with --reencrypt";
 }

@@ -24,6 +24,8 @@ const production = {
   BETTER_AUTH_SECRET: "0123456789abcdef0123456789abcdef-prod",
   KYC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
   METRICS_TOKEN: "a-long-random-metrics-token",
+  CHAIN_AGENT_PRIVATE_KEY: `0x${"a1".repeat(32)}`,
+  CLAIM_SIGNER_PRIVATE_KEY: `0x${"b2".repeat(32)}`,
 };
 
 describe("loadConfig", () => {
@@ -79,6 +81,8 @@ describe("loadConfig", () => {
       "BETTER_AUTH_SECRET",
       "KYC_ENCRYPTION_KEY",
       "METRICS_TOKEN",
+      "CHAIN_AGENT_PRIVATE_KEY",
+      "CLAIM_SIGNER_PRIVATE_KEY",
     ]) {
       expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
     }
@@ -106,6 +110,44 @@ describe("loadConfig", () => {
     ]);
   });
 
+  test("the development KYC key is refused in production however it is written, and among the previous keys", () => {
+    const devKey = loadConfig({}).kyc.encryptionKey.toString("base64");
+    expect(devKey).toEndWith("=");
+    for (const variant of [`${devKey}\n`, ` ${devKey} `, devKey.replace(/=+$/, "")]) {
+      expect(problemsOf({ ...production, KYC_ENCRYPTION_KEY: variant })).toEqual([
+        "KYC_ENCRYPTION_KEY: the development default is refused in production",
+      ]);
+    }
+    const other = Buffer.alloc(32, 9).toString("base64");
+    for (const previous of [devKey, devKey.replace(/=+$/, ""), `${other}, ${devKey}\n`]) {
+      expect(problemsOf({ ...production, KYC_PREVIOUS_ENCRYPTION_KEYS: previous })).toEqual([
+        "KYC_PREVIOUS_ENCRYPTION_KEYS: the development key is refused in production",
+      ]);
+    }
+    // Outside production the development key may decrypt old rows (a laptop's database).
+    expect(loadConfig({ KYC_PREVIOUS_ENCRYPTION_KEYS: devKey }).kyc.previousEncryptionKeys).toHaveLength(1);
+    expect(
+      problemsOf({ ...production, BETTER_AUTH_SECRET: "kit-development-secret-do-not-use-in-production\n" }),
+    ).toEqual(["BETTER_AUTH_SECRET: the development default is refused in production"]);
+  });
+
+  test("production needs both chain keys set: anvil's well-known keys are never a fallback there", () => {
+    for (const name of ["CHAIN_AGENT_PRIVATE_KEY", "CLAIM_SIGNER_PRIVATE_KEY"] as const) {
+      const { [name]: _left, ...rest } = production;
+      const problems = problemsOf(rest);
+      expect(problems).toEqual([`${name}: must be set in production`]);
+      expect(problems.join("\n")).not.toContain(production.CHAIN_AGENT_PRIVATE_KEY.slice(2));
+      expect(problems.join("\n")).not.toContain(production.CLAIM_SIGNER_PRIVATE_KEY.slice(2));
+    }
+    const both = loadConfig(production).chain;
+    expect([both.agentPrivateKey, both.claimSignerPrivateKey]).toEqual([
+      production.CHAIN_AGENT_PRIVATE_KEY as `0x${string}`,
+      production.CLAIM_SIGNER_PRIVATE_KEY as `0x${string}`,
+    ]);
+    // Development and tests keep the fallback (chain-accounts.ts uses anvil's keys on anvil).
+    expect(loadConfig({ NODE_ENV: "test" }).chain.agentPrivateKey).toBeUndefined();
+  });
+
   test("a config without S3 or chain addresses cannot start a server", () => {
     expect(() => requireResolved(loadConfig({}))).toThrow(/S3_ENDPOINT[\s\S]*RPC_URL/);
     expect(requireResolved(loadConfig(production)).chain.rpcUrl).toBe("http://node:8545");
@@ -131,6 +173,15 @@ describe("the process", () => {
     const result = run({ ...production, S3_SECRET_KEY: "S3RVER" });
     expect(result.exitCode).toBe(1);
     expect(result.stderr.toString()).toContain("S3_SECRET_KEY: the development default is refused in production");
+  });
+
+  test("production without a chain key stops with exit code 1 naming it", () => {
+    const { CLAIM_SIGNER_PRIVATE_KEY: _unset, ...rest } = production;
+    const result = run(rest);
+    expect(result.exitCode).toBe(1);
+    const stderr = result.stderr.toString();
+    expect(stderr).toContain("CLAIM_SIGNER_PRIVATE_KEY: must be set in production");
+    expect(stderr).not.toContain(production.CHAIN_AGENT_PRIVATE_KEY.slice(2));
   });
 
   test("an unknown role stops with exit code 1", () => {

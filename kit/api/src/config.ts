@@ -181,13 +181,24 @@ const requiredInProduction = [
   "KYC_ENCRYPTION_KEY",
   // /metrics is on the same port as the API: not for the whole internet to read.
   "METRICS_TOKEN",
+  // Without them Kit would act on chain with anvil's published keys wherever the node says it is anvil.
+  "CHAIN_AGENT_PRIVATE_KEY",
+  "CLAIM_SIGNER_PRIVATE_KEY",
 ] as const;
-const devSecrets: Partial<Record<string, string>> = {
-  S3_ACCESS_KEY: DEV_S3_KEY,
-  S3_SECRET_KEY: DEV_S3_KEY,
-  BETTER_AUTH_SECRET: DEV_AUTH_SECRET,
-  KYC_ENCRYPTION_KEY: DEV_KYC_KEY,
+const DEV_KYC_KEY_BYTES = Buffer.from(DEV_KYC_KEY, "base64");
+/**
+ * Whether a variable holds a development default, compared as the value is used: a secret with
+ * stray whitespace, or the KYC key re-encoded (unpadded, wrapped), is still the published default.
+ */
+const isDevSecret: Partial<Record<(typeof requiredInProduction)[number], (e: Env) => boolean>> = {
+  S3_ACCESS_KEY: (e) => e.S3_ACCESS_KEY.trim() === DEV_S3_KEY,
+  S3_SECRET_KEY: (e) => e.S3_SECRET_KEY.trim() === DEV_S3_KEY,
+  BETTER_AUTH_SECRET: (e) => e.BETTER_AUTH_SECRET.trim() === DEV_AUTH_SECRET,
+  KYC_ENCRYPTION_KEY: (e) => isDevKycKey(e.KYC_ENCRYPTION_KEY),
 };
+function isDevKycKey(base64: string): boolean {
+  return Buffer.from(base64, "base64").equals(DEV_KYC_KEY_BYTES);
+}
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -234,9 +245,9 @@ export interface Config {
      * tokens are indexed, Kit's claim issuer, the demo tokens. Default `<DATA_DIR>/chain/deployment-<CHAIN_ID>.json`.
      */
     deploymentFile: string;
-    /** Owner of Kit's factories and agent of its tokens' registries (anvil's account 0 on anvil when unset). */
+    /** Owner of Kit's factories and agent of its tokens' registries (unset outside production, on anvil: its account 0). */
     agentPrivateKey?: `0x${string}`;
-    /** Signs KYC claims for Kit's trusted ClaimIssuer (anvil's account 1 on anvil when unset). */
+    /** Signs KYC claims for Kit's trusted ClaimIssuer (unset outside production, on anvil: its account 1). */
     claimSignerPrivateKey?: `0x${string}`;
   };
   indexer: {
@@ -317,8 +328,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.NODE_ENV === "production") {
     for (const name of requiredInProduction) {
       if (env[name] === undefined) problems.push(`${name}: must be set in production`);
-      else if (devSecrets[name] === env[name])
-        problems.push(`${name}: the development default is refused in production`);
+      else if (isDevSecret[name]?.(e)) problems.push(`${name}: the development default is refused in production`);
+    }
+    if (e.KYC_PREVIOUS_ENCRYPTION_KEYS.some(isDevKycKey)) {
+      problems.push("KYC_PREVIOUS_ENCRYPTION_KEYS: the development key is refused in production");
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

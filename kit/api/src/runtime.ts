@@ -6,6 +6,7 @@ import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
 import { closeRateCopies } from "./domains/exchange-rates/cache";
 import { closeStatusEvents } from "./domains/kyc/events";
+import { kycKeyMetrics } from "./domains/kyc/key-rotation";
 import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { closeTokenStreams } from "./domains/tokens/live";
@@ -79,6 +80,7 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
       worker = await startWorker(deps, undefined, { metrics });
       // Every worker shows them from the start, not only the one that ran the last reconciliation.
       kycOnchainMetrics(metrics.registry, deps.db);
+      kycKeyMetrics(metrics.registry);
     }
     if (roles.includes("indexer")) indexer = startIndexer(deps, { registry: metrics.registry });
     const api = roles.includes("api");

@@ -47,6 +47,7 @@ const kit = await createTestKit({
       "fx.manage": { limit: 1_000_000, windowSeconds: 60 },
       "kyc.uploads": { limit: 1_000_000, windowSeconds: 60 },
       "kyc.document-urls": { limit: 1_000_000, windowSeconds: 60 },
+      "kyc.application-reads": { limit: 1_000_000, windowSeconds: 60 },
     }),
   },
 });

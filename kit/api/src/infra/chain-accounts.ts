@@ -12,7 +12,8 @@ export interface ChainAccounts {
 
 /**
  * From CHAIN_AGENT_PRIVATE_KEY and CLAIM_SIGNER_PRIVATE_KEY; on anvil, a key left unset is anvil's
- * well-known dev account (0 and 1). Anywhere else both must be set: a ConfigError says so.
+ * well-known dev account (0 and 1). Anywhere else both must be set: a ConfigError says so. In
+ * production config.ts requires both, so `onAnvil` (the node's own word) never picks a dev key there.
  */
 export function chainAccounts(config: Pick<Config, "chain">, onAnvil: boolean): ChainAccounts {
   const { agentPrivateKey, claimSignerPrivateKey } = config.chain;

@@ -5,6 +5,8 @@ export interface Metrics {
   httpRequests: Counter<"method" | "route" | "status">;
   httpDuration: Histogram<"method" | "route" | "status">;
   rateLimitFailOpen: Counter;
+  /** Calls refused by a rate-limit rule, by rule name: a sustained rise is worth an alert. */
+  rateLimited: Counter<"rule">;
   /** Jobs run by this process's worker; a job that is retried counts once, when it succeeds or gives up. */
   jobsCompleted: Counter<"job">;
   jobsFailed: Counter<"job">;
@@ -33,6 +35,12 @@ export function createMetrics(): Metrics {
     rateLimitFailOpen: new Counter({
       name: "kit_rate_limit_fail_open_total",
       help: "Procedure calls let through because the rate limiter (Redis) was unreachable",
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: "kit_rate_limited_total",
+      help: "Procedure calls refused (429) by a rate-limit rule, by rule",
+      labelNames: ["rule"],
       registers: [registry],
     }),
     jobsCompleted: new Counter({

@@ -6,6 +6,7 @@ export const JOB_NAMES = [
   "fx.refresh",
   "kyc.clean-up-documents",
   "kyc.expire-approvals",
+  "kyc.reencrypt-pii",
   "kyc.onchain.register",
   "kyc.onchain.revoke",
   "kyc.onchain.reconcile",

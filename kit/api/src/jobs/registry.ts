@@ -3,6 +3,7 @@
 import type { Config } from "../config";
 import { refreshRates } from "../domains/exchange-rates/service";
 import { cleanUpDocuments } from "../domains/kyc/documents";
+import { kycKeyMetrics, reencryptPersonalData } from "../domains/kyc/key-rotation";
 import { registerEligibility, revokeEligibility } from "../domains/kyc/onchain";
 import { kycOnchainMetrics } from "../domains/kyc/onchain-metrics";
 import { reconcileRegistrations } from "../domains/kyc/reconcile";
@@ -31,6 +32,15 @@ export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobNam
       attempts: 3,
       backoffMs: 30_000,
       run: (deps) => expireApprovals(deps),
+    },
+    // Finishes a key rotation (domains/kyc/key-rotation.ts): with no previous key configured it
+    // only counts rows per key, so it costs one query an hour.
+    {
+      name: "kyc.reencrypt-pii",
+      everySeconds: 60 * 60,
+      attempts: 3,
+      backoffMs: 60_000,
+      run: (deps, _data, job) => reencryptPersonalData(deps, kycKeyMetrics(job.metrics.registry)),
     },
     // On-chain eligibility (domains/kyc/onchain.ts): a chain outage is retried for about 5 minutes
     // (10 s, 20 s, … 160 s); then the row is `failed` and `kyc.onchain.retry` queues it again.

@@ -147,6 +147,7 @@ const kit = await createTestKit({
       "fx.manage": GENEROUS,
       "kyc.uploads": GENEROUS,
       "kyc.document-urls": GENEROUS,
+      "kyc.application-reads": GENEROUS,
     }),
   },
 });

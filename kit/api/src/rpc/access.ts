@@ -22,6 +22,7 @@ export async function checkAccess(context: RequestContext, meta: KitMeta): Promi
   if (setCookies?.length) context.trace.setCookies = setCookies;
   if (rateLimit) {
     context.trace.rateLimit = rateLimit;
+    context.trace.rateLimitRule = rule.name;
     if (!rateLimit.allowed) {
       throw new ORPCError("TOO_MANY_REQUESTS", {
         defined: true,

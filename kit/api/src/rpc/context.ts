@@ -33,5 +33,12 @@ export interface RequestContext extends Deps {
   clientIp: () => string | undefined;
   headers: Headers;
   /** Filled by the handler once the procedure is known; read by metrics and the access log. */
-  trace: { procedure?: string; rateLimit?: RateLimitResult; rateLimitFailedOpen?: boolean; setCookies?: string[] };
+  trace: {
+    procedure?: string;
+    rateLimit?: RateLimitResult;
+    /** The rule `rateLimit` was counted against. */
+    rateLimitRule?: string;
+    rateLimitFailedOpen?: boolean;
+    setCookies?: string[];
+  };
 }

@@ -32,6 +32,11 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
     return await next();
   } catch (error) {
     if (error instanceof KitError) {
+      // A 503 is ours to fix (a dependency down, a key not configured): on record with the request
+      // id and the cause, which may say more than the caller is told.
+      if (error.code === "SERVICE_UNAVAILABLE") {
+        context.log.warn({ err: error, procedure: context.trace.procedure }, "procedure answered 503");
+      }
       const data = error.issues ? { issues: error.issues } : undefined;
       throw new ORPCError(error.code, { defined: true, message: error.message, data });
     }

@@ -16,6 +16,11 @@ const rules = {
   "kyc.uploads": { limit: 30, windowSeconds: 60 },
   /** Download URLs for KYC documents: bounds how fast one account can pull personal documents. */
   "kyc.document-urls": { limit: 60, windowSeconds: 60 },
+  /**
+   * Reviewers' reads of applications (personal data decrypted): bounds how fast one account can
+   * pull applicants' records; `kit_rate_limited_total{rule="kyc.application-reads"}` is the alert.
+   */
+  "kyc.application-reads": { limit: 120, windowSeconds: 60 },
   /** Password attempts at one account from one client address (an IPv6 /64). */
   "auth.sign-in.account-address": { limit: 10, windowSeconds: 15 * 60 },
   /**

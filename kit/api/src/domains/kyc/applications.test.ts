@@ -35,7 +35,12 @@ const COMPLETE = {
 const EMPTY = Object.fromEntries(Object.keys(COMPLETE).map((k) => [k, null]));
 
 /** Uploads `bytes` through a real presigned PUT and confirms it. */
-async function uploadConfirmed(who: TestUser, type: string, bytes = randomBytes(256)): Promise<string> {
+async function uploadConfirmed(
+  who: TestUser,
+  type: string,
+  // A PDF as far as `confirm` can tell: its signature, then anything.
+  bytes = Buffer.concat([Buffer.from("%PDF-1.4\n"), randomBytes(256)]),
+): Promise<string> {
   const started = await call(who, "POST", "/kyc/documents", {
     type,
     fileName: `${type}.pdf`,
@@ -116,6 +121,25 @@ describe("save and read", () => {
     const current = await call(user, "PUT", "/kyc/application", { firstName: "Eve", version: 2 });
     expect(current.body).toMatchObject({ id: first.body.id, version: 3, personalData: { firstName: "Eve" } });
     expect((await call(user, "POST", "/kyc/application/submit", { version: 2 })).status).toBe(409);
+  });
+
+  test("names with bidirectional override characters are refused, naming the field; nothing is saved", async () => {
+    const user = await createUser(kit, "investor");
+    // U+202E would show "Ada\u202Eecalevol" as "Adalovelace" reversed in the reviewers' console.
+    for (const [field, value] of [
+      ["firstName", "Ada\u202Eecalevol"],
+      ["lastName", "\u2067Lovelace"],
+      ["firstName", "A\u202Ada"],
+    ] as const) {
+      const answer = await call(user, "PUT", "/kyc/application", { ...COMPLETE, [field]: value });
+      expect(answer.status, value).toBe(400);
+      expect(answer.body.data.issues).toEqual([
+        { path: field, message: expect.stringContaining("bidirectional override characters") },
+      ]);
+    }
+    expect((await call(user, "GET", "/kyc/application")).body).toBeNull();
+    // Right-to-left scripts themselves are fine: only the invisible reordering characters are refused.
+    expect((await call(user, "PUT", "/kyc/application", { ...COMPLETE, firstName: "עדה" })).status).toBe(200);
   });
 
   test("concurrent first saves make one application and never a 500", async () => {

@@ -1,6 +1,6 @@
 // The applicant's own application: read, save (PUT: the form as a whole), submit. The caller is
 // always the owner (the user id comes from the session); personal data is encrypted here, on every
-// save, with the current key, so a key rotation progresses as applicants edit.
+// save, with the current key (the kyc.reencrypt-pii job moves the rows nobody edits: key-rotation.ts).
 import { randomUUID } from "node:crypto";
 import { and, desc, eq, isNull, notInArray } from "drizzle-orm";
 import { KitError } from "../../errors";

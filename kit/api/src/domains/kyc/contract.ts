@@ -29,7 +29,11 @@ export const countryCode = z
   )
   .meta({ description: "ISO 3166-1 alpha-2 country code" });
 
-/** Printable text: no control characters (they break logs, exports and the console). */
+/**
+ * Printable text: no control characters (they break logs, exports and the console), and no
+ * bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069), which
+ * make a name or a file name display in another order than it is ("gpj.exe" shown as "exe.jpg").
+ */
 const text = (max: number) =>
   z
     .string()
@@ -37,7 +41,11 @@ const text = (max: number) =>
     .min(1, "must not be empty")
     .max(max, `at most ${max} characters`)
     // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "must not contain control characters");
+    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "must not contain control characters")
+    .refine(
+      (v) => !/[\u202a-\u202e\u2066-\u2069]/.test(v),
+      "must not contain bidirectional override characters (U+202A–U+202E, U+2066–U+2069)",
+    );
 
 const dateOfBirth = z
   .string()
@@ -408,9 +416,9 @@ export const kycContract = {
         method: "GET",
         path: "/kyc/review/{applicationId}",
         tags: ["kyc review"],
-        summary: "One application with its documents and history",
+        summary: "One application with its documents and history; every call is logged",
       })
-      .meta({ permission: review, keyGrant: review })
+      .meta({ permission: review, keyGrant: review, rateLimit: "kyc.application-reads" })
       .input(applicationIdInput)
       .output(reviewDetail),
     claim: base
@@ -418,9 +426,10 @@ export const kycContract = {
         method: "POST",
         path: "/kyc/review/{applicationId}/claim",
         tags: ["kyc review"],
-        summary: "Take a submitted application into review (it is then yours to decide)",
+        summary: "Take a submitted application into review (it is then yours to decide); every call is logged",
       })
-      .meta({ permission: review, keyGrant: review })
+      // Claiming one's own claim again answers the application: it counts as a read.
+      .meta({ permission: review, keyGrant: review, rateLimit: "kyc.application-reads" })
       .input(applicationIdInput)
       .output(application),
     decide: base

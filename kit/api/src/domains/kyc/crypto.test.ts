@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createPiiKeyring, keyId } from "./crypto";
+import { createPiiKeyring, keyId, PiiKeyMissingError } from "./crypto";
 
 const oldKey = Buffer.alloc(32, 1);
 const newKey = Buffer.alloc(32, 2);
@@ -35,6 +35,22 @@ describe("PII encryption", () => {
     const written = before.encrypt(app, "national_id", "AB-99");
     expect(keyring.decrypt(app, "national_id", before.currentKeyId, written)).toBe("AB-99");
     const forgotten = createPiiKeyring(config(newKey));
-    expect(() => forgotten.decrypt(app, "national_id", before.currentKeyId, written)).toThrow(/no KYC encryption key/);
+    const error = (() => {
+      try {
+        forgotten.decrypt(app, "national_id", before.currentKeyId, written);
+      } catch (e) {
+        return e;
+      }
+    })();
+    // A typed 503 for callers; the cause (for the log) names the missing key's id.
+    expect(error).toBeInstanceOf(PiiKeyMissingError);
+    expect(error).toMatchObject({ code: "SERVICE_UNAVAILABLE", keyId: before.currentKeyId, applicationId: app });
+    expect((error as Error).message).not.toContain(before.currentKeyId);
+    expect(String((error as Error).cause)).toContain(`key id ${before.currentKeyId}`);
+  });
+
+  test("the keyring lists its previous keys' ids apart from the current one", () => {
+    expect(keyring.previousKeyIds).toEqual([keyId(oldKey)]);
+    expect(createPiiKeyring(config(newKey, [newKey])).previousKeyIds).toEqual([]);
   });
 });

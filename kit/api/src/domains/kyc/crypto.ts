@@ -2,18 +2,46 @@
 // tag. The additional data binds each ciphertext to its row and column, so a value copied into
 // another application or field fails to decrypt instead of being read as someone else's.
 // A key's id is derived from the key itself: rows name the key that wrote them, and a rotation
-// (new KYC_ENCRYPTION_KEY, old one moved to KYC_PREVIOUS_ENCRYPTION_KEYS) needs no id bookkeeping.
+// (new KYC_ENCRYPTION_KEY, old one moved to KYC_PREVIOUS_ENCRYPTION_KEYS, rows moved by
+// key-rotation.ts) needs no id bookkeeping.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { Config } from "../../config";
+import { KitError } from "../../errors";
 
 export type PiiField = "date_of_birth" | "national_id";
 
 export interface PiiKeyring {
   /** Id of the key new values are written with. */
   currentKeyId: string;
+  /** Ids of KYC_PREVIOUS_ENCRYPTION_KEYS: rows under them still read, and await re-encryption. */
+  previousKeyIds: string[];
   encrypt(applicationId: string, field: PiiField, plaintext: string): Buffer;
-  /** Throws if the key is unknown or the value was altered or moved. */
+  /**
+   * Throws PiiKeyMissingError if the key is not configured, a plain Error if the value was
+   * altered or moved.
+   */
   decrypt(applicationId: string, field: PiiField, keyId: string, ciphertext: Buffer): string;
+}
+
+/**
+ * A row written with a key that is no longer configured (removed from KYC_PREVIOUS_ENCRYPTION_KEYS
+ * before every row was re-encrypted). Nobody can read it until the key is back, which only an
+ * operator can do: the caller gets a 503 saying so, the log (the cause) names the key id.
+ */
+export class PiiKeyMissingError extends KitError {
+  constructor(
+    readonly applicationId: string,
+    readonly keyId: string,
+  ) {
+    super(
+      "SERVICE_UNAVAILABLE",
+      "This application's personal data is encrypted with a key Kit is not configured with, so it cannot be read now; nothing was changed. Operators have been alerted; retry later.",
+    );
+    this.name = "PiiKeyMissingError";
+    this.cause = new Error(
+      `KYC application ${applicationId} is encrypted under key id ${keyId}, which is not configured: add that key to KYC_PREVIOUS_ENCRYPTION_KEYS (\`bun run kit kyc:keys\` counts the rows under each key id)`,
+    );
+  }
 }
 
 const NONCE_BYTES = 12;
@@ -27,10 +55,12 @@ export function createPiiKeyring(config: Pick<Config, "kyc">): PiiKeyring {
   const keys = new Map<string, Buffer>();
   for (const key of [config.kyc.encryptionKey, ...config.kyc.previousEncryptionKeys]) keys.set(keyId(key), key);
   const currentKeyId = keyId(config.kyc.encryptionKey);
+  const previousKeyIds = [...keys.keys()].filter((id) => id !== currentKeyId);
   const aad = (applicationId: string, field: PiiField) => Buffer.from(`kyc:${applicationId}:${field}`);
 
   return {
     currentKeyId,
+    previousKeyIds,
     encrypt(applicationId, field, plaintext) {
       const nonce = randomBytes(NONCE_BYTES);
       const cipher = createCipheriv("aes-256-gcm", config.kyc.encryptionKey, nonce);
@@ -40,7 +70,7 @@ export function createPiiKeyring(config: Pick<Config, "kyc">): PiiKeyring {
     },
     decrypt(applicationId, field, id, ciphertext) {
       const key = keys.get(id);
-      if (!key) throw new Error(`no KYC encryption key with id ${id} is configured`);
+      if (!key) throw new PiiKeyMissingError(applicationId, id);
       if (ciphertext.length < NONCE_BYTES + TAG_BYTES) throw new Error("KYC ciphertext is truncated");
       const decipher = createDecipheriv("aes-256-gcm", key, ciphertext.subarray(0, NONCE_BYTES));
       decipher.setAAD(aad(applicationId, field));

@@ -44,7 +44,9 @@ function call(who: TestUser, method: string, path: string, body?: unknown, app: 
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-const file = (text: string) => new TextEncoder().encode(text);
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** A PNG as far as `confirm` can tell (its signature, then `text`): uploads default to image/png. */
+const file = (text: string) => new Uint8Array([...PNG_SIGNATURE, ...new TextEncoder().encode(text)]);
 
 async function investorWithDraft(app: App = kit.app): Promise<TestUser> {
   const user = await createUser(kit, "investor");
@@ -216,7 +218,7 @@ describe("upload and confirm", () => {
     {
       name: "wrong checksum (same size, other bytes)",
       path: "sha256",
-      send: (bytes: Uint8Array<ArrayBuffer>) => bytes.map((b, i) => (i === 0 ? b ^ 1 : b)),
+      send: (bytes: Uint8Array<ArrayBuffer>) => bytes.map((b, i) => (i === bytes.length - 1 ? b ^ 1 : b)),
       headers: (u: Started) => u.headers,
     },
   ];
@@ -238,6 +240,71 @@ describe("upload and confirm", () => {
       expect((await call(user, "POST", `/kyc/documents/${upload.documentId}/confirm`)).body.status).toBe("confirmed");
     });
   }
+
+  const disguised = [
+    {
+      name: "HTML declared as a PDF",
+      contentType: "application/pdf",
+      bytes: "<!doctype html><script>alert(1)</script>",
+    },
+    { name: "a PDF declared as a PNG", contentType: "image/png", bytes: "%PDF-1.7 not an image" },
+    { name: "a PNG declared as a JPEG", contentType: "image/jpeg", bytes: "\x89PNG\r\n\x1a\n an image, not a JPEG" },
+    { name: "a Windows executable declared as a JPEG", contentType: "image/jpeg", bytes: "MZ\x90\x00 this program" },
+  ];
+  for (const fake of disguised) {
+    test(`${fake.name}: the bytes do not start as the type does, so BAD_REQUEST naming contentType and the object is removed`, async () => {
+      const user = await investorWithDraft();
+      const bytes = Buffer.from(fake.bytes, "latin1");
+      const upload = await startUpload(user, bytes, { contentType: fake.contentType, fileName: "scan" });
+      // Declared and stored with the same content type: only the bytes give it away.
+      expect((await put(upload, bytes)).status).toBe(200);
+      const answer = await call(user, "POST", `/kyc/documents/${upload.documentId}/confirm`);
+      expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+      expect(answer.body.data.issues).toEqual([
+        {
+          path: "contentType",
+          message: expect.stringContaining(`declared ${fake.contentType}, but the file's content`),
+        },
+      ]);
+      expect(answer.body.message).toContain("it was removed");
+      expect(await objectExists(kit.deps.storage, await keyOf(upload.documentId))).toBe(false);
+      expect((await documentRow(upload.documentId))?.confirmedAt).toBeNull();
+    });
+  }
+
+  test("each accepted type confirms when its bytes start as that type does", async () => {
+    const user = await investorWithDraft();
+    for (const [contentType, start] of [
+      ["application/pdf", "%PDF-1.4\n"],
+      ["image/jpeg", "\xff\xd8\xff\xe0\x00\x10JFIF"],
+      ["image/png", "\x89PNG\r\n\x1a\n"],
+    ] as const) {
+      const bytes = Buffer.from(`${start} the rest of a ${contentType}`, "latin1");
+      const upload = await startUpload(user, bytes, { contentType, fileName: "scan" });
+      expect((await put(upload, bytes)).status).toBe(200);
+      const answer = await call(user, "POST", `/kyc/documents/${upload.documentId}/confirm`);
+      expect(answer.body, contentType).toMatchObject({ status: "confirmed", contentType });
+    }
+  });
+
+  test("a file name with bidirectional override characters is refused before anything is stored", async () => {
+    const user = await investorWithDraft();
+    // U+202E makes "photo\u202Egpj.exe" display as "photoexe.jpg".
+    for (const fileName of ["photo\u202Egpj.exe", "scan\u2066.pdf", "a\u202Ab.png", "x\u2069.jpg"]) {
+      const answer = await call(user, "POST", "/kyc/documents", {
+        type: "passport",
+        fileName,
+        contentType: "image/png",
+        size: 10,
+        sha256: sha256(file("x")),
+      });
+      expect(answer.status, fileName).toBe(400);
+      expect(answer.body.data.issues).toEqual([
+        { path: "fileName", message: expect.stringContaining("bidirectional override characters") },
+      ]);
+    }
+    expect((await call(user, "GET", "/kyc/documents")).body).toEqual([]);
+  });
 
   test("an expired upload URL is refused by the store", async () => {
     const bytes = file("late");

@@ -1,6 +1,7 @@
 // Identity documents: the browser uploads straight to the object store with a presigned PUT, then
-// `confirm` checks what was stored (HEAD for size and type, the bytes for the SHA-256: s3rver, used
-// in development and tests, enforces neither signed headers nor checksums). A removal hides the row
+// `confirm` checks what was stored (HEAD for size and type, the bytes for the SHA-256 and for the
+// magic bytes of the declared type: s3rver, used in development and tests, enforces neither signed
+// headers nor checksums). A removal hides the row
 // first (deleting_at), then deletes the object, then the row, so a failure at any step leaves no
 // visible row pointing at nothing; the clean-up job finishes what a failure interrupted.
 import { createHash, randomUUID } from "node:crypto";
@@ -17,18 +18,15 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { and, asc, count, desc, eq, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import { KitError, type KitErrorIssue } from "../../errors";
 import type { Storage } from "../../infra/storage";
+import { type Requester, recordAccess } from "./access-log";
 import { findOpenApplication, notEditable } from "./applications";
 import type { CreatedUpload, CreateUploadInput, DownloadUrl, KycDocument } from "./contract";
 import { type ApplicationRow, isEditable, type KycDeps } from "./lifecycle";
 import { type DocumentRow, presentDocument } from "./present";
-import { kycApplications, kycDocumentAccess, kycDocuments } from "./schema";
+import { type DOCUMENT_CONTENT_TYPES, kycApplications, kycDocuments } from "./schema";
 
 export interface KycDocumentDeps extends KycDeps {
   storage: Storage;
-}
-export interface Requester {
-  ipAddress: string | null;
-  userAgent: string | null;
 }
 
 /** How long a presigned upload or download URL stays valid. */
@@ -84,29 +82,57 @@ async function deleteObject(storage: Storage, key: string): Promise<void> {
   });
 }
 
-/** Hex SHA-256 of the stored object, reading at most `limit` bytes (undefined past the limit). */
-async function hashStoredObject(storage: Storage, key: string, limit: number): Promise<string | undefined> {
+/**
+ * How each accepted type starts (its magic bytes). The declared content type is only a label the
+ * uploader chose: HTML or an executable declared as a PDF must not be confirmed as one. Keyed by
+ * every accepted type, so a type added to DOCUMENT_CONTENT_TYPES cannot go unchecked.
+ */
+const SIGNATURES: Record<(typeof DOCUMENT_CONTENT_TYPES)[number], { bytes: Buffer; what: string }> = {
+  "application/pdf": { bytes: Buffer.from("%PDF-", "latin1"), what: "a PDF (%PDF-)" },
+  "image/png": { bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), what: "a PNG" },
+  "image/jpeg": { bytes: Buffer.from([0xff, 0xd8, 0xff]), what: "a JPEG" },
+};
+const SNIFF_BYTES = Math.max(...Object.values(SIGNATURES).map((s) => s.bytes.length));
+
+/** Whether `head` (the file's first bytes) starts as `contentType` files do. */
+export function startsLike(contentType: string, head: Buffer): boolean {
+  const signature = SIGNATURES[contentType as keyof typeof SIGNATURES];
+  return signature !== undefined && head.subarray(0, signature.bytes.length).equals(signature.bytes);
+}
+
+/**
+ * Hex SHA-256 and first bytes of the stored object, reading at most `limit` bytes (undefined past
+ * the limit).
+ */
+async function readStoredObject(
+  storage: Storage,
+  key: string,
+  limit: number,
+): Promise<{ sha256: string; head: Buffer } | undefined> {
   const object = await storage.client.send(new GetObjectCommand({ Bucket: storage.buckets.kycDocuments, Key: key }), {
     abortSignal: AbortSignal.timeout(STORAGE_READ_TIMEOUT_MS),
   });
   const body = object.Body as Readable;
   const hash = createHash("sha256");
+  const head: Buffer[] = [];
   let read = 0;
   try {
     for await (const chunk of body) {
-      read += (chunk as Buffer).length;
+      const bytes = chunk as Buffer;
+      if (read < SNIFF_BYTES) head.push(bytes.subarray(0, SNIFF_BYTES - read));
+      read += bytes.length;
       // The object may have been replaced since the HEAD: never read more than what was declared.
       if (read > limit) {
         body.destroy();
         return undefined;
       }
-      hash.update(chunk as Buffer);
+      hash.update(bytes);
     }
   } catch {
     // The answer had started: whatever broke the stream (reset, timeout, premature close) was the store.
     throw storageUnavailable();
   }
-  return hash.digest("hex");
+  return { sha256: hash.digest("hex"), head: Buffer.concat(head) };
 }
 
 /** The key is the only place a document's bytes live: `{applicationId}/{type}/{documentId}`. */
@@ -335,9 +361,16 @@ async function checkStoredObject(storage: Storage, document: DocumentRow): Promi
     });
   }
   if (issues.length > 0) return issues;
-  const sha256 = await hashStoredObject(storage, document.bucketKey, document.size);
-  if (sha256 !== document.sha256) {
+  const stored = await readStoredObject(storage, document.bucketKey, document.size);
+  if (stored?.sha256 !== document.sha256) {
     issues.push({ path: "sha256", message: "the SHA-256 of the uploaded bytes differs from the one declared" });
+  }
+  if (stored && !startsLike(document.contentType, stored.head)) {
+    const expected = SIGNATURES[document.contentType as keyof typeof SIGNATURES]?.what ?? document.contentType;
+    issues.push({
+      path: "contentType",
+      message: `declared ${document.contentType}, but the file's content does not start as ${expected} does`,
+    });
   }
   return issues;
 }
@@ -422,12 +455,12 @@ export async function presignDocumentDownload(
   requester: Requester,
 ): Promise<DownloadUrl> {
   // Recorded before the URL exists: no URL is ever handed out unrecorded.
-  await deps.db.insert(kycDocumentAccess).values({
-    documentId: document.id,
+  await recordAccess(deps.db, {
+    kind: "document_url",
     applicationId: document.applicationId,
+    documentId: document.id,
     userId: actorId,
-    ipAddress: requester.ipAddress,
-    userAgent: requester.userAgent,
+    requester,
   });
   const signedAt = Date.now();
   const url = await getSignedUrl(

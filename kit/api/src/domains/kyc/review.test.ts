@@ -12,6 +12,7 @@ import {
 } from "../../../test/kyc";
 import { createUser, type TestUser } from "../../../test/users";
 import { KitError } from "../../errors";
+import { consumeRateLimit } from "../../infra/rate-limiter";
 import { changeStatus, getKycStanding } from "./lifecycle";
 import { expireApprovals, inStatusTransaction } from "./review";
 import {
@@ -492,6 +493,81 @@ describe("documents", () => {
       .where(eq(kycDocumentAccess.applicationId, app.id))
       .orderBy(desc(kycDocumentAccess.id));
     expect(logged).toEqual([]);
+  });
+});
+
+describe("application views", () => {
+  const views = (applicationId: string) =>
+    db
+      .select()
+      .from(kycDocumentAccess)
+      .where(and(eq(kycDocumentAccess.applicationId, applicationId), eq(kycDocumentAccess.kind, "application_view")))
+      .orderBy(kycDocumentAccess.id);
+  const from = { "x-forwarded-for": "203.0.113.9", "user-agent": "review-console/2" };
+
+  test("each reviewer read of an application is logged: who, which application, when, from where", async () => {
+    const app = await submitted();
+    const before = new Date();
+    const viewed = await call(otherReviewer, "GET", `/kyc/review/${app.id}`, undefined, from);
+    expect(viewed.status, JSON.stringify(viewed.body)).toBe(200);
+    expect(viewed.body.application.personalData.nationalIdNumber).toBe("AB 123456");
+    const [view, ...more] = await views(app.id);
+    expect(more).toEqual([]);
+    expect(view).toMatchObject({
+      kind: "application_view",
+      applicationId: app.id,
+      documentId: null,
+      userId: otherReviewer.id,
+      ipAddress: "203.0.113.9",
+      userAgent: "review-console/2",
+    });
+    expect(view?.at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1_000);
+
+    // Every answer that carries the decrypted record counts: claiming (again), deciding.
+    expect((await call(reviewer, "POST", `/kyc/review/${app.id}/claim`, undefined, from)).status).toBe(200);
+    expect((await claim(reviewer, app.id)).status).toBe(200);
+    expect((await decide(reviewer, app.id, { decision: "approve" })).status).toBe(200);
+    expect((await views(app.id)).map((v) => v.userId)).toEqual([
+      otherReviewer.id,
+      reviewer.id,
+      reviewer.id,
+      reviewer.id,
+    ]);
+  });
+
+  test("a refused read is not logged: a draft, one's own application, a refused change", async () => {
+    const draft = await createDraftApplication(kit, await createApplicant(kit));
+    expectError(await review(reviewer, draft.id), 404, "NOT_FOUND");
+    const self = await createUser(kit, "kyc_reviewer");
+    const own = await createSubmittedApplication(kit, self);
+    expectError(await review(self, own.id), 403, "FORBIDDEN");
+    const app = await submitted();
+    expectError(await decide(reviewer, app.id, { decision: "approve" }), 409, "CONFLICT");
+    for (const id of [draft.id, own.id, app.id]) expect(await views(id)).toEqual([]);
+  });
+
+  test("one reviewer reads at most 120 applications a minute (get and claim together); refusals are counted by rule", async () => {
+    const rule = kit.deps.rateLimitRules["kyc.application-reads"];
+    expect(rule).toMatchObject({ limit: 120, windowSeconds: 60 });
+    const reader = await createUser(kit, "kyc_reviewer");
+    const app = await submitted();
+    const first = await kit.request(`/api/kyc/review/${app.id}`, { headers: { cookie: reader.cookie } });
+    expect(first.status).toBe(200);
+    expect([first.headers.get("ratelimit-limit"), first.headers.get("ratelimit-remaining")]).toEqual(["120", "119"]);
+    // The rest of this minute's budget, spent as 119 more reads would spend it.
+    for (let i = 1; i < rule.limit; i++) await consumeRateLimit(kit.deps.redis, rule, `user:${reader.id}`);
+
+    expectError(await review(reader, app.id), 429, "TOO_MANY_REQUESTS", "retry in");
+    expectError(await claim(reader, app.id), 429, "TOO_MANY_REQUESTS");
+    expect((await row(app.id)).status).toBe("submitted");
+    expect((await views(app.id)).filter((v) => v.userId === reader.id)).toHaveLength(1);
+    // Other reviewers, and the reader's other calls, are not held back.
+    expect((await review(otherReviewer, app.id)).status).toBe(200);
+    expect((await call(reader, "GET", "/kyc/review")).status).toBe(200);
+
+    const metrics = await (await kit.request("/metrics")).text();
+    expect(metrics).toContain('kit_rate_limited_total{rule="kyc.application-reads"} 2');
+    expect(metrics).toContain('kit_rate_limited_total{rule="kyc.document-urls"} 0');
   });
 });
 

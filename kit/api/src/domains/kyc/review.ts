@@ -10,8 +10,9 @@ import type { JobQueue } from "../../jobs/names";
 import { user } from "../auth/schema";
 import type { CallerUser } from "../auth/session";
 import { getSystemSettings, type SettingsDeps } from "../settings/service";
+import { type Requester, recordAccess } from "./access-log";
 import type { Application, DecideInput, DownloadUrl, ReviewDetail, RevokeInput } from "./contract";
-import { type KycDocumentDeps, presignDocumentDownload, type Requester } from "./documents";
+import { type KycDocumentDeps, presignDocumentDownload } from "./documents";
 import {
   type ApplicationRow,
   announceStatusChange,
@@ -71,11 +72,21 @@ export async function inStatusTransaction<T>(deps: KycDeps, work: (tx: Transacti
   }
 }
 
-/** The application row, locked until the transaction ends; NOT_FOUND for drafts, FORBIDDEN for one's own. */
-async function lockForReview(tx: Transaction, reviewer: CallerUser, applicationId: string): Promise<ApplicationRow> {
+/**
+ * The application row, locked until the transaction ends; NOT_FOUND for drafts, FORBIDDEN for one's
+ * own. The answer will carry the row's decrypted personal data, so the view is recorded here, in
+ * the same transaction as the change.
+ */
+async function lockForReview(
+  tx: Transaction,
+  reviewer: CallerUser,
+  applicationId: string,
+  requester: Requester,
+): Promise<ApplicationRow> {
   const [row] = await tx.select().from(kycApplications).where(eq(kycApplications.id, applicationId)).for("update");
   if (!row || row.status === "draft") throw notFound(applicationId);
   assertNotOwn(reviewer, row);
+  await recordAccess(tx, { kind: "application_view", applicationId, userId: reviewer.id, requester });
   return row;
 }
 
@@ -93,7 +104,13 @@ async function present(deps: KycDeps, row: ApplicationRow): Promise<Application>
 
 // ---------------------------------------------------------------------------------------------
 
-export async function getReview(deps: KycDeps, reviewer: CallerUser, applicationId: string): Promise<ReviewDetail> {
+/** One application for a reviewer, personal data decrypted; the view is recorded (kyc_document_access). */
+export async function getReview(
+  deps: KycDeps,
+  reviewer: CallerUser,
+  applicationId: string,
+  requester: Requester,
+): Promise<ReviewDetail> {
   const [found] = await deps.db
     .select({ application: kycApplications, applicant: { id: user.id, name: user.name, email: user.email } })
     .from(kycApplications)
@@ -111,8 +128,11 @@ export async function getReview(deps: KycDeps, reviewer: CallerUser, application
       .orderBy(asc(kycStatusHistory.id)),
     listRegistrations(deps.db, found.application.userId, "reviewer"),
   ]);
+  const application = presentApplication(piiKeyring(deps.config), found.application, documents);
+  // Recorded before the answer leaves: no view of personal data goes unrecorded.
+  await recordAccess(deps.db, { kind: "application_view", applicationId, userId: reviewer.id, requester });
   return {
-    application: presentApplication(piiKeyring(deps.config), found.application, documents),
+    application,
     applicant: found.applicant,
     reviewerId: found.application.reviewerId,
     documents: documents.map(presentDocument),
@@ -132,9 +152,10 @@ export async function claimApplication(
   deps: KycDeps,
   reviewer: CallerUser,
   applicationId: string,
+  requester: Requester,
 ): Promise<Application> {
   const outcome = await inStatusTransaction(deps, async (tx): Promise<StatusChange | ApplicationRow> => {
-    const row = await lockForReview(tx, reviewer, applicationId);
+    const row = await lockForReview(tx, reviewer, applicationId, requester);
     if (row.status === "in_review") {
       if (row.reviewerId === reviewer.id) return row;
       throw new KitError("CONFLICT", "The application is already claimed by another reviewer; pick another one.");
@@ -171,11 +192,12 @@ export async function decideApplication(
   deps: ReviewDeps,
   reviewer: CallerUser,
   input: DecideInput,
+  requester: Requester,
 ): Promise<Application> {
   // Read before the transaction: it may fill the settings cache, which needs no row lock held.
   const { kycValidityDays } = await getSystemSettings(deps);
   const change = await inStatusTransaction(deps, async (tx) => {
-    const row = await lockForReview(tx, reviewer, input.applicationId);
+    const row = await lockForReview(tx, reviewer, input.applicationId, requester);
     if (row.status !== "in_review") {
       throw new KitError(
         "CONFLICT",
@@ -215,9 +237,10 @@ export async function revokeApplication(
   deps: KycDeps & OnchainQueue,
   reviewer: CallerUser,
   input: RevokeInput,
+  requester: Requester,
 ): Promise<Application> {
   const change = await inStatusTransaction(deps, async (tx) => {
-    const row = await lockForReview(tx, reviewer, input.applicationId);
+    const row = await lockForReview(tx, reviewer, input.applicationId, requester);
     if (row.status !== "approved") {
       throw new KitError(
         "CONFLICT",

@@ -14,7 +14,7 @@ import { retryRegistration } from "./onchain-status";
 import { listQueue } from "./queue";
 import { claimApplication, decideApplication, getReview, getReviewDocumentUrl, revokeApplication } from "./review";
 
-/** Who asked, from where: recorded with every document URL handed out. */
+/** Who asked, from where: recorded with every document URL handed out and every application view. */
 function requester(context: RequestContext) {
   return {
     ipAddress: context.clientIp() ?? null,
@@ -57,16 +57,16 @@ export const kycRouter = {
       listQueue(context, signedIn(context.caller).user.id, input),
     ),
     get: os.kyc.review.get.handler(({ context, input }) =>
-      getReview(context, signedIn(context.caller).user, input.applicationId),
+      getReview(context, signedIn(context.caller).user, input.applicationId, requester(context)),
     ),
     claim: os.kyc.review.claim.handler(({ context, input }) =>
-      claimApplication(context, signedIn(context.caller).user, input.applicationId),
+      claimApplication(context, signedIn(context.caller).user, input.applicationId, requester(context)),
     ),
     decide: os.kyc.review.decide.handler(({ context, input }) =>
-      decideApplication(context, signedIn(context.caller).user, input),
+      decideApplication(context, signedIn(context.caller).user, input, requester(context)),
     ),
     revoke: os.kyc.review.revoke.handler(({ context, input }) =>
-      revokeApplication(context, signedIn(context.caller).user, input),
+      revokeApplication(context, signedIn(context.caller).user, input, requester(context)),
     ),
     documentUrl: os.kyc.review.documentUrl.handler(({ context, input }) =>
       getReviewDocumentUrl(context, signedIn(context.caller).user, input.documentId, requester(context)),

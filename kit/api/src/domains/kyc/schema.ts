@@ -182,13 +182,25 @@ export const kycStatusHistory = pgTable(
   (table) => [index("kyc_status_history_application_idx").on(table.applicationId, table.id)],
 );
 
-/** Append-only: every download URL handed out, to whom, for which document, from where. */
+/**
+ * What a row of the access log records: a document download URL handed out, or a reviewer's
+ * answer carrying an application's decrypted personal data.
+ */
+export const ACCESS_KINDS = ["document_url", "application_view"] as const;
+export type AccessKind = (typeof ACCESS_KINDS)[number];
+
+/**
+ * Append-only: every read of an applicant's personal data by someone — who, what, when, from
+ * where. (The table's name predates application views: it logs those too.)
+ */
 export const kycDocumentAccess = pgTable(
   "kyc_document_access",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
+    kind: text("kind").$type<AccessKind>().notNull().default("document_url"),
     // No foreign key to the document: the record of an access outlives a document removed later.
-    documentId: uuid("document_id").notNull(),
+    /** The document whose URL was handed out; null for an application view. */
+    documentId: uuid("document_id"),
     applicationId: uuid("application_id")
       .notNull()
       .references(() => kycApplications.id),
@@ -200,6 +212,11 @@ export const kycDocumentAccess = pgTable(
     at: at("at").notNull().defaultNow(),
   },
   (table) => [
+    check("kyc_document_access_kind_check", sql`${table.kind} in (${sqlList(ACCESS_KINDS)})`),
+    check(
+      "kyc_document_access_document_check",
+      sql`(${table.kind} = 'document_url') = (${table.documentId} is not null)`,
+    ),
     index("kyc_document_access_document_idx").on(table.documentId, table.at),
     index("kyc_document_access_application_idx").on(table.applicationId, table.at),
     index("kyc_document_access_user_idx").on(table.userId, table.at),
