@@ -7,6 +7,25 @@ export interface JobRunStatus {
   lastFailureAt: string | null;
 }
 
+/**
+ * A scheduled job is overdue when it has not run (succeeded or failed for good) for more than twice
+ * its interval: its schedule is lost or no worker takes it. Counted from `since` (when this worker
+ * started, or last had to set the schedule again) when that is later: a fresh worker is not
+ * unready for a job whose first run is yet to come. A run that fails is a run: its failures are in
+ * `lastFailureAt`, the logs and the metrics, and a provider being down is no reason to take the
+ * process out of service.
+ */
+export function isOverdue(everySeconds: number | undefined, status: JobRunStatus, since: number, now: number): boolean {
+  if (everySeconds === undefined) return false;
+  const lastRun = Math.max(since, timeOf(status.lastSuccessAt), timeOf(status.lastFailureAt));
+  return now - lastRun > 2 * everySeconds * 1000;
+}
+
+function timeOf(iso: string | null): number {
+  const time = iso === null ? Number.NaN : Date.parse(iso);
+  return Number.isNaN(time) ? 0 : time;
+}
+
 const statusKey = (name: string) => `jobs:last:${name}`;
 
 export async function recordJobOutcome(
