@@ -7,7 +7,7 @@ import type { Deps } from "../rpc/context";
 import type { JobDefinition } from "./names";
 import { jobOptions, QUEUE_NAME, queuePrefix } from "./queue";
 import { jobDefinitions } from "./registry";
-import { isOverdue, type JobRunStatus, readJobStatus, recordJobOutcome } from "./status";
+import { isOverdue, type JobRunStatus, lastRunAt, readJobStatus, recordJobOutcome } from "./status";
 
 export interface JobStatus extends JobRunStatus {
   /** A scheduled job that has not run for more than twice its interval (see `isOverdue`): not ready. */
@@ -41,10 +41,21 @@ export async function startWorker(
   const queue = new Queue(QUEUE_NAME, { connection, prefix });
   queue.on("error", () => {}); // connection failures are logged by the connection itself
 
-  const record = (name: string, outcome: "success" | "failure") =>
-    recordJobOutcome(deps.redis, name, outcome).catch((err) =>
+  // For each job, the latest moment this worker knows it ran or was scheduled: its own start, a
+  // schedule it set again, a run it made or read. In memory, so that Redis losing the recorded
+  // outcomes (a flush) does not make a job that runs look overdue (see isOverdue).
+  const startedAt = Date.now();
+  const knownSince = new Map(definitions.map((d) => [d.name, startedAt]));
+  const noteRun = (name: string, at: number) => {
+    if (at > (knownSince.get(name) ?? 0)) knownSince.set(name, at);
+  };
+
+  const record = (name: string, outcome: "success" | "failure") => {
+    noteRun(name, Date.now());
+    return recordJobOutcome(deps.redis, name, outcome).catch((err) =>
       log.warn({ err, job: name }, "could not record the job's outcome"),
     );
+  };
 
   const runJob = async (job: Job): Promise<unknown> => {
     const attempt = job.attemptsMade + 1;
@@ -96,10 +107,8 @@ export async function startWorker(
   // Redis may lose the schedules (a restart without persistence, a failover, a flush): nothing would
   // run again until a worker starts. So they are set again, idempotently, on every reconnect and
   // every minute (or every interval, if shorter); a schedule found missing restarts its job's
-  // overdue clock, which otherwise starts with the worker.
+  // overdue clock.
   const recurring = definitions.filter((d) => d.everySeconds !== undefined);
-  const startedAt = Date.now();
-  const scheduledSince = new Map(recurring.map((d) => [d.name, startedAt]));
   let schedulesSet = false;
   let checking: Promise<void> | undefined;
   const checkSchedules = () => {
@@ -107,7 +116,7 @@ export async function startWorker(
     checking = setSchedules(queue, recurring)
       .then((missing) => {
         if (missing.length === 0) return;
-        for (const name of missing) scheduledSince.set(name, Date.now());
+        for (const name of missing) noteRun(name, Date.now());
         log.warn({ jobs: missing }, "job schedules were missing from Redis (data lost?); set them again");
       })
       .catch((err) => {
@@ -166,9 +175,10 @@ export async function startWorker(
       return Object.fromEntries(
         definitions.map((d) => {
           const run = runs[d.name] ?? { lastSuccessAt: null, lastFailureAt: null };
+          noteRun(d.name, lastRunAt(run));
           return [
             d.name,
-            { ...run, overdue: isOverdue(d.everySeconds, run, scheduledSince.get(d.name) ?? startedAt, now) },
+            { ...run, overdue: isOverdue(d.everySeconds, run, knownSince.get(d.name) ?? startedAt, now) },
           ];
         }),
       );
