@@ -18,11 +18,10 @@
 //   bun bench/http.ts [--duration 10] [--connections 50] [--pipelining 1] [--warmup 2] [--rounds 3]
 //
 // Progress goes to stderr; the results to stdout, whose last line is a JSON summary.
-import { createPasswordUser } from "../kit/api/src/domains/auth/service";
 import { rateCopiesStatus } from "../kit/api/src/domains/exchange-rates/cache";
 import { refreshRates } from "../kit/api/src/domains/exchange-rates/service";
 import { startFxStub, timeRefresh } from "./fx";
-import { type BenchKit, startBenchKit } from "./lib/kit";
+import { signedInCookie, startBenchKit } from "./lib/kit";
 import { compareTargets, loadRuntime, parseLoadOptions, processesMatching, stopRunningLoads } from "./lib/load";
 import { gitCommit, machineInfo, note, print, table, today } from "./lib/report";
 import { countWork, type WorkPerCall } from "./lib/work";
@@ -49,9 +48,6 @@ const REFRESH_RUNS = 5;
 
 /** Sequential in-process calls per target over which Redis and Postgres work is counted. */
 const WORK_CALLS = 200;
-
-/** better-auth refuses browser-like POSTs from origins it does not trust; this one is in the default list. */
-const TRUSTED_ORIGIN = "http://localhost:3000";
 
 async function main(): Promise<void> {
   const options = parseLoadOptions();
@@ -294,26 +290,6 @@ async function main(): Promise<void> {
     await kit.stop();
     fxStub.stop();
   }
-}
-
-/**
- * A password user created in the bench's database, signed in through the real HTTP endpoint (as a
- * browser would); returns the `cookie` header value that carries the session.
- */
-async function signedInCookie(kit: BenchKit): Promise<string> {
-  const email = `bench-${Date.now()}@example.com`;
-  const password = "a long bench password";
-  const created = await createPasswordUser(kit.deps, { email, password, role: "investor", name: "Bench" });
-  if (!created) throw new Error(`bench user ${email} already exists`);
-  const response = await fetch(`${kit.url}/api/auth/sign-in/email`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN },
-    body: JSON.stringify({ email, password }),
-  });
-  if (response.status !== 200) throw new Error(`sign-in failed: HTTP ${response.status} ${await response.text()}`);
-  const cookie = response.headers.get("set-cookie")?.split(";")[0];
-  if (!cookie) throw new Error("sign-in returned no session cookie");
-  return cookie;
 }
 
 async function getJson(url: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {

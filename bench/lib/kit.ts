@@ -11,6 +11,7 @@ import { startLocalAnvil } from "../../kit/api/src/dev/anvil";
 import { freePort } from "../../kit/api/src/dev/ports";
 import { ensureDatabaseExists } from "../../kit/api/src/dev/postgres";
 import { startLocalS3 } from "../../kit/api/src/dev/s3";
+import { createPasswordUser } from "../../kit/api/src/domains/auth/service";
 import { createDatabase, migrateDatabase } from "../../kit/api/src/infra/db";
 import { createLogger } from "../../kit/api/src/infra/log";
 import { deleteKeysWithPrefix } from "../../kit/api/src/infra/redis";
@@ -120,4 +121,27 @@ async function dropStaleDatabases(admin: ReturnType<typeof createDatabase>["pool
     const createdAt = Number(/^kit_bench_(\d+)_/.exec(datname)?.[1] ?? Number.NaN);
     if (createdAt < cutoff) await admin.query(`drop database if exists "${datname}" with (force)`);
   }
+}
+
+/** better-auth refuses browser-like POSTs from origins it does not trust; this one is in the default list. */
+const TRUSTED_ORIGIN = "http://localhost:3000";
+
+/**
+ * A password user created in the bench's database, signed in through the real HTTP endpoint (as a
+ * browser would); returns the `cookie` header value that carries the session.
+ */
+export async function signedInCookie(kit: BenchKit): Promise<string> {
+  const email = `bench-${Date.now()}@example.com`;
+  const password = "a long bench password";
+  const created = await createPasswordUser(kit.deps, { email, password, role: "investor", name: "Bench" });
+  if (!created) throw new Error(`bench user ${email} already exists`);
+  const response = await fetch(`${kit.url}/api/auth/sign-in/email`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN },
+    body: JSON.stringify({ email, password }),
+  });
+  if (response.status !== 200) throw new Error(`sign-in failed: HTTP ${response.status} ${await response.text()}`);
+  const cookie = response.headers.get("set-cookie")?.split(";")[0];
+  if (!cookie) throw new Error("sign-in returned no session cookie");
+  return cookie;
 }

@@ -277,12 +277,14 @@ function addOperationalRoutes(
   app.get("/ready", async (c) => {
     const [dependencies, jobs] = await Promise.all([
       checkDependencies(deps, deps.config.http.readyTimeoutMs),
-      // Informative only: a failing job does not make the process unready. null: Redis did not say.
+      // null: Redis did not say (and is then failing itself).
       worker?.status().catch(() => null),
     ]);
     const failing = Object.entries(dependencies)
       .filter(([, s]) => !s.up)
       .map(([name]) => name);
+    // A job that fails does not make the process unready; a scheduled job that no longer runs does.
+    for (const [name, job] of Object.entries(jobs ?? {})) if (job.overdue) failing.push(`job:${name}`);
     const indexerStatus = indexer?.status();
     if (indexerStatus && !indexerStatus.ready) failing.push("indexer");
     return c.json(

@@ -90,6 +90,7 @@ const envSchema = z.object({
   REDIS_URL: url(["redis", "rediss"]).default("redis://127.0.0.1:6379"),
   REDIS_KEY_PREFIX: z.string().default("kit:"),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(500),
+  REDIS_BREAKER_MS: positiveInt("a duration in milliseconds").default(1000),
 
   S3_ENDPOINT: url(["http", "https"]).optional(),
   S3_REGION: z.string().min(1).default("us-east-1"),
@@ -225,6 +226,11 @@ export interface Config {
     keyPrefix: string;
     /** A command with no reply by then fails, so a stalled Redis costs callers a bounded wait. */
     commandTimeoutMs: number;
+    /**
+     * After a command timed out, commands fail at once (callers take their fallbacks) and Redis is
+     * probed this often until it answers: a stalled Redis costs a caller one timeout, not one per command.
+     */
+    breakerMs: number;
   };
   s3: {
     /** Absent in development: the local stack starts an s3rver and fills it in. */
@@ -351,7 +357,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     log: { level: e.LOG_LEVEL, pretty: e.NODE_ENV === "development" },
     rateLimits: e.RATE_LIMITS,
     db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, migrate: e.DATABASE_MIGRATE },
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+    redis: {
+      url: e.REDIS_URL,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      breakerMs: e.REDIS_BREAKER_MS,
+    },
     s3: {
       endpoint: e.S3_ENDPOINT,
       region: e.S3_REGION,

@@ -16,3 +16,39 @@ export async function redisCommandsDuring(redis: Redis, run: () => Promise<unkno
   }
   return sent;
 }
+
+/** How each Redis command `redis` was asked for while `run` ran ended: "ok" or its error's message. */
+export async function redisOutcomesDuring(
+  redis: Redis,
+  run: () => Promise<unknown>,
+): Promise<{ name: string; outcome: string }[]> {
+  const client = redis as unknown as {
+    sendCommand: (command: { name: string; promise: Promise<unknown> }, ...rest: unknown[]) => unknown;
+  };
+  const original = client.sendCommand;
+  const outcomes: { name: string; outcome: string }[] = [];
+  const settled: Promise<unknown>[] = [];
+  client.sendCommand = function (this: unknown, command, ...rest) {
+    const entry = { name: command.name, outcome: "pending" };
+    outcomes.push(entry);
+    const reply = original.call(this, command, ...rest);
+    settled.push(
+      command.promise.then(
+        () => {
+          entry.outcome = "ok";
+        },
+        (error: unknown) => {
+          entry.outcome = error instanceof Error ? error.message : String(error);
+        },
+      ),
+    );
+    return reply;
+  };
+  try {
+    await run();
+  } finally {
+    client.sendCommand = original;
+  }
+  await Promise.all(settled);
+  return outcomes;
+}

@@ -1,10 +1,11 @@
 // The worker against real Redis and Postgres: schedules, retries, two workers on one queue, a
 // producer without a worker, graceful stop. Jobs are defined here, so the tests do not depend on
 // what the registry's jobs do.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import type { Counter } from "prom-client";
 import { eventually } from "../../test/eventually";
 import { createTestKit } from "../../test/kit";
+import { startPrivateRedis } from "../../test/redis-server";
 import { serveKit } from "../../test/serve";
 import { createOperationalApp } from "../app";
 import type { ResolvedConfig } from "../config";
@@ -18,6 +19,9 @@ import { startWorker } from "./worker";
 
 const kit = await createTestKit();
 const logLines: Record<string, unknown>[] = [];
+// Flushed and restarted by the tests of lost schedules; the shared Redis is never touched that way.
+const privateRedis = await startPrivateRedis();
+afterAll(() => privateRedis.remove());
 
 /** Its own queue and keys (under the file's prefix, so the harness sweeps them). */
 function isolatedConfig(name: string): ResolvedConfig {
@@ -103,7 +107,11 @@ describe("worker", () => {
       expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(140);
       expect((third ?? 0) - (second ?? 0)).toBeGreaterThanOrEqual(290);
       expect(await counted(worker.metrics.jobsCompleted, "test.fail")).toBe(0);
-      expect((await worker.status())["test.fail"]).toEqual({ lastSuccessAt: null, lastFailureAt: expect.any(String) });
+      expect((await worker.status())["test.fail"]).toEqual({
+        lastSuccessAt: null,
+        lastFailureAt: expect.any(String),
+        overdue: false,
+      });
 
       const lines = logLines.filter((l) => l.jobId === id);
       expect(lines.filter((l) => l.msg === "job attempt failed; it will be retried").map((l) => l.attempt)).toEqual([
@@ -225,5 +233,100 @@ describe("worker", () => {
     } finally {
       expect(await served.stop()).toBe(0);
     }
+  });
+
+  test("a scheduled job that no longer runs makes /ready not ready, naming it; a job whose first run is to come does not", async () => {
+    const deps = processDeps(isolatedConfig("overdue"));
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Both hang until released: no run ends, none is recorded.
+    const stuck: JobDefinition<string> = { name: "test.stuck", everySeconds: 1, attempts: 1, run: () => gate };
+    const quarterHour: JobDefinition<string> = {
+      name: "test.quarter-hour",
+      everySeconds: 15 * 60,
+      attempts: 1,
+      run: () => gate,
+    };
+    const worker = await startWorker(deps, [stuck, quarterHour]);
+    const app = createOperationalApp(deps, { worker });
+    const ready = async () =>
+      (await (await app.fetch(new Request("http://kit.test/ready"))).json()) as {
+        failing: string[];
+        jobs: Record<string, { overdue: boolean; lastSuccessAt: string | null; lastFailureAt: string | null }>;
+      };
+    try {
+      // More than twice its interval since the worker started, without a run.
+      let body = await ready();
+      await eventually("the stuck job to be overdue", async () => {
+        body = await ready();
+        return body.failing.includes("job:test.stuck");
+      });
+      // This file runs no chain, hence "chain".
+      expect(body.failing).toEqual(["chain", "job:test.stuck"]);
+      expect(body.jobs["test.stuck"]).toEqual({ lastSuccessAt: null, lastFailureAt: null, overdue: true });
+      expect(body.jobs["test.quarter-hour"]?.overdue).toBe(false);
+
+      release();
+      await eventually("a run to end and the job not to be overdue", async () => {
+        body = await ready();
+        return body.jobs["test.stuck"]?.lastSuccessAt != null && !body.failing.includes("job:test.stuck");
+      });
+      expect(body.failing).toEqual(["chain"]);
+    } finally {
+      release();
+      await worker.close();
+      await closeDeps(deps);
+    }
+  });
+
+  describe("Redis loses its data", () => {
+    /** A process of its own on the private Redis, with a job that counts its runs in memory (Redis forgets). */
+    function onPrivateRedis(name: string, everySeconds: number) {
+      const config: ResolvedConfig = { ...kit.config, redis: { ...kit.config.redis, url: privateRedis.url } };
+      const runs: number[] = [];
+      const job: JobDefinition<string> = {
+        name,
+        everySeconds,
+        attempts: 1,
+        run: async () => {
+          runs.push(Date.now());
+        },
+      };
+      return { deps: processDeps(config), job, runs };
+    }
+
+    test("flushed: the worker sets its schedules again and the job runs again", async () => {
+      const { deps, job, runs } = onPrivateRedis("test.flushed", 1);
+      const worker = await startWorker(deps, [job]);
+      try {
+        await eventually("a first run", () => runs.length >= 1);
+        const flushedAt = Date.now();
+        expect(privateRedis.cli("flushall")).toBe("OK");
+        await eventually("two runs after the flush", () => runs.filter((at) => at > flushedAt).length >= 2, 8_000);
+        expect(logLines.some((l) => l.msg?.toString().startsWith("job schedules were missing"))).toBe(true);
+        expect((await worker.status())["test.flushed"]?.overdue).toBe(false);
+      } finally {
+        await worker.close();
+        await closeDeps(deps);
+      }
+    });
+
+    test("restarted without persistence: the schedules are set again on reconnect, not only after minutes", async () => {
+      // An hourly job: only the reconnect (not the periodic check, once a minute) can bring it back in time.
+      const { deps, job, runs } = onPrivateRedis("test.hourly", 60 * 60);
+      const worker = await startWorker(deps, [job]);
+      try {
+        await eventually("the first run, at start", () => runs.length === 1);
+        await privateRedis.stop();
+        await privateRedis.start();
+        expect(privateRedis.cli("dbsize")).toBe("0");
+        await eventually("a run after the restart", () => runs.length === 2, 10_000);
+      } finally {
+        await worker.close();
+        await closeDeps(deps);
+      }
+    }, 20_000);
   });
 });

@@ -8,16 +8,12 @@
 // (x-forwarded-for), which keeps this file's many sign-ins inside that limit without changing any
 // other behaviour. Kit's per-account limit is untouched: every e-mail address is unique.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from "viem/accounts";
 import { eventually } from "../../../test/eventually";
 import { createTestKit, type TestKit } from "../../../test/kit";
-import { redisCommandsDuring } from "../../../test/redis-commands";
+import { redisCommandsDuring, redisOutcomesDuring } from "../../../test/redis-commands";
+import { startPrivateRedis } from "../../../test/redis-server";
 import { signedWalletLink, TRUSTED_ORIGIN } from "../../../test/users";
-import { freePort } from "../../dev/ports";
 import type { RoleName } from "./permissions";
 import { AUTH_KEY_PREFIX } from "./secondary-storage";
 import { createPasswordUser } from "./service";
@@ -741,44 +737,9 @@ describe("Redis loses its data", () => {
 // A second kit whose Redis is a private redis-server this file starts, stops and restarts. It keeps
 // an append-only file, so a restart brings back what Redis held (as after a crash or a network
 // partition): entries written before the outage come back, the ones missed during it do not.
-const redisPort = await freePort();
-const redisDir = await mkdtemp(join(tmpdir(), "kit-auth-redis-"));
-let privateRedis: Subprocess | undefined;
-async function startPrivateRedis(): Promise<void> {
-  if (privateRedis) return;
-  privateRedis = Bun.spawn(
-    ["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--dir", redisDir, "--save", ""].concat([
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
-    ]),
-    { stdout: "ignore", stderr: "ignore" },
-  );
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline) {
-    if (
-      Bun.spawnSync(["redis-cli", "-p", String(redisPort), "ping"])
-        .stdout.toString()
-        .trim() === "PONG"
-    )
-      return;
-    await Bun.sleep(25);
-  }
-  throw new Error("the private redis-server did not start");
-}
-async function stopPrivateRedis(): Promise<void> {
-  const running = privateRedis;
-  privateRedis = undefined;
-  running?.kill();
-  await running?.exited;
-}
-await startPrivateRedis();
-const downKit = await createTestKit({ env: { TRUST_PROXY_HOPS: "1", REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
-afterAll(async () => {
-  await stopPrivateRedis();
-  await rm(redisDir, { recursive: true, force: true });
-});
+const privateRedis = await startPrivateRedis({ appendOnly: true });
+const downKit = await createTestKit({ env: { TRUST_PROXY_HOPS: "1", REDIS_URL: privateRedis.url } });
+afterAll(() => privateRedis.remove());
 
 /** A request's status and how long it took; its body as JSON when it has one. */
 async function timed(run: () => Promise<Response>): Promise<{ status: number; ms: number; body: unknown }> {
@@ -803,7 +764,7 @@ describe("Redis goes down", () => {
     target = await createUser(downKit, "investor");
     demoted = await createUser(downKit, "admin");
   });
-  afterAll(startPrivateRedis);
+  afterAll(() => privateRedis.start());
 
   test("while down: sessions are read from Postgres (rate limit fails open), sign-in fails closed with 503", async () => {
     const before = await downKit.request("/api/me", { headers: { cookie: user.cookie } });
@@ -811,7 +772,7 @@ describe("Redis goes down", () => {
     expect(before.headers.get("ratelimit-limit")).not.toBeNull();
     expect((await getMe(downKit, { cookie: target.cookie })).status).toBe(200);
 
-    await stopPrivateRedis();
+    await privateRedis.stop();
 
     // All at once, so the file waits for the slowest only.
     const [me, meHeaders, byBearer, forged, signIn503, signUp503, nonce503, ban, demote] = await Promise.all([
@@ -867,7 +828,7 @@ describe("Redis goes down", () => {
   }, 60_000);
 
   test("back up: sign-in works again, the limiter counts again, sessions from before still work", async () => {
-    await startPrivateRedis();
+    await privateRedis.start();
     const deadline = Date.now() + 8_000;
     let response: Response | undefined;
     while (Date.now() < deadline) {
@@ -925,12 +886,10 @@ describe("Redis goes down", () => {
 describe("Redis stops answering (connected, no replies)", () => {
   test("callers get their fallback after the command timeout instead of hanging, and all is well once it answers", async () => {
     const [user, admin] = await Promise.all([createUser(downKit), createUser(downKit, "admin")]);
-    const pid = privateRedis?.pid;
-    if (pid === undefined) throw new Error("the private Redis is not running");
     const stalled = (await getMe(downKit, { cookie: user.cookie })).status;
     expect(stalled).toBe(200);
 
-    process.kill(pid, "SIGSTOP");
+    privateRedis.pause();
     let outcome: Record<string, { status: number; ms: number }>;
     try {
       const [me, byBearer, signIn, queueJob] = await Promise.all([
@@ -942,7 +901,7 @@ describe("Redis stops answering (connected, no replies)", () => {
       ]);
       outcome = { me, byBearer, signIn, queueJob };
     } finally {
-      process.kill(pid, "SIGCONT");
+      privateRedis.resume();
     }
 
     // The session from Postgres (the limiter could not be asked); sign-in and the enqueue refused as unavailable.
@@ -965,5 +924,40 @@ describe("Redis stops answering (connected, no replies)", () => {
       return response.status === 200 && response.headers.get("ratelimit-limit") !== null;
     });
     expect((await authPost(downKit, "/sign-in/email", { email: user.email, password: PASSWORD })).status).toBe(200);
+  }, 30_000);
+
+  test("a signed-in call pays at most one command timeout, and the calls after it none (the breaker)", async () => {
+    const user = await createUser(downKit);
+    // Healthy, and counted by the limiter: the breaker is closed, the token's owner known.
+    const before = await downKit.request("/api/me", { headers: { cookie: user.cookie } });
+    expect(before.headers.get("ratelimit-limit")).not.toBeNull();
+
+    const calls: { status: number; timeouts: number; skipped: number }[] = [];
+    privateRedis.pause();
+    try {
+      for (let i = 0; i < 3; i++) {
+        let status = 0;
+        const outcomes = await redisOutcomesDuring(downKit.deps.redis, async () => {
+          status = (await getMe(downKit, { cookie: user.cookie })).status;
+        });
+        calls.push({
+          status,
+          timeouts: outcomes.filter((c) => c.outcome === "Command timed out").length,
+          skipped: outcomes.filter((c) => c.outcome.startsWith("Redis skipped")).length,
+        });
+      }
+    } finally {
+      privateRedis.resume();
+    }
+    // Without a breaker each call waited out three timeouts: the limiter script, better-auth's
+    // session read, the write-back of the session.
+    expect(calls.map((c) => c.status)).toEqual([200, 200, 200]);
+    expect(calls.map((c) => c.timeouts)).toEqual([1, 0, 0]);
+    for (const call of calls.slice(1)) expect(call.skipped).toBeGreaterThan(0);
+
+    await eventually("the limiter to answer again", async () => {
+      const response = await downKit.request("/api/me", { headers: { cookie: user.cookie } });
+      return response.status === 200 && response.headers.get("ratelimit-limit") !== null;
+    });
   }, 30_000);
 });

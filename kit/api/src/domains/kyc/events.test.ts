@@ -305,7 +305,7 @@ describe("publishing", () => {
     const log = createLogger(config, {}, { write: (line: string) => lines.push(line) });
     // Nothing listens on port 1; commands fail at once (no offline queue).
     const away = createRedis(
-      { redis: { url: "redis://127.0.0.1:1", keyPrefix: "away:", commandTimeoutMs: 500 } },
+      { redis: { url: "redis://127.0.0.1:1", keyPrefix: "away:", commandTimeoutMs: 500, breakerMs: 1000 } },
       log,
       "away",
     );

@@ -260,7 +260,7 @@ describe("the Redis copy", () => {
   test("with Redis unreachable, reads come from Postgres and saves still succeed (no 5xx)", async () => {
     const closed = await freePort();
     const deadRedis = createRedis(
-      { redis: { url: `redis://127.0.0.1:${closed}`, keyPrefix: "dead:", commandTimeoutMs: 500 } },
+      { redis: { url: `redis://127.0.0.1:${closed}`, keyPrefix: "dead:", commandTimeoutMs: 500, breakerMs: 1000 } },
       kit.deps.log,
     );
     deadRedis.on("error", () => {});
