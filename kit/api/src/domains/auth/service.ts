@@ -128,6 +128,20 @@ export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller
 }
 
 /**
+ * Wallets one account may link. Every linked wallet is registered, watched and (for a sanctions
+ * case) frozen on chain by Kit's jobs, each with its own transactions: the bound keeps one account
+ * from making that work, or the `me.get` answer, grow without limit.
+ */
+export const MAX_WALLETS_PER_USER = 20;
+
+function tooManyWallets(): KitError {
+  return new KitError(
+    "CONFLICT",
+    `Your account already has ${MAX_WALLETS_PER_USER} linked wallets, the most it may have; unlink one you no longer use, then link this one.`,
+  );
+}
+
+/**
  * Links the wallet that signed `message` (EIP-4361) to `userId`. The message must name Kit's
  * domain and chain, carry a nonce Kit issued (single use), and be within its validity window.
  */
@@ -177,6 +191,13 @@ export async function linkWallet(
   }
   if (check === "invalid") throw new KitError("BAD_REQUEST", "The signature does not match the message and address.");
 
+  // Checked again under the lock below; asked here too, so that a refused link keeps its nonce.
+  const [{ linked } = { linked: 0 }] = await db
+    .select({ linked: count() })
+    .from(walletAddress)
+    .where(eq(walletAddress.userId, userId));
+  if (linked >= MAX_WALLETS_PER_USER) throw tooManyWallets();
+
   // The nonce is consumed only after the signature checks out, so a forged attempt cannot burn it.
   const ctx = await auth.$context;
   const nonceFound = await ctx.internalAdapter.consumeVerificationValue(`siwe:${parsed.nonce}`);
@@ -186,12 +207,15 @@ export async function linkWallet(
   const createdAt = new Date();
   try {
     const [row] = await db.transaction(async (tx) => {
-      // Serialises links for one user, so two at once cannot both become primary.
+      // Serialises links for one user, so two at once can neither both become primary nor both
+      // take the last free place.
       await tx.select({ id: user.id }).from(user).where(eq(user.id, userId)).for("update");
-      const hasPrimary = await tx
-        .select({ id: walletAddress.id })
+      const linked = await tx
+        .select({ isPrimary: walletAddress.isPrimary })
         .from(walletAddress)
-        .where(and(eq(walletAddress.userId, userId), eq(walletAddress.isPrimary, true)));
+        .where(eq(walletAddress.userId, userId));
+      if (linked.length >= MAX_WALLETS_PER_USER) throw tooManyWallets();
+      const hasPrimary = linked.some((wallet) => wallet.isPrimary);
       const inserted = await tx
         .insert(walletAddress)
         .values({
@@ -199,7 +223,7 @@ export async function linkWallet(
           userId,
           address: checksummed,
           chainId: parsed.chainId as number,
-          isPrimary: hasPrimary.length === 0,
+          isPrimary: !hasPrimary,
           createdAt,
         })
         .returning();
