@@ -71,7 +71,9 @@ export const kycRouter = {
     documentUrl: os.kyc.review.documentUrl.handler(({ context, input }) =>
       getReviewDocumentUrl(context, signedIn(context.caller).user, input.documentId, requester(context)),
     ),
-    events: os.kyc.review.events.handler(({ context, signal }) => watchQueue(context, signal)),
+    events: os.kyc.review.events.handler(({ context, signal }) =>
+      watchQueue(context, signedIn(context.caller).user.id, signal),
+    ),
   },
   onchain: {
     retry: os.kyc.onchain.retry.handler(({ context, input }) => retryRegistration(context, input.wallet)),
