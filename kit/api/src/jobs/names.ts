@@ -8,6 +8,7 @@ export const JOB_NAMES = [
   "kyc.expire-approvals",
   "kyc.onchain.register",
   "kyc.onchain.revoke",
+  "kyc.onchain.freeze",
   "kyc.onchain.reconcile",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];

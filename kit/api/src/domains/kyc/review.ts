@@ -12,6 +12,7 @@ import type { CallerUser } from "../auth/session";
 import { getSystemSettings, type SettingsDeps } from "../settings/service";
 import type { Application, DecideInput, DownloadUrl, ReviewDetail, RevokeInput } from "./contract";
 import { type KycDocumentDeps, presignDocumentDownload, type Requester } from "./documents";
+import { listFreezes } from "./freeze-cases";
 import {
   type ApplicationRow,
   announceStatusChange,
@@ -26,7 +27,7 @@ import {
 import { queueEligibilityJob } from "./onchain";
 import { listRegistrations } from "./onchain-status";
 import { presentApplication, presentDocument } from "./present";
-import { type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
+import { type KycStatus, kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";
 
 /** `decide` reads the validity period from the system settings. */
 export type ReviewDeps = KycDeps & Pick<SettingsDeps, "config"> & OnchainQueue;
@@ -102,7 +103,7 @@ export async function getReview(deps: KycDeps, reviewer: CallerUser, application
   if (!found || found.application.status === "draft") throw notFound(applicationId);
   assertNotOwn(reviewer, found.application);
 
-  const [documents, history, onchain] = await Promise.all([
+  const [documents, history, onchain, freezes] = await Promise.all([
     liveDocuments(deps, applicationId),
     deps.db
       .select()
@@ -110,6 +111,7 @@ export async function getReview(deps: KycDeps, reviewer: CallerUser, application
       .where(eq(kycStatusHistory.applicationId, applicationId))
       .orderBy(asc(kycStatusHistory.id)),
     listRegistrations(deps.db, found.application.userId, "reviewer"),
+    listFreezes(deps.db, found.application.userId),
   ]);
   return {
     application: presentApplication(piiKeyring(deps.config), found.application, documents),
@@ -124,6 +126,7 @@ export async function getReview(deps: KycDeps, reviewer: CallerUser, application
       at: h.at.toISOString(),
     })),
     onchain,
+    freezes,
   };
 }
 
@@ -210,12 +213,17 @@ export async function decideApplication(
   return present(deps, change.application);
 }
 
-/** approved → revoked (a sanctions hit, a forgery found later). Any reviewer who may decide. */
+/**
+ * approved → revoked (a sanctions hit, a forgery found later). Any reviewer who may decide. A
+ * sanctions or fraud revocation also opens a freeze case, in the same transaction: the revocation
+ * job then freezes every wallet of the applicant on every Kit token before it removes Kit's claim.
+ */
 export async function revokeApplication(
   deps: KycDeps & OnchainQueue,
   reviewer: CallerUser,
   input: RevokeInput,
 ): Promise<Application> {
+  const category = input.category ?? "other";
   const change = await inStatusTransaction(deps, async (tx) => {
     const row = await lockForReview(tx, reviewer, input.applicationId);
     if (row.status !== "approved") {
@@ -224,11 +232,17 @@ export async function revokeApplication(
         `The application is ${statusWords(row.status)}; only an approved application can be revoked.`,
       );
     }
-    return changeStatus(tx, row, "revoked", {
+    const change = await changeStatus(tx, row, "revoked", {
       actorId: reviewer.id,
       reason: input.reason,
       set: { decidedAt: new Date(), decisionReason: input.reason },
     });
+    if (category !== "other") {
+      await tx
+        .insert(kycFreezes)
+        .values({ applicationId: row.id, userId: row.userId, category, frozenBy: reviewer.id });
+    }
+    return change;
   });
   await announceStatusChange(deps, change);
   await queueEligibilityJob(deps, "kyc.onchain.revoke", { applicationId: change.application.id });

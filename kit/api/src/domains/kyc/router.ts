@@ -10,6 +10,7 @@ import {
   removeDocument,
 } from "./documents";
 import { watchOwnStatus, watchQueue } from "./events";
+import { liftFreeze } from "./freeze-cases";
 import { retryRegistration } from "./onchain-status";
 import { listQueue } from "./queue";
 import { claimApplication, decideApplication, getReview, getReviewDocumentUrl, revokeApplication } from "./review";
@@ -77,5 +78,8 @@ export const kycRouter = {
   },
   onchain: {
     retry: os.kyc.onchain.retry.handler(({ context, input }) => retryRegistration(context, input.wallet)),
+    liftFreeze: os.kyc.onchain.liftFreeze.handler(({ context, input }) =>
+      liftFreeze(context, signedIn(context.caller).user, input),
+    ),
   },
 };

@@ -67,6 +67,18 @@ export async function findToken(deps: TokenLookupDeps, address: string): Promise
   return row ?? null;
 }
 
+/**
+ * The T-REX tokens the indexer found through Kit's factory on `chainId` (lowercase): Kit made them,
+ * so Kit's agent acts on them (KYC freezes). Tokens indexed from INDEXER_TOKENS are not Kit's.
+ */
+export async function factoryTokenAddresses(deps: { db: Database }, chainId: number): Promise<string[]> {
+  const rows = await deps.db
+    .select({ address: tokens.address })
+    .from(tokens)
+    .where(and(eq(tokens.chainId, chainId), eq(tokens.kind, "t-rex"), eq(tokens.discoveredVia, "factory")));
+  return rows.map((row) => row.address);
+}
+
 export function tokenNotFound(address: string): KitError {
   return new KitError("NOT_FOUND", `Kit does not index a token at ${address}; GET /api/tokens lists those it does.`);
 }
