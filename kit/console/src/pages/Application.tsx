@@ -504,7 +504,7 @@ function FreezeCard({
   reload: () => Promise<void>;
 }) {
   const [busy, setBusy] = useState(false);
-  const mayLift = can(me, "kyc", "manage_onchain");
+  const mayLift = can(me, "kyc", "lift_freeze");
   const lift = async (event: FormEvent<HTMLFormElement>, applicationId: string) => {
     event.preventDefault();
     const form = event.currentTarget;

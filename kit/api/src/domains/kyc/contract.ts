@@ -356,6 +356,7 @@ const review = { kyc: ["review" as const] };
 const decide = { kyc: ["decide" as const] };
 const readAnyDocument = { kyc: ["review" as const], documents: ["read_any" as const] };
 const manageOnchain = { kyc: ["manage_onchain" as const] };
+const liftFreezes = { kyc: ["lift_freeze" as const] };
 
 export const kycContract = {
   application: {
@@ -530,7 +531,7 @@ export const kycContract = {
         tags: ["kyc onchain"],
         summary: "Lift the freeze a sanctions or fraud revocation put on the applicant's wallets (with a reason)",
       })
-      .meta({ permission: manageOnchain })
+      .meta({ permission: liftFreezes })
       .input(liftFreezeInput)
       .output(freezes),
   },

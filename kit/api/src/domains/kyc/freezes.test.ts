@@ -380,6 +380,22 @@ describe("other revocations and edge cases", () => {
     for (const token of tokens) expect(await isFrozen(token, wallet)).toBe(false);
   });
 
+  test("lifting needs kyc: lift_freeze: an admin's key for re-queuing on-chain jobs (manage_onchain) may not", async () => {
+    const keyWith = async (permissions: Record<string, string[]>) =>
+      (await kit.deps.auth.api.createApiKey({ body: { userId: admin.id, permissions } })).key;
+    const lift = async (key: string) =>
+      kit.request(`/api/kyc/onchain/freezes/${crypto.randomUUID()}/lift`, {
+        method: "POST",
+        headers: { "x-api-key": key, "content-type": "application/json" },
+        body: JSON.stringify({ reason: "ops" }),
+      });
+    const operations = await lift(await keyWith({ kyc: ["manage_onchain"] }));
+    expect(operations.status).toBe(403);
+    expect(((await operations.json()) as { message: string }).message).toContain("kyc: lift_freeze");
+    // Allowed through: the service itself answers (no case for a random application).
+    expect((await lift(await keyWith({ kyc: ["lift_freeze"] }))).status).toBe(404);
+  });
+
   test("nobody lifts a freeze on their own account; an application without a case is a 404", async () => {
     const own = await approveApplication(kit, admin.id);
     expect((await post(reviewer, `/kyc/review/${own}/revoke`, { reason: "Fraud", category: "fraud" })).status).toBe(
