@@ -1,6 +1,7 @@
 // On-chain eligibility: an approval makes each of the investor's wallets verified in the identity
 // registry shared by Kit's tokens (ONCHAINID identity + Kit's KYC claim + registration); a
-// revocation or expiry removes Kit's claim (the identity stays, as ERC-3643 expects).
+// revocation or expiry removes Kit's claim (the identity stays, as ERC-3643 expects). A revocation
+// for sanctions or fraud also freezes the wallets on Kit's tokens, in the same job (freezes.ts).
 //
 // The jobs are idempotent and resumable: every step reads the chain first and does only what is
 // missing, and each transaction hash is recorded as soon as the node accepts it. A retry after a
