@@ -62,16 +62,21 @@ export async function startOnchainKit(): Promise<OnchainKit> {
 }
 
 /** A fresh wallet (no gas needed: Kit's agent pays), linked to `userId`; lowercase. */
-export async function linkFreshWallet(kit: TestKit, userId: string): Promise<Address> {
-  const address = privateKeyToAccount(generatePrivateKey()).address.toLowerCase() as Address;
+export function linkFreshWallet(kit: TestKit, userId: string): Promise<Address> {
+  return linkAddress(kit, userId, privateKeyToAccount(generatePrivateKey()).address);
+}
+
+/** `address` linked to `userId` directly (no signature; nothing queued); lowercase. */
+export async function linkAddress(kit: TestKit, userId: string, address: Address): Promise<Address> {
+  const lowercase = address.toLowerCase() as Address;
   await kit.deps.db.insert(walletAddress).values({
     id: randomUUID(),
     userId,
-    address,
+    address: lowercase,
     chainId: kit.config.auth.chainId,
     createdAt: new Date(),
   });
-  return address;
+  return lowercase;
 }
 
 /** An approved application (country of residence FR) for `userId`, not yet queued on chain. */

@@ -5,6 +5,7 @@
 // Screenshots of each step: kit/console/e2e/screenshots/ (git-ignored).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { user } from "../../api/src/domains/auth/schema";
 import {
   applyWithDocuments,
   CHROMIUM,
@@ -183,6 +184,80 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
 
     await context.close();
     expect(errors).toEqual([]);
+  }, 60_000);
+
+  test("the users page pages newest first by cursor, forwards and back", async () => {
+    const admin = await kit.createUser("admin", "Paula Pager");
+    const tag = `pager${Date.now()}`;
+    const start = Date.now() - 60_000;
+    // 26 users: one more than a page. Written directly (a password each would only slow this down).
+    await kit.deps.db.insert(user).values(
+      Array.from({ length: 26 }, (_, i) => ({
+        id: crypto.randomUUID(),
+        name: `${tag} ${String(i).padStart(2, "0")}`,
+        email: `${tag}-${i}@example.com`,
+        role: "investor",
+        createdAt: new Date(start + i * 1_000),
+        updatedAt: new Date(start + i * 1_000),
+      })),
+    );
+    const { context, page, errors } = await kit.openPage();
+    await signInOnConsole(page, kit.url, admin);
+    await page.goto(`${kit.url}/console/users`);
+    await page.getByLabel("E-mail or name").fill(tag);
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await page.getByText("Users 1–25").waitFor();
+    // Newest first: the last one written heads the first page.
+    await page.getByRole("cell", { name: `${tag}-25@example.com`, exact: true }).waitFor();
+    expect(await page.getByRole("cell", { name: `${tag}-0@example.com`, exact: true }).count()).toBe(0);
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.getByText("Users 26–26 of 26").waitFor();
+    await page.getByRole("cell", { name: `${tag}-0@example.com`, exact: true }).waitFor();
+    expect(await page.getByRole("button", { name: "Next →" }).isDisabled()).toBe(true);
+    await page.getByRole("button", { name: "← Previous" }).click();
+    await page.getByText("Users 1–25").waitFor();
+    await kit.screenshot(page, "13-users-paged");
+    await context.close();
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  test("a revocation for a sanctions hit shows the freeze; an admin lifts it with a reason", async () => {
+    const [admin, applicant] = await Promise.all([
+      kit.createUser("admin", "Ada Lifter"),
+      kit.createUser("investor", "Sam Sanctioned"),
+    ]);
+    const client = await kit.clientFor(applicant);
+    await applyWithDocuments(client, { firstName: "Sam", lastName: "Sanctioned", nationalIdNumber: "S7777777" });
+    const { id } = await client.rpc.kyc.application.submit();
+    const reviewer = await kit.clientFor(reviewerB);
+    await reviewer.rpc.kyc.review.claim({ applicationId: id });
+    await reviewer.rpc.kyc.review.decide({ applicationId: id, decision: "approve" });
+
+    const b = await kit.openPage();
+    await signInOnConsole(b.page, kit.url, reviewerB);
+    await b.page.goto(`${kit.url}/console/applications/${id}`);
+    await b.page.getByLabel("Why").selectOption("sanctions");
+    await b.page.getByLabel("Reason to revoke (required)").fill("Name on a sanctions list");
+    await b.page.getByRole("button", { name: "Revoke approval" }).click();
+    await b.page.getByText("Approval revoked; the applicant's wallets are being frozen.").waitFor();
+    await b.page.getByRole("heading", { name: "Freeze" }).waitFor();
+    await b.page.getByText(/^Sanctions, since/).waitFor();
+    // A reviewer sees the freeze but may not lift it.
+    expect(await b.page.getByRole("button", { name: "Lift freeze" }).count()).toBe(0);
+    await kit.screenshot(b.page, "14-revoked-sanctions-frozen");
+
+    const a = await kit.openPage();
+    await signInOnConsole(a.page, kit.url, admin);
+    await a.page.goto(`${kit.url}/console/applications/${id}`);
+    await a.page.getByLabel("Reason to lift (required)").fill("Not the listed person: different date of birth");
+    await a.page.getByRole("button", { name: "Lift freeze" }).click();
+    await a.page.getByText("Freeze lifted; Kit is unfreezing the wallets.").waitFor();
+    await a.page.getByText("Not the listed person: different date of birth").waitFor();
+    await kit.screenshot(a.page, "15-freeze-lifted");
+    await a.context.close();
+    await b.context.close();
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
   }, 60_000);
 
   test("the four-eyes rule and a lost race are explained in words", async () => {

@@ -9,6 +9,7 @@ export const JOB_NAMES = [
   "kyc.reencrypt-pii",
   "kyc.onchain.register",
   "kyc.onchain.revoke",
+  "kyc.onchain.freeze",
   "kyc.onchain.reconcile",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];

@@ -3,8 +3,10 @@
 import type { Config } from "../config";
 import { refreshRates } from "../domains/exchange-rates/service";
 import { cleanUpDocuments } from "../domains/kyc/documents";
+import { reconcileFreezes } from "../domains/kyc/freeze-reconcile";
+import { freezeJob, revokeAndFreeze } from "../domains/kyc/freezes";
 import { kycKeyMetrics, reencryptPersonalData } from "../domains/kyc/key-rotation";
-import { registerEligibility, revokeEligibility } from "../domains/kyc/onchain";
+import { registerEligibility } from "../domains/kyc/onchain";
 import { kycOnchainMetrics } from "../domains/kyc/onchain-metrics";
 import { reconcileRegistrations } from "../domains/kyc/reconcile";
 import { expireApprovals } from "../domains/kyc/review";
@@ -50,18 +52,32 @@ export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobNam
       backoffMs: 10_000,
       run: (deps, data, job) => registerEligibility(deps, data, job),
     },
+    // A freeze case (sanctions, fraud) freezes the user's wallets first, then Kit's claim goes.
     {
       name: "kyc.onchain.revoke",
       attempts: 6,
       backoffMs: 10_000,
-      run: (deps, data, job) => revokeEligibility(deps, data, job),
+      run: (deps, data, job) => revokeAndFreeze(deps, data, job),
+    },
+    // Freezes of a wallet linked by a frozen user, and the unfreezing after an admin lifts a case.
+    {
+      name: "kyc.onchain.freeze",
+      attempts: 6,
+      backoffMs: 10_000,
+      run: (deps, data, job) => freezeJob(deps, data, job),
     },
     {
       name: "kyc.onchain.reconcile",
       everySeconds: 15 * 60,
       attempts: 3,
       backoffMs: 60_000,
-      run: (deps, _data, job) => reconcileRegistrations(deps, kycOnchainMetrics(job.metrics.registry, deps.db)),
+      run: async (deps, _data, job) => {
+        const metrics = kycOnchainMetrics(job.metrics.registry, deps.db);
+        return {
+          registrations: await reconcileRegistrations(deps, metrics),
+          freezes: await reconcileFreezes(deps, metrics),
+        };
+      },
     },
   ];
 }

@@ -86,6 +86,7 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "kyc.review.documentUrl":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.events":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.onchain.retry":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.onchain.liftFreeze":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.list":                     { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
   "tokens.get":                      { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
   "tokens.holders":                  { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -328,6 +329,8 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "kyc.review.events": async () => ({ input: undefined }),
   // No registration exists for a random wallet: an allowed call ends in the service's NOT_FOUND.
   "kyc.onchain.retry": async () => ({ input: { wallet: randomAddress() } }),
+  // No freeze case exists for a random application: an allowed call ends in the service's NOT_FOUND.
+  "kyc.onchain.liftFreeze": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),
   // No token is indexed in this file: allowed calls end in the service's NOT_FOUND (the on-chain
   // writer check and the handlers themselves are tested in domains/tokens).
   "tokens.list": async () => ({ input: { limit: 10 } }),

@@ -1,15 +1,18 @@
 // One application: who, what they sent (documents previewed through short-lived URLs), what
-// happened so far, where its wallets stand on chain, and the reviewer's actions. Errors from the
+// happened so far, where its wallets stand on chain (and any sanctions or fraud freeze), and the
+// reviewer's actions. Errors from the
 // four-eyes rule and races are shown in words; a change made elsewhere reloads the page in place.
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import {
   can,
   describeError,
   errorCode,
+  type Freezes,
   type KycDocument,
   type Me,
   type OnchainRegistration,
   type ReviewDetail,
+  type RevocationCategory,
   rpc,
 } from "../api";
 import { countryName, formatBytes, formatTime, fullName, STATUS_LABELS } from "../format";
@@ -176,6 +179,9 @@ function Detail({
             </ul>
           </section>
           <OnchainCard me={me} registrations={detail.onchain} setNotice={setNotice} reload={reload} />
+          {detail.freezes.cases.length > 0 && (
+            <FreezeCard me={me} freezes={detail.freezes} setNotice={setNotice} reload={reload} />
+          )}
         </div>
       </div>
     </>
@@ -197,6 +203,7 @@ function Actions({
   const [busy, setBusy] = useState(false);
   const [decision, setDecision] = useState<"approve" | "reject" | "request_changes">("approve");
   const [reason, setReason] = useState("");
+  const [category, setCategory] = useState<RevocationCategory>("other");
   const [formError, setFormError] = useState<string>();
   const mayDecide = can(me, "kyc", "decide");
   const isAdmin = me.user.role === "admin";
@@ -251,7 +258,10 @@ function Actions({
       return;
     }
     setFormError(undefined);
-    void run(() => rpc.kyc.review.revoke({ applicationId: application.id, reason: text }), "Approval revoked.");
+    void run(
+      () => rpc.kyc.review.revoke({ applicationId: application.id, reason: text, category }),
+      category === "other" ? "Approval revoked." : "Approval revoked; the applicant's wallets are being frozen.",
+    );
   };
 
   if (application.status === "submitted") {
@@ -357,6 +367,14 @@ function Actions({
         </p>
         <form onSubmit={revoke}>
           <label>
+            Why
+            <select value={category} onChange={(e) => setCategory(e.target.value as RevocationCategory)}>
+              <option value="other">Other (no freeze)</option>
+              <option value="sanctions">Sanctions hit: freeze the wallets</option>
+              <option value="fraud">Fraud: freeze the wallets</option>
+            </select>
+          </label>
+          <label>
             Reason to revoke (required)
             <textarea
               name="reason"
@@ -459,6 +477,84 @@ function OnchainCard({
                 Retry
               </button>
             )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+const FREEZE_LABELS: Record<Freezes["wallets"][number]["status"], { label: string; className: string }> = {
+  pending: { label: "In progress", className: "status-submitted" },
+  frozen: { label: "Frozen", className: "status-rejected" },
+  failed: { label: "Failed", className: "status-rejected" },
+  unfrozen: { label: "Unfrozen", className: "status-expired" },
+};
+
+/** A sanctions or fraud revocation's freeze: the case, each wallet per token; admins lift it with a reason. */
+function FreezeCard({
+  me,
+  freezes,
+  setNotice,
+  reload,
+}: {
+  me: Me;
+  freezes: Freezes;
+  setNotice: (notice: Notice | undefined) => void;
+  reload: () => Promise<void>;
+}) {
+  const [busy, setBusy] = useState(false);
+  const mayLift = can(me, "kyc", "lift_freeze");
+  const lift = async (event: FormEvent<HTMLFormElement>, applicationId: string) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const reason = String(new FormData(form).get("reason") ?? "").trim();
+    setBusy(true);
+    setNotice(undefined);
+    try {
+      await rpc.kyc.onchain.liftFreeze({ applicationId, reason });
+      setNotice({ kind: "success", text: "Freeze lifted; Kit is unfreezing the wallets." });
+      form.reset();
+    } catch (error) {
+      setNotice({ kind: "error", text: describeError(error) });
+    }
+    await reload();
+    setBusy(false);
+  };
+  return (
+    <section aria-labelledby="freeze-title" className="card">
+      <h2 id="freeze-title">Freeze</h2>
+      <ul className="documents">
+        {freezes.cases.map((c) => (
+          <li key={c.applicationId}>
+            {c.category === "sanctions" ? "Sanctions" : "Fraud"}, since {formatTime(c.createdAt)}
+            {c.liftedAt ? (
+              <div className="muted">
+                Lifted {formatTime(c.liftedAt)}: {c.liftReason}
+              </div>
+            ) : (
+              mayLift && (
+                <form onSubmit={(event) => void lift(event, c.applicationId)}>
+                  <label>
+                    Reason to lift (required)
+                    <textarea name="reason" rows={2} maxLength={2000} required />
+                  </label>
+                  <button type="submit" disabled={busy}>
+                    Lift freeze
+                  </button>
+                </form>
+              )
+            )}
+          </li>
+        ))}
+      </ul>
+      <ul className="documents">
+        {freezes.wallets.map((w) => (
+          <li key={`${w.wallet}-${w.token}`}>
+            <code title={w.wallet}>{short(w.wallet)}</code> on <code title={w.token}>{short(w.token)}</code>{" "}
+            <span className={`badge ${FREEZE_LABELS[w.status].className}`}>{FREEZE_LABELS[w.status].label}</span>
+            {w.frozenBefore && <span className="muted"> (frozen by its issuer before)</span>}
+            {w.error && <p className="error">{w.error}</p>}
           </li>
         ))}
       </ul>

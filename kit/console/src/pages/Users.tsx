@@ -1,6 +1,6 @@
-// Users and roles (admin): search, filter by role, change a role, ban (with a reason) or lift a
-// ban, end a user's sessions. Kit refuses an admin demoting or banning themselves; that answer is
-// shown as it comes.
+// Users and roles (admin): search, filter by role, page newest first (by cursor), change a role,
+// ban (with a reason) or lift a ban, end a user's sessions. Kit refuses an admin demoting or
+// banning themselves; that answer is shown as it comes.
 import { type FormEvent, useEffect, useState } from "react";
 import { describeError, type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
 import { formatTime } from "../format";
@@ -11,10 +11,12 @@ const PAGE_SIZE = 25;
 export function UsersPage({ me }: { me: Me }) {
   const [search, setSearch] = useState("");
   const [role, setRole] = useState<RoleName | "">("");
-  const [page, setPage] = useState(1);
+  // Cursors of the pages up to the current one (the first page has none); new filters start over.
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
   const users = useLoad(
-    () => rpc.users.list({ search: search || undefined, role: role || undefined, page, pageSize: PAGE_SIZE }),
-    [search, role, page],
+    () => rpc.users.list({ search: search || undefined, role: role || undefined, cursor, limit: PAGE_SIZE }),
+    [search, role, cursor],
   );
   useEffect(() => {
     document.title = "Users · Kit console";
@@ -23,11 +25,12 @@ export function UsersPage({ me }: { me: Me }) {
   const applySearch = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     setSearch(String(new FormData(event.currentTarget).get("search") ?? "").trim());
-    setPage(1);
+    setCursors([undefined]);
   };
 
-  const total = users.data?.total ?? 0;
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const items = users.data?.items ?? [];
+  const nextCursor = users.data?.nextCursor ?? null;
+  const first = (cursors.length - 1) * PAGE_SIZE + 1;
 
   return (
     <section aria-labelledby="users-title">
@@ -44,7 +47,7 @@ export function UsersPage({ me }: { me: Me }) {
             value={role}
             onChange={(e) => {
               setRole(e.target.value as RoleName | "");
-              setPage(1);
+              setCursors([undefined]);
             }}
           >
             <option value="">Any role</option>
@@ -86,13 +89,25 @@ export function UsersPage({ me }: { me: Me }) {
         </tbody>
       </table>
       <nav className="pager" aria-label="Pages">
-        <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
+        <button
+          type="button"
+          disabled={cursors.length <= 1}
+          onClick={() => setCursors((list) => (list.length > 1 ? list.slice(0, -1) : list))}
+        >
           ← Previous
         </button>
         <span>
-          Page {page} of {pages} · {total} users
+          {items.length === 0
+            ? "No users"
+            : `Users ${first}–${first + items.length - 1}${nextCursor ? "" : ` of ${first - 1 + items.length}`}`}
         </span>
-        <button type="button" disabled={page >= pages} onClick={() => setPage(page + 1)}>
+        <button
+          type="button"
+          disabled={!nextCursor}
+          onClick={() => {
+            if (nextCursor) setCursors((list) => [...list, nextCursor]);
+          }}
+        >
           Next →
         </button>
       </nav>

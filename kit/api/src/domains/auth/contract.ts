@@ -60,8 +60,18 @@ export const linkWalletInput = z.object({
 export const listUsersInput = z.object({
   search: z.string().trim().max(200).optional().meta({ description: "Part of an e-mail address or name" }),
   role: roleName.optional(),
-  page: z.coerce.number().int().min(1).max(100_000).default(1),
-  pageSize: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(300).optional().meta({ description: "`nextCursor` of the previous page" }),
+  limit: z.coerce
+    .number({ error: "limit must be a whole number from 1 to 100" })
+    .int({ error: "limit must be a whole number from 1 to 100" })
+    .min(1, { error: "limit must be a whole number from 1 to 100" })
+    .max(100, { error: "limit must be a whole number from 1 to 100" })
+    .default(25),
+});
+
+export const usersPage = z.object({
+  items: z.array(userView).meta({ description: "Newest first" }),
+  nextCursor: z.string().nullable().meta({ description: "Null on the last page" }),
 });
 
 export const authContract = {
@@ -90,17 +100,10 @@ export const authContract = {
   },
   users: {
     list: base
-      .route({ method: "GET", path: "/users", tags: ["users"], summary: "Search users (admin)" })
+      .route({ method: "GET", path: "/users", tags: ["users"], summary: "Search users, newest first (admin)" })
       .meta({ access: "user", permission: usersManage, keyGrant: { users: ["read"] } })
       .input(listUsersInput)
-      .output(
-        z.object({
-          items: z.array(userView),
-          total: z.number().int(),
-          page: z.number().int(),
-          pageSize: z.number().int(),
-        }),
-      ),
+      .output(usersPage),
     setRole: base
       .route({ method: "PUT", path: "/users/{id}/role", tags: ["users"], summary: "Change a user's role (admin)" })
       .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })

@@ -6,7 +6,9 @@ export const statements = {
   // better-auth's admin plugin checks these on its own endpoints (/api/auth/admin/*).
   ...defaultStatements,
   // manage_onchain: re-queue Kit's on-chain eligibility work (signed with Kit's keys, paid in gas).
-  kyc: ["submit", "review", "decide", "manage_onchain"],
+  // lift_freeze: undo a sanctions or fraud freeze — a compliance decision, not an operation, so an
+  // operations key that may re-queue jobs cannot also release a sanctioned investor's tokens.
+  kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze"],
   documents: ["read_any"],
   settings: ["manage_system"],
   fx: ["manage"],
@@ -29,7 +31,7 @@ export const grants: Record<RoleName, Permissions> = {
   // Staff are people too: they pass KYC like anyone (and never review their own, see kyc/review.ts).
   kyc_reviewer: { kyc: ["submit", "review", "decide"], documents: ["read_any"] },
   admin: {
-    kyc: ["submit", "review", "decide", "manage_onchain"],
+    kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze"],
     documents: ["read_any"],
     settings: ["manage_system"],
     fx: ["manage"],
@@ -61,7 +63,7 @@ export const keyStatements = {
   portfolio: ["read"],
   settings: ["read", "write", "read_system", "manage_system"],
   fx: ["read", "manage"],
-  kyc: ["read", "submit", "review", "decide", "manage_onchain"],
+  kyc: ["read", "submit", "review", "decide", "manage_onchain", "lift_freeze"],
   documents: ["read_any"],
   tokens: ["read", "manage"],
   users: ["read", "manage"],

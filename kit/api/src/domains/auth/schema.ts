@@ -34,7 +34,8 @@ export const user = pgTable(
   (table) => [
     check("user_role_check", sql`${table.role} in ('investor', 'issuer', 'kyc_reviewer', 'admin')`),
     index("user_search_idx").using("gin", sql`(${table.email} || ' ' || ${table.name}) gin_trgm_ops`),
-    index("user_created_at_idx").on(table.createdAt),
+    // users.list pages newest first on (created_at, id): the index serves the cursor bound and the order.
+    index("user_created_at_idx").on(table.createdAt, table.id),
   ],
 );
 

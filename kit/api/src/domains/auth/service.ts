@@ -1,10 +1,11 @@
 // The auth domain's logic: the caller's own view, wallet linking, and user administration.
 // better-auth's internal adapter does the writes that must also reach its Redis entries
 // (role changes refresh cached sessions; revocations delete them).
-import { and, count, desc, eq, ilike, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, getTableColumns, ilike, type SQL, sql } from "drizzle-orm";
 import { getAddress } from "viem";
 import { parseSiweMessage } from "viem/siwe";
 import type { Config } from "../../config";
+import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
@@ -153,6 +154,20 @@ export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller
 }
 
 /**
+ * Wallets one account may link. Every linked wallet is registered, watched and (for a sanctions
+ * case) frozen on chain by Kit's jobs, each with its own transactions: the bound keeps one account
+ * from making that work, or the `me.get` answer, grow without limit.
+ */
+export const MAX_WALLETS_PER_USER = 20;
+
+function tooManyWallets(): KitError {
+  return new KitError(
+    "CONFLICT",
+    `Your account already has ${MAX_WALLETS_PER_USER} linked wallets, the most it may have; unlink one you no longer use, then link this one.`,
+  );
+}
+
+/**
  * Links the wallet that signed `message` (EIP-4361) to `userId`. The message must name Kit's
  * domain and chain, carry a nonce Kit issued (single use), and be within its validity window.
  */
@@ -202,6 +217,13 @@ export async function linkWallet(
   }
   if (check === "invalid") throw new KitError("BAD_REQUEST", "The signature does not match the message and address.");
 
+  // Checked again under the lock below; asked here too, so that a refused link keeps its nonce.
+  const [{ linked } = { linked: 0 }] = await db
+    .select({ linked: count() })
+    .from(walletAddress)
+    .where(eq(walletAddress.userId, userId));
+  if (linked >= MAX_WALLETS_PER_USER) throw tooManyWallets();
+
   // The nonce is consumed only after the signature checks out, so a forged attempt cannot burn it.
   const ctx = await auth.$context;
   const nonceFound = await ctx.internalAdapter.consumeVerificationValue(`siwe:${parsed.nonce}`);
@@ -211,12 +233,15 @@ export async function linkWallet(
   const createdAt = new Date();
   try {
     const [row] = await db.transaction(async (tx) => {
-      // Serialises links for one user, so two at once cannot both become primary.
+      // Serialises links for one user, so two at once can neither both become primary nor both
+      // take the last free place.
       await tx.select({ id: user.id }).from(user).where(eq(user.id, userId)).for("update");
-      const hasPrimary = await tx
-        .select({ id: walletAddress.id })
+      const linked = await tx
+        .select({ isPrimary: walletAddress.isPrimary })
         .from(walletAddress)
-        .where(and(eq(walletAddress.userId, userId), eq(walletAddress.isPrimary, true)));
+        .where(eq(walletAddress.userId, userId));
+      if (linked.length >= MAX_WALLETS_PER_USER) throw tooManyWallets();
+      const hasPrimary = linked.some((wallet) => wallet.isPrimary);
       const inserted = await tx
         .insert(walletAddress)
         .values({
@@ -224,7 +249,7 @@ export async function linkWallet(
           userId,
           address: checksummed,
           chainId: parsed.chainId as number,
-          isPrimary: hasPrimary.length === 0,
+          isPrimary: !hasPrimary,
           createdAt,
         })
         .returning();
@@ -300,30 +325,42 @@ export async function unlinkWallet(
   return { unlinked: true as const };
 }
 
+/** Users newest first, keyset-paginated on (created_at, id): a page deep in the list costs what the first does. */
 export async function listUsers(
-  { db }: AuthDeps,
-  input: { search?: string; role?: RoleName; page: number; pageSize: number },
+  { db }: Pick<AuthDeps, "db">,
+  input: { search?: string; role?: RoleName; cursor?: string; limit: number },
 ) {
-  const conditions = [];
+  const conditions: SQL[] = [];
   if (input.search) {
     // Matches the trigram index on (email || ' ' || name); LIKE wildcards in the term are literal.
     const term = `%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    conditions.push(or(ilike(sql`(${user.email} || ' ' || ${user.name})`, term)));
+    conditions.push(ilike(sql`(${user.email} || ' ' || ${user.name})`, term));
   }
   if (input.role) conditions.push(eq(user.role, input.role));
-  const where = conditions.length > 0 ? and(...conditions) : undefined;
-  const [rows, totals] = await Promise.all([
-    db
-      .select()
-      .from(user)
-      .where(where)
-      .orderBy(desc(user.createdAt), user.id)
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    db.select({ total: count() }).from(user).where(where),
-  ]);
-  return { items: rows.map(toUserView), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  if (input.cursor) {
+    const [at, id] = decodeCursor(input.cursor, [MICROSECOND_TIME, USER_ID]) as [string, string];
+    // A row comparison: an index bound on (created_at, id), not a filter over every newer row.
+    conditions.push(sql`(${user.createdAt}, ${user.id}) < (${at}::timestamptz, ${id})`);
+  }
+  const rows = await db
+    .select({
+      ...getTableColumns(user),
+      cursorAt: sql<string>`to_char(${user.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    })
+    .from(user)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(desc(user.createdAt), desc(user.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toUserView),
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.cursorAt, last.id]) : null,
+  };
 }
+
+/** better-auth's generated ids and the UUIDs Kit's own user creation uses. */
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 async function requireUser(db: Database, id: string): Promise<UserRow> {
   const [row] = await db.select().from(user).where(eq(user.id, id));

@@ -15,7 +15,8 @@ import { TRUSTED_ORIGIN } from "../../../test/users";
 import type { Contract } from "../../contract";
 import type { KitError } from "../../errors";
 import type { RoleName } from "./permissions";
-import { createPasswordUser, linkWallet, unlinkWallet } from "./service";
+import { walletAddress } from "./schema";
+import { createPasswordUser, linkWallet, MAX_WALLETS_PER_USER, unlinkWallet } from "./service";
 
 const PASSWORD = "correct horse battery staple";
 // A chain of its own: a signature that is not the address's EOA signature is asked of the chain
@@ -450,6 +451,61 @@ describe("wallet linking", () => {
     expect(error).toBeInstanceOf(ORPCError);
     expect((error as ORPCError<string, unknown>).code).toBe("CONFLICT");
     expect((error as ORPCError<string, unknown>).status).toBe(409);
+  });
+
+  test(`at most ${MAX_WALLETS_PER_USER} wallets per account: the next is a 409 saying what to do, and keeps its nonce`, async () => {
+    const frank = await createUser();
+    // Linked directly (a signature each over HTTP would only slow the file down): all but one place.
+    const now = Date.now();
+    await kit.deps.db.insert(walletAddress).values(
+      Array.from({ length: MAX_WALLETS_PER_USER - 1 }, (_, i) => ({
+        id: crypto.randomUUID(),
+        userId: frank.id,
+        address: newWallet().address,
+        chainId: CHAIN_ID,
+        isPrimary: i === 0,
+        createdAt: new Date(now + i),
+      })),
+    );
+    const last = newWallet();
+    expect((await link(frank, await signed(last))).status).toBe(200);
+
+    const oneTooMany = newWallet();
+    const body = await signed(oneTooMany);
+    const refused = await link(frank, body);
+    expect(refused.status).toBe(409);
+    const error = (await refused.json()) as { code: string; message: string };
+    expect(error.code).toBe("CONFLICT");
+    expect(error.message).toContain(`${MAX_WALLETS_PER_USER} linked wallets`);
+    expect(error.message).toContain("unlink one");
+    expect(await walletRows(oneTooMany.address)).toEqual([]);
+    expect((await getMe({ cookie: frank.cookie })).body.wallets.length).toBe(MAX_WALLETS_PER_USER);
+
+    // Unlinking one makes room, and the refused message (its nonce unspent) now links.
+    expect((await unlink(frank, last.address)).status).toBe(200);
+    expect((await link(frank, body)).status).toBe(200);
+  });
+
+  test("links at the same moment cannot go past the limit together", async () => {
+    const grace = await createUser();
+    const now = Date.now();
+    await kit.deps.db.insert(walletAddress).values(
+      Array.from({ length: MAX_WALLETS_PER_USER - 2 }, (_, i) => ({
+        id: crypto.randomUUID(),
+        userId: grace.id,
+        address: newWallet().address,
+        chainId: CHAIN_ID,
+        isPrimary: i === 0,
+        createdAt: new Date(now + i),
+      })),
+    );
+    const bodies = await Promise.all(Array.from({ length: 5 }, () => signed(newWallet())));
+    const results = await Promise.allSettled(bodies.map((body) => linkWallet(kit.deps, grace.id, body)));
+    expect(results.filter((r) => r.status === "fulfilled").length).toBe(2);
+    for (const result of results) {
+      if (result.status === "rejected") expect((result.reason as KitError).code).toBe("CONFLICT");
+    }
+    expect((await getMe({ cookie: grace.cookie })).body.wallets.length).toBe(MAX_WALLETS_PER_USER);
   });
 
   test("a banned user cannot sign in with a linked wallet either", async () => {

@@ -5,10 +5,13 @@ import { evmAddress } from "../tokens/contract";
 import {
   DOCUMENT_CONTENT_TYPES,
   DOCUMENT_TYPES,
+  FREEZE_CATEGORIES,
   KYC_STATUSES,
   MAX_DOCUMENT_BYTES,
   ONCHAIN_REGISTRATION_STATUSES,
   RESIDENCY_STATUSES,
+  REVOCATION_CATEGORIES,
+  WALLET_FREEZE_STATUSES,
 } from "./schema";
 
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -248,6 +251,38 @@ export const historyEntry = z.object({
   at: isoDateTime,
 });
 
+/** A revocation for sanctions or fraud: the applicant's wallets stay frozen on Kit's tokens until it is lifted. */
+export const freezeCase = z.object({
+  applicationId: z.string().meta({ description: "The revoked application" }),
+  category: z.enum(FREEZE_CATEGORIES),
+  frozenBy: z.string().meta({ description: "The reviewer who revoked" }),
+  createdAt: isoDateTime,
+  liftedAt: isoDateTime.nullable(),
+  liftedBy: z.string().nullable(),
+  liftReason: z.string().nullable(),
+});
+
+/** Where Kit stands in freezing one wallet on one Kit token (or in lifting that freeze). */
+export const walletFreeze = z.object({
+  wallet: z.string().meta({ description: "EIP-55 checksummed" }),
+  token: z.string().meta({ description: "EIP-55 checksummed" }),
+  status: z.enum(WALLET_FREEZE_STATUSES).meta({
+    description:
+      "pending: queued or in progress (either way); frozen: frozen on chain; failed: gave up (reconciliation tries again); unfrozen: Kit's freeze is lifted",
+  }),
+  frozenBefore: z.boolean().meta({
+    description: "The wallet was already frozen on the token when Kit's freeze began; a lift leaves it frozen",
+  }),
+  lastTxHash: z.string().nullable(),
+  error: z.string().nullable(),
+  updatedAt: isoDateTime,
+});
+
+export const freezes = z.object({
+  cases: z.array(freezeCase).meta({ description: "Newest first" }),
+  wallets: z.array(walletFreeze),
+});
+
 export const reviewDetail = z.object({
   application,
   applicant: z.object({ id: z.string(), name: z.string(), email: z.string() }),
@@ -255,6 +290,7 @@ export const reviewDetail = z.object({
   documents: z.array(kycDocument),
   history: z.array(historyEntry),
   onchain: z.array(onchainRegistration).meta({ description: "The applicant's wallets, as Kit registered them" }),
+  freezes: freezes.meta({ description: "The applicant's freeze cases and their wallets' freezes on Kit's tokens" }),
 });
 
 export const DECISIONS = ["approve", "reject", "request_changes"] as const;
@@ -278,7 +314,19 @@ export const decideInput = z
     }
   });
 
-export const revokeInput = z.object({ applicationId: id("application"), reason: text(2_000) });
+export const revokeInput = z.object({
+  applicationId: id("application"),
+  reason: text(2_000).meta({ description: "Shown to the applicant" }),
+  category: z.enum(REVOCATION_CATEGORIES, { message: "expected sanctions, fraud or other" }).default("other").meta({
+    description:
+      "sanctions or fraud also freezes every wallet of the applicant on every Kit token, until an admin lifts it",
+  }),
+});
+
+export const liftFreezeInput = z.object({
+  applicationId: id("application"),
+  reason: text(2_000).meta({ description: "Why the freeze is lifted; kept with the case" }),
+});
 
 /** Sent on `kyc:{userId}` and `kyc:queue` (Redis pub/sub) and streamed to subscribers. */
 export const statusEvent = z.object({
@@ -307,6 +355,8 @@ export type DecideInput = z.infer<typeof decideInput>;
 export type RevokeInput = z.infer<typeof revokeInput>;
 export type StatusEvent = z.infer<typeof statusEvent>;
 export type OnchainRegistration = z.infer<typeof onchainRegistration>;
+export type LiftFreezeInput = z.infer<typeof liftFreezeInput>;
+export type Freezes = z.infer<typeof freezes>;
 export type OwnApplication = z.infer<typeof ownApplication>;
 
 const submit = { kyc: ["submit" as const] };
@@ -316,6 +366,7 @@ const review = { kyc: ["review" as const] };
 const decide = { kyc: ["decide" as const] };
 const readAnyDocument = { kyc: ["review" as const], documents: ["read_any" as const] };
 const manageOnchain = { kyc: ["manage_onchain" as const] };
+const liftFreezes = { kyc: ["lift_freeze" as const] };
 
 export const kycContract = {
   application: {
@@ -447,7 +498,8 @@ export const kycContract = {
         method: "POST",
         path: "/kyc/review/{applicationId}/revoke",
         tags: ["kyc review"],
-        summary: "Revoke an approval (e.g. sanctions hit, forged document found later)",
+        summary:
+          "Revoke an approval (e.g. sanctions hit, forged document found later); sanctions or fraud also freezes the applicant's wallets",
       })
       .meta({ permission: decide, keyGrant: decide })
       .input(revokeInput)
@@ -483,5 +535,15 @@ export const kycContract = {
       .meta({ permission: manageOnchain, keyGrant: manageOnchain })
       .input(z.object({ wallet: evmAddress("wallet") }))
       .output(onchainRegistration),
+    liftFreeze: base
+      .route({
+        method: "POST",
+        path: "/kyc/onchain/freezes/{applicationId}/lift",
+        tags: ["kyc onchain"],
+        summary: "Lift the freeze a sanctions or fraud revocation put on the applicant's wallets (with a reason)",
+      })
+      .meta({ permission: liftFreezes, keyGrant: liftFreezes })
+      .input(liftFreezeInput)
+      .output(freezes),
   },
 };

@@ -16,6 +16,7 @@ import { createLogger } from "../../infra/log";
 import { createRedis } from "../../infra/redis";
 import type { StatusEvent } from "./contract";
 import {
+  MAX_QUEUE_STREAMS_PER_USER,
   MAX_STREAMS_PER_USER,
   publishStatusEvent,
   queueChannel,
@@ -224,7 +225,7 @@ describe("kyc.events over REST (SSE)", () => {
   test("a reader that falls too far behind is ended, not buffered without bound", async () => {
     const channel = queueChannel(kit.config);
     const controller = new AbortController();
-    const stream = await watchQueue(kit.deps, controller.signal);
+    const stream = await watchQueue(kit.deps, reviewer.id, controller.signal);
     const event: StatusEvent = {
       applicationId: crypto.randomUUID(),
       status: "submitted",
@@ -295,6 +296,28 @@ describe("kyc.review.events", () => {
       previousStatus: "draft",
     });
     await stream.abort();
+  });
+
+  test(`at most ${MAX_QUEUE_STREAMS_PER_USER} open queue streams per reviewer: then TOO_MANY_REQUESTS, until one closes`, async () => {
+    const streams = await Promise.all(
+      Array.from({ length: MAX_QUEUE_STREAMS_PER_USER }, () => openStream("/api/kyc/review/events", reviewer)),
+    );
+    expect(streams.map((s) => s.response.status)).toEqual(Array(MAX_QUEUE_STREAMS_PER_USER).fill(200));
+    const refused = await kit.request("/api/kyc/review/events", { headers: { cookie: reviewer.cookie } });
+    expect(refused.status).toBe(429);
+    const error = (await refused.json()) as { code: string; defined: boolean; message: string };
+    expect(error).toMatchObject({ code: "TOO_MANY_REQUESTS", defined: true });
+    expect(error.message).toContain("close one");
+    // Counted apart: the reviewer's own-status stream still opens.
+    const own = await openStream("/api/kyc/events", reviewer);
+    expect(own.response.status).toBe(200);
+    await own.abort();
+
+    await streams[0]?.abort();
+    const again = await openStream("/api/kyc/review/events", reviewer);
+    expect(again.response.status).toBe(200);
+    await Promise.all([again, ...streams].map((s) => s.abort()));
+    await eventually("the queue streams to end", () => statusEventStats(kit.deps.redis).streams === 0);
   });
 });
 

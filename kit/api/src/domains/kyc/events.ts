@@ -24,6 +24,8 @@ export interface KycWatchDeps extends KycEventDeps {
 
 /** Open own-status streams one user may hold on one process (tabs, devices); more is a leak or abuse. */
 export const MAX_STREAMS_PER_USER = 5;
+/** Open queue streams one reviewer may hold on one process (counted apart from their own-status streams). */
+export const MAX_QUEUE_STREAMS_PER_USER = 5;
 /** Events a stream may fall behind its reader before it is ended (memory per stream stays bounded). */
 export const MAX_BUFFERED_EVENTS = 32;
 
@@ -34,6 +36,7 @@ const streams = new LiveStreams({
   unavailable: "Live KYC status is unavailable right now; retry in a few seconds.",
 });
 const tooMany = `You already have ${MAX_STREAMS_PER_USER} live status streams open; close one (another tab or device) first.`;
+const tooManyQueue = `You already have ${MAX_QUEUE_STREAMS_PER_USER} live queue streams open; close one (another console tab or device) first.`;
 const single = (event: StatusEvent) => [event];
 
 // ioredis prefixes keys, not channels: the prefix is added here, so that processes (and test
@@ -84,12 +87,21 @@ export async function watchOwnStatus(
   return listener.stream(signal);
 }
 
-/** Every queue change (submissions, claims, decisions), until `signal` aborts or the stream is returned. */
+/**
+ * Every queue change (submissions, claims, decisions), until `signal` aborts or the stream is
+ * returned. TOO_MANY_REQUESTS past MAX_QUEUE_STREAMS_PER_USER on this process.
+ */
 export async function watchQueue(
   deps: KycEventDeps,
+  reviewerId: string,
   signal: AbortSignal | undefined,
 ): Promise<AsyncIteratorClass<StatusEvent, undefined>> {
-  const listener = await streams.hub(deps).open(queueChannel(deps.config), { expand: single, log: deps.log });
+  const listener = await streams.hub(deps).open(queueChannel(deps.config), {
+    // A key of its own: a reviewer's console tabs never use up their own-status streams, nor the reverse.
+    cap: { key: `queue:${reviewerId}`, max: MAX_QUEUE_STREAMS_PER_USER, message: tooManyQueue },
+    expand: single,
+    log: deps.log,
+  });
   return listener.stream(signal);
 }
 

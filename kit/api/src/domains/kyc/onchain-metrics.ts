@@ -17,6 +17,10 @@ export const DRIFT_KINDS = [
   "approved_again",
   "claim_after_revoke",
   "verified_after_revoke",
+  "freeze_missing",
+  "freeze_unfinished",
+  "lift_unfinished",
+  "freeze_job_lost",
 ] as const;
 export type DriftKind = (typeof DRIFT_KINDS)[number];
 

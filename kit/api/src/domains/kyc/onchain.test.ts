@@ -17,6 +17,7 @@ import {
   mint,
   startDevChain,
   type TokenDeployment,
+  tokenAbi,
   transfer,
 } from "@kit/contracts";
 import { eq } from "drizzle-orm";
@@ -34,7 +35,7 @@ import { linkWallet, unlinkWallet } from "../auth/service";
 import { COUNTRY_COUNT, countryNumericCode } from "./countries";
 import { claimDataFor, shortError } from "./onchain";
 import { expireApprovals } from "./review";
-import { kycApplications, kycOnchainRegistrations } from "./schema";
+import { kycApplications, kycOnchainRegistrations, kycWalletFreezes } from "./schema";
 
 // ---------------------------------------------------------------------------------------------
 // The chain, behind a proxy Kit talks to.
@@ -356,6 +357,51 @@ describe("a new wallet, and expiry", () => {
 });
 
 describe("failures", () => {
+  test("a sanctions revocation while the node goes away after the first freeze: retried, each freeze sent once", async () => {
+    const wallet = randomWallet();
+    const { applicationId } = await approvedApplicant([wallet]);
+    await jobs.enqueue("kyc.onchain.register", { applicationId });
+    await until("registered", withStatus(wallet.address, "registered"));
+    const sentBefore = proxy.sent;
+    proxy.after = (methods) => {
+      if (methods.includes("eth_sendRawTransaction")) {
+        proxy.down = true; // the first freeze went through; its receipt is not read on this try
+        proxy.after = undefined;
+      }
+    };
+    await reviewerCall(`/kyc/review/${applicationId}/revoke`, {
+      reason: "Sanctions list match",
+      category: "sanctions",
+    });
+    const freezesOf = () =>
+      db.select().from(kycWalletFreezes).where(eq(kycWalletFreezes.wallet, wallet.address.toLowerCase()));
+    const failedTry = await until("a failed try recorded", async () => {
+      const rows = await freezesOf();
+      return rows.find((row) => row.error !== null);
+    });
+    expect(failedTry.status).toBe("pending");
+    expect(failedTry.lastTxHash).toMatch(/^0x[0-9a-f]{64}$/);
+    proxy.down = false;
+
+    await until("revoked", withStatus(wallet.address, "revoked"));
+    const rows = await until("both tokens frozen", async () => {
+      const all = await freezesOf();
+      return all.length === 2 && all.every((row) => row.status === "frozen") ? all : undefined;
+    });
+    expect(rows.every((row) => row.error === null && row.frozenBefore === false)).toBe(true);
+    for (const token of [bond, equity]) {
+      const frozen = await chain.clients.publicClient.readContract({
+        address: token.address,
+        abi: tokenAbi,
+        functionName: "isFrozen",
+        args: [wallet.address],
+      });
+      expect(frozen).toBe(true);
+    }
+    // Two freezes and the claim's removal: none sent twice.
+    expect(proxy.sent - sentBefore).toBe(3);
+  });
+
   test("the node goes away after the identity transaction: retried, then registered once", async () => {
     const wallet = randomWallet();
     const { applicationId } = await approvedApplicant([wallet]);

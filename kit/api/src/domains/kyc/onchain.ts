@@ -1,6 +1,7 @@
 // On-chain eligibility: an approval makes each of the investor's wallets verified in the identity
 // registry shared by Kit's tokens (ONCHAINID identity + Kit's KYC claim + registration); a
-// revocation or expiry removes Kit's claim (the identity stays, as ERC-3643 expects).
+// revocation or expiry removes Kit's claim (the identity stays, as ERC-3643 expects). A revocation
+// for sanctions or fraud also freezes the wallets on Kit's tokens, in the same job (freezes.ts).
 //
 // The jobs are idempotent and resumable: every step reads the chain first and does only what is
 // missing, and each transaction hash is recorded as soon as the node accepts it. A retry after a
@@ -43,6 +44,7 @@ import { type ChainSigner, localSigner } from "../../infra/signer";
 import type { JobQueue } from "../../jobs/names";
 import { listWalletAddresses } from "../auth/wallets";
 import { countryNumericCode } from "./countries";
+import { openFreezeCase } from "./freeze-cases";
 import { kycApplications, kycOnchainRegistrations, type OnchainRegistrationStatus } from "./schema";
 
 export interface OnchainDeps {
@@ -75,7 +77,7 @@ export interface JobAttempt {
  */
 export async function queueEligibilityJob(
   deps: { jobs?: JobQueue; log: Logger },
-  name: "kyc.onchain.register" | "kyc.onchain.revoke",
+  name: "kyc.onchain.register" | "kyc.onchain.revoke" | "kyc.onchain.freeze",
   data: RegisterJobData | RevokeJobData,
 ): Promise<void> {
   if (!deps.jobs) return;
@@ -115,23 +117,32 @@ export async function queueUnlinkedWalletRevocation(
   });
 }
 
-/** After a wallet is linked: if its owner is approved now, the wallet is registered too. */
+/**
+ * After a wallet is linked: if its owner is approved now, the wallet is registered too; if a freeze
+ * case of theirs is open (a sanctions or fraud revocation), the wallet is frozen like the others —
+ * its owner has just proved it is theirs.
+ */
 export async function queueNewWalletEligibility(
   deps: { db: Database; jobs?: JobQueue; log?: Logger },
   userId: string,
   wallet: string,
 ): Promise<void> {
   if (!deps.jobs || !deps.log) return;
+  let approved: boolean;
+  let frozen: boolean;
   try {
-    if (!(await currentApproval(deps.db, userId))) return;
+    [approved, frozen] = await Promise.all([
+      currentApproval(deps.db, userId).then(Boolean),
+      openFreezeCase(deps.db, userId).then(Boolean),
+    ]);
   } catch (error) {
     deps.log.error({ err: error, userId }, "could not read the KYC standing for a new wallet");
     return;
   }
-  await queueEligibilityJob({ jobs: deps.jobs, log: deps.log }, "kyc.onchain.register", {
-    userId,
-    wallet: wallet.toLowerCase(),
-  });
+  const data = { userId, wallet: wallet.toLowerCase() };
+  const queue = { jobs: deps.jobs, log: deps.log };
+  if (frozen) await queueEligibilityJob(queue, "kyc.onchain.freeze", data);
+  if (approved) await queueEligibilityJob(queue, "kyc.onchain.register", data);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +176,7 @@ function cached<T>(map: WeakMap<object, Promise<T>>, key: object, load: () => Pr
   return value;
 }
 
-function kitDeployment(config: Pick<Config, "chain">): Promise<Deployment> {
+export function kitDeployment(config: Pick<Config, "chain">): Promise<Deployment> {
   return cached(deployments, config, () => readDeployment(config.chain.deploymentFile));
 }
 
@@ -242,7 +253,12 @@ export async function isLinked(db: Database, userId: string, wallet: string): Pr
 }
 
 /** Jobs touching one wallet take turns; the lock ends with the transaction (or the connection). */
-async function withWalletLock<T>(db: Database, chainId: number, wallet: string, work: () => Promise<T>): Promise<T> {
+export async function withWalletLock<T>(
+  db: Database,
+  chainId: number,
+  wallet: string,
+  work: () => Promise<T>,
+): Promise<T> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`kyc-onchain:${chainId}:${wallet}`}, 0))`);
     return work();
@@ -270,11 +286,22 @@ export function shortError(error: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Sending: simulate (a revert names its reason), sign through the agent, record the hash, wait.
 
-async function sendCall(
-  deps: OnchainDeps,
+function sendCall(deps: OnchainDeps, chain: EligibilityChain, rowId: string, call: AgentCall): Promise<Hash> {
+  return sendAgentCall(chain, call, (hash) => updateRow(deps.db, rowId, { lastTxHash: hash }));
+}
+
+export interface AgentCall {
+  address: Address;
+  abi: Abi;
+  functionName: string;
+  args: readonly unknown[];
+}
+
+/** Sends `call` as Kit's agent; `recordHash` runs once the node accepted it, before the receipt is awaited. */
+export async function sendAgentCall(
   chain: EligibilityChain,
-  rowId: string,
-  call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] },
+  call: AgentCall,
+  recordHash: (hash: Hash) => Promise<void>,
 ): Promise<Hash> {
   const { publicClient } = chain.clients;
   await publicClient.simulateContract({ ...call, account: chain.agent.address } as never);
@@ -283,7 +310,7 @@ async function sendCall(
     data: encodeFunctionData(call as never),
   });
   // Before waiting: a crash from here on leaves the hash on record.
-  await updateRow(deps.db, rowId, { lastTxHash: hash });
+  await recordHash(hash);
   const receipt = await receiptOf(chain, hash);
   if (receipt.status !== "success") throw new Error(`${call.functionName}: transaction ${hash} reverted`);
   return hash;
@@ -309,7 +336,7 @@ async function receiptOf(chain: EligibilityChain, hash: Hash): Promise<Transacti
   }
 }
 
-const read = <T>(
+export const read = <T>(
   chain: EligibilityChain,
   call: { address: Address; abi: Abi; functionName: string; args: unknown[] },
 ) => chain.clients.publicClient.readContract(call as never) as Promise<T>;
@@ -535,26 +562,32 @@ export interface RevokeResult {
   skipped: number;
 }
 
+/** Whose wallets a `kyc.onchain.revoke` job is about: all of a user's, or one; undefined for an unknown application. */
+export async function revocationTarget(
+  db: Database,
+  data: Record<string, unknown>,
+): Promise<{ userId: string; wallet?: string } | undefined> {
+  if (typeof data.applicationId === "string") {
+    const [application] = await db
+      .select({ userId: kycApplications.userId })
+      .from(kycApplications)
+      .where(eq(kycApplications.id, data.applicationId));
+    return application ? { userId: application.userId } : undefined;
+  }
+  if (typeof data.userId === "string" && typeof data.wallet === "string") {
+    return { userId: data.userId, wallet: data.wallet.toLowerCase() };
+  }
+  throw new Error("kyc.onchain.revoke needs { applicationId } or { userId, wallet }");
+}
+
 export async function revokeEligibility(
   deps: OnchainDeps,
   data: Record<string, unknown>,
   job: JobAttempt,
 ): Promise<RevokeResult> {
-  let userId: string;
-  let wallet: string | undefined;
-  if (typeof data.applicationId === "string") {
-    const [application] = await deps.db
-      .select({ userId: kycApplications.userId })
-      .from(kycApplications)
-      .where(eq(kycApplications.id, data.applicationId));
-    if (!application) return { revoked: [], skipped: 0 };
-    userId = application.userId;
-  } else if (typeof data.userId === "string" && typeof data.wallet === "string") {
-    userId = data.userId;
-    wallet = data.wallet.toLowerCase();
-  } else {
-    throw new Error("kyc.onchain.revoke needs { applicationId } or { userId, wallet }");
-  }
+  const target = await revocationTarget(deps.db, data);
+  if (!target) return { revoked: [], skipped: 0 };
+  const { userId, wallet } = target;
   const result: RevokeResult = { revoked: [], skipped: 0 };
   const deployment = await kitDeployment(deps.config);
   const rows = await deps.db

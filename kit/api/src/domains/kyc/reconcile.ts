@@ -26,7 +26,7 @@ import { kycApplications, kycOnchainRegistrations } from "./schema";
 /** Rows checked per run (a few chain reads each). */
 export const RECONCILE_BATCH = 200;
 /** Chain reads in flight at once. */
-const CONCURRENCY = 8;
+export const CONCURRENCY = 8;
 /** Where the last run stopped (a row id); absent: from the start. */
 const CURSOR_KEY = "kyc:onchain:reconcile:cursor";
 /**
@@ -34,7 +34,7 @@ const CURSOR_KEY = "kyc:onchain:reconcile:cursor";
  * long for the job queued with the change to act before it counts as drift: a revocation being
  * retried through a chain outage is not one.
  */
-const GRACE_MS = 15 * 60 * 1000;
+export const GRACE_MS = 15 * 60 * 1000;
 
 export interface ReconcileDeps {
   config: Pick<Config, "chain">;
@@ -63,7 +63,7 @@ interface Finding {
  * Approvals decided this recently (and longer ago than the grace period) are searched for linked
  * wallets that have no row at all: the approval's job was lost before it could write one.
  */
-const LOST_JOB_WINDOW_MS = 2 * 24 * 60 * 60 * 1000;
+export const LOST_JOB_WINDOW_MS = 2 * 24 * 60 * 60 * 1000;
 
 /**
  * Approved, unexpired applications of the window whose owner has a linked wallet with no

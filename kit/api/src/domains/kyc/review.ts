@@ -13,6 +13,7 @@ import { getSystemSettings, type SettingsDeps } from "../settings/service";
 import { type Requester, recordAccess } from "./access-log";
 import type { Application, DecideInput, DownloadUrl, ReviewDetail, RevokeInput } from "./contract";
 import { type KycDocumentDeps, presignDocumentDownload } from "./documents";
+import { listFreezes } from "./freeze-cases";
 import {
   type ApplicationRow,
   announceStatusChange,
@@ -27,7 +28,7 @@ import {
 import { queueEligibilityJob } from "./onchain";
 import { listRegistrations } from "./onchain-status";
 import { presentApplication, presentDocument } from "./present";
-import { type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
+import { type KycStatus, kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";
 
 /** `decide` reads the validity period from the system settings. */
 export type ReviewDeps = KycDeps & Pick<SettingsDeps, "config"> & OnchainQueue;
@@ -119,7 +120,7 @@ export async function getReview(
   if (!found || found.application.status === "draft") throw notFound(applicationId);
   assertNotOwn(reviewer, found.application);
 
-  const [documents, history, onchain] = await Promise.all([
+  const [documents, history, onchain, freezes] = await Promise.all([
     liveDocuments(deps, applicationId),
     deps.db
       .select()
@@ -127,6 +128,7 @@ export async function getReview(
       .where(eq(kycStatusHistory.applicationId, applicationId))
       .orderBy(asc(kycStatusHistory.id)),
     listRegistrations(deps.db, found.application.userId, "reviewer"),
+    listFreezes(deps.db, found.application.userId),
   ]);
   const application = presentApplication(piiKeyring(deps.config), found.application, documents);
   // Recorded before the answer leaves: no view of personal data goes unrecorded.
@@ -144,6 +146,7 @@ export async function getReview(
       at: h.at.toISOString(),
     })),
     onchain,
+    freezes,
   };
 }
 
@@ -232,13 +235,18 @@ export async function decideApplication(
   return present(deps, change.application);
 }
 
-/** approved → revoked (a sanctions hit, a forgery found later). Any reviewer who may decide. */
+/**
+ * approved → revoked (a sanctions hit, a forgery found later). Any reviewer who may decide. A
+ * sanctions or fraud revocation also opens a freeze case, in the same transaction: the revocation
+ * job then freezes every wallet of the applicant on every Kit token before it removes Kit's claim.
+ */
 export async function revokeApplication(
   deps: KycDeps & OnchainQueue,
   reviewer: CallerUser,
   input: RevokeInput,
   requester: Requester,
 ): Promise<Application> {
+  const category = input.category ?? "other";
   const change = await inStatusTransaction(deps, async (tx) => {
     const row = await lockForReview(tx, reviewer, input.applicationId, requester);
     if (row.status !== "approved") {
@@ -247,11 +255,17 @@ export async function revokeApplication(
         `The application is ${statusWords(row.status)}; only an approved application can be revoked.`,
       );
     }
-    return changeStatus(tx, row, "revoked", {
+    const change = await changeStatus(tx, row, "revoked", {
       actorId: reviewer.id,
       reason: input.reason,
       set: { decidedAt: new Date(), decisionReason: input.reason },
     });
+    if (category !== "other") {
+      await tx
+        .insert(kycFreezes)
+        .values({ applicationId: row.id, userId: row.userId, category, frozenBy: reviewer.id });
+    }
+    return change;
   });
   await announceStatusChange(deps, change);
   await queueEligibilityJob(deps, "kyc.onchain.revoke", { applicationId: change.application.id });

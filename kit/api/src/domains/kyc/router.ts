@@ -10,6 +10,7 @@ import {
   removeDocument,
 } from "./documents";
 import { watchOwnStatus, watchQueue } from "./events";
+import { liftFreeze } from "./freeze-cases";
 import { retryRegistration } from "./onchain-status";
 import { listQueue } from "./queue";
 import { claimApplication, decideApplication, getReview, getReviewDocumentUrl, revokeApplication } from "./review";
@@ -71,9 +72,14 @@ export const kycRouter = {
     documentUrl: os.kyc.review.documentUrl.handler(({ context, input }) =>
       getReviewDocumentUrl(context, signedIn(context.caller).user, input.documentId, requester(context)),
     ),
-    events: os.kyc.review.events.handler(({ context, signal }) => watchQueue(context, signal)),
+    events: os.kyc.review.events.handler(({ context, signal }) =>
+      watchQueue(context, signedIn(context.caller).user.id, signal),
+    ),
   },
   onchain: {
     retry: os.kyc.onchain.retry.handler(({ context, input }) => retryRegistration(context, input.wallet)),
+    liftFreeze: os.kyc.onchain.liftFreeze.handler(({ context, input }) =>
+      liftFreeze(context, signedIn(context.caller).user, input),
+    ),
   },
 };

@@ -5,6 +5,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigserial,
+  boolean,
   check,
   customType,
   index,
@@ -273,5 +274,97 @@ export const kycOnchainRegistrations = pgTable(
     index("kyc_onchain_registrations_user_idx").on(table.userId),
     index("kyc_onchain_registrations_application_idx").on(table.applicationId),
     index("kyc_onchain_registrations_status_idx").on(table.status, table.updatedAt),
+  ],
+);
+
+/** Why an approval was revoked; sanctions and fraud freeze the user's wallets on Kit's tokens. */
+export const REVOCATION_CATEGORIES = ["sanctions", "fraud", "other"] as const;
+export type RevocationCategory = (typeof REVOCATION_CATEGORIES)[number];
+export const FREEZE_CATEGORIES = ["sanctions", "fraud"] as const satisfies readonly RevocationCategory[];
+export type FreezeCategory = (typeof FREEZE_CATEGORIES)[number];
+
+/**
+ * A freeze case: a revocation for sanctions or fraud. While a case of a user is not lifted, every
+ * wallet of theirs is frozen on every Kit token (kyc/freezes.ts); only an admin lifts it, with a
+ * reason. A trigger keeps the record: rows are never deleted, and an update may only lift.
+ */
+export const kycFreezes = pgTable(
+  "kyc_freezes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** The revoked application: one case per revocation. */
+    applicationId: uuid("application_id")
+      .notNull()
+      .unique()
+      .references(() => kycApplications.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id),
+    category: text("category").$type<FreezeCategory>().notNull(),
+    /** The reviewer who revoked. */
+    frozenBy: text("frozen_by")
+      .notNull()
+      .references(() => user.id),
+    createdAt: at("created_at").notNull().defaultNow(),
+    liftedAt: at("lifted_at"),
+    liftedBy: text("lifted_by").references(() => user.id),
+    liftReason: text("lift_reason"),
+  },
+  (table) => [
+    check("kyc_freezes_category_check", sql`${table.category} in (${sqlList(FREEZE_CATEGORIES)})`),
+    check(
+      "kyc_freezes_lifted_check",
+      sql`(${table.liftedAt} is null) = (${table.liftedBy} is null) and (${table.liftedAt} is null) = (${table.liftReason} is null)`,
+    ),
+    index("kyc_freezes_active_idx").on(table.userId).where(sql`${table.liftedAt} is null`),
+  ],
+);
+
+export const WALLET_FREEZE_STATUSES = ["pending", "frozen", "failed", "unfrozen"] as const;
+export type WalletFreezeStatus = (typeof WALLET_FREEZE_STATUSES)[number];
+
+/**
+ * One row per wallet and Kit token that a freeze case touched: where Kit stands in freezing the
+ * wallet there (T-REX `setAddressFrozen`, as the token's agent) or in lifting that freeze. The chain
+ * is the truth: the job reads `isFrozen` first and records here what it did.
+ */
+export const kycWalletFreezes = pgTable(
+  "kyc_wallet_freezes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** The case the row last acted on. */
+    freezeId: uuid("freeze_id")
+      .notNull()
+      .references(() => kycFreezes.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id),
+    chainId: integer("chain_id").notNull(),
+    /** Lowercase 0x addresses. */
+    wallet: text("wallet").notNull(),
+    token: text("token").notNull(),
+    status: text("status").$type<WalletFreezeStatus>().notNull().default("pending"),
+    /**
+     * The wallet was already frozen on this token when Kit's freeze began (by its issuer, for a
+     * reason of their own): lifting Kit's freeze leaves it frozen.
+     */
+    frozenBefore: boolean("frozen_before").notNull().default(false),
+    lastTxHash: text("last_tx_hash"),
+    /** Short, for operators: never a key, a signature or a raw RPC payload. */
+    error: text("error"),
+    /** Tries of the current job. */
+    attempts: integer("attempts").notNull().default(0),
+    frozenAt: at("frozen_at"),
+    unfrozenAt: at("unfrozen_at"),
+    createdAt: at("created_at").notNull().defaultNow(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (table) => [
+    check("kyc_wallet_freezes_status_check", sql`${table.status} in (${sqlList(WALLET_FREEZE_STATUSES)})`),
+    check("kyc_wallet_freezes_wallet_check", sql`${table.wallet} ~ '^0x[0-9a-f]{40}$'`),
+    check("kyc_wallet_freezes_token_check", sql`${table.token} ~ '^0x[0-9a-f]{40}$'`),
+    uniqueIndex("kyc_wallet_freezes_wallet_token_idx").on(table.chainId, table.wallet, table.token),
+    index("kyc_wallet_freezes_user_idx").on(table.userId),
+    index("kyc_wallet_freezes_freeze_idx").on(table.freezeId),
   ],
 );

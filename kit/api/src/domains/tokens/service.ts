@@ -4,6 +4,7 @@
 import { and, asc, desc, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
 import { type Address, erc20Abi, getAddress, parseAbi } from "viem";
 import type { Config } from "../../config";
+import { decodeCursor, encodeCursor } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
@@ -50,33 +51,6 @@ export const amountOf = (raw: string | bigint, decimals: number) => ({
   formatted: formatAmount(raw, decimals),
 });
 
-function encodeCursor(value: unknown[]): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
-
-const badCursor = () =>
-  new KitError("BAD_REQUEST", "cursor is not one this endpoint gave out; start again without it.", [
-    { path: "cursor", message: "not a cursor of this listing" },
-  ]);
-
-/** The cursor's values, each checked by its pattern; BAD_REQUEST for anything else. */
-function decodeCursor(cursor: string, patterns: RegExp[]): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    throw badCursor();
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== patterns.length ||
-    !parsed.every((v, i) => typeof v === "string" && (patterns[i] as RegExp).test(v))
-  ) {
-    throw badCursor();
-  }
-  return parsed as string[];
-}
-
 const ADDRESS = /^0x[0-9a-f]{40}$/;
 const UINT = /^\d{1,78}$/;
 const SMALL_UINT = /^\d{1,15}$/;
@@ -91,6 +65,18 @@ export async function findToken(deps: TokenLookupDeps, address: string): Promise
     .from(tokens)
     .where(and(eq(tokens.chainId, chainIdOf(deps)), eq(tokens.address, stored(address))));
   return row ?? null;
+}
+
+/**
+ * The T-REX tokens the indexer found through Kit's factory on `chainId` (lowercase): Kit made them,
+ * so Kit's agent acts on them (KYC freezes). Tokens indexed from INDEXER_TOKENS are not Kit's.
+ */
+export async function factoryTokenAddresses(deps: { db: Database }, chainId: number): Promise<string[]> {
+  const rows = await deps.db
+    .select({ address: tokens.address })
+    .from(tokens)
+    .where(and(eq(tokens.chainId, chainId), eq(tokens.kind, "t-rex"), eq(tokens.discoveredVia, "factory")));
+  return rows.map((row) => row.address);
 }
 
 export function tokenNotFound(address: string): KitError {
