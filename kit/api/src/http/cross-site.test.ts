@@ -145,7 +145,9 @@ describe("what keeps working", () => {
       origin: FORGED_ORIGIN,
     });
     expect(bearer.status, JSON.stringify(bearer.body)).toBe(200);
-    const created = await kit.deps.auth.api.createApiKey({ body: { userId: investor.id, name: "cross-site test" } });
+    const created = await kit.deps.auth.api.createApiKey({
+      body: { userId: investor.id, name: "cross-site test", permissions: { settings: ["write"] } },
+    });
     const key = await send({ apiKey: created.key }, settingsChange("rpc", "json", "light"), { origin: FORGED_ORIGIN });
     expect(key.status, JSON.stringify(key.body)).toBe(200);
     expect(await readTheme(investor)).toBe("light");
