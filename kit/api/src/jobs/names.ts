@@ -9,6 +9,8 @@ export const JOB_NAMES = [
   "kyc.onchain.register",
   "kyc.onchain.revoke",
   "kyc.onchain.reconcile",
+  "tokens.operations.send",
+  "tokens.operations.sweep",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 

@@ -7,9 +7,10 @@ import { registerEligibility, revokeEligibility } from "../domains/kyc/onchain";
 import { kycOnchainMetrics } from "../domains/kyc/onchain-metrics";
 import { reconcileRegistrations } from "../domains/kyc/reconcile";
 import { expireApprovals } from "../domains/kyc/review";
+import { operationJobs } from "../domains/operations/jobs";
 import type { JobDefinition, JobName } from "./names";
 
-export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobName>[] {
+export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDefinition<JobName>[] {
   return [
     {
       name: "fx.refresh",
@@ -53,5 +54,7 @@ export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobNam
       backoffMs: 60_000,
       run: (deps, _data, job) => reconcileRegistrations(deps, kycOnchainMetrics(job.metrics.registry, deps.db)),
     },
+    // The token operations outbox (domains/operations/jobs.ts).
+    ...operationJobs(config),
   ];
 }

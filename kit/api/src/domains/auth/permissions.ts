@@ -10,7 +10,9 @@ export const statements = {
   documents: ["read_any"],
   settings: ["manage_system"],
   fx: ["manage"],
-  tokens: ["manage"],
+  // manage: a token's metadata; create and operate: tokenize and service tokens (each token also
+  // needs a grant of its own, domains/operations/grants.ts).
+  tokens: ["manage", "create", "operate"],
   users: ["manage"],
 } as const;
 
@@ -25,7 +27,7 @@ export type Permissions = { [S in keyof Statements]?: Statements[S][number][] };
 /** The grants, in one table; `roles` below is built from it and `me.get` reports it. */
 export const grants: Record<RoleName, Permissions> = {
   investor: { kyc: ["submit"] },
-  issuer: { kyc: ["submit"], tokens: ["manage"] },
+  issuer: { kyc: ["submit"], tokens: ["manage", "create", "operate"] },
   // Staff are people too: they pass KYC like anyone (and never review their own, see kyc/review.ts).
   kyc_reviewer: { kyc: ["submit", "review", "decide"], documents: ["read_any"] },
   admin: {
@@ -33,7 +35,7 @@ export const grants: Record<RoleName, Permissions> = {
     documents: ["read_any"],
     settings: ["manage_system"],
     fx: ["manage"],
-    tokens: ["manage"],
+    tokens: ["manage", "create", "operate"],
     users: ["manage"],
     // Deliberately no impersonate, delete or set-password: an admin manages roles and access only.
     user: ["list", "get", "set-role", "ban"],

@@ -1,0 +1,49 @@
+// The outbox's jobs, run by the worker role: `send` is queued with each operation ready to go;
+// `sweep` runs on a schedule and does the same whatever was queued (a lost enqueue, a killed
+// worker's operations, confirmations that need more blocks, reorgs).
+import type { Config } from "../../config";
+import type { JobDefinition } from "../../jobs/names";
+import type { Deps } from "../../rpc/context";
+import { connectOperationsChain, type OperationsChain } from "./chain";
+import { confirmSubmitted } from "./confirmer";
+import { sendPending } from "./sender";
+import { hasOpenWork } from "./store";
+
+export const SEND_JOB = "tokens.operations.send";
+export const SWEEP_JOB = "tokens.operations.sweep";
+
+/** Sends what is pending, then settles what is submitted. */
+export async function runOutbox(deps: Deps, chain: OperationsChain) {
+  const sent = await sendPending(deps, chain);
+  const settled = await confirmSubmitted(deps, chain);
+  return { ...sent, ...settled };
+}
+
+/** One connection to the chain per set of definitions (that is, per worker), made on first use. */
+export function operationJobs(config: Pick<Config, "operations">): JobDefinition<typeof SEND_JOB | typeof SWEEP_JOB>[] {
+  let connecting: Promise<OperationsChain> | undefined;
+  const chainFor = (deps: Deps) => {
+    connecting ??= connectOperationsChain(deps.config);
+    connecting.catch(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
+  return [
+    {
+      name: SEND_JOB,
+      attempts: 5,
+      backoffMs: 1_000,
+      run: async (deps) => runOutbox(deps, await chainFor(deps)),
+    },
+    {
+      name: SWEEP_JOB,
+      everySeconds: config.operations.sweepSeconds,
+      attempts: 1,
+      run: async (deps) => {
+        if (!(await hasOpenWork(deps.db, deps.config.auth.chainId))) return { idle: true };
+        return runOutbox(deps, await chainFor(deps));
+      },
+    },
+  ];
+}
