@@ -98,7 +98,12 @@ export async function waitForOperation(
 }
 
 export function balanceOf(dev: DevChain, token: Address, holder: Address): Promise<bigint> {
-  return dev.clients.publicClient.readContract({ address: token, abi: tokenAbi, functionName: "balanceOf", args: [holder] });
+  return dev.clients.publicClient.readContract({
+    address: token,
+    abi: tokenAbi,
+    functionName: "balanceOf",
+    args: [holder],
+  });
 }
 
 export function totalSupply(dev: DevChain, token: Address): Promise<bigint> {

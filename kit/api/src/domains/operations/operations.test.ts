@@ -42,7 +42,12 @@ describe("servicing a token, confirmed on chain", () => {
     expect(Number(receipt.blockNumber)).toBe(row.blockNumber as number);
     const answer = await callApi(kit.app, issuer, "GET", `/token-operations/${row.id}`);
     expect(answer.status).toBe(200);
-    expect(answer.body.history.map((h: { to: string }) => h.to)).toEqual(["pending", "signed", "submitted", "confirmed"]);
+    expect(answer.body.history.map((h: { to: string }) => h.to)).toEqual([
+      "pending",
+      "signed",
+      "submitted",
+      "confirmed",
+    ]);
     expect(answer.body).toMatchObject({ status: "confirmed", txHash: row.txHash, nonce: row.nonce, error: null });
   });
 
@@ -144,12 +149,9 @@ describe("idempotency", () => {
   });
 
   test("a body key and a header key that differ are a 400", async () => {
-    const { status, body } = await post(
-      `/tokens/${equity}/operations/pause`,
-      { idempotencyKey: "a" },
-      issuer,
-      { "idempotency-key": "b" },
-    );
+    const { status, body } = await post(`/tokens/${equity}/operations/pause`, { idempotencyKey: "a" }, issuer, {
+      "idempotency-key": "b",
+    });
     expect(status).toBe(400);
     expect(body.data.issues[0].path).toBe("idempotencyKey");
   });
@@ -164,7 +166,12 @@ describe("bad input is a typed 4xx before any transaction", () => {
       [`/tokens/${equity}/operations/mint`, { recipients: [{ to: alice, amount: "1.5" }] }, "recipients.0.amount"],
       [
         `/tokens/${bond}/operations/mint`,
-        { recipients: [{ to: alice, amount: "1" }, { to: stranger, amount: "1" }] },
+        {
+          recipients: [
+            { to: alice, amount: "1" },
+            { to: stranger, amount: "1" },
+          ],
+        },
         "recipients.1.to",
       ],
       [`/tokens/${equity}/operations/burn`, { from: alice, amount: "100000000" }, "amount"],
