@@ -23,7 +23,11 @@ const agentNonce = () => dev.clients.publicClient.getTransactionCount({ address:
 
 describe("a forced transfer needs a second person by default", () => {
   test("it waits, the requester cannot approve it, another issuer approves with a reason, then it is sent", async () => {
-    const [fromBefore, toBefore, nonce] = [await balanceOf(dev, equity, alice), await balanceOf(dev, equity, bob), await agentNonce()];
+    const [fromBefore, toBefore, nonce] = [
+      await balanceOf(dev, equity, alice),
+      await balanceOf(dev, equity, bob),
+      await agentNonce(),
+    ];
     const requested = await callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/forced-transfer`, {
       from: alice,
       to: bob,
@@ -39,7 +43,9 @@ describe("a forced transfer needs a second person by default", () => {
     const noReason = await callApi(kit.app, approver, "POST", `/token-operations/${id}/approve`, { reason: " " });
     expect(noReason.status).toBe(400);
     const ungranted = await createUser(kit, "issuer");
-    expect((await callApi(kit.app, ungranted, "POST", `/token-operations/${id}/approve`, { reason: "x" })).status).toBe(403);
+    expect((await callApi(kit.app, ungranted, "POST", `/token-operations/${id}/approve`, { reason: "x" })).status).toBe(
+      403,
+    );
     expect(await agentNonce()).toBe(nonce); // nothing sent while it waits
 
     const approved = await callApi(kit.app, approver, "POST", `/token-operations/${id}/approve`, {
@@ -69,8 +75,14 @@ describe("a forced transfer needs a second person by default", () => {
     });
     const id = requested.body.operation.id;
     const refused = await callApi(kit.app, approver, "POST", `/token-operations/${id}/reject`, { reason: "no order" });
-    expect(refused.body.operation).toMatchObject({ status: "rejected", decidedBy: approver.id, decisionReason: "no order" });
-    const late = await callApi(kit.app, approver, "POST", `/token-operations/${id}/approve`, { reason: "changed mind" });
+    expect(refused.body.operation).toMatchObject({
+      status: "rejected",
+      decidedBy: approver.id,
+      decisionReason: "no order",
+    });
+    const late = await callApi(kit.app, approver, "POST", `/token-operations/${id}/approve`, {
+      reason: "changed mind",
+    });
     expect(late.status).toBe(409);
     expect((await operationRow(kit, id))?.txHash).toBeNull();
     expect(await agentNonce()).toBe(nonce);
@@ -81,7 +93,11 @@ describe("the token's policy", () => {
   test("defaults, then a mint threshold: a mint above it waits, one at it does not", async () => {
     const path = `/tokens/${equity}/operations-policy`;
     const defaults = await callApi(kit.app, requester, "GET", path);
-    expect(defaults.body).toMatchObject({ approvalKinds: ["forced_transfer", "recover"], mintThreshold: null, isDefault: true });
+    expect(defaults.body).toMatchObject({
+      approvalKinds: ["forced_transfer", "recover"],
+      mintThreshold: null,
+      isDefault: true,
+    });
     const set = await callApi(kit.app, requester, "PUT", path, { approvalKinds: ["recover"], mintThreshold: "100" });
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({ approvalKinds: ["recover"], mintThreshold: "100", isDefault: false });
