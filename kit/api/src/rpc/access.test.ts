@@ -71,6 +71,23 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "tokens.metadata.get":             { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A },
   "tokens.metadata.update":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
   "tokens.metadata.createLogoUpload": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  // Token operations: `tokens: operate`, then a grant on the token (domains/operations tests).
+  "tokens.operations.mint":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.burn":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.pause":           { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.unpause":         { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.freeze":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.unfreeze":        { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.forcedTransfer":  { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.list":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.get":             { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.approve":         { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.reject":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.policy.get":      { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.policy.set":      { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.grants.list":                { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.grants.add":                 { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.grants.remove":              { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
   "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
   "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U },
 };
@@ -307,6 +324,30 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "tokens.metadata.createLogoUpload": async () => ({
     input: { address: randomAddress(), contentType: "image/png", size: 1_024 },
   }),
+  // No token is indexed and no operation exists: allowed calls end in NOT_FOUND (the grants, the
+  // four eyes and the operations themselves are tested in domains/operations).
+  "tokens.operations.mint": async () => ({
+    input: { address: randomAddress(), recipients: [{ to: randomAddress(), amount: "1" }] },
+  }),
+  "tokens.operations.burn": async () => ({ input: { address: randomAddress(), from: randomAddress(), amount: "1" } }),
+  "tokens.operations.pause": async () => ({ input: { address: randomAddress() } }),
+  "tokens.operations.unpause": async () => ({ input: { address: randomAddress() } }),
+  "tokens.operations.freeze": async () => ({ input: { address: randomAddress(), wallet: randomAddress() } }),
+  "tokens.operations.unfreeze": async () => ({ input: { address: randomAddress(), wallet: randomAddress() } }),
+  "tokens.operations.forcedTransfer": async () => ({
+    input: { address: randomAddress(), from: randomAddress(), to: randomAddress(), amount: "1" },
+  }),
+  "tokens.operations.list": async () => ({ input: { address: randomAddress(), limit: 10 } }),
+  "tokens.operations.get": async () => ({ input: { id: crypto.randomUUID() } }),
+  "tokens.operations.approve": async () => ({ input: { id: crypto.randomUUID(), reason: "matrix" } }),
+  "tokens.operations.reject": async () => ({ input: { id: crypto.randomUUID(), reason: "matrix" } }),
+  "tokens.operations.policy.get": async () => ({ input: { address: randomAddress() } }),
+  "tokens.operations.policy.set": async () => ({
+    input: { address: randomAddress(), approvalKinds: ["recover"], mintThreshold: null },
+  }),
+  "tokens.grants.list": async () => ({ input: { address: randomAddress() } }),
+  "tokens.grants.add": async () => ({ input: { address: randomAddress(), userId: "nobody" } }),
+  "tokens.grants.remove": async () => ({ input: { address: randomAddress(), userId: "nobody" } }),
   "wallets.transfers": async (who) => {
     // The caller's own wallet (linked directly): investors may list their own wallets only.
     if (!who.user) return { input: { address: randomAddress(), limit: 10 } };
