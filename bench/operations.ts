@@ -84,6 +84,7 @@ try {
       ),
     );
     const ids = requested.map((r) => r.operation.id);
+    note(`round ${round}: ${mints} requests recorded in ${(performance.now() - started).toFixed(0)} ms`);
     for (;;) {
       const { rows: left } = await kit.deps.pool.query<{ n: number }>(
         "select count(*)::int as n from token_operations where id = any($1::uuid[]) and status <> 'confirmed'",

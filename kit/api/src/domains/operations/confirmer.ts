@@ -7,8 +7,8 @@ import type { Config } from "../../config";
 import { callOf } from "./calls";
 import type { OperationsChain } from "./chain";
 import { decodeRevert } from "./reverts";
-import { broadcast, minedHash, requeue, type SenderDeps, withSignerLock } from "./sender";
-import { inFlightOperations, type OperationRow, recentlyConfirmed, transition } from "./store";
+import { BUSY, broadcast, minedHash, requeue, type SenderDeps, withSignerLock } from "./sender";
+import { inFlightOperations, type OperationRow, recentlyConfirmed, submittedOperations, transition } from "./store";
 
 export interface ConfirmerDeps extends SenderDeps {
   config: { operations: Config["operations"] };
@@ -25,12 +25,23 @@ export interface ConfirmSummary {
   reorged: number;
 }
 
-export async function confirmSubmitted(deps: ConfirmerDeps, chain: OperationsChain): Promise<ConfirmSummary> {
+/**
+ * Settles submitted operations: all of the signer's (the sweep, which also looks for reorgs), or
+ * only `ids` (what one send job just broadcast: its cost stays with its own operations).
+ */
+export async function confirmSubmitted(
+  deps: ConfirmerDeps,
+  chain: OperationsChain,
+  options: { ids?: string[] } = {},
+): Promise<ConfirmSummary> {
   const summary: ConfirmSummary = { confirmed: 0, failed: 0, requeued: 0, replaced: 0, reorged: 0 };
+  if (options.ids?.length === 0) return summary;
   const signer = chain.agent.address.toLowerCase();
   const head = Number(await chain.client.getBlockNumber());
-  summary.reorged = await checkReorgs(deps, chain, head);
-  const open = await inFlightOperations(deps.db, chain.chainId, signer, ["submitted"]);
+  if (!options.ids) summary.reorged = await checkReorgs(deps, chain, head);
+  const open = options.ids
+    ? await submittedOperations(deps.db, options.ids)
+    : await inFlightOperations(deps.db, chain.chainId, signer, ["submitted"]);
   if (open.length === 0) return summary;
   const minedNonces = await chain.client.getTransactionCount({ address: chain.agent.address, blockTag: "latest" });
   const stuck: OperationRow[] = [];
@@ -144,7 +155,7 @@ async function checkReorgs(deps: ConfirmerDeps, chain: OperationsChain, head: nu
 /** Same nonce, fees raised by 1/8 at least (what nodes require to replace), sent under the signer's lock. */
 async function replaceStuck(deps: ConfirmerDeps, chain: OperationsChain, stuck: OperationRow[]): Promise<number> {
   const signer = chain.agent.address.toLowerCase();
-  return withSignerLock(deps.pool, chain.chainId, signer, async () => {
+  const replaced = await withSignerLock(deps.pool, chain.chainId, signer, async () => {
     const current = await chain.client.estimateFeesPerGas();
     const head = Number(await chain.client.getBlockNumber());
     let replaced = 0;
@@ -183,6 +194,7 @@ async function replaceStuck(deps: ConfirmerDeps, chain: OperationsChain, stuck: 
     }
     return replaced;
   });
+  return replaced === BUSY ? 0 : replaced;
 }
 
 function larger(a: bigint, b: bigint): bigint {

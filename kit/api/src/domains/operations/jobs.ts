@@ -12,10 +12,13 @@ import { hasOpenWork } from "./store";
 export const SEND_JOB = "tokens.operations.send";
 export const SWEEP_JOB = "tokens.operations.sweep";
 
-/** Sends what is pending, then settles what is submitted. */
-export async function runOutbox(deps: Deps, chain: OperationsChain) {
-  const sent = await sendPending(deps, chain);
-  const settled = await confirmSubmitted(deps, chain);
+/**
+ * Sends what is pending, then settles: a send job only what it sent itself (its cost stays with its
+ * own operations, however many jobs were queued); the sweep everything, with the full resume.
+ */
+export async function runOutbox(deps: Deps, chain: OperationsChain, scope: "sent" | "all") {
+  const { sentIds, ...sent } = await sendPending(deps, chain, { resume: scope === "all" ? "all" : "signed" });
+  const settled = await confirmSubmitted(deps, chain, scope === "all" ? {} : { ids: sentIds });
   return { ...sent, ...settled };
 }
 
@@ -34,7 +37,7 @@ export function operationJobs(config: Pick<Config, "operations">): JobDefinition
       name: SEND_JOB,
       attempts: 5,
       backoffMs: 1_000,
-      run: async (deps) => runOutbox(deps, await chainFor(deps)),
+      run: async (deps) => runOutbox(deps, await chainFor(deps), "sent"),
     },
     {
       name: SWEEP_JOB,
@@ -42,7 +45,7 @@ export function operationJobs(config: Pick<Config, "operations">): JobDefinition
       attempts: 1,
       run: async (deps) => {
         if (!(await hasOpenWork(deps.db, deps.config.auth.chainId))) return { idle: true };
-        return runOutbox(deps, await chainFor(deps));
+        return runOutbox(deps, await chainFor(deps), "all");
       },
     },
   ];

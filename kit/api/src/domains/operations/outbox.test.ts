@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { mint as mintDirectly } from "@kit/contracts";
 import { eq } from "drizzle-orm";
 import type { Hex } from "viem";
-import { startOperationsKit, totalSupply } from "../../../test/operations";
+import { balanceOf, startOperationsKit, totalSupply } from "../../../test/operations";
 import { createUser } from "../../../test/users";
 import { connectOperationsChain, type OperationsChain } from "./chain";
 import { confirmSubmitted } from "./confirmer";
@@ -83,6 +83,17 @@ describe("simulation", () => {
       });
     }
     expect(await agentNonce()).toBe(nonce);
+  });
+
+  test("a burn that depends on a mint of the same batch is simulated again after the mint, not refused", async () => {
+    const balance = await balanceOf(dev, equity, alice);
+    const mint = await pending("mint", equity, mintOf(alice, 5n));
+    const burn = await pending("burn", equity, { from: alice.toLowerCase(), amount: (balance + 5n).toString() });
+    expect(await sendPending(deps, chain)).toMatchObject({ sent: 2, failed: 0 });
+    await confirmSubmitted(deps, chain);
+    expect((await reload(mint.id)).status).toBe("confirmed");
+    expect((await reload(burn.id)).status).toBe("confirmed");
+    expect(await balanceOf(dev, equity, alice)).toBe(0n);
   });
 });
 

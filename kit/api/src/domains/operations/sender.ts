@@ -1,6 +1,6 @@
 // The sender: one at a time per signer (a Postgres advisory lock), it turns pending operations into
-// transactions. For each: simulate (a revert fails the operation with its reason and uses no
-// nonce), sign with the next nonce, STORE the signed bytes, hash and nonce, then broadcast. A crash
+// transactions. For each: simulate (eth_estimateGas, and eth_call for the reason of a revert, which
+// fails the operation and uses no nonce), sign with the next nonce, STORE the signed bytes, hash and nonce, then broadcast. A crash
 // anywhere leaves either no stored transaction (the operation is still pending and is signed again
 // with the same free nonce) or a stored one, which the next sender broadcasts again byte for byte
 // (same hash: the node takes it once) or finds mined. The lock is transaction-scoped on its own
@@ -12,8 +12,16 @@ import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import { callOf, type OperationCall } from "./calls";
 import type { OperationsChain } from "./chain";
-import { decodeRevert } from "./reverts";
-import { highestStoredNonce, inFlightOperations, type OperationRow, pendingOperations, transition } from "./store";
+import { type DecodedRevert, decodeRevert } from "./reverts";
+import {
+  highestStoredNonce,
+  inFlightOperations,
+  markSubmitted,
+  type OperationRow,
+  pendingOperations,
+  storeSigned,
+  transition,
+} from "./store";
 
 export interface SenderDeps {
   db: Database;
@@ -21,20 +29,32 @@ export interface SenderDeps {
   log: Logger;
 }
 
-/** Runs `work` holding the signer's lock; waits for another holder to finish. */
+/**
+ * Runs `work` holding the signer's lock. With `wait: false` answers `busy` at once when another
+ * sender holds it (a queued send job then has nothing to do: the holder sends its operation).
+ */
 export async function withSignerLock<T>(
   pool: pg.Pool,
   chainId: number,
   signer: string,
   work: () => Promise<T>,
-): Promise<T> {
+  options: { wait?: boolean } = {},
+): Promise<T | typeof BUSY> {
   const client = await pool.connect();
   let failed: Error | undefined;
   try {
     await client.query("begin");
-    await client.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [
-      `kit:token-operations:${chainId}:${signer.toLowerCase()}`,
-    ]);
+    const key = `kit:token-operations:${chainId}:${signer.toLowerCase()}`;
+    if (options.wait === false) {
+      const { rows } = await client.query<{ locked: boolean }>(
+        "select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as locked",
+        [key],
+      );
+      if (!rows[0]?.locked) {
+        await client.query("commit");
+        return BUSY;
+      }
+    } else await client.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [key]);
     try {
       return await work();
     } finally {
@@ -49,34 +69,119 @@ export async function withSignerLock<T>(
   }
 }
 
+export const BUSY = Symbol("another sender holds the lock");
+
 export interface SendSummary {
   sent: number;
   failed: number;
   resumed: number;
+  /** The operations this run broadcast (what its own confirmation pass looks at). */
+  sentIds: string[];
 }
 
-/** Sends every pending operation of this chain, after resuming what a previous sender left. */
-export async function sendPending(deps: SenderDeps, chain: OperationsChain): Promise<SendSummary> {
+export interface SendOptions {
+  /**
+   * What to resume first. `signed`: transactions stored but maybe never broadcast (cheap: each
+   * send job). `all`: also broadcast ones the node may have dropped (the sweep).
+   */
+  resume?: "signed" | "all";
+}
+
+/** Pending operations read (and simulated ahead, in parallel) at a time. */
+const BATCH = 25;
+
+/**
+ * Sends every pending operation of this chain, after resuming what a previous sender left. When
+ * another sender is at work this returns at once; that sender looks for pending operations again
+ * after releasing the lock, so an operation recorded before this call is never left behind.
+ */
+export async function sendPending(
+  deps: SenderDeps,
+  chain: OperationsChain,
+  options: SendOptions = {},
+): Promise<SendSummary> {
   const signer = chain.agent.address.toLowerCase();
-  return withSignerLock(deps.pool, chain.chainId, signer, async () => {
-    const summary: SendSummary = { sent: 0, failed: 0, resumed: await resumeInFlight(deps, chain) };
-    let nonce = await nextNonce(deps.db, chain);
-    let fees = await chain.client.estimateFeesPerGas();
-    for (;;) {
-      const batch = await pendingOperations(deps.db, chain.chainId, 100);
-      if (batch.length === 0) break;
-      const head = Number(await chain.client.getBlockNumber());
-      for (const operation of batch) {
-        const outcome = await sendOne(deps, chain, operation, { nonce, fees, head });
-        if (outcome === "sent") {
-          nonce += 1;
-          summary.sent += 1;
-        } else summary.failed += 1;
+  const total: SendSummary = { sent: 0, failed: 0, resumed: 0, sentIds: [] };
+  for (;;) {
+    const run = await withSignerLock(deps.pool, chain.chainId, signer, () => drain(deps, chain, options), {
+      wait: false,
+    });
+    if (run === BUSY) return total;
+    total.sent += run.sent;
+    total.failed += run.failed;
+    total.resumed += run.resumed;
+    total.sentIds.push(...run.sentIds);
+    if ((await pendingOperations(deps.db, chain.chainId, 1)).length === 0) return total;
+  }
+}
+
+async function drain(deps: SenderDeps, chain: OperationsChain, options: SendOptions): Promise<SendSummary> {
+  const resumed = await resumeInFlight(deps, chain, options.resume ?? "all");
+  const summary: SendSummary = { sent: 0, failed: 0, resumed, sentIds: [] };
+  let batch = await pendingOperations(deps.db, chain.chainId, BATCH);
+  if (batch.length === 0) return summary;
+  let nonce = await nextNonce(deps.db, chain);
+  while (batch.length > 0) {
+    const [fees, head] = await Promise.all([chain.client.estimateFeesPerGas(), chain.client.getBlockNumber()]);
+    const simulations = batch.map((operation) => {
+      const simulated = simulate(chain, callOf(operation.kind, operation.token, operation.parameters));
+      simulated.catch(() => {}); // awaited below; a run that stops early leaves none unhandled
+      return simulated;
+    });
+    let signed: SignedTransaction[] = [];
+    const flush = async () => {
+      const out = signed;
+      signed = [];
+      await storeAndBroadcast(deps, chain, out, Number(head));
+      summary.sent += out.length;
+      summary.sentIds.push(...out.map((t) => t.id));
+    };
+    for (const [i, operation] of batch.entries()) {
+      let gas = await (simulations[i] as ReturnType<typeof simulate>);
+      if ("revert" in gas) {
+        // Simulated ahead, before the earlier ones of this batch were sent: ask again after them.
+        await flush();
+        gas = await simulate(chain, callOf(operation.kind, operation.token, operation.parameters), "pending");
       }
-      fees = await chain.client.estimateFeesPerGas();
+      if ("revert" in gas) {
+        await failSimulated(deps, operation, gas.revert);
+        summary.failed += 1;
+        continue;
+      }
+      signed.push(await sign(chain, operation, { nonce, fees, gas: gas.limit }));
+      nonce += 1;
     }
-    return summary;
-  });
+    await flush();
+    batch = await pendingOperations(deps.db, chain.chainId, BATCH);
+  }
+  return summary;
+}
+
+interface SignedTransaction {
+  id: string;
+  nonce: number;
+  raw: Hex;
+  txHash: Hex;
+}
+
+/**
+ * Stores every signed transaction of the batch (one statement), and only then broadcasts them,
+ * in nonce order, and records them submitted (one statement). A crash before the store sent
+ * nothing; after it, the next run finds the stored bytes.
+ */
+async function storeAndBroadcast(
+  deps: SenderDeps,
+  chain: OperationsChain,
+  transactions: SignedTransaction[],
+  head: number,
+): Promise<void> {
+  if (transactions.length === 0) return;
+  const stored = await storeSigned(deps.db, chain.agent.address.toLowerCase(), head, transactions);
+  // Only the lock holder moves a pending operation: anything else is a bug, and broadcasting past a
+  // nonce that was not stored would leave a gap. Nothing is sent; the stored ones are resumed.
+  if (stored !== transactions.length) throw new Error(`stored ${stored} of ${transactions.length} signed transactions`);
+  for (const transaction of transactions) await broadcastRaw(chain, transaction.raw);
+  await markSubmitted(deps.db, transactions);
 }
 
 /**
@@ -98,64 +203,61 @@ interface Fees {
   maxPriorityFeePerGas: bigint;
 }
 
-async function sendOne(
-  deps: SenderDeps,
+async function failSimulated(deps: SenderDeps, operation: OperationRow, revert: DecodedRevert): Promise<void> {
+  await transition(deps.db, operation.id, {
+    from: "pending",
+    to: "failed",
+    set: { errorCode: revert.code, error: revert.message },
+    reason: `the simulation reverted: ${revert.message}`,
+  });
+  deps.log.info({ operation: operation.id, reason: revert.message }, "token operation refused by the simulation");
+}
+
+async function sign(
   chain: OperationsChain,
   operation: OperationRow,
-  slot: { nonce: number; fees: Fees; head: number },
-): Promise<"sent" | "failed"> {
+  slot: { nonce: number; fees: Fees; gas: bigint },
+): Promise<SignedTransaction> {
   const call = callOf(operation.kind, operation.token, operation.parameters);
-  const gas = await simulate(chain, call);
-  if ("revert" in gas) {
-    await transition(deps.db, operation.id, {
-      from: "pending",
-      to: "failed",
-      set: { errorCode: gas.revert.code, error: gas.revert.message },
-      reason: `the simulation reverted: ${gas.revert.message}`,
-    });
-    deps.log.info({ operation: operation.id, reason: gas.revert.message }, "token operation refused by the simulation");
-    return "failed";
-  }
   const raw = await chain.agent.signTransaction({
     type: "eip1559",
     chainId: chain.chainId,
     nonce: slot.nonce,
     to: call.to,
     data: call.data,
-    gas: gas.limit,
-    ...slot.fees,
+    gas: slot.gas,
+    maxFeePerGas: slot.fees.maxFeePerGas,
+    maxPriorityFeePerGas: slot.fees.maxPriorityFeePerGas,
   });
-  const txHash = keccak256(raw);
-  const stored = await transition(deps.db, operation.id, {
-    from: "pending",
-    to: "signed",
-    set: {
-      signer: chain.agent.address.toLowerCase(),
-      nonce: slot.nonce,
-      rawTransaction: raw,
-      txHash,
-      sentAtBlock: slot.head,
-    },
-  });
-  if (!stored) return "failed"; // changed under us (cannot happen under the lock; nothing was sent)
-  await broadcast(deps, chain, { ...operation, status: "signed", rawTransaction: raw, txHash });
-  return "sent";
+  return { id: operation.id, nonce: slot.nonce, raw, txHash: keccak256(raw) };
 }
 
-/** eth_call then eth_estimateGas from the agent; a revert in either is the operation's answer. */
+/**
+ * Simulates the call from the agent: eth_estimateGas executes it (and gives the gas limit); when
+ * it reverts, an eth_call at the same block gives the contract's reason, decoded. Ahead of a
+ * batch the simulations read `latest` (cheap, in parallel); a revert there is asked again on
+ * `pending`, after the batch's earlier transactions were sent, so an operation depending on one
+ * of them (a burn after its mint) is not refused for want of it.
+ */
 async function simulate(
   chain: OperationsChain,
   call: OperationCall,
-): Promise<{ limit: bigint } | { revert: NonNullable<ReturnType<typeof decodeRevert>> }> {
-  const request = { account: chain.agent.address, to: call.to, data: call.data };
+  blockTag: "latest" | "pending" = "latest",
+): Promise<{ limit: bigint } | { revert: DecodedRevert }> {
+  const request = { account: chain.agent.address, to: call.to, data: call.data, blockTag };
   try {
-    await chain.client.call({ ...request, blockTag: "pending" });
     const estimate = await chain.client.estimateGas(request);
     return { limit: (estimate * 12n) / 10n };
-  } catch (error) {
-    const revert = decodeRevert(error);
-    if (revert) return { revert };
-    throw error;
+  } catch (estimateError) {
+    if (!decodeRevert(estimateError)) throw estimateError;
+    try {
+      await chain.client.call(request);
+    } catch (callError) {
+      const revert = decodeRevert(callError);
+      if (revert) return { revert };
+      throw callError;
+    }
+    throw estimateError; // the call passed where the estimate reverted: not a verdict, try again later
   }
 }
 
@@ -164,15 +266,18 @@ async function simulate(
  * once mined): not an error here; what happened is settled from the receipt (confirmer.ts).
  */
 export async function broadcast(deps: SenderDeps, chain: OperationsChain, operation: OperationRow): Promise<void> {
-  const raw = operation.rawTransaction as Hex;
+  await broadcastRaw(chain, operation.rawTransaction as Hex);
+  if (operation.status === "signed") {
+    await transition(deps.db, operation.id, { from: "signed", to: "submitted", set: {}, whenTxHash: operation.txHash });
+  }
+}
+
+async function broadcastRaw(chain: OperationsChain, raw: Hex): Promise<void> {
   try {
     await chain.client.sendRawTransaction({ serializedTransaction: raw });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (!/already known|known transaction|already imported|nonce too low/i.test(message)) throw error;
-  }
-  if (operation.status === "signed") {
-    await transition(deps.db, operation.id, { from: "signed", to: "submitted", set: {}, whenTxHash: operation.txHash });
   }
 }
 
@@ -182,9 +287,14 @@ export async function broadcast(deps: SenderDeps, chain: OperationsChain, operat
  * transaction used (no receipt for any of its hashes, nonce below the chain's count) can never
  * be mined, so its operation goes back to pending for a new nonce; the rest are sent again.
  */
-export async function resumeInFlight(deps: SenderDeps, chain: OperationsChain): Promise<number> {
+export async function resumeInFlight(
+  deps: SenderDeps,
+  chain: OperationsChain,
+  scope: "signed" | "all" = "all",
+): Promise<number> {
   const signer = chain.agent.address.toLowerCase();
-  const open = await inFlightOperations(deps.db, chain.chainId, signer);
+  const statuses = scope === "signed" ? (["signed"] as const) : (["signed", "submitted"] as const);
+  const open = await inFlightOperations(deps.db, chain.chainId, signer, statuses);
   if (open.length === 0) return 0;
   const mined = await chain.client.getTransactionCount({ address: chain.agent.address, blockTag: "latest" });
   let resumed = 0;

@@ -2,8 +2,9 @@
 // (compare-and-set) and writes its history row in the same transaction, so two workers racing on
 // one operation make one change and one history row.
 import { and, asc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Database } from "../../infra/db";
-import { type OperationStatus, tokenOperationHistory, tokenOperations } from "./schema";
+import { type OperationStatus, tokenOperations } from "./schema";
 
 export type OperationRow = typeof tokenOperations.$inferSelect;
 type OperationUpdate = Partial<Omit<OperationRow, "id" | "status" | "createdAt">>;
@@ -19,34 +20,88 @@ export interface Transition {
   whenTxHash?: string | null;
 }
 
-/** Moves the operation if it is still in `from`; false when another change got there first. */
+/**
+ * Moves the operation if it is still in `from` (and still carries `whenTxHash`); false when another
+ * change got there first. One statement: the status change and its history row commit together,
+ * in one round trip (the sender makes two per transaction).
+ */
 export async function transition(db: Database, id: string, change: Transition): Promise<boolean> {
   const from = typeof change.from === "string" ? [change.from] : [...change.from];
-  return db.transaction(async (tx) => {
-    const conditions = [eq(tokenOperations.id, id), inArray(tokenOperations.status, from)];
-    if (change.whenTxHash !== undefined) {
-      conditions.push(change.whenTxHash === null ? sql`true` : eq(tokenOperations.txHash, change.whenTxHash));
-    }
-    const [before] = await tx
-      .select({ status: tokenOperations.status })
-      .from(tokenOperations)
-      .where(and(...conditions))
-      .for("update");
-    if (!before) return false;
-    await tx
-      .update(tokenOperations)
-      .set({ ...change.set, status: change.to, updatedAt: new Date() })
-      .where(eq(tokenOperations.id, id));
-    await tx.insert(tokenOperationHistory).values({
-      operationId: id,
-      fromStatus: before.status,
-      toStatus: change.to,
-      actorId: change.actorId ?? null,
-      reason: change.reason ?? null,
-      txHash: change.set?.txHash ?? null,
-    });
-    return true;
+  const columns = tokenOperations as unknown as Record<string, AnyPgColumn>;
+  const assignments = Object.entries(change.set ?? {}).map(([key, value]) => {
+    const column = columns[key];
+    if (!column) throw new Error(`token_operations has no column ${key}`);
+    const driverValue = value === null || value === undefined ? null : column.mapToDriverValue(value);
+    return sql`${sql.identifier(column.name)} = ${driverValue}`;
   });
+  const sameTx =
+    change.whenTxHash === undefined || change.whenTxHash === null ? sql`` : sql` and tx_hash = ${change.whenTxHash}`;
+  const historyTx = change.set?.txHash !== undefined ? sql`${change.set.txHash}` : sql`moved.tx_hash`;
+  const { rows } = await db.execute<{ id: string }>(sql`
+    with old as (
+      select id, status from token_operations
+      where id = ${id} and status in (${sql.join(
+        from.map((f) => sql`${f}`),
+        sql`, `,
+      )})${sameTx}
+      for update
+    ), moved as (
+      update token_operations t
+      set ${sql.join([sql`status = ${change.to}`, sql`updated_at = now()`, ...assignments], sql`, `)}
+      from old where t.id = old.id
+      returning t.id, old.status as from_status, t.tx_hash
+    )
+    insert into token_operation_history (operation_id, from_status, to_status, actor_id, reason, tx_hash)
+    select moved.id, moved.from_status, ${change.to}, ${change.actorId ?? null}, ${change.reason ?? null}, ${historyTx}
+    from moved
+    returning operation_id as id`);
+  return rows.length > 0;
+}
+
+/** pending → signed for a batch, in one statement (with history); how many moved. */
+export async function storeSigned(
+  db: Database,
+  signer: string,
+  head: number,
+  transactions: { id: string; nonce: number; raw: string; txHash: string }[],
+): Promise<number> {
+  const { rows } = await db.execute<{ id: string }>(sql`
+    with input as (
+      select * from unnest(${`{${transactions.map((t) => t.id).join(",")}}`}::uuid[],
+        ${`{${transactions.map((t) => t.nonce).join(",")}}`}::bigint[],
+        ${`{${transactions.map((t) => t.raw).join(",")}}`}::text[],
+        ${`{${transactions.map((t) => t.txHash).join(",")}}`}::text[]) as i(id, nonce, raw, tx_hash)
+    ), old as (
+      select o.id, o.status from token_operations o join input using (id) where o.status = 'pending' for update of o
+    ), moved as (
+      update token_operations t
+      set status = 'signed', signer = ${signer}, nonce = input.nonce, raw_transaction = input.raw,
+        tx_hash = input.tx_hash, sent_at_block = ${head}, updated_at = now()
+      from input join old using (id) where t.id = input.id
+      returning t.id, old.status as from_status, t.tx_hash
+    )
+    insert into token_operation_history (operation_id, from_status, to_status, tx_hash)
+    select id, from_status, 'signed', tx_hash from moved
+    returning operation_id as id`);
+  return rows.length;
+}
+
+/** signed → submitted for a batch the node accepted (each only if still on that transaction). */
+export async function markSubmitted(db: Database, transactions: { id: string; txHash: string }[]): Promise<void> {
+  await db.execute(sql`
+    with input as (
+      select * from unnest(${`{${transactions.map((t) => t.id).join(",")}}`}::uuid[],
+        ${`{${transactions.map((t) => t.txHash).join(",")}}`}::text[]) as i(id, tx_hash)
+    ), old as (
+      select o.id, o.status from token_operations o join input using (id, tx_hash)
+      where o.status = 'signed' for update of o
+    ), moved as (
+      update token_operations t set status = 'submitted', updated_at = now()
+      from old where t.id = old.id
+      returning t.id, old.status as from_status, t.tx_hash
+    )
+    insert into token_operation_history (operation_id, from_status, to_status, tx_hash)
+    select id, from_status, 'submitted', tx_hash from moved`);
 }
 
 /** Operations the sender still owes a transaction, oldest first. */
@@ -79,6 +134,14 @@ export function inFlightOperations(
     )
     .orderBy(asc(tokenOperations.nonce))
     .limit(limit);
+}
+
+export function submittedOperations(db: Database, ids: string[]): Promise<OperationRow[]> {
+  return db
+    .select()
+    .from(tokenOperations)
+    .where(and(inArray(tokenOperations.id, ids), eq(tokenOperations.status, "submitted")))
+    .orderBy(asc(tokenOperations.nonce));
 }
 
 /** The signer's highest nonce Kit ever stored (null: none yet). */
