@@ -18,6 +18,8 @@ export interface ConfirmerDeps extends SenderDeps {
 const REORG_WINDOW = 64;
 
 export interface ConfirmSummary {
+  /** Still submitted after this pass (not yet mined or not yet deep enough). */
+  waiting: string[];
   confirmed: number;
   failed: number;
   requeued: number;
@@ -34,7 +36,7 @@ export async function confirmSubmitted(
   chain: OperationsChain,
   options: { ids?: string[] } = {},
 ): Promise<ConfirmSummary> {
-  const summary: ConfirmSummary = { confirmed: 0, failed: 0, requeued: 0, replaced: 0, reorged: 0 };
+  const summary: ConfirmSummary = { waiting: [], confirmed: 0, failed: 0, requeued: 0, replaced: 0, reorged: 0 };
   if (options.ids?.length === 0) return summary;
   const signer = chain.agent.address.toLowerCase();
   const head = Number(await chain.client.getBlockNumber());
@@ -50,8 +52,10 @@ export async function confirmSubmitted(
     const slice = open.slice(i, i + 16);
     const outcomes = await Promise.all(slice.map((op) => settle(deps, chain, op, { head, minedNonces })));
     for (const [j, outcome] of outcomes.entries()) {
-      if (outcome === "stuck") stuck.push(slice[j] as OperationRow);
-      else if (outcome !== "waiting") summary[outcome] += 1;
+      const operation = slice[j] as OperationRow;
+      if (outcome === "stuck") stuck.push(operation);
+      if (outcome === "stuck" || outcome === "waiting") summary.waiting.push(operation.id);
+      else summary[outcome] += 1;
     }
   }
   if (stuck.length > 0) summary.replaced = await replaceStuck(deps, chain, stuck);
@@ -82,6 +86,9 @@ async function settle(
     await requeue(deps.db, operation, "its nonce was used by another transaction");
     return "requeued";
   }
+  // Only the next nonce to be mined can be stuck: the ones behind it wait for it (and a node
+  // that mines a burst of Kit's transactions one per block must not make the last ones look stuck).
+  if (operation.nonce !== at.minedNonces) return "waiting";
   const sentAt = operation.sentAtBlock ?? at.head;
   return at.head - sentAt >= deps.config.operations.stuckBlocks ? "stuck" : "waiting";
 }

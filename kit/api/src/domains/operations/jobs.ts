@@ -18,9 +18,25 @@ export const SWEEP_JOB = "tokens.operations.sweep";
  */
 export async function runOutbox(deps: Deps, chain: OperationsChain, scope: "sent" | "all") {
   const { sentIds, ...sent } = await sendPending(deps, chain, { resume: scope === "all" ? "all" : "signed" });
-  const settled = await confirmSubmitted(deps, chain, scope === "all" ? {} : { ids: sentIds });
-  return { ...sent, ...settled };
+  if (scope === "all") {
+    const { waiting, ...settled } = await confirmSubmitted(deps, chain);
+    return { ...sent, ...settled, waiting: waiting.length };
+  }
+  // A send job waits a little for its own transactions (a node that mines at once confirms them in
+  // this job); whatever needs more blocks is the sweep's.
+  let ids = sentIds;
+  let confirmed = 0;
+  for (let pass = 0; ids.length > 0 && pass < SEND_JOB_CONFIRM_PASSES; pass++) {
+    if (pass > 0) await Bun.sleep(SEND_JOB_CONFIRM_PAUSE_MS);
+    const settled = await confirmSubmitted(deps, chain, { ids });
+    confirmed += settled.confirmed;
+    ids = settled.waiting;
+  }
+  return { ...sent, confirmed, waiting: ids.length };
 }
+
+const SEND_JOB_CONFIRM_PASSES = 10;
+const SEND_JOB_CONFIRM_PAUSE_MS = 250;
 
 /** One connection to the chain per set of definitions (that is, per worker), made on first use. */
 export function operationJobs(config: Pick<Config, "operations">): JobDefinition<typeof SEND_JOB | typeof SWEEP_JOB>[] {

@@ -181,7 +181,7 @@ async function storeAndBroadcast(
   // nonce that was not stored would leave a gap. Nothing is sent; the stored ones are resumed.
   if (stored !== transactions.length) throw new Error(`stored ${stored} of ${transactions.length} signed transactions`);
   for (const transaction of transactions) await broadcastRaw(chain, transaction.raw);
-  await markSubmitted(deps.db, transactions);
+  await markSubmitted(deps.db, transactions, Number(await chain.client.getBlockNumber()));
 }
 
 /**

@@ -86,8 +86,15 @@ export async function storeSigned(
   return rows.length;
 }
 
-/** signed → submitted for a batch the node accepted (each only if still on that transaction). */
-export async function markSubmitted(db: Database, transactions: { id: string; txHash: string }[]): Promise<void> {
+/**
+ * signed → submitted for a batch the node accepted (each only if still on that transaction);
+ * `head` is the block at broadcast, from which a transaction's wait for a block is counted.
+ */
+export async function markSubmitted(
+  db: Database,
+  transactions: { id: string; txHash: string }[],
+  head: number,
+): Promise<void> {
   await db.execute(sql`
     with input as (
       select * from unnest(${`{${transactions.map((t) => t.id).join(",")}}`}::uuid[],
@@ -96,7 +103,7 @@ export async function markSubmitted(db: Database, transactions: { id: string; tx
       select o.id, o.status from token_operations o join input using (id, tx_hash)
       where o.status = 'signed' for update of o
     ), moved as (
-      update token_operations t set status = 'submitted', updated_at = now()
+      update token_operations t set status = 'submitted', sent_at_block = ${head}, updated_at = now()
       from old where t.id = old.id
       returning t.id, old.status as from_status, t.tx_hash
     )
