@@ -177,6 +177,33 @@ describe("stuck transactions and reorgs", () => {
     expect(await totalSupply(dev, equity)).toBe(supply + 9n);
   });
 
+  test("only the next nonce is stuck: transactions waiting behind it are not replaced", async () => {
+    const supply = await totalSupply(dev, equity);
+    await rpc("evm_setAutomine", [false]);
+    try {
+      const queued = [
+        await pending("mint", equity, mintOf(alice, 1n)),
+        await pending("mint", equity, mintOf(alice, 2n)),
+      ];
+      const third = await pending("mint", equity, mintOf(alice, 3n));
+      await sendPending(deps, chain);
+      const [first] = await Promise.all([reload(queued[0]?.id as string)]);
+      // The first is lost; blocks go by while the two behind it wait for its nonce.
+      await rpc("anvil_dropTransaction", [first?.txHash]);
+      await rpc("anvil_mine", [`0x${kit.config.operations.stuckBlocks.toString(16)}`]);
+      expect((await confirmSubmitted(deps, chain)).replaced).toBe(1);
+      expect((await reload(third.id)).replacedHashes).toEqual([]);
+      // anvil drops the ones behind a dropped transaction too: the sweep's resume sends them again.
+      await sendPending(deps, chain);
+      await rpc("anvil_mine", ["0x3"]);
+      await confirmSubmitted(deps, chain);
+      for (const op of [...queued, third]) expect((await reload(op.id)).status).toBe("confirmed");
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+    expect(await totalSupply(dev, equity)).toBe(supply + 6n);
+  });
+
   test("a reorg that drops a confirmed transaction: back to submitted, sent again as its nonce is free, minted once", async () => {
     const supply = await totalSupply(dev, equity);
     const snapshot = await rpc("evm_snapshot");
