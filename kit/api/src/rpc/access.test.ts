@@ -78,6 +78,8 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "tokens.operations.unpause":         { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
   "tokens.operations.freeze":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
   "tokens.operations.unfreeze":        { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.freezePartial":   { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
+  "tokens.operations.unfreezePartial": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
   "tokens.operations.forcedTransfer":  { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
   "tokens.operations.list":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
   "tokens.operations.get":             { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U },
@@ -334,6 +336,12 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "tokens.operations.unpause": async () => ({ input: { address: randomAddress() } }),
   "tokens.operations.freeze": async () => ({ input: { address: randomAddress(), wallet: randomAddress() } }),
   "tokens.operations.unfreeze": async () => ({ input: { address: randomAddress(), wallet: randomAddress() } }),
+  "tokens.operations.freezePartial": async () => ({
+    input: { address: randomAddress(), wallet: randomAddress(), amount: "1" },
+  }),
+  "tokens.operations.unfreezePartial": async () => ({
+    input: { address: randomAddress(), wallet: randomAddress(), amount: "1" },
+  }),
   "tokens.operations.forcedTransfer": async () => ({
     input: { address: randomAddress(), from: randomAddress(), to: randomAddress(), amount: "1" },
   }),

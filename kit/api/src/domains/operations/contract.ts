@@ -78,6 +78,7 @@ export const mintInput = z.object({
 export const burnInput = z.object({ ...withKey, from: evmAddress("from"), amount: tokenAmount });
 export const noArgumentInput = z.object({ ...withKey });
 export const walletInput = z.object({ ...withKey, wallet: evmAddress("wallet") });
+export const partialFreezeInput = z.object({ ...withKey, wallet: evmAddress("wallet"), amount: tokenAmount });
 export const forcedTransferInput = z.object({
   ...withKey,
   from: evmAddress("from"),
@@ -131,6 +132,12 @@ export const operationsContract = {
   unpause: op("unpause", "Unpause the token").input(noArgumentInput).output(accepted),
   freeze: op("freeze", "Freeze a wallet: it can neither send nor receive").input(walletInput).output(accepted),
   unfreeze: op("unfreeze", "Unfreeze a wallet").input(walletInput).output(accepted),
+  freezePartial: op("freeze-partial", "Freeze part of a wallet's balance (at most what is not frozen yet)")
+    .input(partialFreezeInput)
+    .output(accepted),
+  unfreezePartial: op("unfreeze-partial", "Unfreeze part of a wallet's frozen balance")
+    .input(partialFreezeInput)
+    .output(accepted),
   forcedTransfer: op("forced-transfer", "Move tokens between holders without their signature (four eyes by default)")
     .input(forcedTransferInput)
     .output(accepted),

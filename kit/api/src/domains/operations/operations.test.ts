@@ -94,6 +94,27 @@ describe("servicing a token, confirmed on chain", () => {
     expect(await read("paused")).toBe(false);
   });
 
+  test("part of a balance is frozen and unfrozen; more than there is is a 400 before any transaction", async () => {
+    const read = (functionName: "getFrozenTokens") =>
+      dev.clients.publicClient.readContract({ address: equity, abi: tokenAbi, functionName, args: [bob] });
+    const balance = await balanceOf(dev, equity, bob);
+    const freeze = await post(`/tokens/${equity}/operations/freeze-partial`, { wallet: bob, amount: "2" });
+    expect(freeze.status).toBe(202);
+    await waitForOperation(kit, freeze.body.operation.id);
+    expect(await read("getFrozenTokens")).toBe(2n);
+    const tooMuch = await post(`/tokens/${equity}/operations/freeze-partial`, {
+      wallet: bob,
+      amount: String(balance - 1n),
+    });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.message).toContain("exceeds the unfrozen balance");
+    const overUnfreeze = await post(`/tokens/${equity}/operations/unfreeze-partial`, { wallet: bob, amount: "3" });
+    expect(overUnfreeze.status).toBe(400);
+    const unfreeze = await post(`/tokens/${equity}/operations/unfreeze-partial`, { wallet: bob, amount: "2" });
+    await waitForOperation(kit, unfreeze.body.operation.id);
+    expect(await read("getFrozenTokens")).toBe(0n);
+  });
+
   test("operations list newest first, in exact pages", async () => {
     const pages: string[][] = [];
     let cursor: string | null = null;
@@ -104,7 +125,16 @@ describe("servicing a token, confirmed on chain", () => {
       pages.push(body.items.map((o: { kind: string }) => o.kind));
       cursor = body.nextCursor;
     } while (cursor);
-    expect(pages.flat()).toEqual(["unpause", "pause", "unfreeze", "freeze", "burn", "mint"]);
+    expect(pages.flat()).toEqual([
+      "unfreeze_partial",
+      "freeze_partial",
+      "unpause",
+      "pause",
+      "unfreeze",
+      "freeze",
+      "burn",
+      "mint",
+    ]);
     expect(pages[0]).toHaveLength(2);
   });
 });

@@ -52,6 +52,28 @@ export function normalizeParameters(kind: OperationKind, input: Input, decimals:
   }
 }
 
+/** Freezing takes at most the unfrozen part of the balance; unfreezing at most the frozen part. */
+async function partialFreeze(
+  read: <T>(functionName: string, args?: unknown[]) => Promise<T>,
+  decimals: number,
+  kind: "freeze_partial" | "unfreeze_partial",
+  wallet: string,
+  amount: bigint,
+) {
+  const [balance, frozen] = await Promise.all([
+    read<bigint>("balanceOf", [wallet]),
+    read<bigint>("getFrozenTokens", [wallet]),
+  ]);
+  const limit = kind === "freeze_partial" ? balance - frozen : frozen;
+  if (amount > limit) {
+    const what = kind === "freeze_partial" ? "unfrozen balance" : "frozen amount";
+    refuse(
+      "amount",
+      `${fromSmallestUnit(amount, decimals)} exceeds the ${what} of ${wallet} (${fromSmallestUnit(limit, decimals)})`,
+    );
+  }
+}
+
 function refuse(path: string, message: string): never {
   throw new KitError("BAD_REQUEST", `Invalid input: ${path}: ${message}`, [{ path, message }]);
 }
@@ -126,8 +148,6 @@ async function checks(chain: Chain, token: TokenFacts, kind: OperationKind, p: I
       return;
     case "freeze":
     case "unfreeze":
-    case "freeze_partial":
-    case "unfreeze_partial":
       if (!(await known(String(p.wallet)))) {
         refuse(
           "wallet",
@@ -135,6 +155,9 @@ async function checks(chain: Chain, token: TokenFacts, kind: OperationKind, p: I
         );
       }
       return;
+    case "freeze_partial":
+    case "unfreeze_partial":
+      return partialFreeze(read, token.decimals, kind, String(p.wallet), BigInt(String(p.amount)));
     case "pause":
     case "unpause": {
       const paused = await read<boolean>("paused");

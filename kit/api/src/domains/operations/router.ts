@@ -35,6 +35,8 @@ export const operationsRouter = {
   unpause: o.unpause.handler(request("unpause")),
   freeze: o.freeze.handler(request("freeze")),
   unfreeze: o.unfreeze.handler(request("unfreeze")),
+  freezePartial: o.freezePartial.handler(request("freeze_partial")),
+  unfreezePartial: o.unfreezePartial.handler(request("unfreeze_partial")),
   forcedTransfer: o.forcedTransfer.handler(request("forced_transfer")),
   list: o.list.handler(({ context, input }) => listOperations(context, actorOf(context.caller), input)),
   get: o.get.handler(({ context, input }) => getOperation(context, actorOf(context.caller), input.id)),
