@@ -71,6 +71,7 @@ CREATE INDEX "token_operation_history_operation_idx" ON "token_operation_history
 CREATE UNIQUE INDEX "token_operations_idempotency_idx" ON "token_operations" USING btree ("requested_by","idempotency_key");--> statement-breakpoint
 CREATE UNIQUE INDEX "token_operations_nonce_idx" ON "token_operations" USING btree ("chain_id","signer","nonce") WHERE "token_operations"."nonce" is not null;--> statement-breakpoint
 CREATE INDEX "token_operations_token_idx" ON "token_operations" USING btree ("chain_id","token","created_at","id");--> statement-breakpoint
+CREATE INDEX "token_operations_token_updated_idx" ON "token_operations" USING btree ("chain_id","token","updated_at");--> statement-breakpoint
 CREATE INDEX "token_operations_open_idx" ON "token_operations" USING btree ("status","created_at") WHERE "token_operations"."status" in ('pending', 'signed', 'submitted');--> statement-breakpoint
 -- The operations' audit trail is append-only: rows are never changed or removed, whatever the role.
 CREATE FUNCTION token_operations_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,5 +1,6 @@
 // The token operations API: one procedure per operation (each answers 202 with the operation
 // record), reads, four-eyes decisions, the per-token approval policy and the per-token grants.
+import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
 import { base } from "../../rpc/base";
 import { evmAddress } from "../tokens/contract";
@@ -146,6 +147,16 @@ export const operationsContract = {
     .meta(operate)
     .input(listOperationsInput)
     .output(z.object({ items: z.array(operationView), nextCursor: z.string().nullable() })),
+  events: base
+    .route({
+      method: "GET",
+      path: "/tokens/{address}/operations/events",
+      tags,
+      summary: "A token's operations as server-sent events, each time its status changes (from the moment you connect)",
+    })
+    .meta(operate)
+    .input(z.object({ address: evmAddress("address") }))
+    .output(eventIterator(operationView)),
   get: base
     .route({ method: "GET", path: "/token-operations/{id}", tags, summary: "One operation and its status history" })
     .meta(operate)

@@ -12,6 +12,7 @@ import {
   totalSupply,
   waitForOperation,
 } from "../../../test/operations";
+import { readServerSentEvents } from "../../../test/sse";
 import { createUser } from "../../../test/users";
 
 const ops = await startOperationsKit();
@@ -136,6 +137,36 @@ describe("servicing a token, confirmed on chain", () => {
       "mint",
     ]);
     expect(pages[0]).toHaveLength(2);
+  });
+});
+
+describe("live operations (SSE)", () => {
+  test("a stream shows each status change of the token's operations; an ungranted issuer gets a 403", async () => {
+    const controller = new AbortController();
+    const response = await kit.request(`/api/tokens/${equity}/operations/events`, {
+      headers: { cookie: issuer.cookie },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const events = readServerSentEvents(response.body as ReadableStream<Uint8Array>, 10_000);
+    const { body } = await post(`/tokens/${equity}/operations/mint`, { recipients: [{ to: alice, amount: "1" }] });
+    const seen: string[] = [];
+    while (!seen.includes("confirmed")) {
+      const event = await events.event();
+      const operation = event.data as { id: string; status: string };
+      if (operation.id === body.operation.id) seen.push(operation.status);
+    }
+    // Polled: a status may be passed over between two polls, never shown out of order.
+    const order = ["pending", "signed", "submitted", "confirmed"];
+    expect(seen.map((status) => order.indexOf(status))).toEqual(
+      [...seen.map((status) => order.indexOf(status))].sort(),
+    );
+    controller.abort();
+    const ungranted = await createUser(kit, "issuer");
+    const refused = await kit.request(`/api/tokens/${equity}/operations/events`, {
+      headers: { cookie: ungranted.cookie },
+    });
+    expect(refused.status).toBe(403);
   });
 });
 

@@ -2,6 +2,7 @@ import { signedIn } from "../../rpc/access";
 import { os } from "../../rpc/implement";
 import { requireToken } from "../tokens/service";
 import { addGrant, listGrants, removeGrant, requireGrant } from "./grants";
+import { watchOperations } from "./live";
 import { policyOf, policyView, setPolicy } from "./policy";
 import type { OperationKind } from "./schema";
 import { decideOperation, getOperation, listOperations, requestOperation } from "./service";
@@ -39,6 +40,9 @@ export const operationsRouter = {
   unfreezePartial: o.unfreezePartial.handler(request("unfreeze_partial")),
   forcedTransfer: o.forcedTransfer.handler(request("forced_transfer")),
   list: o.list.handler(({ context, input }) => listOperations(context, actorOf(context.caller), input)),
+  events: o.events.handler(({ context, input, signal }) =>
+    watchOperations(context, actorOf(context.caller), input.address, signal),
+  ),
   get: o.get.handler(({ context, input }) => getOperation(context, actorOf(context.caller), input.id)),
   approve: o.approve.handler(({ context, input }) =>
     decideOperation(context, actorOf(context.caller), { ...input, decision: "approve" }),

@@ -106,6 +106,8 @@ export const tokenOperations = pgTable(
       .on(table.chainId, table.signer, table.nonce)
       .where(sql`${table.nonce} is not null`),
     index("token_operations_token_idx").on(table.chainId, table.token, table.createdAt, table.id),
+    // What a live stream of a token's operations polls for (live.ts).
+    index("token_operations_token_updated_idx").on(table.chainId, table.token, table.updatedAt),
     index("token_operations_open_idx")
       .on(table.status, table.createdAt)
       .where(sql`${table.status} in ('pending', 'signed', 'submitted')`),
