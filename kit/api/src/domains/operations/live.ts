@@ -5,7 +5,7 @@
 // each poll therefore looks OVERLAP_MS back and skips what it already sent.
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Database } from "../../infra/db";
-import { requireToken } from "../tokens/service";
+import { requireToken, type TokenLookupDeps } from "../tokens/service";
 import type { OperationView } from "./contract";
 import { type Actor, requireGrant } from "./grants";
 import { tokenOperations } from "./schema";
@@ -14,10 +14,7 @@ import { operationView } from "./service";
 export const POLL_MS = 500;
 const OVERLAP_MS = 5_000;
 
-interface LiveDeps {
-  db: Database;
-  config: { auth: { chainId: number } };
-}
+type LiveDeps = TokenLookupDeps & { db: Database };
 
 /** Checks access first (a refusal is the call's answer), then streams until `signal` aborts. */
 export async function watchOperations(
