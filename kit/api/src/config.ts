@@ -106,6 +106,9 @@ const envSchema = z.object({
   CHAIN_DEPLOYMENT_FILE: z.string().min(1).optional(),
   CHAIN_AGENT_PRIVATE_KEY: privateKey.optional(),
   CLAIM_SIGNER_PRIVATE_KEY: privateKey.optional(),
+  CHAIN_CONFIRMATIONS: positiveInt("a number of blocks").default(1),
+  OPERATIONS_STUCK_BLOCKS: positiveInt("a number of blocks").default(20),
+  OPERATIONS_SWEEP_SECONDS: positiveInt("a number of seconds").default(5),
 
   INDEXER_TOKENS: commaList("").pipe(z.array(indexerAddress)),
   INDEXER_FACTORY: indexerAddress.optional(),
@@ -301,6 +304,15 @@ export interface Config {
     unconfirmedUploadHours: number;
   };
   worker: { concurrency: number };
+  /** The token operations outbox (domains/operations). */
+  operations: {
+    /** Blocks a transaction needs (its own included) before its operation is confirmed. */
+    confirmations: number;
+    /** A transaction not mined this many blocks after its broadcast is replaced (same nonce, higher fee). */
+    stuckBlocks: number;
+    /** How often the worker resumes, confirms and re-checks operations whatever was queued. */
+    sweepSeconds: number;
+  };
   dataDir: string;
   migrationsDir: string;
 }
@@ -415,6 +427,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       unconfirmedUploadHours: e.KYC_UNCONFIRMED_UPLOAD_HOURS,
     },
     worker: { concurrency: e.WORKER_CONCURRENCY },
+    operations: {
+      confirmations: e.CHAIN_CONFIRMATIONS,
+      stuckBlocks: e.OPERATIONS_STUCK_BLOCKS,
+      sweepSeconds: e.OPERATIONS_SWEEP_SECONDS,
+    },
     dataDir: e.DATA_DIR,
     migrationsDir: resolve(repoRoot, "drizzle"),
   };

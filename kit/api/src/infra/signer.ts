@@ -3,7 +3,7 @@
 // changes. A signer exposes its address only: the key never leaves the closure (it cannot reach a
 // log line, a response or an error message).
 import type { ChainClients } from "@kit/contracts";
-import type { Address, Hash, Hex, LocalAccount } from "viem";
+import type { Address, Hash, Hex, LocalAccount, TransactionSerializableEIP1559 } from "viem";
 
 export interface ChainSigner {
   readonly address: Address;
@@ -11,6 +11,11 @@ export interface ChainSigner {
   signMessage(message: { raw: Hex }): Promise<Hex>;
   /** Signs and broadcasts a call; resolves with its hash once the node accepted it (not mined). */
   sendTransaction(request: { to: Address; data: Hex }): Promise<Hash>;
+  /**
+   * Signs a complete transaction (nonce, gas and fees given) without sending it: the operations
+   * outbox stores the signed bytes before it broadcasts them (domains/operations/sender.ts).
+   */
+  signTransaction(transaction: TransactionSerializableEIP1559 & { chainId: number }): Promise<Hex>;
 }
 
 /**
@@ -25,6 +30,7 @@ export function localSigner(account: LocalAccount, clients: ChainClients): Chain
   return {
     address: account.address,
     signMessage: ({ raw }) => account.signMessage({ message: { raw } }),
+    signTransaction: (transaction) => account.signTransaction(transaction),
     sendTransaction(request) {
       const sent = previous.then(() => wallet.sendTransaction({ to: request.to, data: request.data }));
       previous = sent.catch(() => {});

@@ -11,6 +11,8 @@ export const JOB_NAMES = [
   "kyc.onchain.revoke",
   "kyc.onchain.freeze",
   "kyc.onchain.reconcile",
+  "tokens.operations.send",
+  "tokens.operations.sweep",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 

@@ -10,9 +10,10 @@ import { registerEligibility } from "../domains/kyc/onchain";
 import { kycOnchainMetrics } from "../domains/kyc/onchain-metrics";
 import { reconcileRegistrations } from "../domains/kyc/reconcile";
 import { expireApprovals } from "../domains/kyc/review";
+import { operationJobs } from "../domains/operations/jobs";
 import type { JobDefinition, JobName } from "./names";
 
-export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobName>[] {
+export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDefinition<JobName>[] {
   return [
     {
       name: "fx.refresh",
@@ -79,5 +80,7 @@ export function jobDefinitions(config: Pick<Config, "fx">): JobDefinition<JobNam
         };
       },
     },
+    // The token operations outbox (domains/operations/jobs.ts).
+    ...operationJobs(config),
   ];
 }

@@ -95,6 +95,26 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "tokens.metadata.get":             { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
   "tokens.metadata.update":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.metadata.createLogoUpload": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  // Token operations: `tokens: operate`, then a grant on the token (domains/operations tests).
+  "tokens.operations.mint":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.burn":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.pause":           { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.unpause":         { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.freeze":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.unfreeze":        { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.freezePartial":   { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.unfreezePartial": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.forcedTransfer":  { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.list":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.events":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.get":             { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.approve":         { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.reject":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.policy.get":      { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.policy.set":      { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.grants.list":                { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.grants.add":                 { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.grants.remove":              { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
 };
@@ -346,6 +366,37 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "tokens.metadata.createLogoUpload": async () => ({
     input: { address: randomAddress(), contentType: "image/png", size: 1_024 },
   }),
+  // No token is indexed and no operation exists: allowed calls end in NOT_FOUND (the grants, the
+  // four eyes and the operations themselves are tested in domains/operations).
+  "tokens.operations.mint": async () => ({
+    input: { address: randomAddress(), recipients: [{ to: randomAddress(), amount: "1" }] },
+  }),
+  "tokens.operations.burn": async () => ({ input: { address: randomAddress(), from: randomAddress(), amount: "1" } }),
+  "tokens.operations.pause": async () => ({ input: { address: randomAddress() } }),
+  "tokens.operations.unpause": async () => ({ input: { address: randomAddress() } }),
+  "tokens.operations.freeze": async () => ({ input: { address: randomAddress(), wallet: randomAddress() } }),
+  "tokens.operations.unfreeze": async () => ({ input: { address: randomAddress(), wallet: randomAddress() } }),
+  "tokens.operations.freezePartial": async () => ({
+    input: { address: randomAddress(), wallet: randomAddress(), amount: "1" },
+  }),
+  "tokens.operations.unfreezePartial": async () => ({
+    input: { address: randomAddress(), wallet: randomAddress(), amount: "1" },
+  }),
+  "tokens.operations.forcedTransfer": async () => ({
+    input: { address: randomAddress(), from: randomAddress(), to: randomAddress(), amount: "1" },
+  }),
+  "tokens.operations.list": async () => ({ input: { address: randomAddress(), limit: 10 } }),
+  "tokens.operations.events": async () => ({ input: { address: randomAddress() } }),
+  "tokens.operations.get": async () => ({ input: { id: crypto.randomUUID() } }),
+  "tokens.operations.approve": async () => ({ input: { id: crypto.randomUUID(), reason: "matrix" } }),
+  "tokens.operations.reject": async () => ({ input: { id: crypto.randomUUID(), reason: "matrix" } }),
+  "tokens.operations.policy.get": async () => ({ input: { address: randomAddress() } }),
+  "tokens.operations.policy.set": async () => ({
+    input: { address: randomAddress(), approvalKinds: ["recover"], mintThreshold: null },
+  }),
+  "tokens.grants.list": async () => ({ input: { address: randomAddress() } }),
+  "tokens.grants.add": async () => ({ input: { address: randomAddress(), userId: "nobody" } }),
+  "tokens.grants.remove": async () => ({ input: { address: randomAddress(), userId: "nobody" } }),
   "wallets.transfers": async (who) => {
     // The caller's own wallet (linked directly): investors may list their own wallets only.
     if (!who.user) return { input: { address: randomAddress(), limit: 10 } };

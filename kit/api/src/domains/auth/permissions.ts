@@ -12,7 +12,9 @@ export const statements = {
   documents: ["read_any"],
   settings: ["manage_system"],
   fx: ["manage"],
-  tokens: ["manage"],
+  // manage: a token's metadata; create and operate: tokenize and service tokens (each token also
+  // needs a grant of its own, domains/operations/grants.ts).
+  tokens: ["manage", "create", "operate"],
   users: ["manage"],
 } as const;
 
@@ -27,7 +29,7 @@ export type Permissions = { [S in keyof Statements]?: Statements[S][number][] };
 /** The grants, in one table; `roles` below is built from it and `me.get` reports it. */
 export const grants: Record<RoleName, Permissions> = {
   investor: { kyc: ["submit"] },
-  issuer: { kyc: ["submit"], tokens: ["manage"] },
+  issuer: { kyc: ["submit"], tokens: ["manage", "create", "operate"] },
   // Staff are people too: they pass KYC like anyone (and never review their own, see kyc/review.ts).
   kyc_reviewer: { kyc: ["submit", "review", "decide"], documents: ["read_any"] },
   admin: {
@@ -35,7 +37,7 @@ export const grants: Record<RoleName, Permissions> = {
     documents: ["read_any"],
     settings: ["manage_system"],
     fx: ["manage"],
-    tokens: ["manage"],
+    tokens: ["manage", "create", "operate"],
     users: ["manage"],
     // Deliberately no impersonate, delete or set-password: an admin manages roles and access only.
     user: ["list", "get", "set-role", "ban"],
@@ -65,7 +67,7 @@ export const keyStatements = {
   fx: ["read", "manage"],
   kyc: ["read", "submit", "review", "decide", "manage_onchain", "lift_freeze"],
   documents: ["read_any"],
-  tokens: ["read", "manage"],
+  tokens: ["read", "manage", "operate"],
   users: ["read", "manage"],
 } as const;
 

@@ -1,0 +1,230 @@
+// The token operations API: one procedure per operation (each answers 202 with the operation
+// record), reads, four-eyes decisions, the per-token approval policy and the per-token grants.
+import { eventIterator } from "@orpc/contract";
+import { z } from "zod";
+import { base } from "../../rpc/base";
+import { evmAddress } from "../tokens/contract";
+import { OPERATION_KINDS, OPERATION_STATUSES } from "./schema";
+
+export const MAX_MINT_RECIPIENTS = 500;
+export const AMOUNT_FRACTION_DIGITS = 18;
+
+const amountPattern = /^\d{1,60}(\.\d{1,18})?$/;
+/** In whole tokens, exactly: "12.5" of a 6-decimal token is 12500000 in its smallest unit. */
+const tokenAmount = z
+  .string()
+  .trim()
+  .regex(amountPattern, "amount must be a plain decimal string such as 12.5: no sign, exponent or separators")
+  .refine((v) => !amountPattern.test(v) || /[1-9]/.test(v), "amount must be greater than zero")
+  .meta({ description: "In whole tokens, as a decimal string; at most the token's decimals after the point" });
+
+const idempotencyKey = z
+  .string()
+  .trim()
+  .min(1, "idempotencyKey must not be empty")
+  .max(200, "idempotencyKey: at most 200 characters")
+  .regex(/^[\x21-\x7e]+$/, "idempotencyKey: printable ASCII without spaces")
+  .optional()
+  .meta({
+    description:
+      "Or the Idempotency-Key header: the same key and body again answer the same operation; the same key with another body is a 409",
+  });
+
+const reason = z.string().trim().min(1, "give a reason").max(1_000, "reason: at most 1000 characters");
+
+export const operationView = z.object({
+  id: z.uuid(),
+  chainId: z.number().int(),
+  token: z.string(),
+  kind: z.enum(OPERATION_KINDS),
+  parameters: z.record(z.string(), z.unknown()).meta({
+    description: "As validated: addresses lowercase, amounts in the token's smallest unit (integer strings)",
+  }),
+  status: z.enum(OPERATION_STATUSES),
+  requestedBy: z.string(),
+  needsApproval: z.boolean(),
+  decidedBy: z.string().nullable(),
+  decisionReason: z.string().nullable(),
+  txHash: z.string().nullable(),
+  nonce: z.number().int().nullable(),
+  blockNumber: z.number().int().nullable(),
+  error: z
+    .object({ code: z.string(), message: z.string() })
+    .nullable()
+    .meta({ description: "Why it failed: a typed reason (e.g. receiver_not_verified) and the contract's words" }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  confirmedAt: z.string().nullable(),
+});
+
+export const historyEntry = z.object({
+  from: z.enum(OPERATION_STATUSES).nullable(),
+  to: z.enum(OPERATION_STATUSES),
+  actorId: z.string().nullable().meta({ description: "Null when Kit itself moved it (sender, confirmer)" }),
+  reason: z.string().nullable(),
+  txHash: z.string().nullable(),
+  at: z.string(),
+});
+
+const accepted = z.object({ operation: operationView });
+const withKey = { address: evmAddress("address"), idempotencyKey };
+
+export const mintInput = z.object({
+  ...withKey,
+  recipients: z
+    .array(z.object({ to: evmAddress("to"), amount: tokenAmount }))
+    .min(1, "give at least one recipient")
+    .max(MAX_MINT_RECIPIENTS, `at most ${MAX_MINT_RECIPIENTS} recipients in one mint`),
+});
+export const burnInput = z.object({ ...withKey, from: evmAddress("from"), amount: tokenAmount });
+export const noArgumentInput = z.object({ ...withKey });
+export const walletInput = z.object({ ...withKey, wallet: evmAddress("wallet") });
+export const partialFreezeInput = z.object({ ...withKey, wallet: evmAddress("wallet"), amount: tokenAmount });
+export const forcedTransferInput = z.object({
+  ...withKey,
+  from: evmAddress("from"),
+  to: evmAddress("to"),
+  amount: tokenAmount,
+});
+
+export const listOperationsInput = z.object({
+  address: evmAddress("address"),
+  cursor: z.string().max(300).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+export const operationIdInput = z.object({ id: z.uuid("id must be an operation id (a UUID)") });
+export const decisionInput = z.object({ id: z.uuid("id must be an operation id (a UUID)"), reason });
+
+export const policyView = z.object({
+  token: z.string(),
+  approvalKinds: z.array(z.enum(OPERATION_KINDS)),
+  mintThreshold: z
+    .string()
+    .nullable()
+    .meta({ description: "A mint of more than this (whole tokens, all recipients) needs approval; null: never" }),
+  isDefault: z.boolean(),
+});
+export const setPolicyInput = z.object({
+  address: evmAddress("address"),
+  approvalKinds: z.array(z.enum(OPERATION_KINDS)).max(OPERATION_KINDS.length),
+  mintThreshold: tokenAmount.nullable(),
+});
+
+export const grantView = z.object({ userId: z.string(), grantedBy: z.string().nullable(), grantedAt: z.string() });
+export const grantInput = z.object({ address: evmAddress("address"), userId: z.string().trim().min(1).max(100) });
+
+export type OperationView = z.infer<typeof operationView>;
+export type MintInput = z.infer<typeof mintInput>;
+export type PolicyView = z.infer<typeof policyView>;
+
+const tags = ["token operations"];
+const operate = { permission: { tokens: ["operate" as const] }, keyGrant: { tokens: ["operate" as const] } };
+const op = (path: string, summary: string) =>
+  base
+    .route({ method: "POST", path: `/tokens/{address}/operations/${path}`, tags, summary, successStatus: 202 })
+    .meta(operate);
+
+export const operationsContract = {
+  mint: op("mint", "Mint to verified wallets: one recipient, or up to 500 in one batchMint transaction")
+    .input(mintInput)
+    .output(accepted),
+  burn: op("burn", "Burn from a holder (at most its balance)").input(burnInput).output(accepted),
+  pause: op("pause", "Pause the token: holders can no longer transfer").input(noArgumentInput).output(accepted),
+  unpause: op("unpause", "Unpause the token").input(noArgumentInput).output(accepted),
+  freeze: op("freeze", "Freeze a wallet: it can neither send nor receive").input(walletInput).output(accepted),
+  unfreeze: op("unfreeze", "Unfreeze a wallet").input(walletInput).output(accepted),
+  freezePartial: op("freeze-partial", "Freeze part of a wallet's balance (at most what is not frozen yet)")
+    .input(partialFreezeInput)
+    .output(accepted),
+  unfreezePartial: op("unfreeze-partial", "Unfreeze part of a wallet's frozen balance")
+    .input(partialFreezeInput)
+    .output(accepted),
+  forcedTransfer: op("forced-transfer", "Move tokens between holders without their signature (four eyes by default)")
+    .input(forcedTransferInput)
+    .output(accepted),
+  list: base
+    .route({ method: "GET", path: "/tokens/{address}/operations", tags, summary: "A token's operations, newest first" })
+    .meta(operate)
+    .input(listOperationsInput)
+    .output(z.object({ items: z.array(operationView), nextCursor: z.string().nullable() })),
+  events: base
+    .route({
+      method: "GET",
+      path: "/tokens/{address}/operations/events",
+      tags,
+      summary: "A token's operations as server-sent events, each time its status changes (from the moment you connect)",
+    })
+    .meta(operate)
+    .input(z.object({ address: evmAddress("address") }))
+    .output(eventIterator(operationView)),
+  get: base
+    .route({ method: "GET", path: "/token-operations/{id}", tags, summary: "One operation and its status history" })
+    .meta(operate)
+    .input(operationIdInput)
+    .output(operationView.extend({ history: z.array(historyEntry) })),
+  approve: base
+    .route({
+      method: "POST",
+      path: "/token-operations/{id}/approve",
+      tags,
+      summary: "Approve an operation awaiting a second person (not your own), with a reason",
+    })
+    .meta(operate)
+    .input(decisionInput)
+    .output(accepted),
+  reject: base
+    .route({
+      method: "POST",
+      path: "/token-operations/{id}/reject",
+      tags,
+      summary: "Refuse an operation, with a reason",
+    })
+    .meta(operate)
+    .input(decisionInput)
+    .output(accepted),
+  policy: {
+    get: base
+      .route({
+        method: "GET",
+        path: "/tokens/{address}/operations-policy",
+        tags,
+        summary: "Which operations need approval",
+      })
+      .meta(operate)
+      .input(z.object({ address: evmAddress("address") }))
+      .output(policyView),
+    set: base
+      .route({
+        method: "PUT",
+        path: "/tokens/{address}/operations-policy",
+        tags,
+        summary: "Set which operations need approval",
+      })
+      .meta(operate)
+      .input(setPolicyInput)
+      .output(policyView),
+  },
+};
+
+export const grantsContract = {
+  list: base
+    .route({ method: "GET", path: "/tokens/{address}/grants", tags, summary: "The users who may service a token" })
+    .meta(operate)
+    .input(z.object({ address: evmAddress("address") }))
+    .output(z.object({ items: z.array(grantView) })),
+  add: base
+    .route({
+      method: "POST",
+      path: "/tokens/{address}/grants",
+      tags,
+      summary: "Let an issuer service a token (admins, or an issuer already granted on it)",
+    })
+    .meta(operate)
+    .input(grantInput)
+    .output(grantView),
+  remove: base
+    .route({ method: "DELETE", path: "/tokens/{address}/grants/{userId}", tags, summary: "Take a user's grant away" })
+    .meta(operate)
+    .input(grantInput)
+    .output(z.object({ removed: z.boolean() })),
+};

@@ -1,0 +1,123 @@
+// Four eyes: a forced transfer (by default) or a mint above the token's threshold waits for a
+// second of the token's issuers; the requester cannot approve it; approvals and refusals carry a
+// reason and are recorded; nothing is sent before approval.
+import { describe, expect, test } from "bun:test";
+import { callApi } from "../../../test/api";
+import {
+  balanceOf,
+  grantedIssuer,
+  operationRow,
+  startOperationsKit,
+  startOperationsWorker,
+  waitForOperation,
+} from "../../../test/operations";
+import { createUser } from "../../../test/users";
+
+const ops = await startOperationsKit();
+const { kit, dev, equity } = ops;
+await startOperationsWorker(kit);
+const [requester, approver] = [await grantedIssuer(ops, [equity]), await grantedIssuer(ops, [equity])];
+const [alice, bob] = dev.accounts.investors.map((a) => a.address);
+if (!alice || !bob) throw new Error("dev accounts missing");
+const agentNonce = () => dev.clients.publicClient.getTransactionCount({ address: dev.accounts.deployer.address });
+
+describe("a forced transfer needs a second person by default", () => {
+  test("it waits, the requester cannot approve it, another issuer approves with a reason, then it is sent", async () => {
+    const [fromBefore, toBefore, nonce] = [
+      await balanceOf(dev, equity, alice),
+      await balanceOf(dev, equity, bob),
+      await agentNonce(),
+    ];
+    const requested = await callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/forced-transfer`, {
+      from: alice,
+      to: bob,
+      amount: "10",
+    });
+    expect(requested.status).toBe(202);
+    expect(requested.body.operation).toMatchObject({ status: "awaiting_approval", needsApproval: true });
+    const id = requested.body.operation.id;
+
+    const own = await callApi(kit.app, requester, "POST", `/token-operations/${id}/approve`, { reason: "looks right" });
+    expect(own.status).toBe(403);
+    expect(own.body.message).toContain("another of the token's issuers must approve it");
+    const noReason = await callApi(kit.app, approver, "POST", `/token-operations/${id}/approve`, { reason: " " });
+    expect(noReason.status).toBe(400);
+    const ungranted = await createUser(kit, "issuer");
+    expect((await callApi(kit.app, ungranted, "POST", `/token-operations/${id}/approve`, { reason: "x" })).status).toBe(
+      403,
+    );
+    expect(await agentNonce()).toBe(nonce); // nothing sent while it waits
+
+    const approved = await callApi(kit.app, approver, "POST", `/token-operations/${id}/approve`, {
+      reason: "court order 2026-114",
+    });
+    expect(approved.status).toBe(200);
+    expect(approved.body.operation).toMatchObject({ decidedBy: approver.id, decisionReason: "court order 2026-114" });
+    await waitForOperation(kit, id);
+    expect(await balanceOf(dev, equity, alice)).toBe(fromBefore - 10n);
+    expect(await balanceOf(dev, equity, bob)).toBe(toBefore + 10n);
+
+    const { body } = await callApi(kit.app, approver, "GET", `/token-operations/${id}`);
+    expect(body.history.slice(0, 2)).toMatchObject([
+      { from: null, to: "awaiting_approval", actorId: requester.id },
+      { from: "awaiting_approval", to: "pending", actorId: approver.id, reason: "court order 2026-114" },
+    ]);
+    const twice = await callApi(kit.app, approver, "POST", `/token-operations/${id}/approve`, { reason: "again" });
+    expect(twice.status).toBe(409);
+  });
+
+  test("a refusal is recorded with its reason and nothing is ever sent", async () => {
+    const nonce = await agentNonce();
+    const requested = await callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/forced-transfer`, {
+      from: alice,
+      to: bob,
+      amount: "1",
+    });
+    const id = requested.body.operation.id;
+    const refused = await callApi(kit.app, approver, "POST", `/token-operations/${id}/reject`, { reason: "no order" });
+    expect(refused.body.operation).toMatchObject({
+      status: "rejected",
+      decidedBy: approver.id,
+      decisionReason: "no order",
+    });
+    const late = await callApi(kit.app, approver, "POST", `/token-operations/${id}/approve`, {
+      reason: "changed mind",
+    });
+    expect(late.status).toBe(409);
+    expect((await operationRow(kit, id))?.txHash).toBeNull();
+    expect(await agentNonce()).toBe(nonce);
+  });
+});
+
+describe("the token's policy", () => {
+  test("defaults, then a mint threshold: a mint above it waits, one at it does not", async () => {
+    const path = `/tokens/${equity}/operations-policy`;
+    const defaults = await callApi(kit.app, requester, "GET", path);
+    expect(defaults.body).toMatchObject({
+      approvalKinds: ["forced_transfer", "recover"],
+      mintThreshold: null,
+      isDefault: true,
+    });
+    const set = await callApi(kit.app, requester, "PUT", path, { approvalKinds: ["recover"], mintThreshold: "100" });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ approvalKinds: ["recover"], mintThreshold: "100", isDefault: false });
+
+    const mint = (amounts: string[]) =>
+      callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/mint`, {
+        recipients: amounts.map((amount) => ({ to: alice, amount })),
+      });
+    const above = await mint(["60", "41"]);
+    expect(above.body.operation.status).toBe("awaiting_approval");
+    const at = await mint(["100"]);
+    expect(at.body.operation.status).toBe("pending");
+    await waitForOperation(kit, at.body.operation.id);
+    // Forced transfers no longer need approval under this policy.
+    const forced = await callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/forced-transfer`, {
+      from: alice,
+      to: bob,
+      amount: "1",
+    });
+    expect(forced.body.operation.status).toBe("pending");
+    await waitForOperation(kit, forced.body.operation.id);
+  });
+});

@@ -1,0 +1,101 @@
+// Per-token grants: a token's issuers are the users granted on it. Servicing a token needs a grant
+// on that token, not only a role that may operate tokens; admins and the token's issuers grant.
+import { and, asc, eq } from "drizzle-orm";
+import { KitError } from "../../errors";
+import type { Database } from "../../infra/db";
+import { roleGrants } from "../auth/permissions";
+import { user } from "../auth/schema";
+import { tokenGrants } from "./schema";
+
+export interface Actor {
+  id: string;
+  role?: string | null;
+}
+
+interface GrantDeps {
+  db: Database;
+  config: { auth: { chainId: number } };
+}
+
+export async function hasGrant(deps: GrantDeps, token: string, userId: string): Promise<boolean> {
+  const [row] = await deps.db
+    .select({ userId: tokenGrants.userId })
+    .from(tokenGrants)
+    .where(
+      and(
+        eq(tokenGrants.chainId, deps.config.auth.chainId),
+        eq(tokenGrants.token, token.toLowerCase()),
+        eq(tokenGrants.userId, userId),
+      ),
+    );
+  return row !== undefined;
+}
+
+export async function requireGrant(deps: GrantDeps, actor: Actor, token: string): Promise<void> {
+  if (await hasGrant(deps, token, actor.id)) return;
+  throw new KitError(
+    "FORBIDDEN",
+    `You have no grant on the token ${token}; an admin or one of its issuers grants it (POST /api/tokens/${token}/grants).`,
+  );
+}
+
+/** Admins grant on any token; an issuer only on a token already granted to them. */
+async function requireGranter(deps: GrantDeps, actor: Actor, token: string): Promise<void> {
+  if (actor.role === "admin") return;
+  await requireGrant(deps, actor, token);
+}
+
+export async function listGrants(deps: GrantDeps, actor: Actor, token: string) {
+  await requireGranter(deps, actor, token);
+  const rows = await deps.db
+    .select()
+    .from(tokenGrants)
+    .where(and(eq(tokenGrants.chainId, deps.config.auth.chainId), eq(tokenGrants.token, token.toLowerCase())))
+    .orderBy(asc(tokenGrants.grantedAt), asc(tokenGrants.userId));
+  return { items: rows.map(grantView) };
+}
+
+export async function addGrant(deps: GrantDeps, actor: Actor, token: string, userId: string) {
+  await requireGranter(deps, actor, token);
+  const [target] = await deps.db.select({ id: user.id, role: user.role }).from(user).where(eq(user.id, userId));
+  if (!target) throw new KitError("NOT_FOUND", `No user ${userId}.`);
+  if (!roleGrants(target.role, { tokens: ["operate"] })) {
+    throw new KitError(
+      "BAD_REQUEST",
+      `User ${userId} is ${target.role}; only issuers and admins may service tokens. Change their role first.`,
+      [{ path: "userId", message: "the user's role may not service tokens" }],
+    );
+  }
+  const chainId = deps.config.auth.chainId;
+  await deps.db
+    .insert(tokenGrants)
+    .values({ chainId, token: token.toLowerCase(), userId, grantedBy: actor.id })
+    .onConflictDoNothing();
+  const [row] = await deps.db
+    .select()
+    .from(tokenGrants)
+    .where(
+      and(eq(tokenGrants.chainId, chainId), eq(tokenGrants.token, token.toLowerCase()), eq(tokenGrants.userId, userId)),
+    );
+  if (!row) throw new Error("grant not found after insert");
+  return grantView(row);
+}
+
+export async function removeGrant(deps: GrantDeps, actor: Actor, token: string, userId: string) {
+  await requireGranter(deps, actor, token);
+  const removed = await deps.db
+    .delete(tokenGrants)
+    .where(
+      and(
+        eq(tokenGrants.chainId, deps.config.auth.chainId),
+        eq(tokenGrants.token, token.toLowerCase()),
+        eq(tokenGrants.userId, userId),
+      ),
+    )
+    .returning({ userId: tokenGrants.userId });
+  return { removed: removed.length > 0 };
+}
+
+function grantView(row: typeof tokenGrants.$inferSelect) {
+  return { userId: row.userId, grantedBy: row.grantedBy, grantedAt: row.grantedAt.toISOString() };
+}

@@ -1,0 +1,83 @@
+import { signedIn } from "../../rpc/access";
+import { os } from "../../rpc/implement";
+import { requireToken } from "../tokens/service";
+import { addGrant, listGrants, removeGrant, requireGrant } from "./grants";
+import { watchOperations } from "./live";
+import { policyOf, policyView, setPolicy } from "./policy";
+import type { OperationKind } from "./schema";
+import { decideOperation, getOperation, listOperations, requestOperation } from "./service";
+
+// Every procedure needs `tokens: operate` (issuers, admins; rpc/access.ts); the services then ask
+// for a grant on the token itself (grants.ts).
+const actorOf = (caller: Parameters<typeof signedIn>[0]) => {
+  const { user } = signedIn(caller);
+  return { id: user.id, role: user.role };
+};
+
+type RequestHandlerArgs = {
+  context: Parameters<typeof requestOperation>[0] & { caller: Parameters<typeof signedIn>[0]; headers: Headers };
+  input: Record<string, unknown> & { address: string; idempotencyKey?: string };
+};
+const request =
+  (kind: OperationKind) =>
+  ({ context, input }: RequestHandlerArgs) =>
+    requestOperation(context, actorOf(context.caller), {
+      kind,
+      input,
+      headerKey: context.headers.get("idempotency-key"),
+    });
+
+const o = os.tokens.operations;
+
+export const operationsRouter = {
+  mint: o.mint.handler(request("mint")),
+  burn: o.burn.handler(request("burn")),
+  pause: o.pause.handler(request("pause")),
+  unpause: o.unpause.handler(request("unpause")),
+  freeze: o.freeze.handler(request("freeze")),
+  unfreeze: o.unfreeze.handler(request("unfreeze")),
+  freezePartial: o.freezePartial.handler(request("freeze_partial")),
+  unfreezePartial: o.unfreezePartial.handler(request("unfreeze_partial")),
+  forcedTransfer: o.forcedTransfer.handler(request("forced_transfer")),
+  list: o.list.handler(({ context, input }) => listOperations(context, actorOf(context.caller), input)),
+  events: o.events.handler(({ context, input, signal }) =>
+    watchOperations(context, actorOf(context.caller), input.address, signal),
+  ),
+  get: o.get.handler(({ context, input }) => getOperation(context, actorOf(context.caller), input.id)),
+  approve: o.approve.handler(({ context, input }) =>
+    decideOperation(context, actorOf(context.caller), { ...input, decision: "approve" }),
+  ),
+  reject: o.reject.handler(({ context, input }) =>
+    decideOperation(context, actorOf(context.caller), { ...input, decision: "reject" }),
+  ),
+  policy: {
+    get: o.policy.get.handler(async ({ context, input }) => {
+      const token = await requireToken(context, input.address);
+      await requireGrant(context, actorOf(context.caller), token.address);
+      return policyView(token, await policyOf(context, token.address));
+    }),
+    set: o.policy.set.handler(async ({ context, input }) => {
+      const actor = actorOf(context.caller);
+      const token = await requireToken(context, input.address);
+      await requireGrant(context, actor, token.address);
+      return setPolicy(context, actor.id, token, input);
+    }),
+  },
+};
+
+const g = os.tokens.grants;
+
+export const grantsRouter = {
+  list: g.list.handler(async ({ context, input }) => {
+    const token = await requireToken(context, input.address);
+    return listGrants(context, actorOf(context.caller), token.address);
+  }),
+  add: g.add.handler(async ({ context, input }) => {
+    const token = await requireToken(context, input.address);
+    return addGrant(context, actorOf(context.caller), token.address, input.userId);
+  }),
+  remove: g.remove.handler(async ({ context, input }) => {
+    const token = await requireToken(context, input.address);
+    return removeGrant(context, actorOf(context.caller), token.address, input.userId);
+  }),
+};

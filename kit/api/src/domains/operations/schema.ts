@@ -1,0 +1,166 @@
+// Token operations: the durable outbox every chain transaction of a token's servicing goes through.
+// An operation is recorded (with its idempotency key) before anything is sent; the sender stores the
+// signed transaction, its hash and nonce BEFORE broadcasting it, so a crash at any point resumes
+// from the row without a second send (sender.ts). The status history is append-only (a trigger in
+// the migration refuses UPDATE, DELETE and TRUNCATE). Addresses and hashes are lowercase 0x-hex.
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { user } from "../auth/schema";
+
+const at = (name: string) => timestamp(name, { withTimezone: true });
+const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
+
+export const OPERATION_KINDS = [
+  "mint",
+  "burn",
+  "pause",
+  "unpause",
+  "freeze",
+  "unfreeze",
+  "freeze_partial",
+  "unfreeze_partial",
+  "forced_transfer",
+  "recover",
+] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/**
+ * awaiting_approval → pending (approved) | rejected; pending → signed (raw transaction stored, maybe
+ * not yet broadcast) → submitted (the node accepted it) → confirmed; failed from pending (the
+ * simulation reverted) or submitted (mined and reverted). A transaction whose nonce another took
+ * goes back to pending; a reorg takes confirmed back to submitted.
+ */
+export const OPERATION_STATUSES = [
+  "awaiting_approval",
+  "pending",
+  "signed",
+  "submitted",
+  "confirmed",
+  "failed",
+  "rejected",
+] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+export const tokenOperations = pgTable(
+  "token_operations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    chainId: integer("chain_id").notNull(),
+    token: text("token").notNull(),
+    kind: text("kind").$type<OperationKind>().notNull(),
+    /** The kind's input as validated (amounts as integer strings in the token's smallest unit). */
+    parameters: jsonb("parameters").$type<Record<string, unknown>>().notNull(),
+    requestedBy: text("requested_by")
+      .notNull()
+      .references(() => user.id),
+    /** Unique per requester: the same key again answers the same operation (if the body is the same). */
+    idempotencyKey: text("idempotency_key"),
+    /** sha256 of the canonical request (kind, token, parameters): a reused key with another body is a 409. */
+    requestHash: text("request_hash").notNull(),
+    status: text("status").$type<OperationStatus>().notNull(),
+    needsApproval: boolean("needs_approval").notNull().default(false),
+    /** Who approved or rejected it, and why (also in the history). */
+    decidedBy: text("decided_by").references(() => user.id),
+    decisionReason: text("decision_reason"),
+    /** The address that signs it (Kit's chain agent); set when signed. */
+    signer: text("signer"),
+    nonce: bigint("nonce", { mode: "number" }),
+    /** The signed transaction, stored before broadcast: a resume sends these exact bytes again. */
+    rawTransaction: text("raw_transaction"),
+    txHash: text("tx_hash"),
+    /** Hashes of transactions this one replaced (same nonce, higher fee): any of them may be mined. */
+    replacedHashes: jsonb("replaced_hashes").$type<string[]>().notNull().default([]),
+    /** The chain head when the current transaction was broadcast (a stuck one is replaced after N blocks). */
+    sentAtBlock: bigint("sent_at_block", { mode: "number" }),
+    blockNumber: bigint("block_number", { mode: "number" }),
+    blockHash: text("block_hash"),
+    /** A typed reason (reverts.ts) and its words. */
+    errorCode: text("error_code"),
+    error: text("error"),
+    createdAt: at("created_at").notNull().defaultNow(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+    confirmedAt: at("confirmed_at"),
+  },
+  (table) => [
+    check("token_operations_kind_check", sql`${table.kind} in (${sqlList(OPERATION_KINDS)})`),
+    check("token_operations_status_check", sql`${table.status} in (${sqlList(OPERATION_STATUSES)})`),
+    check("token_operations_token_check", sql`${table.token} ~ '^0x[0-9a-f]{40}$'`),
+    uniqueIndex("token_operations_idempotency_idx").on(table.requestedBy, table.idempotencyKey),
+    // The database itself refuses a nonce given twice for one signer.
+    uniqueIndex("token_operations_nonce_idx")
+      .on(table.chainId, table.signer, table.nonce)
+      .where(sql`${table.nonce} is not null`),
+    index("token_operations_token_idx").on(table.chainId, table.token, table.createdAt, table.id),
+    // What a live stream of a token's operations polls for (live.ts).
+    index("token_operations_token_updated_idx").on(table.chainId, table.token, table.updatedAt),
+    index("token_operations_open_idx")
+      .on(table.status, table.createdAt)
+      .where(sql`${table.status} in ('pending', 'signed', 'submitted')`),
+  ],
+);
+
+/** Append-only: every status change, who caused it (null: Kit itself) and why. */
+export const tokenOperationHistory = pgTable(
+  "token_operation_history",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    operationId: uuid("operation_id")
+      .notNull()
+      .references(() => tokenOperations.id),
+    fromStatus: text("from_status").$type<OperationStatus>(),
+    toStatus: text("to_status").$type<OperationStatus>().notNull(),
+    actorId: text("actor_id").references(() => user.id),
+    reason: text("reason"),
+    txHash: text("tx_hash"),
+    at: at("at").notNull().defaultNow(),
+  },
+  (table) => [index("token_operation_history_operation_idx").on(table.operationId, table.id)],
+);
+
+/** A token's issuers: the users who may service it (granted by an admin or another of its issuers). */
+export const tokenGrants = pgTable(
+  "token_grants",
+  {
+    chainId: integer("chain_id").notNull(),
+    token: text("token").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id),
+    grantedBy: text("granted_by").references(() => user.id),
+    grantedAt: at("granted_at").notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.chainId, table.token, table.userId] }),
+    index("token_grants_user_idx").on(table.userId),
+  ],
+);
+
+/** Which operations of a token need a second person; absent: the defaults (policy.ts). */
+export const tokenOperationPolicies = pgTable(
+  "token_operation_policies",
+  {
+    chainId: integer("chain_id").notNull(),
+    token: text("token").notNull(),
+    approvalKinds: jsonb("approval_kinds").$type<OperationKind[]>().notNull(),
+    /** A mint of more than this (smallest units, all recipients together) needs approval; null: none does. */
+    mintThreshold: numeric("mint_threshold", { precision: 78, scale: 0 }),
+    updatedBy: text("updated_by").references(() => user.id),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.chainId, table.token] })],
+);

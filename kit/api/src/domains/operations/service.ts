@@ -1,0 +1,267 @@
+// Requesting operations (idempotent), reading them, and four-eyes decisions. An operation is
+// recorded with its history row in one transaction, then queued for the worker's sender; a lost
+// enqueue is harmless (the sweep sends what is pending).
+import { createHash } from "node:crypto";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
+import type { Config } from "../../config";
+import { KitError } from "../../errors";
+import type { Chain } from "../../infra/chain";
+import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
+import type { Logger } from "../../infra/log";
+import type { JobQueue } from "../../jobs/names";
+import { requireToken } from "../tokens/service";
+import type { OperationView } from "./contract";
+import { type Actor, requireGrant } from "./grants";
+import { SEND_JOB } from "./jobs";
+import { needsApproval, policyOf } from "./policy";
+import { normalizeParameters, precheck } from "./prechecks";
+import { type OperationKind, tokenOperationHistory, tokenOperations } from "./schema";
+import { type OperationRow, transition } from "./store";
+
+export interface OperationDeps {
+  db: Database;
+  chain: Chain;
+  config: Pick<Config, "auth">;
+  jobs: JobQueue;
+  log: Logger;
+}
+
+export interface OperationRequest {
+  kind: OperationKind;
+  /** The validated input: the token's `address`, the kind's fields, maybe `idempotencyKey`. */
+  input: Record<string, unknown> & { address: string; idempotencyKey?: string };
+  /** The Idempotency-Key header, if any. */
+  headerKey?: string | null;
+}
+
+export async function requestOperation(deps: OperationDeps, actor: Actor, request: OperationRequest) {
+  const idempotencyKey = keyOf(request);
+  const token = await requireToken(deps, request.input.address);
+  if (token.kind !== "t-rex") {
+    throw new KitError(
+      "PRECONDITION_FAILED",
+      `${request.input.address} is a plain ERC-20; Kit services T-REX tokens only.`,
+    );
+  }
+  await requireGrant(deps, actor, token.address);
+  const parameters = normalizeParameters(request.kind, request.input, token.decimals);
+  const requestHash = hashOf({ chainId: token.chainId, token: token.address, kind: request.kind, parameters });
+  if (idempotencyKey) {
+    const existing = await findByKey(deps.db, actor.id, idempotencyKey);
+    if (existing) return { operation: sameRequest(existing, requestHash) };
+  }
+  await precheck(deps.chain, token, request.kind, parameters);
+  const approval = needsApproval(await policyOf(deps, token.address), request.kind, parameters);
+  const status = approval ? "awaiting_approval" : "pending";
+  let row: OperationRow;
+  try {
+    row = await deps.db.transaction(async (tx) => {
+      const [inserted] = await tx
+        .insert(tokenOperations)
+        .values({
+          chainId: token.chainId,
+          token: token.address,
+          kind: request.kind,
+          parameters,
+          requestedBy: actor.id,
+          idempotencyKey,
+          requestHash,
+          status,
+          needsApproval: approval,
+        })
+        .returning();
+      if (!inserted) throw new Error("insert returned no row");
+      await tx.insert(tokenOperationHistory).values({ operationId: inserted.id, toStatus: status, actorId: actor.id });
+      return inserted;
+    });
+  } catch (error) {
+    // The same key raced in from another request: answer what won.
+    const existing = idempotencyKey ? await findByKey(deps.db, actor.id, idempotencyKey) : undefined;
+    if (postgresError(error)?.code !== PG_UNIQUE_VIOLATION || !existing) throw error;
+    return { operation: sameRequest(existing, requestHash) };
+  }
+  if (status === "pending") await queueSend(deps, row.id);
+  return { operation: operationView(row) };
+}
+
+function keyOf(request: OperationRequest): string | null {
+  const fromBody = request.input.idempotencyKey ?? null;
+  const fromHeader = request.headerKey?.trim() || null;
+  if (fromBody && fromHeader && fromBody !== fromHeader) {
+    const message = "differs from the Idempotency-Key header; give one of them, or the same in both";
+    throw new KitError("BAD_REQUEST", `Invalid input: idempotencyKey: ${message}`, [
+      { path: "idempotencyKey", message },
+    ]);
+  }
+  const key = fromBody ?? fromHeader;
+  if (key && (key.length > 200 || !/^[\x21-\x7e]+$/.test(key))) {
+    const message = "at most 200 printable ASCII characters, no spaces";
+    throw new KitError("BAD_REQUEST", `Invalid input: Idempotency-Key: ${message}`, [
+      { path: "idempotencyKey", message },
+    ]);
+  }
+  return key;
+}
+
+/** Key order does not matter: the same request always hashes the same. */
+export function hashOf(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([k, x]) => [k, canonical(x)]),
+          )
+        : v;
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(value)))
+    .digest("hex");
+}
+
+function sameRequest(existing: OperationRow, requestHash: string): OperationView {
+  if (existing.requestHash !== requestHash) {
+    throw new KitError(
+      "CONFLICT",
+      `The idempotency key was already used for another request (operation ${existing.id}); use a new key for a new operation.`,
+    );
+  }
+  return operationView(existing);
+}
+
+async function findByKey(db: Database, userId: string, key: string): Promise<OperationRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(tokenOperations)
+    .where(and(eq(tokenOperations.requestedBy, userId), eq(tokenOperations.idempotencyKey, key)));
+  return row;
+}
+
+async function queueSend(deps: Pick<OperationDeps, "jobs" | "log">, operationId: string): Promise<void> {
+  try {
+    await deps.jobs.enqueue(SEND_JOB, { operationId });
+  } catch (error) {
+    deps.log.warn(
+      { err: error, operation: operationId },
+      "could not queue the token operation; the sweep will send it",
+    );
+  }
+}
+
+async function requireOperation(deps: OperationDeps, actor: Actor, id: string): Promise<OperationRow> {
+  const [row] = await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, id));
+  if (!row) throw new KitError("NOT_FOUND", `No token operation ${id}.`);
+  await requireGrant(deps, actor, row.token);
+  return row;
+}
+
+export async function getOperation(deps: OperationDeps, actor: Actor, id: string) {
+  const row = await requireOperation(deps, actor, id);
+  const history = await deps.db
+    .select()
+    .from(tokenOperationHistory)
+    .where(eq(tokenOperationHistory.operationId, id))
+    .orderBy(asc(tokenOperationHistory.id));
+  return {
+    ...operationView(row),
+    history: history.map((h) => ({
+      from: h.fromStatus,
+      to: h.toStatus,
+      actorId: h.actorId,
+      reason: h.reason,
+      txHash: h.txHash,
+      at: h.at.toISOString(),
+    })),
+  };
+}
+
+/** Newest first; the cursor is the last operation's id (its position is read from the row). */
+export async function listOperations(
+  deps: OperationDeps,
+  actor: Actor,
+  input: { address: string; cursor?: string; limit: number },
+) {
+  const token = await requireToken(deps, input.address);
+  await requireGrant(deps, actor, token.address);
+  const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+  const rows = await deps.db
+    .select()
+    .from(tokenOperations)
+    .where(
+      and(
+        eq(tokenOperations.chainId, token.chainId),
+        eq(tokenOperations.token, token.address),
+        after
+          ? sql`(${tokenOperations.createdAt}, ${tokenOperations.id}) < (select created_at, id from token_operations where id = ${after})`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(tokenOperations.createdAt), desc(tokenOperations.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(operationView),
+    nextCursor: rows.length > input.limit && last ? Buffer.from(last.id).toString("base64url") : null,
+  };
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, "base64url").toString("utf8");
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return id;
+  const message = "pass back the nextCursor of a previous page unchanged";
+  throw new KitError("BAD_REQUEST", `Invalid input: cursor: ${message}`, [{ path: "cursor", message }]);
+}
+
+/** Four eyes: another of the token's issuers approves (then it is sent) or refuses, with a reason. */
+export async function decideOperation(
+  deps: OperationDeps,
+  actor: Actor,
+  input: { id: string; reason: string; decision: "approve" | "reject" },
+) {
+  const row = await requireOperation(deps, actor, input.id);
+  if (input.decision === "approve" && row.requestedBy === actor.id) {
+    throw new KitError(
+      "FORBIDDEN",
+      "You requested this operation; another of the token's issuers must approve it (four eyes).",
+    );
+  }
+  const to = input.decision === "approve" ? "pending" : "rejected";
+  const moved = await transition(deps.db, row.id, {
+    from: "awaiting_approval",
+    to,
+    set: { decidedBy: actor.id, decisionReason: input.reason },
+    actorId: actor.id,
+    reason: input.reason,
+  });
+  if (!moved) {
+    const [now] = await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, row.id));
+    throw new KitError("CONFLICT", `The operation is ${now?.status ?? row.status}, not awaiting approval.`);
+  }
+  if (to === "pending") await queueSend(deps, row.id);
+  const [updated] = await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, row.id));
+  return { operation: operationView(updated ?? row) };
+}
+
+export function operationView(row: OperationRow): OperationView {
+  return {
+    id: row.id,
+    chainId: row.chainId,
+    token: row.token,
+    kind: row.kind,
+    parameters: row.parameters,
+    status: row.status,
+    requestedBy: row.requestedBy,
+    needsApproval: row.needsApproval,
+    decidedBy: row.decidedBy,
+    decisionReason: row.decisionReason,
+    txHash: row.txHash,
+    nonce: row.nonce,
+    blockNumber: row.blockNumber,
+    error: row.errorCode ? { code: row.errorCode, message: row.error ?? row.errorCode } : null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    confirmedAt: row.confirmedAt?.toISOString() ?? null,
+  };
+}
