@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { mint as mintDirectly } from "@kit/contracts";
 import { eq } from "drizzle-orm";
 import type { Hex } from "viem";
+import { eventually } from "../../../test/eventually";
 import { balanceOf, startOperationsKit, totalSupply } from "../../../test/operations";
 import { createUser } from "../../../test/users";
 import { connectOperationsChain, type OperationsChain } from "./chain";
@@ -204,12 +205,19 @@ describe("stuck transactions and reorgs", () => {
     expect(await totalSupply(dev, equity)).toBe(supply + 6n);
   });
 
+  /** anvil's automine answers a broadcast before its block exists: confirm until it is seen (bounded). */
+  const confirmedBy = (id: string) =>
+    eventually(`operation ${id} confirmed`, async () => {
+      await confirmSubmitted(deps, chain);
+      return (await reload(id)).status === "confirmed";
+    });
+
   test("a reorg that drops a confirmed transaction: back to submitted, sent again as its nonce is free, minted once", async () => {
     const supply = await totalSupply(dev, equity);
     const snapshot = await rpc("evm_snapshot");
     const op = await pending("mint", equity, mintOf(alice, 10n));
     await sendPending(deps, chain);
-    await confirmSubmitted(deps, chain);
+    await confirmedBy(op.id);
     const confirmed = await reload(op.id);
     expect(confirmed.status).toBe("confirmed");
     await rpc("evm_revert", [snapshot]);
@@ -218,7 +226,7 @@ describe("stuck transactions and reorgs", () => {
     expect((await confirmSubmitted(deps, chain)).reorged).toBe(1);
     expect((await reload(op.id)).status).toBe("submitted");
     await sendPending(deps, chain);
-    await confirmSubmitted(deps, chain);
+    await confirmedBy(op.id);
     expect(await reload(op.id)).toMatchObject({
       status: "confirmed",
       txHash: confirmed.txHash,
