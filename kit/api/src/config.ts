@@ -71,7 +71,7 @@ const aesKey = z
     "expected 32 random bytes in base64 (openssl rand -base64 32)",
   );
 
-const envSchema = z.object({
+export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: port.default(3000),
   HOST: z.string().min(1).default("127.0.0.1"),
