@@ -1,6 +1,7 @@
 // The shell: who is signed in decides what is shown (sign-in, "not allowed", or the console).
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
 import { can, describeError, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
+import { Alert } from "./components/Alert";
 import { LiveProvider, useLive } from "./live";
 import { ApplicationPage } from "./pages/Application";
 import { QueuePage } from "./pages/Queue";
@@ -97,11 +98,7 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
           Password
           <input name="password" type="password" autoComplete="current-password" required />
         </label>
-        {error && (
-          <p id="sign-in-error" role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <Alert id="sign-in-error">{error}</Alert>
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>

@@ -15,6 +15,7 @@ import {
   type RevocationCategory,
   rpc,
 } from "../api";
+import { Alert } from "../components/Alert";
 import { countryName, formatBytes, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { useLiveEvents } from "../live";
@@ -57,9 +58,7 @@ export function ApplicationPage({ me, id }: { me: Me; id: string }) {
       {detail.error && !detail.data && (
         <>
           <h1 id="application-title">Application</h1>
-          <p role="alert" className="error">
-            {detail.error}
-          </p>
+          <Alert>{detail.error}</Alert>
         </>
       )}
       {detail.data && (
@@ -344,11 +343,7 @@ function Actions({
               onChange={(e) => setReason(e.target.value)}
             />
           </label>
-          {formError && (
-            <p role="alert" className="error">
-              {formError}
-            </p>
-          )}
+          <Alert>{formError}</Alert>
           <button type="submit" className={decision === "approve" ? "primary" : "danger"} disabled={busy}>
             {decision === "approve" ? "Approve" : decision === "reject" ? "Reject" : "Request changes"}
           </button>
@@ -384,11 +379,7 @@ function Actions({
               onChange={(e) => setReason(e.target.value)}
             />
           </label>
-          {formError && (
-            <p role="alert" className="error">
-              {formError}
-            </p>
-          )}
+          <Alert>{formError}</Alert>
           <button type="submit" className="danger" disabled={busy}>
             Revoke approval
           </button>
@@ -619,14 +610,14 @@ function DocumentItem({ document }: { document: KycDocument }) {
       </div>
       {preview.state === "loading" && <p>Loading…</p>}
       {preview.state === "error" && (
-        <p role="alert" className="error">
+        <Alert>
           {preview.message}{" "}
           {preview.url && (
             <a href={preview.url} rel="noreferrer">
               Download {document.fileName}
             </a>
           )}
-        </p>
+        </Alert>
       )}
       {preview.state === "ready" && (
         <figure className="preview">

@@ -2,6 +2,7 @@
 // cursor paging both ways, and live refresh when anything in the queue changes.
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { type KycStatus, type Me, type QueueItem, rpc } from "../api";
+import { Alert } from "../components/Alert";
 import { countryName, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { useLiveEvents } from "../live";
@@ -155,19 +156,11 @@ export function QueuePage({ me }: { me: Me }) {
           </button>
         )}
       </form>
-      {searchError && (
-        <p role="alert" className="error">
-          {searchError}
-        </p>
-      )}
+      <Alert>{searchError}</Alert>
       <p className="announcement" aria-live="polite">
         {announcement}
       </p>
-      {queue.error && (
-        <p role="alert" className="error">
-          {queue.error}
-        </p>
-      )}
+      <Alert>{queue.error}</Alert>
       <table className="queue" aria-busy={queue.loading}>
         <caption className="visually-hidden">Applications, oldest submission first</caption>
         <thead>

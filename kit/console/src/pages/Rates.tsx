@@ -1,7 +1,9 @@
 // Exchange rates: the latest from a base (stale ones flagged), and for admins a manual override
 // and "refresh now" (queues the fx.refresh job; the table updates once the worker has run it).
 import { type FormEvent, useEffect, useState } from "react";
-import { can, describeError, type Me, rpc } from "../api";
+import { can, type Me, rpc } from "../api";
+import { Alert } from "../components/Alert";
+import { Outcome, useAction } from "../components/Outcome";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -43,13 +45,11 @@ export function RatesPage({ me }: { me: Me }) {
         </label>
         {manage && <RefreshButton onQueued={rates.reload} />}
       </div>
-      {rates.error && (
-        <p role="alert" className="error">
-          {rates.errorCode === "NOT_FOUND"
-            ? `No rates from ${base} yet: the worker fetches them every few minutes${manage ? "; refresh now or set one by hand" : ""}.`
-            : rates.error}
-        </p>
-      )}
+      <Alert>
+        {rates.errorCode === "NOT_FOUND"
+          ? `No rates from ${base} yet: the worker fetches them every few minutes${manage ? "; refresh now or set one by hand" : ""}.`
+          : rates.error}
+      </Alert>
       {rates.data && (
         <p className="muted">
           {rates.data.rates.length} rates
@@ -107,57 +107,35 @@ export function RatesPage({ me }: { me: Me }) {
 }
 
 function RefreshButton({ onQueued }: { onQueued: () => Promise<void> }) {
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
-  const refresh = async () => {
-    setBusy(true);
-    try {
+  const { busy, outcome, run } = useAction(() => setTimeout(() => void onQueued(), 3_000));
+  const refresh = () =>
+    run(async () => {
       const { jobId } = await rpc.fx.refresh();
-      setMessage({ error: false, text: `Refresh queued (job ${jobId}); rates update once a worker has run it.` });
-      setTimeout(() => void onQueued(), 3_000);
-    } catch (error) {
-      setMessage({ error: true, text: describeError(error) });
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Refresh queued (job ${jobId}); rates update once a worker has run it.`;
+    });
   return (
     <>
       <button type="button" onClick={() => void refresh()} disabled={busy}>
         Refresh now
       </button>
-      {message && (
-        <span role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
-          {message.text}
-        </span>
-      )}
+      <Outcome outcome={outcome} inline />
     </>
   );
 }
 
 function ManualRateForm({ base, onSaved }: { base: string | undefined; onSaved: () => Promise<void> }) {
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
-  const save = async (event: FormEvent<HTMLFormElement>) => {
+  const { busy, outcome, run } = useAction(onSaved);
+  const save = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setBusy(true);
-    try {
+    void run(async () => {
       const saved = await rpc.fx.setManual({
         base: String(form.get("base")),
         quote: String(form.get("quote")),
         rate: String(form.get("rate")).trim(),
       });
-      setMessage({
-        error: false,
-        text: `${saved.base}/${saved.quote} = ${saved.rate} (manual) until ${formatTime(saved.expiresAt)}.`,
-      });
-      await onSaved();
-    } catch (error) {
-      setMessage({ error: true, text: describeError(error) });
-    } finally {
-      setBusy(false);
-    }
+      return `${saved.base}/${saved.quote} = ${saved.rate} (manual) until ${formatTime(saved.expiresAt)}.`;
+    });
   };
   return (
     <form className="card manual-rate" onSubmit={save} aria-labelledby="manual-title">
@@ -175,11 +153,7 @@ function ManualRateForm({ base, onSaved }: { base: string | undefined; onSaved: 
         Rate (units of quote per one base)
         <input name="rate" required inputMode="decimal" placeholder="1.0843" />
       </label>
-      {message && (
-        <p role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
-          {message.text}
-        </p>
-      )}
+      <Outcome outcome={outcome} />
       <button type="submit" className="primary" disabled={busy}>
         Set rate
       </button>

@@ -1,6 +1,8 @@
 // System settings (admin): base currency, how long a KYC approval lasts, rate providers in order.
 import { type FormEvent, useEffect, useState } from "react";
-import { describeError, FX_PROVIDERS, rpc, type SystemSettings } from "../api";
+import { FX_PROVIDERS, rpc, type SystemSettings } from "../api";
+import { Alert } from "../components/Alert";
+import { Outcome, useAction } from "../components/Outcome";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -16,11 +18,7 @@ export function SettingsPage() {
   return (
     <section aria-labelledby="settings-title">
       <h1 id="settings-title">System settings</h1>
-      {settings.error && (
-        <p role="alert" className="error">
-          {settings.error}
-        </p>
-      )}
+      <Alert>{settings.error}</Alert>
       {settings.data && (
         <SettingsForm
           key={settings.data.updatedAt ?? "defaults"}
@@ -43,8 +41,7 @@ function SettingsForm({
   onSaved: () => Promise<void>;
 }) {
   const [providers, setProviders] = useState<Provider[]>(settings.fxProviders);
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
+  const { busy, outcome, setOutcome, run } = useAction(onSaved);
 
   const move = (index: number, by: number) => {
     const next = [...providers];
@@ -55,24 +52,18 @@ function SettingsForm({
   const toggle = (provider: Provider, on: boolean) =>
     setProviders(on ? [...providers, provider] : providers.filter((p) => p !== provider));
 
-  const save = async (event: FormEvent<HTMLFormElement>) => {
+  const save = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    if (providers.length === 0) return setMessage({ error: true, text: "Keep at least one rate provider." });
-    setBusy(true);
-    try {
+    if (providers.length === 0) return setOutcome({ error: true, text: "Keep at least one rate provider." });
+    void run(async () => {
       await rpc.settings.system.update({
         baseCurrency: String(form.get("baseCurrency")),
         kycValidityDays: Number(form.get("kycValidityDays")),
         fxProviders: providers,
       });
-      setMessage({ error: false, text: "Saved." });
-      await onSaved();
-    } catch (error) {
-      setMessage({ error: true, text: describeError(error) });
-    } finally {
-      setBusy(false);
-    }
+      return "Saved.";
+    });
   };
 
   return (
@@ -132,11 +123,7 @@ function SettingsForm({
           </button>
         ))}
       </fieldset>
-      {message && (
-        <p role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
-          {message.text}
-        </p>
-      )}
+      <Outcome outcome={outcome} />
       <p className="muted">
         Last changed {formatTime(settings.updatedAt)}
         {settings.updatedBy && ` by ${settings.updatedBy.slice(0, 8)}`}.

@@ -3,6 +3,7 @@
 // error, and the tokens quarantined or catching up).
 import { useEffect, useState } from "react";
 import { can, type Me, rpc } from "../api";
+import { Alert } from "../components/Alert";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -20,11 +21,7 @@ export function SystemPage({ me }: { me: Me }) {
       <button type="button" onClick={() => setChecks((n) => n + 1)} disabled={info.loading}>
         Check again
       </button>
-      {info.error && (
-        <p role="alert" className="error">
-          {info.error}
-        </p>
-      )}
+      <Alert>{info.error}</Alert>
       {data && (
         <div className="columns">
           <section className="card" aria-labelledby="chain-title">
@@ -85,11 +82,7 @@ function IndexerCard({ checks }: { checks: number }) {
   return (
     <section className="card" aria-labelledby="indexer-title">
       <h2 id="indexer-title">Indexer</h2>
-      {overview.error && (
-        <p role="alert" className="error">
-          {overview.error}
-        </p>
-      )}
+      <Alert>{overview.error}</Alert>
       {data && (
         <>
           <dl className="facts">
@@ -168,11 +161,7 @@ function TokensCard({ latestBlock }: { latestBlock: string | null }) {
   return (
     <section className="card" aria-labelledby="tokens-title">
       <h2 id="tokens-title">Tokens and indexer</h2>
-      {tokens.error && (
-        <p role="alert" className="error">
-          {tokens.error}
-        </p>
-      )}
+      <Alert>{tokens.error}</Alert>
       <table aria-busy={tokens.loading}>
         <thead>
           <tr>

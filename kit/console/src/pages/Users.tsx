@@ -2,7 +2,9 @@
 // ban (with a reason) or lift a ban, end a user's sessions. Kit refuses an admin demoting or
 // banning themselves; that answer is shown as it comes.
 import { type FormEvent, useEffect, useState } from "react";
-import { describeError, type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
+import { type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
+import { Alert } from "../components/Alert";
+import { Outcome, useAction } from "../components/Outcome";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -59,11 +61,7 @@ export function UsersPage({ me }: { me: Me }) {
           </select>
         </label>
       </form>
-      {users.error && (
-        <p role="alert" className="error">
-          {users.error}
-        </p>
-      )}
+      <Alert>{users.error}</Alert>
       <table aria-busy={users.loading}>
         <thead>
           <tr>
@@ -117,24 +115,11 @@ export function UsersPage({ me }: { me: Me }) {
 
 function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: () => Promise<void> }) {
   const [role, setRole] = useState<RoleName>(user.role);
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
   const [banning, setBanning] = useState(false);
   useEffect(() => setRole(user.role), [user.role]);
+  // Each admin action's outcome is said beside the row, and the list is read again.
+  const { busy, outcome, run: act } = useAction(onChanged);
 
-  /** Runs one admin action; its outcome is said beside the row, and the list is read again. */
-  const act = async (action: () => Promise<string>, undo?: () => void) => {
-    setBusy(true);
-    try {
-      setMessage({ error: false, text: await action() });
-      await onChanged();
-    } catch (error) {
-      setMessage({ error: true, text: describeError(error) });
-      undo?.();
-    } finally {
-      setBusy(false);
-    }
-  };
   const save = () =>
     act(
       async () => {
@@ -222,12 +207,8 @@ function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: (
         >
           End sessions
         </button>
-        {message && (
-          <span role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
-            {" "}
-            {message.text}
-          </span>
-        )}
+        {outcome && " "}
+        <Outcome outcome={outcome} inline />
       </td>
     </tr>
   );
