@@ -3,6 +3,7 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { type KycStatus, type Me, type QueueItem, rpc } from "../api";
 import { Alert } from "../components/Alert";
+import { DataTable } from "../components/DataTable";
 import { countryName, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { useLiveEvents } from "../live";
@@ -161,30 +162,17 @@ export function QueuePage({ me }: { me: Me }) {
         {announcement}
       </p>
       <Alert>{queue.error}</Alert>
-      <table className="queue" aria-busy={queue.loading}>
-        <caption className="visually-hidden">Applications, oldest submission first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Applicant</th>
-            <th scope="col">Country</th>
-            <th scope="col">Status</th>
-            <th scope="col">Submitted</th>
-            <th scope="col">Reviewer</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((item) => (
-            <Row key={item.id} item={item} me={me} fresh={fresh.has(item.id)} />
-          ))}
-          {items.length === 0 && !queue.loading && (
-            <tr>
-              <td colSpan={5} className="empty">
-                No application matches these filters.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+      <DataTable
+        className="queue"
+        caption="Applications, oldest submission first"
+        columns={["Applicant", "Country", "Status", "Submitted", "Reviewer"]}
+        busy={queue.loading}
+        empty={items.length === 0 && !queue.loading && "No application matches these filters."}
+      >
+        {items.map((item) => (
+          <Row key={item.id} item={item} me={me} fresh={fresh.has(item.id)} />
+        ))}
+      </DataTable>
       <nav className="pager" aria-label="Pages">
         <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((list) => list.slice(0, -1))}>
           ← Previous

@@ -3,6 +3,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { can, type Me, rpc } from "../api";
 import { Alert } from "../components/Alert";
+import { DataTable } from "../components/DataTable";
 import { Outcome, useAction } from "../components/Outcome";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
@@ -57,49 +58,32 @@ export function RatesPage({ me }: { me: Me }) {
         </p>
       )}
       <div className="columns">
-        <table aria-busy={rates.loading}>
-          <thead>
-            <tr>
-              <th scope="col">Pair</th>
-              <th scope="col" className="number">
-                Rate
-              </th>
-              <th scope="col">Provider</th>
-              <th scope="col">Effective</th>
-              <th scope="col">Fresh until</th>
+        <DataTable
+          columns={["Pair", { label: "Rate", numeric: true }, "Provider", "Effective", "Fresh until"]}
+          busy={rates.loading}
+          empty={
+            rates.data?.rates.length === 0 && (
+              <>No rates yet: the worker fetches them every few minutes{manage ? ", or refresh now" : ""}.</>
+            )
+          }
+        >
+          {rates.data?.rates.map((rate) => (
+            <tr key={rate.quote} className={rate.stale ? "stale" : undefined}>
+              <td>
+                {rate.base}/{rate.quote}
+              </td>
+              <td className="number">{rate.rate}</td>
+              <td>
+                {rate.provider}
+                {rate.derivation !== "direct" && (
+                  <span className="muted"> ({rate.derivation === "cross" ? `cross via ${rate.via}` : "inverse"})</span>
+                )}
+              </td>
+              <td>{formatTime(rate.effectiveAt)}</td>
+              <td>{rate.stale ? <span className="badge status-rejected">Stale</span> : formatTime(rate.expiresAt)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {rates.data?.rates.map((rate) => (
-              <tr key={rate.quote} className={rate.stale ? "stale" : undefined}>
-                <td>
-                  {rate.base}/{rate.quote}
-                </td>
-                <td className="number">{rate.rate}</td>
-                <td>
-                  {rate.provider}
-                  {rate.derivation !== "direct" && (
-                    <span className="muted">
-                      {" "}
-                      ({rate.derivation === "cross" ? `cross via ${rate.via}` : "inverse"})
-                    </span>
-                  )}
-                </td>
-                <td>{formatTime(rate.effectiveAt)}</td>
-                <td>
-                  {rate.stale ? <span className="badge status-rejected">Stale</span> : formatTime(rate.expiresAt)}
-                </td>
-              </tr>
-            ))}
-            {rates.data?.rates.length === 0 && (
-              <tr>
-                <td colSpan={5} className="empty">
-                  No rates yet: the worker fetches them every few minutes{manage ? ", or refresh now" : ""}.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
         {manage && <ManualRateForm base={base} onSaved={rates.reload} />}
       </div>
     </section>

@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import { can, type Me, rpc } from "../api";
 import { Alert } from "../components/Alert";
+import { DataTable } from "../components/DataTable";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -41,31 +42,20 @@ export function SystemPage({ me }: { me: Me }) {
           </section>
           <section className="card" aria-labelledby="deps-title">
             <h2 id="deps-title">Dependencies</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Service</th>
-                  <th scope="col">State</th>
-                  <th scope="col" className="number">
-                    Latency
-                  </th>
+            <DataTable columns={["Service", "State", { label: "Latency", numeric: true }]}>
+              {Object.entries(data.dependencies).map(([name, dep]) => (
+                <tr key={name}>
+                  <td>{name}</td>
+                  <td>
+                    <span className={`badge ${dep?.up ? "status-approved" : "status-rejected"}`}>
+                      {dep?.up ? "Up" : "Down"}
+                    </span>
+                    {dep?.error && <span className="muted"> {dep.error}</span>}
+                  </td>
+                  <td className="number">{dep ? `${dep.latencyMs.toFixed(1)} ms` : "—"}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {Object.entries(data.dependencies).map(([name, dep]) => (
-                  <tr key={name}>
-                    <td>{name}</td>
-                    <td>
-                      <span className={`badge ${dep?.up ? "status-approved" : "status-rejected"}`}>
-                        {dep?.up ? "Up" : "Down"}
-                      </span>
-                      {dep?.error && <span className="muted"> {dep.error}</span>}
-                    </td>
-                    <td className="number">{dep ? `${dep.latencyMs.toFixed(1)} ms` : "—"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           </section>
         </div>
       )}
@@ -107,41 +97,34 @@ function IndexerCard({ checks }: { checks: number }) {
             </dd>
           </dl>
           {data.attention.length > 0 && (
-            <table aria-label="Tokens quarantined or catching up">
-              <thead>
-                <tr>
-                  <th scope="col">Token</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Complete up to block</th>
-                  <th scope="col">Why</th>
+            <DataTable
+              label="Tokens quarantined or catching up"
+              columns={["Token", "State", "Complete up to block", "Why"]}
+            >
+              {data.attention.map((token) => (
+                <tr key={token.address}>
+                  <td>
+                    {token.symbol || token.name} <code>{token.address}</code>
+                  </td>
+                  <td>
+                    {token.state === "quarantined" ? `Quarantined ${formatTime(token.quarantinedAt)}` : "Catching up"}
+                  </td>
+                  <td>{token.indexedBlock ?? "—"}</td>
+                  <td>
+                    {token.reason ?? "—"}
+                    {token.state === "quarantined" && (
+                      <span className="muted">
+                        {" "}
+                        Once fixed:{" "}
+                        <code>
+                          bun run kit indexer:reset --chain-id {data.chainId} --token {token.address}
+                        </code>
+                      </span>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {data.attention.map((token) => (
-                  <tr key={token.address}>
-                    <td>
-                      {token.symbol || token.name} <code>{token.address}</code>
-                    </td>
-                    <td>
-                      {token.state === "quarantined" ? `Quarantined ${formatTime(token.quarantinedAt)}` : "Catching up"}
-                    </td>
-                    <td>{token.indexedBlock ?? "—"}</td>
-                    <td>
-                      {token.reason ?? "—"}
-                      {token.state === "quarantined" && (
-                        <span className="muted">
-                          {" "}
-                          Once fixed:{" "}
-                          <code>
-                            bun run kit indexer:reset --chain-id {data.chainId} --token {token.address}
-                          </code>
-                        </span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )}
         </>
       )}
@@ -162,50 +145,38 @@ function TokensCard({ latestBlock }: { latestBlock: string | null }) {
     <section className="card" aria-labelledby="tokens-title">
       <h2 id="tokens-title">Tokens and indexer</h2>
       <Alert>{tokens.error}</Alert>
-      <table aria-busy={tokens.loading}>
-        <thead>
-          <tr>
-            <th scope="col">Token</th>
-            <th scope="col">Address</th>
-            <th scope="col" className="number">
-              Total supply
-            </th>
-            <th scope="col" className="number">
-              Holders
-            </th>
-            <th scope="col">State</th>
-            <th scope="col">Indexed up to block</th>
+      <DataTable
+        columns={[
+          "Token",
+          "Address",
+          { label: "Total supply", numeric: true },
+          { label: "Holders", numeric: true },
+          "State",
+          "Indexed up to block",
+        ]}
+        busy={tokens.loading}
+        empty={tokens.data?.length === 0 && "No token indexed yet."}
+      >
+        {tokens.data?.map(({ token, indexedBlock }) => (
+          <tr key={token.address}>
+            <td>
+              {token.name ?? "(no name)"} {token.symbol && <span className="muted">({token.symbol})</span>}
+            </td>
+            <td>
+              <code>{token.address}</code>
+            </td>
+            <td className="number">{token.totalSupply.formatted}</td>
+            <td className="number">{token.holders}</td>
+            <td>{token.paused === null ? "—" : token.paused ? "Paused" : "Active"}</td>
+            <td>
+              {indexedBlock ?? "not yet"}
+              {indexedBlock && latestBlock && (
+                <span className="muted"> ({BigInt(latestBlock) - BigInt(indexedBlock)} behind the head)</span>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {tokens.data?.map(({ token, indexedBlock }) => (
-            <tr key={token.address}>
-              <td>
-                {token.name ?? "(no name)"} {token.symbol && <span className="muted">({token.symbol})</span>}
-              </td>
-              <td>
-                <code>{token.address}</code>
-              </td>
-              <td className="number">{token.totalSupply.formatted}</td>
-              <td className="number">{token.holders}</td>
-              <td>{token.paused === null ? "—" : token.paused ? "Paused" : "Active"}</td>
-              <td>
-                {indexedBlock ?? "not yet"}
-                {indexedBlock && latestBlock && (
-                  <span className="muted"> ({BigInt(latestBlock) - BigInt(indexedBlock)} behind the head)</span>
-                )}
-              </td>
-            </tr>
-          ))}
-          {tokens.data?.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No token indexed yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </section>
   );
 }

@@ -4,6 +4,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
 import { Alert } from "../components/Alert";
+import { DataTable } from "../components/DataTable";
 import { Outcome, useAction } from "../components/Outcome";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
@@ -62,30 +63,15 @@ export function UsersPage({ me }: { me: Me }) {
         </label>
       </form>
       <Alert>{users.error}</Alert>
-      <table aria-busy={users.loading}>
-        <thead>
-          <tr>
-            <th scope="col">E-mail</th>
-            <th scope="col">Name</th>
-            <th scope="col">Since</th>
-            <th scope="col">State</th>
-            <th scope="col">Role</th>
-            <th scope="col">Access</th>
-          </tr>
-        </thead>
-        <tbody>
-          {users.data?.items.map((user) => (
-            <UserRow key={user.id} user={user} me={me} onChanged={users.reload} />
-          ))}
-          {users.data?.items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No user matches.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+      <DataTable
+        columns={["E-mail", "Name", "Since", "State", "Role", "Access"]}
+        busy={users.loading}
+        empty={users.data?.items.length === 0 && "No user matches."}
+      >
+        {users.data?.items.map((user) => (
+          <UserRow key={user.id} user={user} me={me} onChanged={users.reload} />
+        ))}
+      </DataTable>
       <nav className="pager" aria-label="Pages">
         <button
           type="button"
