@@ -4,6 +4,7 @@ import { type FormEvent, useEffect, useRef, useState } from "react";
 import { type KycStatus, type Me, type QueueItem, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { DataTable } from "../components/DataTable";
+import { Pager, useCursorPaging } from "../components/Pager";
 import { countryName, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { useLiveEvents } from "../live";
@@ -20,16 +21,9 @@ export function QueuePage({ me }: { me: Me }) {
   const q = search.get("q") ?? "";
   const filterKey = search.toString();
 
-  // Cursors of the pages before the current one; the current page's cursor is the last.
   // New filters start again at the first page.
-  const [paging, setPaging] = useState<{ key: string; cursors: (string | undefined)[] }>({
-    key: filterKey,
-    cursors: [undefined],
-  });
-  const cursors = paging.key === filterKey ? paging.cursors : [undefined];
-  const setCursors = (update: (list: (string | undefined)[]) => (string | undefined)[]) =>
-    setPaging({ key: filterKey, cursors: update(cursors) });
-  const cursor = cursors[cursors.length - 1];
+  const paging = useCursorPaging(PAGE_SIZE, filterKey);
+  const { cursor } = paging;
 
   const queue = useLoad(
     () =>
@@ -115,7 +109,6 @@ export function QueuePage({ me }: { me: Me }) {
   };
 
   const items = queue.data?.items ?? [];
-  const first = (cursors.length - 1) * PAGE_SIZE + 1;
 
   return (
     <section aria-labelledby="queue-title">
@@ -173,26 +166,7 @@ export function QueuePage({ me }: { me: Me }) {
           <Row key={item.id} item={item} me={me} fresh={fresh.has(item.id)} />
         ))}
       </DataTable>
-      <nav className="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((list) => list.slice(0, -1))}>
-          ← Previous
-        </button>
-        <span>
-          {items.length === 0
-            ? "No results"
-            : `${first}–${first + items.length - 1}${queue.data?.nextCursor ? "" : ` of ${first - 1 + items.length}`}`}
-        </span>
-        <button
-          type="button"
-          disabled={!queue.data?.nextCursor}
-          onClick={() => {
-            const next = queue.data?.nextCursor;
-            if (next) setCursors((list) => [...list, next]);
-          }}
-        >
-          Next →
-        </button>
-      </nav>
+      <Pager paging={paging} page={queue.data} none="No results" />
     </section>
   );
 }

@@ -6,6 +6,7 @@ import { type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
 import { Alert } from "../components/Alert";
 import { DataTable } from "../components/DataTable";
 import { Outcome, useAction } from "../components/Outcome";
+import { Pager, useCursorPaging } from "../components/Pager";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -14,9 +15,9 @@ const PAGE_SIZE = 25;
 export function UsersPage({ me }: { me: Me }) {
   const [search, setSearch] = useState("");
   const [role, setRole] = useState<RoleName | "">("");
-  // Cursors of the pages up to the current one (the first page has none); new filters start over.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  // New filters (and a search again) start over at the first page.
+  const paging = useCursorPaging(PAGE_SIZE);
+  const { cursor } = paging;
   const users = useLoad(
     () => rpc.users.list({ search: search || undefined, role: role || undefined, cursor, limit: PAGE_SIZE }),
     [search, role, cursor],
@@ -28,12 +29,8 @@ export function UsersPage({ me }: { me: Me }) {
   const applySearch = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     setSearch(String(new FormData(event.currentTarget).get("search") ?? "").trim());
-    setCursors([undefined]);
+    paging.restart();
   };
-
-  const items = users.data?.items ?? [];
-  const nextCursor = users.data?.nextCursor ?? null;
-  const first = (cursors.length - 1) * PAGE_SIZE + 1;
 
   return (
     <section aria-labelledby="users-title">
@@ -50,7 +47,7 @@ export function UsersPage({ me }: { me: Me }) {
             value={role}
             onChange={(e) => {
               setRole(e.target.value as RoleName | "");
-              setCursors([undefined]);
+              paging.restart();
             }}
           >
             <option value="">Any role</option>
@@ -72,29 +69,7 @@ export function UsersPage({ me }: { me: Me }) {
           <UserRow key={user.id} user={user} me={me} onChanged={users.reload} />
         ))}
       </DataTable>
-      <nav className="pager" aria-label="Pages">
-        <button
-          type="button"
-          disabled={cursors.length <= 1}
-          onClick={() => setCursors((list) => (list.length > 1 ? list.slice(0, -1) : list))}
-        >
-          ← Previous
-        </button>
-        <span>
-          {items.length === 0
-            ? "No users"
-            : `Users ${first}–${first + items.length - 1}${nextCursor ? "" : ` of ${first - 1 + items.length}`}`}
-        </span>
-        <button
-          type="button"
-          disabled={!nextCursor}
-          onClick={() => {
-            if (nextCursor) setCursors((list) => [...list, nextCursor]);
-          }}
-        >
-          Next →
-        </button>
-      </nav>
+      <Pager paging={paging} page={users.data} noun="Users" none="No users" />
     </section>
   );
 }
