@@ -2,6 +2,7 @@
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
 import { can, describeError, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
 import { Alert } from "./components/Alert";
+import { usePageTitle } from "./components/Page";
 import { LiveProvider, useLive } from "./live";
 import { ApplicationPage } from "./pages/Application";
 import { QueuePage } from "./pages/Queue";
@@ -66,8 +67,8 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const [busy, setBusy] = useState(false);
   const email = useRef<HTMLInputElement>(null);
 
+  usePageTitle("Sign in");
   useEffect(() => {
-    document.title = "Sign in · Kit console";
     email.current?.focus();
   }, []);
 
@@ -108,9 +109,7 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
 }
 
 function NotAllowed({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
-  useEffect(() => {
-    document.title = "Not allowed · Kit console";
-  }, []);
+  usePageTitle("Not allowed");
   return (
     <main className="centered not-allowed">
       <h1>Not allowed</h1>

@@ -16,6 +16,8 @@ import {
   rpc,
 } from "../api";
 import { Alert } from "../components/Alert";
+import { Card } from "../components/Card";
+import { usePageTitle } from "../components/Page";
 import { countryName, formatBytes, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { useLiveEvents } from "../live";
@@ -35,9 +37,7 @@ export function ApplicationPage({ me, id }: { me: Me; id: string }) {
   const [notice, setNotice] = useState<Notice>();
 
   const name = detail.data ? fullName(detail.data.application.personalData) : "Application";
-  useEffect(() => {
-    document.title = `${name} · Kit console`;
-  }, [name]);
+  usePageTitle(name);
 
   useLiveEvents((event) => {
     if (event.applicationId !== id) return;
@@ -113,8 +113,7 @@ function Detail({
       )}
       <div className="columns">
         <div>
-          <section aria-labelledby="personal-title" className="card">
-            <h2 id="personal-title">Personal data</h2>
+          <Card heading="Personal data" headingId="personal-title">
             <dl className="facts">
               <dt>Name</dt>
               <dd>{fullName(p)}</dd>
@@ -147,9 +146,8 @@ function Detail({
               <dt>Tax residencies</dt>
               <dd>{p.taxResidencies?.map((c) => countryName(c)).join(", ") || "—"}</dd>
             </dl>
-          </section>
-          <section aria-labelledby="history-title" className="card">
-            <h2 id="history-title">History</h2>
+          </Card>
+          <Card heading="History" headingId="history-title">
             <ol className="timeline">
               {history.map((entry) => (
                 <li key={`${entry.at}-${entry.toStatus}`}>
@@ -164,19 +162,18 @@ function Detail({
                 </li>
               ))}
             </ol>
-          </section>
+          </Card>
         </div>
         <div>
           <Actions me={me} detail={detail} setNotice={setNotice} reload={reload} />
-          <section aria-labelledby="documents-title" className="card">
-            <h2 id="documents-title">Documents</h2>
+          <Card heading="Documents" headingId="documents-title">
             {documents.length === 0 && <p>No documents.</p>}
             <ul className="documents">
               {documents.map((document) => (
                 <DocumentItem key={document.id} document={document} />
               ))}
             </ul>
-          </section>
+          </Card>
           <OnchainCard me={me} registrations={detail.onchain} setNotice={setNotice} reload={reload} />
           {detail.freezes.cases.length > 0 && (
             <FreezeCard me={me} freezes={detail.freezes} setNotice={setNotice} reload={reload} />
@@ -265,8 +262,7 @@ function Actions({
 
   if (application.status === "submitted") {
     return (
-      <section aria-labelledby="actions-title" className="card actions">
-        <h2 id="actions-title">Review</h2>
+      <Card heading="Review" headingId="actions-title" className="actions">
         <p>Claim the application to review it; it is then yours to decide.</p>
         <button
           type="button"
@@ -278,7 +274,7 @@ function Actions({
         >
           Claim for review
         </button>
-      </section>
+      </Card>
     );
   }
 
@@ -286,16 +282,14 @@ function Actions({
     const mine = reviewerId === me.user.id;
     if (!mayDecide || (!mine && !isAdmin)) {
       return (
-        <section aria-labelledby="actions-title" className="card actions">
-          <h2 id="actions-title">Review</h2>
+        <Card heading="Review" headingId="actions-title" className="actions">
           <p>Another reviewer has claimed this application; only they (or an administrator) can decide it.</p>
-        </section>
+        </Card>
       );
     }
     const reasonRequired = decision !== "approve";
     return (
-      <section aria-labelledby="actions-title" className="card actions">
-        <h2 id="actions-title">Decision</h2>
+      <Card heading="Decision" headingId="actions-title" className="actions">
         {!mine && <p className="muted">Claimed by another reviewer: as an administrator you decide in their place.</p>}
         <form onSubmit={decide}>
           <fieldset>
@@ -348,14 +342,13 @@ function Actions({
             {decision === "approve" ? "Approve" : decision === "reject" ? "Reject" : "Request changes"}
           </button>
         </form>
-      </section>
+      </Card>
     );
   }
 
   if (application.status === "approved" && mayDecide) {
     return (
-      <section aria-labelledby="actions-title" className="card actions">
-        <h2 id="actions-title">Approved</h2>
+      <Card heading="Approved" headingId="actions-title" className="actions">
         <p>
           Valid until {formatTime(application.expiresAt)}.
           {application.decisionReason && ` Reason: ${application.decisionReason}`}
@@ -384,18 +377,17 @@ function Actions({
             Revoke approval
           </button>
         </form>
-      </section>
+      </Card>
     );
   }
 
   return (
-    <section aria-labelledby="actions-title" className="card actions">
-      <h2 id="actions-title">{STATUS_LABELS[application.status]}</h2>
+    <Card heading={STATUS_LABELS[application.status]} headingId="actions-title" className="actions">
       <p>
         Decided {formatTime(application.decidedAt)}
         {application.decisionReason && `: ${application.decisionReason}`}
       </p>
-    </section>
+    </Card>
   );
 }
 
@@ -435,8 +427,7 @@ function OnchainCard({
     setBusy(undefined);
   };
   return (
-    <section aria-labelledby="onchain-title" className="card">
-      <h2 id="onchain-title">On chain</h2>
+    <Card heading="On chain" headingId="onchain-title">
       {registrations.length === 0 && (
         <p>No wallet on chain yet: Kit registers the applicant's linked wallets once approved.</p>
       )}
@@ -471,7 +462,7 @@ function OnchainCard({
           </li>
         ))}
       </ul>
-    </section>
+    </Card>
   );
 }
 
@@ -513,8 +504,7 @@ function FreezeCard({
     setBusy(false);
   };
   return (
-    <section aria-labelledby="freeze-title" className="card">
-      <h2 id="freeze-title">Freeze</h2>
+    <Card heading="Freeze" headingId="freeze-title">
       <ul className="documents">
         {freezes.cases.map((c) => (
           <li key={c.applicationId}>
@@ -549,7 +539,7 @@ function FreezeCard({
           </li>
         ))}
       </ul>
-    </section>
+    </Card>
   );
 }
 

@@ -4,6 +4,7 @@ import { type FormEvent, useEffect, useRef, useState } from "react";
 import { type KycStatus, type Me, type QueueItem, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { DataTable } from "../components/DataTable";
+import { Page } from "../components/Page";
 import { Pager, useCursorPaging } from "../components/Pager";
 import { countryName, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
@@ -48,10 +49,6 @@ export function QueuePage({ me }: { me: Me }) {
       rpc.kyc.review.queue({ status: "in_review", assignedToMe: true, limit: 100 }),
     ]);
     return { submitted: count(submitted), inReview: count(inReview), mine: count(mineInReview) };
-  }, []);
-
-  useEffect(() => {
-    document.title = "KYC queue · Kit console";
   }, []);
 
   // Rows that appeared since the last load (live), marked for a moment.
@@ -111,8 +108,7 @@ export function QueuePage({ me }: { me: Me }) {
   const items = queue.data?.items ?? [];
 
   return (
-    <section aria-labelledby="queue-title">
-      <h1 id="queue-title">KYC queue</h1>
+    <Page heading="KYC queue" headingId="queue-title">
       {counts.data && (
         <p className="counts">
           Waiting for review: <strong>{counts.data.submitted}</strong> submitted ·{" "}
@@ -167,7 +163,7 @@ export function QueuePage({ me }: { me: Me }) {
         ))}
       </DataTable>
       <Pager paging={paging} page={queue.data} none="No results" />
-    </section>
+    </Page>
   );
 }
 

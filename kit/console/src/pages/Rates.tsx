@@ -5,6 +5,7 @@ import { can, type Me, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { DataTable } from "../components/DataTable";
 import { Outcome, useAction } from "../components/Outcome";
+import { Page } from "../components/Page";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -13,9 +14,6 @@ export function RatesPage({ me }: { me: Me }) {
   const currencies = useLoad(() => rpc.fx.currencies(), []);
   const rates = useLoad(async () => (base ? rpc.fx.latest({ base }) : undefined), [base]);
   const manage = can(me, "fx", "manage");
-  useEffect(() => {
-    document.title = "Exchange rates · Kit console";
-  }, []);
   // The system's base currency when the caller may read it; EUR otherwise.
   useEffect(() => {
     if (can(me, "settings", "manage_system")) {
@@ -31,8 +29,7 @@ export function RatesPage({ me }: { me: Me }) {
   const stale = rates.data?.rates.filter((r) => r.stale).length ?? 0;
 
   return (
-    <section aria-labelledby="rates-title">
-      <h1 id="rates-title">Exchange rates</h1>
+    <Page heading="Exchange rates" headingId="rates-title">
       <div className="filters">
         <label>
           Base currency
@@ -86,7 +83,7 @@ export function RatesPage({ me }: { me: Me }) {
         </DataTable>
         {manage && <ManualRateForm base={base} onSaved={rates.reload} />}
       </div>
-    </section>
+    </Page>
   );
 }
 

@@ -1,8 +1,9 @@
 // System settings (admin): base currency, how long a KYC approval lasts, rate providers in order.
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useState } from "react";
 import { FX_PROVIDERS, rpc, type SystemSettings } from "../api";
 import { Alert } from "../components/Alert";
 import { Outcome, useAction } from "../components/Outcome";
+import { Page } from "../components/Page";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -11,13 +12,9 @@ type Provider = (typeof FX_PROVIDERS)[number];
 export function SettingsPage() {
   const settings = useLoad(() => rpc.settings.system.get(), []);
   const currencies = useLoad(() => rpc.fx.currencies(), []);
-  useEffect(() => {
-    document.title = "Settings · Kit console";
-  }, []);
 
   return (
-    <section aria-labelledby="settings-title">
-      <h1 id="settings-title">System settings</h1>
+    <Page heading="System settings" headingId="settings-title" tabTitle="Settings">
       <Alert>{settings.error}</Alert>
       {settings.data && (
         <SettingsForm
@@ -27,7 +24,7 @@ export function SettingsPage() {
           onSaved={settings.reload}
         />
       )}
-    </section>
+    </Page>
   );
 }
 

@@ -1,32 +1,29 @@
 // Chain and system: what Kit reports of itself (version, dependencies, chain head), and the tokens
 // it indexes with how far the indexer has got for each; for admins, the indexer in detail (its last
 // error, and the tokens quarantined or catching up).
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { can, type Me, rpc } from "../api";
 import { Alert } from "../components/Alert";
+import { Card } from "../components/Card";
 import { DataTable } from "../components/DataTable";
+import { Page } from "../components/Page";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
 export function SystemPage({ me }: { me: Me }) {
   const [checks, setChecks] = useState(0);
   const info = useLoad(() => rpc.system.info(), [checks]);
-  useEffect(() => {
-    document.title = "Chain & system · Kit console";
-  }, []);
   const data = info.data;
 
   return (
-    <section aria-labelledby="system-title">
-      <h1 id="system-title">Chain &amp; system</h1>
+    <Page heading="Chain & system" headingId="system-title">
       <button type="button" onClick={() => setChecks((n) => n + 1)} disabled={info.loading}>
         Check again
       </button>
       <Alert>{info.error}</Alert>
       {data && (
         <div className="columns">
-          <section className="card" aria-labelledby="chain-title">
-            <h2 id="chain-title">Chain</h2>
+          <Card heading="Chain" headingId="chain-title">
             <dl className="facts">
               <dt>Chain id</dt>
               <dd>{data.chain.id ?? "unknown"}</dd>
@@ -39,9 +36,8 @@ export function SystemPage({ me }: { me: Me }) {
               <dt>Checked</dt>
               <dd>{formatTime(data.checkedAt)}</dd>
             </dl>
-          </section>
-          <section className="card" aria-labelledby="deps-title">
-            <h2 id="deps-title">Dependencies</h2>
+          </Card>
+          <Card heading="Dependencies" headingId="deps-title">
             <DataTable columns={["Service", "State", { label: "Latency", numeric: true }]}>
               {Object.entries(data.dependencies).map(([name, dep]) => (
                 <tr key={name}>
@@ -56,12 +52,12 @@ export function SystemPage({ me }: { me: Me }) {
                 </tr>
               ))}
             </DataTable>
-          </section>
+          </Card>
         </div>
       )}
       {can(me, "settings", "manage_system") && <IndexerCard checks={checks} />}
       <TokensCard latestBlock={data?.chain.latestBlock ?? null} />
-    </section>
+    </Page>
   );
 }
 
@@ -70,8 +66,7 @@ function IndexerCard({ checks }: { checks: number }) {
   const overview = useLoad(() => rpc.system.indexer(), [checks]);
   const data = overview.data;
   return (
-    <section className="card" aria-labelledby="indexer-title">
-      <h2 id="indexer-title">Indexer</h2>
+    <Card heading="Indexer" headingId="indexer-title">
       <Alert>{overview.error}</Alert>
       {data && (
         <>
@@ -128,7 +123,7 @@ function IndexerCard({ checks }: { checks: number }) {
           )}
         </>
       )}
-    </section>
+    </Card>
   );
 }
 
@@ -142,8 +137,7 @@ function TokensCard({ latestBlock }: { latestBlock: string | null }) {
     return page.items.map((token, i) => ({ token, indexedBlock: details[i]?.indexedBlock ?? null }));
   }, []);
   return (
-    <section className="card" aria-labelledby="tokens-title">
-      <h2 id="tokens-title">Tokens and indexer</h2>
+    <Card heading="Tokens and indexer" headingId="tokens-title">
       <Alert>{tokens.error}</Alert>
       <DataTable
         columns={[
@@ -177,6 +171,6 @@ function TokensCard({ latestBlock }: { latestBlock: string | null }) {
           </tr>
         ))}
       </DataTable>
-    </section>
+    </Card>
   );
 }

@@ -6,6 +6,7 @@ import { type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
 import { Alert } from "../components/Alert";
 import { DataTable } from "../components/DataTable";
 import { Outcome, useAction } from "../components/Outcome";
+import { Page } from "../components/Page";
 import { Pager, useCursorPaging } from "../components/Pager";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
@@ -22,9 +23,6 @@ export function UsersPage({ me }: { me: Me }) {
     () => rpc.users.list({ search: search || undefined, role: role || undefined, cursor, limit: PAGE_SIZE }),
     [search, role, cursor],
   );
-  useEffect(() => {
-    document.title = "Users · Kit console";
-  }, []);
 
   const applySearch = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -33,8 +31,7 @@ export function UsersPage({ me }: { me: Me }) {
   };
 
   return (
-    <section aria-labelledby="users-title">
-      <h1 id="users-title">Users and roles</h1>
+    <Page heading="Users and roles" headingId="users-title" tabTitle="Users">
       <form className="filters" onSubmit={applySearch} aria-label="Find users">
         <label>
           E-mail or name
@@ -70,7 +67,7 @@ export function UsersPage({ me }: { me: Me }) {
         ))}
       </DataTable>
       <Pager paging={paging} page={users.data} noun="Users" none="No users" />
-    </section>
+    </Page>
   );
 }
 
