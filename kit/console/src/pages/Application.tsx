@@ -9,6 +9,7 @@ import {
   errorCode,
   type Freezes,
   type KycDocument,
+  type KycStatus,
   type Me,
   type OnchainRegistration,
   type ReviewDetail,
@@ -16,7 +17,9 @@ import {
   rpc,
 } from "../api";
 import { Alert } from "../components/Alert";
+import { Badge, StatusBadge } from "../components/Badge";
 import { Card } from "../components/Card";
+import { Facts } from "../components/Facts";
 import { usePageTitle } from "../components/Page";
 import { countryName, formatBytes, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
@@ -99,7 +102,7 @@ function Detail({
     <>
       <header className="application-header">
         <h1 id="application-title">{name}</h1>
-        <span className={`badge status-${application.status}`}>{STATUS_LABELS[application.status]}</span>
+        <StatusBadge status={application.status} />
         <span className="muted">
           Submitted {formatTime(application.submittedAt)}
           {reviewerId &&
@@ -114,22 +117,15 @@ function Detail({
       <div className="columns">
         <div>
           <Card heading="Personal data" headingId="personal-title">
-            <dl className="facts">
-              <dt>Name</dt>
-              <dd>{fullName(p)}</dd>
-              <dt>E-mail</dt>
-              <dd>{applicant.email}</dd>
-              <dt>Date of birth</dt>
-              <dd>{p.dateOfBirth ?? "—"}</dd>
-              <dt>Nationality</dt>
-              <dd>{countryName(p.nationality)}</dd>
-              <dt>Country of residence</dt>
-              <dd>{countryName(p.countryOfResidence)}</dd>
-              <dt>Residency status</dt>
-              <dd>{p.residencyStatus?.replaceAll("_", " ") ?? "—"}</dd>
-              <dt>Address</dt>
-              <dd>
-                {p.address
+            <Facts
+              facts={{
+                Name: fullName(p),
+                "E-mail": applicant.email,
+                "Date of birth": p.dateOfBirth ?? "—",
+                Nationality: countryName(p.nationality),
+                "Country of residence": countryName(p.countryOfResidence),
+                "Residency status": p.residencyStatus?.replaceAll("_", " ") ?? "—",
+                Address: p.address
                   ? [
                       p.address.line1,
                       p.address.line2,
@@ -139,13 +135,11 @@ function Detail({
                     ]
                       .filter(Boolean)
                       .join(", ")
-                  : "—"}
-              </dd>
-              <dt>National id number</dt>
-              <dd>{p.nationalIdNumber ?? "—"}</dd>
-              <dt>Tax residencies</dt>
-              <dd>{p.taxResidencies?.map((c) => countryName(c)).join(", ") || "—"}</dd>
-            </dl>
+                  : "—",
+                "National id number": p.nationalIdNumber ?? "—",
+                "Tax residencies": p.taxResidencies?.map((c) => countryName(c)).join(", ") || "—",
+              }}
+            />
           </Card>
           <Card heading="History" headingId="history-title">
             <ol className="timeline">
@@ -391,11 +385,11 @@ function Actions({
   );
 }
 
-const ONCHAIN_LABELS: Record<OnchainRegistration["status"], { label: string; className: string }> = {
-  pending: { label: "In progress", className: "status-submitted" },
-  registered: { label: "Verified", className: "status-approved" },
-  failed: { label: "Failed", className: "status-rejected" },
-  revoked: { label: "Revoked", className: "status-expired" },
+const ONCHAIN_LABELS: Record<OnchainRegistration["status"], { label: string; tone: KycStatus }> = {
+  pending: { label: "In progress", tone: "submitted" },
+  registered: { label: "Verified", tone: "approved" },
+  failed: { label: "Failed", tone: "rejected" },
+  revoked: { label: "Revoked", tone: "expired" },
 };
 
 const short = (hex: string) => `${hex.slice(0, 8)}…${hex.slice(-6)}`;
@@ -435,7 +429,7 @@ function OnchainCard({
         {registrations.map((r) => (
           <li key={r.wallet}>
             <code title={r.wallet}>{short(r.wallet)}</code>{" "}
-            <span className={`badge ${ONCHAIN_LABELS[r.status].className}`}>{ONCHAIN_LABELS[r.status].label}</span>
+            <Badge tone={ONCHAIN_LABELS[r.status].tone}>{ONCHAIN_LABELS[r.status].label}</Badge>
             <div className="muted">
               {r.lastTxHash ? (
                 <>
@@ -466,11 +460,11 @@ function OnchainCard({
   );
 }
 
-const FREEZE_LABELS: Record<Freezes["wallets"][number]["status"], { label: string; className: string }> = {
-  pending: { label: "In progress", className: "status-submitted" },
-  frozen: { label: "Frozen", className: "status-rejected" },
-  failed: { label: "Failed", className: "status-rejected" },
-  unfrozen: { label: "Unfrozen", className: "status-expired" },
+const FREEZE_LABELS: Record<Freezes["wallets"][number]["status"], { label: string; tone: KycStatus }> = {
+  pending: { label: "In progress", tone: "submitted" },
+  frozen: { label: "Frozen", tone: "rejected" },
+  failed: { label: "Failed", tone: "rejected" },
+  unfrozen: { label: "Unfrozen", tone: "expired" },
 };
 
 /** A sanctions or fraud revocation's freeze: the case, each wallet per token; admins lift it with a reason. */
@@ -533,7 +527,7 @@ function FreezeCard({
         {freezes.wallets.map((w) => (
           <li key={`${w.wallet}-${w.token}`}>
             <code title={w.wallet}>{short(w.wallet)}</code> on <code title={w.token}>{short(w.token)}</code>{" "}
-            <span className={`badge ${FREEZE_LABELS[w.status].className}`}>{FREEZE_LABELS[w.status].label}</span>
+            <Badge tone={FREEZE_LABELS[w.status].tone}>{FREEZE_LABELS[w.status].label}</Badge>
             {w.frozenBefore && <span className="muted"> (frozen by its issuer before)</span>}
             {w.error && <p className="error">{w.error}</p>}
           </li>

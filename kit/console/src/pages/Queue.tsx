@@ -3,6 +3,7 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { type KycStatus, type Me, type QueueItem, rpc } from "../api";
 import { Alert } from "../components/Alert";
+import { StatusBadge } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
 import { Page } from "../components/Page";
 import { Pager, useCursorPaging } from "../components/Pager";
@@ -175,7 +176,7 @@ function Row({ item, me, fresh }: { item: QueueItem; me: Me; fresh: boolean }) {
       </td>
       <td>{countryName(item.countryOfResidence)}</td>
       <td>
-        <span className={`badge status-${item.status}`}>{STATUS_LABELS[item.status]}</span>
+        <StatusBadge status={item.status} />
       </td>
       <td>{formatTime(item.submittedAt)}</td>
       <td>{item.reviewerId ? (item.reviewerId === me.user.id ? "You" : "Another reviewer") : "—"}</td>

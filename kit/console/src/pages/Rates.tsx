@@ -3,6 +3,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { can, type Me, rpc } from "../api";
 import { Alert } from "../components/Alert";
+import { Badge } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
 import { Outcome, useAction } from "../components/Outcome";
 import { Page } from "../components/Page";
@@ -77,7 +78,7 @@ export function RatesPage({ me }: { me: Me }) {
                 )}
               </td>
               <td>{formatTime(rate.effectiveAt)}</td>
-              <td>{rate.stale ? <span className="badge status-rejected">Stale</span> : formatTime(rate.expiresAt)}</td>
+              <td>{rate.stale ? <Badge tone="rejected">Stale</Badge> : formatTime(rate.expiresAt)}</td>
             </tr>
           ))}
         </DataTable>

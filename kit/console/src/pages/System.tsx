@@ -4,8 +4,10 @@
 import { useState } from "react";
 import { can, type Me, rpc } from "../api";
 import { Alert } from "../components/Alert";
+import { Badge } from "../components/Badge";
 import { Card } from "../components/Card";
 import { DataTable } from "../components/DataTable";
+import { Facts } from "../components/Facts";
 import { Page } from "../components/Page";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
@@ -24,18 +26,15 @@ export function SystemPage({ me }: { me: Me }) {
       {data && (
         <div className="columns">
           <Card heading="Chain" headingId="chain-title">
-            <dl className="facts">
-              <dt>Chain id</dt>
-              <dd>{data.chain.id ?? "unknown"}</dd>
-              <dt>Latest block</dt>
-              <dd>{data.chain.latestBlock ?? "unknown (the node did not answer)"}</dd>
-              <dt>Kit version</dt>
-              <dd>{data.version}</dd>
-              <dt>Up for</dt>
-              <dd>{Math.round(data.uptimeSeconds / 60)} min</dd>
-              <dt>Checked</dt>
-              <dd>{formatTime(data.checkedAt)}</dd>
-            </dl>
+            <Facts
+              facts={{
+                "Chain id": data.chain.id ?? "unknown",
+                "Latest block": data.chain.latestBlock ?? "unknown (the node did not answer)",
+                "Kit version": data.version,
+                "Up for": `${Math.round(data.uptimeSeconds / 60)} min`,
+                Checked: formatTime(data.checkedAt),
+              }}
+            />
           </Card>
           <Card heading="Dependencies" headingId="deps-title">
             <DataTable columns={["Service", "State", { label: "Latency", numeric: true }]}>
@@ -43,9 +42,7 @@ export function SystemPage({ me }: { me: Me }) {
                 <tr key={name}>
                   <td>{name}</td>
                   <td>
-                    <span className={`badge ${dep?.up ? "status-approved" : "status-rejected"}`}>
-                      {dep?.up ? "Up" : "Down"}
-                    </span>
+                    <Badge tone={dep?.up ? "approved" : "rejected"}>{dep?.up ? "Up" : "Down"}</Badge>
                     {dep?.error && <span className="muted"> {dep.error}</span>}
                   </td>
                   <td className="number">{dep ? `${dep.latencyMs.toFixed(1)} ms` : "—"}</td>
@@ -70,27 +67,18 @@ function IndexerCard({ checks }: { checks: number }) {
       <Alert>{overview.error}</Alert>
       {data && (
         <>
-          <dl className="facts">
-            <dt>State</dt>
-            <dd>
-              {data.report
+          <Facts
+            facts={{
+              State: data.report
                 ? `${data.report.state} (${data.report.role}), reported ${formatTime(data.report.reportedAt)}`
-                : "no indexer reported in the last minute"}
-            </dd>
-            <dt>Indexed up to</dt>
-            <dd>{data.checkpoint ? `block ${data.checkpoint.block}` : "nothing indexed yet"}</dd>
-            <dt>Last error</dt>
-            <dd>
-              {data.report?.lastError
+                : "no indexer reported in the last minute",
+              "Indexed up to": data.checkpoint ? `block ${data.checkpoint.block}` : "nothing indexed yet",
+              "Last error": data.report?.lastError
                 ? `${data.report.lastError} (${formatTime(data.report.lastErrorAt)})`
-                : "none reported"}
-            </dd>
-            <dt>Tokens</dt>
-            <dd>
-              {data.tokens.following} followed, {data.tokens.catchingUp} catching up, {data.tokens.quarantined}{" "}
-              quarantined
-            </dd>
-          </dl>
+                : "none reported",
+              Tokens: `${data.tokens.following} followed, ${data.tokens.catchingUp} catching up, ${data.tokens.quarantined} quarantined`,
+            }}
+          />
           {data.attention.length > 0 && (
             <DataTable
               label="Tokens quarantined or catching up"
