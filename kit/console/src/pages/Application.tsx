@@ -35,6 +35,15 @@ const DOCUMENT_LABELS: Record<string, string> = {
 
 type Notice = { kind: "success" | "error" | "info"; text: string };
 
+type Decision = "approve" | "request_changes" | "reject";
+/** A reviewer's outcomes, in the order offered, as the choice and its button say them. */
+const DECISION_LABELS: Record<Decision, string> = {
+  approve: "Approve",
+  request_changes: "Request changes",
+  reject: "Reject",
+};
+const DECISIONS = Object.keys(DECISION_LABELS) as Decision[];
+
 export function ApplicationPage({ me, id }: { me: Me; id: string }) {
   const detail = useLoad(() => rpc.kyc.review.get({ applicationId: id }), [id]);
   const [notice, setNotice] = useState<Notice>();
@@ -191,7 +200,7 @@ function Actions({
 }) {
   const { application, reviewerId } = detail;
   const [busy, setBusy] = useState(false);
-  const [decision, setDecision] = useState<"approve" | "reject" | "request_changes">("approve");
+  const [decision, setDecision] = useState<Decision>("approve");
   const [reason, setReason] = useState("");
   const [category, setCategory] = useState<RevocationCategory>("other");
   const [formError, setFormError] = useState<string>();
@@ -288,36 +297,18 @@ function Actions({
         <form onSubmit={decide}>
           <fieldset>
             <legend>Outcome</legend>
-            <label className="inline">
-              <input
-                type="radio"
-                name="decision"
-                value="approve"
-                checked={decision === "approve"}
-                onChange={() => setDecision("approve")}
-              />
-              Approve
-            </label>
-            <label className="inline">
-              <input
-                type="radio"
-                name="decision"
-                value="request_changes"
-                checked={decision === "request_changes"}
-                onChange={() => setDecision("request_changes")}
-              />
-              Request changes
-            </label>
-            <label className="inline">
-              <input
-                type="radio"
-                name="decision"
-                value="reject"
-                checked={decision === "reject"}
-                onChange={() => setDecision("reject")}
-              />
-              Reject
-            </label>
+            {DECISIONS.map((outcome) => (
+              <label key={outcome} className="inline">
+                <input
+                  type="radio"
+                  name="decision"
+                  value={outcome}
+                  checked={decision === outcome}
+                  onChange={() => setDecision(outcome)}
+                />
+                {DECISION_LABELS[outcome]}
+              </label>
+            ))}
           </fieldset>
           <label>
             Reason {reasonRequired ? "(required; the applicant sees it)" : "(optional; the applicant sees it)"}
@@ -333,7 +324,7 @@ function Actions({
           </label>
           <Alert>{formError}</Alert>
           <button type="submit" className={decision === "approve" ? "primary" : "danger"} disabled={busy}>
-            {decision === "approve" ? "Approve" : decision === "reject" ? "Reject" : "Request changes"}
+            {DECISION_LABELS[decision]}
           </button>
         </form>
       </Card>
