@@ -3,6 +3,7 @@ import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useStat
 import { can, describeError, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
 import { Alert } from "./components/Alert";
 import { usePageTitle } from "./components/Page";
+import { roleLabel } from "./format";
 import { LiveProvider, useLive } from "./live";
 import { ApplicationPage } from "./pages/Application";
 import { QueuePage } from "./pages/Queue";
@@ -114,7 +115,7 @@ function NotAllowed({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     <main className="centered not-allowed">
       <h1>Not allowed</h1>
       <p>
-        You are signed in as <strong>{me.user.email}</strong> ({me.user.role.replace("_", " ")}). The console is for KYC
+        You are signed in as <strong>{me.user.email}</strong> ({roleLabel(me.user.role)}). The console is for KYC
         reviewers and administrators; ask an administrator for the reviewer role if you need it.
       </p>
       <button type="button" onClick={onSignOut}>
@@ -182,7 +183,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           {live.state === "live" ? "● Live" : live.state === "connecting" ? "Connecting…" : "Reconnecting…"}
         </span>
         <span className="who">
-          {me.user.email} · {me.user.role.replace("_", " ")}
+          {me.user.email} · {roleLabel(me.user.role)}
         </span>
         <button type="button" onClick={onSignOut}>
           Sign out

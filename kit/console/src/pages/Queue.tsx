@@ -5,6 +5,7 @@ import { type KycStatus, type Me, type QueueItem, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { StatusBadge } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
+import { Options } from "../components/Options";
 import { Page } from "../components/Page";
 import { Pager, useCursorPaging } from "../components/Pager";
 import { countryName, formatTime, fullName, STATUS_LABELS } from "../format";
@@ -121,11 +122,7 @@ export function QueuePage({ me }: { me: Me }) {
           Status
           <select value={status} onChange={(e) => setFilter({ status: e.target.value })}>
             <option value="">Open work (submitted and in review)</option>
-            {FILTER_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS_LABELS[s]}
-              </option>
-            ))}
+            <Options values={FILTER_STATUSES} label={(s) => STATUS_LABELS[s]} />
           </select>
         </label>
         <label>

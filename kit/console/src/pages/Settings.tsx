@@ -2,6 +2,7 @@
 import { type FormEvent, useState } from "react";
 import { FX_PROVIDERS, rpc, type SystemSettings } from "../api";
 import { Alert } from "../components/Alert";
+import { Options } from "../components/Options";
 import { Outcome, useAction } from "../components/Outcome";
 import { Page } from "../components/Page";
 import { formatTime } from "../format";
@@ -68,11 +69,7 @@ function SettingsForm({
       <label>
         Base currency
         <select name="baseCurrency" defaultValue={settings.baseCurrency}>
-          {currencies.map((code) => (
-            <option key={code} value={code}>
-              {code}
-            </option>
-          ))}
+          <Options values={currencies} />
         </select>
       </label>
       <label>

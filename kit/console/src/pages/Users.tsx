@@ -5,10 +5,11 @@ import { type FormEvent, useEffect, useState } from "react";
 import { type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
 import { Alert } from "../components/Alert";
 import { DataTable } from "../components/DataTable";
+import { Options } from "../components/Options";
 import { Outcome, useAction } from "../components/Outcome";
 import { Page } from "../components/Page";
 import { Pager, useCursorPaging } from "../components/Pager";
-import { formatTime } from "../format";
+import { formatTime, roleLabel } from "../format";
 import { useLoad } from "../hooks";
 
 const PAGE_SIZE = 25;
@@ -48,11 +49,7 @@ export function UsersPage({ me }: { me: Me }) {
             }}
           >
             <option value="">Any role</option>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r.replace("_", " ")}
-              </option>
-            ))}
+            <Options values={ROLES} label={roleLabel} />
           </select>
         </label>
       </form>
@@ -122,11 +119,7 @@ function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: (
           Role of {user.email}
         </label>
         <select id={selectId} value={role} onChange={(e) => setRole(e.target.value as RoleName)}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r.replace("_", " ")}
-            </option>
-          ))}
+          <Options values={ROLES} label={roleLabel} />
         </select>{" "}
         <button type="button" disabled={busy || role === user.role} onClick={() => void save()}>
           Save
