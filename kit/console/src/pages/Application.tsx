@@ -15,7 +15,7 @@ import { useLiveEvents } from "../live";
 import { Link } from "../router";
 import { Actions } from "./application/Actions";
 import { DocumentItem } from "./application/DocumentItem";
-import { type Notice, NoticeLine } from "./application/Notice";
+import { type Notice, NoticeLine, type PageActions } from "./application/Notice";
 import { FreezeCard, OnchainCard } from "./application/Onchain";
 
 export function ApplicationPage({ me, id }: { me: Me; id: string }) {
@@ -62,14 +62,7 @@ function Detail({
   setNotice,
   reload,
   name,
-}: {
-  me: Me;
-  detail: ReviewDetail;
-  notice: Notice | undefined;
-  setNotice: (notice: Notice | undefined) => void;
-  reload: () => Promise<void>;
-  name: string;
-}) {
+}: { me: Me; detail: ReviewDetail; notice: Notice | undefined; name: string } & PageActions) {
   const { application, applicant, documents, history, reviewerId } = detail;
   const p = application.personalData;
   const actorName = (actorId: string | null) =>

@@ -2,11 +2,11 @@
 // required to reject or to ask for changes), or revoke an approval (a sanctions or fraud revocation
 // freezes the wallets). Errors from the four-eyes rule and races come back as a notice.
 import { type FormEvent, useState } from "react";
-import { can, describeError, errorCode, type Me, type ReviewDetail, type RevocationCategory, rpc } from "../../api";
+import { can, errorCode, type Me, type ReviewDetail, type RevocationCategory, rpc } from "../../api";
 import { Alert } from "../../components/Alert";
 import { Card } from "../../components/Card";
 import { formatTime, STATUS_LABELS } from "../../format";
-import type { Notice } from "./Notice";
+import { type PageActions, useApplicationAction } from "./Notice";
 
 type Decision = "approve" | "request_changes" | "reject";
 /** A reviewer's outcomes, in the order offered, as the choice and its button say them. */
@@ -17,19 +17,9 @@ const DECISION_LABELS: Record<Decision, string> = {
 };
 const DECISIONS = Object.keys(DECISION_LABELS) as Decision[];
 
-export function Actions({
-  me,
-  detail,
-  setNotice,
-  reload,
-}: {
-  me: Me;
-  detail: ReviewDetail;
-  setNotice: (notice: Notice | undefined) => void;
-  reload: () => Promise<void>;
-}) {
+export function Actions({ me, detail, ...page }: { me: Me; detail: ReviewDetail } & PageActions) {
   const { application, reviewerId } = detail;
-  const [busy, setBusy] = useState(false);
+  const { busy, run: act } = useApplicationAction(page);
   const [decision, setDecision] = useState<Decision>("approve");
   const [reason, setReason] = useState("");
   const [category, setCategory] = useState<RevocationCategory>("other");
@@ -37,24 +27,12 @@ export function Actions({
   const mayDecide = can(me, "kyc", "decide");
   const isAdmin = me.user.role === "admin";
 
-  const run = async (action: () => Promise<unknown>, done: string) => {
-    setBusy(true);
-    setNotice(undefined);
-    try {
-      await action();
-      setNotice({ kind: "success", text: done });
-      setReason("");
-    } catch (error) {
-      setNotice({ kind: "error", text: describeError(error) });
-      // The application moved on under us: show where it is now.
-      if (errorCode(error) !== "CONFLICT") {
-        setBusy(false);
-        return;
-      }
-    }
-    await reload();
-    setBusy(false);
-  };
+  const run = (action: () => Promise<unknown>, done: string) =>
+    act(action, done, {
+      onSuccess: () => setReason(""),
+      // Only when the application moved on under us is it read again: to show where it is now.
+      reloadAfterRefusal: (error) => errorCode(error) === "CONFLICT",
+    });
 
   const decide = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();

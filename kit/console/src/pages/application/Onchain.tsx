@@ -1,11 +1,11 @@
 // Where the applicant's wallets stand on chain: each registration (admins may queue a failed one
 // again), and a sanctions or fraud freeze per wallet and token (admins lift it with a reason).
-import { type FormEvent, useState } from "react";
-import { can, describeError, type Freezes, type KycStatus, type Me, type OnchainRegistration, rpc } from "../../api";
+import type { FormEvent } from "react";
+import { can, type Freezes, type KycStatus, type Me, type OnchainRegistration, rpc } from "../../api";
 import { Badge } from "../../components/Badge";
 import { Card } from "../../components/Card";
 import { formatTime } from "../../format";
-import type { Notice } from "./Notice";
+import { type PageActions, useApplicationAction } from "./Notice";
 
 const ONCHAIN_LABELS: Record<OnchainRegistration["status"], { label: string; tone: KycStatus }> = {
   pending: { label: "In progress", tone: "submitted" },
@@ -20,28 +20,12 @@ const short = (hex: string) => `${hex.slice(0, 8)}…${hex.slice(-6)}`;
 export function OnchainCard({
   me,
   registrations,
-  setNotice,
-  reload,
-}: {
-  me: Me;
-  registrations: OnchainRegistration[];
-  setNotice: (notice: Notice | undefined) => void;
-  reload: () => Promise<void>;
-}) {
-  const [busy, setBusy] = useState<string>();
+  ...page
+}: { me: Me; registrations: OnchainRegistration[] } & PageActions) {
+  const { busy, run } = useApplicationAction(page);
   const mayRetry = can(me, "kyc", "manage_onchain");
-  const retry = async (wallet: string) => {
-    setBusy(wallet);
-    setNotice(undefined);
-    try {
-      await rpc.kyc.onchain.retry({ wallet });
-      setNotice({ kind: "success", text: `The on-chain registration of ${short(wallet)} is queued again.` });
-    } catch (error) {
-      setNotice({ kind: "error", text: describeError(error) });
-    }
-    await reload();
-    setBusy(undefined);
-  };
+  const retry = (wallet: string) =>
+    run(() => rpc.kyc.onchain.retry({ wallet }), `The on-chain registration of ${short(wallet)} is queued again.`);
   return (
     <Card heading="On chain" headingId="onchain-title">
       {registrations.length === 0 && (
@@ -71,7 +55,7 @@ export function OnchainCard({
             </div>
             {r.error && <p className="error">{r.error}</p>}
             {r.status === "failed" && mayRetry && (
-              <button type="button" disabled={busy !== undefined} onClick={() => void retry(r.wallet)}>
+              <button type="button" disabled={busy} onClick={() => void retry(r.wallet)}>
                 Retry
               </button>
             )}
@@ -90,34 +74,20 @@ const FREEZE_LABELS: Record<Freezes["wallets"][number]["status"], { label: strin
 };
 
 /** A sanctions or fraud revocation's freeze: the case, each wallet per token; admins lift it with a reason. */
-export function FreezeCard({
-  me,
-  freezes,
-  setNotice,
-  reload,
-}: {
-  me: Me;
-  freezes: Freezes;
-  setNotice: (notice: Notice | undefined) => void;
-  reload: () => Promise<void>;
-}) {
-  const [busy, setBusy] = useState(false);
+export function FreezeCard({ me, freezes, ...page }: { me: Me; freezes: Freezes } & PageActions) {
+  const { busy, run } = useApplicationAction(page);
   const mayLift = can(me, "kyc", "lift_freeze");
-  const lift = async (event: FormEvent<HTMLFormElement>, applicationId: string) => {
+  const lift = (event: FormEvent<HTMLFormElement>, applicationId: string) => {
     event.preventDefault();
     const form = event.currentTarget;
     const reason = String(new FormData(form).get("reason") ?? "").trim();
-    setBusy(true);
-    setNotice(undefined);
-    try {
-      await rpc.kyc.onchain.liftFreeze({ applicationId, reason });
-      setNotice({ kind: "success", text: "Freeze lifted; Kit is unfreezing the wallets." });
-      form.reset();
-    } catch (error) {
-      setNotice({ kind: "error", text: describeError(error) });
-    }
-    await reload();
-    setBusy(false);
+    void run(
+      () => rpc.kyc.onchain.liftFreeze({ applicationId, reason }),
+      "Freeze lifted; Kit is unfreezing the wallets.",
+      {
+        onSuccess: () => form.reset(),
+      },
+    );
   };
   return (
     <Card heading="Freeze" headingId="freeze-title">
@@ -131,7 +101,7 @@ export function FreezeCard({
               </div>
             ) : (
               mayLift && (
-                <form onSubmit={(event) => void lift(event, c.applicationId)}>
+                <form onSubmit={(event) => lift(event, c.applicationId)}>
                   <label>
                     Reason to lift (required)
                     <textarea name="reason" rows={2} maxLength={2000} required />
