@@ -1,6 +1,9 @@
 // The shell: who is signed in decides what is shown (sign-in, "not allowed", or the console).
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
 import { can, describeError, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
+import { Alert } from "./components/Alert";
+import { usePageTitle } from "./components/Page";
+import { roleLabel } from "./format";
 import { LiveProvider, useLive } from "./live";
 import { ApplicationPage } from "./pages/Application";
 import { QueuePage } from "./pages/Queue";
@@ -65,8 +68,8 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const [busy, setBusy] = useState(false);
   const email = useRef<HTMLInputElement>(null);
 
+  usePageTitle("Sign in");
   useEffect(() => {
-    document.title = "Sign in · Kit console";
     email.current?.focus();
   }, []);
 
@@ -97,11 +100,7 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
           Password
           <input name="password" type="password" autoComplete="current-password" required />
         </label>
-        {error && (
-          <p id="sign-in-error" role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <Alert id="sign-in-error">{error}</Alert>
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>
@@ -111,14 +110,12 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
 }
 
 function NotAllowed({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
-  useEffect(() => {
-    document.title = "Not allowed · Kit console";
-  }, []);
+  usePageTitle("Not allowed");
   return (
     <main className="centered not-allowed">
       <h1>Not allowed</h1>
       <p>
-        You are signed in as <strong>{me.user.email}</strong> ({me.user.role.replace("_", " ")}). The console is for KYC
+        You are signed in as <strong>{me.user.email}</strong> ({roleLabel(me.user.role)}). The console is for KYC
         reviewers and administrators; ask an administrator for the reviewer role if you need it.
       </p>
       <button type="button" onClick={onSignOut}>
@@ -186,7 +183,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           {live.state === "live" ? "● Live" : live.state === "connecting" ? "Connecting…" : "Reconnecting…"}
         </span>
         <span className="who">
-          {me.user.email} · {me.user.role.replace("_", " ")}
+          {me.user.email} · {roleLabel(me.user.role)}
         </span>
         <button type="button" onClick={onSignOut}>
           Sign out

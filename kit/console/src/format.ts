@@ -1,5 +1,5 @@
-// How values read to a person: statuses in words, times in the browser's locale, countries by name.
-import type { KycStatus } from "./api";
+// How values read to a person: statuses and roles in words, times in the browser's locale, countries by name.
+import type { KycStatus, RoleName } from "./api";
 
 export const STATUS_LABELS: Record<KycStatus, string> = {
   draft: "Draft",
@@ -11,6 +11,10 @@ export const STATUS_LABELS: Record<KycStatus, string> = {
   expired: "Expired",
   revoked: "Revoked",
 };
+
+export function roleLabel(role: RoleName): string {
+  return role.replace("_", " ");
+}
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const regions = new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });

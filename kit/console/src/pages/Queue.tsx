@@ -2,6 +2,12 @@
 // cursor paging both ways, and live refresh when anything in the queue changes.
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { type KycStatus, type Me, type QueueItem, rpc } from "../api";
+import { Alert } from "../components/Alert";
+import { StatusBadge } from "../components/Badge";
+import { DataTable } from "../components/DataTable";
+import { Options } from "../components/Options";
+import { Page } from "../components/Page";
+import { Pager, useCursorPaging } from "../components/Pager";
 import { countryName, formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { useLiveEvents } from "../live";
@@ -18,16 +24,9 @@ export function QueuePage({ me }: { me: Me }) {
   const q = search.get("q") ?? "";
   const filterKey = search.toString();
 
-  // Cursors of the pages before the current one; the current page's cursor is the last.
   // New filters start again at the first page.
-  const [paging, setPaging] = useState<{ key: string; cursors: (string | undefined)[] }>({
-    key: filterKey,
-    cursors: [undefined],
-  });
-  const cursors = paging.key === filterKey ? paging.cursors : [undefined];
-  const setCursors = (update: (list: (string | undefined)[]) => (string | undefined)[]) =>
-    setPaging({ key: filterKey, cursors: update(cursors) });
-  const cursor = cursors[cursors.length - 1];
+  const paging = useCursorPaging(PAGE_SIZE, filterKey);
+  const { cursor } = paging;
 
   const queue = useLoad(
     () =>
@@ -52,10 +51,6 @@ export function QueuePage({ me }: { me: Me }) {
       rpc.kyc.review.queue({ status: "in_review", assignedToMe: true, limit: 100 }),
     ]);
     return { submitted: count(submitted), inReview: count(inReview), mine: count(mineInReview) };
-  }, []);
-
-  useEffect(() => {
-    document.title = "KYC queue · Kit console";
   }, []);
 
   // Rows that appeared since the last load (live), marked for a moment.
@@ -113,11 +108,9 @@ export function QueuePage({ me }: { me: Me }) {
   };
 
   const items = queue.data?.items ?? [];
-  const first = (cursors.length - 1) * PAGE_SIZE + 1;
 
   return (
-    <section aria-labelledby="queue-title">
-      <h1 id="queue-title">KYC queue</h1>
+    <Page heading="KYC queue" headingId="queue-title">
       {counts.data && (
         <p className="counts">
           Waiting for review: <strong>{counts.data.submitted}</strong> submitted ·{" "}
@@ -129,11 +122,7 @@ export function QueuePage({ me }: { me: Me }) {
           Status
           <select value={status} onChange={(e) => setFilter({ status: e.target.value })}>
             <option value="">Open work (submitted and in review)</option>
-            {FILTER_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS_LABELS[s]}
-              </option>
-            ))}
+            <Options values={FILTER_STATUSES} label={(s) => STATUS_LABELS[s]} />
           </select>
         </label>
         <label>
@@ -155,64 +144,24 @@ export function QueuePage({ me }: { me: Me }) {
           </button>
         )}
       </form>
-      {searchError && (
-        <p role="alert" className="error">
-          {searchError}
-        </p>
-      )}
+      <Alert>{searchError}</Alert>
       <p className="announcement" aria-live="polite">
         {announcement}
       </p>
-      {queue.error && (
-        <p role="alert" className="error">
-          {queue.error}
-        </p>
-      )}
-      <table className="queue" aria-busy={queue.loading}>
-        <caption className="visually-hidden">Applications, oldest submission first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Applicant</th>
-            <th scope="col">Country</th>
-            <th scope="col">Status</th>
-            <th scope="col">Submitted</th>
-            <th scope="col">Reviewer</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((item) => (
-            <Row key={item.id} item={item} me={me} fresh={fresh.has(item.id)} />
-          ))}
-          {items.length === 0 && !queue.loading && (
-            <tr>
-              <td colSpan={5} className="empty">
-                No application matches these filters.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <nav className="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((list) => list.slice(0, -1))}>
-          ← Previous
-        </button>
-        <span>
-          {items.length === 0
-            ? "No results"
-            : `${first}–${first + items.length - 1}${queue.data?.nextCursor ? "" : ` of ${first - 1 + items.length}`}`}
-        </span>
-        <button
-          type="button"
-          disabled={!queue.data?.nextCursor}
-          onClick={() => {
-            const next = queue.data?.nextCursor;
-            if (next) setCursors((list) => [...list, next]);
-          }}
-        >
-          Next →
-        </button>
-      </nav>
-    </section>
+      <Alert>{queue.error}</Alert>
+      <DataTable
+        className="queue"
+        caption="Applications, oldest submission first"
+        columns={["Applicant", "Country", "Status", "Submitted", "Reviewer"]}
+        busy={queue.loading}
+        empty={items.length === 0 && !queue.loading && "No application matches these filters."}
+      >
+        {items.map((item) => (
+          <Row key={item.id} item={item} me={me} fresh={fresh.has(item.id)} />
+        ))}
+      </DataTable>
+      <Pager paging={paging} page={queue.data} none="No results" />
+    </Page>
   );
 }
 
@@ -224,7 +173,7 @@ function Row({ item, me, fresh }: { item: QueueItem; me: Me; fresh: boolean }) {
       </td>
       <td>{countryName(item.countryOfResidence)}</td>
       <td>
-        <span className={`badge status-${item.status}`}>{STATUS_LABELS[item.status]}</span>
+        <StatusBadge status={item.status} />
       </td>
       <td>{formatTime(item.submittedAt)}</td>
       <td>{item.reviewerId ? (item.reviewerId === me.user.id ? "You" : "Another reviewer") : "—"}</td>

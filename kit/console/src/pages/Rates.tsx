@@ -1,7 +1,12 @@
 // Exchange rates: the latest from a base (stale ones flagged), and for admins a manual override
 // and "refresh now" (queues the fx.refresh job; the table updates once the worker has run it).
 import { type FormEvent, useEffect, useState } from "react";
-import { can, describeError, type Me, rpc } from "../api";
+import { can, type Me, rpc } from "../api";
+import { Alert } from "../components/Alert";
+import { Badge } from "../components/Badge";
+import { DataTable } from "../components/DataTable";
+import { Outcome, useAction } from "../components/Outcome";
+import { Page } from "../components/Page";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -10,9 +15,6 @@ export function RatesPage({ me }: { me: Me }) {
   const currencies = useLoad(() => rpc.fx.currencies(), []);
   const rates = useLoad(async () => (base ? rpc.fx.latest({ base }) : undefined), [base]);
   const manage = can(me, "fx", "manage");
-  useEffect(() => {
-    document.title = "Exchange rates · Kit console";
-  }, []);
   // The system's base currency when the caller may read it; EUR otherwise.
   useEffect(() => {
     if (can(me, "settings", "manage_system")) {
@@ -28,8 +30,7 @@ export function RatesPage({ me }: { me: Me }) {
   const stale = rates.data?.rates.filter((r) => r.stale).length ?? 0;
 
   return (
-    <section aria-labelledby="rates-title">
-      <h1 id="rates-title">Exchange rates</h1>
+    <Page heading="Exchange rates" headingId="rates-title">
       <div className="filters">
         <label>
           Base currency
@@ -43,13 +44,11 @@ export function RatesPage({ me }: { me: Me }) {
         </label>
         {manage && <RefreshButton onQueued={rates.reload} />}
       </div>
-      {rates.error && (
-        <p role="alert" className="error">
-          {rates.errorCode === "NOT_FOUND"
-            ? `No rates from ${base} yet: the worker fetches them every few minutes${manage ? "; refresh now or set one by hand" : ""}.`
-            : rates.error}
-        </p>
-      )}
+      <Alert>
+        {rates.errorCode === "NOT_FOUND"
+          ? `No rates from ${base} yet: the worker fetches them every few minutes${manage ? "; refresh now or set one by hand" : ""}.`
+          : rates.error}
+      </Alert>
       {rates.data && (
         <p className="muted">
           {rates.data.rates.length} rates
@@ -57,107 +56,68 @@ export function RatesPage({ me }: { me: Me }) {
         </p>
       )}
       <div className="columns">
-        <table aria-busy={rates.loading}>
-          <thead>
-            <tr>
-              <th scope="col">Pair</th>
-              <th scope="col" className="number">
-                Rate
-              </th>
-              <th scope="col">Provider</th>
-              <th scope="col">Effective</th>
-              <th scope="col">Fresh until</th>
+        <DataTable
+          columns={["Pair", { label: "Rate", numeric: true }, "Provider", "Effective", "Fresh until"]}
+          busy={rates.loading}
+          empty={
+            rates.data?.rates.length === 0 && (
+              <>No rates yet: the worker fetches them every few minutes{manage ? ", or refresh now" : ""}.</>
+            )
+          }
+        >
+          {rates.data?.rates.map((rate) => (
+            <tr key={rate.quote} className={rate.stale ? "stale" : undefined}>
+              <td>
+                {rate.base}/{rate.quote}
+              </td>
+              <td className="number">{rate.rate}</td>
+              <td>
+                {rate.provider}
+                {rate.derivation !== "direct" && (
+                  <span className="muted"> ({rate.derivation === "cross" ? `cross via ${rate.via}` : "inverse"})</span>
+                )}
+              </td>
+              <td>{formatTime(rate.effectiveAt)}</td>
+              <td>{rate.stale ? <Badge tone="rejected">Stale</Badge> : formatTime(rate.expiresAt)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {rates.data?.rates.map((rate) => (
-              <tr key={rate.quote} className={rate.stale ? "stale" : undefined}>
-                <td>
-                  {rate.base}/{rate.quote}
-                </td>
-                <td className="number">{rate.rate}</td>
-                <td>
-                  {rate.provider}
-                  {rate.derivation !== "direct" && (
-                    <span className="muted">
-                      {" "}
-                      ({rate.derivation === "cross" ? `cross via ${rate.via}` : "inverse"})
-                    </span>
-                  )}
-                </td>
-                <td>{formatTime(rate.effectiveAt)}</td>
-                <td>
-                  {rate.stale ? <span className="badge status-rejected">Stale</span> : formatTime(rate.expiresAt)}
-                </td>
-              </tr>
-            ))}
-            {rates.data?.rates.length === 0 && (
-              <tr>
-                <td colSpan={5} className="empty">
-                  No rates yet: the worker fetches them every few minutes{manage ? ", or refresh now" : ""}.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
         {manage && <ManualRateForm base={base} onSaved={rates.reload} />}
       </div>
-    </section>
+    </Page>
   );
 }
 
 function RefreshButton({ onQueued }: { onQueued: () => Promise<void> }) {
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
-  const refresh = async () => {
-    setBusy(true);
-    try {
+  const { busy, outcome, run } = useAction(() => setTimeout(() => void onQueued(), 3_000));
+  const refresh = () =>
+    run(async () => {
       const { jobId } = await rpc.fx.refresh();
-      setMessage({ error: false, text: `Refresh queued (job ${jobId}); rates update once a worker has run it.` });
-      setTimeout(() => void onQueued(), 3_000);
-    } catch (error) {
-      setMessage({ error: true, text: describeError(error) });
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Refresh queued (job ${jobId}); rates update once a worker has run it.`;
+    });
   return (
     <>
       <button type="button" onClick={() => void refresh()} disabled={busy}>
         Refresh now
       </button>
-      {message && (
-        <span role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
-          {message.text}
-        </span>
-      )}
+      <Outcome outcome={outcome} inline />
     </>
   );
 }
 
 function ManualRateForm({ base, onSaved }: { base: string | undefined; onSaved: () => Promise<void> }) {
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
-  const save = async (event: FormEvent<HTMLFormElement>) => {
+  const { busy, outcome, run } = useAction(onSaved);
+  const save = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setBusy(true);
-    try {
+    void run(async () => {
       const saved = await rpc.fx.setManual({
         base: String(form.get("base")),
         quote: String(form.get("quote")),
         rate: String(form.get("rate")).trim(),
       });
-      setMessage({
-        error: false,
-        text: `${saved.base}/${saved.quote} = ${saved.rate} (manual) until ${formatTime(saved.expiresAt)}.`,
-      });
-      await onSaved();
-    } catch (error) {
-      setMessage({ error: true, text: describeError(error) });
-    } finally {
-      setBusy(false);
-    }
+      return `${saved.base}/${saved.quote} = ${saved.rate} (manual) until ${formatTime(saved.expiresAt)}.`;
+    });
   };
   return (
     <form className="card manual-rate" onSubmit={save} aria-labelledby="manual-title">
@@ -175,11 +135,7 @@ function ManualRateForm({ base, onSaved }: { base: string | undefined; onSaved: 
         Rate (units of quote per one base)
         <input name="rate" required inputMode="decimal" placeholder="1.0843" />
       </label>
-      {message && (
-        <p role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
-          {message.text}
-        </p>
-      )}
+      <Outcome outcome={outcome} />
       <button type="submit" className="primary" disabled={busy}>
         Set rate
       </button>

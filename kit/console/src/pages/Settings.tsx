@@ -1,6 +1,10 @@
 // System settings (admin): base currency, how long a KYC approval lasts, rate providers in order.
-import { type FormEvent, useEffect, useState } from "react";
-import { describeError, FX_PROVIDERS, rpc, type SystemSettings } from "../api";
+import { type FormEvent, useState } from "react";
+import { FX_PROVIDERS, rpc, type SystemSettings } from "../api";
+import { Alert } from "../components/Alert";
+import { Options } from "../components/Options";
+import { Outcome, useAction } from "../components/Outcome";
+import { Page } from "../components/Page";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
@@ -9,18 +13,10 @@ type Provider = (typeof FX_PROVIDERS)[number];
 export function SettingsPage() {
   const settings = useLoad(() => rpc.settings.system.get(), []);
   const currencies = useLoad(() => rpc.fx.currencies(), []);
-  useEffect(() => {
-    document.title = "Settings · Kit console";
-  }, []);
 
   return (
-    <section aria-labelledby="settings-title">
-      <h1 id="settings-title">System settings</h1>
-      {settings.error && (
-        <p role="alert" className="error">
-          {settings.error}
-        </p>
-      )}
+    <Page heading="System settings" headingId="settings-title" tabTitle="Settings">
+      <Alert>{settings.error}</Alert>
       {settings.data && (
         <SettingsForm
           key={settings.data.updatedAt ?? "defaults"}
@@ -29,7 +25,7 @@ export function SettingsPage() {
           onSaved={settings.reload}
         />
       )}
-    </section>
+    </Page>
   );
 }
 
@@ -43,8 +39,7 @@ function SettingsForm({
   onSaved: () => Promise<void>;
 }) {
   const [providers, setProviders] = useState<Provider[]>(settings.fxProviders);
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
+  const { busy, outcome, setOutcome, run } = useAction(onSaved);
 
   const move = (index: number, by: number) => {
     const next = [...providers];
@@ -55,24 +50,18 @@ function SettingsForm({
   const toggle = (provider: Provider, on: boolean) =>
     setProviders(on ? [...providers, provider] : providers.filter((p) => p !== provider));
 
-  const save = async (event: FormEvent<HTMLFormElement>) => {
+  const save = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    if (providers.length === 0) return setMessage({ error: true, text: "Keep at least one rate provider." });
-    setBusy(true);
-    try {
+    if (providers.length === 0) return setOutcome({ error: true, text: "Keep at least one rate provider." });
+    void run(async () => {
       await rpc.settings.system.update({
         baseCurrency: String(form.get("baseCurrency")),
         kycValidityDays: Number(form.get("kycValidityDays")),
         fxProviders: providers,
       });
-      setMessage({ error: false, text: "Saved." });
-      await onSaved();
-    } catch (error) {
-      setMessage({ error: true, text: describeError(error) });
-    } finally {
-      setBusy(false);
-    }
+      return "Saved.";
+    });
   };
 
   return (
@@ -80,11 +69,7 @@ function SettingsForm({
       <label>
         Base currency
         <select name="baseCurrency" defaultValue={settings.baseCurrency}>
-          {currencies.map((code) => (
-            <option key={code} value={code}>
-              {code}
-            </option>
-          ))}
+          <Options values={currencies} />
         </select>
       </label>
       <label>
@@ -132,11 +117,7 @@ function SettingsForm({
           </button>
         ))}
       </fieldset>
-      {message && (
-        <p role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
-          {message.text}
-        </p>
-      )}
+      <Outcome outcome={outcome} />
       <p className="muted">
         Last changed {formatTime(settings.updatedAt)}
         {settings.updatedBy && ` by ${settings.updatedBy.slice(0, 8)}`}.

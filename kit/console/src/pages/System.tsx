@@ -1,80 +1,60 @@
 // Chain and system: what Kit reports of itself (version, dependencies, chain head), and the tokens
 // it indexes with how far the indexer has got for each; for admins, the indexer in detail (its last
 // error, and the tokens quarantined or catching up).
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { can, type Me, rpc } from "../api";
+import { Alert } from "../components/Alert";
+import { Badge } from "../components/Badge";
+import { Card } from "../components/Card";
+import { DataTable } from "../components/DataTable";
+import { Facts } from "../components/Facts";
+import { Page } from "../components/Page";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 
 export function SystemPage({ me }: { me: Me }) {
   const [checks, setChecks] = useState(0);
   const info = useLoad(() => rpc.system.info(), [checks]);
-  useEffect(() => {
-    document.title = "Chain & system · Kit console";
-  }, []);
   const data = info.data;
 
   return (
-    <section aria-labelledby="system-title">
-      <h1 id="system-title">Chain &amp; system</h1>
+    <Page heading="Chain & system" headingId="system-title">
       <button type="button" onClick={() => setChecks((n) => n + 1)} disabled={info.loading}>
         Check again
       </button>
-      {info.error && (
-        <p role="alert" className="error">
-          {info.error}
-        </p>
-      )}
+      <Alert>{info.error}</Alert>
       {data && (
         <div className="columns">
-          <section className="card" aria-labelledby="chain-title">
-            <h2 id="chain-title">Chain</h2>
-            <dl className="facts">
-              <dt>Chain id</dt>
-              <dd>{data.chain.id ?? "unknown"}</dd>
-              <dt>Latest block</dt>
-              <dd>{data.chain.latestBlock ?? "unknown (the node did not answer)"}</dd>
-              <dt>Kit version</dt>
-              <dd>{data.version}</dd>
-              <dt>Up for</dt>
-              <dd>{Math.round(data.uptimeSeconds / 60)} min</dd>
-              <dt>Checked</dt>
-              <dd>{formatTime(data.checkedAt)}</dd>
-            </dl>
-          </section>
-          <section className="card" aria-labelledby="deps-title">
-            <h2 id="deps-title">Dependencies</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Service</th>
-                  <th scope="col">State</th>
-                  <th scope="col" className="number">
-                    Latency
-                  </th>
+          <Card heading="Chain" headingId="chain-title">
+            <Facts
+              facts={{
+                "Chain id": data.chain.id ?? "unknown",
+                "Latest block": data.chain.latestBlock ?? "unknown (the node did not answer)",
+                "Kit version": data.version,
+                "Up for": `${Math.round(data.uptimeSeconds / 60)} min`,
+                Checked: formatTime(data.checkedAt),
+              }}
+            />
+          </Card>
+          <Card heading="Dependencies" headingId="deps-title">
+            <DataTable columns={["Service", "State", { label: "Latency", numeric: true }]}>
+              {Object.entries(data.dependencies).map(([name, dep]) => (
+                <tr key={name}>
+                  <td>{name}</td>
+                  <td>
+                    <Badge tone={dep?.up ? "approved" : "rejected"}>{dep?.up ? "Up" : "Down"}</Badge>
+                    {dep?.error && <span className="muted"> {dep.error}</span>}
+                  </td>
+                  <td className="number">{dep ? `${dep.latencyMs.toFixed(1)} ms` : "—"}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {Object.entries(data.dependencies).map(([name, dep]) => (
-                  <tr key={name}>
-                    <td>{name}</td>
-                    <td>
-                      <span className={`badge ${dep?.up ? "status-approved" : "status-rejected"}`}>
-                        {dep?.up ? "Up" : "Down"}
-                      </span>
-                      {dep?.error && <span className="muted"> {dep.error}</span>}
-                    </td>
-                    <td className="number">{dep ? `${dep.latencyMs.toFixed(1)} ms` : "—"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+              ))}
+            </DataTable>
+          </Card>
         </div>
       )}
       {can(me, "settings", "manage_system") && <IndexerCard checks={checks} />}
       <TokensCard latestBlock={data?.chain.latestBlock ?? null} />
-    </section>
+    </Page>
   );
 }
 
@@ -83,76 +63,55 @@ function IndexerCard({ checks }: { checks: number }) {
   const overview = useLoad(() => rpc.system.indexer(), [checks]);
   const data = overview.data;
   return (
-    <section className="card" aria-labelledby="indexer-title">
-      <h2 id="indexer-title">Indexer</h2>
-      {overview.error && (
-        <p role="alert" className="error">
-          {overview.error}
-        </p>
-      )}
+    <Card heading="Indexer" headingId="indexer-title">
+      <Alert>{overview.error}</Alert>
       {data && (
         <>
-          <dl className="facts">
-            <dt>State</dt>
-            <dd>
-              {data.report
+          <Facts
+            facts={{
+              State: data.report
                 ? `${data.report.state} (${data.report.role}), reported ${formatTime(data.report.reportedAt)}`
-                : "no indexer reported in the last minute"}
-            </dd>
-            <dt>Indexed up to</dt>
-            <dd>{data.checkpoint ? `block ${data.checkpoint.block}` : "nothing indexed yet"}</dd>
-            <dt>Last error</dt>
-            <dd>
-              {data.report?.lastError
+                : "no indexer reported in the last minute",
+              "Indexed up to": data.checkpoint ? `block ${data.checkpoint.block}` : "nothing indexed yet",
+              "Last error": data.report?.lastError
                 ? `${data.report.lastError} (${formatTime(data.report.lastErrorAt)})`
-                : "none reported"}
-            </dd>
-            <dt>Tokens</dt>
-            <dd>
-              {data.tokens.following} followed, {data.tokens.catchingUp} catching up, {data.tokens.quarantined}{" "}
-              quarantined
-            </dd>
-          </dl>
+                : "none reported",
+              Tokens: `${data.tokens.following} followed, ${data.tokens.catchingUp} catching up, ${data.tokens.quarantined} quarantined`,
+            }}
+          />
           {data.attention.length > 0 && (
-            <table aria-label="Tokens quarantined or catching up">
-              <thead>
-                <tr>
-                  <th scope="col">Token</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Complete up to block</th>
-                  <th scope="col">Why</th>
+            <DataTable
+              label="Tokens quarantined or catching up"
+              columns={["Token", "State", "Complete up to block", "Why"]}
+            >
+              {data.attention.map((token) => (
+                <tr key={token.address}>
+                  <td>
+                    {token.symbol || token.name} <code>{token.address}</code>
+                  </td>
+                  <td>
+                    {token.state === "quarantined" ? `Quarantined ${formatTime(token.quarantinedAt)}` : "Catching up"}
+                  </td>
+                  <td>{token.indexedBlock ?? "—"}</td>
+                  <td>
+                    {token.reason ?? "—"}
+                    {token.state === "quarantined" && (
+                      <span className="muted">
+                        {" "}
+                        Once fixed:{" "}
+                        <code>
+                          bun run kit indexer:reset --chain-id {data.chainId} --token {token.address}
+                        </code>
+                      </span>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {data.attention.map((token) => (
-                  <tr key={token.address}>
-                    <td>
-                      {token.symbol || token.name} <code>{token.address}</code>
-                    </td>
-                    <td>
-                      {token.state === "quarantined" ? `Quarantined ${formatTime(token.quarantinedAt)}` : "Catching up"}
-                    </td>
-                    <td>{token.indexedBlock ?? "—"}</td>
-                    <td>
-                      {token.reason ?? "—"}
-                      {token.state === "quarantined" && (
-                        <span className="muted">
-                          {" "}
-                          Once fixed:{" "}
-                          <code>
-                            bun run kit indexer:reset --chain-id {data.chainId} --token {token.address}
-                          </code>
-                        </span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )}
         </>
       )}
-    </section>
+    </Card>
   );
 }
 
@@ -166,57 +125,40 @@ function TokensCard({ latestBlock }: { latestBlock: string | null }) {
     return page.items.map((token, i) => ({ token, indexedBlock: details[i]?.indexedBlock ?? null }));
   }, []);
   return (
-    <section className="card" aria-labelledby="tokens-title">
-      <h2 id="tokens-title">Tokens and indexer</h2>
-      {tokens.error && (
-        <p role="alert" className="error">
-          {tokens.error}
-        </p>
-      )}
-      <table aria-busy={tokens.loading}>
-        <thead>
-          <tr>
-            <th scope="col">Token</th>
-            <th scope="col">Address</th>
-            <th scope="col" className="number">
-              Total supply
-            </th>
-            <th scope="col" className="number">
-              Holders
-            </th>
-            <th scope="col">State</th>
-            <th scope="col">Indexed up to block</th>
+    <Card heading="Tokens and indexer" headingId="tokens-title">
+      <Alert>{tokens.error}</Alert>
+      <DataTable
+        columns={[
+          "Token",
+          "Address",
+          { label: "Total supply", numeric: true },
+          { label: "Holders", numeric: true },
+          "State",
+          "Indexed up to block",
+        ]}
+        busy={tokens.loading}
+        empty={tokens.data?.length === 0 && "No token indexed yet."}
+      >
+        {tokens.data?.map(({ token, indexedBlock }) => (
+          <tr key={token.address}>
+            <td>
+              {token.name ?? "(no name)"} {token.symbol && <span className="muted">({token.symbol})</span>}
+            </td>
+            <td>
+              <code>{token.address}</code>
+            </td>
+            <td className="number">{token.totalSupply.formatted}</td>
+            <td className="number">{token.holders}</td>
+            <td>{token.paused === null ? "—" : token.paused ? "Paused" : "Active"}</td>
+            <td>
+              {indexedBlock ?? "not yet"}
+              {indexedBlock && latestBlock && (
+                <span className="muted"> ({BigInt(latestBlock) - BigInt(indexedBlock)} behind the head)</span>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {tokens.data?.map(({ token, indexedBlock }) => (
-            <tr key={token.address}>
-              <td>
-                {token.name ?? "(no name)"} {token.symbol && <span className="muted">({token.symbol})</span>}
-              </td>
-              <td>
-                <code>{token.address}</code>
-              </td>
-              <td className="number">{token.totalSupply.formatted}</td>
-              <td className="number">{token.holders}</td>
-              <td>{token.paused === null ? "—" : token.paused ? "Paused" : "Active"}</td>
-              <td>
-                {indexedBlock ?? "not yet"}
-                {indexedBlock && latestBlock && (
-                  <span className="muted"> ({BigInt(latestBlock) - BigInt(indexedBlock)} behind the head)</span>
-                )}
-              </td>
-            </tr>
-          ))}
-          {tokens.data?.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No token indexed yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-    </section>
+        ))}
+      </DataTable>
+    </Card>
   );
 }

@@ -2,8 +2,14 @@
 // ban (with a reason) or lift a ban, end a user's sessions. Kit refuses an admin demoting or
 // banning themselves; that answer is shown as it comes.
 import { type FormEvent, useEffect, useState } from "react";
-import { describeError, type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
-import { formatTime } from "../format";
+import { type Me, ROLES, type RoleName, rpc, type UserView } from "../api";
+import { Alert } from "../components/Alert";
+import { DataTable } from "../components/DataTable";
+import { Options } from "../components/Options";
+import { Outcome, useAction } from "../components/Outcome";
+import { Page } from "../components/Page";
+import { Pager, useCursorPaging } from "../components/Pager";
+import { formatTime, roleLabel } from "../format";
 import { useLoad } from "../hooks";
 
 const PAGE_SIZE = 25;
@@ -11,30 +17,22 @@ const PAGE_SIZE = 25;
 export function UsersPage({ me }: { me: Me }) {
   const [search, setSearch] = useState("");
   const [role, setRole] = useState<RoleName | "">("");
-  // Cursors of the pages up to the current one (the first page has none); new filters start over.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  // New filters (and a search again) start over at the first page.
+  const paging = useCursorPaging(PAGE_SIZE);
+  const { cursor } = paging;
   const users = useLoad(
     () => rpc.users.list({ search: search || undefined, role: role || undefined, cursor, limit: PAGE_SIZE }),
     [search, role, cursor],
   );
-  useEffect(() => {
-    document.title = "Users · Kit console";
-  }, []);
 
   const applySearch = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     setSearch(String(new FormData(event.currentTarget).get("search") ?? "").trim());
-    setCursors([undefined]);
+    paging.restart();
   };
 
-  const items = users.data?.items ?? [];
-  const nextCursor = users.data?.nextCursor ?? null;
-  const first = (cursors.length - 1) * PAGE_SIZE + 1;
-
   return (
-    <section aria-labelledby="users-title">
-      <h1 id="users-title">Users and roles</h1>
+    <Page heading="Users and roles" headingId="users-title" tabTitle="Users">
       <form className="filters" onSubmit={applySearch} aria-label="Find users">
         <label>
           E-mail or name
@@ -47,94 +45,36 @@ export function UsersPage({ me }: { me: Me }) {
             value={role}
             onChange={(e) => {
               setRole(e.target.value as RoleName | "");
-              setCursors([undefined]);
+              paging.restart();
             }}
           >
             <option value="">Any role</option>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r.replace("_", " ")}
-              </option>
-            ))}
+            <Options values={ROLES} label={roleLabel} />
           </select>
         </label>
       </form>
-      {users.error && (
-        <p role="alert" className="error">
-          {users.error}
-        </p>
-      )}
-      <table aria-busy={users.loading}>
-        <thead>
-          <tr>
-            <th scope="col">E-mail</th>
-            <th scope="col">Name</th>
-            <th scope="col">Since</th>
-            <th scope="col">State</th>
-            <th scope="col">Role</th>
-            <th scope="col">Access</th>
-          </tr>
-        </thead>
-        <tbody>
-          {users.data?.items.map((user) => (
-            <UserRow key={user.id} user={user} me={me} onChanged={users.reload} />
-          ))}
-          {users.data?.items.length === 0 && (
-            <tr>
-              <td colSpan={6} className="empty">
-                No user matches.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <nav className="pager" aria-label="Pages">
-        <button
-          type="button"
-          disabled={cursors.length <= 1}
-          onClick={() => setCursors((list) => (list.length > 1 ? list.slice(0, -1) : list))}
-        >
-          ← Previous
-        </button>
-        <span>
-          {items.length === 0
-            ? "No users"
-            : `Users ${first}–${first + items.length - 1}${nextCursor ? "" : ` of ${first - 1 + items.length}`}`}
-        </span>
-        <button
-          type="button"
-          disabled={!nextCursor}
-          onClick={() => {
-            if (nextCursor) setCursors((list) => [...list, nextCursor]);
-          }}
-        >
-          Next →
-        </button>
-      </nav>
-    </section>
+      <Alert>{users.error}</Alert>
+      <DataTable
+        columns={["E-mail", "Name", "Since", "State", "Role", "Access"]}
+        busy={users.loading}
+        empty={users.data?.items.length === 0 && "No user matches."}
+      >
+        {users.data?.items.map((user) => (
+          <UserRow key={user.id} user={user} me={me} onChanged={users.reload} />
+        ))}
+      </DataTable>
+      <Pager paging={paging} page={users.data} noun="Users" none="No users" />
+    </Page>
   );
 }
 
 function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: () => Promise<void> }) {
   const [role, setRole] = useState<RoleName>(user.role);
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
   const [banning, setBanning] = useState(false);
   useEffect(() => setRole(user.role), [user.role]);
+  // Each admin action's outcome is said beside the row, and the list is read again.
+  const { busy, outcome, run: act } = useAction(onChanged);
 
-  /** Runs one admin action; its outcome is said beside the row, and the list is read again. */
-  const act = async (action: () => Promise<string>, undo?: () => void) => {
-    setBusy(true);
-    try {
-      setMessage({ error: false, text: await action() });
-      await onChanged();
-    } catch (error) {
-      setMessage({ error: true, text: describeError(error) });
-      undo?.();
-    } finally {
-      setBusy(false);
-    }
-  };
   const save = () =>
     act(
       async () => {
@@ -179,11 +119,7 @@ function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: (
           Role of {user.email}
         </label>
         <select id={selectId} value={role} onChange={(e) => setRole(e.target.value as RoleName)}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r.replace("_", " ")}
-            </option>
-          ))}
+          <Options values={ROLES} label={roleLabel} />
         </select>{" "}
         <button type="button" disabled={busy || role === user.role} onClick={() => void save()}>
           Save
@@ -222,12 +158,8 @@ function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: (
         >
           End sessions
         </button>
-        {message && (
-          <span role={message.error ? "alert" : "status"} className={message.error ? "error" : "muted"}>
-            {" "}
-            {message.text}
-          </span>
-        )}
+        {outcome && " "}
+        <Outcome outcome={outcome} inline />
       </td>
     </tr>
   );
