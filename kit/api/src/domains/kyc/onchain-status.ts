@@ -3,10 +3,10 @@
 import { and, asc, eq } from "drizzle-orm";
 import { getAddress } from "viem";
 import type { Config } from "../../config";
+import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import type { JobQueue } from "../../jobs/names";
 import type { OnchainRegistration } from "./contract";
 import { currentApproval, isLinked, type RegistrationRow } from "./onchain";
 import { kycOnchainRegistrations } from "./schema";
