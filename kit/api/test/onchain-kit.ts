@@ -74,7 +74,7 @@ export async function linkAddress(kit: TestKit, userId: string, address: Address
     id: randomUUID(),
     userId,
     address: lowercase,
-    chainId: kit.config.auth.chainId,
+    chainId: kit.config.chain.id,
     createdAt: new Date(),
   });
   return lowercase;

@@ -197,10 +197,10 @@ export async function linkWallet(
       `The SIWE message is for ${parsed.domain}; sign one for ${new URL(config.auth.publicUrl).host}.`,
     );
   }
-  if (parsed.chainId !== config.auth.chainId) {
+  if (parsed.chainId !== config.chain.id) {
     throw new KitError(
       "BAD_REQUEST",
-      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.auth.chainId}.`,
+      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.chain.id}.`,
     );
   }
   const now = Date.now();

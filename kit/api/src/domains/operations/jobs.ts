@@ -59,7 +59,7 @@ export function operationJobs(config: Pick<Config, "operations">): JobDefinition
       everySeconds: config.operations.sweepSeconds,
       attempts: 1,
       run: async (deps) => {
-        if (!(await hasOpenWork(deps.db, deps.config.auth.chainId))) return { idle: true };
+        if (!(await hasOpenWork(deps.db, deps.config.chain.id))) return { idle: true };
         return runOutbox(deps, await chainFor(deps), "all");
       },
     },

@@ -21,7 +21,7 @@ import { type OperationRow, transition } from "./store";
 export interface OperationDeps {
   db: Database;
   chain: Chain;
-  config: Pick<Config, "auth">;
+  config: Pick<Config, "chain">;
   jobs: JobQueue;
   log: Logger;
 }

@@ -57,11 +57,11 @@ export async function readIndexerReport(redis: Redis): Promise<IndexerReport | n
 const block = (n: number | null | undefined) => (n === null || n === undefined ? null : String(n));
 
 export async function getIndexerOverview(deps: {
-  config: Pick<Config, "auth">;
+  config: Pick<Config, "chain">;
   db: Database;
   redis: Redis;
 }): Promise<IndexerOverview> {
-  const chainId = deps.config.auth.chainId;
+  const chainId = deps.config.chain.id;
   const [report, checkpoint, counts, listed] = await Promise.all([
     // Redis away: the tables still say most of it.
     readIndexerReport(deps.redis).catch(() => null),
