@@ -3,9 +3,9 @@
 // them, without bun:test), plus a made-up ExchangeRate-API document with as many currencies as
 // the `currencies` table holds (~170) to time one refresh.
 import { join } from "node:path";
+import type { Deps } from "../kit/api/src/deps";
 import { currencies } from "../kit/api/src/domains/exchange-rates/schema";
 import { type RefreshResult, refreshRates } from "../kit/api/src/domains/exchange-rates/service";
-import type { Deps } from "../kit/api/src/rpc/context";
 
 const FIXTURES = join(import.meta.dir, "..", "kit", "api", "test", "fixtures", "fx");
 

@@ -38,7 +38,7 @@ try {
   if (!token) throw new Error("no demo token");
   const [alice] = dev.accounts.investors;
   if (!alice) throw new Error("no investor");
-  const chainId = kit.config.auth.chainId;
+  const chainId = kit.config.chain.id;
   await kit.deps.db.insert(tokens).values({
     chainId,
     address: token.address.toLowerCase(),

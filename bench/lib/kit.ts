@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Server } from "bun";
 import { type App, createApp } from "../../kit/api/src/app";
 import { loadConfig, type ResolvedConfig, requireResolved } from "../../kit/api/src/config";
+import type { Deps } from "../../kit/api/src/deps";
 import { startLocalAnvil } from "../../kit/api/src/dev/anvil";
 import { freePort } from "../../kit/api/src/dev/ports";
 import { ensureDatabaseExists } from "../../kit/api/src/dev/postgres";
@@ -16,7 +17,6 @@ import { createDatabase, migrateDatabase } from "../../kit/api/src/infra/db";
 import { createLogger } from "../../kit/api/src/infra/log";
 import { deleteKeysWithPrefix } from "../../kit/api/src/infra/redis";
 import { ensureBuckets } from "../../kit/api/src/infra/storage";
-import type { Deps } from "../../kit/api/src/rpc/context";
 import { closeDeps, createDeps } from "../../kit/api/src/runtime";
 
 export interface BenchKitOptions {

@@ -1,7 +1,7 @@
 // What one request asks of Redis and Postgres, counted exactly: the bench's clients are
 // instrumented for a fixed number of sequential in-process requests (no load, no sampling), and
 // the instrumentation is removed before the load, so it never weighs on the measured runs.
-import type { Deps } from "../../kit/api/src/rpc/context";
+import type { Deps } from "../../kit/api/src/deps";
 
 /** Figures per call, over `calls` sequential calls (a fraction means the calls did not all do the same). */
 export interface WorkPerCall {

@@ -7,6 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import type { Deps } from "./deps";
 import { CLIENT_IP_HEADER, trustedOrigins } from "./domains/auth/auth";
 import { checkAuthAttempt, rememberSignInAddress, type SignInAttempt } from "./domains/auth/brute-force";
 import { checkDependencies } from "./domains/system/service";
@@ -22,7 +23,7 @@ import { createMetrics, type Metrics } from "./infra/metrics";
 import type { RateLimitResult } from "./infra/rate-limiter";
 import type { RunningWorker } from "./jobs/worker";
 import { router } from "./router";
-import type { Deps, RequestContext } from "./rpc/context";
+import type { RequestContext } from "./rpc/context";
 import { createRpcHandlers, DATABASE_UNAVAILABLE_MESSAGE } from "./rpc/handlers";
 
 type AppEnv = { Variables: { requestId: string; trace: RequestContext["trace"]; log: Deps["log"] } };

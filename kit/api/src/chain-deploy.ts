@@ -21,10 +21,8 @@ try {
   const clients = await connect(rpcUrl).catch((error: Error) =>
     fail(`the node at RPC_URL did not answer: ${error.message.split("\n")[0]}`),
   );
-  if (clients.chain.id !== config.auth.chainId) {
-    fail(
-      `RPC_URL is chain ${clients.chain.id} but CHAIN_ID is ${config.auth.chainId}: set CHAIN_ID=${clients.chain.id}`,
-    );
+  if (clients.chain.id !== config.chain.id) {
+    fail(`RPC_URL is chain ${clients.chain.id} but CHAIN_ID is ${config.chain.id}: set CHAIN_ID=${clients.chain.id}`);
   }
   const onAnvil = await isAnvil(clients.publicClient);
   const { agent, claimSigner } = chainAccounts(config, onAnvil);

@@ -247,6 +247,8 @@ export interface Config {
   };
   /** Absent in development: the local stack starts an anvil and fills it in. */
   chain: {
+    /** The chain Kit serves (CHAIN_ID): SIWE messages must name it, and what Kit stores of a chain is keyed by it. */
+    id: number;
     rpcUrl?: string;
     anvilPort: number;
     /**
@@ -280,8 +282,6 @@ export interface Config {
     secret: string;
     /** How many proxies in front of Kit append to X-Forwarded-For (0: use the socket address). */
     trustProxyHops: number;
-    /** The chain id a SIWE message must name. */
-    chainId: number;
     bootstrapAdmin?: { email: string; password: string };
   };
   fx: {
@@ -388,6 +388,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       publicEndpoint: e.S3_PUBLIC_ENDPOINT,
     },
     chain: {
+      id: e.CHAIN_ID,
       rpcUrl: e.RPC_URL,
       anvilPort: e.ANVIL_PORT,
       deploymentFile: e.CHAIN_DEPLOYMENT_FILE ?? resolve(e.DATA_DIR, "chain", `deployment-${e.CHAIN_ID}.json`),
@@ -407,7 +408,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
       secret: e.BETTER_AUTH_SECRET,
       trustProxyHops: e.TRUST_PROXY_HOPS,
-      chainId: e.CHAIN_ID,
       bootstrapAdmin:
         e.BOOTSTRAP_ADMIN_EMAIL && e.BOOTSTRAP_ADMIN_PASSWORD
           ? { email: e.BOOTSTRAP_ADMIN_EMAIL, password: e.BOOTSTRAP_ADMIN_PASSWORD }

@@ -2,11 +2,14 @@
 import type { Server } from "bun";
 import { createApp, createOperationalApp } from "./app";
 import type { ResolvedConfig } from "./config";
+import type { Deps, DomainEvents } from "./deps";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
 import { closeRateCopies } from "./domains/exchange-rates/cache";
+import { forgetCachedRates } from "./domains/exchange-rates/service";
 import { closeStatusEvents } from "./domains/kyc/events";
 import { kycKeyMetrics } from "./domains/kyc/key-rotation";
+import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./domains/kyc/onchain";
 import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { closeTokenStreams } from "./domains/tokens/live";
@@ -19,11 +22,17 @@ import { closeRedis, createRedis, redisReady } from "./infra/redis";
 import { createStorage, ensureBuckets } from "./infra/storage";
 import { createJobQueue } from "./jobs/queue";
 import { type RunningWorker, startWorker } from "./jobs/worker";
-import type { Deps } from "./rpc/context";
 import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 
 export const ROLES = ["api", "worker", "indexer"] as const;
 export type Role = (typeof ROLES)[number];
+
+/** Who listens to what: one domain announces, another acts, and neither imports the other for it. */
+const domainEvents: DomainEvents = {
+  walletLinked: queueNewWalletEligibility,
+  walletUnlinked: queueUnlinkedWalletRevocation,
+  fxSettingsChanged: forgetCachedRates,
+};
 
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {
   const rateLimitRules = resolveRateLimitRules(config.rateLimits);
@@ -40,6 +49,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     log,
     auth: createAuth({ config, db, redis, chain, log, rateLimitRules }),
     jobs: createJobQueue(config, log),
+    events: domainEvents,
     rateLimitRules,
     startedAt: Date.now(),
   };

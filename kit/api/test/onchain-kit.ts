@@ -10,12 +10,13 @@ import { type DevChain, isVerified, startDevChain, writeDeployment } from "@kit/
 import { eq } from "drizzle-orm";
 import type { Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { JobDefinition } from "../src/deps";
 import { walletAddress } from "../src/domains/auth/schema";
 import type { RegistrationRow } from "../src/domains/kyc/onchain";
 import { kycOnchainRegistrations } from "../src/domains/kyc/schema";
 import { createLogger } from "../src/infra/log";
 import { createMetrics } from "../src/infra/metrics";
-import type { JobDefinition, JobName } from "../src/jobs/names";
+import type { JobName } from "../src/jobs/names";
 import { jobDefinitions } from "../src/jobs/registry";
 import { type RunningWorker, startWorker } from "../src/jobs/worker";
 import { createTestKit, type TestKit } from "./kit";
@@ -73,7 +74,7 @@ export async function linkAddress(kit: TestKit, userId: string, address: Address
     id: randomUUID(),
     userId,
     address: lowercase,
-    chainId: kit.config.auth.chainId,
+    chainId: kit.config.chain.id,
     createdAt: new Date(),
   });
   return lowercase;

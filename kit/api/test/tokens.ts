@@ -26,7 +26,7 @@ export interface TestTokenOptions {
 export async function insertToken(kit: TestKit, options: TestTokenOptions = {}): Promise<string> {
   const address = (options.address ?? randomAddress()).toLowerCase();
   await kit.deps.db.insert(tokens).values({
-    chainId: kit.config.auth.chainId,
+    chainId: kit.config.chain.id,
     address,
     name: options.name ?? "Test Bond",
     symbol: options.symbol ?? "TBND",
@@ -42,7 +42,7 @@ export async function insertToken(kit: TestKit, options: TestTokenOptions = {}):
 
 export async function insertBalances(kit: TestKit, token: string, balances: Record<string, string>): Promise<void> {
   const rows = Object.entries(balances).map(([holder, balance]) => ({
-    chainId: kit.config.auth.chainId,
+    chainId: kit.config.chain.id,
     token: token.toLowerCase(),
     holder: holder.toLowerCase(),
     balance,
@@ -66,7 +66,7 @@ export async function insertTransfers(kit: TestKit, token: string, transfers: Te
   const rows = transfers.map((t) => {
     txCounter += 1;
     return {
-      chainId: kit.config.auth.chainId,
+      chainId: kit.config.chain.id,
       token: token.toLowerCase(),
       txHash: `0x${txCounter.toString(16).padStart(8, "0")}${"ab".repeat(28)}`,
       logIndex: t.logIndex,

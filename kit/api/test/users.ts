@@ -65,7 +65,7 @@ export async function signedWalletLink(
   const { nonce } = await kit.deps.auth.api.getSiweNonce({ body: {} });
   const message = createSiweMessage({
     address: account.address,
-    chainId: kit.config.auth.chainId,
+    chainId: kit.config.chain.id,
     domain: new URL(kit.config.auth.publicUrl).host,
     nonce,
     uri: kit.config.auth.publicUrl,

@@ -2,9 +2,9 @@
 // Fixed, printed passwords are fine here and nowhere else (this file is not reachable from main.ts).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { Deps } from "../deps";
 import { createPasswordUser } from "../domains/auth/service";
 import { CONSOLE_DIST } from "../http/console";
-import type { Deps } from "../rpc/context";
 
 export const DEMO_USERS = [
   { email: "reviewer@example.com", password: "kit-demo-reviewer", role: "kyc_reviewer", name: "Demo Reviewer" },

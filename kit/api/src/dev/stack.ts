@@ -60,7 +60,7 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       const anvil = await startLocalAnvil({
         port: config.chain.anvilPort,
         stateFile: join(directory, "state.json"),
-        chainId: config.auth.chainId,
+        chainId: config.chain.id,
       });
       stops.push(anvil.stop);
       rpcUrl = anvil.rpcUrl;
@@ -79,7 +79,7 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       if (ensured.deployed) {
         embedded.push(`ERC-3643 token suite deployed on anvil, addresses in ${path}`);
         // A new chain: what the database indexed from an earlier one is about blocks that are gone.
-        const removed = await forgetIndexedChain(config.db.url, config.auth.chainId);
+        const removed = await forgetIndexedChain(config.db.url, config.chain.id);
         if (removed > 0) embedded.push(`index of the previous dev chain cleared (${removed} rows)`);
       }
     }

@@ -1,9 +1,9 @@
 // The producer side of the job queue: one BullMQ Queue on its own Redis connection, in every process.
 import { type JobsOptions, Queue } from "bullmq";
 import type { Config } from "../config";
+import type { JobDefinition, JobQueue } from "../deps";
 import type { Logger } from "../infra/log";
 import { closeRedis, createQueueRedis } from "../infra/redis";
-import type { JobDefinition, JobQueue } from "./names";
 import { jobDefinitions } from "./registry";
 
 /** One queue for every job; the job's name picks its definition. */

@@ -1,6 +1,7 @@
 // The jobs the worker runs. A job's logic lives in its domain's service; here it gets a name, a
 // schedule and a retry policy.
 import type { Config } from "../config";
+import type { JobDefinition } from "../deps";
 import { refreshRates } from "../domains/exchange-rates/service";
 import { cleanUpDocuments } from "../domains/kyc/documents";
 import { reconcileFreezes } from "../domains/kyc/freeze-reconcile";
@@ -11,7 +12,7 @@ import { kycOnchainMetrics } from "../domains/kyc/onchain-metrics";
 import { reconcileRegistrations } from "../domains/kyc/reconcile";
 import { expireApprovals } from "../domains/kyc/review";
 import { operationJobs } from "../domains/operations/jobs";
-import type { JobDefinition, JobName } from "./names";
+import type { JobName } from "./names";
 
 export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDefinition<JobName>[] {
   return [

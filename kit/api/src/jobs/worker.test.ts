@@ -9,11 +9,11 @@ import { startPrivateRedis } from "../../test/redis-server";
 import { serveKit } from "../../test/serve";
 import { createOperationalApp } from "../app";
 import type { ResolvedConfig } from "../config";
+import type { Deps, JobDefinition } from "../deps";
 import { freePort } from "../dev/ports";
 import { createLogger } from "../infra/log";
-import type { Deps } from "../rpc/context";
 import { closeDeps, createDeps } from "../runtime";
-import type { JobDefinition, JobName } from "./names";
+import type { JobName } from "./names";
 import { createJobQueue } from "./queue";
 import { startWorker } from "./worker";
 

@@ -1,10 +1,9 @@
 // The worker role: runs queued and scheduled jobs (BullMQ), retries them, counts them in /metrics and
 // records each job's last outcome in Redis.
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import type { Deps, JobDefinition } from "../deps";
 import { createMetrics, type Metrics } from "../infra/metrics";
 import { closeRedis, createQueueRedis, redisReady } from "../infra/redis";
-import type { Deps } from "../rpc/context";
-import type { JobDefinition } from "./names";
 import { jobOptions, QUEUE_NAME, queuePrefix } from "./queue";
 import { jobDefinitions } from "./registry";
 import { isOverdue, type JobRunStatus, lastRunAt, readJobStatus, recordJobOutcome } from "./status";

@@ -112,7 +112,7 @@ export function createAuth(deps: {
         // The chain id must be the one Kit serves. EOAs are checked offline; smart-contract
         // wallets on chain, so a node that cannot be reached is a 503, not a wrong signature.
         verifyMessage: async ({ message, signature, address, chainId }) => {
-          if (chainId !== config.auth.chainId) return false;
+          if (chainId !== config.chain.id) return false;
           const check = await checkWalletSignature(chain, {
             address: address as `0x${string}`,
             message,

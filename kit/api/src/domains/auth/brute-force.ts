@@ -21,7 +21,6 @@ import {
 } from "../../infra/rate-limiter";
 import type { Redis } from "../../infra/redis";
 import type { RateLimitRules } from "../../rpc/rate-limit-rules";
-import type { Auth } from "./auth";
 
 /** How long an address that signed in to an account stays exempt from that account's ceiling. */
 export const KNOWN_ADDRESS_TTL_SECONDS = 30 * 24 * 60 * 60;
@@ -51,7 +50,8 @@ type AttemptDeps = {
   log: Logger;
   rateLimitRules: RateLimitRules;
   config: Pick<Config, "auth">;
-  auth: Pick<Auth, "$context">;
+  /** better-auth's instance (auth.ts); only its password policy is read here. */
+  auth: { $context: Promise<{ password: { config: { maxPasswordLength: number } } }> };
 };
 
 /**

@@ -6,13 +6,12 @@ import { getAddress } from "viem";
 import { parseSiweMessage } from "viem/siwe";
 import type { Config } from "../../config";
 import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
+import type { DomainEvents, JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
-import type { JobQueue } from "../../jobs/names";
-import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "../kyc/onchain";
 import type { Auth } from "./auth";
 import { SESSION_EXPIRES_IN_SECONDS } from "./auth";
 import { grants, isDemotion, type RoleName } from "./permissions";
@@ -26,6 +25,13 @@ interface AuthDeps {
   db: Database;
   auth: Auth;
   redis: Redis;
+}
+
+/** What linking and unlinking wallets need besides the basics: whom to tell afterwards. */
+interface WalletDeps {
+  jobs?: JobQueue;
+  log?: Logger;
+  events: Pick<DomainEvents, "walletLinked" | "walletUnlinked">;
 }
 
 /** better-auth's retention for its "sessions revoked before" mark: longer than any session lives. */
@@ -172,7 +178,7 @@ function tooManyWallets(): KitError {
  * domain and chain, carry a nonce Kit issued (single use), and be within its validity window.
  */
 export async function linkWallet(
-  { config, db, auth, chain, jobs, log }: AuthDeps & { chain: Chain; jobs?: JobQueue; log?: Logger },
+  { config, db, auth, chain, jobs, log, events }: AuthDeps & WalletDeps & { chain: Chain },
   userId: string,
   input: { message: string; signature: string },
 ) {
@@ -191,10 +197,10 @@ export async function linkWallet(
       `The SIWE message is for ${parsed.domain}; sign one for ${new URL(config.auth.publicUrl).host}.`,
     );
   }
-  if (parsed.chainId !== config.auth.chainId) {
+  if (parsed.chainId !== config.chain.id) {
     throw new KitError(
       "BAD_REQUEST",
-      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.auth.chainId}.`,
+      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.chain.id}.`,
     );
   }
   const now = Date.now();
@@ -264,8 +270,8 @@ export async function linkWallet(
       return inserted;
     });
     if (!row) throw new Error("wallet insert returned no row");
-    // After the commit: an approved investor's new wallet becomes eligible on chain too.
-    await queueNewWalletEligibility({ db, jobs, log }, userId, checksummed);
+    // After the commit: an approved investor's new wallet becomes eligible on chain too (kyc listens).
+    await events.walletLinked({ db, jobs, log }, userId, checksummed);
     return toWalletView(row);
   } catch (error) {
     if (postgresError(error)?.code === PG_UNIQUE_VIOLATION) {
@@ -286,7 +292,7 @@ export async function linkWallet(
 
 /** Unlinks a wallet, unless it is the account's only way to sign in. */
 export async function unlinkWallet(
-  { db, jobs, log }: AuthDeps & { jobs?: JobQueue; log?: Logger },
+  { db, jobs, log, events }: AuthDeps & WalletDeps,
   userId: string,
   rawAddress: string,
 ) {
@@ -320,8 +326,8 @@ export async function unlinkWallet(
       if (next) await tx.update(walletAddress).set({ isPrimary: true }).where(eq(walletAddress.id, next.id));
     }
   });
-  // After the commit: a wallet Kit made eligible loses Kit's claim with its owner.
-  await queueUnlinkedWalletRevocation({ db, jobs, log }, userId, checksummed);
+  // After the commit: a wallet Kit made eligible loses Kit's claim with its owner (kyc listens).
+  await events.walletUnlinked({ db, jobs, log }, userId, checksummed);
   return { unlinked: true as const };
 }
 

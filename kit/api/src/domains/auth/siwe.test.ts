@@ -24,7 +24,7 @@ const PASSWORD = "correct horse battery staple";
 const kit = await createTestKit({ chain: true, env: { TRUST_PROXY_HOPS: "1" } });
 const cookieName = (await kit.deps.auth.$context).authCookies.sessionToken.name;
 const DOMAIN = new URL(kit.config.auth.publicUrl).host;
-const CHAIN_ID = kit.config.auth.chainId;
+const CHAIN_ID = kit.config.chain.id;
 
 let sequence = 0;
 function nextIp(): string {

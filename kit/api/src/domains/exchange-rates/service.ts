@@ -3,8 +3,8 @@
 // (inverse, cross) is computed at read time from them.
 import { and, asc, eq, inArray, or, sql } from "drizzle-orm";
 import type { Config } from "../../config";
+import type { Deps } from "../../deps";
 import { KitError } from "../../errors";
-import type { Deps } from "../../rpc/context";
 import { getSystemSettings } from "../settings/service";
 import { type CacheMember, entryTtl, readEntry, rewriteHotEntries, startNewGeneration, writeEntry } from "./cache";
 import { multiply, parseDecimal, ratioOf, roundHalfEven } from "./decimal";

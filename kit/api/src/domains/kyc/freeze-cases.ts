@@ -3,10 +3,10 @@
 // admin lifts it with a reason. The chain work that follows either is in freezes.ts.
 import { and, asc, desc, eq, isNull } from "drizzle-orm";
 import { getAddress } from "viem";
+import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import type { JobQueue } from "../../jobs/names";
 import type { CallerUser } from "../auth/session";
 import type { Freezes, LiftFreezeInput } from "./contract";
 import { kycFreezes, kycWalletFreezes } from "./schema";

@@ -35,7 +35,7 @@ async function failedRegistration(userId: string, applicationId: string): Promis
     applicationId,
     userId,
     wallet,
-    chainId: kit.config.auth.chainId,
+    chainId: kit.config.chain.id,
     country: 250,
     status: "failed",
     error: "HTTP request failed. URL: http://10.0.0.7:8545 (node unreachable)",

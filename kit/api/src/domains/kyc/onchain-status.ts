@@ -3,10 +3,10 @@
 import { and, asc, eq } from "drizzle-orm";
 import { getAddress } from "viem";
 import type { Config } from "../../config";
+import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import type { JobQueue } from "../../jobs/names";
 import type { OnchainRegistration } from "./contract";
 import { currentApproval, isLinked, type RegistrationRow } from "./onchain";
 import { kycOnchainRegistrations } from "./schema";
@@ -46,7 +46,7 @@ export async function listRegistrations(
 }
 
 export interface RetryDeps {
-  config: Pick<Config, "auth">;
+  config: Pick<Config, "chain">;
   db: Database;
   log: Logger;
   jobs: JobQueue;
@@ -67,7 +67,7 @@ export async function retryRegistration(deps: RetryDeps, walletInput: string): P
   const wallet = walletInput.toLowerCase();
   const rows = await deps.db.select().from(kycOnchainRegistrations).where(eq(kycOnchainRegistrations.wallet, wallet));
   // One chain in practice; the configured one first should a wallet have rows on several.
-  const row = rows.find((r) => r.chainId === deps.config.auth.chainId) ?? rows[0];
+  const row = rows.find((r) => r.chainId === deps.config.chain.id) ?? rows[0];
   if (!row) {
     throw new KitError(
       "NOT_FOUND",

@@ -37,11 +37,11 @@ import {
   zeroAddress,
 } from "viem";
 import type { Config } from "../../config";
+import type { JobQueue } from "../../deps";
 import { chainAccounts } from "../../infra/chain-accounts";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import { type ChainSigner, localSigner } from "../../infra/signer";
-import type { JobQueue } from "../../jobs/names";
 import { listWalletAddresses } from "../auth/wallets";
 import { countryNumericCode } from "./countries";
 import { openFreezeCase } from "./freeze-cases";

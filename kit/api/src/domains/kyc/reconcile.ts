@@ -8,10 +8,10 @@ import { claimIdOf, hasValidClaim, identityAbi, isVerified } from "@kit/contract
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Address, Hex } from "viem";
 import type { Config } from "../../config";
+import type { JobQueue } from "../../deps";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
-import type { JobQueue } from "../../jobs/names";
 import {
   claimDataFor,
   currentApproval,

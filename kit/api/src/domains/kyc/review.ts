@@ -4,9 +4,9 @@
 // transaction that first locks the row (so concurrent reviewers queue up and the later one sees
 // what the earlier one did, with a precise CONFLICT); events go out only after the commit.
 import { and, asc, eq, isNull, lte } from "drizzle-orm";
+import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import { PG_CHECK_VIOLATION, postgresError } from "../../infra/db";
-import type { JobQueue } from "../../jobs/names";
 import { user } from "../auth/schema";
 import type { CallerUser } from "../auth/session";
 import { getSystemSettings, type SettingsDeps } from "../settings/service";

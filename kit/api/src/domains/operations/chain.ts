@@ -17,8 +17,8 @@ export async function connectOperationsChain(config: Pick<Config, "chain" | "aut
   if (!rpcUrl) throw new Error("RPC_URL is not set");
   const clients = await connect(rpcUrl);
   // Operations are recorded under CHAIN_ID (the tokens' chain): a node of another chain must not send them.
-  if (clients.chain.id !== config.auth.chainId) {
-    throw new Error(`the node serves chain ${clients.chain.id}, CHAIN_ID is ${config.auth.chainId}`);
+  if (clients.chain.id !== config.chain.id) {
+    throw new Error(`the node serves chain ${clients.chain.id}, CHAIN_ID is ${config.chain.id}`);
   }
   const accounts = chainAccounts(config, await isAnvil(clients.publicClient));
   return { client: clients.publicClient, chainId: clients.chain.id, agent: localSigner(accounts.agent, clients) };

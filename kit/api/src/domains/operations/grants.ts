@@ -14,7 +14,7 @@ export interface Actor {
 
 interface GrantDeps {
   db: Database;
-  config: { auth: { chainId: number } };
+  config: { chain: { id: number } };
 }
 
 export async function hasGrant(deps: GrantDeps, token: string, userId: string): Promise<boolean> {
@@ -23,7 +23,7 @@ export async function hasGrant(deps: GrantDeps, token: string, userId: string): 
     .from(tokenGrants)
     .where(
       and(
-        eq(tokenGrants.chainId, deps.config.auth.chainId),
+        eq(tokenGrants.chainId, deps.config.chain.id),
         eq(tokenGrants.token, token.toLowerCase()),
         eq(tokenGrants.userId, userId),
       ),
@@ -50,7 +50,7 @@ export async function listGrants(deps: GrantDeps, actor: Actor, token: string) {
   const rows = await deps.db
     .select()
     .from(tokenGrants)
-    .where(and(eq(tokenGrants.chainId, deps.config.auth.chainId), eq(tokenGrants.token, token.toLowerCase())))
+    .where(and(eq(tokenGrants.chainId, deps.config.chain.id), eq(tokenGrants.token, token.toLowerCase())))
     .orderBy(asc(tokenGrants.grantedAt), asc(tokenGrants.userId));
   return { items: rows.map(grantView) };
 }
@@ -66,7 +66,7 @@ export async function addGrant(deps: GrantDeps, actor: Actor, token: string, use
       [{ path: "userId", message: "the user's role may not service tokens" }],
     );
   }
-  const chainId = deps.config.auth.chainId;
+  const chainId = deps.config.chain.id;
   await deps.db
     .insert(tokenGrants)
     .values({ chainId, token: token.toLowerCase(), userId, grantedBy: actor.id })
@@ -87,7 +87,7 @@ export async function removeGrant(deps: GrantDeps, actor: Actor, token: string, 
     .delete(tokenGrants)
     .where(
       and(
-        eq(tokenGrants.chainId, deps.config.auth.chainId),
+        eq(tokenGrants.chainId, deps.config.chain.id),
         eq(tokenGrants.token, token.toLowerCase()),
         eq(tokenGrants.userId, userId),
       ),

@@ -2,8 +2,7 @@
 // `sweep` runs on a schedule and does the same whatever was queued (a lost enqueue, a killed
 // worker's operations, confirmations that need more blocks, reorgs).
 import type { Config } from "../../config";
-import type { JobDefinition } from "../../jobs/names";
-import type { Deps } from "../../rpc/context";
+import type { Deps, JobDefinition } from "../../deps";
 import { connectOperationsChain, type OperationsChain } from "./chain";
 import { confirmSubmitted } from "./confirmer";
 import { sendPending } from "./sender";
@@ -60,7 +59,7 @@ export function operationJobs(config: Pick<Config, "operations">): JobDefinition
       everySeconds: config.operations.sweepSeconds,
       attempts: 1,
       run: async (deps) => {
-        if (!(await hasOpenWork(deps.db, deps.config.auth.chainId))) return { idle: true };
+        if (!(await hasOpenWork(deps.db, deps.config.chain.id))) return { idle: true };
         return runOutbox(deps, await chainFor(deps), "all");
       },
     },

@@ -17,7 +17,7 @@ export interface Policy {
 
 interface PolicyDeps {
   db: Database;
-  config: { auth: { chainId: number } };
+  config: { chain: { id: number } };
 }
 
 export async function policyOf(deps: PolicyDeps, token: string): Promise<Policy> {
@@ -26,7 +26,7 @@ export async function policyOf(deps: PolicyDeps, token: string): Promise<Policy>
     .from(tokenOperationPolicies)
     .where(
       and(
-        eq(tokenOperationPolicies.chainId, deps.config.auth.chainId),
+        eq(tokenOperationPolicies.chainId, deps.config.chain.id),
         eq(tokenOperationPolicies.token, token.toLowerCase()),
       ),
     );
@@ -55,7 +55,7 @@ export async function setPolicy(
   const mintThreshold =
     input.mintThreshold === null ? null : toSmallestUnit(input.mintThreshold, token.decimals, "mintThreshold");
   const values = {
-    chainId: deps.config.auth.chainId,
+    chainId: deps.config.chain.id,
     token: token.address.toLowerCase(),
     approvalKinds: [...new Set(input.approvalKinds)],
     mintThreshold: mintThreshold === null ? null : mintThreshold.toString(),

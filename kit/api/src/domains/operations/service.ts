@@ -4,11 +4,11 @@
 import { createHash } from "node:crypto";
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
+import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import type { JobQueue } from "../../jobs/names";
 import { requireToken } from "../tokens/service";
 import type { OperationView } from "./contract";
 import { type Actor, requireGrant } from "./grants";
@@ -21,7 +21,7 @@ import { type OperationRow, transition } from "./store";
 export interface OperationDeps {
   db: Database;
   chain: Chain;
-  config: Pick<Config, "auth">;
+  config: Pick<Config, "chain">;
   jobs: JobQueue;
   log: Logger;
 }

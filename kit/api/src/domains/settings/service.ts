@@ -6,12 +6,12 @@
 // to Postgres and every save still succeeds. Copies expire, so one missed write cannot last.
 import { eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
+import type { DomainEvents } from "../../deps";
 import { KitError } from "../../errors";
 import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { getCurrency } from "../exchange-rates/currencies";
-import { forgetCachedRates } from "../exchange-rates/service";
 import {
   type NotificationSettings,
   type ReplaceNotificationSettingsInput,
@@ -193,7 +193,7 @@ export async function getSystemSettings(deps: SettingsDeps): Promise<SystemSetti
 }
 
 export async function updateSystemSettings(
-  deps: SettingsDeps,
+  deps: SettingsDeps & { events: Pick<DomainEvents, "fxSettingsChanged"> },
   actorId: string,
   patch: UpdateSystemSettingsInput,
 ): Promise<SystemSettings> {
@@ -226,8 +226,10 @@ export async function updateSystemSettings(
       });
     return loadSystemSettings(tx);
   });
-  // Exchange-rate answers follow the provider order: cached ones made under the old order go.
-  if (changes.fxProviders !== undefined || changes.baseCurrency !== undefined) await forgetCachedRates(deps);
+  // Exchange-rate answers follow the provider order: cached ones made under the old order go
+  // (exchange-rates listens).
+  if (changes.fxProviders !== undefined || changes.baseCurrency !== undefined)
+    await deps.events.fxSettingsChanged(deps);
   return resolveSystemSettings(deps, stored);
 }
 

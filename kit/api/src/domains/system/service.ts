@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
+import type { Deps } from "../../deps";
 import { pingStorage } from "../../infra/storage";
-import type { Deps } from "../../rpc/context";
 import type { DependencyName, DependencyStatus, SystemInfo } from "./contract";
 
 type Probe = (signal: AbortSignal) => Promise<unknown>;

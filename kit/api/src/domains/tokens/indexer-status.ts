@@ -6,9 +6,33 @@ import { getAddress } from "viem";
 import type { Config } from "../../config";
 import type { Database } from "../../infra/db";
 import type { Redis } from "../../infra/redis";
-import type { IndexerOverview } from "../system/contract";
-import type { IndexerStatus } from "./indexer";
+import type { IndexerOverview } from "./contract";
 import { indexerCheckpoints, tokens } from "./schema";
+
+/**
+ * What the public /ready shows of the indexer: fixed words and numbers, never an error's text (a
+ * node's error names its URL, API key included). The details go to the log, redacted, and to
+ * admins (system.indexer).
+ */
+export interface IndexerStatus {
+  /** active: holds the lock and indexes; standby: waits for it; stopped. */
+  role: "starting" | "standby" | "active" | "stopped";
+  /**
+   * ok; behind: more than INDEXER_MAX_LAG_BLOCKS (plus confirmations) behind the head; failing: the
+   * last attempt failed and is being retried; starting, standby, stopped: as `role`.
+   */
+  state: "starting" | "standby" | "ok" | "behind" | "failing" | "stopped";
+  chainId?: number;
+  head?: number;
+  indexedBlock?: number;
+  lagBlocks?: number;
+  /** Events committed per second over the last progress interval. */
+  eventsPerSecond?: number;
+  /** Tokens left out of indexing until an operator resets them (they do not make it unready). */
+  quarantinedTokens: number;
+  /** False when active and more than INDEXER_MAX_LAG_BLOCKS behind, or failing repeatedly. */
+  ready: boolean;
+}
 
 export interface IndexerReport extends IndexerStatus {
   /** The last failure, redacted (describeChainError): no node URL, key or request body. */
@@ -33,11 +57,11 @@ export async function readIndexerReport(redis: Redis): Promise<IndexerReport | n
 const block = (n: number | null | undefined) => (n === null || n === undefined ? null : String(n));
 
 export async function getIndexerOverview(deps: {
-  config: Pick<Config, "auth">;
+  config: Pick<Config, "chain">;
   db: Database;
   redis: Redis;
 }): Promise<IndexerOverview> {
-  const chainId = deps.config.auth.chainId;
+  const chainId = deps.config.chain.id;
   const [report, checkpoint, counts, listed] = await Promise.all([
     // Redis away: the tables still say most of it.
     readIndexerReport(deps.redis).catch(() => null),

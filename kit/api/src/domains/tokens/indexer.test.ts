@@ -14,7 +14,8 @@ import { createLogger } from "../../infra/log";
 import { closeRedis, createRedis } from "../../infra/redis";
 import { closeDeps, createDeps } from "../../runtime";
 import { tokenTransfersEvent } from "./events";
-import { type IndexerStatus, type RunningIndexer, startIndexer } from "./indexer";
+import { type RunningIndexer, startIndexer } from "./indexer";
+import type { IndexerStatus } from "./indexer-status";
 
 let environment: Awaited<ReturnType<typeof createTestEnvironment>>;
 let chain: TestChain;

@@ -32,7 +32,7 @@ import {
   readTokenFacts,
 } from "./discovery";
 import { publishTokenEvents, type TokenTransfersEvent } from "./events";
-import { type IndexerReport, writeIndexerReport } from "./indexer-status";
+import { type IndexerReport, type IndexerStatus, writeIndexerReport } from "./indexer-status";
 import { releaseIndexerLock, tryIndexerLock } from "./lock";
 import { type IndexerMetrics, indexerMetrics } from "./metrics";
 import { OpeningReadError, openingOf, readOpeningBalances } from "./opening";
@@ -65,31 +65,6 @@ export interface IndexerDeps {
   };
   redis: Redis;
   log: Logger;
-}
-
-/**
- * What the public /ready shows of the indexer: fixed words and numbers, never an error's text (a
- * node's error names its URL, API key included). The details go to the log, redacted, and to
- * admins (system.indexer).
- */
-export interface IndexerStatus {
-  /** active: holds the lock and indexes; standby: waits for it; stopped. */
-  role: "starting" | "standby" | "active" | "stopped";
-  /**
-   * ok; behind: more than INDEXER_MAX_LAG_BLOCKS (plus confirmations) behind the head; failing: the
-   * last attempt failed and is being retried; starting, standby, stopped: as `role`.
-   */
-  state: "starting" | "standby" | "ok" | "behind" | "failing" | "stopped";
-  chainId?: number;
-  head?: number;
-  indexedBlock?: number;
-  lagBlocks?: number;
-  /** Events committed per second over the last progress interval. */
-  eventsPerSecond?: number;
-  /** Tokens left out of indexing until an operator resets them (they do not make it unready). */
-  quarantinedTokens: number;
-  /** False when active and more than INDEXER_MAX_LAG_BLOCKS behind, or failing repeatedly. */
-  ready: boolean;
 }
 
 export interface RunningIndexer {

@@ -15,7 +15,7 @@ const kit = await createTestKit();
 const investor = await createUser(kit, "investor");
 const token = await insertToken(kit, { decimals: 6 });
 const otherToken = await insertToken(kit, { decimals: 0 });
-const chainId = kit.config.auth.chainId;
+const chainId = kit.config.chain.id;
 const READ_TIMEOUT_MS = 5_000;
 
 const [alice, bob] = [randomAddress(), randomAddress()];

@@ -14,7 +14,7 @@ import { type TokenTransfersEvent, tokenTransfersEvent, transfersChannel } from 
 import { amountOf, requireToken } from "./service";
 
 export interface TokenStreamDeps {
-  config: Pick<Config, "redis" | "auth">;
+  config: Pick<Config, "redis" | "chain">;
   db: Database;
   redis: Redis;
   log: Logger;

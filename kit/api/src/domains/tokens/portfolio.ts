@@ -2,8 +2,9 @@
 // the token's price (its metadata) and converted into their display currency. A value is the exact
 // product balance × price, converted and rounded once (half to even, to the display currency's
 // minor units); the total is the sum of the rounded values, so it adds up to what is shown.
+
+import type { Deps } from "../../deps";
 import { KitError } from "../../errors";
-import type { Deps } from "../../rpc/context";
 import { listWalletAddresses } from "../auth/wallets";
 import { getCurrency } from "../exchange-rates/currencies";
 import { formatDecimal, parseDecimal, ratioOf, roundHalfEven } from "../exchange-rates/decimal";

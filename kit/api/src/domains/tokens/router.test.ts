@@ -84,7 +84,7 @@ describe("tokens.list and tokens.get", () => {
       expect(status).toBe(200);
       expect(body).toMatchObject({
         address: getAddress(bond),
-        chainId: kit.config.auth.chainId,
+        chainId: kit.config.chain.id,
         name: "Kit Bond",
         decimals: 6,
         totalSupply: { raw: "12000001", formatted: "12.000001" },

@@ -17,7 +17,7 @@ import { getTokenMetadata } from "./metadata";
 import { indexerCheckpoints, tokenBalances, tokens, tokenTransfers } from "./schema";
 
 export interface TokenReadDeps {
-  config: Pick<Config, "auth" | "s3">;
+  config: Pick<Config, "chain" | "s3">;
   db: Database;
   chain: Chain;
   redis: Redis;
@@ -26,14 +26,14 @@ export interface TokenReadDeps {
 }
 
 export interface TokenLookupDeps {
-  config: Pick<Config, "auth">;
+  config: Pick<Config, "chain">;
   db: Database;
 }
 
 type TokenRow = typeof tokens.$inferSelect;
 type TransferRow = typeof tokenTransfers.$inferSelect;
 
-const chainIdOf = (deps: { config: Pick<Config, "auth"> }) => deps.config.auth.chainId;
+const chainIdOf = (deps: { config: Pick<Config, "chain"> }) => deps.config.chain.id;
 /** The indexer stores addresses lowercase; answers are checksummed (the input already is). */
 const stored = (address: string) => address.toLowerCase();
 
