@@ -46,6 +46,14 @@ const mintOf = (to: string, amount: bigint) => ({ recipients: [{ to: to.toLowerC
 const reload = async (id: string) =>
   (await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, id)))[0] as OperationRow;
 
+/** anvil's automine answers a broadcast before its block exists: confirm until all are seen (bounded). */
+const confirmedBy = (...ids: string[]) =>
+  eventually(`operations ${ids.join(", ")} confirmed`, async () => {
+    await confirmSubmitted(deps, chain);
+    for (const id of ids) if ((await reload(id)).status !== "confirmed") return false;
+    return true;
+  });
+
 /** A chain whose broadcast "crashes" the process: before the node gets it, or after. */
 function crashingAt(moment: "before" | "after"): OperationsChain {
   const client = new Proxy(chain.client, {
@@ -91,7 +99,7 @@ describe("simulation", () => {
     const mint = await pending("mint", equity, mintOf(alice, 5n));
     const burn = await pending("burn", equity, { from: alice.toLowerCase(), amount: (balance + 5n).toString() });
     expect(await sendPending(deps, chain)).toMatchObject({ sent: 2, failed: 0 });
-    await confirmSubmitted(deps, chain);
+    await confirmedBy(mint.id, burn.id);
     expect((await reload(mint.id)).status).toBe("confirmed");
     expect((await reload(burn.id)).status).toBe("confirmed");
     expect(await balanceOf(dev, equity, alice)).toBe(0n);
@@ -109,7 +117,7 @@ describe("crash safety", () => {
     expect(await agentNonce()).toBe(stored.nonce as number); // not on chain yet
 
     await sendPending(deps, chain);
-    await confirmSubmitted(deps, chain);
+    await confirmedBy(op.id);
     const done = await reload(op.id);
     expect(done).toMatchObject({ status: "confirmed", txHash: stored.txHash, nonce: stored.nonce });
     expect(await totalSupply(dev, equity)).toBe(supply + 5n);
@@ -122,7 +130,7 @@ describe("crash safety", () => {
     expect(await reload(op.id)).toMatchObject({ status: "signed" });
     const next = await pending("mint", equity, mintOf(alice, 1n));
     await sendPending(deps, chain);
-    await confirmSubmitted(deps, chain);
+    await confirmedBy(op.id, next.id);
     const [first, second] = [await reload(op.id), await reload(next.id)];
     expect(first.status).toBe("confirmed");
     expect(second.status).toBe("confirmed");
@@ -138,7 +146,7 @@ describe("crash safety", () => {
     // Another sender of the same key (e.g. the KYC jobs) uses that nonce meanwhile.
     await mintDirectly(dev.clients, dev.accounts.deployer, equity, alice, 100n);
     await sendPending(deps, chain);
-    await confirmSubmitted(deps, chain);
+    await confirmedBy(op.id);
     const done = await reload(op.id);
     expect(done.status).toBe("confirmed");
     expect(done.nonce).toBe((stored.nonce as number) + 1);
@@ -204,13 +212,6 @@ describe("stuck transactions and reorgs", () => {
     }
     expect(await totalSupply(dev, equity)).toBe(supply + 6n);
   });
-
-  /** anvil's automine answers a broadcast before its block exists: confirm until it is seen (bounded). */
-  const confirmedBy = (id: string) =>
-    eventually(`operation ${id} confirmed`, async () => {
-      await confirmSubmitted(deps, chain);
-      return (await reload(id)).status === "confirmed";
-    });
 
   test("a reorg that drops a confirmed transaction: back to submitted, sent again as its nonce is free, minted once", async () => {
     const supply = await totalSupply(dev, equity);
