@@ -2,7 +2,7 @@
 import type { Metrics } from "../infra/metrics";
 import type { Deps } from "../rpc/context";
 
-export const JOB_NAMES = [
+const JOB_NAMES = [
   "fx.refresh",
   "kyc.clean-up-documents",
   "kyc.expire-approvals",

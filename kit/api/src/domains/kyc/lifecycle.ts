@@ -36,7 +36,7 @@ export const TRANSITIONS: Record<KycStatus, readonly KycStatus[]> = {
 /** "changes_requested" → "changes requested", for messages. */
 export const statusWords = (status: KycStatus) => status.replace("_", " ");
 
-export function canTransition(from: KycStatus, to: KycStatus): boolean {
+function canTransition(from: KycStatus, to: KycStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
 

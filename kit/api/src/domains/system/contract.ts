@@ -1,15 +1,15 @@
 import { z } from "zod";
 import { base } from "../../rpc/base";
 
-export const dependencyName = z.enum(["postgres", "redis", "s3", "chain"]);
+const dependencyName = z.enum(["postgres", "redis", "s3", "chain"]);
 
-export const dependencyStatus = z.object({
+const dependencyStatus = z.object({
   up: z.boolean(),
   latencyMs: z.number().nonnegative().meta({ description: "Round-trip time of the probe" }),
   error: z.string().optional().meta({ description: "Why the probe failed (no internals)" }),
 });
 
-export const systemInfo = z.object({
+const systemInfo = z.object({
   version: z.string(),
   uptimeSeconds: z.number().nonnegative(),
   chain: z.object({
@@ -27,7 +27,7 @@ export const systemInfo = z.object({
 const blockNumber = z.string().regex(/^\d+$/).meta({ description: "Block number as a decimal string" });
 const isoDateTime = z.iso.datetime({ offset: true });
 
-export const indexerOverview = z.object({
+const indexerOverview = z.object({
   chainId: z.number().int(),
   checkpoint: z
     .object({ block: blockNumber, hash: z.string(), updatedAt: isoDateTime })
