@@ -65,7 +65,7 @@ export function parseLoadOptions(
  * process (e.g. `redis`), and on Linux `others` (every other process on the machine: noise), `irq`
  * (interrupts, mostly the loopback network) and `steal` (time the hypervisor gave to other guests).
  */
-export type CpuShare = Record<string, number>;
+type CpuShare = Record<string, number>;
 
 export interface RunLoadExtras {
   /**

@@ -204,7 +204,7 @@ function isDevKycKey(base64: string): boolean {
   return Buffer.from(base64, "base64").equals(DEV_KYC_KEY_BYTES);
 }
 
-export type Env = z.infer<typeof envSchema>;
+type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   env: Env["NODE_ENV"];

@@ -47,7 +47,7 @@ export interface DomainEvents {
   fxSettingsChanged(deps: { redis: Redis; log: Logger }): Promise<void>;
 }
 
-export interface WalletEventDeps {
+interface WalletEventDeps {
   db: Database;
   jobs?: JobQueue;
   log?: Logger;

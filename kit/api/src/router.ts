@@ -18,5 +18,3 @@ export const router = os.router({
   wallets: walletsRouter,
   portfolio: portfolioRouter,
 });
-
-export type Router = typeof router;

@@ -51,7 +51,7 @@ export const identities: Identity[] = [
 // ---------------------------------------------------------------------------------------------
 // The OpenAPI document
 
-export type JsonSchema = {
+type JsonSchema = {
   type?: string | string[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
@@ -96,7 +96,7 @@ export interface OpenApiDocument {
   components?: { schemas?: Record<string, JsonSchema>; [key: string]: unknown };
 }
 
-export interface Parameter {
+interface Parameter {
   name: string;
   required: boolean;
   schema: JsonSchema;
@@ -243,7 +243,7 @@ function kindOf(doc: OpenApiDocument, raw: JsonSchema): Kind {
 }
 
 /** A plausible valid value for a schema: the baseline that single-field mutations start from. */
-export function sampleValid(doc: OpenApiDocument, raw: JsonSchema, seed: number, depth = 0): unknown {
+function sampleValid(doc: OpenApiDocument, raw: JsonSchema, seed: number, depth = 0): unknown {
   const schema = deref(doc, raw);
   if (depth > 6) return null;
   if (schema.const !== undefined) return schema.const;
@@ -304,14 +304,14 @@ function sampleString(schema: JsonSchema, seed: number): string {
   return "x".repeat(Math.min(length, schema.maxLength ?? length));
 }
 
-export interface Field {
+interface Field {
   path: (string | number)[];
   schema: JsonSchema;
   required: boolean;
 }
 
 /** The fields of an input, top level first, down to a few levels of nesting (array items as [0]). */
-export function listFields(doc: OpenApiDocument, input: JsonSchema, limit = 40): Field[] {
+function listFields(doc: OpenApiDocument, input: JsonSchema, limit = 40): Field[] {
   const fields: Field[] = [];
   const queue: { path: (string | number)[]; schema: JsonSchema; depth: number }[] = [
     { path: [], schema: input, depth: 0 },
@@ -359,7 +359,7 @@ const manyKeys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_,
 
 // Each list starts with the cases most likely to break something: those are sent for every field;
 // the rest are spread across fields (and over the random runs) to keep each operation's budget.
-export const NASTY_STRINGS: Labeled[] = [
+const NASTY_STRINGS: Labeled[] = [
   ["100 KB string", "a".repeat(100 * KB)],
   ["NUL byte", "a\u0000b"],
   ["lone high surrogate", "\uD800"],
@@ -383,7 +383,7 @@ export const NASTY_STRINGS: Labeled[] = [
   ["-Infinity as a string", "-Infinity"],
 ];
 
-export const NASTY_NUMBERS: Labeled[] = [
+const NASTY_NUMBERS: Labeled[] = [
   ["1e308", 1e308],
   ["-1", -1],
   ["fractional 0.5", 0.5],
@@ -613,7 +613,7 @@ const { hostile: hostileTree } = fc.letrec<{ hostile: unknown }>((tie) => ({
   ),
 }));
 
-export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 8, arbitrary: hostileTree },
   {
     weight: 1,
@@ -626,7 +626,7 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 // ---------------------------------------------------------------------------------------------
 // Inputs → requests
 
-export type Face = "rest" | "rpc";
+type Face = "rest" | "rpc";
 
 export interface Plan {
   face: Face;
@@ -676,7 +676,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   Object.prototype.toString.call(value) === "[object Object]";
 
 /** A copy of `root` with `value` at `path` (or the key removed, for MISSING); own keys only. */
-export function setAt(root: unknown, path: (string | number)[], value: unknown): unknown {
+function setAt(root: unknown, path: (string | number)[], value: unknown): unknown {
   if (path.length === 0) return value === MISSING ? undefined : value;
   const [head, ...rest] = path as [string | number, ...(string | number)[]];
   const container = (
@@ -689,12 +689,12 @@ export function setAt(root: unknown, path: (string | number)[], value: unknown):
 }
 
 /** JSON as a REST client would send it: BigInt as a decimal string, NaN and Infinity as null. */
-export function jsonText(value: unknown): string | undefined {
+function jsonText(value: unknown): string | undefined {
   return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 /** Percent-encoding that also carries lone surrogates (as their WTF-8 bytes) instead of throwing. */
-export function encodeLoose(text: string): string {
+function encodeLoose(text: string): string {
   try {
     return encodeURIComponent(text);
   } catch {
@@ -717,7 +717,7 @@ export function encodeLoose(text: string): string {
 }
 
 /** oRPC's bracket notation for query strings: `a[b][0]=x`. */
-export function bracketQuery(value: unknown, prefix = ""): string {
+function bracketQuery(value: unknown, prefix = ""): string {
   const pairs: [string, string][] = [];
   const walk = (v: unknown, key: string) => {
     if (v === undefined) return;
@@ -829,7 +829,7 @@ export interface PlanOptions {
 }
 
 /** Stable per-operation seed, so adding an operation does not change the others' streams. */
-export function seedFor(seed: number, id: string): number {
+function seedFor(seed: number, id: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
   return (seed ^ hash) | 0;
@@ -838,7 +838,7 @@ export function seedFor(seed: number, id: string): number {
 const pathLabel = (path: (string | number)[]) => path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join(".");
 
 /** Procedure inputs (sent on both faces): a fixed list derived from the schema, then fast-check runs. */
-export function inputCases(op: Operation, options: PlanOptions): { label: string; input: unknown; baseline?: true }[] {
+function inputCases(op: Operation, options: PlanOptions): { label: string; input: unknown; baseline?: true }[] {
   const { doc } = options;
   const seed = seedFor(options.seed, op.id);
   const baseline = sampleValid(doc, op.input, seed);
@@ -939,7 +939,7 @@ export function inputCases(op: Operation, options: PlanOptions): { label: string
   return cases;
 }
 
-export const PATH_GARBAGE: [label: string, encoded: string][] = [
+const PATH_GARBAGE: [label: string, encoded: string][] = [
   ["lone percent sign", "%"],
   ["bad percent escape", "%zz"],
   ["encoded NUL", "%00"],
@@ -1402,7 +1402,7 @@ export async function mapLimit<T, R>(items: T[], limit: number, run: (item: T) =
 }
 
 /** Folds long runs of one character (or bracket) and bounds the length, for reports. */
-export function fold(text: string, max = 1_500): string {
+function fold(text: string, max = 1_500): string {
   const folded = text.replace(
     /(\[|\{"a":|\]|\}|[^[\]{}])\1{31,}/g,
     (run, unit: string) => `${unit}⟨×${run.length / unit.length}⟩`,
@@ -1411,7 +1411,7 @@ export function fold(text: string, max = 1_500): string {
 }
 
 /** A readable, bounded rendering of a value (BigInt, NaN, undefined, Set and Map spelled out). */
-export function show(value: unknown, max = 1_500): string {
+function show(value: unknown, max = 1_500): string {
   if (typeof value === "string") return fold(JSON.stringify(value), max);
   if (value instanceof Uint8Array)
     return `bytes [${[...value.slice(0, 64)].join(", ")}${value.length > 64 ? ", ..." : ""}]`;

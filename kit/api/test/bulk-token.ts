@@ -12,7 +12,7 @@ import {
 } from "viem";
 import artifact from "./fixtures/contracts/BulkToken.json" with { type: "json" };
 
-export const bulkTokenAbi = artifact.abi as unknown as readonly unknown[] as import("viem").Abi;
+const bulkTokenAbi = artifact.abi as unknown as readonly unknown[] as import("viem").Abi;
 /** anvil's first dev account (unlocked: eth_sendTransaction needs no key). */
 export const DEV_ACCOUNTS = [
   "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",

@@ -11,7 +11,7 @@ const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent" });
 const server = new URL(config.db.url);
 const TEMPLATE_LOCK_KEY = 7_352_915_002;
 
-export function databaseUrl(name: string): string {
+function databaseUrl(name: string): string {
   const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();

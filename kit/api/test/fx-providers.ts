@@ -8,7 +8,7 @@ const FIXTURES = join(import.meta.dir, "fixtures", "fx");
 export const readFixture = (name: string) => Bun.file(join(FIXTURES, name)).text();
 
 /** `ok`: the saved document (or `body`); `500`: a server error; `error-json`: the provider's error shape. */
-export type StubMode = "ok" | "500" | "error-json";
+type StubMode = "ok" | "500" | "error-json";
 
 export interface ProviderStub {
   /** Environment pointing Kit at the stub (FX_ECB_URL, FX_ERAPI_URL, FX_BASE_CURRENCY=USD). */

@@ -28,7 +28,7 @@ const CHROMIUM_FLAGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-export const SCREENSHOTS = join(import.meta.dir, "screenshots");
+const SCREENSHOTS = join(import.meta.dir, "screenshots");
 const CONSOLE_DIR = join(import.meta.dir, "..");
 
 export interface ConsoleUser {
@@ -52,7 +52,7 @@ export interface ConsoleKit {
 }
 
 /** Builds the console (fast, and the test then always sees the current sources). */
-export async function buildConsole(): Promise<void> {
+async function buildConsole(): Promise<void> {
   const build = Bun.spawn(["bun", "run", "build"], { cwd: CONSOLE_DIR, stdout: "pipe", stderr: "pipe" });
   if ((await build.exited) !== 0) {
     throw new Error(`the console did not build:\n${await new Response(build.stderr).text()}`);

@@ -9,7 +9,7 @@ export const rpc = kit.rpc;
 
 type Outputs = InferContractRouterOutputs<Contract>;
 export type Me = Outputs["me"]["get"];
-export type QueuePage = Outputs["kyc"]["review"]["queue"];
+type QueuePage = Outputs["kyc"]["review"]["queue"];
 export type QueueItem = QueuePage["items"][number];
 export type ReviewDetail = Outputs["kyc"]["review"]["get"];
 export type KycDocument = ReviewDetail["documents"][number];
@@ -21,8 +21,6 @@ export type StatusEvent = Outputs["kyc"]["review"]["events"] extends AsyncIterab
 export type UserView = Outputs["users"]["list"]["items"][number];
 export type RoleName = UserView["role"];
 export type SystemSettings = Outputs["settings"]["system"]["get"];
-export type FxRate = Outputs["fx"]["latest"]["rates"][number];
-export type SystemInfo = Outputs["system"]["info"];
 
 export const ROLES: RoleName[] = ["investor", "issuer", "kyc_reviewer", "admin"];
 export const FX_PROVIDERS = ["ecb", "er-api", "manual"] as const;

@@ -2,7 +2,7 @@
 // answering index.html for any of them (so a reload or a shared link opens the same page).
 import { type AnchorHTMLAttributes, type MouseEvent, useEffect, useState } from "react";
 
-export const BASE = "/console";
+const BASE = "/console";
 
 export interface Location {
   /** Below BASE, always starting with "/". */

@@ -19,7 +19,7 @@ import {
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 
-export type KitWalletClient = WalletClient<Transport, Chain, Account>;
+type KitWalletClient = WalletClient<Transport, Chain, Account>;
 
 export interface ChainClients {
   chain: Chain;

@@ -15,11 +15,10 @@ import { claimIssuerAbi, identityAbi, identityRegistryAbi, idFactoryAbi } from "
 import { type ChainClients, send } from "./clients";
 
 /** ERC-734 key purposes and types. */
-export const KEY_PURPOSE_MANAGEMENT = 1n;
 export const KEY_PURPOSE_CLAIM = 3n;
 export const KEY_TYPE_ECDSA = 1n;
 /** ERC-735 signature scheme: ECDSA over keccak256(abi.encode(identity, topic, data)). */
-export const CLAIM_SCHEME_ECDSA = 1n;
+const CLAIM_SCHEME_ECDSA = 1n;
 
 /** How ONCHAINID names a key: keccak256(abi.encode(address)). */
 export function keyOf(address: Address): Hex {

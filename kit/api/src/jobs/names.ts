@@ -1,7 +1,7 @@
 // Every job the worker runs, by name. A job is added here, then given a definition in jobs/registry.ts
 // (the queue's and a definition's shapes are in deps.ts).
 
-export const JOB_NAMES = [
+const JOB_NAMES = [
   "fx.refresh",
   "kyc.clean-up-documents",
   "kyc.expire-approvals",

@@ -8,7 +8,7 @@ import { jobOptions, QUEUE_NAME, queuePrefix } from "./queue";
 import { jobDefinitions } from "./registry";
 import { isOverdue, type JobRunStatus, lastRunAt, readJobStatus, recordJobOutcome } from "./status";
 
-export interface JobStatus extends JobRunStatus {
+interface JobStatus extends JobRunStatus {
   /** A scheduled job that has not run for more than twice its interval (see `isOverdue`): not ready. */
   overdue: boolean;
 }

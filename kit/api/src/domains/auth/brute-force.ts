@@ -23,7 +23,7 @@ import type { Redis } from "../../infra/redis";
 import type { RateLimitRules } from "../../rpc/rate-limit-rules";
 
 /** How long an address that signed in to an account stays exempt from that account's ceiling. */
-export const KNOWN_ADDRESS_TTL_SECONDS = 30 * 24 * 60 * 60;
+const KNOWN_ADDRESS_TTL_SECONDS = 30 * 24 * 60 * 60;
 
 /** An e-mail sign-in that was let through: what to remember if it succeeds. */
 export interface SignInAttempt {

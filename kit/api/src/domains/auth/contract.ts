@@ -9,18 +9,18 @@ const address = z
   .meta({ description: "EVM address (any case); stored checksummed" });
 const userId = z.string().min(1).max(64).meta({ description: "User id" });
 
-export const roleName = z.enum(ROLE_NAMES);
+const roleName = z.enum(ROLE_NAMES);
 
 const usersManage = { users: ["manage" as const] };
 
-export const wallet = z.object({
+const wallet = z.object({
   address: z.string(),
   chainId: z.number().int(),
   isPrimary: z.boolean(),
   linkedAt: isoDateTime,
 });
 
-export const userView = z.object({
+const userView = z.object({
   id: z.string(),
   email: z.string(),
   name: z.string(),
@@ -32,7 +32,7 @@ export const userView = z.object({
   createdAt: isoDateTime,
 });
 
-export const me = z.object({
+const me = z.object({
   user: userView.omit({ banned: true, banReason: true, banExpiresAt: true }),
   permissions: z.record(z.string(), z.array(z.string())).meta({
     description: "What the caller's role allows, by subject (with an API key: only what the key carries too)",
@@ -45,7 +45,7 @@ export const me = z.object({
   authenticatedWith: z.enum(["session", "api-key"]),
 });
 
-export const linkWalletInput = z.object({
+const linkWalletInput = z.object({
   message: z
     .string()
     .min(1)
@@ -57,7 +57,7 @@ export const linkWalletInput = z.object({
     .max(2_000),
 });
 
-export const listUsersInput = z.object({
+const listUsersInput = z.object({
   search: z.string().trim().max(200).optional().meta({ description: "Part of an e-mail address or name" }),
   role: roleName.optional(),
   cursor: z.string().max(300).optional().meta({ description: "`nextCursor` of the previous page" }),
@@ -69,7 +69,7 @@ export const listUsersInput = z.object({
     .default(25),
 });
 
-export const usersPage = z.object({
+const usersPage = z.object({
   items: z.array(userView).meta({ description: "Newest first" }),
   nextCursor: z.string().nullable().meta({ description: "Null on the last page" }),
 });

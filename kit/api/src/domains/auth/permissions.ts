@@ -2,7 +2,7 @@
 import { createAccessControl } from "better-auth/plugins/access";
 import { defaultStatements } from "better-auth/plugins/admin/access";
 
-export const statements = {
+const statements = {
   // better-auth's admin plugin checks these on its own endpoints (/api/auth/admin/*).
   ...defaultStatements,
   // manage_onchain: re-queue Kit's on-chain eligibility work (signed with Kit's keys, paid in gas).

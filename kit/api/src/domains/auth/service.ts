@@ -98,7 +98,7 @@ async function disableApiKeys(
 type UserRow = typeof user.$inferSelect;
 type WalletRow = typeof walletAddress.$inferSelect;
 
-export function toUserView(row: UserRow) {
+function toUserView(row: UserRow) {
   return {
     id: row.id,
     email: row.email,

@@ -92,7 +92,7 @@ class BoundedMap<K, V> {
 }
 
 /** The session token from a signed cookie or a signed bearer token; null if absent or forged. */
-export function readSessionToken(headers: Headers, secret: string, cookieName: string): string | null {
+function readSessionToken(headers: Headers, secret: string, cookieName: string): string | null {
   const authorization = headers.get("authorization");
   if (authorization?.slice(0, 7).toLowerCase() === "bearer ") {
     return verifiedToken(authorization.slice(7).trim(), secret);

@@ -17,7 +17,7 @@ import { LiveStreams } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 
-export const CACHE_TTL_SECONDS = 300;
+const CACHE_TTL_SECONDS = 300;
 /** A key not read for this long is dropped from the hot set (and its entry deleted). */
 const HOT_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Bound on the keys one refresh recomputes. */
@@ -37,7 +37,7 @@ const RESUBSCRIBE_EVERY_MS = 1_000;
 /** `EUR:USD` for a pair, `EUR` for a base. */
 export type CacheMember = string;
 
-export const cacheKey = (member: CacheMember) => `cache:fx:${member}`;
+const cacheKey = (member: CacheMember) => `cache:fx:${member}`;
 
 interface Envelope<T> {
   v: string;

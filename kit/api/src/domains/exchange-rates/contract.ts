@@ -40,20 +40,20 @@ const positiveDecimal = (what: string, integerDigits: number, fractionDigits: nu
     });
 };
 
-export const AMOUNT_INTEGER_DIGITS = 30;
-export const AMOUNT_FRACTION_DIGITS = 18;
-export const RATE_INTEGER_DIGITS = 15;
-export const RATE_FRACTION_DIGITS = 18;
+const AMOUNT_INTEGER_DIGITS = 30;
+const AMOUNT_FRACTION_DIGITS = 18;
+const RATE_INTEGER_DIGITS = 15;
+const RATE_FRACTION_DIGITS = 18;
 
 const providerName = z.enum(FX_PROVIDERS);
 
-export const currency = z.object({
+const currency = z.object({
   code: z.string(),
   name: z.string(),
   minorUnits: z.number().int().meta({ description: "Digits after the decimal point: JPY 0, EUR 2, BHD 3" }),
 });
 
-export const storedQuote = z.object({
+const storedQuote = z.object({
   base: z.string(),
   quote: z.string(),
   rate: z.string().meta({ description: "Units of quote per one base, exactly as the provider gave it" }),
@@ -76,9 +76,9 @@ const rateFields = {
   quotes: z.array(storedQuote).meta({ description: "The stored quotes the answer is derived from" }),
 };
 
-export const fxRate = z.object({ base: z.string(), quote: z.string(), ...rateFields });
+const fxRate = z.object({ base: z.string(), quote: z.string(), ...rateFields });
 
-export const conversion = z.object({
+const conversion = z.object({
   from: z.string(),
   to: z.string(),
   amount: z.string(),
@@ -89,7 +89,7 @@ export const conversion = z.object({
   ...rateFields,
 });
 
-export const manualRate = z.object({
+const manualRate = z.object({
   base: z.string(),
   quote: z.string(),
   rate: z.string(),
@@ -101,7 +101,7 @@ export const manualRate = z.object({
 
 const pair = z.object({ base: currencyCode("base"), quote: currencyCode("quote") });
 
-export const historyInput = pair.extend({
+const historyInput = pair.extend({
   from: timeFilter("from").optional().meta({ description: "Oldest effective time to include" }),
   to: timeFilter("to").optional().meta({ description: "Newest effective time to include" }),
   provider: z.enum(FX_PROVIDERS, { error: `provider must be one of ${FX_PROVIDERS.join(", ")}` }).optional(),

@@ -1,6 +1,6 @@
 // The currency list (ISO 4217, seeded by migration), as other domains may read it: through these
 // functions, never the table. Kept apart from the rates service so that either can change alone.
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database } from "../../infra/db";
 import { currencies } from "./schema";
 
@@ -15,10 +15,4 @@ export interface Currency {
 export async function getCurrency({ db }: { db: Database }, code: string): Promise<Currency | null> {
   const [row] = await db.select().from(currencies).where(eq(currencies.code, code));
   return row ?? null;
-}
-
-/** Every known currency code, in alphabetical order. */
-export async function listCurrencyCodes({ db }: { db: Database }): Promise<string[]> {
-  const rows = await db.select({ code: currencies.code }).from(currencies).orderBy(asc(currencies.code));
-  return rows.map((r) => r.code);
 }

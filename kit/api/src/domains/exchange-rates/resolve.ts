@@ -44,7 +44,7 @@ export interface Resolution {
 }
 
 /** Significant digits shown for a derived rate (conversions use the exact ratio, not this text). */
-export const DERIVED_RATE_DIGITS = 20;
+const DERIVED_RATE_DIGITS = 20;
 
 function key(provider: string, base: string, quote: string) {
   return `${provider}|${base}|${quote}`;

@@ -26,7 +26,7 @@ export const FX_UPDATED_CHANNEL = "fx:updated";
  * first unless the list places `manual` itself. Providers no longer listed still answer, last,
  * for the pairs only they have.
  */
-export function answerPreference(listed: readonly FxProvider[]): FxProvider[] {
+function answerPreference(listed: readonly FxProvider[]): FxProvider[] {
   const order: FxProvider[] = listed.includes("manual") ? [...listed] : ["manual", ...listed];
   for (const provider of ["ecb", "er-api"] as const) if (!order.includes(provider)) order.push(provider);
   return order;

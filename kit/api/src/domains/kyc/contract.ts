@@ -22,7 +22,7 @@ const NOT_COUNTRIES = new Set(["EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"]);
 const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });
 
 /** An ISO 3166-1 alpha-2 code of a real country or territory (upper-cased). */
-export const countryCode = z
+const countryCode = z
   .string()
   .trim()
   .toUpperCase()
@@ -60,7 +60,7 @@ const dateOfBirth = z
   .refine((v) => v >= "1900-01-01" && v <= new Date().toISOString().slice(0, 10), "expected a date in the past")
   .meta({ description: "YYYY-MM-DD; the applicant must be 18 or older to submit" });
 
-export const postalAddress = z.object({
+const postalAddress = z.object({
   line1: text(200),
   line2: text(200).optional(),
   city: text(100),
@@ -74,7 +74,7 @@ const nationalIdNumber = text(64)
   .meta({ description: "As printed on the identity document; stored encrypted" });
 
 /** What the applicant fills in. Every field may be left out while drafting; submit needs them all. */
-export const personalData = z.object({
+const personalData = z.object({
   firstName: text(100).nullable().optional(),
   lastName: text(100).nullable().optional(),
   dateOfBirth: dateOfBirth.nullable().optional(),
@@ -114,10 +114,10 @@ const storedPersonalData = z.object({
   taxResidencies: z.array(z.string()).nullable(),
 });
 
-export const kycStatus = z.enum(KYC_STATUSES);
+const kycStatus = z.enum(KYC_STATUSES);
 
 /** An application as its owner (and a reviewer) sees it: personal data decrypted. */
-export const application = z.object({
+const application = z.object({
   id: z.string(),
   status: kycStatus,
   version: z.number().int().meta({ description: "Send it back with a change to refuse a stale write" }),
@@ -133,7 +133,7 @@ export const application = z.object({
 });
 
 /** Where Kit stands in making one of the applicant's wallets eligible to hold Kit's tokens. */
-export const onchainRegistration = z.object({
+const onchainRegistration = z.object({
   wallet: z.string().meta({ description: "EIP-55 checksummed" }),
   status: z.enum(ONCHAIN_REGISTRATION_STATUSES).meta({
     description:
@@ -147,19 +147,19 @@ export const onchainRegistration = z.object({
 });
 
 /** The applicant's own view: the application and its wallets' on-chain status. */
-export const ownApplication = application.extend({
+const ownApplication = application.extend({
   onchain: z.array(onchainRegistration).meta({ description: "One entry per linked wallet Kit acted on" }),
 });
 
-export const saveApplicationInput = personalData.extend({
+const saveApplicationInput = personalData.extend({
   version: z.number().int().positive().optional().meta({
     description: "The version you last read; a different current version is refused with CONFLICT",
   }),
 });
 
-export const documentType = z.enum(DOCUMENT_TYPES);
+const documentType = z.enum(DOCUMENT_TYPES);
 
-export const kycDocument = z.object({
+const kycDocument = z.object({
   id: z.string(),
   type: documentType,
   fileName: z.string(),
@@ -175,7 +175,7 @@ const fileName = text(200)
   .refine((v) => !/[/\\]/.test(v), "a file name, without folders")
   .meta({ description: "Shown to reviewers and used as the download name" });
 
-export const createUploadInput = z.object({
+const createUploadInput = z.object({
   type: documentType,
   fileName,
   contentType: z.enum(DOCUMENT_CONTENT_TYPES, { message: "JPEG, PNG or PDF only" }),
@@ -190,14 +190,14 @@ export const createUploadInput = z.object({
     .transform((v) => v.toLowerCase()),
 });
 
-export const createdUpload = z.object({
+const createdUpload = z.object({
   documentId: z.string(),
   uploadUrl: z.string().meta({ description: "PUT the file's bytes here, with exactly `headers`" }),
   headers: z.record(z.string(), z.string()),
   expiresAt: isoDateTime,
 });
 
-export const downloadUrl = z.object({
+const downloadUrl = z.object({
   url: z.string(),
   expiresAt: isoDateTime,
 });
@@ -228,7 +228,7 @@ export const queueInput = z.object({
     .default(50),
 });
 
-export const queueItem = z.object({
+const queueItem = z.object({
   id: z.string(),
   status: kycStatus,
   firstName: z.string().nullable(),
@@ -238,12 +238,12 @@ export const queueItem = z.object({
   submittedAt: isoDateTime.nullable(),
 });
 
-export const queuePage = z.object({
+const queuePage = z.object({
   items: z.array(queueItem),
   nextCursor: z.string().nullable().meta({ description: "Null on the last page" }),
 });
 
-export const historyEntry = z.object({
+const historyEntry = z.object({
   fromStatus: kycStatus.nullable(),
   toStatus: kycStatus,
   actorId: z.string().nullable().meta({ description: "Null when Kit acted (expiry)" }),
@@ -252,7 +252,7 @@ export const historyEntry = z.object({
 });
 
 /** A revocation for sanctions or fraud: the applicant's wallets stay frozen on Kit's tokens until it is lifted. */
-export const freezeCase = z.object({
+const freezeCase = z.object({
   applicationId: z.string().meta({ description: "The revoked application" }),
   category: z.enum(FREEZE_CATEGORIES),
   frozenBy: z.string().meta({ description: "The reviewer who revoked" }),
@@ -263,7 +263,7 @@ export const freezeCase = z.object({
 });
 
 /** Where Kit stands in freezing one wallet on one Kit token (or in lifting that freeze). */
-export const walletFreeze = z.object({
+const walletFreeze = z.object({
   wallet: z.string().meta({ description: "EIP-55 checksummed" }),
   token: z.string().meta({ description: "EIP-55 checksummed" }),
   status: z.enum(WALLET_FREEZE_STATUSES).meta({
@@ -278,12 +278,12 @@ export const walletFreeze = z.object({
   updatedAt: isoDateTime,
 });
 
-export const freezes = z.object({
+const freezes = z.object({
   cases: z.array(freezeCase).meta({ description: "Newest first" }),
   wallets: z.array(walletFreeze),
 });
 
-export const reviewDetail = z.object({
+const reviewDetail = z.object({
   application,
   applicant: z.object({ id: z.string(), name: z.string(), email: z.string() }),
   reviewerId: z.string().nullable(),
@@ -293,9 +293,9 @@ export const reviewDetail = z.object({
   freezes: freezes.meta({ description: "The applicant's freeze cases and their wallets' freezes on Kit's tokens" }),
 });
 
-export const DECISIONS = ["approve", "reject", "request_changes"] as const;
+const DECISIONS = ["approve", "reject", "request_changes"] as const;
 
-export const decideInput = z
+const decideInput = z
   .object({
     applicationId: id("application"),
     decision: z.enum(DECISIONS),
@@ -314,7 +314,7 @@ export const decideInput = z
     }
   });
 
-export const revokeInput = z.object({
+const revokeInput = z.object({
   applicationId: id("application"),
   reason: text(2_000).meta({ description: "Shown to the applicant" }),
   category: z.enum(REVOCATION_CATEGORIES, { message: "expected sanctions, fraud or other" }).default("other").meta({
@@ -323,7 +323,7 @@ export const revokeInput = z.object({
   }),
 });
 
-export const liftFreezeInput = z.object({
+const liftFreezeInput = z.object({
   applicationId: id("application"),
   reason: text(2_000).meta({ description: "Why the freeze is lifted; kept with the case" }),
 });
@@ -341,7 +341,6 @@ export const statusEvent = z.object({
   at: isoDateTime,
 });
 
-export type PersonalData = z.infer<typeof personalData>;
 export type Application = z.infer<typeof application>;
 export type SaveApplicationInput = z.infer<typeof saveApplicationInput>;
 export type KycDocument = z.infer<typeof kycDocument>;

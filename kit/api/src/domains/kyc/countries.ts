@@ -24,5 +24,3 @@ const byAlpha2 = new Map(NUMERIC_CODES.split(" ").map((entry) => [entry.slice(0,
 export function countryNumericCode(alpha2: string): number | undefined {
   return byAlpha2.get(alpha2.trim().toUpperCase());
 }
-
-export const COUNTRY_COUNT = byAlpha2.size;

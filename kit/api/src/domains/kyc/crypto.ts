@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
 
-export type PiiField = "date_of_birth" | "national_id";
+type PiiField = "date_of_birth" | "national_id";
 
 export interface PiiKeyring {
   /** Id of the key new values are written with. */

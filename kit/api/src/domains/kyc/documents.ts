@@ -30,10 +30,10 @@ export interface KycDocumentDeps extends KycDeps {
 }
 
 /** How long a presigned upload or download URL stays valid. */
-export const URL_VALIDITY_SECONDS = 15 * 60;
-export const MAX_DOCUMENTS_PER_APPLICATION = 20;
+const URL_VALIDITY_SECONDS = 15 * 60;
+const MAX_DOCUMENTS_PER_APPLICATION = 20;
 /** Rows the clean-up job handles per run; the next run takes the rest. */
-export const CLEAN_UP_BATCH = 500;
+const CLEAN_UP_BATCH = 500;
 /** For metadata calls (HEAD, DELETE): past this the store counts as unavailable. */
 const STORAGE_TIMEOUT_MS = 3_000;
 /** Reading a whole document (at most 10 MiB) to hash it. */
@@ -95,7 +95,7 @@ const SIGNATURES: Record<(typeof DOCUMENT_CONTENT_TYPES)[number], { bytes: Buffe
 const SNIFF_BYTES = Math.max(...Object.values(SIGNATURES).map((s) => s.bytes.length));
 
 /** Whether `head` (the file's first bytes) starts as `contentType` files do. */
-export function startsLike(contentType: string, head: Buffer): boolean {
+function startsLike(contentType: string, head: Buffer): boolean {
   const signature = SIGNATURES[contentType as keyof typeof SIGNATURES];
   return signature !== undefined && head.subarray(0, signature.bytes.length).equals(signature.bytes);
 }

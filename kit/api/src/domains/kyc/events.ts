@@ -27,7 +27,7 @@ export const MAX_STREAMS_PER_USER = 5;
 /** Open queue streams one reviewer may hold on one process (counted apart from their own-status streams). */
 export const MAX_QUEUE_STREAMS_PER_USER = 5;
 /** Events a stream may fall behind its reader before it is ended (memory per stream stays bounded). */
-export const MAX_BUFFERED_EVENTS = 32;
+const MAX_BUFFERED_EVENTS = 32;
 
 const streams = new LiveStreams({
   name: "kyc-events",

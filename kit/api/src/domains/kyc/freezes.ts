@@ -169,7 +169,7 @@ function rowsToLift(deps: OnchainDeps, userId: string, chainId: number, wallet: 
  * if Kit's agent is one of its agents (only agents freeze; a token that does not list Kit's agent is
  * its issuer's to freeze, and a warning says so).
  */
-export async function kitTokens(deps: OnchainDeps, chain: EligibilityChain): Promise<Address[]> {
+async function kitTokens(deps: OnchainDeps, chain: EligibilityChain): Promise<Address[]> {
   const deployment = await kitDeployment(deps.config);
   const candidates = new Set([
     ...deployment.tokens.map((token) => token.address.toLowerCase()),

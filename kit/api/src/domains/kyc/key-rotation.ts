@@ -13,7 +13,7 @@ import { kycApplications } from "./schema";
 export const REENCRYPT_BATCH = 200;
 const BEFORE_EVERY_UUID = "00000000-0000-0000-0000-000000000000";
 
-export type KeyRole = "current" | "previous" | "unconfigured";
+type KeyRole = "current" | "previous" | "unconfigured";
 export interface RowsUnderKey {
   keyId: string;
   role: KeyRole;

@@ -1,8 +1,8 @@
 // The status graph and the one way an application changes status: a compare-and-set on (status,
-// version) plus its history row, in the caller's transaction. What follows a commit (cache
-// invalidation, then the pub/sub event) runs through `announceStatusChange`, only after commit.
+// version) plus its history row, in the caller's transaction. What follows a commit (the pub/sub
+// event) runs through `announceStatusChange`, only after commit.
 // The database enforces the same graph (trigger in drizzle/0004_kyc.sql).
-import { and, desc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
@@ -36,7 +36,7 @@ export const TRANSITIONS: Record<KycStatus, readonly KycStatus[]> = {
 /** "changes_requested" → "changes requested", for messages. */
 export const statusWords = (status: KycStatus) => status.replace("_", " ");
 
-export function canTransition(from: KycStatus, to: KycStatus): boolean {
+function canTransition(from: KycStatus, to: KycStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
@@ -102,75 +102,11 @@ export function assertVersion(expected: number | undefined, actual: number): voi
 }
 
 // ---------------------------------------------------------------------------------------------
-// After commit: the cached status goes, then subscribers hear of the change.
-
-// Cached per user with a generation number: every committed change bumps the generation, so a
-// reader that loaded Postgres before the change cannot put the old standing back (its copy carries
-// the old generation and is ignored). A revocation is seen at once, not after a TTL.
-const standingKey = (userId: string) => `cache:kyc:standing:${userId}`;
-const generationKey = (userId: string) => `cache:kyc:standing-gen:${userId}`;
-const STANDING_CACHE_TTL_SECONDS = 10 * 60;
-
-export interface KycStanding {
-  status: KycStatus | null;
-  applicationId: string | null;
-  expiresAt: string | null;
-}
-
-/**
- * The user's current KYC standing (their latest application). Other domains (token eligibility)
- * ask this; it is served from Redis when the copy is current.
- */
-export async function getKycStanding(deps: KycDeps, userId: string): Promise<KycStanding> {
-  let generation: string | null | undefined;
-  try {
-    const [gen, cached] = await deps.redis.mget(generationKey(userId), standingKey(userId));
-    generation = gen ?? "0";
-    if (cached) {
-      const copy = JSON.parse(cached) as KycStanding & { generation: string };
-      if (copy.generation === generation) {
-        const { generation: _, ...standing } = copy;
-        return standing;
-      }
-    }
-  } catch {
-    generation = undefined; // Redis away: Postgres answers, nothing is cached.
-  }
-  const [row] = await deps.db
-    .select({ id: kycApplications.id, status: kycApplications.status, expiresAt: kycApplications.expiresAt })
-    .from(kycApplications)
-    .where(eq(kycApplications.userId, userId))
-    .orderBy(desc(kycApplications.createdAt))
-    .limit(1);
-  const standing: KycStanding = {
-    status: row?.status ?? null,
-    applicationId: row?.id ?? null,
-    expiresAt: row?.expiresAt?.toISOString() ?? null,
-  };
-  if (generation !== undefined) {
-    await deps.redis
-      .set(standingKey(userId), JSON.stringify({ ...standing, generation }), "EX", STANDING_CACHE_TTL_SECONDS)
-      .catch(() => {});
-  }
-  return standing;
-}
+// After commit: subscribers hear of the change.
 
 /** Call after the transaction that made `change` committed. Never throws: the change is on record. */
 export async function announceStatusChange(deps: KycDeps, change: StatusChange): Promise<void> {
   const { application } = change;
-  try {
-    await deps.redis
-      .multi()
-      .incr(generationKey(application.userId))
-      .expire(generationKey(application.userId), 2 * STANDING_CACHE_TTL_SECONDS)
-      .del(standingKey(application.userId))
-      .exec();
-  } catch (error) {
-    deps.log.warn(
-      { err: error, applicationId: application.id },
-      "could not invalidate the cached KYC standing; it expires on its own",
-    );
-  }
   await publishStatusEvent(deps, application.userId, {
     applicationId: application.id,
     status: application.status,

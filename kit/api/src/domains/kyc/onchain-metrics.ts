@@ -8,7 +8,7 @@ import type { Database } from "../../infra/db";
 import { kycOnchainRegistrations, ONCHAIN_REGISTRATION_STATUSES } from "./schema";
 
 /** What reconciliation found, as the `kind` label of kit_kyc_onchain_drift_total. */
-export const DRIFT_KINDS = [
+const DRIFT_KINDS = [
   "job_lost",
   "claim_missing",
   "not_verified",
@@ -64,9 +64,7 @@ export function kycOnchainMetrics(registry: Registry, db: Database): KycOnchainM
   return metrics;
 }
 
-export async function countByStatus(
-  db: Database,
-): Promise<Record<(typeof ONCHAIN_REGISTRATION_STATUSES)[number], number>> {
+async function countByStatus(db: Database): Promise<Record<(typeof ONCHAIN_REGISTRATION_STATUSES)[number], number>> {
   const query = db
     .select({ status: kycOnchainRegistrations.status, n: count() })
     .from(kycOnchainRegistrations)

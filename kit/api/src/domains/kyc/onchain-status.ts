@@ -17,7 +17,7 @@ export type Audience = "applicant" | "reviewer";
 const APPLICANT_ERROR =
   "Kit could not finish this step on chain yet; it is being looked into, and you need not do anything.";
 
-export function presentRegistration(row: RegistrationRow, audience: Audience): OnchainRegistration {
+function presentRegistration(row: RegistrationRow, audience: Audience): OnchainRegistration {
   return {
     wallet: getAddress(row.wallet),
     status: row.status,

@@ -32,7 +32,7 @@ import { createJobQueue } from "../../jobs/queue";
 import { jobDefinitions } from "../../jobs/registry";
 import { startWorker } from "../../jobs/worker";
 import { linkWallet, unlinkWallet } from "../auth/service";
-import { COUNTRY_COUNT, countryNumericCode } from "./countries";
+import { countryNumericCode } from "./countries";
 import { claimDataFor, shortError } from "./onchain";
 import { expireApprovals } from "./review";
 import { kycApplications, kycOnchainRegistrations, kycWalletFreezes } from "./schema";
@@ -510,7 +510,6 @@ describe("failures", () => {
 
 describe("pieces", () => {
   test("ISO 3166-1 numeric codes for every alpha-2 country", () => {
-    expect(COUNTRY_COUNT).toBe(249);
     expect([countryNumericCode("fr"), countryNumericCode("BE"), countryNumericCode("DE")]).toEqual([250, 56, 276]);
     expect(countryNumericCode("XK")).toBeUndefined();
   });

@@ -7,8 +7,8 @@ import type { DocumentType, kycDocuments } from "./schema";
 
 export type DocumentRow = typeof kycDocuments.$inferSelect;
 
-export const IDENTITY_DOCUMENT_TYPES: readonly DocumentType[] = ["passport", "national_id", "driving_licence"];
-export const MINIMUM_AGE_YEARS = 18;
+const IDENTITY_DOCUMENT_TYPES: readonly DocumentType[] = ["passport", "national_id", "driving_licence"];
+const MINIMUM_AGE_YEARS = 18;
 
 export function presentDocument(row: DocumentRow): KycDocument {
   return {
@@ -42,7 +42,7 @@ export function decryptPersonalData(keyring: PiiKeyring, row: ApplicationRow): A
 }
 
 /** Whole years between a YYYY-MM-DD birth date and `on`. */
-export function ageOn(dateOfBirth: string, on: Date): number {
+function ageOn(dateOfBirth: string, on: Date): number {
   const [year, month, day] = dateOfBirth.split("-").map(Number) as [number, number, number];
   const age = on.getUTCFullYear() - year;
   const hadBirthday = on.getUTCMonth() + 1 > month || (on.getUTCMonth() + 1 === month && on.getUTCDate() >= day);

@@ -44,7 +44,7 @@ function likeContains(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export const searchableName = sql`lower(coalesce(${a.firstName}, '') || ' ' || coalesce(${a.lastName}, ''))`;
+const searchableName = sql`lower(coalesce(${a.firstName}, '') || ' ' || coalesce(${a.lastName}, ''))`;
 const exactSubmittedAt = sql<string>`to_char(${a.submittedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export async function listQueue(deps: { db: Database }, reviewerId: string, input: QueueInput): Promise<QueuePage> {

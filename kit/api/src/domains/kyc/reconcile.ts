@@ -63,7 +63,7 @@ interface Finding {
  * Approvals decided this recently (and longer ago than the grace period) are searched for linked
  * wallets that have no row at all: the approval's job was lost before it could write one.
  */
-export const LOST_JOB_WINDOW_MS = 2 * 24 * 60 * 60 * 1000;
+const LOST_JOB_WINDOW_MS = 2 * 24 * 60 * 60 * 1000;
 
 /**
  * Approved, unexpired applications of the window whose owner has a linked wallet with no

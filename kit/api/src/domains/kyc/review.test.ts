@@ -13,7 +13,7 @@ import {
 import { createUser, type TestUser } from "../../../test/users";
 import { KitError } from "../../errors";
 import { consumeRateLimit } from "../../infra/rate-limiter";
-import { changeStatus, getKycStanding } from "./lifecycle";
+import { changeStatus } from "./lifecycle";
 import { expireApprovals, inStatusTransaction } from "./review";
 import {
   KYC_STATUSES,
@@ -314,22 +314,6 @@ describe("deciding", () => {
 });
 
 describe("after commit", () => {
-  test("the applicant's cached standing follows each change at once", async () => {
-    const applicant = await createApplicant(kit);
-    const app = await createSubmittedApplication(kit, applicant);
-    expect((await getKycStanding(kit.deps, applicant.id)).status).toBe("submitted");
-    await claim(reviewer, app.id);
-    expect((await getKycStanding(kit.deps, applicant.id)).status).toBe("in_review");
-    const approved = await decide(reviewer, app.id, { decision: "approve" });
-    expect(await getKycStanding(kit.deps, applicant.id)).toEqual({
-      status: "approved",
-      applicationId: app.id,
-      expiresAt: approved.body.expiresAt,
-    });
-    await revoke(otherReviewer, app.id);
-    expect((await getKycStanding(kit.deps, applicant.id)).status).toBe("revoked");
-  });
-
   test("a status change the database refuses (check_violation) is a CONFLICT, not a 500", async () => {
     const { id } = await createDraftApplication(kit, await createApplicant(kit));
     const error = await inStatusTransaction(kit.deps, (tx) =>

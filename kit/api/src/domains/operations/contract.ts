@@ -6,8 +6,7 @@ import { base } from "../../rpc/base";
 import { evmAddress } from "../tokens/contract";
 import { OPERATION_KINDS, OPERATION_STATUSES } from "./schema";
 
-export const MAX_MINT_RECIPIENTS = 500;
-export const AMOUNT_FRACTION_DIGITS = 18;
+const MAX_MINT_RECIPIENTS = 500;
 
 const amountPattern = /^\d{1,60}(\.\d{1,18})?$/;
 /** In whole tokens, exactly: "12.5" of a 6-decimal token is 12500000 in its smallest unit. */
@@ -32,7 +31,7 @@ const idempotencyKey = z
 
 const reason = z.string().trim().min(1, "give a reason").max(1_000, "reason: at most 1000 characters");
 
-export const operationView = z.object({
+const operationView = z.object({
   id: z.uuid(),
   chainId: z.number().int(),
   token: z.string(),
@@ -57,7 +56,7 @@ export const operationView = z.object({
   confirmedAt: z.string().nullable(),
 });
 
-export const historyEntry = z.object({
+const historyEntry = z.object({
   from: z.enum(OPERATION_STATUSES).nullable(),
   to: z.enum(OPERATION_STATUSES),
   actorId: z.string().nullable().meta({ description: "Null when Kit itself moved it (sender, confirmer)" }),
@@ -69,33 +68,33 @@ export const historyEntry = z.object({
 const accepted = z.object({ operation: operationView });
 const withKey = { address: evmAddress("address"), idempotencyKey };
 
-export const mintInput = z.object({
+const mintInput = z.object({
   ...withKey,
   recipients: z
     .array(z.object({ to: evmAddress("to"), amount: tokenAmount }))
     .min(1, "give at least one recipient")
     .max(MAX_MINT_RECIPIENTS, `at most ${MAX_MINT_RECIPIENTS} recipients in one mint`),
 });
-export const burnInput = z.object({ ...withKey, from: evmAddress("from"), amount: tokenAmount });
-export const noArgumentInput = z.object({ ...withKey });
-export const walletInput = z.object({ ...withKey, wallet: evmAddress("wallet") });
-export const partialFreezeInput = z.object({ ...withKey, wallet: evmAddress("wallet"), amount: tokenAmount });
-export const forcedTransferInput = z.object({
+const burnInput = z.object({ ...withKey, from: evmAddress("from"), amount: tokenAmount });
+const noArgumentInput = z.object({ ...withKey });
+const walletInput = z.object({ ...withKey, wallet: evmAddress("wallet") });
+const partialFreezeInput = z.object({ ...withKey, wallet: evmAddress("wallet"), amount: tokenAmount });
+const forcedTransferInput = z.object({
   ...withKey,
   from: evmAddress("from"),
   to: evmAddress("to"),
   amount: tokenAmount,
 });
 
-export const listOperationsInput = z.object({
+const listOperationsInput = z.object({
   address: evmAddress("address"),
   cursor: z.string().max(300).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
-export const operationIdInput = z.object({ id: z.uuid("id must be an operation id (a UUID)") });
-export const decisionInput = z.object({ id: z.uuid("id must be an operation id (a UUID)"), reason });
+const operationIdInput = z.object({ id: z.uuid("id must be an operation id (a UUID)") });
+const decisionInput = z.object({ id: z.uuid("id must be an operation id (a UUID)"), reason });
 
-export const policyView = z.object({
+const policyView = z.object({
   token: z.string(),
   approvalKinds: z.array(z.enum(OPERATION_KINDS)),
   mintThreshold: z
@@ -104,17 +103,16 @@ export const policyView = z.object({
     .meta({ description: "A mint of more than this (whole tokens, all recipients) needs approval; null: never" }),
   isDefault: z.boolean(),
 });
-export const setPolicyInput = z.object({
+const setPolicyInput = z.object({
   address: evmAddress("address"),
   approvalKinds: z.array(z.enum(OPERATION_KINDS)).max(OPERATION_KINDS.length),
   mintThreshold: tokenAmount.nullable(),
 });
 
-export const grantView = z.object({ userId: z.string(), grantedBy: z.string().nullable(), grantedAt: z.string() });
-export const grantInput = z.object({ address: evmAddress("address"), userId: z.string().trim().min(1).max(100) });
+const grantView = z.object({ userId: z.string(), grantedBy: z.string().nullable(), grantedAt: z.string() });
+const grantInput = z.object({ address: evmAddress("address"), userId: z.string().trim().min(1).max(100) });
 
 export type OperationView = z.infer<typeof operationView>;
-export type MintInput = z.infer<typeof mintInput>;
 export type PolicyView = z.infer<typeof policyView>;
 
 const tags = ["token operations"];

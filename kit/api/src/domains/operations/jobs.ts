@@ -15,7 +15,7 @@ export const SWEEP_JOB = "tokens.operations.sweep";
  * Sends what is pending, then settles: a send job only what it sent itself (its cost stays with its
  * own operations, however many jobs were queued); the sweep everything, with the full resume.
  */
-export async function runOutbox(deps: Deps, chain: OperationsChain, scope: "sent" | "all") {
+async function runOutbox(deps: Deps, chain: OperationsChain, scope: "sent" | "all") {
   const { sentIds, ...sent } = await sendPending(deps, chain, { resume: scope === "all" ? "all" : "signed" });
   if (scope === "all") {
     const { waiting, ...settled } = await confirmSubmitted(deps, chain);

@@ -11,7 +11,7 @@ import { type Actor, requireGrant } from "./grants";
 import { tokenOperations } from "./schema";
 import { operationView } from "./service";
 
-export const POLL_MS = 500;
+const POLL_MS = 500;
 const OVERLAP_MS = 5_000;
 
 type LiveDeps = TokenLookupDeps & { db: Database };

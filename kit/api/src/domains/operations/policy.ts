@@ -6,7 +6,7 @@ import { fromSmallestUnit, toSmallestUnit } from "./amounts";
 import type { PolicyView } from "./contract";
 import { type OperationKind, tokenOperationPolicies } from "./schema";
 
-export const DEFAULT_APPROVAL_KINDS: OperationKind[] = ["forced_transfer", "recover"];
+const DEFAULT_APPROVAL_KINDS: OperationKind[] = ["forced_transfer", "recover"];
 
 export interface Policy {
   approvalKinds: OperationKind[];

@@ -1,7 +1,7 @@
 // A reverted call in words: T-REX's revert strings mapped to typed reasons a caller can act on.
 import { BaseError, ContractFunctionRevertedError } from "viem";
 
-export const REVERT_REASONS = {
+const REVERT_REASONS = {
   "Identity is not verified.": "receiver_not_verified",
   "Compliance not followed": "compliance_refused",
   "Transfer not possible": "transfer_not_possible",
@@ -19,7 +19,7 @@ export const REVERT_REASONS = {
   "Ownable: caller is not the owner": "not_owner",
 } as const satisfies Record<string, string>;
 
-export type RevertCode = (typeof REVERT_REASONS)[keyof typeof REVERT_REASONS] | "reverted";
+type RevertCode = (typeof REVERT_REASONS)[keyof typeof REVERT_REASONS] | "reverted";
 
 export interface DecodedRevert {
   code: RevertCode;

@@ -189,7 +189,7 @@ async function storeAndBroadcast(
  * ones cover a transaction signed but not yet broadcast when the previous sender died (the chain
  * does not know it; reusing its nonce would send a second transaction for another operation).
  */
-export async function nextNonce(db: Database, chain: OperationsChain): Promise<number> {
+async function nextNonce(db: Database, chain: OperationsChain): Promise<number> {
   const signer = chain.agent.address.toLowerCase();
   const [pending, stored] = await Promise.all([
     chain.client.getTransactionCount({ address: chain.agent.address, blockTag: "pending" }),
@@ -287,7 +287,7 @@ async function broadcastRaw(chain: OperationsChain, raw: Hex): Promise<void> {
  * transaction used (no receipt for any of its hashes, nonce below the chain's count) can never
  * be mined, so its operation goes back to pending for a new nonce; the rest are sent again.
  */
-export async function resumeInFlight(
+async function resumeInFlight(
   deps: SenderDeps,
   chain: OperationsChain,
   scope: "signed" | "all" = "all",

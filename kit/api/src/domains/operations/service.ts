@@ -104,7 +104,7 @@ function keyOf(request: OperationRequest): string | null {
 }
 
 /** Key order does not matter: the same request always hashes the same. */
-export function hashOf(value: unknown): string {
+function hashOf(value: unknown): string {
   const canonical = (v: unknown): unknown =>
     Array.isArray(v)
       ? v.map(canonical)

@@ -22,16 +22,16 @@ const timezone = z
   .refine((v) => canonicalTimeZone(v) !== null, "expected an IANA time zone such as Europe/Paris, or UTC")
   .meta({ description: "IANA time zone name, or UTC" });
 
-export const currencyCode = z
+const currencyCode = z
   .string()
   .trim()
   .toUpperCase()
   .regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as EUR")
   .meta({ description: "ISO 4217 code of a currency Kit knows" });
 
-export const theme = z.enum(THEMES);
+const theme = z.enum(THEMES);
 
-export const userSettings = z.object({
+const userSettings = z.object({
   locale: z.string(),
   timezone: z.string(),
   currency: z.string().meta({ description: "Display currency; the system's base currency until you choose one" }),
@@ -39,7 +39,7 @@ export const userSettings = z.object({
   updatedAt: isoDateTime.nullable().meta({ description: "When you last saved; null while all values are defaults" }),
 });
 
-export const updateUserSettingsInput = z.object({
+const updateUserSettingsInput = z.object({
   locale: locale.optional(),
   timezone: timezone.optional(),
   currency: currencyCode.optional(),
@@ -61,13 +61,13 @@ const webhookUrl = z
   })
   .meta({ description: "https URL on a public host; receives the events whose webhook switch is on" });
 
-export const notificationSettings = z.object({
+const notificationSettings = z.object({
   events: notificationEvents,
   webhookUrl: z.string().nullable(),
   updatedAt: isoDateTime.nullable().meta({ description: "When you last saved; null while all values are defaults" }),
 });
 
-export const replaceNotificationSettingsInput = z
+const replaceNotificationSettingsInput = z
   .object({
     events: notificationEvents,
     webhookUrl: webhookUrl.nullable().optional().meta({ description: "Required when any webhook switch is on" }),
@@ -83,7 +83,7 @@ export const replaceNotificationSettingsInput = z
     }
   });
 
-export const fxProvider = z.enum(FX_PROVIDERS);
+const fxProvider = z.enum(FX_PROVIDERS);
 
 /** One schema per system setting: what a stored value must be, and what an admin may set. */
 export const systemSettingValues = {
@@ -97,7 +97,7 @@ export const systemSettingValues = {
     .meta({ description: "Exchange-rate providers, most preferred first" }),
 };
 
-export const systemSettings = z.object({
+const systemSettings = z.object({
   baseCurrency: z.string(),
   kycValidityDays: z.number().int(),
   fxProviders: z.array(fxProvider),
@@ -105,7 +105,7 @@ export const systemSettings = z.object({
   updatedBy: z.string().nullable().meta({ description: "Id of the admin who made the last change" }),
 });
 
-export const updateSystemSettingsInput = z.object({
+const updateSystemSettingsInput = z.object({
   baseCurrency: systemSettingValues.baseCurrency.optional(),
   kycValidityDays: systemSettingValues.kycValidityDays.optional(),
   fxProviders: systemSettingValues.fxProviders.optional(),

@@ -29,7 +29,7 @@ export function canonicalTimeZone(value: string): string | null {
 // Webhook targets. Kit will call these URLs from inside its network, so a URL must not lead to
 // Kit's own neighbours (SSRF). Names are checked as written and addresses as literals; a name is
 // not resolved here, because what it resolves to can change after it is saved: whoever delivers
-// must check the address it connects to with `isPublicAddress` again.
+// must check the address it connects to again (as `nonPublicAddressReason` does for a literal).
 
 type Range = [network: number, prefix: number, what: string];
 
@@ -118,16 +118,12 @@ function ipv6Problem(groups: number[]): string | null {
 }
 
 /** Why an IP address (v4 or v6, without brackets) is not a public one; null when it is public. */
-export function nonPublicAddressReason(address: string): string | null {
+function nonPublicAddressReason(address: string): string | null {
   const v4 = parseIpv4(address);
   if (v4 !== null) return ipv4Problem(v4);
   const v6 = parseIpv6(address);
   if (v6 !== null) return ipv6Problem(v6);
   return "not an IP address";
-}
-
-export function isPublicAddress(address: string): boolean {
-  return nonPublicAddressReason(address) === null;
 }
 
 /** Names that only mean something inside a network (RFC 6761, RFC 8375, common private zones). */

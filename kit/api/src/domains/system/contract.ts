@@ -2,15 +2,15 @@ import { z } from "zod";
 import { base } from "../../rpc/base";
 import { indexerOverview } from "../tokens/contract";
 
-export const dependencyName = z.enum(["postgres", "redis", "s3", "chain"]);
+const dependencyName = z.enum(["postgres", "redis", "s3", "chain"]);
 
-export const dependencyStatus = z.object({
+const dependencyStatus = z.object({
   up: z.boolean(),
   latencyMs: z.number().nonnegative().meta({ description: "Round-trip time of the probe" }),
   error: z.string().optional().meta({ description: "Why the probe failed (no internals)" }),
 });
 
-export const systemInfo = z.object({
+const systemInfo = z.object({
   version: z.string(),
   uptimeSeconds: z.number().nonnegative(),
   chain: z.object({

@@ -16,7 +16,7 @@ export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 export const ZERO_HASH = `0x${"0".repeat(64)}`;
 
 const topic = (signature: string) => keccak256(toHex(signature));
-export const TOPICS = {
+const TOPICS = {
   transfer: topic("Transfer(address,address,uint256)"),
   paused: topic("Paused(address)"),
   unpaused: topic("Unpaused(address)"),
@@ -276,7 +276,7 @@ export class ChainReader {
   }
 }
 
-export class LogRangeError extends Error {
+class LogRangeError extends Error {
   constructor(
     readonly from: number,
     readonly to: number,

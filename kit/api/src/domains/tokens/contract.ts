@@ -35,7 +35,7 @@ const limit = z.coerce
 // ---------------------------------------------------------------------------------------------
 // Amounts
 
-export const amount = z.object({
+const amount = z.object({
   raw: z.string().meta({ description: "The integer amount in the token's smallest unit, as on chain" }),
   formatted: z.string().meta({ description: "The same amount with the token's decimals applied, exactly" }),
 });
@@ -46,12 +46,12 @@ export const amount = z.object({
 export const ASSET_CLASSES = ["bond", "equity", "fund", "deposit", "real_estate", "commodity", "other"] as const;
 /** Set once, then fixed: securities identifiers and the nature of the asset do not change. */
 export const IMMUTABLE_FIELDS = ["isin", "assetClass"] as const;
-export const MAX_DOCUMENTS = 20;
-export const PRICE_INTEGER_DIGITS = 30;
-export const PRICE_FRACTION_DIGITS = 18;
+const MAX_DOCUMENTS = 20;
+const PRICE_INTEGER_DIGITS = 30;
+const PRICE_FRACTION_DIGITS = 18;
 
 /** ISO 6166: two letters, nine alphanumerics, a check digit (Luhn over the letters as numbers). */
-export function isValidIsin(value: string): boolean {
+function isValidIsin(value: string): boolean {
   if (!/^[A-Z]{2}[A-Z0-9]{9}[0-9]$/.test(value)) return false;
   const digits = [...value].map((c) => (c >= "A" ? String(c.charCodeAt(0) - 55) : c)).join("");
   let sum = 0;
@@ -108,9 +108,9 @@ const documentUrl = z
     }
   }, "expected an https:// URL without user name or password");
 
-export const tokenDocument = z.object({ name: text(200), url: documentUrl });
+const tokenDocument = z.object({ name: text(200), url: documentUrl });
 
-export const updateMetadataInput = z
+const updateMetadataInput = z
   .object({
     address: evmAddress("address"),
     description: text(5_000).nullable().optional(),
@@ -139,7 +139,7 @@ export const updateMetadataInput = z
     }
   });
 
-export const tokenMetadata = z.object({
+const tokenMetadata = z.object({
   description: z.string().nullable(),
   assetClass: z.enum(ASSET_CLASSES).nullable(),
   isin: z.string().nullable(),
@@ -151,10 +151,10 @@ export const tokenMetadata = z.object({
   updatedBy: z.string().nullable(),
 });
 
-export const LOGO_CONTENT_TYPES = ["image/png", "image/jpeg"] as const;
-export const MAX_LOGO_BYTES = 1024 * 1024;
+const LOGO_CONTENT_TYPES = ["image/png", "image/jpeg"] as const;
+const MAX_LOGO_BYTES = 1024 * 1024;
 
-export const createLogoUploadInput = z.object({
+const createLogoUploadInput = z.object({
   address: evmAddress("address"),
   contentType: z.enum(LOGO_CONTENT_TYPES, {
     error:
@@ -167,7 +167,7 @@ export const createLogoUploadInput = z.object({
     .max(MAX_LOGO_BYTES, `at most ${MAX_LOGO_BYTES} bytes (1 MiB)`),
 });
 
-export const logoUpload = z.object({
+const logoUpload = z.object({
   uploadUrl: z.string().meta({ description: "PUT the image's bytes here, with exactly `headers`" }),
   headers: z.record(z.string(), z.string()),
   expiresAt: isoDateTime,
@@ -177,7 +177,7 @@ export const logoUpload = z.object({
 // ---------------------------------------------------------------------------------------------
 // Tokens, holders, transfers
 
-export const tokenSummary = z.object({
+const tokenSummary = z.object({
   address: z.string(),
   chainId: z.number().int(),
   name: z.string().nullable(),
@@ -188,7 +188,7 @@ export const tokenSummary = z.object({
   holders: z.number().int().meta({ description: "Wallets with a balance above zero (indexed)" }),
 });
 
-export const tokenDetail = tokenSummary.extend({
+const tokenDetail = tokenSummary.extend({
   source: z
     .enum(["chain", "index"])
     .meta({ description: "chain: read from the node just now; index: the node could not be reached, indexed values" }),
@@ -196,20 +196,20 @@ export const tokenDetail = tokenSummary.extend({
   metadata: tokenMetadata,
 });
 
-export const tokenPage = z.object({
+const tokenPage = z.object({
   items: z.array(tokenSummary),
   nextCursor: z.string().nullable().meta({ description: "Null on the last page" }),
 });
 
-export const holder = z.object({
+const holder = z.object({
   address: z.string(),
   balance: amount,
   frozen: z.boolean().meta({ description: "The whole address is frozen for this token (ERC-3643 AddressFrozen)" }),
   frozenAmount: amount.meta({ description: "The part of the balance frozen by an agent (TokensFrozen)" }),
 });
-export const holderPage = z.object({ items: z.array(holder), nextCursor: z.string().nullable() });
+const holderPage = z.object({ items: z.array(holder), nextCursor: z.string().nullable() });
 
-export const transfer = z.object({
+const transfer = z.object({
   token: z.string(),
   from: z.string(),
   to: z.string(),
@@ -218,10 +218,10 @@ export const transfer = z.object({
   transactionHash: z.string(),
   logIndex: z.number().int(),
 });
-export const transferPage = z.object({ items: z.array(transfer), nextCursor: z.string().nullable() });
+const transferPage = z.object({ items: z.array(transfer), nextCursor: z.string().nullable() });
 
 /** What tokens.events streams: each transfer as indexed, and reorgs that took transfers back. */
-export const tokenStreamEvent = z.discriminatedUnion("type", [
+const tokenStreamEvent = z.discriminatedUnion("type", [
   transfer.extend({ type: z.literal("transfer") }),
   z.object({
     type: z.literal("reorg"),
@@ -233,14 +233,14 @@ export const tokenStreamEvent = z.discriminatedUnion("type", [
   }),
 ]);
 
-export const tokenAddressInput = z.object({ address: evmAddress("address") });
-export const listTokensInput = z.object({ cursor, limit });
-export const pageInput = z.object({ address: evmAddress("address"), cursor, limit });
+const tokenAddressInput = z.object({ address: evmAddress("address") });
+const listTokensInput = z.object({ cursor, limit });
+const pageInput = z.object({ address: evmAddress("address"), cursor, limit });
 
 // ---------------------------------------------------------------------------------------------
 // Portfolio
 
-export const position = z.object({
+const position = z.object({
   token: z.string(),
   name: z.string().nullable(),
   symbol: z.string().nullable(),
@@ -260,7 +260,7 @@ export const position = z.object({
   }),
 });
 
-export const portfolio = z.object({
+const portfolio = z.object({
   currency: z.string().meta({ description: "Your display currency (settings)" }),
   wallets: z.array(z.string()),
   positions: z.array(position),

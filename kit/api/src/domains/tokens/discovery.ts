@@ -13,11 +13,6 @@ export interface FactorySource {
   startBlock: number;
 }
 
-export interface ConfiguredToken {
-  address: string;
-  startBlock?: number;
-}
-
 const deploymentFile = z.object({
   chainId: z.number().int().optional(),
   trex: z.object({

@@ -11,7 +11,7 @@ import type { Redis } from "../../infra/redis";
 export const transfersChannel = (config: Pick<Config, "redis">, token: string) =>
   `${config.redis.keyPrefix}token:${token.toLowerCase()}:transfers`;
 
-export const transferMessage = z.object({
+const transferMessage = z.object({
   txHash: z.string(),
   logIndex: z.number().int(),
   blockNumber: z.number().int(),
@@ -20,7 +20,6 @@ export const transferMessage = z.object({
   /** Raw integer amount, exactly (decimal string). */
   amount: z.string(),
 });
-export type TransferMessage = z.infer<typeof transferMessage>;
 
 export const tokenTransfersEvent = z.discriminatedUnion("type", [
   /** Transfers just committed (in block and log order); a batch may be split over several messages. */
@@ -42,7 +41,7 @@ export const tokenTransfersEvent = z.discriminatedUnion("type", [
 export type TokenTransfersEvent = z.infer<typeof tokenTransfersEvent>;
 
 /** Transfers per message: a backfill batch of 10,000 is ten messages, not one of megabytes. */
-export const MAX_TRANSFERS_PER_MESSAGE = 1_000;
+const MAX_TRANSFERS_PER_MESSAGE = 1_000;
 
 export interface PublishDeps {
   config: Pick<Config, "redis">;

@@ -49,7 +49,7 @@ export async function writeIndexerReport(redis: Redis, report: IndexerReport): P
   await redis.set(REPORT_KEY, JSON.stringify(report), "PX", REPORT_TTL_MS);
 }
 
-export async function readIndexerReport(redis: Redis): Promise<IndexerReport | null> {
+async function readIndexerReport(redis: Redis): Promise<IndexerReport | null> {
   const text = await redis.get(REPORT_KEY);
   return text ? (JSON.parse(text) as IndexerReport) : null;
 }

@@ -880,5 +880,3 @@ class Indexer implements RunningIndexer {
     this.progress = { at: now, block, events: 0 };
   }
 }
-
-export type { DecodedLogs };

@@ -23,7 +23,7 @@ export interface TokenStreamDeps {
 /** Open token streams one user may hold on one process (tabs, tokens); more is a leak or abuse. */
 export const MAX_TOKEN_STREAMS_PER_USER = 10;
 /** Messages (each up to 1,000 transfers) a stream may fall behind its reader before it is ended. */
-export const MAX_BUFFERED_MESSAGES = 32;
+const MAX_BUFFERED_MESSAGES = 32;
 
 const streams = new LiveStreams({
   name: "token-streams",
@@ -62,7 +62,7 @@ export function tokenStreamStats(redis: Redis): { channels: number; streams: num
 }
 
 /** A published message as the events a client sees. */
-export function toStreamEvents(message: TokenTransfersEvent, decimals: number): TokenStreamEvent[] {
+function toStreamEvents(message: TokenTransfersEvent, decimals: number): TokenStreamEvent[] {
   const token = getAddress(message.token.toLowerCase());
   if (message.type === "reorg") {
     return [{ type: "reorg", token, ancestorBlock: String(message.ancestorBlock), removed: message.removed }];

@@ -45,7 +45,7 @@ export interface MetadataDeps {
 }
 
 /** How long a presigned logo upload URL stays valid. */
-export const LOGO_URL_VALIDITY_SECONDS = 15 * 60;
+const LOGO_URL_VALIDITY_SECONDS = 15 * 60;
 const STORAGE_TIMEOUT_MS = 3_000;
 
 export const metadataKey = (token: string) => `${token.toLowerCase()}/metadata.json`;
@@ -53,7 +53,7 @@ export const metadataKey = (token: string) => `${token.toLowerCase()}/metadata.j
 export const metadataCacheKey = (token: string) => `cache:token-metadata:${token.toLowerCase()}`;
 /** Bounds how long a copy can outlive a write that could not replace it (Redis away at that moment). */
 const METADATA_CACHE_SECONDS = 60;
-export const logoKey = (token: string) => `${token.toLowerCase()}/logo.png`;
+const logoKey = (token: string) => `${token.toLowerCase()}/logo.png`;
 
 /** What metadata.json holds. `version` is the document format, for later migrations. */
 const storedMetadata = z.object({
@@ -112,7 +112,7 @@ async function guarded<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /** Where browsers read an object of the public bucket. */
-export function publicUrl(config: Pick<Config, "s3">, key: string): string {
+function publicUrl(config: Pick<Config, "s3">, key: string): string {
   const endpoint = (config.s3.publicEndpoint ?? config.s3.endpoint ?? "").replace(/\/$/, "");
   return `${endpoint}/${config.s3.buckets.tokenMetadata}/${key}`;
 }
@@ -258,7 +258,7 @@ async function readOrFalse<T>(read: () => Promise<T>, fallback: T): Promise<T> {
 }
 
 /** True when one of `wallets` is the token's owner or an agent of it, on chain. */
-export async function isTokenAgentOrOwner(chain: Chain, token: `0x${string}`, wallets: string[]): Promise<boolean> {
+async function isTokenAgentOrOwner(chain: Chain, token: `0x${string}`, wallets: string[]): Promise<boolean> {
   if (wallets.length === 0) return false;
   const owner = await readOrFalse(
     () => chain.readContract({ address: token, abi: writerAbi, functionName: "owner" }),

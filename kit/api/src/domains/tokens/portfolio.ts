@@ -79,7 +79,7 @@ export async function getPortfolio(deps: PortfolioDeps, userId: string): Promise
  * balance (raw / 10^decimals) × price in `target`, rounded half to even to `minorUnits`; null when
  * no exchange rate joins the price's currency to `target`.
  */
-export async function valueIn(
+async function valueIn(
   deps: PortfolioDeps,
   rawBalance: string,
   decimals: number,

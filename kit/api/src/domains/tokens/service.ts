@@ -41,7 +41,7 @@ const stored = (address: string) => address.toLowerCase();
 // Amounts and cursors
 
 /** `raw / 10^decimals` written out exactly, without trailing zeros ("1.5", "100"). */
-export function formatAmount(raw: string | bigint, decimals: number): string {
+function formatAmount(raw: string | bigint, decimals: number): string {
   const text = formatDecimal(BigInt(raw), decimals);
   return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
 }
@@ -59,7 +59,7 @@ const SMALL_UINT = /^\d{1,15}$/;
 // Tokens
 
 /** The indexed token, or null when Kit does not index it. */
-export async function findToken(deps: TokenLookupDeps, address: string): Promise<TokenRow | null> {
+async function findToken(deps: TokenLookupDeps, address: string): Promise<TokenRow | null> {
   const [row] = await deps.db
     .select()
     .from(tokens)
@@ -79,7 +79,7 @@ export async function factoryTokenAddresses(deps: { db: Database }, chainId: num
   return rows.map((row) => row.address);
 }
 
-export function tokenNotFound(address: string): KitError {
+function tokenNotFound(address: string): KitError {
   return new KitError("NOT_FOUND", `Kit does not index a token at ${address}; GET /api/tokens lists those it does.`);
 }
 

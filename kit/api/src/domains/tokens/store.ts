@@ -3,7 +3,7 @@
 // statement actually inserted (`RETURNING` of `ON CONFLICT DO NOTHING`): a log read twice adds
 // nothing twice, and a rollback subtracts exactly what the deleted rows had added.
 import type pg from "pg";
-import { type StateLog, type SuiteLog, type TransferLog, ZERO_ADDRESS } from "./chain-reader";
+import { type StateLog, type TransferLog, ZERO_ADDRESS } from "./chain-reader";
 import type { DiscoverySource, TokenKind } from "./schema";
 
 export interface NewToken {
@@ -167,7 +167,7 @@ export async function insertTransfers(
  * Adds (`sign` 1n) or takes back (-1n) the balance and supply moves of `transfers`: summed here
  * with bigints (exact), written in two statements whatever the batch size.
  */
-export async function applyTransfers(
+async function applyTransfers(
   client: pg.ClientBase,
   chainId: number,
   transfers: Pick<TransferLog, "token" | "from" | "to" | "amount" | "blockNumber">[],
@@ -273,7 +273,7 @@ interface Touched {
 }
 
 /** Sets paused, frozen, frozen amounts and identity registrations from the events that remain. */
-export async function rederiveState(client: pg.ClientBase, chainId: number, touched: Touched[]): Promise<void> {
+async function rederiveState(client: pg.ClientBase, chainId: number, touched: Touched[]): Promise<void> {
   const pausedTokens = new Set<string>();
   const holders = new Map<string, { token: string; holder: string }>();
   const wallets = new Map<string, { registry: string; wallet: string }>();
@@ -485,5 +485,3 @@ export async function rollbackTo(
   await moveCheckpoint(client, chainId, previous, ancestor);
   return { removed, forgottenTokens };
 }
-
-export type { SuiteLog };

@@ -25,7 +25,7 @@ export class ProviderError extends Error {
 }
 
 /** A provider that answers is cut off after this long: the next one is tried instead. */
-export const PROVIDER_TIMEOUT_MS = 10_000;
+const PROVIDER_TIMEOUT_MS = 10_000;
 
 /** GETs a provider's document as text; any failure becomes a ProviderError naming the provider. */
 export async function fetchText(provider: string, url: string): Promise<{ status: number; body: string }> {
