@@ -277,6 +277,24 @@ describe("e-mail and password", () => {
     const twelve = await authPost(kit, "/sign-up/email", { email, password: "twelve-chars", name: "Twelve" });
     expect(twelve.status).toBe(200);
   });
+
+  test("names that would display in disguise (bidi overrides, control characters) are refused at sign-up and on update", async () => {
+    const email = uniqueEmail("bidi");
+    for (const name of ["Alice \u202Egpj.exe", "Bob\u2066x\u2069", "Carol\u0007"]) {
+      const refused = await authPost(kit, "/sign-up/email", { email, password: PASSWORD, name });
+      expect(refused.status, JSON.stringify(name)).toBe(400);
+      expect(((await refused.json()) as { message: string }).message).toContain("name: must not contain");
+    }
+    const { rows } = await kit.deps.pool.query('select count(*)::int as n from "user" where email = $1', [email]);
+    expect(rows[0].n).toBe(0);
+
+    const user = await createUser(kit);
+    const update = (name: string) => authPost(kit, "/update-user", { name }, { cookie: user.cookie });
+    expect((await update("Dave \u202Efdp.scr")).status).toBe(400);
+    expect((await update("Dave Plain")).status).toBe(200);
+    const stored = await kit.deps.pool.query('select name from "user" where id = $1', [user.id]);
+    expect(stored.rows[0].name).toBe("Dave Plain");
+  });
 });
 
 describe("the session check", () => {

@@ -4,10 +4,11 @@ import { randomBytes } from "node:crypto";
 import { apiKey } from "@better-auth/api-key";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
-import { APIError } from "better-auth/api";
+import { APIError, createAuthMiddleware } from "better-auth/api";
 import { admin, bearer, openAPI } from "better-auth/plugins";
 import { siwe } from "better-auth/plugins/siwe";
 import type { Config } from "../../config";
+import { displayTextProblem } from "../../display-text";
 import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
 import { type Logger, scrubText } from "../../infra/log";
@@ -100,6 +101,15 @@ export function createAuth(deps: {
     // which answers them (503 for an outage) and logs them through one serializer; left to
     // better-auth, they would be printed to the console whole, query parameters included.
     onAPIError: { throw: true },
+    // Names are shown to reviewers and admins beside KYC data: the same display rule as KYC names.
+    hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== "/sign-up/email" && ctx.path !== "/update-user") return;
+        const name: unknown = ctx.body?.name;
+        const problem = typeof name === "string" ? displayTextProblem(name) : null;
+        if (problem) throw new APIError("BAD_REQUEST", { message: `Invalid input: name: ${problem}` });
+      }),
+    },
     telemetry: { enabled: false },
     plugins: [
       admin({ ac, roles, defaultRole: "investor", adminRoles: ["admin"] }),

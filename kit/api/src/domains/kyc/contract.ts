@@ -1,5 +1,11 @@
 import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
+import {
+  BIDI_CONTROLS,
+  BIDI_CONTROLS_MESSAGE,
+  CONTROL_CHARACTERS,
+  CONTROL_CHARACTERS_MESSAGE,
+} from "../../display-text";
 import { base } from "../../rpc/base";
 import { evmAddress } from "../tokens/contract";
 import {
@@ -43,12 +49,8 @@ const text = (max: number) =>
     .trim()
     .min(1, "must not be empty")
     .max(max, `at most ${max} characters`)
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "must not contain control characters")
-    .refine(
-      (v) => !/[\u202a-\u202e\u2066-\u2069]/.test(v),
-      "must not contain bidirectional override characters (U+202A–U+202E, U+2066–U+2069)",
-    );
+    .refine((v) => !CONTROL_CHARACTERS.test(v), CONTROL_CHARACTERS_MESSAGE)
+    .refine((v) => !BIDI_CONTROLS.test(v), BIDI_CONTROLS_MESSAGE);
 
 const dateOfBirth = z
   .string()
