@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
+import { decodeCursor, encodeCursor } from "../../cursor";
 import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
@@ -184,7 +185,7 @@ export async function listOperations(
 ) {
   const token = await requireToken(deps, input.address);
   await requireGrant(deps, actor, token.address);
-  const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+  const after = input.cursor ? decodeCursor(input.cursor, [OPERATION_ID])[0] : undefined;
   const rows = await deps.db
     .select()
     .from(tokenOperations)
@@ -203,16 +204,11 @@ export async function listOperations(
   const last = page.at(-1);
   return {
     items: page.map(operationView),
-    nextCursor: rows.length > input.limit && last ? Buffer.from(last.id).toString("base64url") : null,
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null,
   };
 }
 
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, "base64url").toString("utf8");
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return id;
-  const message = "pass back the nextCursor of a previous page unchanged";
-  throw new KitError("BAD_REQUEST", `Invalid input: cursor: ${message}`, [{ path: "cursor", message }]);
-}
+const OPERATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Four eyes: another of the token's issuers approves (then it is sent) or refuses, with a reason. */
 export async function decideOperation(
