@@ -7,7 +7,7 @@
 //   kyc:keys [--reencrypt]          KYC rows per encryption key id; --reencrypt moves them to the current key now
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./config";
+import { type Config, ConfigError, loadConfig } from "./config";
 import { createAuth } from "./domains/auth/auth";
 import { isRoleName, keyStatements, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
@@ -15,9 +15,9 @@ import { countRowsByKey, type RowsUnderKey, reencryptPersonalData } from "./doma
 import { piiKeyring } from "./domains/kyc/lifecycle";
 import { resetChainIndex } from "./domains/tokens/indexer";
 import { resetTokenIndex } from "./domains/tokens/quarantine";
-import { createDatabase, migrateDatabase } from "./infra/db";
-import { createLogger } from "./infra/log";
-import { createRedis, redisReady } from "./infra/redis";
+import { createDatabase, type Database, migrateDatabase } from "./infra/db";
+import { createLogger, type Logger } from "./infra/log";
+import { createRedis, type Redis, redisReady } from "./infra/redis";
 import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 
 const usage = [
@@ -30,6 +30,11 @@ const usage = [
 function fail(message: string): never {
   console.error(message);
   process.exit(1);
+}
+
+/** better-auth as the CLI uses it: no chain (no SIWE contract wallets), the configured limits. */
+function cliAuth(config: Config, db: Database, redis: Redis, log: Logger) {
+  return createAuth({ config, db, redis, chain: null, log, rateLimitRules: resolveRateLimitRules(config.rateLimits) });
 }
 
 const [command, ...rest] = process.argv.slice(2);
@@ -122,14 +127,7 @@ async function createUser(rest: string[]): Promise<void> {
     const user = await createPasswordUser(
       {
         db,
-        auth: createAuth({
-          config,
-          db,
-          redis,
-          chain: null,
-          log,
-          rateLimitRules: resolveRateLimitRules(config.rateLimits),
-        }),
+        auth: cliAuth(config, db, redis, log),
       },
       { email: values.email, password, role: values.role, name: values.name },
     );
@@ -188,14 +186,7 @@ async function createKey(rest: string[]): Promise<void> {
   const redis = createRedis(config, log, "cli");
   try {
     await redisReady(redis, 5_000);
-    const auth = createAuth({
-      config,
-      db,
-      redis,
-      chain: null,
-      log,
-      rateLimitRules: resolveRateLimitRules(config.rateLimits),
-    });
+    const auth = cliAuth(config, db, redis, log);
     const owner = await (await auth.$context).internalAdapter.findUserByEmail(values.email.toLowerCase());
     if (!owner) fail(`no user has the e-mail ${values.email.toLowerCase()}; create one with users:create`);
     const created = await auth.api.createApiKey({
