@@ -1,10 +1,4 @@
-// `bun run kit <command>`: operator commands that must not be HTTP endpoints.
-//   users:create --email <e-mail> --role <investor|issuer|kyc_reviewer|admin> [--password <pw>] [--name <name>]
-//   keys:create --email <owner> --grant <subject:action[,action]>... [--name <name>] [--expires-in-days <n>]
-//                                   an API key carrying grants (printed once)
-//   indexer:reset --chain-id <id>   forget a chain's index (after a reorg deeper than the window)
-//   indexer:reset --chain-id <id> --token <address>   forget one token's index (lifts its quarantine)
-//   kyc:keys [--reencrypt]          KYC rows per encryption key id; --reencrypt moves them to the current key now
+// `bun run kit <command>`: operator commands that must not be HTTP endpoints (`bun run kit help` lists them).
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config";
@@ -25,6 +19,12 @@ const usage = [
   "       bun run kit keys:create --email <owner e-mail> --grant <subject:action[,action]> [--grant …] [--name <name>] [--expires-in-days <days>]",
   "       bun run kit indexer:reset --chain-id <id> [--token <address>]",
   "       bun run kit kyc:keys [--reencrypt]",
+  "       bun run kit help",
+  "",
+  "  users:create    a user with a role (a password is generated and printed once unless given)",
+  "  keys:create     an API key carrying grants, printed once",
+  "  indexer:reset   forget a chain's (or one token's) index, to re-read it from the chain",
+  "  kyc:keys        KYC rows per encryption key; --reencrypt moves them to the current key",
 ].join("\n");
 
 function fail(message: string): never {
@@ -42,7 +42,8 @@ if (command === "indexer:reset") await resetIndex(rest);
 else if (command === "users:create") await createUser(rest);
 else if (command === "keys:create") await createKey(rest);
 else if (command === "kyc:keys") await kycKeys(rest);
-else fail(usage);
+else if (command === "help" || command === "--help" || command === "-h") process.stdout.write(`${usage}\n`);
+else fail(command ? `unknown command: ${command}\n${usage}` : usage);
 
 function loadConfigOrFail(): ReturnType<typeof loadConfig> {
   try {
