@@ -6,7 +6,7 @@ import type { Deps } from "../deps";
 import { createPasswordUser } from "../domains/auth/service";
 import { CONSOLE_DIST } from "../http/console";
 
-const DEMO_USERS = [
+export const DEMO_USERS = [
   { email: "reviewer@example.com", password: "kit-demo-reviewer", role: "kyc_reviewer", name: "Demo Reviewer" },
   { email: "admin@example.com", password: "kit-demo-admin", role: "admin", name: "Demo Admin" },
 ] as const;
