@@ -2,8 +2,8 @@
 // record), reads, four-eyes decisions, the per-token approval policy and the per-token grants.
 import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
+import { evmAddress } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { evmAddress } from "../tokens/contract";
 import { OPERATION_KINDS, OPERATION_STATUSES } from "./schema";
 
 const MAX_MINT_RECIPIENTS = 500;
