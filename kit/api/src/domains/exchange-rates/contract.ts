@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { currencyCode, isoDateTime, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { FX_PROVIDERS } from "./schema";
+import { FX_PROVIDERS } from "./contract-values";
 
 const timeFilter = (what: string) =>
   z.iso.datetime({

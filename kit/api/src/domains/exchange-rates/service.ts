@@ -7,10 +7,11 @@ import type { Deps } from "../../deps";
 import { KitError } from "../../errors";
 import { getSystemSettings } from "../settings/service";
 import { type CacheMember, entryTtl, readEntry, rewriteHotEntries, startNewGeneration, writeEntry } from "./cache";
+import type { FxProvider } from "./contract-values";
 import { multiply, parseDecimal, ratioOf, roundHalfEven } from "./decimal";
 import type { ProviderQuote } from "./providers/common";
 import { fetchers, type RemoteProvider } from "./providers/fetchers";
-import { type FxProvider, indexQuotes, type Resolution, ratioOfLegs, resolvePair, type StoredQuote } from "./resolve";
+import { indexQuotes, type Resolution, ratioOfLegs, resolvePair, type StoredQuote } from "./resolve";
 import { currencies, fxRates, fxRatesLatest } from "./schema";
 
 export type FxDeps = Pick<Deps, "config" | "db" | "redis" | "log">;

@@ -6,6 +6,7 @@ import { and, desc, eq, isNull, notInArray } from "drizzle-orm";
 import { KitError } from "../../errors";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
 import type { Application, OwnApplication, SaveApplicationInput } from "./contract";
+import { CLOSED_STATUSES, type KycStatus } from "./contract-values";
 import type { PiiKeyring } from "./crypto";
 import {
   type ApplicationRow,
@@ -21,7 +22,7 @@ import {
 } from "./lifecycle";
 import { listRegistrations } from "./onchain-status";
 import { decryptPersonalData, missingForSubmit, presentApplication } from "./present";
-import { CLOSED_STATUSES, type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
+import { kycApplications, kycDocuments, kycStatusHistory } from "./schema";
 
 const SAVE_PATH = "PUT /api/kyc/application";
 

@@ -18,7 +18,7 @@ import {
   RESIDENCY_STATUSES,
   REVOCATION_CATEGORIES,
   WALLET_FREEZE_STATUSES,
-} from "./schema";
+} from "./contract-values";
 
 const id = (what: string) => z.uuid({ message: `expected the ${what} id (a UUID)` });
 

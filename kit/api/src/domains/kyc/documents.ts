@@ -21,9 +21,10 @@ import type { Storage } from "../../infra/storage";
 import { type Requester, recordAccess } from "./access-log";
 import { findOpenApplication, notEditable } from "./applications";
 import type { CreatedUpload, CreateUploadInput, DownloadUrl, KycDocument } from "./contract";
+import type { DOCUMENT_CONTENT_TYPES } from "./contract-values";
 import { type ApplicationRow, isEditable, type KycDeps } from "./lifecycle";
 import { type DocumentRow, presentDocument } from "./present";
-import { type DOCUMENT_CONTENT_TYPES, kycApplications, kycDocuments } from "./schema";
+import { kycApplications, kycDocuments } from "./schema";
 
 export interface KycDocumentDeps extends KycDeps {
   storage: Storage;

@@ -15,6 +15,7 @@ import type { Contract } from "../../contract";
 import { createLogger } from "../../infra/log";
 import { createRedis } from "../../infra/redis";
 import type { StatusEvent } from "./contract";
+import type { KycStatus } from "./contract-values";
 import {
   MAX_QUEUE_STREAMS_PER_USER,
   MAX_STREAMS_PER_USER,
@@ -25,7 +26,7 @@ import {
   watchQueue,
 } from "./events";
 import { type ApplicationRow, announceStatusChange, changeStatus } from "./lifecycle";
-import { type KycStatus, kycApplications } from "./schema";
+import { kycApplications } from "./schema";
 
 const kit = await createTestKit();
 const READ_TIMEOUT_MS = 5_000;

@@ -10,7 +10,8 @@ import { type Listener, LiveStreams } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { type StatusEvent, statusEvent } from "./contract";
-import { type KycStatus, kycApplications } from "./schema";
+import type { KycStatus } from "./contract-values";
+import { kycApplications } from "./schema";
 
 export interface KycEventDeps {
   config: Pick<Config, "redis">;

@@ -8,9 +8,10 @@ import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
+import type { KycStatus } from "./contract-values";
 import { createPiiKeyring, type PiiKeyring } from "./crypto";
 import { publishStatusEvent } from "./events";
-import { type KycStatus, kycApplications, kycStatusHistory } from "./schema";
+import { kycApplications, kycStatusHistory } from "./schema";
 
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type ApplicationRow = typeof kycApplications.$inferSelect;

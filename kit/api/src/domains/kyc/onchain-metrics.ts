@@ -5,7 +5,8 @@
 import { count } from "drizzle-orm";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Database } from "../../infra/db";
-import { kycOnchainRegistrations, ONCHAIN_REGISTRATION_STATUSES } from "./schema";
+import { ONCHAIN_REGISTRATION_STATUSES } from "./contract-values";
+import { kycOnchainRegistrations } from "./schema";
 
 /** What reconciliation found, as the `kind` label of kit_kyc_onchain_drift_total. */
 const DRIFT_KINDS = [

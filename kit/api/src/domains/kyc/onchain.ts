@@ -43,9 +43,10 @@ import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import { type ChainSigner, localSigner } from "../../infra/signer";
 import { listWalletAddresses } from "../auth/wallets";
+import type { OnchainRegistrationStatus } from "./contract-values";
 import { countryNumericCode } from "./countries";
 import { openFreezeCase } from "./freeze-cases";
-import { kycApplications, kycOnchainRegistrations, type OnchainRegistrationStatus } from "./schema";
+import { kycApplications, kycOnchainRegistrations } from "./schema";
 
 export interface OnchainDeps {
   config: Pick<Config, "chain">;

@@ -6,7 +6,8 @@ import { and, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { QueueInput, QueuePage } from "./contract";
-import { kycApplications as a, type KycStatus } from "./schema";
+import type { KycStatus } from "./contract-values";
+import { kycApplications as a } from "./schema";
 
 const OPEN_STATUSES: KycStatus[] = ["submitted", "in_review"];
 

@@ -12,6 +12,7 @@ import type { CallerUser } from "../auth/session";
 import { getSystemSettings, type SettingsDeps } from "../settings/service";
 import { type Requester, recordAccess } from "./access-log";
 import type { Application, DecideInput, DownloadUrl, ReviewDetail, RevokeInput } from "./contract";
+import type { KycStatus } from "./contract-values";
 import { type KycDocumentDeps, presignDocumentDownload } from "./documents";
 import { listFreezes } from "./freeze-cases";
 import {
@@ -28,7 +29,7 @@ import {
 import { queueEligibilityJob } from "./onchain";
 import { listRegistrations } from "./onchain-status";
 import { presentApplication, presentDocument } from "./present";
-import { type KycStatus, kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";
+import { kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";
 
 /** `decide` reads the validity period from the system settings. */
 export type ReviewDeps = KycDeps & Pick<SettingsDeps, "config"> & OnchainQueue;

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { currencyCode, isoDateTime } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { FX_PROVIDERS } from "../exchange-rates/schema";
-import { THEMES } from "./schema";
+import { FX_PROVIDERS } from "../exchange-rates/contract-values";
+import { THEMES } from "./contract-values";
 import { canonicalLocale, canonicalTimeZone, webhookUrlProblem } from "./validation";
 
 const locale = z

@@ -21,14 +21,8 @@ import {
   type UpdateUserSettingsInput,
   type UserSettings,
 } from "./contract";
-import {
-  NOTIFICATION_CHANNELS,
-  NOTIFICATION_EVENTS,
-  notificationSettings,
-  systemSettings,
-  THEMES,
-  userSettings,
-} from "./schema";
+import { NOTIFICATION_CHANNELS, NOTIFICATION_EVENTS, THEMES } from "./contract-values";
+import { notificationSettings, systemSettings, userSettings } from "./schema";
 import { canonicalLocale, canonicalTimeZone, webhookUrlProblem } from "./validation";
 
 export interface SettingsDeps {

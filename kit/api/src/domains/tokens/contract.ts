@@ -2,6 +2,7 @@ import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
 import { currencyCode, evmAddress, isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
+import { DISCOVERY_SOURCES } from "./contract-values";
 
 /** Printable text: no control characters (they break logs, exports and the console). */
 const text = (max: number) =>
@@ -298,7 +299,7 @@ export const indexerOverview = z.object({
         address: z.string(),
         name: z.string(),
         symbol: z.string(),
-        discoveredVia: z.enum(["factory", "config"]),
+        discoveredVia: z.enum(DISCOVERY_SOURCES),
         state: z.enum(["catching_up", "quarantined"]),
         indexedBlock: blockNumber.nullable().meta({ description: "The last block the token is complete to" }),
         openingBlock: blockNumber
