@@ -4,7 +4,7 @@ import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
 import { evmAddress } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { OPERATION_KINDS, OPERATION_STATUSES } from "./schema";
+import { OPERATION_KINDS, OPERATION_STATUSES } from "./contract-values";
 
 const MAX_MINT_RECIPIENTS = 500;
 
