@@ -16,9 +16,10 @@
 // STATISTICS, then ANALYZE) in the bench's database only: to measure that fix before it is migrated.
 // Progress goes to stderr; the results to stdout, whose last line is a JSON summary.
 import { parseArgs } from "node:util";
+import { encodeCursor } from "../kit/api/src/cursor";
 import { createPasswordUser } from "../kit/api/src/domains/auth/service";
 import { type QueueInput, queueInput } from "../kit/api/src/domains/kyc/contract";
-import { encodeCursor, listQueue } from "../kit/api/src/domains/kyc/queue";
+import { listQueue } from "../kit/api/src/domains/kyc/queue";
 import type { Database } from "../kit/api/src/infra/db";
 import { type BenchKit, startBenchKit } from "./lib/kit";
 import { gitCommit, machineInfo, note, print, table, today } from "./lib/report";
@@ -392,7 +393,9 @@ async function buildCases(kit: BenchKit, reviewerIds: string[]): Promise<Case[]>
       name: "submitted, deep page (cursor mid-queue)",
       kind: "page",
       fullPages: true,
-      calls: deep.map((row) => call({ status: "submitted", cursor: encodeCursor(row) }, `cursor ${row.at}`)),
+      calls: deep.map((row) =>
+        call({ status: "submitted", cursor: encodeCursor([row.at, row.id]) }, `cursor ${row.at}`),
+      ),
     },
     {
       name: "submitted + country",

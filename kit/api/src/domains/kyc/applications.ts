@@ -2,9 +2,9 @@
 // always the owner (the user id comes from the session); personal data is encrypted here, on every
 // save, with the current key (the kyc.reencrypt-pii job moves the rows nobody edits: key-rotation.ts).
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, isNull, notInArray } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, notInArray } from "drizzle-orm";
 import { KitError } from "../../errors";
-import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
+import { type Database, PG_UNIQUE_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import type { Application, OwnApplication, SaveApplicationInput } from "./contract";
 import { CLOSED_STATUSES, type KycStatus } from "./contract-values";
 import type { PiiKeyring } from "./crypto";
@@ -18,7 +18,6 @@ import {
   piiKeyring,
   type StatusChange,
   statusWords,
-  type Transaction,
 } from "./lifecycle";
 import { listRegistrations } from "./onchain-status";
 import { decryptPersonalData, missingForSubmit, presentApplication } from "./present";
@@ -44,12 +43,13 @@ export async function findOpenApplication(
   return row;
 }
 
-/** Documents that count: not being removed. */
-function liveDocuments(db: Database | Transaction, applicationId: string) {
+/** The application's documents that count (not being removed), oldest first. */
+export function liveDocuments(db: Database | Transaction, applicationId: string) {
   return db
-    .select({ type: kycDocuments.type, confirmedAt: kycDocuments.confirmedAt, deletingAt: kycDocuments.deletingAt })
+    .select()
     .from(kycDocuments)
-    .where(and(eq(kycDocuments.applicationId, applicationId), isNull(kycDocuments.deletingAt)));
+    .where(and(eq(kycDocuments.applicationId, applicationId), isNull(kycDocuments.deletingAt)))
+    .orderBy(asc(kycDocuments.createdAt), asc(kycDocuments.id));
 }
 
 export function notEditable(status: KycStatus, action: string): KitError {

@@ -5,7 +5,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
-import type { Database } from "../../infra/db";
+import type { Database, Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { KycStatus } from "./contract-values";
@@ -13,7 +13,6 @@ import { createPiiKeyring, type PiiKeyring } from "./crypto";
 import { publishStatusEvent } from "./events";
 import { kycApplications, kycStatusHistory } from "./schema";
 
-export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type ApplicationRow = typeof kycApplications.$inferSelect;
 
 export interface KycDeps {

@@ -6,11 +6,12 @@
 import { and, asc, eq, isNull, lte } from "drizzle-orm";
 import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
-import { PG_CHECK_VIOLATION, postgresError } from "../../infra/db";
+import { PG_CHECK_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import { user } from "../auth/schema";
 import type { CallerUser } from "../auth/session";
 import { getSystemSettings, type SettingsDeps } from "../settings/service";
 import { type Requester, recordAccess } from "./access-log";
+import { liveDocuments } from "./applications";
 import type { Application, DecideInput, DownloadUrl, ReviewDetail, RevokeInput } from "./contract";
 import type { KycStatus } from "./contract-values";
 import { type KycDocumentDeps, presignDocumentDownload } from "./documents";
@@ -24,7 +25,6 @@ import {
   piiKeyring,
   type StatusChange,
   statusWords,
-  type Transaction,
 } from "./lifecycle";
 import { queueEligibilityJob } from "./onchain";
 import { listRegistrations } from "./onchain-status";
@@ -92,16 +92,8 @@ async function lockForReview(
   return row;
 }
 
-async function liveDocuments(deps: KycDeps, applicationId: string) {
-  return deps.db
-    .select()
-    .from(kycDocuments)
-    .where(and(eq(kycDocuments.applicationId, applicationId), isNull(kycDocuments.deletingAt)))
-    .orderBy(asc(kycDocuments.createdAt), asc(kycDocuments.id));
-}
-
 async function present(deps: KycDeps, row: ApplicationRow): Promise<Application> {
-  return presentApplication(piiKeyring(deps.config), row, await liveDocuments(deps, row.id));
+  return presentApplication(piiKeyring(deps.config), row, await liveDocuments(deps.db, row.id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +114,7 @@ export async function getReview(
   assertNotOwn(reviewer, found.application);
 
   const [documents, history, onchain, freezes] = await Promise.all([
-    liveDocuments(deps, applicationId),
+    liveDocuments(deps.db, applicationId),
     deps.db
       .select()
       .from(kycStatusHistory)

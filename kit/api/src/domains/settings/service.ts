@@ -8,7 +8,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { DomainEvents } from "../../deps";
 import { KitError } from "../../errors";
-import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError } from "../../infra/db";
+import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { getCurrency } from "../exchange-rates/currencies";
@@ -31,8 +31,6 @@ export interface SettingsDeps {
   redis: Redis;
   log: Logger;
 }
-
-type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 /** Bounds how long a copy can outlive a save whose cache write failed while Redis stayed up. */
 const CACHE_TTL_SECONDS = 15 * 60;
