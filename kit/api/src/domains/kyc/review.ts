@@ -3,7 +3,7 @@
 // application, whatever their role. Every status change goes through `changeStatus` inside a
 // transaction that first locks the row (so concurrent reviewers queue up and the later one sees
 // what the earlier one did, with a precise CONFLICT); events go out only after the commit.
-import { and, asc, eq, isNull, lte } from "drizzle-orm";
+import { and, asc, eq, lte } from "drizzle-orm";
 import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import { PG_CHECK_VIOLATION, postgresError, type Transaction } from "../../infra/db";
