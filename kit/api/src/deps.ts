@@ -5,6 +5,7 @@
 import type pg from "pg";
 import type { ResolvedConfig } from "./config";
 import type { Auth } from "./domains/auth/auth";
+import type { FxProvider } from "./domains/exchange-rates/contract-values";
 import type { Chain } from "./infra/chain";
 import type { Database } from "./infra/db";
 import type { Logger } from "./infra/log";
@@ -28,6 +29,8 @@ export interface Deps {
   jobs: JobQueue;
   /** What one domain tells another happened; runtime.ts wires the listeners. */
   events: DomainEvents;
+  /** What one domain asks of another above it; runtime.ts wires the answers. */
+  queries: DomainQueries;
   rateLimitRules: RateLimitRules;
   startedAt: number;
 }
@@ -45,6 +48,15 @@ export interface DomainEvents {
   walletUnlinked(deps: WalletEventDeps, userId: string, wallet: string): Promise<void>;
   /** A system setting exchange-rate answers depend on changed (settings); exchange-rates drops cached answers. */
   fxSettingsChanged(deps: { redis: Redis; log: Logger }): Promise<void>;
+}
+
+/**
+ * A domain asks, one above it answers, as with the events: the asking domain need not import the
+ * answering one, so the two do not depend on each other both ways.
+ */
+export interface DomainQueries {
+  /** The exchange-rate providers in the order admins set (settings); exchange-rates answers and refreshes by it. */
+  fxProviderOrder(deps: Pick<Deps, "config" | "db" | "redis" | "log">): Promise<readonly FxProvider[]>;
 }
 
 interface WalletEventDeps {

@@ -2,7 +2,7 @@
 import type { Server } from "bun";
 import { createApp, createOperationalApp } from "./app";
 import type { ResolvedConfig } from "./config";
-import type { Deps, DomainEvents } from "./deps";
+import type { Deps, DomainEvents, DomainQueries } from "./deps";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
 import { closeRateCopies } from "./domains/exchange-rates/cache";
@@ -11,6 +11,7 @@ import { closeStatusEvents } from "./domains/kyc/events";
 import { kycKeyMetrics } from "./domains/kyc/key-rotation";
 import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./domains/kyc/onchain";
 import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
+import { getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { closeTokenStreams } from "./domains/tokens/live";
 import { allowPublicMetadataReads } from "./domains/tokens/metadata";
@@ -34,6 +35,11 @@ const domainEvents: DomainEvents = {
   fxSettingsChanged: forgetCachedRates,
 };
 
+/** Who answers what: the asking domain does not import the answering one. */
+const domainQueries: DomainQueries = {
+  fxProviderOrder: async (deps) => (await getSystemSettings(deps)).fxProviders,
+};
+
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {
   const rateLimitRules = resolveRateLimitRules(config.rateLimits);
   const { pool, db } = createDatabase(config, log);
@@ -50,6 +56,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     auth: createAuth({ config, db, redis, chain, log, rateLimitRules }),
     jobs: createJobQueue(config, log),
     events: domainEvents,
+    queries: domainQueries,
     rateLimitRules,
     startedAt: Date.now(),
   };

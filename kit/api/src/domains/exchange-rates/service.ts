@@ -5,7 +5,6 @@ import { and, asc, eq, inArray, or, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { Deps } from "../../deps";
 import { KitError } from "../../errors";
-import { getSystemSettings } from "../settings/service";
 import { type CacheMember, entryTtl, readEntry, rewriteHotEntries, startNewGeneration, writeEntry } from "./cache";
 import type { FxProvider } from "./contract-values";
 import { multiply, parseDecimal, ratioOf, roundHalfEven } from "./decimal";
@@ -14,7 +13,7 @@ import { fetchers, type RemoteProvider } from "./providers/fetchers";
 import { indexQuotes, type Resolution, ratioOfLegs, resolvePair, type StoredQuote } from "./resolve";
 import { currencies, fxRates, fxRatesLatest } from "./schema";
 
-export type FxDeps = Pick<Deps, "config" | "db" | "redis" | "log">;
+export type FxDeps = Pick<Deps, "config" | "db" | "redis" | "log" | "queries">;
 
 /** The Redis channel (under REDIS_KEY_PREFIX) told about every change of stored rates. */
 export const FX_UPDATED_CHANNEL = "fx:updated";
@@ -35,7 +34,7 @@ function answerPreference(listed: readonly FxProvider[]): FxProvider[] {
 
 /** The order in force: the `fxProviders` system setting (FX_PROVIDERS until an admin sets one). */
 export async function providerPreference(deps: FxDeps): Promise<FxProvider[]> {
-  return answerPreference((await getSystemSettings(deps)).fxProviders);
+  return answerPreference(await deps.queries.fxProviderOrder(deps));
 }
 
 /** Answers depend on the provider order: a change of it makes every cached answer outdated. */
@@ -66,8 +65,7 @@ export interface RefreshResult {
  */
 export async function refreshRates(deps: FxDeps): Promise<RefreshResult> {
   const { config, log } = deps;
-  const { fxProviders } = await getSystemSettings(deps);
-  const remote = fxProviders.filter((p): p is RemoteProvider => p !== "manual");
+  const remote = (await deps.queries.fxProviderOrder(deps)).filter((p): p is RemoteProvider => p !== "manual");
   if (remote.length === 0) {
     log.info("fx refresh: FX_PROVIDERS names no remote provider; nothing to fetch");
     return { provider: "none", pairs: 0, inserted: 0, effectiveAt: new Date().toISOString() };
