@@ -15,7 +15,6 @@ import {
   changeStatus,
   isEditable,
   type KycDeps,
-  piiKeyring,
   type StatusChange,
   statusWords,
 } from "./lifecycle";
@@ -71,7 +70,7 @@ export async function getApplication(deps: KycDeps, userId: string): Promise<Own
     liveDocuments(deps.db, row.id),
     listRegistrations(deps.db, userId, "applicant"),
   ]);
-  return { ...presentApplication(piiKeyring(deps.config), row, documents), onchain };
+  return { ...presentApplication(deps.local.piiKeyring, row, documents), onchain };
 }
 
 /** The row's columns for `input`, PII encrypted for application `id` (fields left out become null). */
@@ -106,7 +105,7 @@ export async function saveApplication(
   userId: string,
   input: SaveApplicationInput,
 ): Promise<Application> {
-  const keyring = piiKeyring(deps.config);
+  const keyring = deps.local.piiKeyring;
   const { version, ...personal } = input;
   for (let attempt = 1; ; attempt++) {
     const open = await findOpenApplication(deps.db, userId);
@@ -177,7 +176,7 @@ export async function submitApplication(
   userId: string,
   input: { version?: number },
 ): Promise<Application> {
-  const keyring = piiKeyring(deps.config);
+  const keyring = deps.local.piiKeyring;
   const change = await deps.db.transaction(async (tx) => {
     // Locked so that no document is removed or confirmed between the completeness check and the change.
     const open = await findOpenApplication(tx, userId, "update");

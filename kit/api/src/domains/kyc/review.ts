@@ -22,7 +22,6 @@ import {
   assertVersion,
   changeStatus,
   type KycDeps,
-  piiKeyring,
   type StatusChange,
   statusWords,
 } from "./lifecycle";
@@ -93,7 +92,7 @@ async function lockForReview(
 }
 
 async function present(deps: KycDeps, row: ApplicationRow): Promise<Application> {
-  return presentApplication(piiKeyring(deps.config), row, await liveDocuments(deps.db, row.id));
+  return presentApplication(deps.local.piiKeyring, row, await liveDocuments(deps.db, row.id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,7 +122,7 @@ export async function getReview(
     listRegistrations(deps.db, found.application.userId, "reviewer"),
     listFreezes(deps.db, found.application.userId),
   ]);
-  const application = presentApplication(piiKeyring(deps.config), found.application, documents);
+  const application = presentApplication(deps.local.piiKeyring, found.application, documents);
   // Recorded before the answer leaves: no view of personal data goes unrecorded.
   await recordAccess(deps.db, { kind: "application_view", applicationId, userId: reviewer.id, requester });
   return {

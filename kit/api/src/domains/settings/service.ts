@@ -6,7 +6,7 @@
 // to Postgres and every save still succeeds. Copies expire, so one missed write cannot last.
 import { eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
-import type { DomainEvents } from "../../deps";
+import type { Deps, DomainEvents } from "../../deps";
 import { KitError } from "../../errors";
 import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
@@ -185,7 +185,7 @@ export async function getSystemSettings(deps: SettingsDeps): Promise<SystemSetti
 }
 
 export async function updateSystemSettings(
-  deps: SettingsDeps & { events: Pick<DomainEvents, "fxSettingsChanged"> },
+  deps: SettingsDeps & Pick<Deps, "local"> & { events: Pick<DomainEvents, "fxSettingsChanged"> },
   actorId: string,
   patch: UpdateSystemSettingsInput,
 ): Promise<SystemSettings> {

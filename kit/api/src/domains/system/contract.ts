@@ -27,6 +27,8 @@ const systemInfo = z.object({
 });
 
 export type SystemInfo = z.infer<typeof systemInfo>;
+/** What the cache holds: all but the uptime, which each answer computes. */
+export type CachedSystemInfo = Omit<SystemInfo, "uptimeSeconds">;
 export type DependencyStatus = z.infer<typeof dependencyStatus>;
 export type DependencyName = z.infer<typeof dependencyName>;
 
