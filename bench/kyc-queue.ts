@@ -22,7 +22,7 @@ import { type QueueInput, queueInput } from "../kit/api/src/domains/kyc/contract
 import { listQueue } from "../kit/api/src/domains/kyc/queue";
 import type { Database } from "../kit/api/src/infra/db";
 import { type BenchKit, startBenchKit } from "./lib/kit";
-import { gitCommit, machineInfo, note, print, table, today } from "./lib/report";
+import { gitCommit, machineInfo, note, print, runBench, table, today } from "./lib/report";
 
 /** The issue's targets, p95 of one call. */
 const TARGETS = { pageP95Ms: 5, searchP95Ms: 20 } as const;
@@ -762,22 +762,10 @@ async function main(): Promise<void> {
 
 // Ctrl-C or SIGTERM: stop the Kit (its database is dropped with force, which ends a running seed
 // or query); main then fails and exits.
-let interrupted = false;
-const interrupt = () => {
-  interrupted = true;
-  note("interrupted: cleaning up");
-  cancelSeed?.();
-  void kit?.stop();
-};
-process.once("SIGINT", interrupt);
-process.once("SIGTERM", interrupt);
-
-main().then(
-  () => process.exit(0),
-  async (error: unknown) => {
-    await kit?.stop();
-    if (interrupted) process.exit(130);
-    console.error(`kyc-queue bench failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+runBench("kyc-queue", main, {
+  interrupt: () => {
+    cancelSeed?.();
+    void kit?.stop();
   },
-);
+  cleanUp: async () => kit?.stop(),
+});
