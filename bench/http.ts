@@ -18,12 +18,18 @@
 //   bun bench/http.ts [--duration 10] [--connections 50] [--pipelining 1] [--warmup 2] [--rounds 3]
 //
 // Progress goes to stderr; the results to stdout, whose last line is a JSON summary.
-import { rateCopiesStatus } from "../kit/api/src/domains/exchange-rates/cache";
 import { refreshRates } from "../kit/api/src/domains/exchange-rates/service";
 import { startFxStub, timeRefresh } from "./fx";
 import { signedInCookie, startBenchKit } from "./lib/kit";
-import { compareTargets, loadRuntime, parseLoadOptions, processesMatching, stopRunningLoads } from "./lib/load";
-import { gitCommit, machineInfo, note, print, table, today } from "./lib/report";
+import {
+  compareTargets,
+  loadRuntime,
+  loadSummary,
+  parseLoadOptions,
+  processesMatching,
+  stopRunningLoads,
+} from "./lib/load";
+import { machineInfo, note, print, printSummary, runBench, table, today } from "./lib/report";
 import { countWork, type WorkPerCall } from "./lib/work";
 
 const BARE_KEY = "bench:redis-get";
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
     if (typeof converted.amount !== "string")
       throw new Error(`${routes.fx}: unexpected body ${JSON.stringify(converted)}`);
     // The process's copies of the cache are used once it has subscribed to their announcements.
-    for (let waited = 0; !rateCopiesStatus(kit.deps.redis).subscribed; waited += 10) {
+    for (let waited = 0; !kit.deps.local.fxCopies.status().subscribed; waited += 10) {
       if (waited > 5_000) throw new Error("the rates cache copies never subscribed");
       await Bun.sleep(10);
     }
@@ -251,41 +257,35 @@ async function main(): Promise<void> {
         `${refresh.pairs} pairs, median of ${refresh.runs} ${refresh.medianMs} ms (runs: ${refresh.msRuns.join(", ")} ms) — ` +
         `${verdict(targets.fxRefresh.met)}`,
     );
-    print(
-      JSON.stringify({
-        bench: "http",
-        date: new Date().toISOString(),
-        commit: gitCommit() ?? null,
-        machine,
-        load: { tool: "autocannon", runtime, ...options },
-        routes: Object.fromEntries(
-          NAMES.map((name) => {
-            const r = results[name];
-            return [
-              name,
-              {
-                path: routes[name],
-                rps: r.rps,
-                p50Ms: r.latencyMs.p50,
-                p99Ms: r.latencyMs.p99,
-                serverCpuUsPerRequest: r.serverCpuUsPerRequest,
-                requests: r.requests,
-                rpsRounds: r.rpsRounds,
-                cpuPercent: r.cpu,
-                ratio: ratios[name].rps,
-                cpuRatio: ratios[name].cpu,
-                work: work[name],
-              },
-            ];
-          }),
-        ),
-        // cached ÷ bare, as in earlier versions of this bench.
-        ratio: ratios.cached.rps,
-        cpuRatio: ratios.cached.cpu,
-        fxRefresh: refresh,
-        targets,
-      }),
-    );
+    printSummary("http", machine, {
+      load: loadSummary(options),
+      routes: Object.fromEntries(
+        NAMES.map((name) => {
+          const r = results[name];
+          return [
+            name,
+            {
+              path: routes[name],
+              rps: r.rps,
+              p50Ms: r.latencyMs.p50,
+              p99Ms: r.latencyMs.p99,
+              serverCpuUsPerRequest: r.serverCpuUsPerRequest,
+              requests: r.requests,
+              rpsRounds: r.rpsRounds,
+              cpuPercent: r.cpu,
+              ratio: ratios[name].rps,
+              cpuRatio: ratios[name].cpu,
+              work: work[name],
+            },
+          ];
+        }),
+      ),
+      // cached ÷ bare, as in earlier versions of this bench.
+      ratio: ratios.cached.rps,
+      cpuRatio: ratios.cached.cpu,
+      fxRefresh: refresh,
+      targets,
+    });
   } finally {
     await kit.stop();
     fxStub.stop();
@@ -299,20 +299,4 @@ async function getJson(url: string, headers: Record<string, string> = {}): Promi
 }
 
 // Ctrl-C or SIGTERM: end the load; the run then fails, and main's `finally` cleans up.
-let interrupted = false;
-const interrupt = () => {
-  interrupted = true;
-  note("interrupted: cleaning up");
-  stopRunningLoads();
-};
-process.once("SIGINT", interrupt);
-process.once("SIGTERM", interrupt);
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    if (interrupted) process.exit(130);
-    console.error(`http bench failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+runBench("http", main, { interrupt: stopRunningLoads });

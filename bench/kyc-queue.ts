@@ -16,12 +16,13 @@
 // STATISTICS, then ANALYZE) in the bench's database only: to measure that fix before it is migrated.
 // Progress goes to stderr; the results to stdout, whose last line is a JSON summary.
 import { parseArgs } from "node:util";
+import { encodeCursor } from "../kit/api/src/cursor";
 import { createPasswordUser } from "../kit/api/src/domains/auth/service";
 import { type QueueInput, queueInput } from "../kit/api/src/domains/kyc/contract";
-import { encodeCursor, listQueue } from "../kit/api/src/domains/kyc/queue";
+import { listQueue } from "../kit/api/src/domains/kyc/queue";
 import type { Database } from "../kit/api/src/infra/db";
 import { type BenchKit, startBenchKit } from "./lib/kit";
-import { gitCommit, machineInfo, note, print, table, today } from "./lib/report";
+import { gitCommit, machineInfo, note, print, runBench, table, today } from "./lib/report";
 
 /** The issue's targets, p95 of one call. */
 const TARGETS = { pageP95Ms: 5, searchP95Ms: 20 } as const;
@@ -392,7 +393,9 @@ async function buildCases(kit: BenchKit, reviewerIds: string[]): Promise<Case[]>
       name: "submitted, deep page (cursor mid-queue)",
       kind: "page",
       fullPages: true,
-      calls: deep.map((row) => call({ status: "submitted", cursor: encodeCursor(row) }, `cursor ${row.at}`)),
+      calls: deep.map((row) =>
+        call({ status: "submitted", cursor: encodeCursor([row.at, row.id]) }, `cursor ${row.at}`),
+      ),
     },
     {
       name: "submitted + country",
@@ -759,22 +762,10 @@ async function main(): Promise<void> {
 
 // Ctrl-C or SIGTERM: stop the Kit (its database is dropped with force, which ends a running seed
 // or query); main then fails and exits.
-let interrupted = false;
-const interrupt = () => {
-  interrupted = true;
-  note("interrupted: cleaning up");
-  cancelSeed?.();
-  void kit?.stop();
-};
-process.once("SIGINT", interrupt);
-process.once("SIGTERM", interrupt);
-
-main().then(
-  () => process.exit(0),
-  async (error: unknown) => {
-    await kit?.stop();
-    if (interrupted) process.exit(130);
-    console.error(`kyc-queue bench failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+runBench("kyc-queue", main, {
+  interrupt: () => {
+    cancelSeed?.();
+    void kit?.stop();
   },
-);
+  cleanUp: async () => kit?.stop(),
+});

@@ -12,15 +12,17 @@
 import { startPrivateRedis } from "../kit/api/test/redis-server";
 import { signedInCookie, startBenchKit } from "./lib/kit";
 import {
+  checkLoad,
   DEFAULT_LOAD_OPTIONS,
   type LoadResult,
-  loadProblems,
   loadRuntime,
+  loadSummary,
+  medianOf,
   parseLoadOptions,
   runLoad,
   stopRunningLoads,
 } from "./lib/load";
-import { gitCommit, machineInfo, note, print, table, today } from "./lib/report";
+import { gitCommit, machineInfo, note, print, printSummary, runBench, table, today } from "./lib/report";
 
 const ROUTE = "/api/me";
 const TARGET_P99_MS = 600;
@@ -46,20 +48,16 @@ async function main(): Promise<void> {
     const headers = { cookie: await signedInCookie(kit) };
     const url = `${kit.url}${ROUTE}`;
     await waitUntilLimited(url, headers);
-    const check = (result: LoadResult, what: string) => {
-      const problem = loadProblems(result);
-      if (problem) throw new Error(`${what} failed: ${problem}`);
-    };
     if (options.warmup > 0) {
       note(`warm-up (${options.warmup}s)`);
-      check(await runLoad(url, { ...options, duration: options.warmup }, { headers }), "warm-up");
+      checkLoad(await runLoad(url, { ...options, duration: options.warmup }, { headers }), "warm-up");
     }
 
     const rounds: { answering: LoadResult; stopped: LoadResult }[] = [];
     for (let round = 1; round <= options.rounds; round++) {
       note(`round ${round}/${options.rounds}: Redis answering (${options.duration}s)`);
       const answering = await runLoad(url, options, { headers });
-      check(answering, "load with Redis answering");
+      checkLoad(answering, "load with Redis answering");
       note(`round ${round}/${options.rounds}: Redis stopped (${options.duration}s)`);
       redis.pause();
       let stopped: LoadResult;
@@ -68,23 +66,18 @@ async function main(): Promise<void> {
       } finally {
         redis.resume();
       }
-      check(stopped, "load with Redis stopped");
+      checkLoad(stopped, "load with Redis stopped");
       rounds.push({ answering, stopped });
       // The next round starts with Redis in use again (the limiter answering).
       await waitUntilLimited(url, headers);
     }
 
-    const median = (values: number[]) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const mid = Math.floor(sorted.length / 2);
-      return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-    };
     const figures = (pick: (r: (typeof rounds)[number]) => LoadResult) => ({
-      rps: median(rounds.map((r) => pick(r).rps)),
-      p50Ms: median(rounds.map((r) => pick(r).latencyMs.p50)),
-      p90Ms: median(rounds.map((r) => pick(r).latencyMs.p90)),
-      p99Ms: median(rounds.map((r) => pick(r).latencyMs.p99)),
-      maxMs: median(rounds.map((r) => pick(r).latencyMs.max)),
+      rps: medianOf(rounds.map((r) => pick(r).rps)),
+      p50Ms: medianOf(rounds.map((r) => pick(r).latencyMs.p50)),
+      p90Ms: medianOf(rounds.map((r) => pick(r).latencyMs.p90)),
+      p99Ms: medianOf(rounds.map((r) => pick(r).latencyMs.p99)),
+      maxMs: medianOf(rounds.map((r) => pick(r).latencyMs.max)),
       requests: rounds.reduce((sum, r) => sum + pick(r).requests, 0),
       p99MsRounds: rounds.map((r) => pick(r).latencyMs.p99),
     });
@@ -123,20 +116,14 @@ async function main(): Promise<void> {
       `target: p99 of a signed-in call while Redis is stopped ≤ ${TARGET_P99_MS} ms — ${met ? "met" : "MISSED"} ` +
         `(${stopped.p99Ms} ms; REDIS_COMMAND_TIMEOUT_MS ${kit.config.redis.commandTimeoutMs}, REDIS_BREAKER_MS ${kit.config.redis.breakerMs})`,
     );
-    print(
-      JSON.stringify({
-        bench: "redis-stall",
-        date: new Date().toISOString(),
-        commit: gitCommit() ?? null,
-        machine,
-        load: { tool: "autocannon", runtime: loadRuntime().name, ...options },
-        route: ROUTE,
-        redis: { commandTimeoutMs: kit.config.redis.commandTimeoutMs, breakerMs: kit.config.redis.breakerMs },
-        answering,
-        stopped,
-        target: { p99Ms: TARGET_P99_MS, value: stopped.p99Ms, met },
-      }),
-    );
+    printSummary("redis-stall", machine, {
+      load: loadSummary(options),
+      route: ROUTE,
+      redis: { commandTimeoutMs: kit.config.redis.commandTimeoutMs, breakerMs: kit.config.redis.breakerMs },
+      answering,
+      stopped,
+      target: { p99Ms: TARGET_P99_MS, value: stopped.p99Ms, met },
+    });
   } finally {
     await kit.stop();
     await redis.remove();
@@ -157,20 +144,4 @@ async function waitUntilLimited(url: string, headers: Record<string, string>): P
 }
 
 // Ctrl-C or SIGTERM: end the load; the run then fails, and main's `finally` cleans up (Redis resumed first).
-let interrupted = false;
-const interrupt = () => {
-  interrupted = true;
-  note("interrupted: cleaning up");
-  stopRunningLoads();
-};
-process.once("SIGINT", interrupt);
-process.once("SIGTERM", interrupt);
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    if (interrupted) process.exit(130);
-    console.error(`redis-stall bench failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+runBench("redis-stall", main, { interrupt: stopRunningLoads });

@@ -118,6 +118,11 @@ const running = new Set<Bun.Subprocess>();
 let stopped = false;
 
 /** Ends the load processes still running and refuses new ones (for an interrupted bench). */
+/** How the load was made, for a bench's summary line. */
+export function loadSummary(options: LoadOptions) {
+  return { tool: "autocannon", runtime: loadRuntime().name, ...options };
+}
+
 export function stopRunningLoads(): void {
   stopped = true;
   for (const child of running) child.kill();
@@ -267,13 +272,28 @@ export function processesMatching(pattern: RegExp): number[] {
 }
 
 /** What went wrong in a run (connection errors, timeouts, non-2xx answers), or undefined if it was clean. */
-export function loadProblems(result: LoadResult): string | undefined {
+function loadProblems(result: LoadResult): string | undefined {
   const problems: string[] = [];
   if (result.requests === 0) problems.push("no request completed");
   if (result.errors > 0) problems.push(`${result.errors} connection errors`);
   if (result.timeouts > 0) problems.push(`${result.timeouts} timeouts`);
   if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses (${JSON.stringify(result.statusCodes)})`);
   return problems.length > 0 ? `${result.url}: ${problems.join(", ")}` : undefined;
+}
+
+/** Throws when a run had errors, timeouts or non-2xx answers: its figures would not mean anything. */
+export function checkLoad(result: LoadResult, what: string): void {
+  const problem = loadProblems(result);
+  if (problem) throw new Error(`${what} failed: ${problem}`);
+}
+
+/** The middle value (an even count averages the middle two); 0 for none. */
+export function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const middle = sorted.length % 2 === 1 ? [sorted[mid]] : [sorted[mid - 1], sorted[mid]];
+  const present = middle.filter((v): v is number => v !== undefined);
+  return present.length === 0 ? 0 : present.reduce((a, b) => a + b, 0) / present.length;
 }
 
 export interface Target<Name extends string = string> {
@@ -303,14 +323,10 @@ export async function compareTargets<Name extends string>(
   options: LoadOptions,
   extras: RunLoadExtras = {},
 ): Promise<Record<Name, TargetSummary>> {
-  const check = (result: LoadResult, what: string) => {
-    const problem = loadProblems(result);
-    if (problem) throw new Error(`${what} failed: ${problem}`);
-  };
   if (options.warmup > 0) {
     for (const target of targets) {
       note(`warm-up ${target.name} (${options.warmup}s)`);
-      check(
+      checkLoad(
         await runLoad(target.url, { ...options, duration: options.warmup }, { ...extras, headers: target.headers }),
         "warm-up",
       );
@@ -321,7 +337,7 @@ export async function compareTargets<Name extends string>(
     for (const target of targets) {
       note(`round ${round}/${options.rounds}: ${target.name} (${options.duration}s)`);
       const result = await runLoad(target.url, options, { ...extras, headers: target.headers });
-      check(result, "load run");
+      checkLoad(result, "load run");
       runs.get(target.name)?.push(result);
     }
   }
@@ -332,17 +348,9 @@ export async function compareTargets<Name extends string>(
 }
 
 function summarize(url: string, results: LoadResult[]): TargetSummary {
-  /** Median over the rounds that have the figure (an even count averages the middle two). */
-  const median = (pick: (r: LoadResult) => number | undefined): number => {
-    const values = results
-      .map(pick)
-      .filter((v): v is number => v !== undefined)
-      .sort((a, b) => a - b);
-    const mid = Math.floor(values.length / 2);
-    const middle = values.length % 2 === 1 ? [values[mid]] : [values[mid - 1], values[mid]];
-    const present = middle.filter((v): v is number => v !== undefined);
-    return present.length === 0 ? 0 : round2(present.reduce((a, b) => a + b, 0) / present.length);
-  };
+  /** Median over the rounds that have the figure. */
+  const median = (pick: (r: LoadResult) => number | undefined): number =>
+    round2(medianOf(results.map(pick).filter((v): v is number => v !== undefined)));
   return {
     url,
     rps: median((r) => r.rps),

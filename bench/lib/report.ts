@@ -56,10 +56,44 @@ export function note(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** The last line a bench prints: one JSON object, with the bench, the time, the commit and the machine first. */
+export function printSummary(bench: string, machine: MachineInfo, figures: Record<string, unknown>): void {
+  print(JSON.stringify({ bench, date: new Date().toISOString(), commit: gitCommit() ?? null, machine, ...figures }));
+}
+
 /** A plain-text table: first column left-aligned, the others right-aligned. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/**
+ * Runs a bench's `main`, then exits: 0 when it returns; 1, with one line on stderr, when it throws;
+ * 130 when Ctrl-C or SIGTERM came first, which note it and call `interrupt` (end the load: main then
+ * fails, and its `finally` cleans up). `cleanUp` runs before a failed bench exits.
+ */
+export function runBench(
+  name: string,
+  main: () => Promise<void>,
+  { interrupt, cleanUp }: { interrupt: () => void; cleanUp?: () => Promise<unknown> },
+): void {
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    note("interrupted: cleaning up");
+    interrupt();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  main().then(
+    () => process.exit(0),
+    async (error: unknown) => {
+      await cleanUp?.();
+      if (interrupted) process.exit(130);
+      console.error(`${name} bench failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
 }

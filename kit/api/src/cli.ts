@@ -6,8 +6,8 @@ import { runWalkthrough, WalkthroughError } from "./dev/walkthrough";
 import { createAuth } from "./domains/auth/auth";
 import { isRoleName, keyStatements, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
+import { createPiiKeyring } from "./domains/kyc/crypto";
 import { countRowsByKey, type RowsUnderKey, reencryptPersonalData } from "./domains/kyc/key-rotation";
-import { piiKeyring } from "./domains/kyc/lifecycle";
 import { resetChainIndex } from "./domains/tokens/indexer";
 import { resetTokenIndex } from "./domains/tokens/quarantine";
 import { createDatabase, type Database, migrateDatabase } from "./infra/db";
@@ -252,13 +252,14 @@ async function kycKeys(args: string[]): Promise<void> {
   const config = loadConfigOrFail();
   const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
   const { pool, db } = createDatabase(config, log);
+  const piiKeyring = createPiiKeyring(config);
   try {
     if (values.reencrypt) {
-      const { reencrypted, failed } = await reencryptPersonalData({ db, log, config });
+      const { reencrypted, failed } = await reencryptPersonalData({ db, log, local: { piiKeyring } });
       process.stdout.write(`re-encrypted ${reencrypted} applications under the current key`);
       process.stdout.write(failed > 0 ? `; ${failed} did not decrypt (see the log)\n` : "\n");
     }
-    const keys = await countRowsByKey(db, piiKeyring(config));
+    const keys = await countRowsByKey(db, piiKeyring);
     process.stdout.write("KYC applications with personal data, by encryption key id:\n");
     for (const key of keys) {
       process.stdout.write(

@@ -5,11 +5,21 @@
 import type pg from "pg";
 import type { ResolvedConfig } from "./config";
 import type { Auth } from "./domains/auth/auth";
+import type { SessionMemo } from "./domains/auth/session";
+import type { RateCopies } from "./domains/exchange-rates/cache";
+import type { FxProvider } from "./domains/exchange-rates/contract-values";
+import type { StatusEvent } from "./domains/kyc/contract";
+import type { PiiKeyring } from "./domains/kyc/crypto";
+import type { EligibilityChainCache } from "./domains/kyc/eligibility-chain";
+import type { CachedSystemInfo } from "./domains/system/contract";
+import type { TokenTransfersEvent } from "./domains/tokens/events";
 import type { Chain } from "./infra/chain";
 import type { Database } from "./infra/db";
+import type { LiveStreamHub } from "./infra/live-streams";
 import type { Logger } from "./infra/log";
 import type { Metrics } from "./infra/metrics";
 import type { Redis } from "./infra/redis";
+import type { SingleFlight } from "./infra/single-flight";
 import type { Storage } from "./infra/storage";
 import type { JobName } from "./jobs/names";
 import type { RateLimitRules } from "./rpc/rate-limit-rules";
@@ -28,8 +38,40 @@ export interface Deps {
   jobs: JobQueue;
   /** What one domain tells another happened; runtime.ts wires the listeners. */
   events: DomainEvents;
+  /** What one domain asks of another above it; runtime.ts wires the answers. */
+  queries: DomainQueries;
   rateLimitRules: RateLimitRules;
+  /** What this process keeps for itself between calls (see ProcessLocal). */
+  local: ProcessLocal;
   startedAt: number;
+}
+
+/**
+ * What one process keeps for itself between calls — copies, memos, live-stream hubs, clients it
+ * opens on first use —, made by createDeps, so that a test file's kit has its own as a process
+ * does. Each part ends with its own `close()`, which may be called more than once and after which
+ * the part still answers (a memo empty, a hub refusing new streams), so shutdown closes them all,
+ * in-flight work still draining, without knowing what they are.
+ */
+export interface ProcessLocal {
+  /** auth: verified cookie values, session token → owner, the session cookie's name. */
+  sessions: Closeable & SessionMemo;
+  /** exchange-rates: copies of the cached answers, used while subscribed to their generation. */
+  fxCopies: Closeable & RateCopies;
+  /** kyc: the subscriber connection behind live status streams (`{prefix}kyc:*`). */
+  kycStatusStreams: Closeable & LiveStreamHub<StatusEvent>;
+  /** tokens: the subscriber connection behind live transfer streams (`{prefix}token:*:transfers`). */
+  tokenTransferStreams: Closeable & LiveStreamHub<TokenTransfersEvent>;
+  /** kyc: the keys personal data is encrypted with, by key id. */
+  piiKeyring: Closeable & PiiKeyring;
+  /** kyc: the deployment file and the chain clients and signers of on-chain eligibility, made on first use. */
+  eligibilityChain: Closeable & EligibilityChainCache;
+  /** system: the one computation of `system.info` in flight, shared by the calls that miss its cache. */
+  systemInfo: Closeable & SingleFlight<CachedSystemInfo>;
+}
+
+interface Closeable {
+  close(): Promise<void>;
 }
 
 /**
@@ -44,7 +86,16 @@ export interface DomainEvents {
   /** A wallet was unlinked from `userId` (auth); kyc queues the revocation of Kit's claim, if any. */
   walletUnlinked(deps: WalletEventDeps, userId: string, wallet: string): Promise<void>;
   /** A system setting exchange-rate answers depend on changed (settings); exchange-rates drops cached answers. */
-  fxSettingsChanged(deps: { redis: Redis; log: Logger }): Promise<void>;
+  fxSettingsChanged(deps: Pick<Deps, "redis" | "log" | "local">): Promise<void>;
+}
+
+/**
+ * A domain asks, one above it answers, as with the events: the asking domain need not import the
+ * answering one, so the two do not depend on each other both ways.
+ */
+export interface DomainQueries {
+  /** The exchange-rate providers in the order admins set (settings); exchange-rates answers and refreshes by it. */
+  fxProviderOrder(deps: Pick<Deps, "config" | "db" | "redis" | "log">): Promise<readonly FxProvider[]>;
 }
 
 interface WalletEventDeps {

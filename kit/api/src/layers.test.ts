@@ -17,14 +17,6 @@ const DOMAINS = join(SRC, "domains");
  */
 const ALLOWED = new Set(["rpc/base", "rpc/implement", "rpc/access", "rpc/context", "rpc/rate-limit-rules"]);
 
-/**
- * Dependencies between domains that still lie on a cycle (no file-level cycle: see lint:cycles).
- * exchange-rates reads the provider order from settings (settings/service.ts), while settings'
- * tables, contract and base-currency check use exchange-rates' currencies and provider names.
- * Remove the entries when the cycle goes; the test fails until they are removed.
- */
-const KNOWN_DOMAIN_CYCLES = new Set(["exchange-rates -> settings", "settings -> exchange-rates"]);
-
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -81,8 +73,6 @@ describe("layers", () => {
     const onCycles = [...edges].flatMap(([from, targets]) =>
       [...targets].filter((to) => reaches(to, from)).map((to) => `${from} -> ${to}`),
     );
-    expect(onCycles.filter((edge) => !KNOWN_DOMAIN_CYCLES.has(edge))).toEqual([]);
-    // A known cycle that is gone must leave the list, so the list never hides a new one.
-    expect([...KNOWN_DOMAIN_CYCLES].filter((edge) => !onCycles.includes(edge))).toEqual([]);
+    expect(onCycles).toEqual([]);
   });
 });

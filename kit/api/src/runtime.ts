@@ -2,23 +2,28 @@
 import type { Server } from "bun";
 import { createApp, createOperationalApp } from "./app";
 import type { ResolvedConfig } from "./config";
-import type { Deps, DomainEvents } from "./deps";
+import type { Deps, DomainEvents, DomainQueries, ProcessLocal } from "./deps";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
-import { closeRateCopies } from "./domains/exchange-rates/cache";
+import { SessionMemo } from "./domains/auth/session";
+import { RateCopies } from "./domains/exchange-rates/cache";
 import { forgetCachedRates } from "./domains/exchange-rates/service";
-import { closeStatusEvents } from "./domains/kyc/events";
+import { createPiiKeyring } from "./domains/kyc/crypto";
+import { EligibilityChainCache } from "./domains/kyc/eligibility-chain";
+import { createStatusStreams } from "./domains/kyc/events";
 import { kycKeyMetrics } from "./domains/kyc/key-rotation";
 import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./domains/kyc/onchain";
 import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
+import { getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
-import { closeTokenStreams } from "./domains/tokens/live";
+import { createTokenTransferStreams } from "./domains/tokens/live";
 import { allowPublicMetadataReads } from "./domains/tokens/metadata";
 import { createChain } from "./infra/chain";
 import { createDatabase, migrateDatabase } from "./infra/db";
 import type { Logger } from "./infra/log";
 import { createMetrics } from "./infra/metrics";
 import { closeRedis, createRedis, redisReady } from "./infra/redis";
+import { SingleFlight } from "./infra/single-flight";
 import { createStorage, ensureBuckets } from "./infra/storage";
 import { createJobQueue } from "./jobs/queue";
 import { type RunningWorker, startWorker } from "./jobs/worker";
@@ -34,11 +39,26 @@ const domainEvents: DomainEvents = {
   fxSettingsChanged: forgetCachedRates,
 };
 
+/** Who answers what: the asking domain does not import the answering one. */
+const domainQueries: DomainQueries = {
+  fxProviderOrder: async (deps) => (await getSystemSettings(deps)).fxProviders,
+};
+
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {
   const rateLimitRules = resolveRateLimitRules(config.rateLimits);
   const { pool, db } = createDatabase(config, log);
   const redis = createRedis(config, log);
   const chain = createChain(config);
+  // Nothing here connects or reads yet: each part opens what it needs on first use.
+  const local: ProcessLocal = {
+    sessions: new SessionMemo(),
+    fxCopies: new RateCopies(redis, log),
+    kycStatusStreams: createStatusStreams({ redis, log }),
+    tokenTransferStreams: createTokenTransferStreams({ redis, log }),
+    piiKeyring: createPiiKeyring(config),
+    eligibilityChain: new EligibilityChainCache(config),
+    systemInfo: new SingleFlight(),
+  };
   return {
     config,
     pool,
@@ -50,15 +70,20 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     auth: createAuth({ config, db, redis, chain, log, rateLimitRules }),
     jobs: createJobQueue(config, log),
     events: domainEvents,
+    queries: domainQueries,
     rateLimitRules,
+    local,
     startedAt: Date.now(),
   };
 }
 
+/** Closes each part of the process's own state (deps.local); every part may be closed again. */
+async function closeLocal(deps: Deps): Promise<void> {
+  await Promise.allSettled(Object.values(deps.local).map((part) => part.close()));
+}
+
 export async function closeDeps(deps: Deps): Promise<void> {
-  await closeStatusEvents(deps.redis).catch(() => {});
-  await closeTokenStreams(deps.redis).catch(() => {});
-  await closeRateCopies(deps.redis).catch(() => {});
+  await closeLocal(deps);
   await Promise.allSettled([deps.pool.end(), closeRedis(deps.redis), deps.jobs.close()]);
   deps.storage.client.destroy();
   if (deps.storage.presigner !== deps.storage.client) deps.storage.presigner.destroy();
@@ -122,9 +147,9 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
     deps,
     url: server ? server.url.href.replace(/\/$/, "") : undefined,
     async stop() {
-      // Live streams never finish on their own: end them first (clients reconnect elsewhere).
-      await closeStatusEvents(deps.redis).catch(() => {});
-      await closeTokenStreams(deps.redis).catch(() => {});
+      // Live streams never finish on their own: end them first (clients reconnect elsewhere), with
+      // the rest of the process's own state, which in-flight work can do without.
+      await closeLocal(deps);
       // Both wait for work in progress: stop() without force lets in-flight requests finish while
       // refusing new connections, and the worker lets running jobs finish while taking no new one.
       // The indexer finishes (commits) the batch in progress and releases its lock.

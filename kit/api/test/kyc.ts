@@ -5,16 +5,10 @@ import { createHash, randomUUID } from "node:crypto";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { eq } from "drizzle-orm";
 import { user } from "../src/domains/auth/schema";
-import { type ApplicationRow, changeStatus, piiKeyring } from "../src/domains/kyc/lifecycle";
+import type { DocumentType, KycStatus } from "../src/domains/kyc/contract-values";
+import { type ApplicationRow, changeStatus } from "../src/domains/kyc/lifecycle";
 import type { DocumentRow } from "../src/domains/kyc/present";
-import {
-  type DocumentType,
-  type KycStatus,
-  kycApplications,
-  kycDocuments,
-  kycStatusHistory,
-  type PostalAddress,
-} from "../src/domains/kyc/schema";
+import { kycApplications, kycDocuments, kycStatusHistory, type PostalAddress } from "../src/domains/kyc/schema";
 import type { TestKit } from "./kit";
 
 export interface ApplicationOverrides {
@@ -62,9 +56,9 @@ export async function createDraftApplication(
   applicant: { id: string },
   overrides: ApplicationOverrides = {},
 ): Promise<TestApplication> {
-  const { db, storage, config } = kit.deps;
+  const { db, storage } = kit.deps;
   const id = randomUUID();
-  const keyring = piiKeyring(config);
+  const keyring = kit.deps.local.piiKeyring;
   const [row] = await db
     .insert(kycApplications)
     .values({

@@ -5,6 +5,8 @@ import type { Config } from "../config";
 import type { Logger } from "./log";
 
 export type Database = NodePgDatabase;
+/** What `db.transaction(async (tx) => …)` hands its callback. */
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 /** Postgres's own SQLSTATE codes that callers turn into answers. */
 export const PG_UNIQUE_VIOLATION = "23505";

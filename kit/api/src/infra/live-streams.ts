@@ -46,34 +46,6 @@ export interface LiveStreamStats {
   subscriber?: Redis;
 }
 
-/** One hub per process, keyed by its main Redis client (a test file's kit is a process of its own). */
-export class LiveStreams<M> {
-  private readonly hubs = new WeakMap<Redis, LiveStreamHub<M>>();
-
-  constructor(private readonly options: LiveStreamOptions<M>) {}
-
-  hub(deps: { redis: Redis; log: Logger }): LiveStreamHub<M> {
-    let hub = this.hubs.get(deps.redis);
-    if (!hub) {
-      hub = new LiveStreamHub(deps.redis, deps.log.child({ component: this.options.name }), this.options);
-      this.hubs.set(deps.redis, hub);
-    }
-    return hub;
-  }
-
-  /**
-   * Ends every stream of the process that `redis` belongs to (each ends after what it has buffered)
-   * and closes its subscriber connection; later streams are refused.
-   */
-  async close(redis: Redis): Promise<void> {
-    await this.hubs.get(redis)?.close();
-  }
-
-  stats(redis: Redis): LiveStreamStats {
-    return this.hubs.get(redis)?.stats() ?? { channels: 0, streams: 0 };
-  }
-}
-
 type EndReason = "aborted" | "returned" | "failed" | "overflow" | "connection lost" | "closed";
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -190,18 +162,26 @@ interface Channel<M> {
 
 const SUBSCRIBER_READY_TIMEOUT_MS = 2_000;
 
+/**
+ * One kind of stream in one process (createDeps makes each hub, `deps.local`): its subscriber
+ * connection, its channels and their listeners.
+ */
 export class LiveStreamHub<M> {
   private subscriber: Redis | undefined;
   private readonly channels = new Map<string, Channel<M>>();
   private readonly streamsPerKey = new Map<string, number>();
+  private readonly redis: Redis;
+  private readonly log: Logger;
   private closed = false;
   private outageReported = false;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly log: Logger,
+    deps: { redis: Redis; log: Logger },
     private readonly options: LiveStreamOptions<M>,
-  ) {}
+  ) {
+    this.redis = deps.redis;
+    this.log = deps.log.child({ component: options.name });
+  }
 
   /**
    * A listener on `channel`, once the subscriber connection has confirmed the subscription; it holds
@@ -226,6 +206,10 @@ export class LiveStreamHub<M> {
     return { channels: this.channels.size, streams, subscriber: this.subscriber };
   }
 
+  /**
+   * Ends every stream (each after what it has buffered) and closes the subscriber connection; later
+   * streams are refused. Call before a graceful HTTP stop, which otherwise waits for open streams.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -1,4 +1,13 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import {
+  Counter,
+  type CounterConfiguration,
+  collectDefaultMetrics,
+  Gauge,
+  type GaugeConfiguration,
+  Histogram,
+  type HistogramConfiguration,
+  Registry,
+} from "prom-client";
 
 export interface Metrics {
   registry: Registry;
@@ -63,4 +72,36 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
+}
+
+// A domain's own series (the indexer's, KYC's), asked for by name: the registry keeps them, so
+// asking again returns the same series (prom-client refuses to register a name twice).
+
+export function counterIn<L extends string = string>(
+  registry: Registry,
+  config: Omit<CounterConfiguration<L>, "registers">,
+): Counter<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Counter<L> | undefined) ??
+    new Counter({ ...config, registers: [registry] })
+  );
+}
+
+export function gaugeIn<L extends string = string>(
+  registry: Registry,
+  config: Omit<GaugeConfiguration<L>, "registers">,
+): Gauge<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Gauge<L> | undefined) ?? new Gauge({ ...config, registers: [registry] })
+  );
+}
+
+export function histogramIn<L extends string = string>(
+  registry: Registry,
+  config: Omit<HistogramConfiguration<L>, "registers">,
+): Histogram<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Histogram<L> | undefined) ??
+    new Histogram({ ...config, registers: [registry] })
+  );
 }

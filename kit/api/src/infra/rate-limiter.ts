@@ -51,13 +51,12 @@ type RedisWithLimiter = Redis & {
   kitRateLimit(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<unknown[]>;
 };
 
-const installed = new WeakSet<Redis>();
+/** The client with the script as a command, defined on it once (the client keeps it). */
 function withScript(redis: Redis): RedisWithLimiter {
-  if (!installed.has(redis)) {
+  if (!("kitRateLimit" in redis)) {
     // defineCommand sends EVALSHA and falls back to EVAL once if the script is not cached.
     // No fixed key count: the caller passes it first (the log, plus any keys read alongside).
     redis.defineCommand("kitRateLimit", { lua: SLIDING_WINDOW });
-    installed.add(redis);
   }
   return redis as RedisWithLimiter;
 }
@@ -145,12 +144,8 @@ type RedisWithAllWindows = Redis & {
   kitRateLimitAll(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
 };
 
-const installedAll = new WeakSet<Redis>();
 function withAllWindowsScript(redis: Redis): RedisWithAllWindows {
-  if (!installedAll.has(redis)) {
-    redis.defineCommand("kitRateLimitAll", { lua: ALL_WINDOWS });
-    installedAll.add(redis);
-  }
+  if (!("kitRateLimitAll" in redis)) redis.defineCommand("kitRateLimitAll", { lua: ALL_WINDOWS });
   return redis as RedisWithAllWindows;
 }
 

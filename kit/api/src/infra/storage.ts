@@ -18,6 +18,21 @@ export interface Storage {
   browserOrigins: string[];
 }
 
+/** A failure to reach the store (refused, reset, timed out, 5xx), as opposed to an answer from it. */
+export function isStorageOutage(error: unknown): boolean {
+  if (error instanceof S3ServiceException) return (error.$metadata.httpStatusCode ?? 500) >= 500;
+  const { name, code } = error as { name?: string; code?: unknown };
+  return name === "AbortError" || name === "TimeoutError" || (typeof code === "string" && /^E[A-Z]+$/.test(code));
+}
+
+/** The store's answer that the object is not there: `NotFound` to a HEAD, `NoSuchKey` to a GET. */
+export function isMissingObject(error: unknown): boolean {
+  return (
+    error instanceof S3ServiceException &&
+    (error.name === "NotFound" || error.name === "NoSuchKey" || error.$metadata.httpStatusCode === 404)
+  );
+}
+
 export function createStorage(
   config: Pick<ResolvedConfig, "s3"> & {
     http?: Pick<ResolvedConfig["http"], "corsOrigins">;

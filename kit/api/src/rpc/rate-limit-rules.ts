@@ -33,7 +33,7 @@ const rules = {
 } satisfies Record<string, Omit<RateLimitRule, "name">>;
 
 export type RateLimitRuleName = keyof typeof rules;
-const RATE_LIMIT_RULE_NAMES = Object.keys(rules) as RateLimitRuleName[];
+export const RATE_LIMIT_RULE_NAMES = Object.keys(rules) as RateLimitRuleName[];
 
 export type RateLimitRules = Record<RateLimitRuleName, RateLimitRule>;
 

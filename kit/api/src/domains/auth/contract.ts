@@ -1,12 +1,9 @@
 import { z } from "zod";
+import { evmAddress, isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
 import { ROLE_NAMES } from "./permissions";
 
-const isoDateTime = z.iso.datetime({ offset: true });
-const address = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x-prefixed 20-byte hex address")
-  .meta({ description: "EVM address (any case); stored checksummed" });
+const address = evmAddress("address").meta({ description: "EVM address (any case); stored checksummed" });
 const userId = z.string().min(1).max(64).meta({ description: "User id" });
 
 const roleName = z.enum(ROLE_NAMES);
@@ -60,13 +57,8 @@ const linkWalletInput = z.object({
 const listUsersInput = z.object({
   search: z.string().trim().max(200).optional().meta({ description: "Part of an e-mail address or name" }),
   role: roleName.optional(),
-  cursor: z.string().max(300).optional().meta({ description: "`nextCursor` of the previous page" }),
-  limit: z.coerce
-    .number({ error: "limit must be a whole number from 1 to 100" })
-    .int({ error: "limit must be a whole number from 1 to 100" })
-    .min(1, { error: "limit must be a whole number from 1 to 100" })
-    .max(100, { error: "limit must be a whole number from 1 to 100" })
-    .default(25),
+  cursor: pageCursor(300),
+  limit: pageLimit(100).default(25),
 });
 
 const usersPage = z.object({

@@ -49,6 +49,7 @@ export interface AccessDeps {
   redis: Redis;
   auth: Auth;
   log: Logger;
+  local: { sessions: SessionMemo };
 }
 
 export interface Resolution {
@@ -89,32 +90,62 @@ class BoundedMap<K, V> {
     }
     this.entries.set(key, value);
   }
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
-/** The session token from a signed cookie or a signed bearer token; null if absent or forged. */
-function readSessionToken(headers: Headers, secret: string, cookieName: string): string | null {
-  const authorization = headers.get("authorization");
-  if (authorization?.slice(0, 7).toLowerCase() === "bearer ") {
-    return verifiedToken(authorization.slice(7).trim(), secret);
-  }
-  const cookie = headers.get("cookie");
-  if (!cookie) return null;
-  for (const part of cookie.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === cookieName) return verifiedToken(part.slice(eq + 1).trim(), secret);
-  }
-  return null;
-}
+/**
+ * What one process remembers of the session tokens it saw (deps.local.sessions, made by
+ * createDeps): facts that never change for a given token or configuration.
+ */
+export class SessionMemo {
+  /** Signed values already verified (only good ones are kept): a returning caller costs no HMAC. */
+  private readonly verifiedValues = new BoundedMap<string, { secret: string; token: string }>(20_000);
+  /**
+   * Session token → user id, as first read from the token's entry. A forgotten token only costs its
+   * next call one more GET.
+   */
+  readonly owners = new BoundedMap<string, string>(20_000);
+  private cookieName: { auth: Auth; name: Promise<string> } | undefined;
 
-/** Signed values already verified (only good ones are kept): a returning caller costs no HMAC. */
-const verifiedValues = new BoundedMap<string, { secret: string; token: string }>(20_000);
+  /** The session token from a signed cookie or a signed bearer token; null if absent or forged. */
+  async readSessionToken(headers: Headers, secret: string, auth: Auth): Promise<string | null> {
+    const authorization = headers.get("authorization");
+    if (authorization?.slice(0, 7).toLowerCase() === "bearer ") {
+      return this.verifiedToken(authorization.slice(7).trim(), secret);
+    }
+    const cookie = headers.get("cookie");
+    if (!cookie) return null;
+    const cookieName = await this.sessionCookieName(auth);
+    for (const part of cookie.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq).trim() === cookieName) {
+        return this.verifiedToken(part.slice(eq + 1).trim(), secret);
+      }
+    }
+    return null;
+  }
 
-function verifiedToken(encoded: string, secret: string): string | null {
-  const known = verifiedValues.get(encoded);
-  if (known?.secret === secret) return known.token;
-  const token = verifySigned(safeDecode(encoded), secret);
-  if (token) verifiedValues.set(encoded, { secret, token });
-  return token;
+  async close(): Promise<void> {
+    this.verifiedValues.clear();
+    this.owners.clear();
+  }
+
+  private verifiedToken(encoded: string, secret: string): string | null {
+    const known = this.verifiedValues.get(encoded);
+    if (known?.secret === secret) return known.token;
+    const token = verifySigned(safeDecode(encoded), secret);
+    if (token) this.verifiedValues.set(encoded, { secret, token });
+    return token;
+  }
+
+  private sessionCookieName(auth: Auth): Promise<string> {
+    if (this.cookieName?.auth !== auth) {
+      this.cookieName = { auth, name: auth.$context.then((ctx) => ctx.authCookies.sessionToken.name) };
+    }
+    return this.cookieName.name;
+  }
 }
 
 function safeDecode(value: string): string {
@@ -153,16 +184,6 @@ function toCallerUser(user: CachedSession["user"]): CallerUser | null {
   };
 }
 
-const cookieNames = new WeakMap<Auth, Promise<string>>();
-function sessionCookieName(auth: Auth): Promise<string> {
-  let name = cookieNames.get(auth);
-  if (!name) {
-    name = auth.$context.then((ctx) => ctx.authCookies.sessionToken.name);
-    cookieNames.set(auth, name);
-  }
-  return name;
-}
-
 /**
  * Resolves the caller and counts the call against `rule` (subject: user id when signed in, else
  * `ip`). Never throws for a bad credential: an invalid one resolves as anonymous.
@@ -177,11 +198,12 @@ export async function resolveCaller(
   const apiKey = headers.get("x-api-key");
   if (apiKey) return limitAfter(deps, { caller: await resolveApiKey(deps, apiKey) }, rule, ip);
 
-  const token = readSessionToken(headers, deps.config.auth.secret, await sessionCookieName(deps.auth));
+  const { sessions } = deps.local;
+  const token = await sessions.readSessionToken(headers, deps.config.auth.secret, deps.auth);
   if (!token) return limitAfter(deps, { caller: { kind: "anonymous" } }, rule, ip);
 
   const sessionKey = `${AUTH_KEY_PREFIX}${token}`;
-  let owner = sessionOwners.get(token);
+  let owner = sessions.owners.get(token);
   if (owner === undefined) {
     let first: CachedSession | null;
     try {
@@ -193,7 +215,7 @@ export async function resolveCaller(
     // Unknown to Redis (flushed, evicted, signed out): better-auth decides, from Postgres.
     if (!first) return limitAfter(deps, await resolveFromBetterAuth(deps, headers, token), rule, ip);
     owner = first.session.userId;
-    sessionOwners.set(token, owner);
+    sessions.owners.set(token, owner);
   }
 
   let read: Awaited<ReturnType<typeof consumeRateLimitAndRead>>;
@@ -228,12 +250,6 @@ function parseSession(raw: string | null): CachedSession | null {
 export function revokedMarkKey(userId: string): string {
   return `${AUTH_KEY_PREFIX}revoked-sessions-before-${userId}`;
 }
-
-/**
- * Session token → user id, as first read from the token's entry. A forgotten token only costs its
- * next call one more GET.
- */
-const sessionOwners = new BoundedMap<string, string>(20_000);
 
 interface Resolved {
   caller: Caller;

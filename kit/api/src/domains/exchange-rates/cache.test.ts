@@ -9,7 +9,6 @@ import { redisCommandsDuring } from "../../../test/redis-commands";
 import { createLogger } from "../../infra/log";
 import { redisReady } from "../../infra/redis";
 import { closeDeps, createDeps } from "../../runtime";
-import { rateCopiesStatus } from "./cache";
 import { convert, refreshRates, setManualRate } from "./service";
 
 const stub = await startProviderStub();
@@ -57,7 +56,7 @@ describe("copies of cached rates in each process", () => {
       "copies in use",
       async () => (await redisCommandsDuring(here.redis, () => eurToUsd(here))).length === 0,
     );
-    const subscriber = rateCopiesStatus(here.redis).subscriber;
+    const subscriber = here.local.fxCopies.status().subscriber;
     const port = subscriber?.stream?.localPort;
     expect(port).toBeGreaterThan(0);
     // The server drops the subscriber's connection (as a restart or a network cut would).
@@ -68,7 +67,7 @@ describe("copies of cached rates in each process", () => {
       ?.match(/^id=(\d+)/)?.[1];
     expect(id).toBeDefined();
     await here.redis.client("KILL", "ID", String(id));
-    await eventually("the lost subscription noticed", () => !rateCopiesStatus(here.redis).subscribed);
+    await eventually("the lost subscription noticed", () => !here.local.fxCopies.status().subscribed);
 
     // Published while nobody here listened.
     await setManualRate(other, await admin(), { base: "EUR", quote: "USD", rate: "1.3" });
@@ -80,7 +79,7 @@ describe("copies of cached rates in each process", () => {
       "copies in use again",
       async () => (await redisCommandsDuring(here.redis, () => eurToUsd(here))).length === 0,
     );
-    expect(rateCopiesStatus(here.redis).subscribed).toBe(true);
+    expect(here.local.fxCopies.status().subscribed).toBe(true);
     expect(await eurToUsd(here)).toMatchObject({ result: "130.00" });
   });
 });

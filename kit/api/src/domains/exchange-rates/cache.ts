@@ -13,7 +13,7 @@
 // channel, on which every new generation is announced once it is current: an announcement drops
 // every copy, and so does a lost subscription (until it is back, reads go to Redis). A copy can thus
 // outlive a change of rates only by the time the announcement takes to arrive.
-import { LiveStreams } from "../../infra/live-streams";
+import { LiveStreamHub } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 
@@ -37,6 +37,13 @@ const RESUBSCRIBE_EVERY_MS = 1_000;
 /** `EUR:USD` for a pair, `EUR` for a base. */
 export type CacheMember = string;
 
+/** The process's clients and its copies (deps.local.fxCopies). */
+export interface FxCacheDeps {
+  redis: Redis;
+  log: Logger;
+  local: { fxCopies: RateCopies };
+}
+
 const cacheKey = (member: CacheMember) => `cache:fx:${member}`;
 
 interface Envelope<T> {
@@ -52,8 +59,8 @@ export interface CacheRead<T> {
   version: string | null;
 }
 
-export async function readEntry<T>(redis: Redis, log: Logger, member: CacheMember): Promise<CacheRead<T>> {
-  const copies = processCopies(redis, log);
+export async function readEntry<T>({ redis, log, local }: FxCacheDeps, member: CacheMember): Promise<CacheRead<T>> {
+  const copies = local.fxCopies;
   const copy = copies.get(member);
   if (copy) return { value: copy.value as T, version: copy.v };
   const round = copies.round();
@@ -83,8 +90,7 @@ export function entryTtl(freshUntil: number | null, now: number): number {
 }
 
 export async function writeEntry<T>(
-  redis: Redis,
-  log: Logger,
+  { redis, log }: Pick<FxCacheDeps, "redis" | "log">,
   member: CacheMember,
   version: string | null,
   value: T,
@@ -107,16 +113,16 @@ export async function writeEntry<T>(
  * `compute` (null: the key has no answer any more). Keys nobody read for a day are forgotten.
  */
 export async function rewriteHotEntries<T>(
-  redis: Redis,
-  log: Logger,
+  deps: FxCacheDeps,
   compute: (members: CacheMember[]) => Promise<Map<CacheMember, { value: T; ttlMs: number } | null>>,
 ): Promise<number> {
+  const { redis, log } = deps;
   try {
     const cutoff = Date.now() - HOT_RETENTION_MS;
     const [[, versionResult] = [], [, forgottenResult] = []] =
       (await redis.multi().incr(VERSION_KEY).zrangebyscore(HOT_KEY, "-inf", cutoff).exec()) ?? [];
     const version = String(versionResult);
-    await announceGeneration(redis);
+    await announceGeneration(deps);
     const forgotten = (forgottenResult as string[] | undefined) ?? [];
     if (forgotten.length > 0) {
       await redis
@@ -140,7 +146,7 @@ export async function rewriteHotEntries<T>(
   } catch (err) {
     // The generation may not have moved: drop what could be outdated rather than serve it.
     log.warn({ err }, "fx cache refresh failed; dropping hot entries");
-    await announceGeneration(redis);
+    await announceGeneration(deps);
     await redis
       .zrange(HOT_KEY, "0", "-1")
       .then((members) => (members.length > 0 ? redis.del(...members.map(cacheKey)) : 0))
@@ -150,9 +156,9 @@ export async function rewriteHotEntries<T>(
 }
 
 /** Makes every cached entry outdated at once (their generation is no longer the current one). */
-export async function startNewGeneration(redis: Redis): Promise<void> {
-  await redis.incr(VERSION_KEY);
-  await announceGeneration(redis);
+export async function startNewGeneration(deps: FxCacheDeps): Promise<void> {
+  await deps.redis.incr(VERSION_KEY);
+  await announceGeneration(deps);
 }
 
 function envelope<T>(version: string, value: T, ttlMs: number): string {
@@ -164,8 +170,8 @@ function envelope<T>(version: string, value: T, ttlMs: number): string {
  * when the announcement arrives. Best effort: a process that misses it has lost its subscription,
  * which drops them too.
  */
-async function announceGeneration(redis: Redis): Promise<void> {
-  dropRateCopies(redis);
+async function announceGeneration({ redis, local }: FxCacheDeps): Promise<void> {
+  local.fxCopies.forget();
   // The message says nothing but that it happened (an empty JSON object: the live-stream hub reads JSON).
   await redis.publish(`${redis.options.keyPrefix ?? ""}${GENERATION_CHANNEL}`, "{}").catch(() => {});
 }
@@ -173,24 +179,16 @@ async function announceGeneration(redis: Redis): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Copies in this process
 
-const announcements = new LiveStreams<unknown>({
-  name: "fx-cache",
-  schema: { parse: (value) => value },
-  maxBuffered: 1_000,
-  unavailable: "The exchange-rate cache channel is unavailable.",
-  // The main client reports Redis outages already.
-  connectionErrors: "debug",
-});
-
 interface Copy {
   v: string;
   value: unknown;
   until: number;
 }
 
-/** One process's copies, for one Redis client (a test file's kit is a process of its own). */
-class ProcessCopies {
+/** One process's copies (deps.local.fxCopies, made by createDeps), and its subscription to the generations. */
+export class RateCopies {
   private readonly copies = new Map<CacheMember, Copy>();
+  private readonly announcements: LiveStreamHub<unknown>;
   /** The generation current in Redis, as last read after the last announcement; null: not known. */
   private generation: string | null = null;
   /** Counts announcements and subscription changes: a read learns the generation only if none came in between. */
@@ -202,8 +200,20 @@ class ProcessCopies {
 
   constructor(
     private readonly redis: Redis,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.announcements = new LiveStreamHub(
+      { redis, log },
+      {
+        name: "fx-cache",
+        schema: { parse: (value) => value },
+        maxBuffered: 1_000,
+        unavailable: "The exchange-rate cache channel is unavailable.",
+        // The main client reports Redis outages already.
+        connectionErrors: "debug",
+      },
+    );
+  }
 
   get(member: CacheMember): Copy | undefined {
     this.subscribe();
@@ -234,20 +244,23 @@ class ProcessCopies {
     this.copies.set(member, { v: entry.v, value: entry.value, until });
   }
 
+  /** Drops the copies and closes the subscription (when closing the process's clients). */
   async close(): Promise<void> {
     this.closed = true;
     this.forget();
-    await announcements.close(this.redis);
+    await this.announcements.close();
   }
 
+  /** Whether this process may use its copies, how many it holds, and its subscriber connection. */
   status(): RateCopiesStatus {
     return {
       subscribed: this.subscribed,
       copies: this.copies.size,
-      subscriber: announcements.stats(this.redis).subscriber,
+      subscriber: this.announcements.stats().subscriber,
     };
   }
 
+  /** Drops the copies (the next reads go to Redis and learn the generation again). */
   forget(): void {
     this.rounds += 1;
     this.generation = null;
@@ -261,8 +274,7 @@ class ProcessCopies {
     this.subscribing = true;
     this.lastAttempt = now;
     const channel = `${this.redis.options.keyPrefix ?? ""}${GENERATION_CHANNEL}`;
-    announcements
-      .hub({ redis: this.redis, log: this.log })
+    this.announcements
       .open(channel, { expand: () => [true] })
       .then(async (listener) => {
         this.forget();
@@ -280,33 +292,8 @@ class ProcessCopies {
   }
 }
 
-const copiesByClient = new WeakMap<Redis, ProcessCopies>();
-function processCopies(redis: Redis, log: Logger): ProcessCopies {
-  let copies = copiesByClient.get(redis);
-  if (!copies) {
-    copies = new ProcessCopies(redis, log);
-    copiesByClient.set(redis, copies);
-  }
-  return copies;
-}
-
-export interface RateCopiesStatus {
+interface RateCopiesStatus {
   subscribed: boolean;
   copies: number;
   subscriber?: Redis;
-}
-
-/** Test hook: whether this process may use its copies, how many it holds, and its subscriber connection. */
-export function rateCopiesStatus(redis: Redis): RateCopiesStatus {
-  return copiesByClient.get(redis)?.status() ?? { subscribed: false, copies: 0 };
-}
-
-/** Drops this process's copies (the next reads go to Redis and learn the generation again). */
-export function dropRateCopies(redis: Redis): void {
-  copiesByClient.get(redis)?.forget();
-}
-
-/** Drops this process's copies and closes its subscription (when closing the process's clients). */
-export async function closeRateCopies(redis: Redis): Promise<void> {
-  await copiesByClient.get(redis)?.close();
 }

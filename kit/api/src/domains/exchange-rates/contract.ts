@@ -1,21 +1,16 @@
 import { z } from "zod";
+import { currencyCode, isoDateTime, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { FX_PROVIDERS } from "./schema";
+import { FX_PROVIDERS } from "./contract-values";
 
-const isoDateTime = z.iso.datetime({ offset: true });
 const timeFilter = (what: string) =>
   z.iso.datetime({
     offset: true,
     error: `${what} must be an ISO 8601 time with a zone, such as 2026-11-20T00:00:00Z`,
   });
 
-const currencyCode = (what: string) =>
-  z
-    .string({ error: `${what} is required: a three-letter ISO 4217 currency code, such as EUR` })
-    .trim()
-    .toUpperCase()
-    .regex(/^[A-Z]{3}$/, `${what} must be a three-letter ISO 4217 currency code, such as EUR`)
-    .meta({ description: "ISO 4217 code (any case)", examples: ["EUR"] });
+const fxCurrency = (what: string) =>
+  currencyCode(what).meta({ description: "ISO 4217 code (any case)", examples: ["EUR"] });
 
 /** Why `value` is not a decimal of at most `integerDigits`.`fractionDigits` digits, for a person. */
 function decimalProblem(what: string, value: unknown, integerDigits: number, fractionDigits: number): string {
@@ -99,18 +94,13 @@ const manualRate = z.object({
   setBy: z.string().meta({ description: "The admin who set it" }),
 });
 
-const pair = z.object({ base: currencyCode("base"), quote: currencyCode("quote") });
+const pair = z.object({ base: fxCurrency("base"), quote: fxCurrency("quote") });
 
 const historyInput = pair.extend({
   from: timeFilter("from").optional().meta({ description: "Oldest effective time to include" }),
   to: timeFilter("to").optional().meta({ description: "Newest effective time to include" }),
   provider: z.enum(FX_PROVIDERS, { error: `provider must be one of ${FX_PROVIDERS.join(", ")}` }).optional(),
-  limit: z.coerce
-    .number({ error: "limit must be a whole number from 1 to 1000" })
-    .int({ error: "limit must be a whole number from 1 to 1000" })
-    .min(1, { error: "limit must be a whole number from 1 to 1000" })
-    .max(1000, { error: "limit must be a whole number from 1 to 1000" })
-    .default(100),
+  limit: pageLimit(1000).default(100),
 });
 
 const tags = ["fx"];
@@ -125,7 +115,7 @@ export const fxContract = {
   latest: base
     .route({ method: "GET", path: "/fx/rates/{base}", tags, summary: "The latest rate from a base to every currency" })
     .meta({ access: "user", keyGrant: read })
-    .input(z.object({ base: currencyCode("base") }))
+    .input(z.object({ base: fxCurrency("base") }))
     .output(z.object({ base: z.string(), rates: z.array(fxRate) })),
   rate: base
     .route({ method: "GET", path: "/fx/rates/{base}/{quote}", tags, summary: "The latest rate of a pair" })
@@ -137,8 +127,8 @@ export const fxContract = {
     .meta({ access: "user", keyGrant: read })
     .input(
       z.object({
-        from: currencyCode("from"),
-        to: currencyCode("to"),
+        from: fxCurrency("from"),
+        to: fxCurrency("to"),
         amount: positiveDecimal("amount", AMOUNT_INTEGER_DIGITS, AMOUNT_FRACTION_DIGITS, "1250.50"),
       }),
     )

@@ -2,7 +2,8 @@
 // answered the way the latest rates are (direct, inverse, or a cross through quotes of that time).
 import { sql } from "drizzle-orm";
 import { KitError } from "../../errors";
-import { type FxProvider, indexQuotes, resolvePair, type StoredQuote } from "./resolve";
+import type { FxProvider } from "./contract-values";
+import { indexQuotes, resolvePair, type StoredQuote } from "./resolve";
 import { fxRates } from "./schema";
 import {
   type FxDeps,

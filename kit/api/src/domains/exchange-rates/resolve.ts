@@ -2,10 +2,9 @@
 // history. One provider answers a pair (its quotes are never mixed with another's), by the
 // preference order among fresh quotes, else among stale ones; within it, the direct quote, else the
 // inverse, else a cross through a pivot currency both sides are quoted against.
-import { invert, multiply, parseDecimal, type Ratio, ratioOf, toSignificant } from "./decimal";
-import type { FX_PROVIDERS } from "./schema";
 
-export type FxProvider = (typeof FX_PROVIDERS)[number];
+import type { FxProvider } from "./contract-values";
+import { invert, multiply, parseDecimal, type Ratio, ratioOf, toSignificant } from "./decimal";
 
 /** A row of fx_rates_latest (or of fx_rates, with no expiry), as read from Postgres. */
 export interface StoredQuote {

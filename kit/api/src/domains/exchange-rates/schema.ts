@@ -16,8 +16,6 @@ import {
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
 
-export const FX_PROVIDERS = ["ecb", "er-api", "manual"] as const;
-
 export const currencies = pgTable(
   "currencies",
   {

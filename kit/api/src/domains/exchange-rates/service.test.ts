@@ -7,7 +7,6 @@ import { Redis } from "ioredis";
 import { startProviderStub } from "../../../test/fx-providers";
 import { createTestKit } from "../../../test/kit";
 import { deleteKeysWithPrefix } from "../../infra/redis";
-import { dropRateCopies } from "./cache";
 import { getHistory } from "./history";
 import { fxRates, fxRatesLatest } from "./schema";
 import { convert, FX_UPDATED_CHANNEL, getLatest, getRate, refreshRates, setManualRate } from "./service";
@@ -21,7 +20,7 @@ const convertTo = (from: string, to: string, amount: string) => convert(deps, { 
 /** Both levels: Redis's entries and this process's copies of them. */
 async function dropCache() {
   await deleteKeysWithPrefix(deps.redis, `${kit.config.redis.keyPrefix}cache:fx:`);
-  dropRateCopies(deps.redis);
+  deps.local.fxCopies.forget();
 }
 
 describe("refreshRates", () => {

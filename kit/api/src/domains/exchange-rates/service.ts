@@ -5,15 +5,15 @@ import { and, asc, eq, inArray, or, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { Deps } from "../../deps";
 import { KitError } from "../../errors";
-import { getSystemSettings } from "../settings/service";
 import { type CacheMember, entryTtl, readEntry, rewriteHotEntries, startNewGeneration, writeEntry } from "./cache";
+import type { FxProvider } from "./contract-values";
 import { multiply, parseDecimal, ratioOf, roundHalfEven } from "./decimal";
 import type { ProviderQuote } from "./providers/common";
 import { fetchers, type RemoteProvider } from "./providers/fetchers";
-import { type FxProvider, indexQuotes, type Resolution, ratioOfLegs, resolvePair, type StoredQuote } from "./resolve";
+import { indexQuotes, type Resolution, ratioOfLegs, resolvePair, type StoredQuote } from "./resolve";
 import { currencies, fxRates, fxRatesLatest } from "./schema";
 
-export type FxDeps = Pick<Deps, "config" | "db" | "redis" | "log">;
+export type FxDeps = Pick<Deps, "config" | "db" | "redis" | "log" | "queries" | "local">;
 
 /** The Redis channel (under REDIS_KEY_PREFIX) told about every change of stored rates. */
 export const FX_UPDATED_CHANNEL = "fx:updated";
@@ -34,12 +34,12 @@ function answerPreference(listed: readonly FxProvider[]): FxProvider[] {
 
 /** The order in force: the `fxProviders` system setting (FX_PROVIDERS until an admin sets one). */
 export async function providerPreference(deps: FxDeps): Promise<FxProvider[]> {
-  return answerPreference((await getSystemSettings(deps)).fxProviders);
+  return answerPreference(await deps.queries.fxProviderOrder(deps));
 }
 
 /** Answers depend on the provider order: a change of it makes every cached answer outdated. */
-export async function forgetCachedRates(deps: Pick<FxDeps, "redis" | "log">): Promise<void> {
-  await startNewGeneration(deps.redis).catch((err) => deps.log.warn({ err }, "fx cache could not be reset"));
+export async function forgetCachedRates(deps: Pick<FxDeps, "redis" | "log" | "local">): Promise<void> {
+  await startNewGeneration(deps).catch((err) => deps.log.warn({ err }, "fx cache could not be reset"));
 }
 
 /** Currencies a cross rate may go through: the configured base, then EUR and USD. */
@@ -65,8 +65,7 @@ export interface RefreshResult {
  */
 export async function refreshRates(deps: FxDeps): Promise<RefreshResult> {
   const { config, log } = deps;
-  const { fxProviders } = await getSystemSettings(deps);
-  const remote = fxProviders.filter((p): p is RemoteProvider => p !== "manual");
+  const remote = (await deps.queries.fxProviderOrder(deps)).filter((p): p is RemoteProvider => p !== "manual");
   if (remote.length === 0) {
     log.info("fx refresh: FX_PROVIDERS names no remote provider; nothing to fetch");
     return { provider: "none", pairs: 0, inserted: 0, effectiveAt: new Date().toISOString() };
@@ -300,7 +299,7 @@ async function pairEntry(
   baseName: "base" | "from" = "base",
 ): Promise<PairEntry | null> {
   const member: CacheMember = `${base}:${quote}`;
-  const cached = await readEntry<PairEntry>(deps.redis, deps.log, member);
+  const cached = await readEntry<PairEntry>(deps, member);
   if (cached.value) return cached.value;
   const pivots = pivotCurrencies(deps.config);
   const [minorUnits, rows] = await Promise.all([
@@ -311,7 +310,7 @@ async function pairEntry(
   const resolution = resolvePair(indexQuotes(rows), base, quote, await providerPreference(deps), pivots, now);
   if (!resolution) return null;
   const entry: PairEntry = { resolution, minorUnits: Object.fromEntries(minorUnits) };
-  await writeEntry(deps.redis, deps.log, member, cached.version, entry, entryTtl(freshUntil([resolution], now), now));
+  await writeEntry(deps, member, cached.version, entry, entryTtl(freshUntil([resolution], now), now));
   return entry;
 }
 
@@ -333,7 +332,7 @@ export async function getRate(deps: FxDeps, input: { base: string; quote: string
 /** Every quote currency reachable from `base`, or null when there is none. */
 export async function getLatest(deps: FxDeps, input: { base: string }) {
   const { base } = input;
-  const cached = await readEntry<BaseEntry>(deps.redis, deps.log, base);
+  const cached = await readEntry<BaseEntry>(deps, base);
   let entry = cached.value;
   if (!entry) {
     await requireCurrencies(deps, { base });
@@ -341,7 +340,7 @@ export async function getLatest(deps: FxDeps, input: { base: string }) {
     const now = Date.now();
     entry = { rates: resolveAll(deps, rows, base, now, await providerPreference(deps)) };
     if (entry.rates.length === 0) return null;
-    await writeEntry(deps.redis, deps.log, base, cached.version, entry, entryTtl(freshUntil(entry.rates, now), now));
+    await writeEntry(deps, base, cached.version, entry, entryTtl(freshUntil(entry.rates, now), now));
   }
   return { base, rates: entry.rates.map(view) };
 }
@@ -377,7 +376,7 @@ export async function convert(deps: FxDeps, input: { from: string; to: string; a
 
 /** Recomputes the cached answers people are reading, after stored rates changed. */
 async function recomputeCache(deps: FxDeps): Promise<void> {
-  await rewriteHotEntries<PairEntry | BaseEntry>(deps.redis, deps.log, async (members) => {
+  await rewriteHotEntries<PairEntry | BaseEntry>(deps, async (members) => {
     const [rows, units] = await Promise.all([
       deps.db.select().from(fxRatesLatest),
       deps.db.select({ code: currencies.code, minorUnits: currencies.minorUnits }).from(currencies),

@@ -1,7 +1,6 @@
 // The access log (kyc_document_access): a row for every read of an applicant's personal data by
 // anyone, written before the data leaves Kit, so nothing is ever handed out unrecorded.
-import type { Database } from "../../infra/db";
-import type { Transaction } from "./lifecycle";
+import type { Database, Transaction } from "../../infra/db";
 import { type AccessKind, kycDocumentAccess } from "./schema";
 
 /** Who asked, from where (the router fills it from the request). */

@@ -5,8 +5,7 @@ import { type ApiAnswer, callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
 import { createUser, type TestUser } from "../../../test/users";
 import { getApplication, saveApplication } from "./applications";
-import { keyId } from "./crypto";
-import { piiKeyring } from "./lifecycle";
+import { createPiiKeyring, keyId } from "./crypto";
 import { decryptPersonalData } from "./present";
 import { kycApplications, kycStatusHistory } from "./schema";
 
@@ -303,7 +302,7 @@ describe("personal data at rest", () => {
     const row = await rawRow(saved.body.id);
     expect(row.date_of_birth_encrypted).toBeInstanceOf(Buffer);
     expect(row.national_id_encrypted).toBeInstanceOf(Buffer);
-    expect(row.pii_key_id).toBe(piiKeyring(kit.config).currentKeyId);
+    expect(row.pii_key_id).toBe(kit.deps.local.piiKeyring.currentKeyId);
     const everything = Buffer.concat([row.date_of_birth_encrypted, row.national_id_encrypted]);
     for (const secret of [COMPLETE.dateOfBirth, COMPLETE.nationalIdNumber, "123456", "1990"]) {
       expect(everything.includes(secret)).toBe(false);
@@ -330,30 +329,29 @@ describe("personal data at rest", () => {
        where a.id = ${alices.body.id} and m.id = ${mallorys.body.id}`);
     const [copied] = await kit.deps.db.select().from(kycApplications).where(eq(kycApplications.id, mallorys.body.id));
     if (!copied) throw new Error("no row");
-    expect(() => decryptPersonalData(piiKeyring(kit.config), copied)).toThrow();
+    expect(() => decryptPersonalData(kit.deps.local.piiKeyring, copied)).toThrow();
     // Swapping the two fields within one row fails as well.
     const [own] = await kit.deps.db.select().from(kycApplications).where(eq(kycApplications.id, alices.body.id));
     if (!own) throw new Error("no row");
-    expect(decryptPersonalData(piiKeyring(kit.config), own).nationalIdNumber).toBe(COMPLETE.nationalIdNumber);
+    expect(decryptPersonalData(kit.deps.local.piiKeyring, own).nationalIdNumber).toBe(COMPLETE.nationalIdNumber);
     const swapped = {
       ...own,
       dateOfBirthEncrypted: own.nationalIdEncrypted,
       nationalIdEncrypted: own.dateOfBirthEncrypted,
     };
-    expect(() => decryptPersonalData(piiKeyring(kit.config), swapped)).toThrow();
+    expect(() => decryptPersonalData(kit.deps.local.piiKeyring, swapped)).toThrow();
   });
 
   test("after a key rotation old rows still read, and the next save re-encrypts with the new key", async () => {
     const user = await createUser(kit, "investor");
     const saved = await call(user, "PUT", "/kyc/application", COMPLETE);
     const newKey = randomBytes(32);
-    const rotated = {
-      ...kit.deps,
-      config: {
-        ...kit.config,
-        kyc: { ...kit.config.kyc, encryptionKey: newKey, previousEncryptionKeys: [kit.config.kyc.encryptionKey] },
-      },
+    const config = {
+      ...kit.config,
+      kyc: { ...kit.config.kyc, encryptionKey: newKey, previousEncryptionKeys: [kit.config.kyc.encryptionKey] },
     };
+    // As a process started with the new key has them: its keyring made from it.
+    const rotated = { ...kit.deps, config, local: { ...kit.deps.local, piiKeyring: createPiiKeyring(config) } };
     expect((await getApplication(rotated, user.id))?.personalData).toEqual(COMPLETE);
     const resaved = await saveApplication(rotated, user.id, { ...COMPLETE, version: saved.body.version });
     expect(resaved.personalData).toEqual(COMPLETE);

@@ -2,10 +2,11 @@
 // always the owner (the user id comes from the session); personal data is encrypted here, on every
 // save, with the current key (the kyc.reencrypt-pii job moves the rows nobody edits: key-rotation.ts).
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, isNull, notInArray } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, notInArray } from "drizzle-orm";
 import { KitError } from "../../errors";
-import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
+import { type Database, PG_UNIQUE_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import type { Application, OwnApplication, SaveApplicationInput } from "./contract";
+import { CLOSED_STATUSES, type KycStatus } from "./contract-values";
 import type { PiiKeyring } from "./crypto";
 import {
   type ApplicationRow,
@@ -14,14 +15,12 @@ import {
   changeStatus,
   isEditable,
   type KycDeps,
-  piiKeyring,
   type StatusChange,
   statusWords,
-  type Transaction,
 } from "./lifecycle";
 import { listRegistrations } from "./onchain-status";
 import { decryptPersonalData, missingForSubmit, presentApplication } from "./present";
-import { CLOSED_STATUSES, type KycStatus, kycApplications, kycDocuments, kycStatusHistory } from "./schema";
+import { kycApplications, kycDocuments, kycStatusHistory } from "./schema";
 
 const SAVE_PATH = "PUT /api/kyc/application";
 
@@ -43,12 +42,13 @@ export async function findOpenApplication(
   return row;
 }
 
-/** Documents that count: not being removed. */
-function liveDocuments(db: Database | Transaction, applicationId: string) {
+/** The application's documents that count (not being removed), oldest first. */
+export function liveDocuments(db: Database | Transaction, applicationId: string) {
   return db
-    .select({ type: kycDocuments.type, confirmedAt: kycDocuments.confirmedAt, deletingAt: kycDocuments.deletingAt })
+    .select()
     .from(kycDocuments)
-    .where(and(eq(kycDocuments.applicationId, applicationId), isNull(kycDocuments.deletingAt)));
+    .where(and(eq(kycDocuments.applicationId, applicationId), isNull(kycDocuments.deletingAt)))
+    .orderBy(asc(kycDocuments.createdAt), asc(kycDocuments.id));
 }
 
 export function notEditable(status: KycStatus, action: string): KitError {
@@ -70,7 +70,7 @@ export async function getApplication(deps: KycDeps, userId: string): Promise<Own
     liveDocuments(deps.db, row.id),
     listRegistrations(deps.db, userId, "applicant"),
   ]);
-  return { ...presentApplication(piiKeyring(deps.config), row, documents), onchain };
+  return { ...presentApplication(deps.local.piiKeyring, row, documents), onchain };
 }
 
 /** The row's columns for `input`, PII encrypted for application `id` (fields left out become null). */
@@ -105,7 +105,7 @@ export async function saveApplication(
   userId: string,
   input: SaveApplicationInput,
 ): Promise<Application> {
-  const keyring = piiKeyring(deps.config);
+  const keyring = deps.local.piiKeyring;
   const { version, ...personal } = input;
   for (let attempt = 1; ; attempt++) {
     const open = await findOpenApplication(deps.db, userId);
@@ -176,7 +176,7 @@ export async function submitApplication(
   userId: string,
   input: { version?: number },
 ): Promise<Application> {
-  const keyring = piiKeyring(deps.config);
+  const keyring = deps.local.piiKeyring;
   const change = await deps.db.transaction(async (tx) => {
     // Locked so that no document is removed or confirmed between the completeness check and the change.
     const open = await findOpenApplication(tx, userId, "update");

@@ -1,5 +1,6 @@
 import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
+import { countryCode, evmAddress, isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
 import {
   BIDI_CONTROLS,
   BIDI_CONTROLS_MESSAGE,
@@ -7,7 +8,6 @@ import {
   CONTROL_CHARACTERS_MESSAGE,
 } from "../../display-text";
 import { base } from "../../rpc/base";
-import { evmAddress } from "../tokens/contract";
 import {
   DOCUMENT_CONTENT_TYPES,
   DOCUMENT_TYPES,
@@ -18,25 +18,9 @@ import {
   RESIDENCY_STATUSES,
   REVOCATION_CATEGORIES,
   WALLET_FREEZE_STATUSES,
-} from "./schema";
+} from "./contract-values";
 
-const isoDateTime = z.iso.datetime({ offset: true });
 const id = (what: string) => z.uuid({ message: `expected the ${what} id (a UUID)` });
-
-// Region codes Intl knows that are not countries a person lives in or holds a passport of.
-const NOT_COUNTRIES = new Set(["EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"]);
-const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });
-
-/** An ISO 3166-1 alpha-2 code of a real country or territory (upper-cased). */
-const countryCode = z
-  .string()
-  .trim()
-  .toUpperCase()
-  .refine(
-    (v) => /^[A-Z]{2}$/.test(v) && !NOT_COUNTRIES.has(v) && regionNames.of(v) !== v,
-    "expected an ISO 3166-1 alpha-2 country code such as FR or DE",
-  )
-  .meta({ description: "ISO 3166-1 alpha-2 country code" });
 
 /**
  * Printable text: no control characters (they break logs, exports and the console), and no
@@ -221,13 +205,8 @@ export const queueInput = z.object({
   submittedFrom: isoDateTime.optional(),
   submittedTo: isoDateTime.optional(),
   q: text(100).min(3, "at least 3 characters").optional().meta({ description: "Part of the applicant's name" }),
-  cursor: z.string().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
-  limit: z.coerce
-    .number({ error: "limit must be a whole number from 1 to 100" })
-    .int({ error: "limit must be a whole number from 1 to 100" })
-    .min(1, { error: "limit must be a whole number from 1 to 100" })
-    .max(100, { error: "limit must be a whole number from 1 to 100" })
-    .default(50),
+  cursor: pageCursor(200),
+  limit: pageLimit(100).default(50),
 });
 
 const queueItem = z.object({

@@ -21,6 +21,8 @@ export interface PiiKeyring {
    * altered or moved.
    */
   decrypt(applicationId: string, field: PiiField, keyId: string, ciphertext: Buffer): string;
+  /** Nothing to release (the keys are the configuration's); for deps.local, which closes every part. */
+  close(): Promise<void>;
 }
 
 /**
@@ -78,5 +80,6 @@ export function createPiiKeyring(config: Pick<Config, "kyc">): PiiKeyring {
       const body = ciphertext.subarray(NONCE_BYTES, ciphertext.length - TAG_BYTES);
       return Buffer.concat([decipher.update(body), decipher.final()]).toString("utf8");
     },
+    async close() {},
   };
 }

@@ -12,18 +12,18 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { and, asc, count, desc, eq, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import { KitError, type KitErrorIssue } from "../../errors";
-import type { Storage } from "../../infra/storage";
+import { isMissingObject, isStorageOutage, type Storage } from "../../infra/storage";
 import { type Requester, recordAccess } from "./access-log";
 import { findOpenApplication, notEditable } from "./applications";
 import type { CreatedUpload, CreateUploadInput, DownloadUrl, KycDocument } from "./contract";
+import type { DOCUMENT_CONTENT_TYPES } from "./contract-values";
 import { type ApplicationRow, isEditable, type KycDeps } from "./lifecycle";
 import { type DocumentRow, presentDocument } from "./present";
-import { type DOCUMENT_CONTENT_TYPES, kycApplications, kycDocuments } from "./schema";
+import { kycApplications, kycDocuments } from "./schema";
 
 export interface KycDocumentDeps extends KycDeps {
   storage: Storage;
@@ -44,13 +44,6 @@ const DOCUMENTS_PATH = "/api/kyc/documents";
 // ---------------------------------------------------------------------------------------------
 // The object store
 
-/** A failure to reach the store (refused, reset, timed out, 5xx), as opposed to an answer from it. */
-function isStorageOutage(error: unknown): boolean {
-  if (error instanceof S3ServiceException) return (error.$metadata.httpStatusCode ?? 500) >= 500;
-  const { name, code } = error as { name?: string; code?: unknown };
-  return name === "AbortError" || name === "TimeoutError" || (typeof code === "string" && /^E[A-Z]+$/.test(code));
-}
-
 function storageUnavailable(): KitError {
   return new KitError("SERVICE_UNAVAILABLE", "The document store is unavailable; nothing was changed. Retry shortly.");
 }
@@ -60,9 +53,6 @@ function describe(error: unknown) {
   const { name, code, $metadata } = error as { name?: string; code?: unknown; $metadata?: { httpStatusCode?: number } };
   return { name, code, status: $metadata?.httpStatusCode };
 }
-
-const isMissingObject = (error: unknown) =>
-  error instanceof S3ServiceException && (error.name === "NotFound" || error.$metadata.httpStatusCode === 404);
 
 async function ensureStorageReachable(storage: Storage): Promise<void> {
   try {

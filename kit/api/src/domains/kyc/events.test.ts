@@ -15,17 +15,17 @@ import type { Contract } from "../../contract";
 import { createLogger } from "../../infra/log";
 import { createRedis } from "../../infra/redis";
 import type { StatusEvent } from "./contract";
+import type { KycStatus } from "./contract-values";
 import {
   MAX_QUEUE_STREAMS_PER_USER,
   MAX_STREAMS_PER_USER,
   publishStatusEvent,
   queueChannel,
-  statusEventStats,
   userChannel,
   watchQueue,
 } from "./events";
 import { type ApplicationRow, announceStatusChange, changeStatus } from "./lifecycle";
-import { type KycStatus, kycApplications } from "./schema";
+import { kycApplications } from "./schema";
 
 const kit = await createTestKit();
 const READ_TIMEOUT_MS = 5_000;
@@ -163,14 +163,14 @@ describe("kyc.events over REST (SSE)", () => {
   });
 
   test("anonymous callers are refused with a typed 401, on both faces, and subscribe nothing", async () => {
-    const before = statusEventStats(kit.deps.redis).streams;
+    const before = kit.deps.local.kycStatusStreams.stats().streams;
     const rest = await kit.request("/api/kyc/events");
     expect(rest.status).toBe(401);
     expect(await rest.json()).toMatchObject({ code: "UNAUTHORIZED", defined: true });
     const rpc = await kit.request("/rpc/kyc/events", { method: "POST", body: "{}" });
     expect(rpc.status).toBe(401);
     expect(((await rpc.json()) as { json: { code: string } }).json.code).toBe("UNAUTHORIZED");
-    expect(statusEventStats(kit.deps.redis).streams).toBe(before);
+    expect(kit.deps.local.kycStatusStreams.stats().streams).toBe(before);
   });
 
   test(`at most ${MAX_STREAMS_PER_USER} open streams per user: then TOO_MANY_REQUESTS, until one closes`, async () => {
@@ -205,7 +205,7 @@ describe("kyc.events over REST (SSE)", () => {
     await second.events.message<StatusEvent>();
     expect(await subscribers(channel)).toBe(1);
     await first.abort();
-    await eventually("one open stream", () => statusEventStats(kit.deps.redis).streams === 1);
+    await eventually("one open stream", () => kit.deps.local.kycStatusStreams.stats().streams === 1);
     expect(await subscribers(channel)).toBe(1);
     await second.abort();
     await eventually("the channel to have no subscriber", async () => (await subscribers(channel)) === 0);
@@ -219,7 +219,7 @@ describe("kyc.events over REST (SSE)", () => {
     // Idle (no event pending): an async generator would hold on until its next event.
     await stream.events.close();
     await eventually("the channel to have no subscriber", async () => (await subscribers(channel)) === 0);
-    expect(statusEventStats(kit.deps.redis)).toMatchObject({ channels: 0, streams: 0 });
+    expect(kit.deps.local.kycStatusStreams.stats()).toMatchObject({ channels: 0, streams: 0 });
   });
 
   test("a reader that falls too far behind is ended, not buffered without bound", async () => {
@@ -266,7 +266,7 @@ describe("kyc.events over the typed client", () => {
 
     controller.abort();
     await eventually("the channel to have no subscriber", async () => (await subscribers(channel)) === 0);
-    expect(statusEventStats(kit.deps.redis).streams).toBe(0);
+    expect(kit.deps.local.kycStatusStreams.stats().streams).toBe(0);
   });
 });
 
@@ -317,7 +317,7 @@ describe("kyc.review.events", () => {
     const again = await openStream("/api/kyc/review/events", reviewer);
     expect(again.response.status).toBe(200);
     await Promise.all([again, ...streams].map((s) => s.abort()));
-    await eventually("the queue streams to end", () => statusEventStats(kit.deps.redis).streams === 0);
+    await eventually("the queue streams to end", () => kit.deps.local.kycStatusStreams.stats().streams === 0);
   });
 });
 
@@ -356,13 +356,13 @@ describe("when the subscriber connection drops", () => {
     const own = await openStream("/api/kyc/events", alice);
     const queue = await openStream("/api/kyc/review/events", reviewer);
     await own.events.message<StatusEvent>();
-    const subscriber = statusEventStats(kit.deps.redis).subscriber;
+    const subscriber = kit.deps.local.kycStatusStreams.stats().subscriber;
     if (!subscriber) throw new Error("no subscriber connection");
 
     subscriber.disconnect(true);
     expect(await own.events.next()).toBe("end");
     expect(await queue.events.next()).toBe("end");
-    expect(statusEventStats(kit.deps.redis)).toMatchObject({ channels: 0, streams: 0 });
+    expect(kit.deps.local.kycStatusStreams.stats()).toMatchObject({ channels: 0, streams: 0 });
 
     // Reconnecting: the stream waits for the subscriber (briefly), then starts with the current status.
     const again = await openStream("/api/kyc/events", alice);

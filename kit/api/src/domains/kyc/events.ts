@@ -5,12 +5,14 @@
 import type { AsyncIteratorClass } from "@orpc/server";
 import { desc, eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
+import type { ProcessLocal } from "../../deps";
 import type { Database } from "../../infra/db";
-import { type Listener, LiveStreams } from "../../infra/live-streams";
+import { type Listener, LiveStreamHub } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { type StatusEvent, statusEvent } from "./contract";
-import { type KycStatus, kycApplications } from "./schema";
+import type { KycStatus } from "./contract-values";
+import { kycApplications } from "./schema";
 
 export interface KycEventDeps {
   config: Pick<Config, "redis">;
@@ -18,7 +20,11 @@ export interface KycEventDeps {
   log: Logger;
 }
 
-export interface KycWatchDeps extends KycEventDeps {
+interface QueueWatchDeps extends KycEventDeps {
+  local: Pick<ProcessLocal, "kycStatusStreams">;
+}
+
+export interface KycWatchDeps extends QueueWatchDeps {
   db: Database;
 }
 
@@ -29,12 +35,15 @@ export const MAX_QUEUE_STREAMS_PER_USER = 5;
 /** Events a stream may fall behind its reader before it is ended (memory per stream stays bounded). */
 const MAX_BUFFERED_EVENTS = 32;
 
-const streams = new LiveStreams({
-  name: "kyc-events",
-  schema: statusEvent,
-  maxBuffered: MAX_BUFFERED_EVENTS,
-  unavailable: "Live KYC status is unavailable right now; retry in a few seconds.",
-});
+/** The process's hub of live KYC status streams (deps.local.kycStatusStreams, made by createDeps). */
+export function createStatusStreams(deps: { redis: Redis; log: Logger }): LiveStreamHub<StatusEvent> {
+  return new LiveStreamHub(deps, {
+    name: "kyc-events",
+    schema: statusEvent,
+    maxBuffered: MAX_BUFFERED_EVENTS,
+    unavailable: "Live KYC status is unavailable right now; retry in a few seconds.",
+  });
+}
 const tooMany = `You already have ${MAX_STREAMS_PER_USER} live status streams open; close one (another tab or device) first.`;
 const tooManyQueue = `You already have ${MAX_QUEUE_STREAMS_PER_USER} live queue streams open; close one (another console tab or device) first.`;
 const single = (event: StatusEvent) => [event];
@@ -72,7 +81,7 @@ export async function watchOwnStatus(
   signal: AbortSignal | undefined,
 ): Promise<AsyncIteratorClass<StatusEvent, undefined>> {
   // Subscribed before the read: a change committed in between is in the buffer, not lost.
-  const listener = await streams.hub(deps).open(userChannel(deps.config, userId), {
+  const listener = await deps.local.kycStatusStreams.open(userChannel(deps.config, userId), {
     cap: { key: userId, max: MAX_STREAMS_PER_USER, message: tooMany },
     expand: single,
     log: deps.log,
@@ -92,31 +101,17 @@ export async function watchOwnStatus(
  * returned. TOO_MANY_REQUESTS past MAX_QUEUE_STREAMS_PER_USER on this process.
  */
 export async function watchQueue(
-  deps: KycEventDeps,
+  deps: QueueWatchDeps,
   reviewerId: string,
   signal: AbortSignal | undefined,
 ): Promise<AsyncIteratorClass<StatusEvent, undefined>> {
-  const listener = await streams.hub(deps).open(queueChannel(deps.config), {
+  const listener = await deps.local.kycStatusStreams.open(queueChannel(deps.config), {
     // A key of its own: a reviewer's console tabs never use up their own-status streams, nor the reverse.
     cap: { key: `queue:${reviewerId}`, max: MAX_QUEUE_STREAMS_PER_USER, message: tooManyQueue },
     expand: single,
     log: deps.log,
   });
   return listener.stream(signal);
-}
-
-/**
- * Ends every stream of the process that `redis` belongs to (each ends after what it has buffered)
- * and closes its subscriber connection; later streams are refused. Call before a graceful HTTP
- * stop, which otherwise waits for open streams forever, and when closing the process's clients.
- */
-export async function closeStatusEvents(redis: Redis): Promise<void> {
-  await streams.close(redis);
-}
-
-/** Test hook: channels this process is subscribed to, its open streams, and its subscriber connection. */
-export function statusEventStats(redis: Redis): { channels: number; streams: number; subscriber?: Redis } {
-  return streams.stats(redis);
 }
 
 /**

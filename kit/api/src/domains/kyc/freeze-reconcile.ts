@@ -6,8 +6,9 @@
 import { tokenAbi } from "@kit/contracts";
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Address } from "viem";
+import type { EligibilityChain } from "./eligibility-chain";
 import { openFreezeCase, type WalletFreezeRow } from "./freeze-cases";
-import { type EligibilityChain, eligibilityChain, read } from "./onchain";
+import { read } from "./onchain";
 import type { DriftKind, KycOnchainMetrics } from "./onchain-metrics";
 import { CONCURRENCY, GRACE_MS, RECONCILE_BATCH, type ReconcileDeps, type ReconcileResult } from "./reconcile";
 import { kycFreezes, kycWalletFreezes } from "./schema";
@@ -46,7 +47,7 @@ export async function reconcileFreezes(
     await advance();
     return { checked: 0, drifted: requeued, queued: requeued };
   }
-  const chain = await eligibilityChain(deps.config);
+  const chain = await deps.local.eligibilityChain.chain();
   const mine = rows.filter((row) => row.chainId === chain.chainId);
   const result: ReconcileResult = { checked: mine.length, drifted: requeued, queued: requeued };
   for (let i = 0; i < mine.length; i += CONCURRENCY) {

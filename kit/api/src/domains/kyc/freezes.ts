@@ -14,12 +14,10 @@ import { tokenAbi } from "@kit/contracts";
 import { and, eq, ne, sql } from "drizzle-orm";
 import type { Address } from "viem";
 import { factoryTokenAddresses } from "../tokens/service";
+import type { EligibilityChain } from "./eligibility-chain";
 import { type FreezeCaseRow, openFreezeCase, type WalletFreezeRow } from "./freeze-cases";
 import {
-  type EligibilityChain,
-  eligibilityChain,
   type JobAttempt,
-  kitDeployment,
   linkedWallets,
   type OnchainDeps,
   type RevokeResult,
@@ -80,7 +78,7 @@ export async function syncWalletFreezes(
   onlyWallet?: string,
 ): Promise<FreezeResult> {
   const result: FreezeResult = { frozen: [], unfrozen: [], unchanged: 0 };
-  const { chainId } = await kitDeployment(deps.config);
+  const { chainId } = await deps.local.eligibilityChain.deployment();
   const open = await openFreezeCase(deps.db, userId);
   const wallets = (open ? await coveredWallets(deps, userId, chainId) : await walletsFrozenBy(deps, userId, chainId))
     // A wallet outside the user's set (linked to someone else since) is not theirs to freeze.
@@ -88,7 +86,7 @@ export async function syncWalletFreezes(
   // Nothing to freeze and nothing to lift (an "other" revocation): the chain is not even asked.
   if (wallets.length === 0) return result;
 
-  const chain = await eligibilityChain(deps.config);
+  const chain = await deps.local.eligibilityChain.chain();
   let tokens: Address[] | undefined;
   const last = job.attempt >= job.attempts;
   const errors: string[] = [];
@@ -170,7 +168,7 @@ function rowsToLift(deps: OnchainDeps, userId: string, chainId: number, wallet: 
  * its issuer's to freeze, and a warning says so).
  */
 async function kitTokens(deps: OnchainDeps, chain: EligibilityChain): Promise<Address[]> {
-  const deployment = await kitDeployment(deps.config);
+  const deployment = await deps.local.eligibilityChain.deployment();
   const candidates = new Set([
     ...deployment.tokens.map((token) => token.address.toLowerCase()),
     ...(await factoryTokenAddresses(deps, chain.chainId)),

@@ -22,7 +22,6 @@ import {
   type ReencryptionResult,
   reencryptPersonalData,
 } from "./key-rotation";
-import { piiKeyring } from "./lifecycle";
 import { decryptPersonalData } from "./present";
 import { kycApplications } from "./schema";
 
@@ -32,6 +31,12 @@ const { db } = kit.deps;
 /** The kit's config with other KYC keys. */
 function withKeys(encryptionKey: Buffer, previousEncryptionKeys: Buffer[]): typeof kit.config {
   return { ...kit.config, kyc: { ...kit.config.kyc, encryptionKey, previousEncryptionKeys } };
+}
+
+/** The kit's deps as a process started with other KYC keys has them: its keyring made from those. */
+function withKeysDeps(encryptionKey: Buffer, previousEncryptionKeys: Buffer[]) {
+  const config = withKeys(encryptionKey, previousEncryptionKeys);
+  return { ...kit.deps, config, local: { ...kit.deps.local, piiKeyring: createPiiKeyring(config) } };
 }
 
 /** A logger whose JSON lines land in `lines`. */
@@ -93,7 +98,7 @@ describe("the re-encryption job", () => {
     const ids = apps.map((a) => a.id);
     const before = await rowsOf(ids);
 
-    const rotated = { ...kit.deps, config: withKeys(newKey, [oldKey]) };
+    const rotated = withKeysDeps(newKey, [oldKey]);
     const metrics = kycKeyMetrics(new Registry());
     const first = await reencryptPersonalData(rotated, metrics);
     expect(first.reencrypted).toBeGreaterThanOrEqual(ids.length);
@@ -141,7 +146,7 @@ describe("the re-encryption job", () => {
     const oldKey = randomBytes(32);
     const newKey = randomBytes(32);
     const ids = await insertApplications(withKeys(oldKey, []), REENCRYPT_BATCH + 50);
-    const rotated = { ...kit.deps, config: withKeys(newKey, [oldKey]) };
+    const rotated = withKeysDeps(newKey, [oldKey]);
     const locked = ids.slice(0, 7);
 
     // Another transaction holds some rows (an applicant saving, a reviewer deciding) during the run.
@@ -191,7 +196,7 @@ describe("the re-encryption job", () => {
       .set({ nationalIdEncrypted: tampered })
       .where(eq(kycApplications.id, altered as string));
     const { log, lines } = capturingLog();
-    const result = await reencryptPersonalData({ ...kit.deps, log, config: withKeys(newKey, [oldKey]) });
+    const result = await reencryptPersonalData({ ...withKeysDeps(newKey, [oldKey]), log });
     expect({ ...result, remaining: previousLeft(result) }).toEqual({
       reencrypted: 1,
       failed: 1,
@@ -225,11 +230,11 @@ describe("a row whose key is not configured", () => {
       dateOfBirth: "1990-12-10",
     });
     expect(saved.status).toBe(200);
-    const lostKeyId = piiKeyring(kit.config).currentKeyId;
+    const lostKeyId = kit.deps.local.piiKeyring.currentKeyId;
 
     // The key rotated, and the old key was dropped before the job had moved this row.
     const { log, lines } = capturingLog();
-    const forgetful = { ...kit.deps, log, config: withKeys(randomBytes(32), []) };
+    const forgetful = { ...withKeysDeps(randomBytes(32), []), log };
     const app = createApp(forgetful);
     const read = await callApi(app, investor, "GET", "/kyc/application");
     expect(read.status).toBe(503);

@@ -3,10 +3,11 @@
 // here re-encrypts every row still under a previous key with the current one; once no row is left
 // under an old key (`bun run kit kyc:keys` counts them), that key may leave KYC_PREVIOUS_ENCRYPTION_KEYS.
 import { and, asc, count, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { Counter, Gauge, Registry } from "prom-client";
 import type { Database } from "../../infra/db";
+import { counterIn, gaugeIn } from "../../infra/metrics";
 import type { PiiKeyring } from "./crypto";
-import { type KycDeps, piiKeyring } from "./lifecycle";
+import type { KycDeps } from "./lifecycle";
 import { kycApplications } from "./schema";
 
 /** Rows per transaction: bounds the locks held and the work a failure rolls back. */
@@ -45,27 +46,19 @@ export interface KycKeyMetrics {
   reencrypted: Counter;
 }
 
-const created = new WeakMap<Registry, KycKeyMetrics>();
-
+/** The job's series in the process's registry, the same ones each time. */
 export function kycKeyMetrics(registry: Registry): KycKeyMetrics {
-  const existing = created.get(registry);
-  if (existing) return existing;
-  const registers = [registry];
-  const metrics: KycKeyMetrics = {
-    rows: new Gauge({
+  return {
+    rows: gaugeIn(registry, {
       name: "kit_kyc_pii_rows",
       help: "KYC applications with personal data by the role of their key (current, previous, unconfigured), as of the last kyc.reencrypt-pii run",
       labelNames: ["key"],
-      registers,
     }),
-    reencrypted: new Counter({
+    reencrypted: counterIn(registry, {
       name: "kit_kyc_pii_reencrypted_total",
       help: "KYC applications whose personal data was re-encrypted under the current key",
-      registers,
     }),
   };
-  created.set(registry, metrics);
-  return metrics;
 }
 
 export interface ReencryptionResult {
@@ -82,11 +75,11 @@ export interface ReencryptionResult {
  * done, and the next run goes on where it stands. A batch is one transaction.
  */
 export async function reencryptPersonalData(
-  deps: Pick<KycDeps, "db" | "log" | "config">,
+  deps: Pick<KycDeps, "db" | "log" | "local">,
   metrics?: KycKeyMetrics,
 ): Promise<ReencryptionResult> {
   const { db, log } = deps;
-  const keyring = piiKeyring(deps.config);
+  const keyring = deps.local.piiKeyring;
   let reencrypted = 0;
   let failed = 0;
   // The id cursor walks past rows that failed or were locked, so a run always ends.

@@ -6,8 +6,9 @@ import { eq, sql } from "drizzle-orm";
 import { createTestKit } from "../../../test/kit";
 import { createApplicant, createDraftApplication, moveApplication } from "../../../test/kyc";
 import { KitError } from "../../errors";
+import { KYC_STATUSES, type KycStatus } from "./contract-values";
 import { changeStatus, TRANSITIONS } from "./lifecycle";
-import { KYC_STATUSES, type KycStatus, kycApplications, kycDocumentAccess, kycStatusHistory } from "./schema";
+import { kycApplications, kycDocumentAccess, kycStatusHistory } from "./schema";
 
 const kit = await createTestKit();
 const { pool, db } = kit.deps;

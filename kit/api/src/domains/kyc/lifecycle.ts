@@ -4,15 +4,15 @@
 // The database enforces the same graph (trigger in drizzle/0004_kyc.sql).
 import { and, eq } from "drizzle-orm";
 import type { Config } from "../../config";
+import type { ProcessLocal } from "../../deps";
 import { KitError } from "../../errors";
-import type { Database } from "../../infra/db";
+import type { Database, Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
-import { createPiiKeyring, type PiiKeyring } from "./crypto";
+import type { KycStatus } from "./contract-values";
 import { publishStatusEvent } from "./events";
-import { type KycStatus, kycApplications, kycStatusHistory } from "./schema";
+import { kycApplications, kycStatusHistory } from "./schema";
 
-export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type ApplicationRow = typeof kycApplications.$inferSelect;
 
 export interface KycDeps {
@@ -20,6 +20,7 @@ export interface KycDeps {
   db: Database;
   redis: Redis;
   log: Logger;
+  local: Pick<ProcessLocal, "piiKeyring">;
 }
 
 export const TRANSITIONS: Record<KycStatus, readonly KycStatus[]> = {
@@ -115,12 +116,4 @@ export async function announceStatusChange(deps: KycDeps, change: StatusChange):
     version: application.version,
     at: application.updatedAt.toISOString(),
   });
-}
-
-let keyringFor: { config: Pick<Config, "kyc">; keyring: PiiKeyring } | undefined;
-
-/** The keyring of this process's configuration (built once). */
-export function piiKeyring(config: Pick<Config, "kyc">): PiiKeyring {
-  if (keyringFor?.config !== config) keyringFor = { config, keyring: createPiiKeyring(config) };
-  return keyringFor.keyring;
 }

@@ -3,9 +3,11 @@
 // disagreeing with Kit. Failed registration jobs are counted by the worker itself:
 // kit_jobs_failed_total{job="kyc.onchain.register"} (and "kyc.onchain.revoke").
 import { count } from "drizzle-orm";
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { Counter, Gauge, Registry } from "prom-client";
 import type { Database } from "../../infra/db";
-import { kycOnchainRegistrations, ONCHAIN_REGISTRATION_STATUSES } from "./schema";
+import { counterIn, gaugeIn } from "../../infra/metrics";
+import { ONCHAIN_REGISTRATION_STATUSES } from "./contract-values";
+import { kycOnchainRegistrations } from "./schema";
 
 /** What reconciliation found, as the `kind` label of kit_kyc_onchain_drift_total. */
 const DRIFT_KINDS = [
@@ -29,38 +31,34 @@ export interface KycOnchainMetrics {
   drift: Counter<"kind">;
 }
 
-const created = new WeakMap<Registry, KycOnchainMetrics>();
-
 /** A scrape waits for the count at most this long, then shows the last values. */
 const SCRAPE_QUERY_TIMEOUT_MS = 2_000;
 
-/** The series in `registry` (made once per registry); the gauge counts rows through `db` on each scrape. */
+/**
+ * The series in `registry`, the same ones each time; the gauge counts rows through the `db` of the
+ * first call, on each scrape.
+ */
 export function kycOnchainMetrics(registry: Registry, db: Database): KycOnchainMetrics {
-  const existing = created.get(registry);
-  if (existing) return existing;
-  const registers = [registry];
   const metrics: KycOnchainMetrics = {
-    registrations: new Gauge({
+    registrations: gaugeIn(registry, {
       name: "kit_kyc_onchain_registrations",
       help: "Wallets in kyc_onchain_registrations by status (pending, registered, failed, revoked)",
       labelNames: ["status"],
-      registers,
       async collect() {
         const counts = await countByStatus(db).catch(() => undefined);
         if (!counts) return; // the database did not answer in time: the last values stand
         for (const status of ONCHAIN_REGISTRATION_STATUSES) this.set({ status }, counts[status]);
       },
     }),
-    drift: new Counter({
+    drift: counterIn(registry, {
       name: "kit_kyc_onchain_drift_total",
       help: "Differences reconciliation found between Kit's records and the chain, by kind",
       labelNames: ["kind"],
-      registers,
     }),
   };
-  // Zero series from the start: an alert on rate() needs a series before the first increment.
+  // Zero series from the start: an alert on rate() needs a series before the first increment
+  // (adding 0 leaves a count as it is).
   for (const kind of DRIFT_KINDS) metrics.drift.inc({ kind }, 0);
-  created.set(registry, metrics);
   return metrics;
 }
 

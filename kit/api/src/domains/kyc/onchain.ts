@@ -9,18 +9,7 @@
 // and we look it up before creating) nor a duplicate claim (same issuer and topic: same claim id).
 // Jobs for one wallet run one at a time (a Postgres advisory lock), and each re-reads the
 // application under that lock, so a revocation queued behind a registration always wins.
-import {
-  claimIdOf,
-  connect,
-  type Deployment,
-  hasValidClaim,
-  identityAbi,
-  identityRegistryAbi,
-  idFactoryAbi,
-  isAnvil,
-  keyOf,
-  readDeployment,
-} from "@kit/contracts";
+import { claimIdOf, hasValidClaim, identityAbi, identityRegistryAbi, idFactoryAbi, keyOf } from "@kit/contracts";
 import { and, desc, eq, gt, ne, sql } from "drizzle-orm";
 import {
   type Abi,
@@ -37,20 +26,22 @@ import {
   zeroAddress,
 } from "viem";
 import type { Config } from "../../config";
-import type { JobQueue } from "../../deps";
-import { chainAccounts } from "../../infra/chain-accounts";
+import type { JobQueue, ProcessLocal } from "../../deps";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import { type ChainSigner, localSigner } from "../../infra/signer";
+import type { ChainSigner } from "../../infra/signer";
 import { listWalletAddresses } from "../auth/wallets";
+import type { OnchainRegistrationStatus } from "./contract-values";
 import { countryNumericCode } from "./countries";
+import type { EligibilityChain } from "./eligibility-chain";
 import { openFreezeCase } from "./freeze-cases";
-import { kycApplications, kycOnchainRegistrations, type OnchainRegistrationStatus } from "./schema";
+import { kycApplications, kycOnchainRegistrations } from "./schema";
 
 export interface OnchainDeps {
   config: Pick<Config, "chain">;
   db: Database;
   log: Logger;
+  local: Pick<ProcessLocal, "eligibilityChain">;
 }
 
 export type RegistrationRow = typeof kycOnchainRegistrations.$inferSelect;
@@ -146,64 +137,7 @@ export async function queueNewWalletEligibility(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The chain side: addresses from the deployment file, keys from config, behind ChainSigner.
-
-export interface EligibilityChain {
-  clients: Awaited<ReturnType<typeof connect>>;
-  chainId: number;
-  idFactory: Address;
-  claimIssuer: Address;
-  /** The first token's registry: its storage is shared by every Kit token, so one entry covers all. */
-  identityRegistry: Address;
-  topic: bigint;
-  /** Owner of the IdFactory, agent of the identity registry, management key of the identities it creates. */
-  agent: ChainSigner;
-  /** The signing key of Kit's trusted ClaimIssuer. */
-  claimSigner: ChainSigner;
-}
-
-const deployments = new WeakMap<object, Promise<Deployment>>();
-const chains = new WeakMap<object, Promise<EligibilityChain>>();
-
-/** Cached per config; a failure is not cached (the next try reads again). */
-function cached<T>(map: WeakMap<object, Promise<T>>, key: object, load: () => Promise<T>): Promise<T> {
-  let value = map.get(key);
-  if (!value) {
-    value = load();
-    map.set(key, value);
-    value.catch(() => map.delete(key));
-  }
-  return value;
-}
-
-export function kitDeployment(config: Pick<Config, "chain">): Promise<Deployment> {
-  return cached(deployments, config, () => readDeployment(config.chain.deploymentFile));
-}
-
-export function eligibilityChain(config: Pick<Config, "chain">): Promise<EligibilityChain> {
-  return cached(chains, config, async () => {
-    const deployment = await kitDeployment(config);
-    const rpcUrl = config.chain.rpcUrl;
-    if (!rpcUrl) throw new Error("RPC_URL is not set");
-    const clients = await connect(rpcUrl);
-    if (clients.chain.id !== deployment.chainId) {
-      throw new Error(`the node serves chain ${clients.chain.id}, the deployment file is for ${deployment.chainId}`);
-    }
-    const token = deployment.tokens[0];
-    if (!token) throw new Error("the deployment file lists no token, so there is no identity registry");
-    const accounts = chainAccounts(config, await isAnvil(clients.publicClient));
-    return {
-      clients,
-      chainId: deployment.chainId,
-      idFactory: deployment.onchainId.idFactory,
-      claimIssuer: deployment.claimIssuer.address,
-      identityRegistry: token.identityRegistry,
-      topic: BigInt(deployment.claimTopics.kyc),
-      agent: localSigner(accounts.agent, clients),
-      claimSigner: localSigner(accounts.claimSigner, clients),
-    };
-  });
-}
+// The chain side (eligibility-chain.ts: the deployment, the clients and signers).
 
 /**
  * The claim's public data: opaque, and different for each approval. A new approval therefore signs
@@ -358,7 +292,7 @@ export async function registerEligibility(
   const target = await registrationTarget(deps.db, data);
   const result: RegisterResult = { registered: [], skipped: 0 };
   if (!target) return { ...result, skipped: 1 };
-  const deployment = await kitDeployment(deps.config);
+  const deployment = await deps.local.eligibilityChain.deployment();
   const last = job.attempt >= job.attempts;
   const errors: string[] = [];
 
@@ -446,7 +380,7 @@ async function registerWallet(
         `no ISO 3166-1 numeric code for the country of residence ${approval.countryOfResidence ?? "(none)"}`,
       );
     }
-    const chain = await eligibilityChain(deps.config);
+    const chain = await deps.local.eligibilityChain.chain();
     await makeVerified(deps, chain, row, claimDataFor(applicationId), country);
     await updateRow(deps.db, row.id, { status: "registered", registeredAt: new Date(), error: null });
     deps.log.info({ wallet, applicationId }, "wallet verified on chain");
@@ -589,7 +523,7 @@ export async function revokeEligibility(
   if (!target) return { revoked: [], skipped: 0 };
   const { userId, wallet } = target;
   const result: RevokeResult = { revoked: [], skipped: 0 };
-  const deployment = await kitDeployment(deps.config);
+  const deployment = await deps.local.eligibilityChain.deployment();
   const rows = await deps.db
     .select()
     .from(kycOnchainRegistrations)
@@ -635,7 +569,7 @@ async function revokeWallet(
   await updateRow(deps.db, row.id, { attempts: job.attempt });
 
   try {
-    const chain = await eligibilityChain(deps.config);
+    const chain = await deps.local.eligibilityChain.chain();
     const wallet = row.wallet as Address;
     const identity = (row.identityAddress as Address | null) ?? (await identityOf(chain, wallet));
     const claimId = claimIdOf(chain.claimIssuer, chain.topic);

@@ -1,9 +1,10 @@
 // Rows as the API shows them: personal data decrypted (only ever for the owner and reviewers),
 // and what an application still lacks before it can be submitted.
 import type { Application, KycDocument } from "./contract";
+import type { DocumentType } from "./contract-values";
 import type { PiiKeyring } from "./crypto";
 import type { ApplicationRow } from "./lifecycle";
-import type { DocumentType, kycDocuments } from "./schema";
+import type { kycDocuments } from "./schema";
 
 export type DocumentRow = typeof kycDocuments.$inferSelect;
 

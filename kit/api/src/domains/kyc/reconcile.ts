@@ -8,18 +8,12 @@ import { claimIdOf, hasValidClaim, identityAbi, isVerified } from "@kit/contract
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Address, Hex } from "viem";
 import type { Config } from "../../config";
-import type { JobQueue } from "../../deps";
+import type { JobQueue, ProcessLocal } from "../../deps";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
-import {
-  claimDataFor,
-  currentApproval,
-  type EligibilityChain,
-  eligibilityChain,
-  isLinked,
-  type RegistrationRow,
-} from "./onchain";
+import type { EligibilityChain } from "./eligibility-chain";
+import { claimDataFor, currentApproval, isLinked, type RegistrationRow } from "./onchain";
 import type { DriftKind, KycOnchainMetrics } from "./onchain-metrics";
 import { kycApplications, kycOnchainRegistrations } from "./schema";
 
@@ -42,6 +36,7 @@ export interface ReconcileDeps {
   redis: Redis;
   log: Logger;
   jobs: JobQueue;
+  local: Pick<ProcessLocal, "eligibilityChain">;
 }
 
 export interface ReconcileResult {
@@ -135,7 +130,7 @@ export async function reconcileRegistrations(
     await advance();
     return { checked: 0, drifted: requeued, queued: requeued };
   }
-  const chain = await eligibilityChain(deps.config);
+  const chain = await deps.local.eligibilityChain.chain();
   const mine = rows.filter((row) => row.chainId === chain.chainId);
 
   const result: ReconcileResult = { checked: mine.length, drifted: requeued, queued: requeued };

@@ -13,16 +13,10 @@ import {
 import { createUser, type TestUser } from "../../../test/users";
 import { KitError } from "../../errors";
 import { consumeRateLimit } from "../../infra/rate-limiter";
+import { KYC_STATUSES, type KycStatus } from "./contract-values";
 import { changeStatus } from "./lifecycle";
 import { expireApprovals, inStatusTransaction } from "./review";
-import {
-  KYC_STATUSES,
-  type KycStatus,
-  kycApplications,
-  kycDocumentAccess,
-  kycDocuments,
-  kycStatusHistory,
-} from "./schema";
+import { kycApplications, kycDocumentAccess, kycDocuments, kycStatusHistory } from "./schema";
 
 const kit = await createTestKit({ env: { TRUST_PROXY_HOPS: "1" } });
 const { db } = kit.deps;

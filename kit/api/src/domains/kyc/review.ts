@@ -3,15 +3,17 @@
 // application, whatever their role. Every status change goes through `changeStatus` inside a
 // transaction that first locks the row (so concurrent reviewers queue up and the later one sees
 // what the earlier one did, with a precise CONFLICT); events go out only after the commit.
-import { and, asc, eq, isNull, lte } from "drizzle-orm";
+import { and, asc, eq, lte } from "drizzle-orm";
 import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
-import { PG_CHECK_VIOLATION, postgresError } from "../../infra/db";
+import { PG_CHECK_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import { user } from "../auth/schema";
 import type { CallerUser } from "../auth/session";
 import { getSystemSettings, type SettingsDeps } from "../settings/service";
 import { type Requester, recordAccess } from "./access-log";
+import { liveDocuments } from "./applications";
 import type { Application, DecideInput, DownloadUrl, ReviewDetail, RevokeInput } from "./contract";
+import type { KycStatus } from "./contract-values";
 import { type KycDocumentDeps, presignDocumentDownload } from "./documents";
 import { listFreezes } from "./freeze-cases";
 import {
@@ -20,15 +22,13 @@ import {
   assertVersion,
   changeStatus,
   type KycDeps,
-  piiKeyring,
   type StatusChange,
   statusWords,
-  type Transaction,
 } from "./lifecycle";
 import { queueEligibilityJob } from "./onchain";
 import { listRegistrations } from "./onchain-status";
 import { presentApplication, presentDocument } from "./present";
-import { type KycStatus, kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";
+import { kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";
 
 /** `decide` reads the validity period from the system settings. */
 export type ReviewDeps = KycDeps & Pick<SettingsDeps, "config"> & OnchainQueue;
@@ -91,16 +91,8 @@ async function lockForReview(
   return row;
 }
 
-async function liveDocuments(deps: KycDeps, applicationId: string) {
-  return deps.db
-    .select()
-    .from(kycDocuments)
-    .where(and(eq(kycDocuments.applicationId, applicationId), isNull(kycDocuments.deletingAt)))
-    .orderBy(asc(kycDocuments.createdAt), asc(kycDocuments.id));
-}
-
 async function present(deps: KycDeps, row: ApplicationRow): Promise<Application> {
-  return presentApplication(piiKeyring(deps.config), row, await liveDocuments(deps, row.id));
+  return presentApplication(deps.local.piiKeyring, row, await liveDocuments(deps.db, row.id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +113,7 @@ export async function getReview(
   assertNotOwn(reviewer, found.application);
 
   const [documents, history, onchain, freezes] = await Promise.all([
-    liveDocuments(deps, applicationId),
+    liveDocuments(deps.db, applicationId),
     deps.db
       .select()
       .from(kycStatusHistory)
@@ -130,7 +122,7 @@ export async function getReview(
     listRegistrations(deps.db, found.application.userId, "reviewer"),
     listFreezes(deps.db, found.application.userId),
   ]);
-  const application = presentApplication(piiKeyring(deps.config), found.application, documents);
+  const application = presentApplication(deps.local.piiKeyring, found.application, documents);
   // Recorded before the answer leaves: no view of personal data goes unrecorded.
   await recordAccess(deps.db, { kind: "application_view", applicationId, userId: reviewer.id, requester });
   return {

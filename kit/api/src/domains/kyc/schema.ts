@@ -18,39 +18,25 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { user } from "../auth/schema";
+import {
+  CLOSED_STATUSES,
+  DOCUMENT_CONTENT_TYPES,
+  DOCUMENT_TYPES,
+  type DocumentType,
+  FREEZE_CATEGORIES,
+  type FreezeCategory,
+  KYC_STATUSES,
+  type KycStatus,
+  MAX_DOCUMENT_BYTES,
+  ONCHAIN_REGISTRATION_STATUSES,
+  type OnchainRegistrationStatus,
+  RESIDENCY_STATUSES,
+  WALLET_FREEZE_STATUSES,
+  type WalletFreezeStatus,
+} from "./contract-values";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
-
-export const KYC_STATUSES = [
-  "draft",
-  "submitted",
-  "in_review",
-  "approved",
-  "rejected",
-  "changes_requested",
-  "expired",
-  "revoked",
-] as const;
-export type KycStatus = (typeof KYC_STATUSES)[number];
-
-/** Statuses after which the user may start a new application. */
-export const CLOSED_STATUSES = ["rejected", "expired", "revoked"] as const satisfies readonly KycStatus[];
-
-export const RESIDENCY_STATUSES = ["citizen", "permanent_resident", "temporary_resident", "non_resident"] as const;
-
-export const DOCUMENT_TYPES = [
-  "passport",
-  "national_id",
-  "driving_licence",
-  "proof_of_address",
-  "selfie",
-  "other",
-] as const;
-export type DocumentType = (typeof DOCUMENT_TYPES)[number];
-
-export const DOCUMENT_CONTENT_TYPES = ["image/jpeg", "image/png", "application/pdf"] as const;
-export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
 export interface PostalAddress {
   line1: string;
@@ -224,9 +210,6 @@ export const kycDocumentAccess = pgTable(
   ],
 );
 
-export const ONCHAIN_REGISTRATION_STATUSES = ["pending", "registered", "failed", "revoked"] as const;
-export type OnchainRegistrationStatus = (typeof ONCHAIN_REGISTRATION_STATUSES)[number];
-
 /**
  * One row per wallet and chain: where Kit stands in making the wallet eligible (ONCHAINID identity,
  * Kit's KYC claim, identity-registry entry) or in taking that back. The chain is the truth; the
@@ -277,12 +260,6 @@ export const kycOnchainRegistrations = pgTable(
   ],
 );
 
-/** Why an approval was revoked; sanctions and fraud freeze the user's wallets on Kit's tokens. */
-export const REVOCATION_CATEGORIES = ["sanctions", "fraud", "other"] as const;
-export type RevocationCategory = (typeof REVOCATION_CATEGORIES)[number];
-export const FREEZE_CATEGORIES = ["sanctions", "fraud"] as const satisfies readonly RevocationCategory[];
-export type FreezeCategory = (typeof FREEZE_CATEGORIES)[number];
-
 /**
  * A freeze case: a revocation for sanctions or fraud. While a case of a user is not lifted, every
  * wallet of theirs is frozen on every Kit token (kyc/freezes.ts); only an admin lifts it, with a
@@ -319,9 +296,6 @@ export const kycFreezes = pgTable(
     index("kyc_freezes_active_idx").on(table.userId).where(sql`${table.liftedAt} is null`),
   ],
 );
-
-export const WALLET_FREEZE_STATUSES = ["pending", "frozen", "failed", "unfrozen"] as const;
-export type WalletFreezeStatus = (typeof WALLET_FREEZE_STATUSES)[number];
 
 /**
  * One row per wallet and Kit token that a freeze case touched: where Kit stands in freezing the

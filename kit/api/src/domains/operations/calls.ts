@@ -1,7 +1,7 @@
 // Each operation kind as the one call on its token that carries it out.
 import { tokenAbi } from "@kit/contracts";
 import { type Address, encodeFunctionData, type Hex } from "viem";
-import type { OperationKind } from "./schema";
+import type { OperationKind } from "./contract-values";
 
 /** Parameters as stored: addresses lowercase, amounts integer strings in the token's smallest unit. */
 export interface OperationParameters {

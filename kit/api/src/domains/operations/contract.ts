@@ -2,9 +2,9 @@
 // record), reads, four-eyes decisions, the per-token approval policy and the per-token grants.
 import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
+import { evmAddress, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { evmAddress } from "../tokens/contract";
-import { OPERATION_KINDS, OPERATION_STATUSES } from "./schema";
+import { OPERATION_KINDS, OPERATION_STATUSES } from "./contract-values";
 
 const MAX_MINT_RECIPIENTS = 500;
 
@@ -88,8 +88,8 @@ const forcedTransferInput = z.object({
 
 const listOperationsInput = z.object({
   address: evmAddress("address"),
-  cursor: z.string().max(300).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: pageCursor(300),
+  limit: pageLimit(100).default(50),
 });
 const operationIdInput = z.object({ id: z.uuid("id must be an operation id (a UUID)") });
 const decisionInput = z.object({ id: z.uuid("id must be an operation id (a UUID)"), reason });

@@ -4,7 +4,8 @@ import { and, eq } from "drizzle-orm";
 import type { Database } from "../../infra/db";
 import { fromSmallestUnit, toSmallestUnit } from "./amounts";
 import type { PolicyView } from "./contract";
-import { type OperationKind, tokenOperationPolicies } from "./schema";
+import type { OperationKind } from "./contract-values";
+import { tokenOperationPolicies } from "./schema";
 
 const DEFAULT_APPROVAL_KINDS: OperationKind[] = ["forced_transfer", "recover"];
 

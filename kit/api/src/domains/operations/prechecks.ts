@@ -8,7 +8,7 @@ import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import { fromSmallestUnit, toSmallestUnit } from "./amounts";
 import type { OperationParameters } from "./calls";
-import type { OperationKind } from "./schema";
+import type { OperationKind } from "./contract-values";
 
 export interface TokenFacts {
   address: string;

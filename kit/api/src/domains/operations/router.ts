@@ -1,10 +1,10 @@
 import { signedIn } from "../../rpc/access";
 import { os } from "../../rpc/implement";
 import { requireToken } from "../tokens/service";
+import type { OperationKind } from "./contract-values";
 import { addGrant, listGrants, removeGrant, requireGrant } from "./grants";
 import { watchOperations } from "./live";
 import { policyOf, policyView, setPolicy } from "./policy";
-import type { OperationKind } from "./schema";
 import { decideOperation, getOperation, listOperations, requestOperation } from "./service";
 
 // Every procedure needs `tokens: operate` (issuers, admins; rpc/access.ts); the services then ask

@@ -21,40 +21,10 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { user } from "../auth/schema";
+import { OPERATION_KINDS, OPERATION_STATUSES, type OperationKind, type OperationStatus } from "./contract-values";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
 const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
-
-export const OPERATION_KINDS = [
-  "mint",
-  "burn",
-  "pause",
-  "unpause",
-  "freeze",
-  "unfreeze",
-  "freeze_partial",
-  "unfreeze_partial",
-  "forced_transfer",
-  "recover",
-] as const;
-export type OperationKind = (typeof OPERATION_KINDS)[number];
-
-/**
- * awaiting_approval → pending (approved) | rejected; pending → signed (raw transaction stored, maybe
- * not yet broadcast) → submitted (the node accepted it) → confirmed; failed from pending (the
- * simulation reverted) or submitted (mined and reverted). A transaction whose nonce another took
- * goes back to pending; a reorg takes confirmed back to submitted.
- */
-export const OPERATION_STATUSES = [
-  "awaiting_approval",
-  "pending",
-  "signed",
-  "submitted",
-  "confirmed",
-  "failed",
-  "rejected",
-] as const;
-export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
 export const tokenOperations = pgTable(
   "token_operations",

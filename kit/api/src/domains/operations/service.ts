@@ -12,11 +12,12 @@ import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/d
 import type { Logger } from "../../infra/log";
 import { requireToken } from "../tokens/service";
 import type { OperationView } from "./contract";
+import type { OperationKind } from "./contract-values";
 import { type Actor, requireGrant } from "./grants";
 import { SEND_JOB } from "./jobs";
 import { needsApproval, policyOf } from "./policy";
 import { normalizeParameters, precheck } from "./prechecks";
-import { type OperationKind, tokenOperationHistory, tokenOperations } from "./schema";
+import { tokenOperationHistory, tokenOperations } from "./schema";
 import { type OperationRow, transition } from "./store";
 
 export interface OperationDeps {

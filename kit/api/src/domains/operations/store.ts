@@ -4,7 +4,8 @@
 import { and, asc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Database } from "../../infra/db";
-import { type OperationStatus, tokenOperations } from "./schema";
+import type { OperationStatus } from "./contract-values";
+import { tokenOperations } from "./schema";
 
 export type OperationRow = typeof tokenOperations.$inferSelect;
 type OperationUpdate = Partial<Omit<OperationRow, "id" | "status" | "createdAt">>;

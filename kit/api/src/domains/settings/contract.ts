@@ -1,10 +1,9 @@
 import { z } from "zod";
+import { currencyCode, isoDateTime } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { FX_PROVIDERS } from "../exchange-rates/schema";
-import { THEMES } from "./schema";
+import { FX_PROVIDERS } from "../exchange-rates/contract-values";
+import { THEMES } from "./contract-values";
 import { canonicalLocale, canonicalTimeZone, webhookUrlProblem } from "./validation";
-
-const isoDateTime = z.iso.datetime({ offset: true });
 
 const locale = z
   .string()
@@ -22,12 +21,7 @@ const timezone = z
   .refine((v) => canonicalTimeZone(v) !== null, "expected an IANA time zone such as Europe/Paris, or UTC")
   .meta({ description: "IANA time zone name, or UTC" });
 
-const currencyCode = z
-  .string()
-  .trim()
-  .toUpperCase()
-  .regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as EUR")
-  .meta({ description: "ISO 4217 code of a currency Kit knows" });
+const knownCurrency = currencyCode().meta({ description: "ISO 4217 code of a currency Kit knows" });
 
 const theme = z.enum(THEMES);
 
@@ -42,7 +36,7 @@ const userSettings = z.object({
 const updateUserSettingsInput = z.object({
   locale: locale.optional(),
   timezone: timezone.optional(),
-  currency: currencyCode.optional(),
+  currency: knownCurrency.optional(),
   theme: theme.optional(),
 });
 
@@ -87,7 +81,7 @@ const fxProvider = z.enum(FX_PROVIDERS);
 
 /** One schema per system setting: what a stored value must be, and what an admin may set. */
 export const systemSettingValues = {
-  baseCurrency: currencyCode,
+  baseCurrency: knownCurrency,
   kycValidityDays: z.number().int().min(1).max(3_650).meta({ description: "How long an approved KYC stays valid" }),
   fxProviders: z
     .array(fxProvider)

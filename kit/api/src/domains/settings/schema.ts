@@ -8,10 +8,6 @@ import { currencies } from "../exchange-rates/schema";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
 
-export const THEMES = ["light", "dark", "system"] as const;
-export const NOTIFICATION_EVENTS = ["kyc_status", "token_transfer", "fx_alert"] as const;
-export const NOTIFICATION_CHANNELS = ["email", "push", "webhook"] as const;
-
 export const userSettings = pgTable(
   "user_settings",
   {

@@ -6,9 +6,9 @@
 // to Postgres and every save still succeeds. Copies expire, so one missed write cannot last.
 import { eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
-import type { DomainEvents } from "../../deps";
+import type { Deps, DomainEvents } from "../../deps";
 import { KitError } from "../../errors";
-import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError } from "../../infra/db";
+import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { user } from "../auth/schema";
@@ -22,14 +22,8 @@ import {
   type UpdateUserSettingsInput,
   type UserSettings,
 } from "./contract";
-import {
-  NOTIFICATION_CHANNELS,
-  NOTIFICATION_EVENTS,
-  notificationSettings,
-  systemSettings,
-  THEMES,
-  userSettings,
-} from "./schema";
+import { NOTIFICATION_CHANNELS, NOTIFICATION_EVENTS, THEMES } from "./contract-values";
+import { notificationSettings, systemSettings, userSettings } from "./schema";
 import { canonicalLocale, canonicalTimeZone, webhookUrlProblem } from "./validation";
 
 export interface SettingsDeps {
@@ -38,8 +32,6 @@ export interface SettingsDeps {
   redis: Redis;
   log: Logger;
 }
-
-type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 /** Bounds how long a copy can outlive a save whose cache write failed while Redis stayed up. */
 const CACHE_TTL_SECONDS = 15 * 60;
@@ -211,7 +203,7 @@ export async function getSystemSettings(deps: SettingsDeps): Promise<SystemSetti
 }
 
 export async function updateSystemSettings(
-  deps: SettingsDeps & { events: Pick<DomainEvents, "fxSettingsChanged"> },
+  deps: SettingsDeps & Pick<Deps, "local"> & { events: Pick<DomainEvents, "fxSettingsChanged"> },
   actorId: string,
   patch: UpdateSystemSettingsInput,
 ): Promise<SystemSettings> {

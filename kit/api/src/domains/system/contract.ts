@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isoDateTime } from "../../contract-fields";
 import { base } from "../../rpc/base";
 import { indexerOverview } from "../tokens/contract";
 
@@ -22,10 +23,12 @@ const systemInfo = z.object({
       .meta({ description: "Block number as a decimal string (exact beyond 2^53)" }),
   }),
   dependencies: z.record(dependencyName, dependencyStatus),
-  checkedAt: z.iso.datetime({ offset: true }),
+  checkedAt: isoDateTime,
 });
 
 export type SystemInfo = z.infer<typeof systemInfo>;
+/** What the cache holds: all but the uptime, which each answer computes. */
+export type CachedSystemInfo = Omit<SystemInfo, "uptimeSeconds">;
 export type DependencyStatus = z.infer<typeof dependencyStatus>;
 export type DependencyName = z.infer<typeof dependencyName>;
 

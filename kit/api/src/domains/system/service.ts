@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Deps } from "../../deps";
 import { pingStorage } from "../../infra/storage";
-import type { DependencyName, DependencyStatus, SystemInfo } from "./contract";
+import type { CachedSystemInfo, DependencyName, DependencyStatus, SystemInfo } from "./contract";
 
 type Probe = (signal: AbortSignal) => Promise<unknown>;
 
@@ -56,12 +56,9 @@ export async function checkDependencies(
   return Object.fromEntries(entries) as Record<DependencyName, DependencyStatus>;
 }
 
-type CachedInfo = Omit<SystemInfo, "uptimeSeconds">;
 const CACHE_KEY = "cache:system:info";
-/** One refill at a time per Redis client (that is, per running app). */
-const inflight = new WeakMap<object, Promise<CachedInfo>>();
 
-async function computeSystemInfo(deps: Deps): Promise<CachedInfo> {
+async function computeSystemInfo(deps: Deps): Promise<CachedSystemInfo> {
   const timeoutMs = deps.config.http.readyTimeoutMs;
   const [dependencies, chain] = await Promise.all([
     checkDependencies(deps, timeoutMs),
@@ -81,14 +78,10 @@ async function computeSystemInfo(deps: Deps): Promise<CachedInfo> {
 export async function getSystemInfo(deps: Deps): Promise<SystemInfo> {
   const uptimeSeconds = Math.round((Date.now() - deps.startedAt) / 1000);
   const cached = await deps.redis.get(CACHE_KEY).catch(() => null);
-  if (cached) return { ...(JSON.parse(cached) as CachedInfo), uptimeSeconds };
+  if (cached) return { ...(JSON.parse(cached) as CachedSystemInfo), uptimeSeconds };
 
-  let pending = inflight.get(deps.redis);
-  if (!pending) {
-    pending = computeSystemInfo(deps).finally(() => inflight.delete(deps.redis));
-    inflight.set(deps.redis, pending);
-  }
-  const info = await pending;
+  // One refill at a time in this process (deps.local.systemInfo).
+  const info = await deps.local.systemInfo.run(() => computeSystemInfo(deps));
   await deps.redis.set(CACHE_KEY, JSON.stringify(info), "PX", deps.config.http.systemInfoCacheMs).catch(() => {});
   return { ...info, uptimeSeconds };
 }

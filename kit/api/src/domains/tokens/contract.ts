@@ -1,18 +1,8 @@
 import { eventIterator } from "@orpc/contract";
-import { getAddress } from "viem";
 import { z } from "zod";
+import { currencyCode, evmAddress, isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
-
-const isoDateTime = z.iso.datetime({ offset: true });
-
-/** An EVM address in any case (a wrong EIP-55 checksum is not held against it); answered checksummed. */
-export const evmAddress = (what: string) =>
-  z
-    .string({ error: `${what} is required: an address, 0x and 40 hex digits` })
-    .trim()
-    .regex(/^0x[0-9a-fA-F]{40}$/, `${what} must be an address: 0x followed by 40 hex digits`)
-    .transform((v) => getAddress(v.toLowerCase()))
-    .meta({ description: "0x and 40 hex digits, any case; answers use the EIP-55 checksummed form" });
+import { DISCOVERY_SOURCES } from "./contract-values";
 
 /** Printable text: no control characters (they break logs, exports and the console). */
 const text = (max: number) =>
@@ -24,13 +14,8 @@ const text = (max: number) =>
     // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     .refine((v) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(v), "must not contain control characters");
 
-const cursor = z.string().max(300).optional().meta({ description: "`nextCursor` of the previous page" });
-const limit = z.coerce
-  .number({ error: "limit must be a whole number from 1 to 100" })
-  .int({ error: "limit must be a whole number from 1 to 100" })
-  .min(1, { error: "limit must be a whole number from 1 to 100" })
-  .max(100, { error: "limit must be a whole number from 1 to 100" })
-  .default(50);
+const cursor = pageCursor(300);
+const limit = pageLimit(100).default(50);
 
 // ---------------------------------------------------------------------------------------------
 // Amounts
@@ -88,12 +73,9 @@ const price = z
     examples: ["99.99"],
   });
 
-const currencyCode = z
-  .string()
-  .trim()
-  .toUpperCase()
-  .regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as EUR")
-  .meta({ description: "ISO 4217 code of a currency Kit knows (GET /api/fx/currencies)" });
+const priceCurrency = currencyCode().meta({
+  description: "ISO 4217 code of a currency Kit knows (GET /api/fx/currencies)",
+});
 
 const documentUrl = z
   .string()
@@ -120,7 +102,7 @@ const updateMetadataInput = z
       .meta({ description: "Fixed once set; leave out to keep the stored one" }),
     isin: isin.optional(),
     price: price.nullable().optional(),
-    priceCurrency: currencyCode.nullable().optional(),
+    priceCurrency: priceCurrency.nullable().optional(),
     documents: z
       .array(tokenDocument)
       .max(MAX_DOCUMENTS, `at most ${MAX_DOCUMENTS} documents`)
@@ -317,7 +299,7 @@ export const indexerOverview = z.object({
         address: z.string(),
         name: z.string(),
         symbol: z.string(),
-        discoveredVia: z.enum(["factory", "config"]),
+        discoveredVia: z.enum(DISCOVERY_SOURCES),
         state: z.enum(["catching_up", "quarantined"]),
         indexedBlock: blockNumber.nullable().meta({ description: "The last block the token is complete to" }),
         openingBlock: blockNumber

@@ -9,7 +9,7 @@ import { readServerSentEvents } from "../../../test/sse";
 import { insertToken, randomAddress } from "../../../test/tokens";
 import { createUser } from "../../../test/users";
 import { publishTokenEvents, transfersChannel } from "./events";
-import { MAX_TOKEN_STREAMS_PER_USER, tokenStreamStats, watchTokenTransfers } from "./live";
+import { MAX_TOKEN_STREAMS_PER_USER, watchTokenTransfers } from "./live";
 
 const kit = await createTestKit();
 const investor = await createUser(kit, "investor");
@@ -20,6 +20,11 @@ const READ_TIMEOUT_MS = 5_000;
 
 const [alice, bob] = [randomAddress(), randomAddress()];
 const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
+/** Subscribed channels and open streams of the kit's process. */
+const tokenStreamStats = () => {
+  const { channels, streams } = kit.deps.local.tokenTransferStreams.stats();
+  return { channels, streams };
+};
 
 describe("tokens.events", () => {
   test("streams the transfers published after a committed batch, and reorgs, over SSE", async () => {
@@ -84,12 +89,8 @@ describe("tokens.events", () => {
     } finally {
       await stream.close();
     }
-    await eventually(
-      "the stream to be released",
-      () => tokenStreamStats(kit.deps.redis).streams === 0,
-      READ_TIMEOUT_MS,
-    );
-    expect(tokenStreamStats(kit.deps.redis).channels).toBe(0);
+    await eventually("the stream to be released", () => tokenStreamStats().streams === 0, READ_TIMEOUT_MS);
+    expect(tokenStreamStats().channels).toBe(0);
   });
 
   test("anonymous callers are refused; an unknown token is NOT_FOUND", async () => {
@@ -98,7 +99,7 @@ describe("tokens.events", () => {
       headers: { cookie: investor.cookie },
     });
     expect(unknown.status).toBe(404);
-    expect(tokenStreamStats(kit.deps.redis).streams).toBe(0);
+    expect(tokenStreamStats().streams).toBe(0);
   });
 
   test("one user holds at most MAX_TOKEN_STREAMS_PER_USER streams on a process; closing one frees a slot", async () => {
@@ -117,6 +118,6 @@ describe("tokens.events", () => {
     aborted.abort();
     expect(await another.next()).toEqual({ done: true, value: undefined });
     for (const stream of [...streams.slice(1), again]) await stream.return?.();
-    expect(tokenStreamStats(kit.deps.redis)).toEqual({ channels: 0, streams: 0 });
+    expect(tokenStreamStats()).toEqual({ channels: 0, streams: 0 });
   });
 });

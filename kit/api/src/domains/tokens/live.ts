@@ -5,8 +5,9 @@
 import type { AsyncIteratorClass } from "@orpc/server";
 import { getAddress } from "viem";
 import type { Config } from "../../config";
+import type { ProcessLocal } from "../../deps";
 import type { Database } from "../../infra/db";
-import { LiveStreams } from "../../infra/live-streams";
+import { LiveStreamHub } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { TokenStreamEvent } from "./contract";
@@ -18,6 +19,7 @@ export interface TokenStreamDeps {
   db: Database;
   redis: Redis;
   log: Logger;
+  local: Pick<ProcessLocal, "tokenTransferStreams">;
 }
 
 /** Open token streams one user may hold on one process (tabs, tokens); more is a leak or abuse. */
@@ -25,14 +27,17 @@ export const MAX_TOKEN_STREAMS_PER_USER = 10;
 /** Messages (each up to 1,000 transfers) a stream may fall behind its reader before it is ended. */
 const MAX_BUFFERED_MESSAGES = 32;
 
-const streams = new LiveStreams({
-  name: "token-streams",
-  // The main client (infra/redis.ts) already reports outages of the same server.
-  connectionErrors: "debug",
-  schema: tokenTransfersEvent,
-  maxBuffered: MAX_BUFFERED_MESSAGES,
-  unavailable: "Live token transfers are unavailable right now; retry in a few seconds.",
-});
+/** The process's hub of live token streams (deps.local.tokenTransferStreams, made by createDeps). */
+export function createTokenTransferStreams(deps: { redis: Redis; log: Logger }): LiveStreamHub<TokenTransfersEvent> {
+  return new LiveStreamHub(deps, {
+    name: "token-streams",
+    // The main client (infra/redis.ts) already reports outages of the same server.
+    connectionErrors: "debug",
+    schema: tokenTransfersEvent,
+    maxBuffered: MAX_BUFFERED_MESSAGES,
+    unavailable: "Live token transfers are unavailable right now; retry in a few seconds.",
+  });
+}
 const tooMany = `You already have ${MAX_TOKEN_STREAMS_PER_USER} live token streams open; close one first.`;
 
 /** The token's transfers as they are indexed, until `signal` aborts or the stream is returned. */
@@ -43,22 +48,11 @@ export async function watchTokenTransfers(
   signal: AbortSignal | undefined,
 ): Promise<AsyncIteratorClass<TokenStreamEvent, undefined>> {
   const token = await requireToken(deps, address);
-  const listener = await streams.hub(deps).open(transfersChannel(deps.config, token.address), {
+  const listener = await deps.local.tokenTransferStreams.open(transfersChannel(deps.config, token.address), {
     cap: { key: userId, max: MAX_TOKEN_STREAMS_PER_USER, message: tooMany },
     expand: (message) => toStreamEvents(message, token.decimals),
   });
   return listener.stream(signal);
-}
-
-/** Ends every token stream of the process `redis` belongs to and closes its subscriber connection. */
-export async function closeTokenStreams(redis: Redis): Promise<void> {
-  await streams.close(redis);
-}
-
-/** Test hook: subscribed channels and open streams of the process. */
-export function tokenStreamStats(redis: Redis): { channels: number; streams: number } {
-  const { channels, streams: open } = streams.stats(redis);
-  return { channels, streams: open };
 }
 
 /** A published message as the events a client sees. */

@@ -10,7 +10,6 @@ import {
   HeadObjectCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { sql } from "drizzle-orm";
@@ -22,7 +21,7 @@ import type { Chain } from "../../infra/chain";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
-import type { Storage } from "../../infra/storage";
+import { isMissingObject, isStorageOutage, type Storage } from "../../infra/storage";
 import type { CallerUser } from "../auth/session";
 import { listWalletAddresses } from "../auth/wallets";
 import { getCurrency } from "../exchange-rates/currencies";
@@ -83,16 +82,6 @@ const EMPTY: StoredMetadata = {
 
 // ---------------------------------------------------------------------------------------------
 // The object store
-
-function isStorageOutage(error: unknown): boolean {
-  if (error instanceof S3ServiceException) return (error.$metadata.httpStatusCode ?? 500) >= 500;
-  const { name, code } = error as { name?: string; code?: unknown };
-  return name === "AbortError" || name === "TimeoutError" || (typeof code === "string" && /^E[A-Z]+$/.test(code));
-}
-
-const isMissingObject = (error: unknown) =>
-  error instanceof S3ServiceException &&
-  (error.name === "NotFound" || error.name === "NoSuchKey" || error.$metadata.httpStatusCode === 404);
 
 function storageUnavailable(): KitError {
   return new KitError(

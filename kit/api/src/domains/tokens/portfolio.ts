@@ -14,7 +14,7 @@ import type { Portfolio, Position } from "./contract";
 import { getTokenPrice } from "./metadata";
 import { amountOf, balancesOf } from "./service";
 
-export type PortfolioDeps = Pick<Deps, "config" | "db" | "redis" | "log" | "storage" | "chain">;
+export type PortfolioDeps = Pick<Deps, "config" | "db" | "redis" | "log" | "storage" | "chain" | "queries" | "local">;
 
 type Price = { price: string; currency: string } | null | "unavailable";
 

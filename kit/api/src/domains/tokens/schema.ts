@@ -17,6 +17,7 @@ import {
   text,
   timestamp,
 } from "drizzle-orm/pg-core";
+import type { DiscoverySource } from "./contract-values";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
 const blockNumber = (name: string) => bigint(name, { mode: "number" });
@@ -30,8 +31,6 @@ const isHash = (column: unknown) => sql`${column} ~ '^0x[0-9a-f]{64}$'`;
 
 export const TOKEN_KINDS = ["t-rex", "erc20"] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
-export const DISCOVERY_SOURCES = ["factory", "config"] as const;
-export type DiscoverySource = (typeof DISCOVERY_SOURCES)[number];
 
 export const tokens = pgTable(
   "tokens",

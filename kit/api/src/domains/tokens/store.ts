@@ -4,7 +4,8 @@
 // nothing twice, and a rollback subtracts exactly what the deleted rows had added.
 import type pg from "pg";
 import { type StateLog, type TransferLog, ZERO_ADDRESS } from "./chain-reader";
-import type { DiscoverySource, TokenKind } from "./schema";
+import type { DiscoverySource } from "./contract-values";
+import type { TokenKind } from "./schema";
 
 export interface NewToken {
   address: string;

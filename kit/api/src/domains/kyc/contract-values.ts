@@ -1,0 +1,43 @@
+// The fixed values of KYC's contract — statuses, document types, categories, limits — shared with
+// its tables (schema.ts CHECKs them). Plain constants, no import: the client reads the contract.
+export const KYC_STATUSES = [
+  "draft",
+  "submitted",
+  "in_review",
+  "approved",
+  "rejected",
+  "changes_requested",
+  "expired",
+  "revoked",
+] as const;
+export type KycStatus = (typeof KYC_STATUSES)[number];
+
+/** Statuses after which the user may start a new application. */
+export const CLOSED_STATUSES = ["rejected", "expired", "revoked"] as const satisfies readonly KycStatus[];
+
+export const RESIDENCY_STATUSES = ["citizen", "permanent_resident", "temporary_resident", "non_resident"] as const;
+
+export const DOCUMENT_TYPES = [
+  "passport",
+  "national_id",
+  "driving_licence",
+  "proof_of_address",
+  "selfie",
+  "other",
+] as const;
+export type DocumentType = (typeof DOCUMENT_TYPES)[number];
+
+export const DOCUMENT_CONTENT_TYPES = ["image/jpeg", "image/png", "application/pdf"] as const;
+export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+
+export const ONCHAIN_REGISTRATION_STATUSES = ["pending", "registered", "failed", "revoked"] as const;
+export type OnchainRegistrationStatus = (typeof ONCHAIN_REGISTRATION_STATUSES)[number];
+
+/** Why an approval was revoked; sanctions and fraud freeze the user's wallets on Kit's tokens. */
+export const REVOCATION_CATEGORIES = ["sanctions", "fraud", "other"] as const;
+export type RevocationCategory = (typeof REVOCATION_CATEGORIES)[number];
+export const FREEZE_CATEGORIES = ["sanctions", "fraud"] as const satisfies readonly RevocationCategory[];
+export type FreezeCategory = (typeof FREEZE_CATEGORIES)[number];
+
+export const WALLET_FREEZE_STATUSES = ["pending", "frozen", "failed", "unfrozen"] as const;
+export type WalletFreezeStatus = (typeof WALLET_FREEZE_STATUSES)[number];

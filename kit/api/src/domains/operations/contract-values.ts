@@ -1,0 +1,32 @@
+// The fixed values of the operations contract, shared with its tables (schema.ts CHECKs them).
+// Plain constants, no import: the client reads the contract.
+export const OPERATION_KINDS = [
+  "mint",
+  "burn",
+  "pause",
+  "unpause",
+  "freeze",
+  "unfreeze",
+  "freeze_partial",
+  "unfreeze_partial",
+  "forced_transfer",
+  "recover",
+] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/**
+ * awaiting_approval → pending (approved) | rejected; pending → signed (raw transaction stored, maybe
+ * not yet broadcast) → submitted (the node accepted it) → confirmed; failed from pending (the
+ * simulation reverted) or submitted (mined and reverted). A transaction whose nonce another took
+ * goes back to pending; a reorg takes confirmed back to submitted.
+ */
+export const OPERATION_STATUSES = [
+  "awaiting_approval",
+  "pending",
+  "signed",
+  "submitted",
+  "confirmed",
+  "failed",
+  "rejected",
+] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
