@@ -44,20 +44,10 @@ import {
   quarantineTokens,
   type TokenFault,
 } from "./quarantine";
-import {
-  type Checkpoint,
-  insertOpeningBalances,
-  insertStateEvents,
-  insertTokens,
-  insertTransfers,
-  moveCheckpoint,
-  type NewToken,
-  type OpeningBalance,
-  readCheckpoint,
-  recentBlocks,
-  recordBlocks,
-  rollbackTo,
-} from "./store";
+import { insertOpeningBalances, insertTokens, insertTransfers, type NewToken, type OpeningBalance } from "./store";
+import { type Checkpoint, moveCheckpoint, readCheckpoint, recentBlocks, recordBlocks } from "./store-checkpoint";
+import { rollbackTo } from "./store-rollback";
+import { insertStateEvents } from "./store-state";
 
 export interface IndexerDeps {
   config: Pick<Config, "db" | "redis" | "indexer"> & {

@@ -7,13 +7,8 @@
 import type pg from "pg";
 import type { StateLog, TransferLog } from "./chain-reader";
 import { releaseIndexerLock, tryIndexerLock } from "./lock";
-import {
-  insertOpeningBalances,
-  insertStateEvents,
-  insertTransfers,
-  type OpeningBalance,
-  transferDeltas,
-} from "./store";
+import { insertOpeningBalances, insertTransfers, type OpeningBalance, transferDeltas } from "./store";
+import { insertStateEvents } from "./store-state";
 
 export interface TokenFault {
   token: string;
