@@ -33,7 +33,7 @@ import {
 } from "./discovery";
 import { publishTokenEvents, type TokenTransfersEvent } from "./events";
 import { type IndexerReport, type IndexerStatus, writeIndexerReport } from "./indexer-status";
-import { releaseIndexerLock, tryIndexerLock } from "./lock";
+import { tryIndexerLock } from "./lock";
 import { type IndexerMetrics, indexerMetrics } from "./metrics";
 import { OpeningReadError, openingOf, readOpeningBalances } from "./opening";
 import {
@@ -82,47 +82,6 @@ async function suiteToken(
   };
 }
 
-/** Tables holding what the indexer read from a chain, by chain id (children first). */
-const INDEXED_TABLES = [
-  "token_transfers",
-  "token_balances",
-  "token_state_events",
-  "identity_registrations",
-  "indexer_blocks",
-  "indexer_checkpoints",
-  "tokens",
-];
-
-/**
- * Forgets everything indexed from `chainId`, so the next indexer re-reads that chain from each
- * token's first block: the way out of a reorg deeper than INDEXER_REORG_WINDOW, and of a dev chain
- * that started over. Done under the indexer's own lock, so no indexer writes meanwhile; undefined
- * (nothing changed) when an indexer holds it. Tables not created yet are skipped.
- */
-export async function resetChainIndex(
-  client: pg.ClientBase,
-  chainId: number,
-): Promise<{ removed: number } | undefined> {
-  if (!(await tryIndexerLock(client, chainId))) return undefined;
-  try {
-    await client.query("begin");
-    let removed = 0;
-    for (const table of INDEXED_TABLES) {
-      const exists = await client.query<{ found: boolean }>("select to_regclass($1) is not null as found", [
-        `public.${table}`,
-      ]);
-      if (!exists.rows[0]?.found) continue;
-      removed += (await client.query(`delete from "${table}" where chain_id = $1`, [chainId])).rowCount ?? 0;
-    }
-    await client.query("commit");
-    return { removed };
-  } catch (error) {
-    await client.query("rollback").catch(() => {});
-    throw error;
-  } finally {
-    await releaseIndexerLock(client, chainId);
-  }
-}
 const PROGRESS_EVERY_MS = 5_000;
 /** A gap this large counts as a backfill (progress lines in the log). */
 const BACKFILL_BLOCKS = 20;

@@ -3,10 +3,9 @@
 // the node refuses its opening balances — is
 // quarantined: left out of every batch from then on, with its reason stored, so that one bad token
 // cannot stop the indexing of all the others (every batch covers every token). An operator sees it
-// (system.indexer, kit_indexer_quarantined_tokens) and resets it once the cause is fixed.
+// (system.indexer, kit_indexer_quarantined_tokens) and resets it once the cause is fixed (index-reset.ts).
 import type pg from "pg";
 import type { StateLog, TransferLog } from "./chain-reader";
-import { releaseIndexerLock, tryIndexerLock } from "./lock";
 import { insertOpeningBalances, insertTransfers, type OpeningBalance, transferDeltas } from "./store";
 import { insertStateEvents } from "./store-state";
 
@@ -143,67 +142,4 @@ export async function quarantineTokens(
      where t.chain_id = $1 and t.address = f.token and t.quarantined_at is null`,
     [chainId, faults.map((f) => f.token), faults.map((f) => f.reason.slice(0, REASON_MAX)), completeTo],
   );
-}
-
-export type TokenResetOutcome =
-  /** Discovered via INDEXER_TOKENS: removed, so an indexer adds it again from the configuration. */
-  | { outcome: "forgotten"; removed: number }
-  /** Discovered via a factory: kept, and read again from its creation block. */
-  | { outcome: "restarted"; removed: number }
-  | { outcome: "not-found" }
-  /** An indexer runs and the token is not quarantined: its batches may be writing it. */
-  | { outcome: "busy" };
-
-/**
- * Forgets what was indexed for one token and lifts its quarantine, so that it is read again from
- * its first block (catching up on its own, then followed with the others). A quarantined token is
- * in no batch, so it may be reset while an indexer runs; any other token only when none runs.
- */
-export async function resetTokenIndex(
-  client: pg.ClientBase,
-  chainId: number,
-  token: string,
-): Promise<TokenResetOutcome> {
-  const locked = await tryIndexerLock(client, chainId);
-  try {
-    await client.query("begin");
-    const { rows } = await client.query<{ discovered_via: string; quarantined: boolean }>(
-      `select discovered_via, quarantined_at is not null as quarantined from tokens
-       where chain_id = $1 and address = $2 for update`,
-      [chainId, token],
-    );
-    const row = rows[0];
-    if (!row || (!locked && !row.quarantined)) {
-      await client.query("rollback");
-      return row ? { outcome: "busy" } : { outcome: "not-found" };
-    }
-    let removed = 0;
-    for (const sql of [
-      "delete from token_transfers where chain_id = $1 and token = $2",
-      "delete from token_balances where chain_id = $1 and token = $2",
-      "delete from token_state_events where chain_id = $1 and contract = $2",
-    ])
-      removed += (await client.query(sql, [chainId, token])).rowCount ?? 0;
-    if (row.discovered_via === "config") {
-      await client.query("delete from tokens where chain_id = $1 and address = $2", [chainId, token]);
-      await client.query("commit");
-      return { outcome: "forgotten", removed: removed + 1 };
-    }
-    // Behind the checkpoint it catches up from its creation; ahead of it, it is simply followed.
-    await client.query(
-      `update tokens t set total_supply = 0, paused = t.kind = 't-rex', quarantined_at = null,
-         quarantine_reason = null, updated_at = now(),
-         catch_up_block = case when c.block_number >= t.deployment_block then t.deployment_block - 1 end
-       from (select max(block_number) as block_number from indexer_checkpoints where chain_id = $1) c
-       where t.chain_id = $1 and t.address = $2`,
-      [chainId, token],
-    );
-    await client.query("commit");
-    return { outcome: "restarted", removed };
-  } catch (error) {
-    await client.query("rollback").catch(() => {});
-    throw error;
-  } finally {
-    if (locked) await releaseIndexerLock(client, chainId);
-  }
 }
