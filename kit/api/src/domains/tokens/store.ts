@@ -242,3 +242,16 @@ export function transferDeltas(
   }
   return { balances: [...deltas.values()], supply };
 }
+
+/** Runs `work` in one transaction on the indexer's connection: committed, or rolled back and rethrown. */
+export async function inTransaction<T>(client: pg.Client, work: () => Promise<T>): Promise<T> {
+  await client.query("begin");
+  try {
+    const result = await work();
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback").catch(() => {});
+    throw error;
+  }
+}
