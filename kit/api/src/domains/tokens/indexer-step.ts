@@ -3,20 +3,26 @@
 // the next range, check that they belong to one chain linked to the checkpoint, and commit
 // transfers, balances, state, block hashes and the checkpoint in one transaction. Only then publish.
 import type pg from "pg";
-import { type BlockHeader, decodeLogs, type TransferLog, ZERO_HASH } from "./chain-reader";
+import { type BlockHeader, type DecodedLogs, decodeLogs, type TransferLog, ZERO_HASH } from "./chain-reader";
 import { publishTokenEvents } from "./events";
 import type { ContractRoles, IndexerContext, RangeRead } from "./indexer-context";
 import { observeCommitted, observeHead, observeQuarantined, reportProgress } from "./indexer-progress";
 import { linksToCheckpoint, logsMatchHeaders, rollBackReorg } from "./indexer-reorg";
 import { readTokenRows, suiteToken, type TokenRow } from "./indexer-sources";
 import { isolateFaults, readOpenings } from "./quarantine";
-import { insertOpeningBalances, insertTokens, insertTransfers, inTransaction, type NewToken } from "./store";
+import {
+  insertOpeningBalances,
+  insertTokens,
+  insertTransfers,
+  inTransaction,
+  type NewToken,
+  type OpeningBalance,
+} from "./store";
 import { type Checkpoint, moveCheckpoint, recentBlocks, recordBlocks } from "./store-checkpoint";
 import { insertStateEvents } from "./store-state";
 
 /** One unit of work; false when there was nothing to do (the caller then waits a poll interval). */
 export async function step(ctx: IndexerContext, client: pg.Client): Promise<boolean> {
-  const { confirmations, reorgWindow } = ctx.deps.config.indexer;
   const all = await readTokenRows(ctx, client);
   // Quarantined tokens are in no batch: the others go on without them.
   const tokens = all.filter((t) => !t.quarantined);
@@ -24,25 +30,8 @@ export async function step(ctx: IndexerContext, client: pg.Client): Promise<bool
   const head = await ctx.reader.head();
   observeHead(ctx, head);
 
-  let cp = ctx.checkpoint;
-  if (!cp) {
-    const starts = [
-      ...tokens.filter((t) => t.catchUpBlock === null).map((t) => t.deploymentBlock),
-      ...ctx.factories.map((f) => f.startBlock),
-    ];
-    if (starts.length === 0) return false;
-    const start = Math.min(...starts);
-    // A start block the chain has not reached yet: wait for it.
-    if (start - 1 > head) return false;
-    const header = start > 0 ? await ctx.reader.header(start - 1) : undefined;
-    cp = { blockNumber: start - 1, blockHash: header?.hash ?? ZERO_HASH };
-    await inTransaction(client, async () => {
-      await moveCheckpoint(client, ctx.chainId, undefined, cp as Checkpoint);
-      if (header) await recordBlocks(client, ctx.chainId, [header], 0);
-    });
-    ctx.checkpoint = cp;
-    ctx.progress = { at: performance.now(), block: cp.blockNumber, events: 0 };
-  }
+  const cp = ctx.checkpoint ?? (await startCheckpoint(ctx, client, tokens, head));
+  if (!cp) return false;
 
   if (cp.blockNumber >= 0) {
     const current = await ctx.reader.header(cp.blockNumber);
@@ -58,50 +47,76 @@ export async function step(ctx: IndexerContext, client: pg.Client): Promise<bool
     return true;
   }
 
-  const target = head - confirmations;
+  const target = head - ctx.deps.config.indexer.confirmations;
   if (cp.blockNumber >= target) {
     reportProgress(ctx, false);
     return false;
   }
+  const followed = tokens.filter((t) => t.catchUpBlock === null);
+  return indexNextRange(ctx, client, { cp, head, target, known: all, followed });
+}
+
+/**
+ * The first checkpoint: the block before the earliest start of a token followed or a factory.
+ * undefined while there is nothing to follow, or the chain has not reached that block.
+ */
+async function startCheckpoint(
+  ctx: IndexerContext,
+  client: pg.Client,
+  tokens: TokenRow[],
+  head: number,
+): Promise<Checkpoint | undefined> {
+  const starts = [
+    ...tokens.filter((t) => t.catchUpBlock === null).map((t) => t.deploymentBlock),
+    ...ctx.factories.map((f) => f.startBlock),
+  ];
+  if (starts.length === 0) return undefined;
+  const start = Math.min(...starts);
+  // A start block the chain has not reached yet: wait for it.
+  if (start - 1 > head) return undefined;
+  const header = start > 0 ? await ctx.reader.header(start - 1) : undefined;
+  const cp: Checkpoint = { blockNumber: start - 1, blockHash: header?.hash ?? ZERO_HASH };
+  await inTransaction(client, async () => {
+    await moveCheckpoint(client, ctx.chainId, undefined, cp);
+    if (header) await recordBlocks(client, ctx.chainId, [header], 0);
+  });
+  ctx.checkpoint = cp;
+  ctx.progress = { at: performance.now(), block: cp.blockNumber, events: 0 };
+  return cp;
+}
+
+interface NextRange {
+  cp: Checkpoint;
+  head: number;
+  /** The newest block to index (the head less the confirmations). */
+  target: number;
+  /** Every token in the table (quarantined included): a suite's token among them is not new. */
+  known: TokenRow[];
+  /** The tokens read together, range after range (not catching up, not quarantined). */
+  followed: TokenRow[];
+}
+
+/**
+ * The range after the checkpoint, for the tokens followed: read (or taken from the read-ahead),
+ * completed with the tokens their factories deployed in it, committed in one transaction with the
+ * checkpoint, then published. false when the range could not be read as one chain (retried).
+ */
+async function indexNextRange(
+  ctx: IndexerContext,
+  client: pg.Client,
+  { cp, head, target, known, followed }: NextRange,
+): Promise<boolean> {
   const started = performance.now();
   const from = cp.blockNumber + 1;
-  const followed = tokens.filter((t) => t.catchUpBlock === null);
   const roles = contractRoles(ctx, followed, true);
   const rolesKey = [...roles.keys()].sort().join();
-  // A range read ahead while the previous batch was written, if it is the one wanted now.
-  const prefetched = ctx.prefetched;
-  ctx.prefetched = undefined;
-  const range =
-    prefetched && prefetched.from === from && prefetched.rolesKey === rolesKey
-      ? await prefetched.range
-      : await readRange(ctx, from, Math.min(target, cp.blockNumber + ctx.sizer.size), head, roles);
+  const wanted = { from, to: Math.min(target, cp.blockNumber + ctx.sizer.size), rolesKey };
+  const range = await takeRange(ctx, wanted, head, roles);
   if (!range || !linksToCheckpoint(range.headers, cp)) return false;
   const { to, headers, logs } = range;
   const decoded = decodeLogs(logs, roles);
-
-  // Suites deployed in this range: their tokens exist from that block on; read them now, so that
-  // the batch has all of them.
-  const known = new Set(all.map((t) => t.address));
-  const newTokens: NewToken[] = [];
-  for (const suite of decoded.suites) {
-    if (known.has(suite.token)) continue;
-    known.add(suite.token);
-    newTokens.push(await suiteToken(ctx.reader, suite, to, null));
-  }
-  if (newTokens.length > 0) {
-    const extraRoles = contractRoles(
-      ctx,
-      newTokens.map((t) => ({ ...t, catchUpBlock: null })),
-      false,
-    );
-    for (const address of roles.keys()) extraRoles.delete(address);
-    const since = Math.min(...newTokens.map((t) => t.deploymentBlock));
-    const extraLogs = await ctx.reader.logsAdaptive([...extraRoles.keys()], since, to);
-    if (!logsMatchHeaders(extraLogs, headers)) return true;
-    const extra = decodeLogs(extraLogs, extraRoles);
-    decoded.transfers.push(...extra.transfers);
-    decoded.states.push(...extra.states);
-  }
+  const newTokens = await addDeployedTokens(ctx, known, decoded, roles, range);
+  if (!newTokens) return true;
 
   await fillBlockTimes(ctx, decoded.transfers, headers);
   const openings = await readOpenings(ctx, client, cp, followed, decoded);
@@ -110,25 +125,9 @@ export async function step(ctx: IndexerContext, client: pg.Client): Promise<bool
   const next = { blockNumber: to, blockHash: toHeader.hash };
   const read = performance.now();
   if (to < target && newTokens.length === 0) {
-    const nextTo = Math.min(target, to + ctx.sizer.size);
-    ctx.prefetched = {
-      from: to + 1,
-      rolesKey,
-      range: readRange(ctx, to + 1, nextTo, head, roles).catch(() => undefined),
-    };
+    readAhead(ctx, { from: to + 1, to: Math.min(target, to + ctx.sizer.size), rolesKey }, head, roles);
   }
-  const inserted = await inTransaction(client, async () => {
-    await insertTokens(client, ctx.chainId, newTokens);
-    await insertOpeningBalances(client, ctx.chainId, openings);
-    const transfers = await insertTransfers(client, ctx.chainId, decoded.transfers);
-    await insertStateEvents(client, ctx.chainId, decoded.states);
-    await recordBlocks(client, ctx.chainId, [...headers.values()], to - reorgWindow);
-    await moveCheckpoint(client, ctx.chainId, cp, next);
-    return transfers;
-  }).catch(async (error) => {
-    if (await isolateFaults(ctx, client, error, cp, { ...decoded, openings }, newTokens)) return undefined;
-    throw error;
-  });
+  const inserted = await commitRange(ctx, client, cp, next, { ...decoded, openings, newTokens, headers });
   if (!inserted) return true;
   ctx.checkpoint = next;
   ctx.log.debug(
@@ -146,6 +145,103 @@ export async function step(ctx: IndexerContext, client: pg.Client): Promise<bool
   await publishTransfers(ctx, inserted);
   observeCommitted(ctx, started, to - from + 1, inserted.length, decoded.states.length, head);
   return true;
+}
+
+/** A range of blocks for a set of contracts (`rolesKey`: their addresses, sorted). */
+interface WantedRange {
+  from: number;
+  to: number;
+  rolesKey: string;
+}
+
+/** The range read ahead while the previous batch was written, if it is the one wanted now; else read now. */
+async function takeRange(
+  ctx: IndexerContext,
+  wanted: WantedRange,
+  head: number,
+  roles: ContractRoles,
+): Promise<RangeRead | undefined> {
+  const prefetched = ctx.prefetched;
+  ctx.prefetched = undefined;
+  return prefetched && prefetched.from === wanted.from && prefetched.rolesKey === wanted.rolesKey
+    ? await prefetched.range
+    : await readRange(ctx, wanted.from, wanted.to, head, roles);
+}
+
+/** Starts reading the next range while this one is written (discarded on a reorg or a new token). */
+function readAhead(ctx: IndexerContext, next: WantedRange, head: number, roles: ContractRoles): void {
+  ctx.prefetched = {
+    from: next.from,
+    rolesKey: next.rolesKey,
+    range: readRange(ctx, next.from, next.to, head, roles).catch(() => undefined),
+  };
+}
+
+/**
+ * Suites deployed in this range: their tokens exist from that block on; read them now, and their
+ * logs up to the range's end into `decoded`, so that the batch has all of them. undefined when
+ * those logs are not of the headers read (a reorg: the step is retried).
+ */
+async function addDeployedTokens(
+  ctx: IndexerContext,
+  known: TokenRow[],
+  decoded: DecodedLogs,
+  roles: ContractRoles,
+  { to, headers }: RangeRead,
+): Promise<NewToken[] | undefined> {
+  const seen = new Set(known.map((t) => t.address));
+  const newTokens: NewToken[] = [];
+  for (const suite of decoded.suites) {
+    if (seen.has(suite.token)) continue;
+    seen.add(suite.token);
+    newTokens.push(await suiteToken(ctx.reader, suite, to, null));
+  }
+  if (newTokens.length > 0) {
+    const extraRoles = contractRoles(
+      ctx,
+      newTokens.map((t) => ({ ...t, catchUpBlock: null })),
+      false,
+    );
+    for (const address of roles.keys()) extraRoles.delete(address);
+    const since = Math.min(...newTokens.map((t) => t.deploymentBlock));
+    const extraLogs = await ctx.reader.logsAdaptive([...extraRoles.keys()], since, to);
+    if (!logsMatchHeaders(extraLogs, headers)) return undefined;
+    const extra = decodeLogs(extraLogs, extraRoles);
+    decoded.transfers.push(...extra.transfers);
+    decoded.states.push(...extra.states);
+  }
+  return newTokens;
+}
+
+/**
+ * One range's rows in one transaction, the checkpoint moved last (fenced on `cp`): the transfers
+ * inserted, or undefined when the batch failed on its own data and its faulty tokens were
+ * quarantined instead (the range is read again without them).
+ */
+async function commitRange(
+  ctx: IndexerContext,
+  client: pg.Client,
+  cp: Checkpoint,
+  next: Checkpoint,
+  batch: Pick<DecodedLogs, "transfers" | "states"> & {
+    openings: OpeningBalance[];
+    newTokens: NewToken[];
+    headers: Map<number, BlockHeader>;
+  },
+): Promise<TransferLog[] | undefined> {
+  const { reorgWindow } = ctx.deps.config.indexer;
+  return inTransaction(client, async () => {
+    await insertTokens(client, ctx.chainId, batch.newTokens);
+    await insertOpeningBalances(client, ctx.chainId, batch.openings);
+    const transfers = await insertTransfers(client, ctx.chainId, batch.transfers);
+    await insertStateEvents(client, ctx.chainId, batch.states);
+    await recordBlocks(client, ctx.chainId, [...batch.headers.values()], next.blockNumber - reorgWindow);
+    await moveCheckpoint(client, ctx.chainId, cp, next);
+    return transfers;
+  }).catch(async (error) => {
+    if (await isolateFaults(ctx, client, error, cp, batch, batch.newTokens)) return undefined;
+    throw error;
+  });
 }
 
 /**
