@@ -103,34 +103,7 @@ export async function linkWallet(
   userId: string,
   input: { message: string; signature: string },
 ) {
-  let parsed: ReturnType<typeof parseSiweMessage>;
-  try {
-    parsed = parseSiweMessage(input.message);
-  } catch {
-    throw new KitError("BAD_REQUEST", "The message is not a valid Sign-In with Ethereum message.");
-  }
-  if (!parsed.address || !parsed.nonce || !parsed.domain || parsed.chainId === undefined) {
-    throw new KitError("BAD_REQUEST", "The SIWE message must contain an address, a nonce, a domain and a chain id.");
-  }
-  if (parsed.domain !== new URL(config.auth.publicUrl).host) {
-    throw new KitError(
-      "BAD_REQUEST",
-      `The SIWE message is for ${parsed.domain}; sign one for ${new URL(config.auth.publicUrl).host}.`,
-    );
-  }
-  if (parsed.chainId !== config.chain.id) {
-    throw new KitError(
-      "BAD_REQUEST",
-      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.chain.id}.`,
-    );
-  }
-  const now = Date.now();
-  if (parsed.expirationTime && parsed.expirationTime.getTime() <= now) {
-    throw new KitError("BAD_REQUEST", "The SIWE message has expired; sign a new one.");
-  }
-  if (parsed.notBefore && parsed.notBefore.getTime() > now) {
-    throw new KitError("BAD_REQUEST", "The SIWE message is not valid yet.");
-  }
+  const parsed = parseLinkMessage(config, input.message);
   const check = await checkWalletSignature(chain, {
     address: parsed.address,
     message: input.message,
@@ -157,40 +130,8 @@ export async function linkWallet(
   if (!nonceFound) throw new KitError("BAD_REQUEST", "The nonce is unknown, expired or already used; get a new one.");
 
   const checksummed = getAddress(parsed.address);
-  const createdAt = new Date();
   try {
-    const [row] = await db.transaction(async (tx) => {
-      // Serialises links for one user, so two at once can neither both become primary nor both
-      // take the last free place.
-      await tx.select({ id: user.id }).from(user).where(eq(user.id, userId)).for("update");
-      const linked = await tx
-        .select({ isPrimary: walletAddress.isPrimary })
-        .from(walletAddress)
-        .where(eq(walletAddress.userId, userId));
-      if (linked.length >= MAX_WALLETS_PER_USER) throw tooManyWallets();
-      const hasPrimary = linked.some((wallet) => wallet.isPrimary);
-      const inserted = await tx
-        .insert(walletAddress)
-        .values({
-          id: crypto.randomUUID(),
-          userId,
-          address: checksummed,
-          chainId: parsed.chainId as number,
-          isPrimary: !hasPrimary,
-          createdAt,
-        })
-        .returning();
-      await tx.insert(account).values({
-        id: crypto.randomUUID(),
-        userId,
-        providerId: "siwe",
-        accountId: `${checksummed}:${parsed.chainId}`,
-        createdAt,
-        updatedAt: createdAt,
-      });
-      return inserted;
-    });
-    if (!row) throw new Error("wallet insert returned no row");
+    const row = await insertWalletLink(db, userId, checksummed, parsed.chainId);
     // After the commit: an approved investor's new wallet becomes eligible on chain too (kyc listens).
     await events.walletLinked({ db, jobs, log }, userId, checksummed);
     return toWalletView(row);
@@ -199,7 +140,7 @@ export async function linkWallet(
       const [owner] = await db
         .select({ userId: walletAddress.userId })
         .from(walletAddress)
-        .where(and(eq(walletAddress.address, checksummed), eq(walletAddress.chainId, parsed.chainId as number)));
+        .where(and(eq(walletAddress.address, checksummed), eq(walletAddress.chainId, parsed.chainId)));
       throw new KitError(
         "CONFLICT",
         owner?.userId === userId
@@ -209,6 +150,82 @@ export async function linkWallet(
     }
     throw error;
   }
+}
+
+/** What a link needs of a SIWE message, once it is known to name Kit's domain and chain and to be valid now. */
+function parseLinkMessage(config: Config, message: string): { address: `0x${string}`; nonce: string; chainId: number } {
+  let parsed: ReturnType<typeof parseSiweMessage>;
+  try {
+    parsed = parseSiweMessage(message);
+  } catch {
+    throw new KitError("BAD_REQUEST", "The message is not a valid Sign-In with Ethereum message.");
+  }
+  if (!parsed.address || !parsed.nonce || !parsed.domain || parsed.chainId === undefined) {
+    throw new KitError("BAD_REQUEST", "The SIWE message must contain an address, a nonce, a domain and a chain id.");
+  }
+  if (parsed.domain !== new URL(config.auth.publicUrl).host) {
+    throw new KitError(
+      "BAD_REQUEST",
+      `The SIWE message is for ${parsed.domain}; sign one for ${new URL(config.auth.publicUrl).host}.`,
+    );
+  }
+  if (parsed.chainId !== config.chain.id) {
+    throw new KitError(
+      "BAD_REQUEST",
+      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.chain.id}.`,
+    );
+  }
+  const now = Date.now();
+  if (parsed.expirationTime && parsed.expirationTime.getTime() <= now) {
+    throw new KitError("BAD_REQUEST", "The SIWE message has expired; sign a new one.");
+  }
+  if (parsed.notBefore && parsed.notBefore.getTime() > now) {
+    throw new KitError("BAD_REQUEST", "The SIWE message is not valid yet.");
+  }
+  return { address: parsed.address, nonce: parsed.nonce, chainId: parsed.chainId };
+}
+
+/** The wallet's row and its SIWE account, in one transaction; the account's first wallet is its primary. */
+async function insertWalletLink(
+  db: Database,
+  userId: string,
+  checksummed: string,
+  chainId: number,
+): Promise<WalletRow> {
+  const createdAt = new Date();
+  const [row] = await db.transaction(async (tx) => {
+    // Serialises links for one user, so two at once can neither both become primary nor both
+    // take the last free place.
+    await tx.select({ id: user.id }).from(user).where(eq(user.id, userId)).for("update");
+    const linked = await tx
+      .select({ isPrimary: walletAddress.isPrimary })
+      .from(walletAddress)
+      .where(eq(walletAddress.userId, userId));
+    if (linked.length >= MAX_WALLETS_PER_USER) throw tooManyWallets();
+    const hasPrimary = linked.some((wallet) => wallet.isPrimary);
+    const inserted = await tx
+      .insert(walletAddress)
+      .values({
+        id: crypto.randomUUID(),
+        userId,
+        address: checksummed,
+        chainId,
+        isPrimary: !hasPrimary,
+        createdAt,
+      })
+      .returning();
+    await tx.insert(account).values({
+      id: crypto.randomUUID(),
+      userId,
+      providerId: "siwe",
+      accountId: `${checksummed}:${chainId}`,
+      createdAt,
+      updatedAt: createdAt,
+    });
+    return inserted;
+  });
+  if (!row) throw new Error("wallet insert returned no row");
+  return row;
 }
 
 /** Unlinks a wallet, unless it is the account's only way to sign in. */
