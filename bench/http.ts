@@ -19,7 +19,7 @@
 //
 // Progress goes to stderr; the results to stdout, whose last line is a JSON summary.
 import { rateCopiesStatus } from "../kit/api/src/domains/exchange-rates/cache";
-import { refreshRates } from "../kit/api/src/domains/exchange-rates/service";
+import { refreshRates } from "../kit/api/src/domains/exchange-rates/refresh";
 import { startFxStub, timeRefresh } from "./fx";
 import { signedInCookie, startBenchKit } from "./lib/kit";
 import { compareTargets, loadRuntime, parseLoadOptions, processesMatching, stopRunningLoads } from "./lib/load";

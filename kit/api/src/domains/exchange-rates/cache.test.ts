@@ -10,7 +10,8 @@ import { createLogger } from "../../infra/log";
 import { redisReady } from "../../infra/redis";
 import { closeDeps, createDeps } from "../../runtime";
 import { rateCopiesStatus } from "./cache";
-import { convert, refreshRates, setManualRate } from "./service";
+import { refreshRates } from "./refresh";
+import { convert, setManualRate } from "./service";
 
 const stub = await startProviderStub();
 const kit = await createTestKit({ env: stub.env });
