@@ -4,8 +4,9 @@
 // the `currencies` table holds (~170) to time one refresh.
 import { join } from "node:path";
 import type { Deps } from "../kit/api/src/deps";
+import { refreshRates } from "../kit/api/src/domains/exchange-rates/refresh";
 import { currencies } from "../kit/api/src/domains/exchange-rates/schema";
-import { type RefreshResult, refreshRates } from "../kit/api/src/domains/exchange-rates/service";
+import type { RefreshResult } from "../kit/api/src/domains/exchange-rates/service";
 
 const FIXTURES = join(import.meta.dir, "..", "kit", "api", "test", "fixtures", "fx");
 

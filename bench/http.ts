@@ -18,7 +18,7 @@
 //   bun bench/http.ts [--duration 10] [--connections 50] [--pipelining 1] [--warmup 2] [--rounds 3]
 //
 // Progress goes to stderr; the results to stdout, whose last line is a JSON summary.
-import { refreshRates } from "../kit/api/src/domains/exchange-rates/service";
+import { refreshRates } from "../kit/api/src/domains/exchange-rates/refresh";
 import { startFxStub, timeRefresh } from "./fx";
 import { signedInCookie, startBenchKit } from "./lib/kit";
 import {

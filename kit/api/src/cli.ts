@@ -8,8 +8,7 @@ import { isRoleName, keyStatements, ROLE_NAMES, unknownKeyGrants } from "./domai
 import { createPasswordUser } from "./domains/auth/service";
 import { createPiiKeyring } from "./domains/kyc/crypto";
 import { countRowsByKey, type RowsUnderKey, reencryptPersonalData } from "./domains/kyc/key-rotation";
-import { resetChainIndex } from "./domains/tokens/indexer";
-import { resetTokenIndex } from "./domains/tokens/quarantine";
+import { resetChainIndex, resetTokenIndex } from "./domains/tokens/index-reset";
 import { createDatabase, type Database, migrateDatabase } from "./infra/db";
 import { createLogger, type Logger } from "./infra/log";
 import { createRedis, type Redis, redisReady } from "./infra/redis";

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { resetChainIndex } from "../domains/tokens/indexer";
+import { resetChainIndex } from "../domains/tokens/index-reset";
 
 /** Creates the database named in `url` if it does not exist, connecting to its server's `postgres` db. */
 export async function ensureDatabaseExists(url: string): Promise<"created" | "existed"> {
@@ -26,7 +26,7 @@ export async function ensureDatabaseExists(url: string): Promise<"created" | "ex
 }
 
 /**
- * Forgets everything indexed from chain `chainId` (domains/tokens/indexer.ts, resetChainIndex). For
+ * Forgets everything indexed from chain `chainId` (domains/tokens/index-reset.ts, resetChainIndex). For
  * the local stack only: when its anvil starts over (state lost, or a new data folder) the index of
  * the old chain describes blocks that no longer exist, and the indexer would rightly refuse to go on.
  */

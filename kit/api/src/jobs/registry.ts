@@ -2,7 +2,7 @@
 // schedule and a retry policy.
 import type { Config } from "../config";
 import type { JobDefinition } from "../deps";
-import { refreshRates } from "../domains/exchange-rates/service";
+import { refreshRates } from "../domains/exchange-rates/refresh";
 import { cleanUpDocuments } from "../domains/kyc/documents";
 import { reconcileFreezes } from "../domains/kyc/freeze-reconcile";
 import { freezeJob, revokeAndFreeze } from "../domains/kyc/freezes";

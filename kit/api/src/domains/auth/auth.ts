@@ -30,16 +30,18 @@ export function trustedOrigins(config: Config): string[] {
   return [...new Set([config.auth.publicUrl, ...config.http.corsOrigins])];
 }
 
-/** `chain`: null where no wallet signs in (the CLI); then only EOA signatures can be checked. */
-export function createAuth(deps: {
+interface AuthDeps {
   config: Config;
   db: Database;
   redis: Redis;
+  /** null where no wallet signs in (the CLI); then only EOA signatures can be checked. */
   chain: Chain | null;
   log: Logger;
   rateLimitRules: RateLimitRules;
-}) {
-  const { config, db, redis, chain, log, rateLimitRules } = deps;
+}
+
+export function createAuth(deps: AuthDeps) {
+  const { config, db, redis, log } = deps;
   const secure = config.env === "production";
   return betterAuth({
     appName: "Kit",
@@ -101,47 +103,11 @@ export function createAuth(deps: {
     // which answers them (503 for an outage) and logs them through one serializer; left to
     // better-auth, they would be printed to the console whole, query parameters included.
     onAPIError: { throw: true },
-    // Names are shown to reviewers and admins beside KYC data: the same display rule as KYC names.
-    hooks: {
-      before: createAuthMiddleware(async (ctx) => {
-        if (ctx.path !== "/sign-up/email" && ctx.path !== "/update-user") return;
-        const name: unknown = ctx.body?.name;
-        const problem = typeof name === "string" ? displayTextProblem(name) : null;
-        if (problem) throw new APIError("BAD_REQUEST", { message: `Invalid input: name: ${problem}` });
-      }),
-    },
+    hooks: { before: refuseDisguisedNames },
     telemetry: { enabled: false },
     plugins: [
       admin({ ac, roles, defaultRole: "investor", adminRoles: ["admin"] }),
-      siwe({
-        domain: new URL(config.auth.publicUrl).host,
-        anonymous: true,
-        // 128 bits from the system's CSPRNG. Not viem's generateSiweNonce: it slides over a
-        // Math.random buffer one character per call, so one nonce gives away most of the next.
-        getNonce: async () => randomBytes(16).toString("hex"),
-        // The chain id must be the one Kit serves. EOAs are checked offline; smart-contract
-        // wallets on chain, so a node that cannot be reached is a 503, not a wrong signature.
-        verifyMessage: async ({ message, signature, address, chainId }) => {
-          if (chainId !== config.chain.id) return false;
-          const check = await checkWalletSignature(chain, {
-            address: address as `0x${string}`,
-            message,
-            signature: signature as `0x${string}`,
-          });
-          if (check === "chain-unavailable") {
-            log.warn({ chainId }, "SIWE: the chain node could not check a contract wallet's signature");
-            throw APIError.fromStatus("SERVICE_UNAVAILABLE", {
-              code: "SERVICE_UNAVAILABLE",
-              message: "The chain could not be asked to check this wallet's signature; retry in a minute.",
-            });
-          }
-          if (check !== "valid") return false;
-          // Counted only now: better-auth has consumed a nonce Kit issued and the signature is the
-          // wallet's, so only the wallet's key can spend this budget.
-          await limitWalletSignIn({ redis, log }, rateLimitRules["auth.siwe.account"], address);
-          return true;
-        },
-      }),
+      walletSignIn(deps),
       bearer({ requireSignature: true }),
       // A key is never a session on /api/auth/*: there it could mint keys, link accounts or read
       // sessions beyond its grants. Kit's procedures resolve keys themselves (session.ts).
@@ -155,6 +121,47 @@ export function createAuth(deps: {
       }),
       openAPI({ disableDefaultReference: true }),
     ],
+  });
+}
+
+// Names are shown to reviewers and admins beside KYC data: the same display rule as KYC names.
+const refuseDisguisedNames = createAuthMiddleware(async (ctx) => {
+  if (ctx.path !== "/sign-up/email" && ctx.path !== "/update-user") return;
+  const name: unknown = ctx.body?.name;
+  const problem = typeof name === "string" ? displayTextProblem(name) : null;
+  if (problem) throw new APIError("BAD_REQUEST", { message: `Invalid input: name: ${problem}` });
+});
+
+/** Sign-In with Ethereum on Kit's domain and chain, counted against the wallet once its signature is known good. */
+function walletSignIn({ config, redis, chain, log, rateLimitRules }: AuthDeps) {
+  return siwe({
+    domain: new URL(config.auth.publicUrl).host,
+    anonymous: true,
+    // 128 bits from the system's CSPRNG. Not viem's generateSiweNonce: it slides over a
+    // Math.random buffer one character per call, so one nonce gives away most of the next.
+    getNonce: async () => randomBytes(16).toString("hex"),
+    // The chain id must be the one Kit serves. EOAs are checked offline; smart-contract
+    // wallets on chain, so a node that cannot be reached is a 503, not a wrong signature.
+    verifyMessage: async ({ message, signature, address, chainId }) => {
+      if (chainId !== config.chain.id) return false;
+      const check = await checkWalletSignature(chain, {
+        address: address as `0x${string}`,
+        message,
+        signature: signature as `0x${string}`,
+      });
+      if (check === "chain-unavailable") {
+        log.warn({ chainId }, "SIWE: the chain node could not check a contract wallet's signature");
+        throw APIError.fromStatus("SERVICE_UNAVAILABLE", {
+          code: "SERVICE_UNAVAILABLE",
+          message: "The chain could not be asked to check this wallet's signature; retry in a minute.",
+        });
+      }
+      if (check !== "valid") return false;
+      // Counted only now: better-auth has consumed a nonce Kit issued and the signature is the
+      // wallet's, so only the wallet's key can spend this budget.
+      await limitWalletSignIn({ redis, log }, rateLimitRules["auth.siwe.account"], address);
+      return true;
+    },
   });
 }
 

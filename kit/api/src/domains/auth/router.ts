@@ -1,15 +1,7 @@
 import { signedIn } from "../../rpc/access";
 import { os } from "../../rpc/implement";
-import {
-  banUser,
-  getMe,
-  linkWallet,
-  listUsers,
-  revokeUserSessions,
-  setUserRole,
-  unbanUser,
-  unlinkWallet,
-} from "./service";
+import { getMe, linkWallet, unlinkWallet } from "./service";
+import { banUser, listUsers, revokeUserSessions, setUserRole, unbanUser } from "./users";
 
 export const meRouter = {
   get: os.me.get.handler(({ context }) => getMe(context, signedIn(context.caller))),

@@ -1,11 +1,9 @@
-// The auth domain's logic: the caller's own view, wallet linking, and user administration.
-// better-auth's internal adapter does the writes that must also reach its Redis entries
-// (role changes refresh cached sessions; revocations delete them).
-import { and, count, desc, eq, getTableColumns, ilike, type SQL, sql } from "drizzle-orm";
+// Accounts: creating one with a password, and the caller's own: their view and their wallets.
+// Administering other users is in users.ts.
+import { and, count, desc, eq, sql } from "drizzle-orm";
 import { getAddress } from "viem";
 import { parseSiweMessage } from "viem/siwe";
 import type { Config } from "../../config";
-import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
 import type { DomainEvents, JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
@@ -13,11 +11,10 @@ import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/d
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { Auth } from "./auth";
-import { SESSION_EXPIRES_IN_SECONDS } from "./auth";
-import { grants, isDemotion, type RoleName } from "./permissions";
-import { account, apikey, session, user, walletAddress } from "./schema";
-import { AUTH_KEY_PREFIX } from "./secondary-storage";
-import { type Caller, revokedMarkKey } from "./session";
+import { grants, type RoleName } from "./permissions";
+import { account, user, walletAddress } from "./schema";
+import type { Caller } from "./session";
+import { toUserView } from "./users";
 import { checkWalletSignature } from "./wallet-signatures";
 
 interface AuthDeps {
@@ -34,83 +31,7 @@ interface WalletDeps {
   events: Pick<DomainEvents, "walletLinked" | "walletUnlinked">;
 }
 
-/** better-auth's retention for its "sessions revoked before" mark: longer than any session lives. */
-const REVOKED_MARK_TTL_SECONDS = SESSION_EXPIRES_IN_SECONDS + 24 * 60 * 60;
-
-function redisUnavailable(): KitError {
-  return new KitError(
-    "SERVICE_UNAVAILABLE",
-    "The session store (Redis) is unavailable, so this change could not reach signed-in sessions; nothing was changed. Retry shortly.",
-  );
-}
-
-/**
- * Makes every existing session of `userId` invalid in Redis before Postgres changes: the
- * "revoked before" mark refuses them even if one is refilled meanwhile. If Redis cannot be
- * reached, nothing is changed and the caller gets SERVICE_UNAVAILABLE, so a ban never half-happens.
- */
-async function revokeCachedSessions(redis: Redis, db: Database, userId: string): Promise<void> {
-  const tokens = await db.select({ token: session.token }).from(session).where(eq(session.userId, userId));
-  const now = Date.now();
-  try {
-    const pipeline = redis.multi();
-    pipeline.set(revokedMarkKey(userId), String(now), "EX", REVOKED_MARK_TTL_SECONDS);
-    for (const { token } of tokens) pipeline.del(`${AUTH_KEY_PREFIX}${token}`);
-    const results = await pipeline.exec();
-    if (!results || results.some(([error]) => error)) throw new Error("revocation not applied");
-  } catch {
-    throw redisUnavailable();
-  }
-}
-
-/** Drops the cached copies of a user's sessions, so the next request reloads them from Postgres. */
-async function dropCachedSessions(redis: Redis, db: Database, userId: string): Promise<void> {
-  const tokens = await db.select({ token: session.token }).from(session).where(eq(session.userId, userId));
-  if (tokens.length === 0) return;
-  await redis.del(...tokens.map(({ token }) => `${AUTH_KEY_PREFIX}${token}`));
-}
-
-/**
- * Disables every API key of `userId` in Postgres, which Kit reads on each call made with a key
- * (session.ts), then drops better-auth's Redis copies so its own key listing agrees. The owner may
- * enable a key again from a new session (better-auth's /api/auth/api-key/update).
- */
-async function disableApiKeys(
-  { db, redis, log }: { db: Database; redis: Redis; log?: Logger },
-  userId: string,
-): Promise<number> {
-  const disabled = await db
-    .update(apikey)
-    .set({ enabled: false, updatedAt: new Date() })
-    .where(and(eq(apikey.referenceId, userId), sql`${apikey.enabled} is not false`))
-    .returning({ id: apikey.id, hashedKey: apikey.key });
-  const cached = disabled.flatMap(({ id, hashedKey }) => [
-    `${AUTH_KEY_PREFIX}api-key:${hashedKey}`,
-    `${AUTH_KEY_PREFIX}api-key:by-id:${id}`,
-  ]);
-  // Only a display can go stale here: authorization reads Postgres.
-  await redis.del(...cached, `${AUTH_KEY_PREFIX}api-key:by-ref:${userId}`).catch((err) => {
-    log?.warn({ err, userId }, "disabled API keys stay cached as enabled in better-auth's listing until next used");
-  });
-  return disabled.length;
-}
-
-type UserRow = typeof user.$inferSelect;
 type WalletRow = typeof walletAddress.$inferSelect;
-
-function toUserView(row: UserRow) {
-  return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    role: row.role as RoleName,
-    emailVerified: row.emailVerified,
-    banned: row.banned,
-    banReason: row.banReason,
-    banExpiresAt: row.banExpires?.toISOString() ?? null,
-    createdAt: row.createdAt.toISOString(),
-  };
-}
 
 function toWalletView(row: WalletRow) {
   return {
@@ -182,34 +103,7 @@ export async function linkWallet(
   userId: string,
   input: { message: string; signature: string },
 ) {
-  let parsed: ReturnType<typeof parseSiweMessage>;
-  try {
-    parsed = parseSiweMessage(input.message);
-  } catch {
-    throw new KitError("BAD_REQUEST", "The message is not a valid Sign-In with Ethereum message.");
-  }
-  if (!parsed.address || !parsed.nonce || !parsed.domain || parsed.chainId === undefined) {
-    throw new KitError("BAD_REQUEST", "The SIWE message must contain an address, a nonce, a domain and a chain id.");
-  }
-  if (parsed.domain !== new URL(config.auth.publicUrl).host) {
-    throw new KitError(
-      "BAD_REQUEST",
-      `The SIWE message is for ${parsed.domain}; sign one for ${new URL(config.auth.publicUrl).host}.`,
-    );
-  }
-  if (parsed.chainId !== config.chain.id) {
-    throw new KitError(
-      "BAD_REQUEST",
-      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.chain.id}.`,
-    );
-  }
-  const now = Date.now();
-  if (parsed.expirationTime && parsed.expirationTime.getTime() <= now) {
-    throw new KitError("BAD_REQUEST", "The SIWE message has expired; sign a new one.");
-  }
-  if (parsed.notBefore && parsed.notBefore.getTime() > now) {
-    throw new KitError("BAD_REQUEST", "The SIWE message is not valid yet.");
-  }
+  const parsed = parseLinkMessage(config, input.message);
   const check = await checkWalletSignature(chain, {
     address: parsed.address,
     message: input.message,
@@ -236,40 +130,8 @@ export async function linkWallet(
   if (!nonceFound) throw new KitError("BAD_REQUEST", "The nonce is unknown, expired or already used; get a new one.");
 
   const checksummed = getAddress(parsed.address);
-  const createdAt = new Date();
   try {
-    const [row] = await db.transaction(async (tx) => {
-      // Serialises links for one user, so two at once can neither both become primary nor both
-      // take the last free place.
-      await tx.select({ id: user.id }).from(user).where(eq(user.id, userId)).for("update");
-      const linked = await tx
-        .select({ isPrimary: walletAddress.isPrimary })
-        .from(walletAddress)
-        .where(eq(walletAddress.userId, userId));
-      if (linked.length >= MAX_WALLETS_PER_USER) throw tooManyWallets();
-      const hasPrimary = linked.some((wallet) => wallet.isPrimary);
-      const inserted = await tx
-        .insert(walletAddress)
-        .values({
-          id: crypto.randomUUID(),
-          userId,
-          address: checksummed,
-          chainId: parsed.chainId as number,
-          isPrimary: !hasPrimary,
-          createdAt,
-        })
-        .returning();
-      await tx.insert(account).values({
-        id: crypto.randomUUID(),
-        userId,
-        providerId: "siwe",
-        accountId: `${checksummed}:${parsed.chainId}`,
-        createdAt,
-        updatedAt: createdAt,
-      });
-      return inserted;
-    });
-    if (!row) throw new Error("wallet insert returned no row");
+    const row = await insertWalletLink(db, userId, checksummed, parsed.chainId);
     // After the commit: an approved investor's new wallet becomes eligible on chain too (kyc listens).
     await events.walletLinked({ db, jobs, log }, userId, checksummed);
     return toWalletView(row);
@@ -278,7 +140,7 @@ export async function linkWallet(
       const [owner] = await db
         .select({ userId: walletAddress.userId })
         .from(walletAddress)
-        .where(and(eq(walletAddress.address, checksummed), eq(walletAddress.chainId, parsed.chainId as number)));
+        .where(and(eq(walletAddress.address, checksummed), eq(walletAddress.chainId, parsed.chainId)));
       throw new KitError(
         "CONFLICT",
         owner?.userId === userId
@@ -288,6 +150,82 @@ export async function linkWallet(
     }
     throw error;
   }
+}
+
+/** What a link needs of a SIWE message, once it is known to name Kit's domain and chain and to be valid now. */
+function parseLinkMessage(config: Config, message: string): { address: `0x${string}`; nonce: string; chainId: number } {
+  let parsed: ReturnType<typeof parseSiweMessage>;
+  try {
+    parsed = parseSiweMessage(message);
+  } catch {
+    throw new KitError("BAD_REQUEST", "The message is not a valid Sign-In with Ethereum message.");
+  }
+  if (!parsed.address || !parsed.nonce || !parsed.domain || parsed.chainId === undefined) {
+    throw new KitError("BAD_REQUEST", "The SIWE message must contain an address, a nonce, a domain and a chain id.");
+  }
+  if (parsed.domain !== new URL(config.auth.publicUrl).host) {
+    throw new KitError(
+      "BAD_REQUEST",
+      `The SIWE message is for ${parsed.domain}; sign one for ${new URL(config.auth.publicUrl).host}.`,
+    );
+  }
+  if (parsed.chainId !== config.chain.id) {
+    throw new KitError(
+      "BAD_REQUEST",
+      `The SIWE message names chain ${parsed.chainId}; Kit serves chain ${config.chain.id}.`,
+    );
+  }
+  const now = Date.now();
+  if (parsed.expirationTime && parsed.expirationTime.getTime() <= now) {
+    throw new KitError("BAD_REQUEST", "The SIWE message has expired; sign a new one.");
+  }
+  if (parsed.notBefore && parsed.notBefore.getTime() > now) {
+    throw new KitError("BAD_REQUEST", "The SIWE message is not valid yet.");
+  }
+  return { address: parsed.address, nonce: parsed.nonce, chainId: parsed.chainId };
+}
+
+/** The wallet's row and its SIWE account, in one transaction; the account's first wallet is its primary. */
+async function insertWalletLink(
+  db: Database,
+  userId: string,
+  checksummed: string,
+  chainId: number,
+): Promise<WalletRow> {
+  const createdAt = new Date();
+  const [row] = await db.transaction(async (tx) => {
+    // Serialises links for one user, so two at once can neither both become primary nor both
+    // take the last free place.
+    await tx.select({ id: user.id }).from(user).where(eq(user.id, userId)).for("update");
+    const linked = await tx
+      .select({ isPrimary: walletAddress.isPrimary })
+      .from(walletAddress)
+      .where(eq(walletAddress.userId, userId));
+    if (linked.length >= MAX_WALLETS_PER_USER) throw tooManyWallets();
+    const hasPrimary = linked.some((wallet) => wallet.isPrimary);
+    const inserted = await tx
+      .insert(walletAddress)
+      .values({
+        id: crypto.randomUUID(),
+        userId,
+        address: checksummed,
+        chainId,
+        isPrimary: !hasPrimary,
+        createdAt,
+      })
+      .returning();
+    await tx.insert(account).values({
+      id: crypto.randomUUID(),
+      userId,
+      providerId: "siwe",
+      accountId: `${checksummed}:${chainId}`,
+      createdAt,
+      updatedAt: createdAt,
+    });
+    return inserted;
+  });
+  if (!row) throw new Error("wallet insert returned no row");
+  return row;
 }
 
 /** Unlinks a wallet, unless it is the account's only way to sign in. */
@@ -329,124 +267,6 @@ export async function unlinkWallet(
   // After the commit: a wallet Kit made eligible loses Kit's claim with its owner (kyc listens).
   await events.walletUnlinked({ db, jobs, log }, userId, checksummed);
   return { unlinked: true as const };
-}
-
-/** Users newest first, keyset-paginated on (created_at, id): a page deep in the list costs what the first does. */
-export async function listUsers(
-  { db }: Pick<AuthDeps, "db">,
-  input: { search?: string; role?: RoleName; cursor?: string; limit: number },
-) {
-  const conditions: SQL[] = [];
-  if (input.search) {
-    // Matches the trigram index on (email || ' ' || name); LIKE wildcards in the term are literal.
-    const term = `%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    conditions.push(ilike(sql`(${user.email} || ' ' || ${user.name})`, term));
-  }
-  if (input.role) conditions.push(eq(user.role, input.role));
-  if (input.cursor) {
-    const [at, id] = decodeCursor(input.cursor, [MICROSECOND_TIME, USER_ID]) as [string, string];
-    // A row comparison: an index bound on (created_at, id), not a filter over every newer row.
-    conditions.push(sql`(${user.createdAt}, ${user.id}) < (${at}::timestamptz, ${id})`);
-  }
-  const rows = await db
-    .select({
-      ...getTableColumns(user),
-      cursorAt: sql<string>`to_char(${user.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
-    })
-    .from(user)
-    .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(desc(user.createdAt), desc(user.id))
-    .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toUserView),
-    nextCursor: rows.length > input.limit && last ? encodeCursor([last.cursorAt, last.id]) : null,
-  };
-}
-
-/** better-auth's generated ids and the UUIDs Kit's own user creation uses. */
-const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-async function requireUser(db: Database, id: string): Promise<UserRow> {
-  const [row] = await db.select().from(user).where(eq(user.id, id));
-  if (!row) throw new KitError("NOT_FOUND", `No user ${id}.`);
-  return row;
-}
-
-function refuseSelf(actorId: string, targetId: string, what: string) {
-  if (actorId === targetId) {
-    throw new KitError("PRECONDITION_FAILED", `You cannot ${what} yourself; ask another admin.`);
-  }
-}
-
-/**
- * Changes a role so that it holds on the target's very next request. A demotion ends the target's
- * sessions, as a ban does: the "revoked before" mark refuses every session begun before it, even
- * one that a request in flight writes back to Redis, with the old role, after this change
- * (session.ts, resolveFromBetterAuth) — dropping the cached entries alone would let that copy live
- * on. A promotion keeps the sessions: Postgres first, then the cached entries are dropped (they
- * reload with the new role); if Redis cannot be reached the role is put back and the caller gets
- * SERVICE_UNAVAILABLE.
- */
-export async function setUserRole({ db, auth, redis }: AuthDeps, actorId: string, id: string, role: RoleName) {
-  refuseSelf(actorId, id, "change the role of");
-  const before = await requireUser(db, id);
-  if (redis.status !== "ready") throw redisUnavailable();
-  const ctx = await auth.$context;
-  if (isDemotion(before.role as RoleName, role)) {
-    await revokeCachedSessions(redis, db, id);
-    await ctx.internalAdapter.updateUser(id, { role });
-    await ctx.internalAdapter.deleteUserSessions(id);
-    return toUserView(await requireUser(db, id));
-  }
-  await ctx.internalAdapter.updateUser(id, { role });
-  try {
-    await dropCachedSessions(redis, db, id);
-  } catch {
-    await ctx.internalAdapter.updateUser(id, { role: before.role });
-    throw redisUnavailable();
-  }
-  return toUserView(await requireUser(db, id));
-}
-
-/** A ban ends the user's sessions and disables their API keys; lifting it restores neither. */
-export async function banUser(
-  { db, auth, redis, log }: AuthDeps & { log?: Logger },
-  actorId: string,
-  id: string,
-  input: { reason: string; expiresInSeconds?: number },
-) {
-  refuseSelf(actorId, id, "ban");
-  await requireUser(db, id);
-  await revokeCachedSessions(redis, db, id);
-  await disableApiKeys({ db, redis, log }, id);
-  const ctx = await auth.$context;
-  const banExpires = input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null;
-  await ctx.internalAdapter.updateUser(id, { banned: true, banReason: input.reason, banExpires });
-  await ctx.internalAdapter.deleteUserSessions(id);
-  return toUserView(await requireUser(db, id));
-}
-
-export async function unbanUser({ db, auth }: AuthDeps, id: string) {
-  await requireUser(db, id);
-  const ctx = await auth.$context;
-  await ctx.internalAdapter.updateUser(id, { banned: false, banReason: null, banExpires: null });
-  return toUserView(await requireUser(db, id));
-}
-
-/** Ends every session of the user and disables their API keys (a stolen key stops with them). */
-export async function revokeUserSessions({ db, auth, redis, log }: AuthDeps & { log?: Logger }, id: string) {
-  await requireUser(db, id);
-  await revokeCachedSessions(redis, db, id);
-  const [{ active } = { active: 0 }] = await db
-    .select({ active: count() })
-    .from(session)
-    .where(and(eq(session.userId, id), sql`${session.expiresAt} > now()`));
-  const apiKeysDisabled = await disableApiKeys({ db, redis, log }, id);
-  const ctx = await auth.$context;
-  await ctx.internalAdapter.deleteUserSessions(id);
-  return { revoked: active, apiKeysDisabled };
 }
 
 /**

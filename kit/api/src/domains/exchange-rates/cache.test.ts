@@ -9,7 +9,8 @@ import { redisCommandsDuring } from "../../../test/redis-commands";
 import { createLogger } from "../../infra/log";
 import { redisReady } from "../../infra/redis";
 import { closeDeps, createDeps } from "../../runtime";
-import { convert, refreshRates, setManualRate } from "./service";
+import { refreshRates } from "./refresh";
+import { convert, setManualRate } from "./service";
 
 const stub = await startProviderStub();
 const kit = await createTestKit({ env: stub.env });

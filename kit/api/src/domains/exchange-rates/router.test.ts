@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { startProviderStub } from "../../../test/fx-providers";
 import { createTestKit } from "../../../test/kit";
 import { createUser, type TestUser } from "../../../test/users";
-import { refreshRates } from "./service";
+import { refreshRates } from "./refresh";
 
 const stub = await startProviderStub();
 const kit = await createTestKit({ env: stub.env });

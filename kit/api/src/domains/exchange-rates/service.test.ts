@@ -8,8 +8,9 @@ import { startProviderStub } from "../../../test/fx-providers";
 import { createTestKit } from "../../../test/kit";
 import { deleteKeysWithPrefix } from "../../infra/redis";
 import { getHistory } from "./history";
+import { refreshRates } from "./refresh";
 import { fxRates, fxRatesLatest } from "./schema";
-import { convert, FX_UPDATED_CHANNEL, getLatest, getRate, refreshRates, setManualRate } from "./service";
+import { convert, FX_UPDATED_CHANNEL, getLatest, getRate, setManualRate } from "./service";
 
 const stub = await startProviderStub();
 const kit = await createTestKit({ env: stub.env });

@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { startProviderStub } from "../../../test/fx-providers";
 import { createTestKit } from "../../../test/kit";
-import { convert, getLatest, getRate, refreshRates } from "./service";
+import { refreshRates } from "./refresh";
+import { convert, getLatest, getRate } from "./service";
 
 const TTL_MS = 2_000;
 const stub = await startProviderStub();

@@ -16,8 +16,8 @@ import {
 import { deployRogueToken, emitTransfer } from "../../../test/rogue-token";
 import { createDatabase } from "../../infra/db";
 import { createLogger } from "../../infra/log";
+import { resetTokenIndex } from "./index-reset";
 import { getIndexerOverview } from "./indexer-status";
-import { resetTokenIndex } from "./quarantine";
 
 const { environment, chain, pool } = await createIndexerTestEnvironment();
 

@@ -3,19 +3,26 @@
 // the node refuses its opening balances — is
 // quarantined: left out of every batch from then on, with its reason stored, so that one bad token
 // cannot stop the indexing of all the others (every batch covers every token). An operator sees it
-// (system.indexer, kit_indexer_quarantined_tokens) and resets it once the cause is fixed.
+// (system.indexer, kit_indexer_quarantined_tokens) and resets it once the cause is fixed (index-reset.ts).
 import type pg from "pg";
-import type { StateLog, TransferLog } from "./chain-reader";
-import { releaseIndexerLock, tryIndexerLock } from "./lock";
+import type { DecodedLogs, StateLog, TransferLog } from "./chain-reader";
+import type { IndexerContext } from "./indexer-context";
+import { observeQuarantined, reportStatus } from "./indexer-progress";
+import type { TokenRow } from "./indexer-sources";
+import { OpeningReadError, readOpeningBalances } from "./opening";
 import {
   insertOpeningBalances,
-  insertStateEvents,
+  insertTokens,
   insertTransfers,
+  inTransaction,
+  type NewToken,
   type OpeningBalance,
   transferDeltas,
 } from "./store";
+import type { Checkpoint } from "./store-checkpoint";
+import { insertStateEvents } from "./store-state";
 
-export interface TokenFault {
+interface TokenFault {
   token: string;
   reason: string;
 }
@@ -23,7 +30,7 @@ export interface TokenFault {
 const REASON_MAX = 500;
 
 /** The batch failed on `token_balances_balance_check`: some holder's balance would go below zero. */
-export function isNegativeBalanceError(error: unknown): boolean {
+function isNegativeBalanceError(error: unknown): boolean {
   const e = error as { code?: unknown; constraint?: unknown } | null;
   return e?.code === "23514" && e.constraint === "token_balances_balance_check";
 }
@@ -32,7 +39,7 @@ export function isNegativeBalanceError(error: unknown): boolean {
  * A failure the batch's data itself caused (SQLSTATE classes 22, data exception, and 23, integrity
  * constraint), as opposed to a lost connection or a moved checkpoint.
  */
-export function isDataError(error: unknown): boolean {
+function isDataError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^2[23]/.test(code);
 }
@@ -42,7 +49,7 @@ export function isDataError(error: unknown): boolean {
  * to what is stored and to the opening balances the batch would have stored, leave a holder below
  * zero. One fault per token, naming the first such holder.
  */
-export async function findNegativeBalances(
+async function findNegativeBalances(
   client: pg.ClientBase,
   chainId: number,
   transfers: Pick<TransferLog, "token" | "from" | "to" | "amount" | "blockNumber">[],
@@ -92,7 +99,7 @@ export async function findNegativeBalances(
  * The tokens whose part of a failed batch fails on its own, for failures findNegativeBalances does
  * not explain: each token's writes are tried alone, in a transaction that is always rolled back.
  */
-export async function findFailingTokens(
+async function findFailingTokens(
   client: pg.ClientBase,
   chainId: number,
   batch: { transfers: TransferLog[]; states: StateLog[]; openings: OpeningBalance[] },
@@ -134,7 +141,7 @@ export async function findFailingTokens(
  * with the others is complete up to `completeTo` (the checkpoint): it becomes its catch-up block,
  * which is what `tokens.get` reports as its indexed block.
  */
-export async function quarantineTokens(
+async function quarantineTokens(
   client: pg.ClientBase,
   chainId: number,
   faults: TokenFault[],
@@ -150,65 +157,81 @@ export async function quarantineTokens(
   );
 }
 
-export type TokenResetOutcome =
-  /** Discovered via INDEXER_TOKENS: removed, so an indexer adds it again from the configuration. */
-  | { outcome: "forgotten"; removed: number }
-  /** Discovered via a factory: kept, and read again from its creation block. */
-  | { outcome: "restarted"; removed: number }
-  | { outcome: "not-found" }
-  /** An indexer runs and the token is not quarantined: its batches may be writing it. */
-  | { outcome: "busy" };
+/** Attempts in a row the node may refuse a token's opening balances before it is quarantined. */
+const OPENING_READ_ATTEMPTS = 3;
 
 /**
- * Forgets what was indexed for one token and lifts its quarantine, so that it is read again from
- * its first block (catching up on its own, then followed with the others). A quarantined token is
- * in no batch, so it may be reset while an indexer runs; any other token only when none runs.
+ * The opening balances a batch of `tokens` needs (see opening.ts); undefined when a token was
+ * quarantined instead (the node kept refusing them), and the batch is to be read again.
  */
-export async function resetTokenIndex(
-  client: pg.ClientBase,
-  chainId: number,
-  token: string,
-): Promise<TokenResetOutcome> {
-  const locked = await tryIndexerLock(client, chainId);
+export async function readOpenings(
+  ctx: IndexerContext,
+  client: pg.Client,
+  cp: Checkpoint,
+  tokens: TokenRow[],
+  decoded: DecodedLogs,
+): Promise<OpeningBalance[] | undefined> {
+  const openingBlocks = new Map<string, number>();
+  for (const t of tokens) if (t.openingBlock !== null) openingBlocks.set(t.address, t.openingBlock);
   try {
-    await client.query("begin");
-    const { rows } = await client.query<{ discovered_via: string; quarantined: boolean }>(
-      `select discovered_via, quarantined_at is not null as quarantined from tokens
-       where chain_id = $1 and address = $2 for update`,
-      [chainId, token],
-    );
-    const row = rows[0];
-    if (!row || (!locked && !row.quarantined)) {
-      await client.query("rollback");
-      return row ? { outcome: "busy" } : { outcome: "not-found" };
-    }
-    let removed = 0;
-    for (const sql of [
-      "delete from token_transfers where chain_id = $1 and token = $2",
-      "delete from token_balances where chain_id = $1 and token = $2",
-      "delete from token_state_events where chain_id = $1 and contract = $2",
-    ])
-      removed += (await client.query(sql, [chainId, token])).rowCount ?? 0;
-    if (row.discovered_via === "config") {
-      await client.query("delete from tokens where chain_id = $1 and address = $2", [chainId, token]);
-      await client.query("commit");
-      return { outcome: "forgotten", removed: removed + 1 };
-    }
-    // Behind the checkpoint it catches up from its creation; ahead of it, it is simply followed.
-    await client.query(
-      `update tokens t set total_supply = 0, paused = t.kind = 't-rex', quarantined_at = null,
-         quarantine_reason = null, updated_at = now(),
-         catch_up_block = case when c.block_number >= t.deployment_block then t.deployment_block - 1 end
-       from (select max(block_number) as block_number from indexer_checkpoints where chain_id = $1) c
-       where t.chain_id = $1 and t.address = $2`,
-      [chainId, token],
-    );
-    await client.query("commit");
-    return { outcome: "restarted", removed };
+    const openings = await readOpeningBalances(ctx.reader, client, ctx.chainId, openingBlocks, decoded);
+    ctx.openingRefusals.clear();
+    return openings;
   } catch (error) {
-    await client.query("rollback").catch(() => {});
-    throw error;
-  } finally {
-    if (locked) await releaseIndexerLock(client, chainId);
+    if (!(error instanceof OpeningReadError)) throw error;
+    const attempts = (ctx.openingRefusals.get(error.token) ?? 0) + 1;
+    ctx.openingRefusals.set(error.token, attempts);
+    // A refusal may be a passing one: retried (with the usual backoff) a few times first.
+    if (attempts < OPENING_READ_ATTEMPTS) throw error;
+    ctx.openingRefusals.delete(error.token);
+    await quarantineFaults(ctx, client, cp, [{ token: error.token, reason: error.reason }], []);
+    return undefined;
   }
+}
+
+/**
+ * After a batch failed on its own data: quarantines the tokens that caused it (true: read the
+ * batch again without them) — those leaving a holder below zero, else those whose writes fail
+ * on their own.
+ */
+export async function isolateFaults(
+  ctx: IndexerContext,
+  client: pg.Client,
+  error: unknown,
+  cp: Checkpoint,
+  batch: Pick<DecodedLogs, "transfers" | "states"> & { openings: OpeningBalance[] },
+  newTokens: NewToken[] = [],
+): Promise<boolean> {
+  if (!isDataError(error)) return false;
+  let faults = isNegativeBalanceError(error)
+    ? await findNegativeBalances(client, ctx.chainId, batch.transfers, batch.openings)
+    : [];
+  if (faults.length === 0) faults = await findFailingTokens(client, ctx.chainId, batch);
+  if (faults.length === 0) return false;
+  await quarantineFaults(ctx, client, cp, faults, newTokens);
+  return true;
+}
+
+/** Takes tokens out of indexing, with their reasons; tokens found in the failed batch are kept. */
+async function quarantineFaults(
+  ctx: IndexerContext,
+  client: pg.Client,
+  cp: Checkpoint,
+  faults: TokenFault[],
+  newTokens: NewToken[],
+) {
+  ctx.prefetched = undefined;
+  await inTransaction(client, async () => {
+    // A factory's token deployed in the failed range: stored now, so that it can be quarantined
+    // (and the others are not looked for again).
+    await insertTokens(client, ctx.chainId, newTokens);
+    await quarantineTokens(client, ctx.chainId, faults, cp.blockNumber);
+  });
+  for (const fault of faults)
+    ctx.log.warn(
+      { token: fault.token, reason: fault.reason },
+      "token quarantined: left out of indexing until `bun run kit indexer:reset --token` (the others go on)",
+    );
+  observeQuarantined(ctx, ctx.state.quarantinedTokens + faults.length);
+  reportStatus(ctx, true);
 }

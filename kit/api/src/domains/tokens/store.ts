@@ -1,9 +1,11 @@
-// The indexer's writes. Each function runs inside the caller's transaction, on the connection that
+// The indexer's writes of tokens, transfers and the balances and supply they move (state events:
+// store-state.ts; checkpoint and block hashes: store-checkpoint.ts; a reorg's undoing:
+// store-rollback.ts). Each function runs inside the caller's transaction, on the connection that
 // holds the indexer lock. Balances, total supply and state are derived from the rows the same
 // statement actually inserted (`RETURNING` of `ON CONFLICT DO NOTHING`): a log read twice adds
 // nothing twice, and a rollback subtracts exactly what the deleted rows had added.
 import type pg from "pg";
-import { type StateLog, type TransferLog, ZERO_ADDRESS } from "./chain-reader";
+import { type TransferLog, ZERO_ADDRESS } from "./chain-reader";
 import type { DiscoverySource } from "./contract-values";
 import type { TokenKind } from "./schema";
 
@@ -168,7 +170,7 @@ export async function insertTransfers(
  * Adds (`sign` 1n) or takes back (-1n) the balance and supply moves of `transfers`: summed here
  * with bigints (exact), written in two statements whatever the batch size.
  */
-async function applyTransfers(
+export async function applyTransfers(
   client: pg.ClientBase,
   chainId: number,
   transfers: Pick<TransferLog, "token" | "from" | "to" | "amount" | "blockNumber">[],
@@ -242,247 +244,15 @@ export function transferDeltas(
   return { balances: [...deltas.values()], supply };
 }
 
-/** Inserts state events and applies the inserted ones, in chain order. */
-export async function insertStateEvents(client: pg.ClientBase, chainId: number, events: StateLog[]): Promise<void> {
-  if (events.length === 0) return;
-  const { rows } = await client.query<{ contract: string; subject: string | null; kind: string }>(
-    `insert into token_state_events (chain_id, contract, tx_hash, log_index, block_number, block_hash, kind, subject, value)
-     select $1, * from unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
-     on conflict do nothing
-     returning contract, subject, kind`,
-    [
-      chainId,
-      events.map((e) => e.contract),
-      events.map((e) => e.txHash),
-      events.map((e) => e.logIndex),
-      events.map((e) => e.blockNumber),
-      events.map((e) => e.blockHash),
-      events.map((e) => e.kind),
-      events.map((e) => e.subject),
-      events.map((e) => e.value),
-    ],
-  );
-  // Re-derived from the whole stored history of each subject touched (a handful of rows): the same
-  // code then serves forward batches and rollbacks, and order within a batch cannot go wrong.
-  await rederiveState(client, chainId, rows);
-}
-
-interface Touched {
-  contract: string;
-  subject: string | null;
-  kind: string;
-}
-
-/** Sets paused, frozen, frozen amounts and identity registrations from the events that remain. */
-async function rederiveState(client: pg.ClientBase, chainId: number, touched: Touched[]): Promise<void> {
-  const pausedTokens = new Set<string>();
-  const holders = new Map<string, { token: string; holder: string }>();
-  const wallets = new Map<string, { registry: string; wallet: string }>();
-  for (const t of touched) {
-    if (t.kind === "paused" || t.kind === "unpaused") pausedTokens.add(t.contract);
-    else if (t.kind.startsWith("identity_") && t.subject)
-      wallets.set(`${t.contract}:${t.subject}`, { registry: t.contract, wallet: t.subject });
-    else if (t.subject) holders.set(`${t.contract}:${t.subject}`, { token: t.contract, holder: t.subject });
+/** Runs `work` in one transaction on the indexer's connection: committed, or rolled back and rethrown. */
+export async function inTransaction<T>(client: pg.Client, work: () => Promise<T>): Promise<T> {
+  await client.query("begin");
+  try {
+    const result = await work();
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback").catch(() => {});
+    throw error;
   }
-  if (pausedTokens.size > 0) {
-    // A T-REX token starts paused without an event; any other token starts unpaused.
-    await client.query(
-      `update tokens t set updated_at = now(), paused = coalesce(
-         (select e.kind = 'paused' from token_state_events e
-          where e.chain_id = t.chain_id and e.contract = t.address and e.kind in ('paused', 'unpaused')
-          order by e.block_number desc, e.log_index desc limit 1),
-         t.kind = 't-rex')
-       where t.chain_id = $1 and t.address = any($2::text[])`,
-      [chainId, [...pausedTokens]],
-    );
-  }
-  if (holders.size > 0) {
-    const list = [...holders.values()];
-    await client.query(
-      `insert into token_balances as b (chain_id, token, holder, frozen, frozen_amount, updated_block)
-       select $1, h.token, h.holder,
-         coalesce((select e.kind = 'address_frozen' from token_state_events e
-                   where e.chain_id = $1 and e.contract = h.token and e.subject = h.holder
-                     and e.kind in ('address_frozen', 'address_unfrozen')
-                   order by e.block_number desc, e.log_index desc limit 1), false),
-         coalesce((select sum(case when e.kind = 'tokens_frozen' then e.value::numeric else -e.value::numeric end)
-                   from token_state_events e
-                   where e.chain_id = $1 and e.contract = h.token and e.subject = h.holder
-                     and e.kind in ('tokens_frozen', 'tokens_unfrozen')), 0),
-         coalesce((select max(e.block_number) from token_state_events e
-                   where e.chain_id = $1 and e.contract = h.token and e.subject = h.holder), 0)
-       from unnest($2::text[], $3::text[]) as h(token, holder)
-       on conflict (chain_id, token, holder) do update
-         set frozen = excluded.frozen, frozen_amount = excluded.frozen_amount,
-             updated_block = greatest(b.updated_block, excluded.updated_block)`,
-      [chainId, list.map((h) => h.token), list.map((h) => h.holder)],
-    );
-  }
-  if (wallets.size > 0) {
-    const list = [...wallets.values()];
-    const registries = list.map((w) => w.registry);
-    const addresses = list.map((w) => w.wallet);
-    await client.query(
-      `delete from identity_registrations r using unnest($2::text[], $3::text[]) as w(registry, wallet)
-       where r.chain_id = $1 and r.registry = w.registry and r.wallet = w.wallet`,
-      [chainId, registries, addresses],
-    );
-    await client.query(
-      `insert into identity_registrations (chain_id, registry, wallet, identity, registered, updated_block)
-       select distinct on (e.contract, e.subject) $1, e.contract, e.subject, e.value, e.kind = 'identity_registered', e.block_number
-       from token_state_events e join unnest($2::text[], $3::text[]) as w(registry, wallet)
-         on e.contract = w.registry and e.subject = w.wallet
-       where e.chain_id = $1 and e.kind in ('identity_registered', 'identity_removed')
-       order by e.contract, e.subject, e.block_number desc, e.log_index desc`,
-      [chainId, registries, addresses],
-    );
-  }
-}
-
-export interface Checkpoint {
-  blockNumber: number;
-  blockHash: string;
-}
-
-export async function readCheckpoint(client: pg.ClientBase, chainId: number): Promise<Checkpoint | undefined> {
-  const { rows } = await client.query<{ block_number: string; block_hash: string }>(
-    "select block_number, block_hash from indexer_checkpoints where chain_id = $1",
-    [chainId],
-  );
-  const row = rows[0];
-  return row ? { blockNumber: Number(row.block_number), blockHash: row.block_hash } : undefined;
-}
-
-/**
- * Moves the checkpoint from `previous` to `next`. Fenced: if the row is not where this indexer
- * left it, another writer moved it, and the transaction must not commit.
- */
-export async function moveCheckpoint(
-  client: pg.ClientBase,
-  chainId: number,
-  previous: Checkpoint | undefined,
-  next: Checkpoint,
-): Promise<void> {
-  const result = previous
-    ? await client.query(
-        `update indexer_checkpoints set block_number = $2, block_hash = $3, updated_at = now()
-         where chain_id = $1 and block_number = $4 and block_hash = $5`,
-        [chainId, next.blockNumber, next.blockHash, previous.blockNumber, previous.blockHash],
-      )
-    : await client.query(
-        `insert into indexer_checkpoints (chain_id, block_number, block_hash) values ($1, $2, $3)
-         on conflict do nothing`,
-        [chainId, next.blockNumber, next.blockHash],
-      );
-  if (result.rowCount !== 1) throw new Error("the indexer checkpoint moved under this indexer (another writer?)");
-}
-
-/** Records block headers for reorg detection and forgets those older than the window. */
-export async function recordBlocks(
-  client: pg.ClientBase,
-  chainId: number,
-  headers: { number: number; hash: string; parentHash: string }[],
-  keepFrom: number,
-): Promise<void> {
-  if (headers.length > 0) {
-    await client.query(
-      `insert into indexer_blocks (chain_id, number, hash, parent_hash)
-       select $1, * from unnest($2::bigint[], $3::text[], $4::text[])
-       on conflict (chain_id, number) do update set hash = excluded.hash, parent_hash = excluded.parent_hash`,
-      [chainId, headers.map((h) => h.number), headers.map((h) => h.hash), headers.map((h) => h.parentHash)],
-    );
-  }
-  // The newest row always stays, whatever the window: it is the checkpoint's.
-  await client.query(
-    `delete from indexer_blocks where chain_id = $1 and number < $2
-       and number < (select max(number) from indexer_blocks where chain_id = $1)`,
-    [chainId, keepFrom],
-  );
-}
-
-export async function recentBlocks(client: pg.ClientBase, chainId: number, upTo: number) {
-  const { rows } = await client.query<{ number: string; hash: string }>(
-    "select number, hash from indexer_blocks where chain_id = $1 and number <= $2 order by number desc",
-    [chainId, upTo],
-  );
-  return rows.map((r) => ({ number: Number(r.number), hash: r.hash }));
-}
-
-export interface RollbackResult {
-  /** Transfers removed, per token. */
-  removed: Map<string, number>;
-  /** Factory-discovered tokens whose creation was undone. */
-  forgottenTokens: string[];
-}
-
-/**
- * Takes back everything above `ancestor`: transfers (and the balance and supply moves they made),
- * state events (state re-derived from those left), tokens created above it, recorded blocks,
- * catch-up progress; the checkpoint becomes `ancestor`.
- */
-export async function rollbackTo(
-  client: pg.ClientBase,
-  chainId: number,
-  ancestor: Checkpoint,
-  previous: Checkpoint,
-): Promise<RollbackResult> {
-  const { rows: tokenRows } = await client.query<{ address: string }>(
-    "select address from tokens where chain_id = $1",
-    [chainId],
-  );
-  const allTokens = tokenRows.map((r) => r.address);
-  const { rows: deleted } = await client.query<{
-    token: string;
-    from: string;
-    to: string;
-    amount: string;
-    block_number: string;
-  }>(
-    `delete from token_transfers
-     where chain_id = $1 and token = any($2::text[]) and block_number > $3
-     returning token, "from", "to", amount, block_number`,
-    [chainId, allTokens, ancestor.blockNumber],
-  );
-  await applyTransfers(
-    client,
-    chainId,
-    deleted.map((r) => ({
-      token: r.token,
-      from: r.from,
-      to: r.to,
-      amount: r.amount,
-      blockNumber: ancestor.blockNumber,
-    })),
-    -1n,
-  );
-  const removed = new Map<string, number>();
-  for (const row of deleted) removed.set(row.token, (removed.get(row.token) ?? 0) + 1);
-  const { rows: touched } = await client.query<Touched>(
-    `delete from token_state_events where chain_id = $1 and block_number > $2 returning contract, subject, kind`,
-    [chainId, ancestor.blockNumber],
-  );
-  const { rows: forgotten } = await client.query<{ address: string }>(
-    `delete from tokens where chain_id = $1 and discovered_via = 'factory' and deployment_block > $2 returning address`,
-    [chainId, ancestor.blockNumber],
-  );
-  const forgottenTokens = forgotten.map((r) => r.address);
-  if (forgottenTokens.length > 0) {
-    await client.query("delete from token_balances where chain_id = $1 and token = any($2::text[])", [
-      chainId,
-      forgottenTokens,
-    ]);
-  }
-  await rederiveState(
-    client,
-    chainId,
-    touched.filter((t) => !forgottenTokens.includes(t.contract)),
-  );
-  await client.query(
-    `update tokens set catch_up_block = least(catch_up_block, $2)
-     where chain_id = $1 and catch_up_block is not null`,
-    [chainId, ancestor.blockNumber],
-  );
-  await client.query("delete from indexer_blocks where chain_id = $1 and number > $2", [chainId, ancestor.blockNumber]);
-  await moveCheckpoint(client, chainId, previous, ancestor);
-  return { removed, forgottenTokens };
 }
