@@ -5,9 +5,9 @@ import { grantsRouter, operationsRouter } from "./domains/operations/router";
 import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
 import { portfolioRouter, tokensRouter, walletsRouter } from "./domains/tokens/router";
-import { os } from "./rpc/implement";
+import { implementRouter } from "./rpc/implement";
 
-export const router = os.router({
+export const router = implementRouter({
   system: systemRouter,
   me: meRouter,
   users: usersRouter,

@@ -16,6 +16,14 @@ export interface RateLimitResult {
   resetSeconds: number;
 }
 
+/** How a result is told to HTTP callers: the IETF draft RateLimit fields, plus Retry-After when refused. */
+export function setRateLimitHeaders(headers: Headers, result: RateLimitResult): void {
+  headers.set("ratelimit-limit", String(result.limit));
+  headers.set("ratelimit-remaining", String(result.remaining));
+  headers.set("ratelimit-reset", String(result.resetSeconds));
+  if (!result.allowed) headers.set("retry-after", String(Math.max(1, result.resetSeconds)));
+}
+
 /**
  * KEYS[1] the subject's log (a sorted set of request times); KEYS[2..n] keys to read in the same
  * round trip (the session check reads its entries here, so a signed-in call costs one trip).

@@ -2,14 +2,9 @@
 import { ORPCError } from "@orpc/server";
 import { type KeyGrants, keyGrants, type Permissions, roleGrants } from "../domains/auth/permissions";
 import { type Caller, resolveCaller } from "../domains/auth/session";
+import { setRateLimitHeaders } from "../infra/rate-limiter";
 import type { KitMeta } from "./base";
-import type { RequestContext } from "./context";
-
-/** The access middleware already refused anonymous callers of `user` procedures; this narrows the type. */
-export function signedIn(caller: Caller): Extract<Caller, { kind: "user" }> {
-  if (caller.kind !== "user") throw new ORPCError("UNAUTHORIZED", { defined: true });
-  return caller;
-}
+import type { RequestContext, SignedInCaller } from "./context";
 
 export async function checkAccess(context: RequestContext, meta: KitMeta): Promise<Caller> {
   const rule = context.rateLimitRules[meta.rateLimit ?? "default"];
@@ -19,11 +14,11 @@ export async function checkAccess(context: RequestContext, meta: KitMeta): Promi
     () => context.clientIp() ?? "unknown",
     rule,
   );
-  if (setCookies?.length) context.trace.setCookies = setCookies;
+  for (const cookie of setCookies ?? []) context.resHeaders.append("set-cookie", cookie);
   if (rateLimit) {
-    context.trace.rateLimit = rateLimit;
-    context.trace.rateLimitRule = rule.name;
+    setRateLimitHeaders(context.resHeaders, rateLimit);
     if (!rateLimit.allowed) {
+      context.metrics.rateLimited.inc({ rule: rule.name });
       throw new ORPCError("TOO_MANY_REQUESTS", {
         defined: true,
         message: `Too many requests; retry in ${rateLimit.resetSeconds} s.`,
@@ -31,7 +26,7 @@ export async function checkAccess(context: RequestContext, meta: KitMeta): Promi
       });
     }
   } else {
-    context.trace.rateLimitFailedOpen = true;
+    context.metrics.rateLimitFailOpen.inc();
   }
 
   if (meta.access === "public") return caller;
@@ -63,11 +58,7 @@ export async function checkAccess(context: RequestContext, meta: KitMeta): Promi
  * For a check a handler makes itself (e.g. "may see any wallet"): the role must grant `permission`
  * and, when the caller came with an API key, the key must carry `keyGrant` too.
  */
-export function callerMay(
-  caller: Extract<Caller, { kind: "user" }>,
-  permission: Permissions,
-  keyGrant: KeyGrants,
-): boolean {
+export function callerMay(caller: SignedInCaller, permission: Permissions, keyGrant: KeyGrants): boolean {
   return (
     roleGrants(caller.user.role, permission) && (caller.via !== "api-key" || keyGrants(caller.keyGrants, keyGrant))
   );

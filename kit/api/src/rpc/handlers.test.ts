@@ -41,7 +41,11 @@ const log = createLogger(
 const handlers = createRpcHandlers(probeRouter);
 
 async function rest(method: string, path: string, body?: string, contentType = "application/json") {
-  const context = { log: log.child({ reqId: "req-1" }), trace: {}, requestId: "req-1" } as unknown as RequestContext;
+  const context = {
+    log: log.child({ reqId: "req-1" }),
+    requestId: "req-1",
+    recordProcedure: () => {},
+  } as unknown as RequestContext;
   const request = new Request(`http://kit.test/api${path}`, {
     method,
     body,

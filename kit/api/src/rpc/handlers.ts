@@ -2,14 +2,17 @@
 import { OpenAPIHandler } from "@orpc/openapi/fetch";
 import { ORPCError, type Router, ValidationError } from "@orpc/server";
 import { RPCHandler } from "@orpc/server/fetch";
+import { ResponseHeadersPlugin } from "@orpc/server/plugins";
 import type { StandardHandlerOptions } from "@orpc/server/standard";
 import type { z } from "zod";
 import { KitError } from "../errors";
 import { isDatabaseUnavailable } from "../infra/db";
-import type { validationIssue } from "./base";
+import type { base, validationIssue } from "./base";
 import type { RequestContext } from "./context";
 
 type Issue = z.infer<typeof validationIssue>;
+/** The codes every procedure declares (rpc/base.ts), so the typed client knows each one it can see. */
+type DeclaredCode = keyof (typeof base)["~orpc"]["errorMap"];
 
 /**
  * Input validation failures become a BAD_REQUEST that lists each issue with its path, so a
@@ -27,7 +30,8 @@ const logged = new WeakSet<object>();
 export const DATABASE_UNAVAILABLE_MESSAGE = "Kit's database cannot be reached right now; retry in a few seconds.";
 
 const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
-  context.trace.procedure = path.join(".");
+  const procedure = path.join(".");
+  context.recordProcedure(procedure);
   try {
     return await next();
   } catch (error) {
@@ -35,10 +39,12 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
       // A 503 is ours to fix (a dependency down, a key not configured): on record with the request
       // id and the cause, which may say more than the caller is told.
       if (error.code === "SERVICE_UNAVAILABLE") {
-        context.log.warn({ err: error, procedure: context.trace.procedure }, "procedure answered 503");
+        context.log.warn({ err: error, procedure }, "procedure answered 503");
       }
       const data = error.issues ? { issues: error.issues } : undefined;
-      throw new ORPCError(error.code, { defined: true, message: error.message, data });
+      // Typed so that a KitError code missing from the shared error map fails to compile.
+      const code: DeclaredCode = error.code;
+      throw new ORPCError(code, { defined: true, message: error.message, data });
     }
     if (error instanceof ORPCError && error.code === "BAD_REQUEST" && error.cause instanceof ValidationError) {
       const issues: Issue[] = error.cause.issues.map((issue) => ({
@@ -58,7 +64,7 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
       });
     }
     if (!(error instanceof ORPCError) && isDatabaseUnavailable(error)) {
-      context.log.warn({ err: error, procedure: context.trace.procedure }, "procedure failed: database unavailable");
+      context.log.warn({ err: error, procedure }, "procedure failed: database unavailable");
       const unavailable = new ORPCError("SERVICE_UNAVAILABLE", {
         defined: true,
         message: DATABASE_UNAVAILABLE_MESSAGE,
@@ -67,7 +73,7 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
       throw unavailable;
     }
     if (!(error instanceof ORPCError) || error.status >= 500) {
-      context.log.error({ err: error, procedure: context.trace.procedure }, "procedure failed");
+      context.log.error({ err: error, procedure }, "procedure failed");
       if (typeof error === "object" && error !== null) logged.add(error);
     }
     throw error;
@@ -89,9 +95,15 @@ const logHandlerFaults: HandlerInterceptor = async ({ context, next }) => {
 
 // biome-ignore lint/suspicious/noExplicitAny: a router of any contract is served the same way
 export function createRpcHandlers(router: Router<any, RequestContext>) {
-  const common: Options = { clientInterceptors: [shapeErrors], interceptors: [logHandlerFaults] };
+  // A fresh object per handler: plugins add their interceptors to the options they are given.
+  const options = (): Options => ({
+    clientInterceptors: [shapeErrors],
+    interceptors: [logHandlerFaults],
+    // The response-header channel of the context (`resHeaders`, rpc/context.ts).
+    plugins: [new ResponseHeadersPlugin<RequestContext>()],
+  });
   return {
-    rpc: new RPCHandler<RequestContext>(router, common),
-    openapi: new OpenAPIHandler<RequestContext>(router, common),
+    rpc: new RPCHandler<RequestContext>(router, options()),
+    openapi: new OpenAPIHandler<RequestContext>(router, options()),
   };
 }

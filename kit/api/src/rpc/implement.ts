@@ -1,16 +1,68 @@
-import { implement } from "@orpc/server";
+// The builders a router starts from: each says who may call the procedures built from it.
+//
+//   publicProcedure.fx.currencies.handler(({ context }) => …)      anyone; context.caller may be anonymous
+//   userProcedure.settings.get.handler(({ context }) => …)          context.user is the signed-in user
+//
+// Who may call is declared once, in the contract's meta (`access`, `permission`, `keyGrant`,
+// `rateLimit`), and enforced by one middleware (rpc/access.ts) that every procedure of both builders
+// runs first. The builder only hands the handler what that middleware established, typed; that the
+// builder matches the meta is checked over the whole router when it is assembled
+// (`implementRouter`), so a public procedure built from `userProcedure`, or a user one from
+// `publicProcedure`, stops the process at start and fails the tests.
+import { implement, isProcedure, ORPCError, os as orpc } from "@orpc/server";
 import { contract } from "../contract";
+import type { Caller } from "../domains/auth/session";
 import { checkAccess, rejectNulCharacters } from "./access";
+import type { KitMeta } from "./base";
 import type { RequestContext } from "./context";
 
-/**
- * Server side of the contract: each domain's router implements its slice of this. Every
- * procedure passes the access middleware, driven by the meta its contract declares.
- */
-export const os = implement(contract)
+const os = implement(contract)
   .$context<RequestContext>()
   .use(async ({ context, next, procedure }, input) => {
     const caller = await checkAccess(context, procedure["~orpc"].meta);
     rejectNulCharacters(input);
     return next({ context: { caller } });
   });
+
+/** Procedures with `access: "public"`: anyone may call them, signed in or not. */
+export const publicProcedure = os;
+
+// Router-level (not per procedure), so it runs right after the access middleware and before input
+// validation, as that middleware does: a refused caller never learns whether their input was valid.
+const requireUser = orpc.$context<RequestContext & { caller: Caller }>().middleware(async ({ context, next }) => {
+  const { caller } = context;
+  // Unreachable while the builder matches the meta: the access middleware refused anonymous callers.
+  if (caller.kind !== "user") throw new ORPCError("UNAUTHORIZED", { defined: true });
+  return next({ context: { caller, user: caller.user } });
+});
+
+/** Procedures for signed-in users (the default `access`): `context.user` and a signed-in `context.caller`. */
+export const userProcedure = os.use(requireUser);
+
+type RouterOf = Parameters<typeof os.router>[0];
+
+/**
+ * The whole API: oRPC checks that it implements every procedure of the contract (types), and this
+ * checks that each procedure was built from the builder its meta calls for.
+ */
+export function implementRouter<T extends RouterOf>(procedures: T) {
+  const router = os.router(procedures);
+  const mismatches = builderMismatches(router);
+  if (mismatches.length > 0) {
+    throw new Error(`Procedures built from the wrong builder (see rpc/implement.ts): ${mismatches.join("; ")}`);
+  }
+  return router;
+}
+
+/** Each procedure whose builder does not match its meta's `access`, as "path: what to use". */
+export function builderMismatches(router: unknown, path: string[] = []): string[] {
+  if (isProcedure(router)) {
+    const meta = router["~orpc"].meta as KitMeta;
+    const builtForUsers = router["~orpc"].middlewares.includes(requireUser);
+    if (meta.access === "public" && builtForUsers) return [`${path.join(".")}: public, use publicProcedure`];
+    if (meta.access !== "public" && !builtForUsers) return [`${path.join(".")}: for users, use userProcedure`];
+    return [];
+  }
+  if (typeof router !== "object" || router === null) return [];
+  return Object.entries(router).flatMap(([key, child]) => builderMismatches(child, [...path, key]));
+}

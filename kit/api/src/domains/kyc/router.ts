@@ -1,6 +1,5 @@
-import { signedIn } from "../../rpc/access";
 import type { RequestContext } from "../../rpc/context";
-import { os } from "../../rpc/implement";
+import { userProcedure } from "../../rpc/implement";
 import { getApplication, saveApplication, submitApplication } from "./applications";
 import {
   confirmDocument,
@@ -27,59 +26,55 @@ function requester(context: RequestContext) {
 // Reviewer procedures name an application or document; review.ts enforces the four-eyes rule.
 export const kycRouter = {
   application: {
-    get: os.kyc.application.get.handler(({ context }) => getApplication(context, signedIn(context.caller).user.id)),
-    save: os.kyc.application.save.handler(({ context, input }) =>
-      saveApplication(context, signedIn(context.caller).user.id, input),
+    get: userProcedure.kyc.application.get.handler(({ context }) => getApplication(context, context.user.id)),
+    save: userProcedure.kyc.application.save.handler(({ context, input }) =>
+      saveApplication(context, context.user.id, input),
     ),
-    submit: os.kyc.application.submit.handler(({ context, input }) =>
-      submitApplication(context, signedIn(context.caller).user.id, input ?? {}),
+    submit: userProcedure.kyc.application.submit.handler(({ context, input }) =>
+      submitApplication(context, context.user.id, input ?? {}),
     ),
   },
   documents: {
-    list: os.kyc.documents.list.handler(({ context }) => listDocuments(context, signedIn(context.caller).user.id)),
-    createUpload: os.kyc.documents.createUpload.handler(({ context, input }) =>
-      createDocumentUpload(context, signedIn(context.caller).user.id, input),
+    list: userProcedure.kyc.documents.list.handler(({ context }) => listDocuments(context, context.user.id)),
+    createUpload: userProcedure.kyc.documents.createUpload.handler(({ context, input }) =>
+      createDocumentUpload(context, context.user.id, input),
     ),
-    confirm: os.kyc.documents.confirm.handler(({ context, input }) =>
-      confirmDocument(context, signedIn(context.caller).user.id, input.id),
+    confirm: userProcedure.kyc.documents.confirm.handler(({ context, input }) =>
+      confirmDocument(context, context.user.id, input.id),
     ),
-    remove: os.kyc.documents.remove.handler(({ context, input }) =>
-      removeDocument(context, signedIn(context.caller).user.id, input.id),
+    remove: userProcedure.kyc.documents.remove.handler(({ context, input }) =>
+      removeDocument(context, context.user.id, input.id),
     ),
-    downloadUrl: os.kyc.documents.downloadUrl.handler(({ context, input }) =>
-      getDocumentDownloadUrl(context, signedIn(context.caller).user.id, input.id, requester(context)),
+    downloadUrl: userProcedure.kyc.documents.downloadUrl.handler(({ context, input }) =>
+      getDocumentDownloadUrl(context, context.user.id, input.id, requester(context)),
     ),
   },
-  events: os.kyc.events.handler(({ context, signal }) =>
-    watchOwnStatus(context, signedIn(context.caller).user.id, signal),
-  ),
+  events: userProcedure.kyc.events.handler(({ context, signal }) => watchOwnStatus(context, context.user.id, signal)),
   review: {
-    queue: os.kyc.review.queue.handler(({ context, input }) =>
-      listQueue(context, signedIn(context.caller).user.id, input),
+    queue: userProcedure.kyc.review.queue.handler(({ context, input }) => listQueue(context, context.user.id, input)),
+    get: userProcedure.kyc.review.get.handler(({ context, input }) =>
+      getReview(context, context.user, input.applicationId, requester(context)),
     ),
-    get: os.kyc.review.get.handler(({ context, input }) =>
-      getReview(context, signedIn(context.caller).user, input.applicationId, requester(context)),
+    claim: userProcedure.kyc.review.claim.handler(({ context, input }) =>
+      claimApplication(context, context.user, input.applicationId, requester(context)),
     ),
-    claim: os.kyc.review.claim.handler(({ context, input }) =>
-      claimApplication(context, signedIn(context.caller).user, input.applicationId, requester(context)),
+    decide: userProcedure.kyc.review.decide.handler(({ context, input }) =>
+      decideApplication(context, context.user, input, requester(context)),
     ),
-    decide: os.kyc.review.decide.handler(({ context, input }) =>
-      decideApplication(context, signedIn(context.caller).user, input, requester(context)),
+    revoke: userProcedure.kyc.review.revoke.handler(({ context, input }) =>
+      revokeApplication(context, context.user, input, requester(context)),
     ),
-    revoke: os.kyc.review.revoke.handler(({ context, input }) =>
-      revokeApplication(context, signedIn(context.caller).user, input, requester(context)),
+    documentUrl: userProcedure.kyc.review.documentUrl.handler(({ context, input }) =>
+      getReviewDocumentUrl(context, context.user, input.documentId, requester(context)),
     ),
-    documentUrl: os.kyc.review.documentUrl.handler(({ context, input }) =>
-      getReviewDocumentUrl(context, signedIn(context.caller).user, input.documentId, requester(context)),
-    ),
-    events: os.kyc.review.events.handler(({ context, signal }) =>
-      watchQueue(context, signedIn(context.caller).user.id, signal),
+    events: userProcedure.kyc.review.events.handler(({ context, signal }) =>
+      watchQueue(context, context.user.id, signal),
     ),
   },
   onchain: {
-    retry: os.kyc.onchain.retry.handler(({ context, input }) => retryRegistration(context, input.wallet)),
-    liftFreeze: os.kyc.onchain.liftFreeze.handler(({ context, input }) =>
-      liftFreeze(context, signedIn(context.caller).user, input),
+    retry: userProcedure.kyc.onchain.retry.handler(({ context, input }) => retryRegistration(context, input.wallet)),
+    liftFreeze: userProcedure.kyc.onchain.liftFreeze.handler(({ context, input }) =>
+      liftFreeze(context, context.user, input),
     ),
   },
 };

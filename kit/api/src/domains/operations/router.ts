@@ -1,5 +1,5 @@
-import { signedIn } from "../../rpc/access";
-import { os } from "../../rpc/implement";
+import type { SignedInCaller, UserContext } from "../../rpc/context";
+import { userProcedure } from "../../rpc/implement";
 import { requireToken } from "../tokens/service";
 import type { OperationKind } from "./contract-values";
 import { addGrant, listGrants, removeGrant, requireGrant } from "./grants";
@@ -9,13 +9,10 @@ import { decideOperation, getOperation, listOperations, requestOperation } from 
 
 // Every procedure needs `tokens: operate` (issuers, admins; rpc/access.ts); the services then ask
 // for a grant on the token itself (grants.ts).
-const actorOf = (caller: Parameters<typeof signedIn>[0]) => {
-  const { user } = signedIn(caller);
-  return { id: user.id, role: user.role };
-};
+const actorOf = ({ user }: SignedInCaller) => ({ id: user.id, role: user.role });
 
 type RequestHandlerArgs = {
-  context: Parameters<typeof requestOperation>[0] & { caller: Parameters<typeof signedIn>[0]; headers: Headers };
+  context: UserContext;
   input: Record<string, unknown> & { address: string; idempotencyKey?: string };
 };
 const request =
@@ -27,7 +24,7 @@ const request =
       headerKey: context.headers.get("idempotency-key"),
     });
 
-const o = os.tokens.operations;
+const o = userProcedure.tokens.operations;
 
 export const operationsRouter = {
   mint: o.mint.handler(request("mint")),
@@ -65,7 +62,7 @@ export const operationsRouter = {
   },
 };
 
-const g = os.tokens.grants;
+const g = userProcedure.tokens.grants;
 
 export const grantsRouter = {
   list: g.list.handler(async ({ context, input }) => {

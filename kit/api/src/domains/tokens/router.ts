@@ -1,6 +1,6 @@
 import { KitError } from "../../errors";
-import { callerMay, signedIn } from "../../rpc/access";
-import { os } from "../../rpc/implement";
+import { callerMay } from "../../rpc/access";
+import { publicProcedure, userProcedure } from "../../rpc/implement";
 import { listWalletAddresses } from "../auth/wallets";
 import { watchTokenTransfers } from "./live";
 import { createLogoUpload, getTokenMetadata, requireTokenWriter, updateTokenMetadata } from "./metadata";
@@ -12,26 +12,26 @@ import { getToken, listHolders, listTokens, listTokenTransfers, listWalletTransf
 // Writes: the `tokens: manage` grant (issuers, admins), then for issuers an on-chain check that
 // one of their linked wallets is the token's owner or an agent (metadata.ts).
 export const tokensRouter = {
-  list: os.tokens.list.handler(({ context, input }) => listTokens(context, input)),
-  get: os.tokens.get.handler(({ context, input }) => getToken(context, input.address)),
-  holders: os.tokens.holders.handler(({ context, input }) => listHolders(context, input)),
-  transfers: os.tokens.transfers.handler(({ context, input }) => listTokenTransfers(context, input)),
-  events: os.tokens.events.handler(({ context, input, signal }) =>
-    watchTokenTransfers(context, signedIn(context.caller).user.id, input.address, signal),
+  list: publicProcedure.tokens.list.handler(({ context, input }) => listTokens(context, input)),
+  get: publicProcedure.tokens.get.handler(({ context, input }) => getToken(context, input.address)),
+  holders: userProcedure.tokens.holders.handler(({ context, input }) => listHolders(context, input)),
+  transfers: userProcedure.tokens.transfers.handler(({ context, input }) => listTokenTransfers(context, input)),
+  events: userProcedure.tokens.events.handler(({ context, input, signal }) =>
+    watchTokenTransfers(context, context.user.id, input.address, signal),
   ),
   metadata: {
-    get: os.tokens.metadata.get.handler(async ({ context, input }) => {
+    get: publicProcedure.tokens.metadata.get.handler(async ({ context, input }) => {
       const token = await requireToken(context, input.address);
       return getTokenMetadata(context, token.address);
     }),
-    update: os.tokens.metadata.update.handler(async ({ context, input }) => {
-      const { user } = signedIn(context.caller);
+    update: userProcedure.tokens.metadata.update.handler(async ({ context, input }) => {
+      const { user } = context;
       const token = await requireToken(context, input.address);
       await requireTokenWriter(context, user, token.address as `0x${string}`);
       return updateTokenMetadata(context, user.id, input);
     }),
-    createLogoUpload: os.tokens.metadata.createLogoUpload.handler(async ({ context, input }) => {
-      const { user } = signedIn(context.caller);
+    createLogoUpload: userProcedure.tokens.metadata.createLogoUpload.handler(async ({ context, input }) => {
+      const { user } = context;
       const token = await requireToken(context, input.address);
       await requireTokenWriter(context, user, token.address as `0x${string}`);
       return createLogoUpload(context, input);
@@ -42,10 +42,9 @@ export const tokensRouter = {
 export const walletsRouter = {
   // Investors (and reviewers) see their own wallets; issuers and admins any wallet (with an API
   // key, only if the key carries tokens: manage too).
-  transfers: os.wallets.transfers.handler(async ({ context, input }) => {
-    const caller = signedIn(context.caller);
-    if (!callerMay(caller, { tokens: ["manage"] }, { tokens: ["manage"] })) {
-      const { user } = caller;
+  transfers: userProcedure.wallets.transfers.handler(async ({ context, input }) => {
+    if (!callerMay(context.caller, { tokens: ["manage"] }, { tokens: ["manage"] })) {
+      const { user } = context;
       const own = await listWalletAddresses(context, user.id);
       if (!own.some((w) => w.toLowerCase() === input.address.toLowerCase())) {
         throw new KitError(
@@ -59,5 +58,5 @@ export const walletsRouter = {
 };
 
 export const portfolioRouter = {
-  get: os.portfolio.get.handler(({ context }) => getPortfolio(context, signedIn(context.caller).user.id)),
+  get: userProcedure.portfolio.get.handler(({ context }) => getPortfolio(context, context.user.id)),
 };
