@@ -5,6 +5,7 @@
 import type pg from "pg";
 import type { ResolvedConfig } from "./config";
 import type { Auth } from "./domains/auth/auth";
+import type { KycStatus, OnchainRegistrationStatus } from "./domains/kyc/schema";
 import type { Chain } from "./infra/chain";
 import type { Database } from "./infra/db";
 import type { Logger } from "./infra/log";
@@ -28,6 +29,8 @@ export interface Deps {
   jobs: JobQueue;
   /** What one domain tells another happened; runtime.ts wires the listeners. */
   events: DomainEvents;
+  /** What one domain asks another; runtime.ts wires the answers. */
+  queries: DomainQueries;
   rateLimitRules: RateLimitRules;
   startedAt: number;
 }
@@ -45,6 +48,54 @@ export interface DomainEvents {
   walletUnlinked(deps: WalletEventDeps, userId: string, wallet: string): Promise<void>;
   /** A system setting exchange-rate answers depend on changed (settings); exchange-rates drops cached answers. */
   fxSettingsChanged(deps: { redis: Redis; log: Logger }): Promise<void>;
+  /**
+   * A wallet recovery (token operations) is about to move an investor's registration from one
+   * wallet to another; kyc's eligibility jobs leave both wallets alone until it ends. Awaited
+   * before the first transaction: a failure stops the recovery (it is retried).
+   */
+  walletRecoveryStarting(deps: { db: Database }, recovery: WalletRecovery): Promise<void>;
+  /** The recovery ended: the registration `moved` to the new wallet, or stayed; kyc takes both back. */
+  walletRecoveryEnded(deps: WalletEventDeps, recovery: WalletRecovery, moved: boolean): Promise<void>;
+}
+
+/**
+ * An investor's registration (ONCHAINID identity) moving from a lost wallet to a new one. Wallets and
+ * identity are lowercase; `country` is the registry's ISO 3166-1 numeric code for the investor.
+ */
+export interface WalletRecovery {
+  chainId: number;
+  userId: string;
+  lostWallet: string;
+  newWallet: string;
+  identity: string;
+  country: number;
+}
+
+/**
+ * What one domain asks another without importing it: the token operations need a user's KYC
+ * standing, while kyc's eligibility sends its transactions through the operations outbox.
+ */
+export interface DomainQueries {
+  /** kyc: a user's KYC as of now, without personal data. */
+  kycStanding(deps: { db: Database }, userId: string): Promise<KycStanding>;
+  /** kyc: where Kit's eligibility stands with a wallet (null: it never acted on it). */
+  walletRegistration(deps: { db: Database }, chainId: number, wallet: string): Promise<WalletRegistration | null>;
+}
+
+export interface KycStanding {
+  /** The latest application's status; `none` when the user never applied. */
+  status: KycStatus | "none";
+  /** Approved and not yet expired: the user may hold Kit's tokens. */
+  approved: boolean;
+  /** When the latest approval ends or ended; null when never approved. */
+  expiresAt: Date | null;
+}
+
+export interface WalletRegistration {
+  userId: string;
+  status: OnchainRegistrationStatus;
+  /** Lowercase; null until Kit knew it. */
+  identity: string | null;
 }
 
 interface WalletEventDeps {

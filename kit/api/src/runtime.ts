@@ -2,7 +2,7 @@
 import type { Server } from "bun";
 import { createApp, createOperationalApp } from "./app";
 import type { ResolvedConfig } from "./config";
-import type { Deps, DomainEvents } from "./deps";
+import type { Deps, DomainEvents, DomainQueries } from "./deps";
 import { createAuth } from "./domains/auth/auth";
 import { createPasswordUser } from "./domains/auth/service";
 import { closeRateCopies } from "./domains/exchange-rates/cache";
@@ -11,6 +11,8 @@ import { closeStatusEvents } from "./domains/kyc/events";
 import { kycKeyMetrics } from "./domains/kyc/key-rotation";
 import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./domains/kyc/onchain";
 import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
+import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
+import { kycStanding, walletRegistration } from "./domains/kyc/standing";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { closeTokenStreams } from "./domains/tokens/live";
 import { allowPublicMetadataReads } from "./domains/tokens/metadata";
@@ -32,7 +34,12 @@ const domainEvents: DomainEvents = {
   walletLinked: queueNewWalletEligibility,
   walletUnlinked: queueUnlinkedWalletRevocation,
   fxSettingsChanged: forgetCachedRates,
+  walletRecoveryStarting: holdWalletsForRecovery,
+  walletRecoveryEnded: releaseWalletsAfterRecovery,
 };
+
+/** Who answers what one domain asks another. */
+const domainQueries: DomainQueries = { kycStanding, walletRegistration };
 
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {
   const rateLimitRules = resolveRateLimitRules(config.rateLimits);
@@ -50,6 +57,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     auth: createAuth({ config, db, redis, chain, log, rateLimitRules }),
     jobs: createJobQueue(config, log),
     events: domainEvents,
+    queries: domainQueries,
     rateLimitRules,
     startedAt: Date.now(),
   };

@@ -21,7 +21,7 @@ import {
   keyOf,
   readDeployment,
 } from "@kit/contracts";
-import { and, desc, eq, gt, ne, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, notInArray, sql } from "drizzle-orm";
 import {
   type Abi,
   type Address,
@@ -45,7 +45,7 @@ import { type ChainSigner, localSigner } from "../../infra/signer";
 import { listWalletAddresses } from "../auth/wallets";
 import { countryNumericCode } from "./countries";
 import { openFreezeCase } from "./freeze-cases";
-import { kycApplications, kycOnchainRegistrations, type OnchainRegistrationStatus } from "./schema";
+import { kycApplications, kycOnchainRegistrations, type OnchainRegistrationStatus, RECOVERY_STATUSES } from "./schema";
 
 export interface OnchainDeps {
   config: Pick<Config, "chain">;
@@ -103,7 +103,7 @@ export async function queueUnlinkedWalletRevocation(
         and(
           eq(kycOnchainRegistrations.userId, userId),
           eq(kycOnchainRegistrations.wallet, wallet.toLowerCase()),
-          ne(kycOnchainRegistrations.status, "revoked"),
+          notInArray(kycOnchainRegistrations.status, ["revoked", ...RECOVERY_STATUSES]),
         ),
       );
     if (!row) return;
@@ -265,6 +265,24 @@ export async function withWalletLock<T>(
   });
 }
 
+/** A wallet a recovery holds, or moved the registration away from (recovery.ts): eligibility leaves it alone. */
+async function heldByRecovery(db: Database, chainId: number, wallet: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: kycOnchainRegistrations.id })
+    .from(kycOnchainRegistrations)
+    .where(
+      and(
+        eq(kycOnchainRegistrations.chainId, chainId),
+        eq(kycOnchainRegistrations.wallet, wallet),
+        inArray(kycOnchainRegistrations.status, [...RECOVERY_STATUSES]),
+      ),
+    );
+  return row !== undefined;
+}
+
+const isRecoveryStatus = (status: OnchainRegistrationStatus) =>
+  (RECOVERY_STATUSES as readonly OnchainRegistrationStatus[]).includes(status);
+
 async function updateRow(db: Database, id: string, set: Partial<RegistrationRow>): Promise<void> {
   await db
     .update(kycOnchainRegistrations)
@@ -412,6 +430,7 @@ async function registerWallet(
   const approval = await currentApproval(deps.db, userId);
   if (approval?.id !== applicationId) return "skipped";
   if (!(await isLinked(deps.db, userId, wallet))) return "skipped";
+  if (await heldByRecovery(deps.db, chainId, wallet)) return "skipped";
   const country = countryNumericCode(approval.countryOfResidence ?? "");
 
   const [row] = await deps.db
@@ -597,7 +616,7 @@ export async function revokeEligibility(
       and(
         eq(kycOnchainRegistrations.userId, userId),
         eq(kycOnchainRegistrations.chainId, deployment.chainId),
-        ne(kycOnchainRegistrations.status, "revoked"),
+        notInArray(kycOnchainRegistrations.status, ["revoked", ...RECOVERY_STATUSES]),
         wallet === undefined ? undefined : eq(kycOnchainRegistrations.wallet, wallet),
       ),
     );
@@ -628,7 +647,7 @@ async function revokeWallet(
   const [row] = await deps.db.select().from(kycOnchainRegistrations).where(eq(kycOnchainRegistrations.id, stale.id));
   // Re-read under the lock: the wallet moved to another user, or is still (or again) the wallet of
   // an approved investor. A wallet stays eligible exactly while both hold.
-  if (!row || row.status === "revoked" || row.userId !== userId) return "skipped";
+  if (!row || row.status === "revoked" || isRecoveryStatus(row.status) || row.userId !== userId) return "skipped";
   if ((await currentApproval(deps.db, userId)) && (await isLinked(deps.db, userId, row.wallet))) {
     return "skipped";
   }

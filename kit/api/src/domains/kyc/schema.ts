@@ -224,8 +224,22 @@ export const kycDocumentAccess = pgTable(
   ],
 );
 
-export const ONCHAIN_REGISTRATION_STATUSES = ["pending", "registered", "failed", "revoked"] as const;
+/**
+ * `recovering`: a wallet recovery (token operations) is moving the wallet's registration, and the
+ * eligibility jobs leave it alone until it ends; `recovered`: the registration (its identity) moved
+ * to another wallet of the same investor, for good: Kit never registers the lost wallet again.
+ */
+export const ONCHAIN_REGISTRATION_STATUSES = [
+  "pending",
+  "registered",
+  "failed",
+  "revoked",
+  "recovering",
+  "recovered",
+] as const;
 export type OnchainRegistrationStatus = (typeof ONCHAIN_REGISTRATION_STATUSES)[number];
+/** Rows no eligibility job acts on: a wallet recovery holds them, or moved their registration away. */
+export const RECOVERY_STATUSES = ["recovering", "recovered"] as const satisfies readonly OnchainRegistrationStatus[];
 
 /**
  * One row per wallet and chain: where Kit stands in making the wallet eligible (ONCHAINID identity,

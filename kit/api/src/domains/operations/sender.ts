@@ -9,10 +9,10 @@
 import type pg from "pg";
 import { type Hex, keccak256, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
 import type { Database } from "../../infra/db";
-import type { Logger } from "../../infra/log";
 import { callOf, type OperationCall } from "./calls";
 import type { OperationsChain } from "./chain";
 import { type DecodedRevert, decodeRevert } from "./reverts";
+import { isMultiStep, planSteps, type StepDeps, stepReverted } from "./steps";
 import {
   highestStoredNonce,
   inFlightOperations,
@@ -23,10 +23,8 @@ import {
   transition,
 } from "./store";
 
-export interface SenderDeps {
-  db: Database;
+export interface SenderDeps extends StepDeps {
   pool: pg.Pool;
-  log: Logger;
 }
 
 /**
@@ -122,9 +120,15 @@ async function drain(deps: SenderDeps, chain: OperationsChain, options: SendOpti
   if (batch.length === 0) return summary;
   let nonce = await nextNonce(deps.db, chain);
   while (batch.length > 0) {
+    // Multi-step operations get the step to send now, or are settled when none is left.
+    batch = await planSteps(deps, chain, batch);
+    if (batch.length === 0) {
+      batch = await pendingOperations(deps.db, chain.chainId, BATCH);
+      continue;
+    }
     const [fees, head] = await Promise.all([chain.client.estimateFeesPerGas(), chain.client.getBlockNumber()]);
     const simulations = batch.map((operation) => {
-      const simulated = simulate(chain, callOf(operation.kind, operation.token, operation.parameters));
+      const simulated = simulate(chain, callOf(operation));
       simulated.catch(() => {}); // awaited below; a run that stops early leaves none unhandled
       return simulated;
     });
@@ -141,7 +145,7 @@ async function drain(deps: SenderDeps, chain: OperationsChain, options: SendOpti
       if ("revert" in gas) {
         // Simulated ahead, before the earlier ones of this batch were sent: ask again after them.
         await flush();
-        gas = await simulate(chain, callOf(operation.kind, operation.token, operation.parameters), "pending");
+        gas = await simulate(chain, callOf(operation), "pending");
       }
       if ("revert" in gas) {
         await failSimulated(deps, operation, gas.revert);
@@ -204,6 +208,11 @@ interface Fees {
 }
 
 async function failSimulated(deps: SenderDeps, operation: OperationRow, revert: DecodedRevert): Promise<void> {
+  if (isMultiStep(operation)) {
+    // Not the end of it: what earlier steps added is taken back first (steps.ts).
+    await stepReverted(deps, operation, revert, "pending");
+    return;
+  }
   await transition(deps.db, operation.id, {
     from: "pending",
     to: "failed",
@@ -218,7 +227,7 @@ async function sign(
   operation: OperationRow,
   slot: { nonce: number; fees: Fees; gas: bigint },
 ): Promise<SignedTransaction> {
-  const call = callOf(operation.kind, operation.token, operation.parameters);
+  const call = callOf(operation);
   const raw = await chain.agent.signTransaction({
     type: "eip1559",
     chainId: chain.chainId,
