@@ -252,14 +252,20 @@ export async function isLinked(db: Database, userId: string, wallet: string): Pr
   return (await linkedWallets(db, userId)).includes(wallet);
 }
 
-/** Jobs touching one wallet take turns; the lock ends with the transaction (or the connection). */
+/**
+ * Jobs touching one wallet take turns; the lock ends with the transaction (or the connection).
+ * With `waitMs`, a wait longer than that fails with PG_LOCK_NOT_AVAILABLE instead of going on.
+ */
 export async function withWalletLock<T>(
   db: Database,
   chainId: number,
   wallet: string,
   work: () => Promise<T>,
+  options: { waitMs?: number } = {},
 ): Promise<T> {
   return db.transaction(async (tx) => {
+    if (options.waitMs !== undefined)
+      await tx.execute(sql.raw(`set local lock_timeout = ${Math.ceil(options.waitMs)}`));
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`kyc-onchain:${chainId}:${wallet}`}, 0))`);
     return work();
   });

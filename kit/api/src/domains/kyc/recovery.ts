@@ -15,20 +15,36 @@ import { kycApplications, kycOnchainRegistrations, type OnchainRegistrationStatu
 
 /**
  * Holds both wallets' rows (made when missing) as `recovering`, under the eligibility jobs' wallet
- * locks, so a registration job running now finishes before and any later one skips them.
+ * locks, so a registration job running now finishes before and any later one skips them. The
+ * caller (the operations sender) holds its own lock meanwhile: a wait longer than LOCK_WAIT_MS
+ * fails with PG_LOCK_NOT_AVAILABLE rather than stall it, and the recovery is tried again later.
  */
 export async function holdWalletsForRecovery({ db }: { db: Database }, recovery: WalletRecovery): Promise<void> {
   const applicationId = await applicationOf(db, recovery.userId);
   if (!applicationId) throw new Error(`user ${recovery.userId} has no KYC application to record the recovery under`);
   const [first, second] = [recovery.lostWallet, recovery.newWallet].sort();
-  await withWalletLock(db, recovery.chainId, first as string, () =>
-    withWalletLock(db, recovery.chainId, second as string, async () => {
-      for (const wallet of [recovery.lostWallet, recovery.newWallet]) {
-        await setRow(db, recovery, applicationId, wallet, "recovering");
-      }
-    }),
+  const wait = { waitMs: LOCK_WAIT_MS };
+  await withWalletLock(
+    db,
+    recovery.chainId,
+    first as string,
+    () =>
+      withWalletLock(
+        db,
+        recovery.chainId,
+        second as string,
+        async () => {
+          for (const wallet of [recovery.lostWallet, recovery.newWallet]) {
+            await setRow(db, recovery, applicationId, wallet, "recovering");
+          }
+        },
+        wait,
+      ),
+    wait,
   );
 }
+
+const LOCK_WAIT_MS = 5_000;
 
 /** Ends the hold: the registration moved (`moved`) or not; either way eligibility is told what to do next. */
 export async function releaseWalletsAfterRecovery(

@@ -119,9 +119,12 @@ export function nextRecoveryStep(f: RecoveryFacts, progress: Pick<OperationSteps
   return { end: "recovered" };
 }
 
-/** Whether the step changes the identity registry (eligibility must be holding the wallets first). */
-export function touchesRegistry(step: RecoveryStep): boolean {
-  return step.action === "unregister_new_wallet" || step.action === "recovery_address";
+/**
+ * Whether the recovery is to move the registration (recoveryAddress: the lost wallet is still
+ * registered with the investor's identity): eligibility must hold both wallets from its first step.
+ */
+export function movesRegistration(f: RecoveryFacts): boolean {
+  return same(f.lostIdentity, f.identity);
 }
 
 export interface RecoverParameters {

@@ -75,6 +75,8 @@ export interface SendSummary {
   resumed: number;
   /** The operations this run broadcast (what its own confirmation pass looks at). */
   sentIds: string[];
+  /** Multi-step operations put off (steps.ts): left pending for the next run. */
+  deferred: number;
 }
 
 export interface SendOptions {
@@ -99,7 +101,7 @@ export async function sendPending(
   options: SendOptions = {},
 ): Promise<SendSummary> {
   const signer = chain.agent.address.toLowerCase();
-  const total: SendSummary = { sent: 0, failed: 0, resumed: 0, sentIds: [] };
+  const total: SendSummary = { sent: 0, failed: 0, resumed: 0, sentIds: [], deferred: 0 };
   for (;;) {
     const run = await withSignerLock(deps.pool, chain.chainId, signer, () => drain(deps, chain, options), {
       wait: false,
@@ -109,21 +111,25 @@ export async function sendPending(
     total.failed += run.failed;
     total.resumed += run.resumed;
     total.sentIds.push(...run.sentIds);
-    if ((await pendingOperations(deps.db, chain.chainId, 1)).length === 0) return total;
+    total.deferred += run.deferred;
+    if (run.deferred > 0 || (await pendingOperations(deps.db, chain.chainId, 1)).length === 0) return total;
   }
 }
 
 async function drain(deps: SenderDeps, chain: OperationsChain, options: SendOptions): Promise<SendSummary> {
   const resumed = await resumeInFlight(deps, chain, options.resume ?? "all");
-  const summary: SendSummary = { sent: 0, failed: 0, resumed, sentIds: [] };
+  const summary: SendSummary = { sent: 0, failed: 0, resumed, sentIds: [], deferred: 0 };
   let batch = await pendingOperations(deps.db, chain.chainId, BATCH);
   if (batch.length === 0) return summary;
   let nonce = await nextNonce(deps.db, chain);
   while (batch.length > 0) {
-    // Multi-step operations get the step to send now, or are settled when none is left.
-    batch = await planSteps(deps, chain, batch);
+    // Multi-step operations get the step to send now, or are settled when none is left. One put
+    // off stays pending: this run ends after the batch, and a later one plans it again.
+    const planned = await planSteps(deps, chain, batch);
+    summary.deferred += planned.deferred;
+    batch = planned.ready;
     if (batch.length === 0) {
-      batch = await pendingOperations(deps.db, chain.chainId, BATCH);
+      batch = summary.deferred > 0 ? [] : await pendingOperations(deps.db, chain.chainId, BATCH);
       continue;
     }
     const [fees, head] = await Promise.all([chain.client.estimateFeesPerGas(), chain.client.getBlockNumber()]);
@@ -156,7 +162,7 @@ async function drain(deps: SenderDeps, chain: OperationsChain, options: SendOpti
       nonce += 1;
     }
     await flush();
-    batch = await pendingOperations(deps.db, chain.chainId, BATCH);
+    batch = summary.deferred > 0 ? [] : await pendingOperations(deps.db, chain.chainId, BATCH);
   }
   return summary;
 }

@@ -7,17 +7,17 @@
 import { and, eq } from "drizzle-orm";
 import type { TransactionReceipt } from "viem";
 import type { DomainEvents, JobQueue, WalletRecovery } from "../../deps";
-import type { Database } from "../../infra/db";
+import { type Database, PG_LOCK_NOT_AVAILABLE, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { OperationsChain } from "./chain";
 import { readRecoveryFacts } from "./recover";
 import {
   describeStep,
+  movesRegistration,
   nextRecoveryStep,
   type RecoverParameters,
   type RecoveryFacts,
   type RecoveryStep,
-  touchesRegistry,
 } from "./recovery-steps";
 import type { DecodedRevert } from "./reverts";
 import { type OperationSteps, tokenOperations } from "./schema";
@@ -46,22 +46,31 @@ const noTransaction = () => ({
 
 /**
  * Gives each multi-step operation of `batch` the step to send now (recorded on the row), or settles
- * it when none is left; answers the operations to simulate and sign, in the batch's order.
+ * it when none is left; answers the operations to simulate and sign, in the batch's order, and how
+ * many were put off (the wallets' eligibility lock was busy: they stay pending for a later pass).
  */
 export async function planSteps(
   deps: StepDeps,
   chain: OperationsChain,
   batch: OperationRow[],
-): Promise<OperationRow[]> {
+): Promise<{ ready: OperationRow[]; deferred: number }> {
   const ready: OperationRow[] = [];
+  let deferred = 0;
   for (const operation of batch) {
-    if (!isMultiStep(operation)) ready.push(operation);
-    else {
+    if (!isMultiStep(operation)) {
+      ready.push(operation);
+      continue;
+    }
+    try {
       const planned = await planRecovery(deps, chain, operation);
       if (planned) ready.push(planned);
+    } catch (error) {
+      if (postgresError(error)?.code !== PG_LOCK_NOT_AVAILABLE) throw error;
+      deferred += 1;
+      deps.log.info({ operation: operation.id }, "wallet recovery put off: an eligibility job holds the wallets");
     }
   }
-  return ready;
+  return { ready, deferred };
 }
 
 async function planRecovery(
@@ -75,9 +84,9 @@ async function planRecovery(
   let progress = operation.steps ?? NO_STEPS;
   let facts = await read();
   let plan = nextRecoveryStep(facts, progress);
-  if ("send" in plan && touchesRegistry(plan.send) && !progress.announced) {
-    // Before the registry changes: kyc holds both wallets, then the chain is read again (an
-    // eligibility job that was running has finished by then).
+  if ("send" in plan && movesRegistration(facts) && !progress.announced) {
+    // Before the first step of a move of the registration: kyc holds both wallets, then the chain
+    // is read again (an eligibility job that was running has finished by then).
     await deps.events.walletRecoveryStarting(deps, recoveryOf(operation, facts));
     progress = { ...progress, announced: true };
     facts = await read();
