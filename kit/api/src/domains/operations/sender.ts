@@ -154,8 +154,7 @@ async function drain(deps: SenderDeps, chain: OperationsChain, options: SendOpti
         gas = await simulate(chain, callOf(operation), "pending");
       }
       if ("revert" in gas) {
-        await failSimulated(deps, operation, gas.revert);
-        summary.failed += 1;
+        if (await failSimulated(deps, operation, gas.revert)) summary.failed += 1;
         continue;
       }
       signed.push(await sign(chain, operation, { nonce, fees, gas: gas.limit }));
@@ -213,11 +212,11 @@ interface Fees {
   maxPriorityFeePerGas: bigint;
 }
 
-async function failSimulated(deps: SenderDeps, operation: OperationRow, revert: DecodedRevert): Promise<void> {
+/** False when the operation is not over: a multi-step one cleans up first (steps.ts). */
+async function failSimulated(deps: SenderDeps, operation: OperationRow, revert: DecodedRevert): Promise<boolean> {
   if (isMultiStep(operation)) {
-    // Not the end of it: what earlier steps added is taken back first (steps.ts).
     await stepReverted(deps, operation, revert, "pending");
-    return;
+    return false;
   }
   await transition(deps.db, operation.id, {
     from: "pending",
@@ -226,6 +225,7 @@ async function failSimulated(deps: SenderDeps, operation: OperationRow, revert: 
     reason: `the simulation reverted: ${revert.message}`,
   });
   deps.log.info({ operation: operation.id, reason: revert.message }, "token operation refused by the simulation");
+  return true;
 }
 
 async function sign(
