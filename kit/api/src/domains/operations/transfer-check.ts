@@ -140,11 +140,16 @@ export async function checkTransfer(
     );
   }
   const value = toSmallestUnit(input.amount, token.decimals, "amount");
-  const from = input.from.toLowerCase() as Address;
   const to = input.to.toLowerCase() as Address;
   let facts: TransferFacts;
   try {
-    facts = await readTransferFacts(deps.chain, token.address as Address, from, to, value);
+    facts = await readTransferFacts(
+      deps.chain,
+      token.address as Address,
+      input.from.toLowerCase() as Address,
+      to,
+      value,
+    );
   } catch (error) {
     if (error instanceof BaseError) {
       throw new KitError("SERVICE_UNAVAILABLE", "The chain node could not be read; retry shortly.");
@@ -152,44 +157,25 @@ export async function checkTransfer(
     throw error;
   }
   const units = (raw: bigint) => fromSmallestUnit(raw, token.decimals);
-  const reasons: TransferReason[] = [];
+  const reasons = holdingReasons(facts, value, units);
   const warnings: TransferReason[] = [];
-  const reason = (party: Party, code: string, message: string) => reasons.push({ code, message, party });
-
-  if (facts.paused)
-    reason("token", "token_paused", "the token is paused: no holder can transfer it until it is unpaused");
-  if (facts.senderFrozen) reason("sender", "sender_frozen", "the sender's wallet is frozen on this token");
-  if (facts.receiverFrozen) reason("receiver", "receiver_frozen", "the receiver's wallet is frozen on this token");
-  if (value > facts.balance) {
-    reason(
-      "sender",
-      "insufficient_balance",
-      `the sender holds ${units(facts.balance)}, less than the ${units(value)} to send`,
-    );
-  } else if (value > facts.balance - facts.frozenAmount) {
-    reason(
-      "sender",
-      "tokens_frozen",
-      `${units(facts.frozenAmount)} of the sender's ${units(facts.balance)} are frozen: at most ${units(facts.balance - facts.frozenAmount)} can be sent`,
-    );
-  }
   const seesReceiver = viewer.privileged || viewer.wallets.includes(to);
   if (!facts.receiverVerified) {
     const why = seesReceiver
       ? await receiverNotVerified(deps, token.chainId, to)
       : { code: "receiver_not_eligible", message: "the receiver is not eligible to hold this token" };
-    reason("receiver", why.code, why.message);
+    reasons.push({ party: "receiver", ...why });
   } else if (seesReceiver) {
     const ending = await receiverApprovalEnded(deps, to);
     if (ending) warnings.push({ party: "receiver", ...ending });
   }
   if (facts.complianceRefusal) {
-    const modules = facts.complianceRefusal;
-    reason(
-      "token",
-      "compliance_refused",
-      `the token's compliance rules refuse this transfer${modules.length > 0 ? ` (${modules.join(", ")})` : ""}`,
-    );
+    const modules = facts.complianceRefusal.length > 0 ? ` (${facts.complianceRefusal.join(", ")})` : "";
+    reasons.push({
+      party: "token",
+      code: "compliance_refused",
+      message: `the token's compliance rules refuse this transfer${modules}`,
+    });
   }
   if (!facts.senderVerified) {
     warnings.push({
@@ -206,6 +192,32 @@ export async function checkTransfer(
     amount: { raw: value.toString(), formatted: units(value) },
     blockNumber: facts.block.toString(),
   };
+}
+
+/** Paused, frozen wallets, the balance less its frozen part: the chain's facts, public to anyone. */
+function holdingReasons(facts: TransferFacts, value: bigint, units: (raw: bigint) => string): TransferReason[] {
+  const reasons: TransferReason[] = [];
+  const reason = (party: Party, code: string, message: string) => reasons.push({ code, message, party });
+  if (facts.paused) {
+    reason("token", "token_paused", "the token is paused: no holder can transfer it until it is unpaused");
+  }
+  if (facts.senderFrozen) reason("sender", "sender_frozen", "the sender's wallet is frozen on this token");
+  if (facts.receiverFrozen) reason("receiver", "receiver_frozen", "the receiver's wallet is frozen on this token");
+  const free = facts.balance - facts.frozenAmount;
+  if (value > facts.balance) {
+    reason(
+      "sender",
+      "insufficient_balance",
+      `the sender holds ${units(facts.balance)}, less than the ${units(value)} to send`,
+    );
+  } else if (value > free) {
+    reason(
+      "sender",
+      "tokens_frozen",
+      `${units(facts.frozenAmount)} of the sender's ${units(facts.balance)} are frozen: at most ${units(free)} can be sent`,
+    );
+  }
+  return reasons;
 }
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
