@@ -9,6 +9,7 @@ import type { SessionMemo } from "./domains/auth/session";
 import type { RateCopies } from "./domains/exchange-rates/cache";
 import type { FxProvider } from "./domains/exchange-rates/contract-values";
 import type { StatusEvent } from "./domains/kyc/contract";
+import type { KycStatus, OnchainRegistrationStatus } from "./domains/kyc/contract-values";
 import type { PiiKeyring } from "./domains/kyc/crypto";
 import type { EligibilityChainCache } from "./domains/kyc/eligibility-chain";
 import type { CachedSystemInfo } from "./domains/system/contract";
@@ -87,6 +88,27 @@ export interface DomainEvents {
   walletUnlinked(deps: WalletEventDeps, userId: string, wallet: string): Promise<void>;
   /** A system setting exchange-rate answers depend on changed (settings); exchange-rates drops cached answers. */
   fxSettingsChanged(deps: Pick<Deps, "redis" | "log" | "local">): Promise<void>;
+  /**
+   * A wallet recovery (token operations) is about to move an investor's registration from one
+   * wallet to another; kyc's eligibility jobs leave both wallets alone until it ends. Awaited
+   * before the first transaction: a failure stops the recovery (it is retried).
+   */
+  walletRecoveryStarting(deps: { db: Database }, recovery: WalletRecovery): Promise<void>;
+  /** The recovery ended: the registration `moved` to the new wallet, or stayed; kyc takes both back. */
+  walletRecoveryEnded(deps: WalletEventDeps, recovery: WalletRecovery, moved: boolean): Promise<void>;
+}
+
+/**
+ * An investor's registration (ONCHAINID identity) moving from a lost wallet to a new one. Wallets and
+ * identity are lowercase; `country` is the registry's ISO 3166-1 numeric code for the investor.
+ */
+export interface WalletRecovery {
+  chainId: number;
+  userId: string;
+  lostWallet: string;
+  newWallet: string;
+  identity: string;
+  country: number;
 }
 
 /**
@@ -96,6 +118,26 @@ export interface DomainEvents {
 export interface DomainQueries {
   /** The exchange-rate providers in the order admins set (settings); exchange-rates answers and refreshes by it. */
   fxProviderOrder(deps: Pick<Deps, "config" | "db" | "redis" | "log">): Promise<readonly FxProvider[]>;
+  /** kyc: a user's KYC as of now, without personal data. */
+  kycStanding(deps: { db: Database }, userId: string): Promise<KycStanding>;
+  /** kyc: where Kit's eligibility stands with a wallet (null: it never acted on it). */
+  walletRegistration(deps: { db: Database }, chainId: number, wallet: string): Promise<WalletRegistration | null>;
+}
+
+export interface KycStanding {
+  /** The latest application's status; `none` when the user never applied. */
+  status: KycStatus | "none";
+  /** Approved and not yet expired: the user may hold Kit's tokens. */
+  approved: boolean;
+  /** When the latest approval ends or ended; null when never approved. */
+  expiresAt: Date | null;
+}
+
+export interface WalletRegistration {
+  userId: string;
+  status: OnchainRegistrationStatus;
+  /** Lowercase; null until Kit knew it. */
+  identity: string | null;
 }
 
 interface WalletEventDeps {

@@ -1,7 +1,7 @@
 import { meRouter, usersRouter } from "./domains/auth/router";
 import { fxRouter } from "./domains/exchange-rates/router";
 import { kycRouter } from "./domains/kyc/router";
-import { grantsRouter, operationsRouter } from "./domains/operations/router";
+import { grantsRouter, operationsRouter, transferCheckRouter } from "./domains/operations/router";
 import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
 import { portfolioRouter, tokensRouter, walletsRouter } from "./domains/tokens/router";
@@ -14,7 +14,7 @@ export const router = implementRouter({
   fx: fxRouter,
   kyc: kycRouter,
   settings: settingsRouter,
-  tokens: { ...tokensRouter, operations: operationsRouter, grants: grantsRouter },
+  tokens: { ...tokensRouter, ...transferCheckRouter, operations: operationsRouter, grants: grantsRouter },
   wallets: walletsRouter,
   portfolio: portfolioRouter,
 });

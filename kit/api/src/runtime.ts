@@ -14,6 +14,8 @@ import { createStatusStreams } from "./domains/kyc/events";
 import { kycKeyMetrics } from "./domains/kyc/key-rotation";
 import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./domains/kyc/onchain";
 import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
+import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
+import { kycStanding, walletRegistration } from "./domains/kyc/standing";
 import { getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { createTokenTransferStreams } from "./domains/tokens/live";
@@ -37,11 +39,15 @@ const domainEvents: DomainEvents = {
   walletLinked: queueNewWalletEligibility,
   walletUnlinked: queueUnlinkedWalletRevocation,
   fxSettingsChanged: forgetCachedRates,
+  walletRecoveryStarting: holdWalletsForRecovery,
+  walletRecoveryEnded: releaseWalletsAfterRecovery,
 };
 
 /** Who answers what: the asking domain does not import the answering one. */
 const domainQueries: DomainQueries = {
   fxProviderOrder: async (deps) => (await getSystemSettings(deps)).fxProviders,
+  kycStanding,
+  walletRegistration,
 };
 
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {

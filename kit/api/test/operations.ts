@@ -13,6 +13,7 @@ import { operationJobs } from "../src/domains/operations/jobs";
 import { tokenOperations } from "../src/domains/operations/schema";
 import type { OperationRow } from "../src/domains/operations/store";
 import { createMetrics } from "../src/infra/metrics";
+import { jobDefinitions } from "../src/jobs/registry";
 import { type RunningWorker, startWorker } from "../src/jobs/worker";
 import { callApi } from "./api";
 import { createTestKit, type TestKit } from "./kit";
@@ -52,11 +53,25 @@ export async function startOperationsKit(env: Record<string, string> = {}): Prom
   return { dev, kit, bond: bond.address, equity: equity.address, admin };
 }
 
-/** The outbox's jobs in this process, the sweep left unscheduled unless asked (a test decides what runs). */
-export async function startOperationsWorker(kit: TestKit, options: { sweep?: boolean } = {}): Promise<RunningWorker> {
-  const definitions: JobDefinition<string>[] = operationJobs(kit.config).map((definition) =>
-    options.sweep ? definition : { ...definition, everySeconds: undefined },
-  );
+/**
+ * The outbox's jobs in this process, the sweep left unscheduled unless asked (a test decides what
+ * runs); with `eligibility`, the on-chain KYC jobs too (run when queued, never on a schedule).
+ */
+export async function startOperationsWorker(
+  kit: TestKit,
+  options: { sweep?: boolean; eligibility?: boolean } = {},
+): Promise<RunningWorker> {
+  const eligibility = options.eligibility
+    ? jobDefinitions(kit.config)
+        .filter((d) => d.name.startsWith("kyc.onchain."))
+        .map(({ everySeconds: _, ...definition }) => ({ ...definition, backoffMs: 200 }))
+    : [];
+  const definitions: JobDefinition<string>[] = [
+    ...operationJobs(kit.config).map((definition) =>
+      options.sweep ? definition : { ...definition, everySeconds: undefined },
+    ),
+    ...eligibility,
+  ];
   const worker = await startWorker(kit.deps, definitions, { metrics: createMetrics() });
   afterAll(() => worker.close());
   return worker;

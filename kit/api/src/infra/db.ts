@@ -10,6 +10,8 @@ export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 /** Postgres's own SQLSTATE codes that callers turn into answers. */
 export const PG_UNIQUE_VIOLATION = "23505";
+/** A lock not granted within `lock_timeout`. */
+export const PG_LOCK_NOT_AVAILABLE = "55P03";
 export const PG_FOREIGN_KEY_VIOLATION = "23503";
 export const PG_CHECK_VIOLATION = "23514";
 

@@ -92,6 +92,7 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "tokens.holders":                  { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.transfers":                { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.events":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.transferCheck":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.metadata.get":             { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
   "tokens.metadata.update":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.metadata.createLogoUpload": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -105,6 +106,7 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "tokens.operations.freezePartial":   { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.operations.unfreezePartial": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.operations.forcedTransfer":  { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.recover":         { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.operations.list":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.operations.events":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.operations.get":             { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -358,6 +360,9 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "tokens.holders": async () => ({ input: { address: randomAddress(), limit: 10 } }),
   "tokens.transfers": async () => ({ input: { address: randomAddress(), limit: 10 } }),
   "tokens.events": async () => ({ input: { address: randomAddress() } }),
+  "tokens.transferCheck": async () => ({
+    input: { address: randomAddress(), from: randomAddress(), to: randomAddress(), amount: "1" },
+  }),
   "tokens.metadata.get": async () => ({ input: { address: randomAddress() } }),
   "tokens.metadata.update": async () => {
     const address = randomAddress();
@@ -384,6 +389,9 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   }),
   "tokens.operations.forcedTransfer": async () => ({
     input: { address: randomAddress(), from: randomAddress(), to: randomAddress(), amount: "1" },
+  }),
+  "tokens.operations.recover": async () => ({
+    input: { address: randomAddress(), lostWallet: randomAddress(), newWallet: randomAddress() },
   }),
   "tokens.operations.list": async () => ({ input: { address: randomAddress(), limit: 10 } }),
   "tokens.operations.events": async () => ({ input: { address: randomAddress() } }),

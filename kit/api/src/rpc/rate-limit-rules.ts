@@ -21,6 +21,8 @@ const rules = {
    * pull applicants' records; `kit_rate_limited_total{rule="kyc.application-reads"}` is the alert.
    */
   "kyc.application-reads": { limit: 120, windowSeconds: 60 },
+  /** Transfer checks (about ten chain reads each): a dApp asks before each transfer, not in a loop. */
+  "tokens.transfer-check": { limit: 60, windowSeconds: 60 },
   /** Password attempts at one account from one client address (an IPv6 /64). */
   "auth.sign-in.account-address": { limit: 10, windowSeconds: 15 * 60 },
   /**

@@ -30,8 +30,22 @@ export type DocumentType = (typeof DOCUMENT_TYPES)[number];
 export const DOCUMENT_CONTENT_TYPES = ["image/jpeg", "image/png", "application/pdf"] as const;
 export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
-export const ONCHAIN_REGISTRATION_STATUSES = ["pending", "registered", "failed", "revoked"] as const;
+/**
+ * `recovering`: a wallet recovery (token operations) is moving the wallet's registration, and the
+ * eligibility jobs leave it alone until it ends; `recovered`: the registration (its identity) moved
+ * to another wallet of the same investor, for good: Kit never registers the lost wallet again.
+ */
+export const ONCHAIN_REGISTRATION_STATUSES = [
+  "pending",
+  "registered",
+  "failed",
+  "revoked",
+  "recovering",
+  "recovered",
+] as const;
 export type OnchainRegistrationStatus = (typeof ONCHAIN_REGISTRATION_STATUSES)[number];
+/** Rows no eligibility job acts on: a wallet recovery holds them, or moved their registration away. */
+export const RECOVERY_STATUSES = ["recovering", "recovered"] as const satisfies readonly OnchainRegistrationStatus[];
 
 /** Why an approval was revoked; sanctions and fraud freeze the user's wallets on Kit's tokens. */
 export const REVOCATION_CATEGORIES = ["sanctions", "fraud", "other"] as const;

@@ -123,7 +123,7 @@ const onchainRegistration = z.object({
   wallet: z.string().meta({ description: "EIP-55 checksummed" }),
   status: z.enum(ONCHAIN_REGISTRATION_STATUSES).meta({
     description:
-      "pending: queued or in progress; registered: verified in the identity registry; failed: gave up (an admin may retry); revoked: Kit's claim revoked",
+      "pending: queued or in progress; registered: verified in the identity registry; failed: gave up (an admin may retry); revoked: Kit's claim revoked; recovering: a wallet recovery is moving its registration; recovered: its registration moved to another of the investor's wallets",
   }),
   identity: z.string().nullable().meta({ description: "The wallet's ONCHAINID identity, once created" }),
   claimId: z.string().nullable().meta({ description: "The id of Kit's KYC claim on the identity" }),

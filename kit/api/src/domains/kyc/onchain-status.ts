@@ -56,6 +56,8 @@ const NOT_FAILED: Record<Exclude<RegistrationRow["status"], "failed">, string> =
   pending: "it is already queued or in progress",
   registered: "the wallet is verified on chain; there is nothing to retry",
   revoked: "Kit's claim on it is revoked; a new approval registers it again",
+  recovering: "a wallet recovery is moving its registration; it ends with the recovery",
+  recovered: "its registration moved to another wallet of the same investor (a recovery); Kit never registers it again",
 };
 
 /**

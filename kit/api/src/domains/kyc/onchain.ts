@@ -10,7 +10,7 @@
 // Jobs for one wallet run one at a time (a Postgres advisory lock), and each re-reads the
 // application under that lock, so a revocation queued behind a registration always wins.
 import { claimIdOf, hasValidClaim, identityAbi, identityRegistryAbi, idFactoryAbi, keyOf } from "@kit/contracts";
-import { and, desc, eq, gt, ne, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, ne, notInArray, sql } from "drizzle-orm";
 import {
   type Abi,
   type Address,
@@ -31,7 +31,7 @@ import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { ChainSigner } from "../../infra/signer";
 import { listWalletAddresses } from "../auth/wallets";
-import type { OnchainRegistrationStatus } from "./contract-values";
+import { type OnchainRegistrationStatus, RECOVERY_STATUSES } from "./contract-values";
 import { countryNumericCode } from "./countries";
 import type { EligibilityChain } from "./eligibility-chain";
 import { openFreezeCase } from "./freeze-cases";
@@ -94,7 +94,7 @@ export async function queueUnlinkedWalletRevocation(
         and(
           eq(kycOnchainRegistrations.userId, userId),
           eq(kycOnchainRegistrations.wallet, wallet.toLowerCase()),
-          ne(kycOnchainRegistrations.status, "revoked"),
+          notInArray(kycOnchainRegistrations.status, ["revoked", ...RECOVERY_STATUSES]),
         ),
       );
     if (!row) return;
@@ -186,18 +186,42 @@ export async function isLinked(db: Database, userId: string, wallet: string): Pr
   return (await linkedWallets(db, userId)).includes(wallet);
 }
 
-/** Jobs touching one wallet take turns; the lock ends with the transaction (or the connection). */
+/**
+ * Jobs touching one wallet take turns; the lock ends with the transaction (or the connection).
+ * With `waitMs`, a wait longer than that fails with PG_LOCK_NOT_AVAILABLE instead of going on.
+ */
 export async function withWalletLock<T>(
   db: Database,
   chainId: number,
   wallet: string,
   work: () => Promise<T>,
+  options: { waitMs?: number } = {},
 ): Promise<T> {
   return db.transaction(async (tx) => {
+    if (options.waitMs !== undefined)
+      await tx.execute(sql.raw(`set local lock_timeout = ${Math.ceil(options.waitMs)}`));
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`kyc-onchain:${chainId}:${wallet}`}, 0))`);
     return work();
   });
 }
+
+/** A wallet a recovery holds, or moved the registration away from (recovery.ts): eligibility leaves it alone. */
+async function heldByRecovery(db: Database, chainId: number, wallet: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: kycOnchainRegistrations.id })
+    .from(kycOnchainRegistrations)
+    .where(
+      and(
+        eq(kycOnchainRegistrations.chainId, chainId),
+        eq(kycOnchainRegistrations.wallet, wallet),
+        inArray(kycOnchainRegistrations.status, [...RECOVERY_STATUSES]),
+      ),
+    );
+  return row !== undefined;
+}
+
+const isRecoveryStatus = (status: OnchainRegistrationStatus) =>
+  (RECOVERY_STATUSES as readonly OnchainRegistrationStatus[]).includes(status);
 
 async function updateRow(db: Database, id: string, set: Partial<RegistrationRow>): Promise<void> {
   await db
@@ -346,6 +370,7 @@ async function registerWallet(
   const approval = await currentApproval(deps.db, userId);
   if (approval?.id !== applicationId) return "skipped";
   if (!(await isLinked(deps.db, userId, wallet))) return "skipped";
+  if (await heldByRecovery(deps.db, chainId, wallet)) return "skipped";
   const country = countryNumericCode(approval.countryOfResidence ?? "");
 
   const [row] = await deps.db
@@ -531,7 +556,7 @@ export async function revokeEligibility(
       and(
         eq(kycOnchainRegistrations.userId, userId),
         eq(kycOnchainRegistrations.chainId, deployment.chainId),
-        ne(kycOnchainRegistrations.status, "revoked"),
+        notInArray(kycOnchainRegistrations.status, ["revoked", ...RECOVERY_STATUSES]),
         wallet === undefined ? undefined : eq(kycOnchainRegistrations.wallet, wallet),
       ),
     );
@@ -562,7 +587,7 @@ async function revokeWallet(
   const [row] = await deps.db.select().from(kycOnchainRegistrations).where(eq(kycOnchainRegistrations.id, stale.id));
   // Re-read under the lock: the wallet moved to another user, or is still (or again) the wallet of
   // an approved investor. A wallet stays eligible exactly while both hold.
-  if (!row || row.status === "revoked" || row.userId !== userId) return "skipped";
+  if (!row || row.status === "revoked" || isRecoveryStatus(row.status) || row.userId !== userId) return "skipped";
   if ((await currentApproval(deps.db, userId)) && (await isLinked(deps.db, userId, row.wallet))) {
     return "skipped";
   }

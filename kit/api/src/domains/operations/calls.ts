@@ -1,7 +1,9 @@
-// Each operation kind as the one call on its token that carries it out.
+// Each operation kind as the call that carries it out (a recovery: its current step's).
 import { tokenAbi } from "@kit/contracts";
 import { type Address, encodeFunctionData, type Hex } from "viem";
 import type { OperationKind } from "./contract-values";
+import { type RecoverParameters, type RecoveryStep, recoveryCall } from "./recovery-steps";
+import type { OperationRow } from "./store";
 
 /** Parameters as stored: addresses lowercase, amounts integer strings in the token's smallest unit. */
 export interface OperationParameters {
@@ -14,7 +16,7 @@ export interface OperationParameters {
   freeze_partial: { wallet: string; amount: string };
   unfreeze_partial: { wallet: string; amount: string };
   forced_transfer: { from: string; to: string; amount: string };
-  recover: { lostWallet: string; newWallet: string; investorOnchainId: string };
+  recover: RecoverParameters;
 }
 
 export interface OperationCall {
@@ -26,9 +28,13 @@ export interface OperationCall {
 const addr = (value: unknown) => value as Address;
 const big = (value: unknown) => BigInt(value as string);
 
-/** The token call for `kind`; a mint to one recipient is `mint`, to several one `batchMint`. */
-export function callOf(kind: OperationKind, token: string, parameters: Record<string, unknown>): OperationCall {
-  const p = parameters as Record<string, unknown>;
+/**
+ * The call the operation's (next) transaction makes: for most kinds one call on the token (a mint to
+ * one recipient is `mint`, to several one `batchMint`); for a recovery its current step's call.
+ */
+export function callOf(operation: Pick<OperationRow, "kind" | "token" | "parameters" | "steps">): OperationCall {
+  const { kind, token } = operation;
+  const p = operation.parameters;
   const encode = (functionName: string, args: readonly unknown[]): OperationCall => ({
     to: token as Address,
     functionName,
@@ -57,7 +63,10 @@ export function callOf(kind: OperationKind, token: string, parameters: Record<st
       return encode("unfreezePartialTokens", [addr(p.wallet), big(p.amount)]);
     case "forced_transfer":
       return encode("forcedTransfer", [addr(p.from), addr(p.to), big(p.amount)]);
-    case "recover":
-      return encode("recoveryAddress", [addr(p.lostWallet), addr(p.newWallet), addr(p.investorOnchainId)]);
+    case "recover": {
+      const step = operation.steps?.current;
+      if (!step) throw new Error(`recovery ${token} has no step planned`);
+      return recoveryCall(token, p as unknown as RecoverParameters, step as RecoveryStep);
+    }
   }
 }

@@ -8,6 +8,7 @@ import { callOf } from "./calls";
 import type { OperationsChain } from "./chain";
 import { decodeRevert } from "./reverts";
 import { BUSY, broadcast, minedHash, requeue, type SenderDeps, withSignerLock } from "./sender";
+import { isMultiStep, stepMined, stepReverted } from "./steps";
 import { inFlightOperations, type OperationRow, recentlyConfirmed, submittedOperations, transition } from "./store";
 
 export interface ConfirmerDeps extends SenderDeps {
@@ -25,6 +26,8 @@ export interface ConfirmSummary {
   requeued: number;
   replaced: number;
   reorged: number;
+  /** Steps of multi-step operations confirmed: those operations are pending again, for their next step. */
+  advanced: number;
 }
 
 /**
@@ -36,7 +39,15 @@ export async function confirmSubmitted(
   chain: OperationsChain,
   options: { ids?: string[] } = {},
 ): Promise<ConfirmSummary> {
-  const summary: ConfirmSummary = { waiting: [], confirmed: 0, failed: 0, requeued: 0, replaced: 0, reorged: 0 };
+  const summary: ConfirmSummary = {
+    waiting: [],
+    confirmed: 0,
+    failed: 0,
+    requeued: 0,
+    replaced: 0,
+    reorged: 0,
+    advanced: 0,
+  };
   if (options.ids?.length === 0) return summary;
   const signer = chain.agent.address.toLowerCase();
   const head = Number(await chain.client.getBlockNumber());
@@ -62,7 +73,7 @@ export async function confirmSubmitted(
   return summary;
 }
 
-type Outcome = "confirmed" | "failed" | "requeued" | "stuck" | "waiting";
+type Outcome = "confirmed" | "failed" | "advanced" | "requeued" | "stuck" | "waiting";
 
 async function settle(
   deps: ConfirmerDeps,
@@ -74,11 +85,7 @@ async function settle(
   if (receipt) {
     const depth = at.head - Number(receipt.blockNumber) + 1;
     if (depth < deps.config.operations.confirmations) return "waiting";
-    return (await finish(deps, chain, operation, receipt))
-      ? receipt.status === "success"
-        ? "confirmed"
-        : "failed"
-      : "waiting";
+    return finish(deps, chain, operation, receipt);
   }
   if ((operation.nonce ?? 0) < at.minedNonces) {
     // Re-read: the receipt may have landed between the two reads.
@@ -94,6 +101,23 @@ async function settle(
 }
 
 async function finish(
+  deps: ConfirmerDeps,
+  chain: OperationsChain,
+  operation: OperationRow,
+  receipt: TransactionReceipt,
+): Promise<Outcome> {
+  if (isMultiStep(operation)) {
+    const moved =
+      receipt.status === "success"
+        ? await stepMined(deps, operation, receipt)
+        : await stepReverted(deps, operation, await minedRevert(chain, operation, receipt), "submitted");
+    return moved ? "advanced" : "waiting";
+  }
+  const settled = await settleMined(deps, chain, operation, receipt);
+  return settled ? (receipt.status === "success" ? "confirmed" : "failed") : "waiting";
+}
+
+async function settleMined(
   deps: ConfirmerDeps,
   chain: OperationsChain,
   operation: OperationRow,
@@ -124,7 +148,7 @@ async function finish(
 
 /** The reason a mined transaction reverted: its call replayed on the state before its block. */
 async function minedRevert(chain: OperationsChain, operation: OperationRow, receipt: TransactionReceipt) {
-  const call = callOf(operation.kind, operation.token, operation.parameters);
+  const call = callOf(operation);
   try {
     await chain.client.call({
       account: chain.agent.address,

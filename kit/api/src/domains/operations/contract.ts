@@ -4,18 +4,10 @@ import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
 import { evmAddress, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
+import { tokenAmount } from "../tokens/contract";
 import { OPERATION_KINDS, OPERATION_STATUSES } from "./contract-values";
 
 const MAX_MINT_RECIPIENTS = 500;
-
-const amountPattern = /^\d{1,60}(\.\d{1,18})?$/;
-/** In whole tokens, exactly: "12.5" of a 6-decimal token is 12500000 in its smallest unit. */
-const tokenAmount = z
-  .string()
-  .trim()
-  .regex(amountPattern, "amount must be a plain decimal string such as 12.5: no sign, exponent or separators")
-  .refine((v) => !amountPattern.test(v) || /[1-9]/.test(v), "amount must be greater than zero")
-  .meta({ description: "In whole tokens, as a decimal string; at most the token's decimals after the point" });
 
 const idempotencyKey = z
   .string()
@@ -79,6 +71,12 @@ const burnInput = z.object({ ...withKey, from: evmAddress("from"), amount: token
 const noArgumentInput = z.object({ ...withKey });
 const walletInput = z.object({ ...withKey, wallet: evmAddress("wallet") });
 const partialFreezeInput = z.object({ ...withKey, wallet: evmAddress("wallet"), amount: tokenAmount });
+const recoverInput = z.object({
+  ...withKey,
+  lostWallet: evmAddress("lostWallet"),
+  newWallet: evmAddress("newWallet"),
+  reason: reason.optional().meta({ description: "Why (e.g. the investor's support ticket); kept in the history" }),
+});
 const forcedTransferInput = z.object({
   ...withKey,
   from: evmAddress("from"),
@@ -139,6 +137,12 @@ export const operationsContract = {
     .output(accepted),
   forcedTransfer: op("forced-transfer", "Move tokens between holders without their signature (four eyes by default)")
     .input(forcedTransferInput)
+    .output(accepted),
+  recover: op(
+    "recover",
+    "Recover a lost wallet: its balance, frozen amounts and registration move to another wallet its investor linked (four eyes by default)",
+  )
+    .input(recoverInput)
     .output(accepted),
   list: base
     .route({ method: "GET", path: "/tokens/{address}/operations", tags, summary: "A token's operations, newest first" })

@@ -17,7 +17,7 @@ interface GrantDeps {
   config: { chain: { id: number } };
 }
 
-async function hasGrant(deps: GrantDeps, token: string, userId: string): Promise<boolean> {
+export async function hasGrant(deps: GrantDeps, token: string, userId: string): Promise<boolean> {
   const [row] = await deps.db
     .select({ userId: tokenGrants.userId })
     .from(tokenGrants)

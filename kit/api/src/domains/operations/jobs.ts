@@ -13,25 +13,46 @@ export const SWEEP_JOB = "tokens.operations.sweep";
 
 /**
  * Sends what is pending, then settles: a send job only what it sent itself (its cost stays with its
- * own operations, however many jobs were queued); the sweep everything, with the full resume.
+ * own operations, however many jobs were queued); the sweep everything, with the full resume. A
+ * multi-step operation whose step confirmed is pending again: its next step goes out in the same
+ * run (a few rounds at most; the sweep takes over after).
  */
 async function runOutbox(deps: Deps, chain: OperationsChain, scope: "sent" | "all") {
+  const total = { sent: 0, failed: 0, resumed: 0, confirmed: 0, advanced: 0, waiting: 0 };
+  for (let round = 0; round < STEP_ROUNDS; round++) {
+    const run = await sendAndSettle(deps, chain, round === 0 ? scope : "sent");
+    total.sent += run.sent;
+    total.failed += run.failed;
+    total.resumed += run.resumed;
+    total.confirmed += run.confirmed;
+    total.advanced += run.advanced;
+    total.waiting = run.waiting;
+    if (run.advanced === 0) break;
+  }
+  return total;
+}
+
+const STEP_ROUNDS = 8;
+
+async function sendAndSettle(deps: Deps, chain: OperationsChain, scope: "sent" | "all") {
   const { sentIds, ...sent } = await sendPending(deps, chain, { resume: scope === "all" ? "all" : "signed" });
   if (scope === "all") {
     const { waiting, ...settled } = await confirmSubmitted(deps, chain);
-    return { ...sent, ...settled, waiting: waiting.length };
+    return { ...sent, ...settled, failed: sent.failed + settled.failed, waiting: waiting.length };
   }
   // A send job waits a little for its own transactions (a node that mines at once confirms them in
   // this job); whatever needs more blocks is the sweep's.
   let ids = sentIds;
   let confirmed = 0;
+  let advanced = 0;
   for (let pass = 0; ids.length > 0 && pass < SEND_JOB_CONFIRM_PASSES; pass++) {
     if (pass > 0) await Bun.sleep(SEND_JOB_CONFIRM_PAUSE_MS);
     const settled = await confirmSubmitted(deps, chain, { ids });
     confirmed += settled.confirmed;
+    advanced += settled.advanced;
     ids = settled.waiting;
   }
-  return { ...sent, confirmed, waiting: ids.length };
+  return { ...sent, confirmed, advanced, waiting: ids.length };
 }
 
 const SEND_JOB_CONFIRM_PASSES = 10;

@@ -41,10 +41,11 @@ export function normalizeParameters(kind: OperationKind, input: Input, decimals:
     case "forced_transfer":
       return { from: lower(input.from), to: lower(input.to), amount: raw(input.amount, "amount") };
     case "recover":
+      // The investor's identity and account are added once the request is checked (recover.ts).
       return {
         lostWallet: lower(input.lostWallet),
         newWallet: lower(input.newWallet),
-        investorOnchainId: lower(input.investorOnchainId),
+        ...(typeof input.reason === "string" ? { reason: input.reason } : {}),
       };
     case "pause":
     case "unpause":
@@ -167,6 +168,6 @@ async function checks(chain: Chain, token: TokenFacts, kind: OperationKind, p: I
       return;
     }
     case "recover":
-      return;
+      return; // recover.ts checks recoveries: they need the investor's account and KYC too
   }
 }

@@ -15,6 +15,12 @@ const REVERT_REASONS = {
   "wallet is frozen": "wallet_frozen",
   "no tokens to recover": "nothing_to_recover",
   "Recovery not possible": "recovery_not_possible",
+  // A recovery's other steps (ONCHAINID's Identity, the identity registry storage).
+  "Permissions: Sender does not have management key": "identity_not_managed",
+  "Conflict: Key already has purpose": "key_exists",
+  "NonExisting: Key isn't registered": "key_missing",
+  "address stored already": "wallet_already_registered",
+  "address not stored yet": "wallet_not_registered",
   "AgentRole: caller does not have the Agent role": "not_agent",
   "Ownable: caller is not the owner": "not_owner",
 } as const satisfies Record<string, string>;

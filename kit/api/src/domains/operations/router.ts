@@ -6,6 +6,7 @@ import { addGrant, listGrants, removeGrant, requireGrant } from "./grants";
 import { watchOperations } from "./live";
 import { policyOf, policyView, setPolicy } from "./policy";
 import { decideOperation, getOperation, listOperations, requestOperation } from "./service";
+import { checkTransfer, viewerOf } from "./transfer-check";
 
 // Every procedure needs `tokens: operate` (issuers, admins; rpc/access.ts); the services then ask
 // for a grant on the token itself (grants.ts).
@@ -36,6 +37,7 @@ export const operationsRouter = {
   freezePartial: o.freezePartial.handler(request("freeze_partial")),
   unfreezePartial: o.unfreezePartial.handler(request("unfreeze_partial")),
   forcedTransfer: o.forcedTransfer.handler(request("forced_transfer")),
+  recover: o.recover.handler(request("recover")),
   list: o.list.handler(({ context, input }) => listOperations(context, actorOf(context.caller), input)),
   events: o.events.handler(({ context, input, signal }) =>
     watchOperations(context, actorOf(context.caller), input.address, signal),
@@ -76,5 +78,15 @@ export const grantsRouter = {
   remove: g.remove.handler(async ({ context, input }) => {
     const token = await requireToken(context, input.address);
     return removeGrant(context, actorOf(context.caller), token.address, input.userId);
+  }),
+};
+
+// Any signed-in user (and API keys with tokens: read) may ask; what Kit knows of the parties is
+// told to them, the token's issuers and KYC reviewers only (transfer-check.ts).
+export const transferCheckRouter = {
+  transferCheck: userProcedure.tokens.transferCheck.handler(async ({ context, input }) => {
+    const token = await requireToken(context, input.address);
+    const viewer = await viewerOf(context, context.caller, token.address);
+    return checkTransfer(context, token, viewer, input);
   }),
 };

@@ -26,6 +26,26 @@ import { OPERATION_KINDS, OPERATION_STATUSES, type OperationKind, type Operation
 const at = (name: string) => timestamp(name, { withTimezone: true });
 const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
 
+/** One step of a multi-step operation: what it does (`action`) and the arguments it was planned with. */
+export interface OperationStep {
+  action: string;
+  [argument: string]: string | boolean | number;
+}
+
+export interface OperationSteps {
+  /** The step the stored transaction carries (null between steps). */
+  current: OperationStep | null;
+  /** Confirmed steps with their transaction (the signed bytes too: a reorg may need them again). */
+  done: { step: OperationStep; txHash: string; nonce: number; raw: string; blockNumber: number; blockHash: string }[];
+  /**
+   * Set when a step reverted: only clean-up steps follow, then the operation fails with this reason
+   * (at once when a clean-up step reverted too).
+   */
+  failure: { code: string; message: string; cleanupFailed?: boolean } | null;
+  /** Other domains were told the operation began (they are told when it ends too). */
+  announced: boolean;
+}
+
 export const tokenOperations = pgTable(
   "token_operations",
   {
@@ -59,6 +79,11 @@ export const tokenOperations = pgTable(
     sentAtBlock: bigint("sent_at_block", { mode: "number" }),
     blockNumber: bigint("block_number", { mode: "number" }),
     blockHash: text("block_hash"),
+    /**
+     * A multi-step operation's progress (a recovery: steps.ts, recovery-steps.ts): the step its
+     * current transaction carries and the steps confirmed so far. Null for one-transaction kinds.
+     */
+    steps: jsonb("steps").$type<OperationSteps>(),
     /** A typed reason (reverts.ts) and its words. */
     errorCode: text("error_code"),
     error: text("error"),

@@ -9,10 +9,10 @@
 import type pg from "pg";
 import { type Hex, keccak256, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
 import type { Database } from "../../infra/db";
-import type { Logger } from "../../infra/log";
 import { callOf, type OperationCall } from "./calls";
 import type { OperationsChain } from "./chain";
 import { type DecodedRevert, decodeRevert } from "./reverts";
+import { isMultiStep, planSteps, type StepDeps, stepReverted } from "./steps";
 import {
   highestStoredNonce,
   inFlightOperations,
@@ -23,10 +23,8 @@ import {
   transition,
 } from "./store";
 
-export interface SenderDeps {
-  db: Database;
+export interface SenderDeps extends StepDeps {
   pool: pg.Pool;
-  log: Logger;
 }
 
 /**
@@ -77,6 +75,8 @@ export interface SendSummary {
   resumed: number;
   /** The operations this run broadcast (what its own confirmation pass looks at). */
   sentIds: string[];
+  /** Multi-step operations put off (steps.ts): left pending for the next run. */
+  deferred: number;
 }
 
 export interface SendOptions {
@@ -101,7 +101,7 @@ export async function sendPending(
   options: SendOptions = {},
 ): Promise<SendSummary> {
   const signer = chain.agent.address.toLowerCase();
-  const total: SendSummary = { sent: 0, failed: 0, resumed: 0, sentIds: [] };
+  const total: SendSummary = { sent: 0, failed: 0, resumed: 0, sentIds: [], deferred: 0 };
   for (;;) {
     const run = await withSignerLock(deps.pool, chain.chainId, signer, () => drain(deps, chain, options), {
       wait: false,
@@ -111,20 +111,30 @@ export async function sendPending(
     total.failed += run.failed;
     total.resumed += run.resumed;
     total.sentIds.push(...run.sentIds);
-    if ((await pendingOperations(deps.db, chain.chainId, 1)).length === 0) return total;
+    total.deferred += run.deferred;
+    if (run.deferred > 0 || (await pendingOperations(deps.db, chain.chainId, 1)).length === 0) return total;
   }
 }
 
 async function drain(deps: SenderDeps, chain: OperationsChain, options: SendOptions): Promise<SendSummary> {
   const resumed = await resumeInFlight(deps, chain, options.resume ?? "all");
-  const summary: SendSummary = { sent: 0, failed: 0, resumed, sentIds: [] };
+  const summary: SendSummary = { sent: 0, failed: 0, resumed, sentIds: [], deferred: 0 };
   let batch = await pendingOperations(deps.db, chain.chainId, BATCH);
   if (batch.length === 0) return summary;
   let nonce = await nextNonce(deps.db, chain);
   while (batch.length > 0) {
+    // Multi-step operations get the step to send now, or are settled when none is left. One put
+    // off stays pending: this run ends after the batch, and a later one plans it again.
+    const planned = await planSteps(deps, chain, batch);
+    summary.deferred += planned.deferred;
+    batch = planned.ready;
+    if (batch.length === 0) {
+      batch = summary.deferred > 0 ? [] : await pendingOperations(deps.db, chain.chainId, BATCH);
+      continue;
+    }
     const [fees, head] = await Promise.all([chain.client.estimateFeesPerGas(), chain.client.getBlockNumber()]);
     const simulations = batch.map((operation) => {
-      const simulated = simulate(chain, callOf(operation.kind, operation.token, operation.parameters));
+      const simulated = simulate(chain, callOf(operation));
       simulated.catch(() => {}); // awaited below; a run that stops early leaves none unhandled
       return simulated;
     });
@@ -141,18 +151,17 @@ async function drain(deps: SenderDeps, chain: OperationsChain, options: SendOpti
       if ("revert" in gas) {
         // Simulated ahead, before the earlier ones of this batch were sent: ask again after them.
         await flush();
-        gas = await simulate(chain, callOf(operation.kind, operation.token, operation.parameters), "pending");
+        gas = await simulate(chain, callOf(operation), "pending");
       }
       if ("revert" in gas) {
-        await failSimulated(deps, operation, gas.revert);
-        summary.failed += 1;
+        if (await failSimulated(deps, operation, gas.revert)) summary.failed += 1;
         continue;
       }
       signed.push(await sign(chain, operation, { nonce, fees, gas: gas.limit }));
       nonce += 1;
     }
     await flush();
-    batch = await pendingOperations(deps.db, chain.chainId, BATCH);
+    batch = summary.deferred > 0 ? [] : await pendingOperations(deps.db, chain.chainId, BATCH);
   }
   return summary;
 }
@@ -203,7 +212,12 @@ interface Fees {
   maxPriorityFeePerGas: bigint;
 }
 
-async function failSimulated(deps: SenderDeps, operation: OperationRow, revert: DecodedRevert): Promise<void> {
+/** False when the operation is not over: a multi-step one cleans up first (steps.ts). */
+async function failSimulated(deps: SenderDeps, operation: OperationRow, revert: DecodedRevert): Promise<boolean> {
+  if (isMultiStep(operation)) {
+    await stepReverted(deps, operation, revert, "pending");
+    return false;
+  }
   await transition(deps.db, operation.id, {
     from: "pending",
     to: "failed",
@@ -211,6 +225,7 @@ async function failSimulated(deps: SenderDeps, operation: OperationRow, revert: 
     reason: `the simulation reverted: ${revert.message}`,
   });
   deps.log.info({ operation: operation.id, reason: revert.message }, "token operation refused by the simulation");
+  return true;
 }
 
 async function sign(
@@ -218,7 +233,7 @@ async function sign(
   operation: OperationRow,
   slot: { nonce: number; fees: Fees; gas: bigint },
 ): Promise<SignedTransaction> {
-  const call = callOf(operation.kind, operation.token, operation.parameters);
+  const call = callOf(operation);
   const raw = await chain.agent.signTransaction({
     type: "eip1559",
     chainId: chain.chainId,

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import { decodeCursor, encodeCursor } from "../../cursor";
-import type { JobQueue } from "../../deps";
+import type { DomainQueries, JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
@@ -17,6 +17,7 @@ import { type Actor, requireGrant } from "./grants";
 import { SEND_JOB } from "./jobs";
 import { needsApproval, policyOf } from "./policy";
 import { normalizeParameters, precheck } from "./prechecks";
+import { recoveryPrecheck } from "./recover";
 import { tokenOperationHistory, tokenOperations } from "./schema";
 import { type OperationRow, transition } from "./store";
 
@@ -26,6 +27,7 @@ export interface OperationDeps {
   config: Pick<Config, "chain">;
   jobs: JobQueue;
   log: Logger;
+  queries: Pick<DomainQueries, "kycStanding" | "walletRegistration">;
 }
 
 export interface OperationRequest {
@@ -52,7 +54,15 @@ export async function requestOperation(deps: OperationDeps, actor: Actor, reques
     const existing = await findByKey(deps.db, actor.id, idempotencyKey);
     if (existing) return { operation: sameRequest(existing, requestHash) };
   }
-  await precheck(deps.chain, token, request.kind, parameters);
+  // What the request hashes is the input; a recovery records what its checks found besides.
+  const recorded =
+    request.kind === "recover"
+      ? {
+          ...parameters,
+          ...(await recoveryPrecheck(deps, token, parameters as { lostWallet: string; newWallet: string })),
+        }
+      : parameters;
+  if (request.kind !== "recover") await precheck(deps.chain, token, request.kind, parameters);
   const approval = needsApproval(await policyOf(deps, token.address), request.kind, parameters);
   const status = approval ? "awaiting_approval" : "pending";
   let row: OperationRow;
@@ -64,7 +74,7 @@ export async function requestOperation(deps: OperationDeps, actor: Actor, reques
           chainId: token.chainId,
           token: token.address,
           kind: request.kind,
-          parameters,
+          parameters: recorded,
           requestedBy: actor.id,
           idempotencyKey,
           requestHash,
@@ -73,7 +83,10 @@ export async function requestOperation(deps: OperationDeps, actor: Actor, reques
         })
         .returning();
       if (!inserted) throw new Error("insert returned no row");
-      await tx.insert(tokenOperationHistory).values({ operationId: inserted.id, toStatus: status, actorId: actor.id });
+      const reason = typeof parameters.reason === "string" ? parameters.reason : null;
+      await tx
+        .insert(tokenOperationHistory)
+        .values({ operationId: inserted.id, toStatus: status, actorId: actor.id, reason });
       return inserted;
     });
   } catch (error) {

@@ -19,6 +19,8 @@ export interface Transition {
   reason?: string | null;
   /** Only when the row still has this transaction hash (a confirmer's view may be stale). */
   whenTxHash?: string | null;
+  /** The history row's transaction when not the row's own after the change (a finished step's). */
+  historyTxHash?: string | null;
 }
 
 /**
@@ -37,7 +39,12 @@ export async function transition(db: Database, id: string, change: Transition): 
   });
   const sameTx =
     change.whenTxHash === undefined || change.whenTxHash === null ? sql`` : sql` and tx_hash = ${change.whenTxHash}`;
-  const historyTx = change.set?.txHash !== undefined ? sql`${change.set.txHash}` : sql`moved.tx_hash`;
+  const historyTx =
+    change.historyTxHash !== undefined
+      ? sql`${change.historyTxHash}`
+      : change.set?.txHash !== undefined
+        ? sql`${change.set.txHash}`
+        : sql`moved.tx_hash`;
   const { rows } = await db.execute<{ id: string }>(sql`
     with old as (
       select id, status from token_operations

@@ -20,6 +20,15 @@ const limit = pageLimit(100).default(50);
 // ---------------------------------------------------------------------------------------------
 // Amounts
 
+const amountPattern = /^\d{1,60}(\.\d{1,18})?$/;
+/** In whole tokens, exactly: "12.5" of a 6-decimal token is 12500000 in its smallest unit. */
+export const tokenAmount = z
+  .string()
+  .trim()
+  .regex(amountPattern, "amount must be a plain decimal string such as 12.5: no sign, exponent or separators")
+  .refine((v) => !amountPattern.test(v) || /[1-9]/.test(v), "amount must be greater than zero")
+  .meta({ description: "In whole tokens, as a decimal string; at most the token's decimals after the point" });
+
 const amount = z.object({
   raw: z.string().meta({ description: "The integer amount in the token's smallest unit, as on chain" }),
   formatted: z.string().meta({ description: "The same amount with the token's decimals applied, exactly" }),
@@ -250,6 +259,35 @@ const portfolio = z.object({
   complete: z.boolean().meta({ description: "False when some position could not be valued (see valueMissing)" }),
 });
 
+// ---------------------------------------------------------------------------------------------
+// Transfer check
+
+const transferCheckInput = z.object({
+  address: evmAddress("address"),
+  from: evmAddress("from"),
+  to: evmAddress("to"),
+  amount: tokenAmount,
+});
+
+const transferReason = z.object({
+  code: z.string().meta({
+    description:
+      "Stable: token_paused, sender_frozen, receiver_frozen, insufficient_balance, tokens_frozen, compliance_refused, receiver_not_eligible, or (told to the party, the token's issuers and KYC reviewers) receiver_unknown, receiver_kyc_missing, receiver_kyc_incomplete, receiver_kyc_in_review, receiver_kyc_rejected, receiver_kyc_revoked, receiver_kyc_expired, receiver_registration_pending, receiver_registration_failed, receiver_wallet_recovered, receiver_not_verified",
+  }),
+  message: z.string().meta({ description: "In words, e.g. the receiver's KYC approval expired on 2026-11-30" }),
+  party: z.enum(["sender", "receiver", "token"]),
+});
+
+const transferCheck = z.object({
+  allowed: z.boolean().meta({ description: "What the chain would do with the holder's transfer(to, amount) now" }),
+  reasons: z.array(transferReason).meta({ description: "Every condition that refuses it (empty when allowed)" }),
+  warnings: z
+    .array(transferReason)
+    .meta({ description: "What does not refuse it now but matters (sender_not_verified, receiver_kyc_ending)" }),
+  amount,
+  blockNumber: z.string().meta({ description: "The block every chain fact was read at" }),
+});
+
 export type TokenMetadata = z.infer<typeof tokenMetadata>;
 export type UpdateMetadataInput = z.infer<typeof updateMetadataInput>;
 export type CreateLogoUploadInput = z.infer<typeof createLogoUploadInput>;
@@ -362,6 +400,17 @@ export const tokensContract = {
     .meta({ keyGrant: read })
     .input(tokenAddressInput)
     .output(eventIterator(tokenStreamEvent)),
+  transferCheck: base
+    .route({
+      method: "GET",
+      path: "/tokens/{address}/transfer-check",
+      tags,
+      summary:
+        "Would a holder's transfer go through now? The chain's verdict, with every reason in words (what Kit knows of a party only for that party, the token's issuers and KYC reviewers)",
+    })
+    .meta({ keyGrant: read, rateLimit: "tokens.transfer-check" })
+    .input(transferCheckInput)
+    .output(transferCheck),
   metadata: {
     get: base
       .route({ method: "GET", path: "/tokens/{address}/metadata", tags, summary: "A token's off-chain metadata" })

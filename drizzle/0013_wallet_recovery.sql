@@ -1,0 +1,3 @@
+ALTER TABLE "kyc_onchain_registrations" DROP CONSTRAINT "kyc_onchain_registrations_status_check";--> statement-breakpoint
+ALTER TABLE "token_operations" ADD COLUMN "steps" jsonb;--> statement-breakpoint
+ALTER TABLE "kyc_onchain_registrations" ADD CONSTRAINT "kyc_onchain_registrations_status_check" CHECK ("kyc_onchain_registrations"."status" in ('pending', 'registered', 'failed', 'revoked', 'recovering', 'recovered'));
