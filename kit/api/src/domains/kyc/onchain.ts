@@ -10,7 +10,7 @@
 // Jobs for one wallet run one at a time (a Postgres advisory lock), and each re-reads the
 // application under that lock, so a revocation queued behind a registration always wins.
 import { claimIdOf, hasValidClaim, identityAbi, identityRegistryAbi, idFactoryAbi, keyOf } from "@kit/contracts";
-import { and, desc, eq, gt, inArray, ne, notInArray, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, notInArray, sql } from "drizzle-orm";
 import {
   type Abi,
   type Address,

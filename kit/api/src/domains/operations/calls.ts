@@ -1,7 +1,6 @@
 // Each operation kind as the call that carries it out (a recovery: its current step's).
 import { tokenAbi } from "@kit/contracts";
 import { type Address, encodeFunctionData, type Hex } from "viem";
-import type { OperationKind } from "./contract-values";
 import { type RecoverParameters, type RecoveryStep, recoveryCall } from "./recovery-steps";
 import type { OperationRow } from "./store";
 
