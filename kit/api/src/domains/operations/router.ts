@@ -1,11 +1,11 @@
 import { signedIn } from "../../rpc/access";
 import { os } from "../../rpc/implement";
 import { requireToken } from "../tokens/service";
-import { addGrant, listGrants, removeGrant, requireGrant } from "./grants";
+import { addGrant, listGrants, listMyGrants, removeGrant, requireGrant } from "./grants";
 import { watchOperations } from "./live";
 import { policyOf, policyView, setPolicy } from "./policy";
 import type { OperationKind } from "./schema";
-import { decideOperation, getOperation, listOperations, requestOperation } from "./service";
+import { decideOperation, getOperation, listAwaitingMyApproval, listOperations, requestOperation } from "./service";
 
 // Every procedure needs `tokens: operate` (issuers, admins; rpc/access.ts); the services then ask
 // for a grant on the token itself (grants.ts).
@@ -40,6 +40,9 @@ export const operationsRouter = {
   unfreezePartial: o.unfreezePartial.handler(request("unfreeze_partial")),
   forcedTransfer: o.forcedTransfer.handler(request("forced_transfer")),
   list: o.list.handler(({ context, input }) => listOperations(context, actorOf(context.caller), input)),
+  awaitingMyApproval: o.awaitingMyApproval.handler(({ context, input }) =>
+    listAwaitingMyApproval(context, actorOf(context.caller), input),
+  ),
   events: o.events.handler(({ context, input, signal }) =>
     watchOperations(context, actorOf(context.caller), input.address, signal),
   ),
@@ -68,6 +71,7 @@ export const operationsRouter = {
 const g = os.tokens.grants;
 
 export const grantsRouter = {
+  mine: g.mine.handler(({ context, input }) => listMyGrants(context, actorOf(context.caller), input)),
   list: g.list.handler(async ({ context, input }) => {
     const token = await requireToken(context, input.address);
     return listGrants(context, actorOf(context.caller), token.address);
