@@ -33,7 +33,8 @@ try {
     await stack.stop();
   });
   const api = kit.url ?? "";
-  const consoleLines = await ensureDemoUsers(kit.deps, stack.config.auth.publicUrl);
+  const demoTokens = stack.chainDeployment?.deployment.tokens.map((t) => t.address) ?? [];
+  const consoleLines = await ensureDemoUsers(kit.deps, stack.config.auth.publicUrl, demoTokens);
   const lines = [
     "",
     `  Kit ${config.version} is running (${((performance.now() - started) / 1000).toFixed(1)} s)`,
