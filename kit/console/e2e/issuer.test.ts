@@ -3,7 +3,8 @@
 // two verified investors — after the form and then Kit refuse what is wrong, in words — and sees it confirmed
 // live and the new holders; freezes one; requests a forced transfer, which waits for a second
 // issuer, who approves it from "Approvals"; the first issuer's page sees it confirmed without a
-// reload. Any other browser console error fails. Screenshots: e2e/screenshots/2*.png.
+// reload. An approved operation that the chain then refuses shows as failed, with its reason. Any
+// other browser console error fails. Screenshots: e2e/screenshots/2*.png.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { KitClient } from "@kit/client";
@@ -189,4 +190,44 @@ describe.skipIf(!hasChromium)("issuer pages, end to end in Chromium on anvil", (
     expect(a.errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
     expect(b.errors).toEqual([]);
   }, 120_000);
+
+  test("an approved operation the chain then refuses shows as failed, with the reason in words", async () => {
+    const wallet = investors[2] as string;
+    const { items } = await (await kit.clientFor(issuerA)).rpc.tokens.holders({ address: equity, limit: 100 });
+    const balance = BigInt(items.find((h) => h.address === wallet)?.balance.raw ?? "0");
+    const a = await kit.openPage();
+    await signInOnConsole(a.page, kit.url, issuerA);
+    await a.page.goto(`${kit.url}/console/tokens/${equity}`);
+    await a.page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+
+    // A forced transfer of the whole balance waits for approval; meanwhile a burn takes half of it.
+    const forced = a.page.getByRole("region", { name: "Forced transfer", exact: true });
+    await forced.getByLabel("From").fill(wallet);
+    await forced.getByLabel("To").fill(investors[0] as string);
+    await forced.getByLabel("Amount").fill(String(balance));
+    await forced.getByRole("button", { name: "Request forced transfer" }).click();
+    const transfer = forced.getByRole("status").filter({ hasText: `${balance} KEQ from` });
+    await transfer.filter({ hasText: "Awaiting approval" }).waitFor();
+    const burn = a.page.getByRole("region", { name: "Burn", exact: true });
+    await burn.getByLabel("Wallet").fill(wallet);
+    await burn.getByLabel("Amount").fill(String(balance / 2n));
+    await burn.getByRole("button", { name: "Burn", exact: true }).click();
+    await burn.getByRole("status").filter({ hasText: "Confirmed" }).waitFor({ timeout: 30_000 });
+
+    // Approved by the second issuer (through the API this time), it can no longer be done.
+    const pending = await (await kit.clientFor(issuerB)).rpc.tokens.operations.awaitingMyApproval({});
+    const [waiting] = pending.items;
+    if (!waiting) throw new Error("the forced transfer is not waiting for the second issuer");
+    await (await kit.clientFor(issuerB)).rpc.tokens.operations.approve({
+      id: waiting.id,
+      reason: "Court order 2026-118",
+    });
+    await transfer
+      .filter({ hasText: "Failed" })
+      .filter({ hasText: "the wallet's balance is too low (the contract said: " })
+      .waitFor({ timeout: 30_000 });
+    await kit.screenshot(a.page, "29-approved-then-failed-on-chain");
+    await a.context.close();
+    expect(a.errors).toEqual([]);
+  }, 90_000);
 });
