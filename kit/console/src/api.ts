@@ -24,6 +24,7 @@ export type SystemSettings = Outputs["settings"]["system"]["get"];
 export type TokenDetail = Outputs["tokens"]["get"];
 export type Holder = Outputs["tokens"]["holders"]["items"][number];
 export type OperationView = Outputs["tokens"]["operations"]["list"]["items"][number];
+export type OperationPolicy = Outputs["tokens"]["operations"]["policy"]["get"];
 export type OperationStatus = OperationView["status"];
 export type OperationKind = OperationView["kind"];
 

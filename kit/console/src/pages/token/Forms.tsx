@@ -2,17 +2,15 @@
 // pausing. Holder-by-holder actions (freezes) are in Holders.tsx.
 import { useRef, useState } from "react";
 import { checkAddress, checkAmount } from "../../amounts";
-import { type OperationKind, rpc } from "../../api";
+import { type OperationKind, type OperationPolicy, rpc } from "../../api";
 import type { TokenUnits } from "./OperationDetails";
 import { OperationForm } from "./OperationForm";
 
 /** Kit's limit on the recipients of one mint (one batchMint transaction). */
 const MAX_RECIPIENTS = 500;
 
-export interface Policy {
-  approvalKinds: OperationKind[];
-  mintThreshold: string | null;
-}
+/** What the forms need of the token's four-eyes policy. */
+export type Policy = Pick<OperationPolicy, "approvalKinds" | "mintThreshold">;
 
 interface FormProps {
   address: string;
