@@ -128,7 +128,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
     return c.json(await spec);
   });
   app.route("/docs", createDocsRoutes());
-  app.route(CONSOLE_PREFIX, createConsoleRoutes());
+  app.route(
+    CONSOLE_PREFIX,
+    createConsoleRoutes({ devPublicUrl: config.env === "development" ? config.auth.publicUrl : undefined }),
+  );
 
   const limitBody = bodyLimit({
     maxSize: config.http.bodyLimitBytes,

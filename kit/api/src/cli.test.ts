@@ -58,6 +58,15 @@ test("users:create with a given password, and bad arguments exit 1 with the usag
   }
 });
 
+test("help lists every command and exits 0", () => {
+  for (const args of [["help"], ["--help"], ["-h"]]) {
+    const result = cli(args);
+    expect(result.exitCode).toBe(0);
+    for (const command of ["users:create", "keys:create", "indexer:reset", "kyc:keys"])
+      expect(result.stdout.toString()).toContain(`  ${command} `);
+  }
+});
+
 test("kyc:keys counts applications per key id; --reencrypt moves them to the current key, after which the old key may go", async () => {
   const applications = await Promise.all(
     [1, 2].map(async () => createDraftApplication(kit, await createApplicant(kit))),

@@ -1,13 +1,8 @@
-// `bun run kit <command>`: operator commands that must not be HTTP endpoints.
-//   users:create --email <e-mail> --role <investor|issuer|kyc_reviewer|admin> [--password <pw>] [--name <name>]
-//   keys:create --email <owner> --grant <subject:action[,action]>... [--name <name>] [--expires-in-days <n>]
-//                                   an API key carrying grants (printed once)
-//   indexer:reset --chain-id <id>   forget a chain's index (after a reorg deeper than the window)
-//   indexer:reset --chain-id <id> --token <address>   forget one token's index (lifts its quarantine)
-//   kyc:keys [--reencrypt]          KYC rows per encryption key id; --reencrypt moves them to the current key now
+// `bun run kit <command>`: operator commands that must not be HTTP endpoints (`bun run kit help` lists them).
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config";
+import { runWalkthrough, WalkthroughError } from "./dev/walkthrough";
 import { createAuth } from "./domains/auth/auth";
 import { isRoleName, keyStatements, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
@@ -25,6 +20,14 @@ const usage = [
   "       bun run kit keys:create --email <owner e-mail> --grant <subject:action[,action]> [--grant …] [--name <name>] [--expires-in-days <days>]",
   "       bun run kit indexer:reset --chain-id <id> [--token <address>]",
   "       bun run kit kyc:keys [--reencrypt]",
+  "       bun run kit demo:walkthrough [--url <Kit's public URL>]",
+  "       bun run kit help",
+  "",
+  "  users:create    a user with a role (a password is generated and printed once unless given)",
+  "  keys:create     an API key carrying grants, printed once",
+  "  indexer:reset   forget a chain's (or one token's) index, to re-read it from the chain",
+  "  kyc:keys        KYC rows per encryption key; --reencrypt moves them to the current key",
+  "  demo:walkthrough  against `bun run dev`: an admin, an investor's KYC approved, a wallet verified on chain",
 ].join("\n");
 
 function fail(message: string): never {
@@ -42,7 +45,9 @@ if (command === "indexer:reset") await resetIndex(rest);
 else if (command === "users:create") await createUser(rest);
 else if (command === "keys:create") await createKey(rest);
 else if (command === "kyc:keys") await kycKeys(rest);
-else fail(usage);
+else if (command === "demo:walkthrough") await walkthrough(rest);
+else if (command === "help" || command === "--help" || command === "-h") process.stdout.write(`${usage}\n`);
+else fail(command ? `unknown command: ${command}\n${usage}` : usage);
 
 function loadConfigOrFail(): ReturnType<typeof loadConfig> {
   try {
@@ -135,6 +140,36 @@ async function createUser(rest: string[]): Promise<void> {
       fail(`a user with e-mail ${values.email.toLowerCase()} already exists; change its role with users.setRole`);
     process.stdout.write(`created ${user.role} ${user.email} (id ${user.id})\n`);
     if (generated) process.stdout.write(`password (shown once): ${password}\n`);
+  } finally {
+    await pool.end();
+    redis.disconnect();
+  }
+}
+
+/** The first-hour walkthrough (dev/walkthrough.ts) against a running Kit; the admin is made here, as users:create does. */
+async function walkthrough(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { url: { type: "string" } }, strict: true });
+  const config = loadConfigOrFail();
+  const url = (values.url ?? config.auth.publicUrl).replace(/\/$/, "");
+  const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
+  const { pool, db } = createDatabase(config, log);
+  const redis = createRedis(config, log, "cli");
+  try {
+    await redisReady(redis, 5_000);
+    await runWalkthrough({
+      url,
+      chainId: config.chain.id,
+      createAdmin: async (email, password) => {
+        const made = await createPasswordUser(
+          { db, auth: cliAuth(config, db, redis, log) },
+          { email, password, role: "admin", name: "Walkthrough Admin" },
+        );
+        if (!made) throw new Error(`a user with e-mail ${email} already exists`);
+      },
+      say: (line) => process.stdout.write(`${line}\n`),
+    });
+  } catch (error) {
+    fail(error instanceof WalkthroughError ? error.message : `walkthrough failed: ${String(error)}`);
   } finally {
     await pool.end();
     redis.disconnect();

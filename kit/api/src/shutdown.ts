@@ -1,17 +1,25 @@
 import type { Logger } from "./infra/log";
 
 /**
+ * A signal this soon after the first is the same Ctrl-C delivered again: `bun run` forwards the
+ * terminal's SIGINT to the child that already received it from the process group, so a nested
+ * `bun run dev` sees every Ctrl-C twice within a few milliseconds.
+ */
+const ECHO_WINDOW_MS = 500;
+
+/**
  * SIGINT/SIGTERM: run `stop` once (finish in-flight work, close pools, stop child services); a
- * stop that overruns `timeoutMs`, or a second signal, exits at once.
+ * stop that overruns `timeoutMs`, or a second signal (not an echo of the first), exits at once.
  */
 export function handleShutdownSignals(log: Logger, timeoutMs: number, stop: () => Promise<void>): void {
-  let stopping = false;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (firstSignalAt !== undefined) {
+      if (performance.now() - firstSignalAt < ECHO_WINDOW_MS) return;
       log.warn({ signal }, "second signal: exiting now");
       process.exit(1);
     }
-    stopping = true;
+    firstSignalAt = performance.now();
     log.info({ signal }, "shutting down");
     const timer = setTimeout(() => {
       log.error({ timeoutMs }, "shutdown timed out: exiting");

@@ -32,6 +32,13 @@ export function fullName(person: { firstName: string | null; lastName: string | 
   return [person.firstName, person.lastName].filter(Boolean).join(" ") || "(no name yet)";
 }
 
+const plurals = new Intl.PluralRules("en");
+
+/** "1 rate", "3 rates": a count as a person reads it (`plural` when adding an s is wrong). */
+export function countOf(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${plurals.select(count) === "one" ? singular : plural}`;
+}
+
 export function formatBytes(size: number): string {
   if (size < 1024) return `${size} B`;
   if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;

@@ -15,6 +15,11 @@ export interface StartAnvilOptions {
   chainId?: number;
   /** A file written by `--dump-state` / `anvil_dumpState`: the chain starts from it. */
   loadState?: string;
+  /**
+   * Its own process group: a terminal's Ctrl-C then reaches only the parent, which stops anvil
+   * after what reads the chain has stopped (instead of both at once, the readers failing first).
+   */
+  ownProcessGroup?: boolean;
   /** More anvil flags, e.g. `["--disable-block-gas-limit"]` for bulk loads. */
   args?: string[];
 }
@@ -39,7 +44,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   ];
   if (options.loadState) args.push("--load-state", options.loadState);
   args.push(...(options.args ?? []));
-  const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"], detached: options.ownProcessGroup });
   let port: number;
   try {
     port = await listeningPort(child);

@@ -13,6 +13,7 @@ export function startLocalAnvil(options: {
   return startAnvil({
     port: options.port,
     chainId: options.chainId,
+    ownProcessGroup: true,
     args: options.stateFile ? ["--state", options.stateFile, "--state-interval", "30"] : [],
   });
 }

@@ -11,7 +11,7 @@ import { createPasswordUser } from "../domains/auth/service";
 import { addGrant } from "../domains/operations/grants";
 import { CONSOLE_DIST } from "../http/console";
 
-const DEMO_USERS = [
+export const DEMO_USERS = [
   { email: "reviewer@example.com", password: "kit-demo-reviewer", role: "kyc_reviewer", name: "Demo Reviewer" },
   { email: "admin@example.com", password: "kit-demo-admin", role: "admin", name: "Demo Admin" },
   // Two issuers, so that one can approve what the other requests (four eyes).

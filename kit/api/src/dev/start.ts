@@ -32,17 +32,17 @@ try {
     await kit.stop();
     await stack.stop();
   });
-  const api = kit.url ?? "";
+  // One address everywhere: sign-in cookies and the trusted Origin belong to the public URL.
+  const api = stack.config.auth.publicUrl;
   const demoTokens = stack.chainDeployment?.deployment.tokens.map((t) => t.address) ?? [];
   const consoleLines = await ensureDemoUsers(kit.deps, stack.config.auth.publicUrl, demoTokens);
   const lines = [
     "",
     `  Kit ${config.version} is running (${((performance.now() - started) / 1000).toFixed(1)} s)`,
     "",
-    `  API          ${api}/api`,
-    `  Typed RPC    ${api}/rpc`,
     `  API docs     ${api}/docs`,
-    `  OpenAPI      ${api}/api/openapi.json`,
+    `  OpenAPI      ${api}/api/openapi.json (REST under ${api}/api/…)`,
+    `  Typed RPC    ${api}/rpc`,
     `  Ready        ${api}/ready`,
     `  Metrics      ${api}/metrics`,
     ...consoleLines,

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { createTestKit } from "../../test/kit";
 import { CONSOLE_PREFIX, createConsoleRoutes } from "./console";
 
-async function consoleApp(build: boolean) {
+async function consoleApp(build: boolean, devPublicUrl?: string) {
   const dist = await mkdtemp(join(tmpdir(), "kit-console-"));
   if (build) {
     await mkdir(join(dist, "assets"));
@@ -14,11 +14,20 @@ async function consoleApp(build: boolean) {
     await writeFile(join(dist, "assets", "index-abc.js"), "console.log(1)");
   }
   const app = new Hono();
-  app.route(CONSOLE_PREFIX, createConsoleRoutes(dist));
-  return (path: string) => app.request(path);
+  app.route(CONSOLE_PREFIX, createConsoleRoutes({ dist, devPublicUrl }));
+  return (path: string, host = "localhost:3000") => app.request(`http://${host}${path}`);
 }
 
 describe("/console", () => {
+  test("in development, opened at another name for the server, it names the address to use and goes there", async () => {
+    const get = await consoleApp(true, "http://localhost:3000");
+    const response = await get("/console/users?x=1", "127.0.0.1:3000");
+    expect(response.status).toBe(307);
+    expect(response.headers.get("location")).toBe("http://localhost:3000/console/users?x=1");
+    expect(await response.text()).toContain("http://localhost:3000/console/users?x=1");
+    expect((await get("/console/users", "localhost:3000")).status).toBe(200);
+  });
+
   test("without a build, says how to build it", async () => {
     const get = await consoleApp(false);
     const response = await get("/console/");

@@ -47,11 +47,31 @@ const CONTENT_TYPES: Record<string, string> = {
   ".woff2": "font/woff2",
 };
 
-export function createConsoleRoutes(dist: string = CONSOLE_DIST): Hono<{ Variables: SecureHeadersVariables }> {
+interface ConsoleOptions {
+  dist?: string;
+  /**
+   * Development only: the address the console must be opened at. Sign-in cookies and the trusted
+   * Origin belong to it, so the console opened at another name for the same server (127.0.0.1
+   * for localhost) would fail at sign-in; it is sent to this address instead. Not done in
+   * production, where a proxy may present another host name than the public one.
+   */
+  devPublicUrl?: string;
+}
+
+export function createConsoleRoutes(options: ConsoleOptions = {}): Hono<{ Variables: SecureHeadersVariables }> {
   const app = new Hono<{ Variables: SecureHeadersVariables }>();
-  const root = resolve(dist);
+  const root = resolve(options.dist ?? CONSOLE_DIST);
+  const publicUrl = options.devPublicUrl ? new URL(options.devPublicUrl) : undefined;
 
   app.get("*", async (c) => {
+    const requested = new URL(c.req.url);
+    if (publicUrl && requested.host !== publicUrl.host) {
+      const there = new URL(`${requested.pathname}${requested.search}`, publicUrl).href;
+      return c.text(`Open the console at ${there}: sign-in belongs to that address.`, 307, {
+        location: there,
+        "cache-control": "no-store",
+      });
+    }
     const index = Bun.file(join(root, "index.html"));
     if (!(await index.exists())) {
       return c.text(

@@ -7,7 +7,7 @@ import { Badge } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
 import { Outcome, useAction } from "../components/Outcome";
 import { Page } from "../components/Page";
-import { formatTime } from "../format";
+import { countOf, formatTime } from "../format";
 import { useLoad } from "../hooks";
 
 export function RatesPage({ me }: { me: Me }) {
@@ -51,7 +51,7 @@ export function RatesPage({ me }: { me: Me }) {
       </Alert>
       {rates.data && (
         <p className="muted">
-          {rates.data.rates.length} rates
+          {countOf(rates.data.rates.length, "rate")}
           {stale > 0 ? ` · ${stale} stale (no fresh quote; the newest known rate is shown)` : " · all fresh"}
         </p>
       )}
@@ -72,7 +72,7 @@ export function RatesPage({ me }: { me: Me }) {
               </td>
               <td className="number">{rate.rate}</td>
               <td>
-                {rate.provider}
+                {rate.provider === "manual" ? `manual, expires ${formatTime(rate.expiresAt)}` : rate.provider}
                 {rate.derivation !== "direct" && (
                   <span className="muted"> ({rate.derivation === "cross" ? `cross via ${rate.via}` : "inverse"})</span>
                 )}

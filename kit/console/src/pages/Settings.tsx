@@ -120,7 +120,7 @@ function SettingsForm({
       <Outcome outcome={outcome} />
       <p className="muted">
         Last changed {formatTime(settings.updatedAt)}
-        {settings.updatedBy && ` by ${settings.updatedBy.slice(0, 8)}`}.
+        {settings.updatedBy && ` by ${settings.updatedByEmail ?? "an account since deleted"}`}.
       </p>
       <button type="submit" className="primary" disabled={busy}>
         Save settings

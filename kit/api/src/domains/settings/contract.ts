@@ -103,6 +103,10 @@ const systemSettings = z.object({
   fxProviders: z.array(fxProvider),
   updatedAt: isoDateTime.nullable().meta({ description: "Last change to any system setting" }),
   updatedBy: z.string().nullable().meta({ description: "Id of the admin who made the last change" }),
+  updatedByEmail: z
+    .string()
+    .nullable()
+    .meta({ description: "E-mail of the admin who made the last change (null once that account is deleted)" }),
 });
 
 const updateSystemSettingsInput = z.object({

@@ -173,6 +173,7 @@ describe("system settings", () => {
         fxProviders: kit.config.fx.providers,
         updatedAt: null,
         updatedBy: null,
+        updatedByEmail: null,
       },
     });
     const patch = (body: unknown) => call(admin, "PATCH", "/settings/system", body);
@@ -193,6 +194,7 @@ describe("system settings", () => {
       kycValidityDays: 30,
       fxProviders: ["manual", "ecb"],
       updatedBy: admin.id,
+      updatedByEmail: admin.email,
     });
     expect((await call(admin, "GET", "/settings/system")).body).toEqual(saved.body);
     const rows = await kit.deps.db.select().from(systemSettings);

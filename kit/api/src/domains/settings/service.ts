@@ -11,6 +11,7 @@ import { KitError } from "../../errors";
 import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
+import { user } from "../auth/schema";
 import { getCurrency } from "../exchange-rates/currencies";
 import {
   type NotificationSettings,
@@ -150,22 +151,33 @@ function violatedForeignKey(error: unknown): string | undefined {
 
 const SYSTEM_SETTING_KEYS = Object.keys(systemSettingValues) as (keyof typeof systemSettingValues)[];
 type SystemSettingKey = (typeof SYSTEM_SETTING_KEYS)[number];
-type StoredSystemSettings = Record<string, { value: unknown; updatedAt: string; updatedBy: string | null }>;
+type StoredSystemSettings = Record<
+  string,
+  { value: unknown; updatedAt: string; updatedBy: string | null; updatedByEmail?: string | null }
+>;
 
 const DEFAULT_KYC_VALIDITY_DAYS = 365;
 
 async function loadSystemSettings(db: Database | Transaction): Promise<StoredSystemSettings> {
-  const rows = await db.select().from(systemSettings);
+  const rows = await db
+    .select({ setting: systemSettings, email: user.email })
+    .from(systemSettings)
+    .leftJoin(user, eq(user.id, systemSettings.updatedBy));
   return Object.fromEntries(
-    rows.map((row) => [
-      row.key,
-      { value: row.value, updatedAt: row.updatedAt.toISOString(), updatedBy: row.updatedBy },
+    rows.map(({ setting, email }) => [
+      setting.key,
+      {
+        value: setting.value,
+        updatedAt: setting.updatedAt.toISOString(),
+        updatedBy: setting.updatedBy,
+        updatedByEmail: email,
+      },
     ]),
   );
 }
 
 function resolveSystemSettings({ config, log }: SettingsDeps, stored: StoredSystemSettings): SystemSettings {
-  const values: Omit<SystemSettings, "updatedAt" | "updatedBy"> = {
+  const values: Omit<SystemSettings, "updatedAt" | "updatedBy" | "updatedByEmail"> = {
     baseCurrency: config.fx.baseCurrency,
     kycValidityDays: DEFAULT_KYC_VALIDITY_DAYS,
     fxProviders: [...config.fx.providers],
@@ -180,7 +192,13 @@ function resolveSystemSettings({ config, log }: SettingsDeps, stored: StoredSyst
     else Object.assign(values, { [key]: parsed.data });
     if (!latest || entry.updatedAt > latest.updatedAt) latest = entry;
   }
-  return { ...values, updatedAt: latest?.updatedAt ?? null, updatedBy: latest?.updatedBy ?? null };
+  return {
+    ...values,
+    updatedAt: latest?.updatedAt ?? null,
+    updatedBy: latest?.updatedBy ?? null,
+    // Absent from answers cached before the field existed.
+    updatedByEmail: latest?.updatedByEmail ?? null,
+  };
 }
 
 /**

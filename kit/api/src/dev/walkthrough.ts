@@ -1,0 +1,167 @@
+// `bun run kit demo:walkthrough`: an operator's first hour, run against a dev Kit over its public
+// REST API only (what a dApp or a script of the operator's would do), printing each step and where
+// to look in the console. Exits 1, naming the step, when anything fails.
+import { createHash, randomUUID } from "node:crypto";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { createSiweMessage } from "viem/siwe";
+import { DEMO_USERS } from "./demo-users";
+
+export interface WalkthroughOptions {
+  /** Kit's public URL (the one its sign-in cookies and SIWE domain belong to). */
+  url: string;
+  chainId: number;
+  /** Makes the admin (an operator command, not an endpoint); returns its e-mail. */
+  createAdmin: (email: string, password: string) => Promise<void>;
+  say: (line: string) => void;
+  /** How long to wait for the wallet to be verified on chain. */
+  onchainTimeoutMs?: number;
+}
+
+class WalkthroughError extends Error {}
+
+interface Session {
+  headers: Record<string, string>;
+}
+
+export async function runWalkthrough(options: WalkthroughOptions): Promise<void> {
+  const { url, say } = options;
+  const api = async <T>(session: Session | undefined, method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${url}/api${path}`, {
+      method,
+      headers: {
+        origin: url,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...session?.headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new WalkthroughError(`${method} /api${path} answered ${response.status}: ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  const signIn = async (path: string, body: unknown): Promise<Session> => {
+    const response = await fetch(`${url}/api/auth${path}`, {
+      method: "POST",
+      headers: { origin: url, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const token = response.headers.get("set-auth-token");
+    if (!response.ok || !token)
+      throw new WalkthroughError(`POST /api/auth${path} answered ${response.status}: ${await response.text()}`);
+    return { headers: { authorization: `Bearer ${token}` } };
+  };
+
+  const run = randomUUID().slice(0, 8);
+  const step = async <T>(title: string, action: () => Promise<T>): Promise<T> => {
+    say(`→ ${title}`);
+    try {
+      return await action();
+    } catch (error) {
+      const reason = error instanceof WalkthroughError ? error.message : String(error);
+      throw new WalkthroughError(`✗ ${title}: ${reason}`);
+    }
+  };
+
+  const admin = { email: `admin-${run}@example.com`, password: `walkthrough-${run}-admin` };
+  await step("create an admin with `bun run kit users:create`", async () => {
+    await options.createAdmin(admin.email, admin.password);
+    say(`  ${admin.email} / ${admin.password}: sign in at ${url}/console/users`);
+  });
+
+  const investor = { email: `investor-${run}@example.com`, password: `walkthrough-${run}-investor` };
+  const applicant = await step("sign up an investor (POST /api/auth/sign-up/email)", async () => {
+    await api(undefined, "POST", "/auth/sign-up/email", { ...investor, name: `Walkthrough Investor ${run}` });
+    return signIn("/sign-in/email", investor);
+  });
+
+  const application = await step("fill a KYC application (PUT /api/kyc/application)", () =>
+    api<{ id: string }>(applicant, "PUT", "/kyc/application", {
+      firstName: "Grace",
+      lastName: `Hopper ${run}`,
+      dateOfBirth: "1986-12-09",
+      nationalIdNumber: `WT ${run}`,
+      nationality: "US",
+      countryOfResidence: "FR",
+      residencyStatus: "permanent_resident",
+      address: { line1: "1 rue de Rivoli", city: "Paris", postalCode: "75001", country: "FR" },
+      taxResidencies: ["FR"],
+    }),
+  );
+
+  for (const type of ["passport", "proof_of_address"] as const) {
+    await step(`upload the ${type.replaceAll("_", " ")} (presigned PUT, then confirm)`, async () => {
+      const bytes = samplePdf(`${type} of walkthrough ${run}`);
+      const upload = await api<{ documentId: string; uploadUrl: string; headers: Record<string, string> }>(
+        applicant,
+        "POST",
+        "/kyc/documents",
+        {
+          type,
+          fileName: `${type}.pdf`,
+          contentType: "application/pdf",
+          size: bytes.byteLength,
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+        },
+      );
+      const put = await fetch(upload.uploadUrl, { method: "PUT", headers: upload.headers, body: bytes });
+      if (!put.ok) throw new WalkthroughError(`the object store refused the upload: ${put.status}`);
+      await api(applicant, "POST", `/kyc/documents/${upload.documentId}/confirm`, {});
+    });
+  }
+
+  await step("submit it (POST /api/kyc/application/submit)", () =>
+    api(applicant, "POST", "/kyc/application/submit", {}),
+  );
+
+  const reviewer = DEMO_USERS.find((u) => u.role === "kyc_reviewer");
+  if (!reviewer) throw new WalkthroughError("no demo reviewer is defined");
+  await step(`approve it as the demo reviewer ${reviewer.email}`, async () => {
+    const session = await signIn("/sign-in/email", { email: reviewer.email, password: reviewer.password });
+    await api(session, "POST", `/kyc/review/${application.id}/claim`, {});
+    await api(session, "POST", `/kyc/review/${application.id}/decision`, { decision: "approve" });
+    say(`  see it at ${url}/console/applications/${application.id}`);
+  });
+
+  const wallet = privateKeyToAccount(generatePrivateKey());
+  await step(`link a fresh wallet ${wallet.address} by signing in with Ethereum`, async () => {
+    const { nonce } = await api<{ nonce: string }>(applicant, "POST", "/auth/siwe/nonce", {});
+    const message = createSiweMessage({
+      address: wallet.address,
+      chainId: options.chainId,
+      domain: new URL(url).host,
+      nonce,
+      uri: url,
+      version: "1",
+      issuedAt: new Date(),
+    });
+    await api(applicant, "POST", "/me/wallets", { message, signature: await wallet.signMessage({ message }) });
+  });
+
+  await step("wait until the wallet is verified on chain (GET /api/kyc/application)", async () => {
+    const deadline = Date.now() + (options.onchainTimeoutMs ?? 60_000);
+    for (;;) {
+      const current = await api<{
+        onchain: { wallet: string; status: string; identity: string | null; error: string | null }[];
+      }>(applicant, "GET", "/kyc/application");
+      const entry = current.onchain.find((o) => o.wallet.toLowerCase() === wallet.address.toLowerCase());
+      if (entry?.status === "registered") {
+        say(`  registered in the identity registry; its ONCHAINID identity is ${entry.identity}`);
+        return;
+      }
+      if (entry?.status === "failed") throw new WalkthroughError(`on-chain registration failed: ${entry.error}`);
+      if (Date.now() > deadline)
+        throw new WalkthroughError(
+          `still ${entry?.status ?? "not started"} after ${(options.onchainTimeoutMs ?? 60_000) / 1000} s: is the worker role running?`,
+        );
+      await Bun.sleep(500);
+    }
+  });
+  say(`✓ done: the investor ${investor.email} is KYC-approved and their wallet may hold Kit's tokens.`);
+}
+
+/** The smallest document the upload's content check accepts as a PDF. */
+function samplePdf(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`%PDF-1.4\n% ${text}\n%%EOF\n`);
+}
+
+export { WalkthroughError };
