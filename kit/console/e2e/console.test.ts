@@ -41,7 +41,7 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     const { context, page, errors } = await kit.openPage();
     await signInOnConsole(page, kit.url, investor);
     await page.getByRole("heading", { name: "Not allowed" }).waitFor();
-    expect(await page.textContent("main")).toContain("KYC reviewers and administrators");
+    expect(await page.textContent("main")).toContain("KYC reviewers, issuers and administrators");
     await kit.screenshot(page, "00-not-allowed");
     await context.close();
     expect(errors).toEqual([]);

@@ -1,9 +1,13 @@
 // A real Kit for the console's browser tests: the api process (`bun src/main.ts --role api`, the
 // console built and served at /console) on its own database, Redis prefix and s3rver; users made
-// in-process; Debian's Chromium driven by playwright-core. Everything is stopped by `stop()`.
-import { mkdir } from "node:fs/promises";
+// in-process; Debian's Chromium driven by playwright-core. With `chain`, an anvil holding Kit's
+// token suite and demo tokens (kit/contracts' snapshot) and every role in the process (`--role
+// all`: the worker sends token operations, the indexer follows the tokens). `stop()` ends it all.
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKitClient, type KitClient } from "@kit/client";
+import { type DevChain, startDevChain, writeDeployment } from "@kit/contracts";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { loadConfig, requireResolved } from "../../api/src/config";
 import type { Deps } from "../../api/src/deps";
@@ -41,6 +45,8 @@ export interface ConsoleUser {
 export interface ConsoleKit {
   url: string;
   deps: Deps;
+  /** With `chain`: the anvil Kit uses, its deployment (demo tokens) and accounts (verified investors). */
+  chain?: DevChain;
   browser: Browser;
   createUser(role: RoleName, name: string): Promise<ConsoleUser>;
   /** @kit/client signed in as `user` with a bearer token, as a dApp or a service would be. */
@@ -59,16 +65,37 @@ async function buildConsole(): Promise<void> {
   }
 }
 
-export async function startConsoleKit(): Promise<ConsoleKit> {
+/** anvil with the demo tokens, and a deployment file naming them for Kit (its indexer finds them there). */
+async function startChain(): Promise<{ chain: DevChain; env: Record<string, string>; stop(): Promise<void> }> {
+  const chain = await startDevChain();
+  const dir = await mkdtemp(join(tmpdir(), "kit-console-chain-"));
+  const deploymentFile = join(dir, "deployment.json");
+  await writeDeployment(deploymentFile, chain.deployment);
+  return {
+    chain,
+    env: { RPC_URL: chain.rpcUrl, CHAIN_DEPLOYMENT_FILE: deploymentFile },
+    stop: async () => {
+      await chain.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startConsoleKit(options: { chain?: boolean } = {}): Promise<ConsoleKit> {
   await buildConsole();
   const environment = await createTestEnvironment();
+  const chain = options.chain ? await startChain() : undefined;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // The page's origin is Kit's own: better-auth trusts it, and the buckets' CORS rule names it.
   // One trusted proxy hop lets `clientFor` sign in from addresses of its own: the browsers' sign-ins
   // and the clients' would otherwise share 127.0.0.1's sign-in limit (10 a minute).
-  const env = { ...environment.env, PUBLIC_URL: url, CORS_ORIGINS: url, TRUST_PROXY_HOPS: "1" };
-  const served = await serveKit(env, { port });
+  const env = { ...environment.env, ...chain?.env, PUBLIC_URL: url, CORS_ORIGINS: url, TRUST_PROXY_HOPS: "1" };
+  const served = await serveKit(env, { port, role: chain ? "all" : "api" }).catch(async (error) => {
+    await chain?.stop();
+    await environment.cleanup();
+    throw error;
+  });
   const config = requireResolved(loadConfig(env));
   const deps = createDeps(config, createLogger(config));
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
@@ -110,6 +137,7 @@ export async function startConsoleKit(): Promise<ConsoleKit> {
   return {
     url,
     deps,
+    chain: chain?.chain,
     browser,
     createUser,
     clientFor,
@@ -121,6 +149,7 @@ export async function startConsoleKit(): Promise<ConsoleKit> {
       await browser.close().catch(() => {});
       await closeDeps(deps);
       await served.stop();
+      await chain?.stop();
       await environment.cleanup();
     },
   };

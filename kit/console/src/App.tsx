@@ -2,14 +2,18 @@
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
 import { can, describeError, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
 import { Alert } from "./components/Alert";
+import { LiveStatus } from "./components/LiveStatus";
 import { usePageTitle } from "./components/Page";
 import { roleLabel } from "./format";
 import { LiveProvider, useLive } from "./live";
 import { ApplicationPage } from "./pages/Application";
+import { ApprovalsPage } from "./pages/Approvals";
 import { QueuePage } from "./pages/Queue";
 import { RatesPage } from "./pages/Rates";
 import { SettingsPage } from "./pages/Settings";
 import { SystemPage } from "./pages/System";
+import { TokenPage } from "./pages/Token";
+import { TokensPage } from "./pages/Tokens";
 import { UsersPage } from "./pages/Users";
 import { Link, navigate, useLocation } from "./router";
 
@@ -55,9 +59,9 @@ export function App() {
   }
   if (session.state === "signed-out") return <SignIn onSignedIn={refresh} />;
   const { me } = session;
-  if (!can(me, "kyc", "review")) return <NotAllowed me={me} onSignOut={leave} />;
+  if (!can(me, "kyc", "review") && !can(me, "tokens", "operate")) return <NotAllowed me={me} onSignOut={leave} />;
   return (
-    <LiveProvider>
+    <LiveProvider enabled={can(me, "kyc", "review")}>
       <Console me={me} onSignOut={leave} />
     </LiveProvider>
   );
@@ -90,7 +94,7 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   return (
     <main className="sign-in">
       <h1>Kit console</h1>
-      <p className="muted">For KYC reviewers and administrators.</p>
+      <p className="muted">For KYC reviewers, issuers and administrators.</p>
       <form onSubmit={submit} aria-describedby={error ? "sign-in-error" : undefined}>
         <label>
           E-mail
@@ -116,7 +120,7 @@ function NotAllowed({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       <h1>Not allowed</h1>
       <p>
         You are signed in as <strong>{me.user.email}</strong> ({roleLabel(me.user.role)}). The console is for KYC
-        reviewers and administrators; ask an administrator for the reviewer role if you need it.
+        reviewers, issuers and administrators; ask an administrator for the role you need.
       </p>
       <button type="button" onClick={onSignOut}>
         Sign out
@@ -137,19 +141,30 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     mainRef.current?.focus();
   }, [location.path]);
 
+  const reviews = can(me, "kyc", "review");
+  const issues = can(me, "tokens", "operate");
   let page: ReactNode;
-  if (segments.length === 0) page = <QueuePage me={me} />;
-  else if (segments[0] === "applications" && segments[1]) page = <ApplicationPage me={me} id={segments[1]} />;
+  // Home is the KYC queue for those who review, else the issuer's tokens.
+  if (segments.length === 0) page = reviews ? <QueuePage me={me} /> : <TokensPage />;
+  else if (segments[0] === "applications" && segments[1] && reviews) {
+    page = <ApplicationPage me={me} id={segments[1]} />;
+  }
+  // The create-token form (tokens.create, `tokens: create`) goes here as "/tokens/new", before the
+  // token page's route, with its nav entry beside "My tokens".
+  else if (segments[0] === "tokens" && segments[1] && issues) page = <TokenPage me={me} address={segments[1]} />;
+  else if (segments[0] === "tokens" && issues) page = <TokensPage />;
+  else if (segments[0] === "approvals" && issues) page = <ApprovalsPage me={me} />;
   else if (segments[0] === "users" && can(me, "users", "manage")) page = <UsersPage me={me} />;
   else if (segments[0] === "settings" && can(me, "settings", "manage_system")) page = <SettingsPage />;
   else if (segments[0] === "rates") page = <RatesPage me={me} />;
   else if (segments[0] === "system") page = <SystemPage me={me} />;
-  else page = <NotFound />;
+  else page = <NotFound home={reviews ? "the KYC queue" : "your tokens"} />;
 
   const current = (prefix: string) =>
     (prefix === "/" ? segments.length === 0 || segments[0] === "applications" : location.path.startsWith(prefix))
       ? "page"
       : undefined;
+  const onTokens = segments[0] === "tokens" || (!reviews && segments.length === 0);
 
   return (
     <div className="shell">
@@ -159,9 +174,21 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       <header className="top">
         <span className="brand">Kit console</span>
         <nav aria-label="Sections">
-          <Link to="/" aria-current={current("/")}>
-            KYC queue
-          </Link>
+          {reviews && (
+            <Link to="/" aria-current={current("/")}>
+              KYC queue
+            </Link>
+          )}
+          {issues && (
+            <>
+              <Link to="/tokens" aria-current={onTokens ? "page" : undefined}>
+                My tokens
+              </Link>
+              <Link to="/approvals" aria-current={current("/approvals")}>
+                Approvals
+              </Link>
+            </>
+          )}
           {can(me, "users", "manage") && (
             <Link to="/users" aria-current={current("/users")}>
               Users
@@ -179,9 +206,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
             Chain &amp; system
           </Link>
         </nav>
-        <span className={`live live-${live.state}`} role="status" title="Queue changes appear without reloading">
-          {live.state === "live" ? "● Live" : live.state === "connecting" ? "Connecting…" : "Reconnecting…"}
-        </span>
+        {live.state && <LiveStatus state={live.state} title="Queue changes appear without reloading" />}
         <span className="who">
           {me.user.email} · {roleLabel(me.user.role)}
         </span>
@@ -196,12 +221,12 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   );
 }
 
-function NotFound() {
+function NotFound({ home }: { home: string }) {
   return (
     <section>
       <h1>Page not found</h1>
       <p>
-        <Link to="/">Back to the KYC queue</Link>
+        <Link to="/">Back to {home}</Link>
       </p>
     </section>
   );

@@ -21,6 +21,12 @@ export type StatusEvent = Outputs["kyc"]["review"]["events"] extends AsyncIterab
 export type UserView = Outputs["users"]["list"]["items"][number];
 export type RoleName = UserView["role"];
 export type SystemSettings = Outputs["settings"]["system"]["get"];
+export type TokenDetail = Outputs["tokens"]["get"];
+export type Holder = Outputs["tokens"]["holders"]["items"][number];
+export type OperationView = Outputs["tokens"]["operations"]["list"]["items"][number];
+export type OperationPolicy = Outputs["tokens"]["operations"]["policy"]["get"];
+export type OperationStatus = OperationView["status"];
+export type OperationKind = OperationView["kind"];
 
 export const ROLES: RoleName[] = ["investor", "issuer", "kyc_reviewer", "admin"];
 export const FX_PROVIDERS = ["ecb", "er-api", "manual"] as const;
@@ -29,8 +35,11 @@ export function can(me: Me, subject: string, action: string): boolean {
   return me.permissions[subject]?.includes(action) ?? false;
 }
 
-/** A sentence for a person, from whatever a call threw. */
-export function describeError(error: unknown): string {
+/**
+ * A sentence for a person, from whatever a call threw. `fieldLabel` names a field of the form by
+ * the path Kit gives an issue ("recipients.1.amount" → "Amount of recipient 2").
+ */
+export function describeError(error: unknown, fieldLabel: (path: string) => string = (path) => path): string {
   if (error instanceof ORPCError) {
     const message = typeof error.message === "string" && error.message ? error.message : "";
     switch (error.code) {
@@ -42,10 +51,14 @@ export function describeError(error: unknown): string {
         return "Your session has ended; sign in again.";
       case "TOO_MANY_REQUESTS":
         return `Too many requests: ${message || "wait a little and retry."}`;
+      case "PRECONDITION_FAILED":
+        return `Not possible now: ${message || "the state of things does not allow it."}`;
+      case "SERVICE_UNAVAILABLE":
+        return `Kit cannot do this right now: ${message || "a service it needs is not answering; retry shortly."}`;
       case "BAD_REQUEST": {
         const issues = (error.data as { issues?: { path: string; message: string }[] } | undefined)?.issues ?? [];
         return issues.length > 0
-          ? `Please check: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ")}.`
+          ? `Please check: ${issues.map((i) => (i.path ? `${fieldLabel(i.path)}: ${i.message}` : i.message)).join("; ")}.`
           : message || "The request is invalid.";
       }
       default:

@@ -1,5 +1,5 @@
 // How values read to a person: statuses and roles in words, times in the browser's locale, countries by name.
-import type { KycStatus, RoleName } from "./api";
+import type { KycStatus, OperationKind, OperationStatus, OperationView, RoleName } from "./api";
 
 export const STATUS_LABELS: Record<KycStatus, string> = {
   draft: "Draft",
@@ -43,4 +43,56 @@ export function formatBytes(size: number): string {
   if (size < 1024) return `${size} B`;
   if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
   return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** A hash or an address shortened for a table ("0x1f5fbf…a04c2e"); the whole value goes in a title. */
+export function shortHex(hex: string): string {
+  return `${hex.slice(0, 8)}…${hex.slice(-6)}`;
+}
+
+export const OPERATION_KIND_LABELS: Record<OperationKind, string> = {
+  mint: "Mint",
+  burn: "Burn",
+  pause: "Pause",
+  unpause: "Unpause",
+  freeze: "Freeze wallet",
+  unfreeze: "Unfreeze wallet",
+  freeze_partial: "Freeze part",
+  unfreeze_partial: "Unfreeze part",
+  forced_transfer: "Forced transfer",
+  recover: "Recovery",
+};
+
+export const OPERATION_STATUS_LABELS: Record<OperationStatus, string> = {
+  awaiting_approval: "Awaiting approval",
+  pending: "Pending",
+  signed: "Signed",
+  submitted: "Submitted",
+  confirmed: "Confirmed",
+  failed: "Failed",
+  rejected: "Rejected",
+};
+
+/** The outbox's typed revert reasons (kit/api operations/reverts.ts), as an issuer would say them. */
+const OPERATION_ERRORS: Record<string, string> = {
+  receiver_not_verified: "the receiving wallet is not verified for this token (its owner must pass KYC first)",
+  compliance_refused: "the token's compliance rules refused it",
+  transfer_not_possible: "the transfer is not possible (a wallet is frozen or not verified, or compliance refused)",
+  token_paused: "the token is paused",
+  token_not_paused: "the token is not paused",
+  burn_exceeds_balance: "the burn is larger than the wallet's balance",
+  insufficient_balance: "the wallet's balance is too low",
+  freeze_exceeds_balance: "more than the wallet's unfrozen balance",
+  unfreeze_exceeds_frozen: "more than the wallet's frozen amount",
+  wallet_frozen: "the wallet is frozen",
+  nothing_to_recover: "the lost wallet holds nothing to recover",
+  recovery_not_possible: "the recovery is not possible",
+  not_agent: "Kit's chain agent is not an agent of this token",
+  not_owner: "Kit's chain agent does not own this token",
+};
+
+/** Why an operation failed, in words, with the contract's own words after them. */
+export function operationErrorText(error: NonNullable<OperationView["error"]>): string {
+  const words = OPERATION_ERRORS[error.code];
+  return words ? `${words} (the contract said: ${error.message})` : `the transaction reverted: ${error.message}`;
 }

@@ -34,7 +34,8 @@ try {
   });
   // One address everywhere: sign-in cookies and the trusted Origin belong to the public URL.
   const api = stack.config.auth.publicUrl;
-  const consoleLines = await ensureDemoUsers(kit.deps, stack.config.auth.publicUrl);
+  const demoTokens = stack.chainDeployment?.deployment.tokens.map((t) => t.address) ?? [];
+  const consoleLines = await ensureDemoUsers(kit.deps, stack.config.auth.publicUrl, demoTokens);
   const lines = [
     "",
     `  Kit ${config.version} is running (${((performance.now() - started) / 1000).toFixed(1)} s)`,

@@ -84,11 +84,9 @@ const forcedTransferInput = z.object({
   amount: tokenAmount,
 });
 
-const listOperationsInput = z.object({
-  address: evmAddress("address"),
-  cursor: pageCursor(300),
-  limit: pageLimit(100).default(50),
-});
+const paging = { cursor: pageCursor(300), limit: pageLimit(100).default(50) };
+const listOperationsInput = z.object({ address: evmAddress("address"), ...paging });
+const operationPage = z.object({ items: z.array(operationView), nextCursor: z.string().nullable() });
 const operationIdInput = z.object({ id: z.uuid("id must be an operation id (a UUID)") });
 const decisionInput = z.object({ id: z.uuid("id must be an operation id (a UUID)"), reason });
 
@@ -108,6 +106,11 @@ const setPolicyInput = z.object({
 });
 
 const grantView = z.object({ userId: z.string(), grantedBy: z.string().nullable(), grantedAt: z.string() });
+const myGrantView = z.object({
+  token: z.string().meta({ description: "The token's address (EIP-55)" }),
+  grantedBy: z.string().nullable(),
+  grantedAt: z.string(),
+});
 const grantInput = z.object({ address: evmAddress("address"), userId: z.string().trim().min(1).max(100) });
 
 export type OperationView = z.infer<typeof operationView>;
@@ -148,7 +151,18 @@ export const operationsContract = {
     .route({ method: "GET", path: "/tokens/{address}/operations", tags, summary: "A token's operations, newest first" })
     .meta(operate)
     .input(listOperationsInput)
-    .output(z.object({ items: z.array(operationView), nextCursor: z.string().nullable() })),
+    .output(operationPage),
+  awaitingMyApproval: base
+    .route({
+      method: "GET",
+      path: "/me/token-operations/awaiting-approval",
+      tags,
+      summary:
+        "Operations waiting for a second person on the tokens you are granted on, that you did not request; oldest first",
+    })
+    .meta(operate)
+    .input(z.object(paging))
+    .output(operationPage),
   events: base
     .route({
       method: "GET",
@@ -209,6 +223,16 @@ export const operationsContract = {
 };
 
 export const grantsContract = {
+  mine: base
+    .route({
+      method: "GET",
+      path: "/me/token-grants",
+      tags,
+      summary: "The tokens you may service (your grants on this chain), by token address",
+    })
+    .meta(operate)
+    .input(z.object(paging))
+    .output(z.object({ items: z.array(myGrantView), nextCursor: z.string().nullable() })),
   list: base
     .route({ method: "GET", path: "/tokens/{address}/grants", tags, summary: "The users who may service a token" })
     .meta(operate)

@@ -89,6 +89,55 @@ describe("a forced transfer needs a second person by default", () => {
   });
 });
 
+describe("what waits for me, and the tokens I may service", () => {
+  test("another granted issuer sees a waiting operation, oldest first and paged; the requester and others do not", async () => {
+    const request = async (amount: string) => {
+      const { body } = await callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/forced-transfer`, {
+        from: alice,
+        to: bob,
+        amount,
+      });
+      expect(body.operation.status).toBe("awaiting_approval");
+      return body.operation.id as string;
+    };
+    const [first, second] = [await request("2"), await request("3")];
+    const inbox = "/me/token-operations/awaiting-approval";
+
+    const page1 = await callApi(kit.app, approver, "GET", `${inbox}?limit=1`);
+    expect(page1.status).toBe(200);
+    expect(page1.body.items.map((o: { id: string }) => o.id)).toEqual([first]);
+    expect(page1.body.items[0]).toMatchObject({ kind: "forced_transfer", requestedBy: requester.id });
+    const page2 = await callApi(kit.app, approver, "GET", `${inbox}?limit=1&cursor=${page1.body.nextCursor}`);
+    expect(page2.body.items.map((o: { id: string }) => o.id)).toEqual([second]);
+    expect(page2.body.nextCursor).toBeNull();
+
+    // Their own requests are not the requester's to approve; an issuer granted elsewhere sees nothing.
+    expect((await callApi(kit.app, requester, "GET", inbox)).body.items).toEqual([]);
+    const elsewhere = await grantedIssuer(ops, [ops.bond]);
+    expect((await callApi(kit.app, elsewhere, "GET", inbox)).body.items).toEqual([]);
+    const investor = await createUser(kit, "investor");
+    expect((await callApi(kit.app, investor, "GET", inbox)).status).toBe(403);
+
+    // Decided, it leaves the list.
+    await callApi(kit.app, approver, "POST", `/token-operations/${first}/reject`, { reason: "duplicate" });
+    await callApi(kit.app, approver, "POST", `/token-operations/${second}/reject`, { reason: "duplicate" });
+    expect((await callApi(kit.app, approver, "GET", inbox)).body.items).toEqual([]);
+  });
+
+  test("my token grants, by address and paged; none for an issuer granted nowhere", async () => {
+    const both = await grantedIssuer(ops, [ops.bond, equity]);
+    const sorted = [ops.bond, equity].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
+    const page1 = await callApi(kit.app, both, "GET", "/me/token-grants?limit=1");
+    expect(page1.status).toBe(200);
+    expect(page1.body.items).toMatchObject([{ token: sorted[0], grantedBy: ops.admin.id }]);
+    const page2 = await callApi(kit.app, both, "GET", `/me/token-grants?limit=1&cursor=${page1.body.nextCursor}`);
+    expect(page2.body).toMatchObject({ items: [{ token: sorted[1] }], nextCursor: null });
+    const nowhere = await createUser(kit, "issuer");
+    expect((await callApi(kit.app, nowhere, "GET", "/me/token-grants")).body).toEqual({ items: [], nextCursor: null });
+    expect((await callApi(kit.app, both, "GET", "/me/token-grants?cursor=nonsense")).status).toBe(400);
+  });
+});
+
 describe("the token's policy", () => {
   test("defaults, then a mint threshold: a mint above it waits, one at it does not", async () => {
     const path = `/tokens/${equity}/operations-policy`;

@@ -1,6 +1,8 @@
 // Per-token grants: a token's issuers are the users granted on it. Servicing a token needs a grant
 // on that token, not only a role that may operate tokens; admins and the token's issuers grant.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
+import { getAddress } from "viem";
+import { decodeCursor, encodeCursor } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import { roleGrants } from "../auth/permissions";
@@ -94,6 +96,35 @@ export async function removeGrant(deps: GrantDeps, actor: Actor, token: string, 
     )
     .returning({ userId: tokenGrants.userId });
   return { removed: removed.length > 0 };
+}
+
+const STORED_ADDRESS = /^0x[0-9a-f]{40}$/;
+
+/** The tokens `actor` is granted on, on this chain, by address; the cursor is the last token's address. */
+export async function listMyGrants(deps: GrantDeps, actor: Actor, input: { cursor?: string; limit: number }) {
+  const after = input.cursor ? decodeCursor(input.cursor, [STORED_ADDRESS])[0] : undefined;
+  const rows = await deps.db
+    .select()
+    .from(tokenGrants)
+    .where(
+      and(
+        eq(tokenGrants.chainId, deps.config.chain.id),
+        eq(tokenGrants.userId, actor.id),
+        after ? gt(tokenGrants.token, after) : undefined,
+      ),
+    )
+    .orderBy(asc(tokenGrants.token))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => ({
+      token: getAddress(row.token),
+      grantedBy: row.grantedBy,
+      grantedAt: row.grantedAt.toISOString(),
+    })),
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.token]) : null,
+  };
 }
 
 function grantView(row: typeof tokenGrants.$inferSelect) {

@@ -2,10 +2,10 @@ import type { SignedInCaller, UserContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { requireToken } from "../tokens/service";
 import type { OperationKind } from "./contract-values";
-import { addGrant, listGrants, removeGrant, requireGrant } from "./grants";
+import { addGrant, listGrants, listMyGrants, removeGrant, requireGrant } from "./grants";
 import { watchOperations } from "./live";
 import { policyOf, policyView, setPolicy } from "./policy";
-import { decideOperation, getOperation, listOperations, requestOperation } from "./service";
+import { decideOperation, getOperation, listAwaitingMyApproval, listOperations, requestOperation } from "./service";
 import { checkTransfer, viewerOf } from "./transfer-check";
 
 // Every procedure needs `tokens: operate` (issuers, admins; rpc/access.ts); the services then ask
@@ -39,6 +39,9 @@ export const operationsRouter = {
   forcedTransfer: o.forcedTransfer.handler(request("forced_transfer")),
   recover: o.recover.handler(request("recover")),
   list: o.list.handler(({ context, input }) => listOperations(context, actorOf(context.caller), input)),
+  awaitingMyApproval: o.awaitingMyApproval.handler(({ context, input }) =>
+    listAwaitingMyApproval(context, actorOf(context.caller), input),
+  ),
   events: o.events.handler(({ context, input, signal }) =>
     watchOperations(context, actorOf(context.caller), input.address, signal),
   ),
@@ -67,6 +70,7 @@ export const operationsRouter = {
 const g = userProcedure.tokens.grants;
 
 export const grantsRouter = {
+  mine: g.mine.handler(({ context, input }) => listMyGrants(context, actorOf(context.caller), input)),
   list: g.list.handler(async ({ context, input }) => {
     const token = await requireToken(context, input.address);
     return listGrants(context, actorOf(context.caller), token.address);

@@ -2,7 +2,7 @@
 // recorded with its history row in one transaction, then queued for the worker's sender; a lost
 // enqueue is harmless (the sweep sends what is pending).
 import { createHash } from "node:crypto";
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, ne, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import { decodeCursor, encodeCursor } from "../../cursor";
 import type { DomainQueries, JobQueue } from "../../deps";
@@ -18,7 +18,7 @@ import { SEND_JOB } from "./jobs";
 import { needsApproval, policyOf } from "./policy";
 import { normalizeParameters, precheck } from "./prechecks";
 import { recoveryPrecheck } from "./recover";
-import { tokenOperationHistory, tokenOperations } from "./schema";
+import { tokenGrants, tokenOperationHistory, tokenOperations } from "./schema";
 import { type OperationRow, transition } from "./store";
 
 export interface OperationDeps {
@@ -215,6 +215,48 @@ export async function listOperations(
     .orderBy(desc(tokenOperations.createdAt), desc(tokenOperations.id))
     .limit(input.limit + 1);
   const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(operationView),
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null,
+  };
+}
+
+/**
+ * Four eyes, from the approver's side: what waits for a second person on the tokens `actor` is
+ * granted on, leaving out what they requested themselves (they may not approve it); oldest first,
+ * as a queue. The cursor is the last operation's id.
+ */
+export async function listAwaitingMyApproval(
+  deps: Pick<OperationDeps, "db" | "config">,
+  actor: Actor,
+  input: { cursor?: string; limit: number },
+) {
+  const after = input.cursor ? decodeCursor(input.cursor, [OPERATION_ID])[0] : undefined;
+  const rows = await deps.db
+    .select({ operation: tokenOperations })
+    .from(tokenOperations)
+    .innerJoin(
+      tokenGrants,
+      and(
+        eq(tokenGrants.chainId, tokenOperations.chainId),
+        eq(tokenGrants.token, tokenOperations.token),
+        eq(tokenGrants.userId, actor.id),
+      ),
+    )
+    .where(
+      and(
+        eq(tokenOperations.chainId, deps.config.chain.id),
+        eq(tokenOperations.status, "awaiting_approval"),
+        ne(tokenOperations.requestedBy, actor.id),
+        after
+          ? sql`(${tokenOperations.createdAt}, ${tokenOperations.id}) > (select created_at, id from token_operations where id = ${after})`
+          : undefined,
+      ),
+    )
+    .orderBy(asc(tokenOperations.createdAt), asc(tokenOperations.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit).map((r) => r.operation);
   const last = page.at(-1);
   return {
     items: page.map(operationView),

@@ -4,7 +4,8 @@ import type { FormEvent } from "react";
 import { can, type Freezes, type KycStatus, type Me, type OnchainRegistration, rpc } from "../../api";
 import { Badge } from "../../components/Badge";
 import { Card } from "../../components/Card";
-import { formatTime } from "../../format";
+import { Hex } from "../../components/Hex";
+import { formatTime, shortHex as short } from "../../format";
 import { type PageActions, useApplicationAction } from "./Notice";
 
 const ONCHAIN_LABELS: Record<OnchainRegistration["status"], { label: string; tone: KycStatus }> = {
@@ -12,9 +13,9 @@ const ONCHAIN_LABELS: Record<OnchainRegistration["status"], { label: string; ton
   registered: { label: "Verified", tone: "approved" },
   failed: { label: "Failed", tone: "rejected" },
   revoked: { label: "Revoked", tone: "expired" },
+  recovering: { label: "Moving to a new wallet", tone: "in_review" },
+  recovered: { label: "Moved to a new wallet", tone: "expired" },
 };
-
-const short = (hex: string) => `${hex.slice(0, 8)}…${hex.slice(-6)}`;
 
 /** Each wallet of the applicant as Kit registered it on chain; admins may queue a failed one again. */
 export function OnchainCard({
@@ -34,12 +35,12 @@ export function OnchainCard({
       <ul className="documents">
         {registrations.map((r) => (
           <li key={r.wallet}>
-            <code title={r.wallet}>{short(r.wallet)}</code>{" "}
+            <Hex value={r.wallet} />{" "}
             <Badge tone={ONCHAIN_LABELS[r.status].tone}>{ONCHAIN_LABELS[r.status].label}</Badge>
             <div className="muted">
               {r.lastTxHash ? (
                 <>
-                  last transaction <code title={r.lastTxHash}>{short(r.lastTxHash)}</code>
+                  last transaction <Hex value={r.lastTxHash} />
                 </>
               ) : (
                 "no transaction yet"
@@ -47,7 +48,7 @@ export function OnchainCard({
               {r.identity && (
                 <>
                   {" · identity "}
-                  <code title={r.identity}>{short(r.identity)}</code>
+                  <Hex value={r.identity} />
                 </>
               )}
               {" · "}
@@ -118,7 +119,7 @@ export function FreezeCard({ me, freezes, ...page }: { me: Me; freezes: Freezes 
       <ul className="documents">
         {freezes.wallets.map((w) => (
           <li key={`${w.wallet}-${w.token}`}>
-            <code title={w.wallet}>{short(w.wallet)}</code> on <code title={w.token}>{short(w.token)}</code>{" "}
+            <Hex value={w.wallet} /> on <Hex value={w.token} />{" "}
             <Badge tone={FREEZE_LABELS[w.status].tone}>{FREEZE_LABELS[w.status].label}</Badge>
             {w.frozenBefore && <span className="muted"> (frozen by its issuer before)</span>}
             {w.error && <p className="error">{w.error}</p>}
