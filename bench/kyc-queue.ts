@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import { encodeCursor } from "../kit/api/src/cursor";
 import { createPasswordUser } from "../kit/api/src/domains/auth/service";
-import { type QueueInput, queueInput } from "../kit/api/src/domains/kyc/contract";
+import { type QueueInput, queueInput } from "../kit/api/src/domains/kyc/contract-review";
 import { listQueue } from "../kit/api/src/domains/kyc/queue";
 import type { Database } from "../kit/api/src/infra/db";
 import { type BenchKit, startBenchKit } from "./lib/kit";

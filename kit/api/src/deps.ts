@@ -8,7 +8,7 @@ import type { Auth } from "./domains/auth/auth";
 import type { SessionMemo } from "./domains/auth/session";
 import type { RateCopies } from "./domains/exchange-rates/cache";
 import type { FxProvider } from "./domains/exchange-rates/contract-values";
-import type { StatusEvent } from "./domains/kyc/contract";
+import type { StatusEvent } from "./domains/kyc/contract-shapes";
 import type { KycStatus, OnchainRegistrationStatus } from "./domains/kyc/contract-values";
 import type { PiiKeyring } from "./domains/kyc/crypto";
 import type { EligibilityChainCache } from "./domains/kyc/eligibility-chain";

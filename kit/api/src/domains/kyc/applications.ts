@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, isNull, notInArray } from "drizzle-orm";
 import { KitError } from "../../errors";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError, type Transaction } from "../../infra/db";
-import type { Application, OwnApplication, SaveApplicationInput } from "./contract";
+import type { OwnApplication, SaveApplicationInput } from "./contract-applicant";
+import type { Application } from "./contract-shapes";
 import { CLOSED_STATUSES, type KycStatus } from "./contract-values";
 import type { PiiKeyring } from "./crypto";
 import {

@@ -14,7 +14,7 @@ import { createUser, type TestUser } from "../../../test/users";
 import type { Contract } from "../../contract";
 import { createLogger } from "../../infra/log";
 import { createRedis } from "../../infra/redis";
-import type { StatusEvent } from "./contract";
+import type { StatusEvent } from "./contract-shapes";
 import type { KycStatus } from "./contract-values";
 import {
   MAX_QUEUE_STREAMS_PER_USER,

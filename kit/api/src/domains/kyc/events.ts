@@ -10,7 +10,7 @@ import type { Database } from "../../infra/db";
 import { type Listener, LiveStreamHub } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
-import { type StatusEvent, statusEvent } from "./contract";
+import { type StatusEvent, statusEvent } from "./contract-shapes";
 import type { KycStatus } from "./contract-values";
 import { kycApplications } from "./schema";
 

@@ -8,7 +8,8 @@ import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { CallerUser } from "../auth/session";
-import type { Freezes, LiftFreezeInput } from "./contract";
+import type { LiftFreezeInput } from "./contract-onchain";
+import type { Freezes } from "./contract-shapes";
 import { kycFreezes, kycWalletFreezes } from "./schema";
 
 export type FreezeCaseRow = typeof kycFreezes.$inferSelect;

@@ -22,7 +22,8 @@ import {
 import { createUser, signedWalletLink } from "../../../test/users";
 import { walletAddress } from "../auth/schema";
 import { linkWallet } from "../auth/service";
-import type { Freezes, ReviewDetail } from "./contract";
+import type { ReviewDetail } from "./contract-review";
+import type { Freezes } from "./contract-shapes";
 import { liftFreeze } from "./freeze-cases";
 import { reconcileFreezes } from "./freeze-reconcile";
 import { revokeAndFreeze, syncWalletFreezes } from "./freezes";

@@ -13,7 +13,7 @@ import {
   waitForStatus,
 } from "../../../test/onchain-kit";
 import { createUser } from "../../../test/users";
-import type { OnchainRegistration } from "./contract";
+import type { OnchainRegistration } from "./contract-shapes";
 import { kycApplications, kycOnchainRegistrations } from "./schema";
 
 const onchain = await startOnchainKit();

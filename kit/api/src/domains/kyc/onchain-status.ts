@@ -7,7 +7,7 @@ import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import type { OnchainRegistration } from "./contract";
+import type { OnchainRegistration } from "./contract-shapes";
 import { currentApproval, isLinked, type RegistrationRow } from "./onchain";
 import { kycOnchainRegistrations } from "./schema";
 

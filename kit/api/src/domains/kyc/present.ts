@@ -1,6 +1,6 @@
 // Rows as the API shows them: personal data decrypted (only ever for the owner and reviewers),
 // and what an application still lacks before it can be submitted.
-import type { Application, KycDocument } from "./contract";
+import type { Application, KycDocument } from "./contract-shapes";
 import type { DocumentType } from "./contract-values";
 import type { PiiKeyring } from "./crypto";
 import type { ApplicationRow } from "./lifecycle";

@@ -5,7 +5,7 @@
 import { and, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
 import type { Database } from "../../infra/db";
-import type { QueueInput, QueuePage } from "./contract";
+import type { QueueInput, QueuePage } from "./contract-review";
 import type { KycStatus } from "./contract-values";
 import { kycApplications as a } from "./schema";
 

@@ -1,0 +1,184 @@
+// The reviewers' part of the KYC contract: the queue, an application's detail, decisions and revocations.
+import { eventIterator } from "@orpc/contract";
+import { z } from "zod";
+import { countryCode, isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
+import { base } from "../../rpc/base";
+import {
+  application,
+  downloadUrl,
+  freezes,
+  id,
+  kycDocument,
+  kycStatus,
+  onchainRegistration,
+  statusEvent,
+  text,
+} from "./contract-shapes";
+import { REVOCATION_CATEGORIES } from "./contract-values";
+
+const applicationIdInput = z.object({ applicationId: id("application") });
+
+const booleanQuery = z
+  .union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
+  .meta({ description: "true or false" });
+
+export const queueInput = z.object({
+  status: kycStatus
+    .exclude(["draft"], { message: "expected a status other than draft (drafts are the applicant's own)" })
+    .optional()
+    .meta({ description: "One status; absent: the open work (submitted and in_review)" }),
+  country: countryCode.optional().meta({ description: "Country of residence" }),
+  assignedToMe: booleanQuery.optional(),
+  submittedFrom: isoDateTime.optional(),
+  submittedTo: isoDateTime.optional(),
+  q: text(100).min(3, "at least 3 characters").optional().meta({ description: "Part of the applicant's name" }),
+  cursor: pageCursor(200),
+  limit: pageLimit(100).default(50),
+});
+
+const queueItem = z.object({
+  id: z.string(),
+  status: kycStatus,
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  countryOfResidence: z.string().nullable(),
+  reviewerId: z.string().nullable(),
+  submittedAt: isoDateTime.nullable(),
+});
+
+const queuePage = z.object({
+  items: z.array(queueItem),
+  nextCursor: z.string().nullable().meta({ description: "Null on the last page" }),
+});
+
+const historyEntry = z.object({
+  fromStatus: kycStatus.nullable(),
+  toStatus: kycStatus,
+  actorId: z.string().nullable().meta({ description: "Null when Kit acted (expiry)" }),
+  reason: z.string().nullable(),
+  at: isoDateTime,
+});
+
+const reviewDetail = z.object({
+  application,
+  applicant: z.object({ id: z.string(), name: z.string(), email: z.string() }),
+  reviewerId: z.string().nullable(),
+  documents: z.array(kycDocument),
+  history: z.array(historyEntry),
+  onchain: z.array(onchainRegistration).meta({ description: "The applicant's wallets, as Kit registered them" }),
+  freezes: freezes.meta({ description: "The applicant's freeze cases and their wallets' freezes on Kit's tokens" }),
+});
+
+const DECISIONS = ["approve", "reject", "request_changes"] as const;
+
+const decideInput = z
+  .object({
+    applicationId: id("application"),
+    decision: z.enum(DECISIONS),
+    reason: text(2_000)
+      .optional()
+      .meta({ description: "Required to reject or request changes; shown to the applicant" }),
+    version: z.number().int().positive().optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.decision !== "approve" && !input.reason) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["reason"],
+        message: `a reason is required to ${input.decision.replace("_", " ")}`,
+      });
+    }
+  });
+
+const revokeInput = z.object({
+  applicationId: id("application"),
+  reason: text(2_000).meta({ description: "Shown to the applicant" }),
+  category: z.enum(REVOCATION_CATEGORIES, { message: "expected sanctions, fraud or other" }).default("other").meta({
+    description:
+      "sanctions or fraud also freezes every wallet of the applicant on every Kit token, until an admin lifts it",
+  }),
+});
+
+const review = { kyc: ["review" as const] };
+const decide = { kyc: ["decide" as const] };
+const readAnyDocument = { kyc: ["review" as const], documents: ["read_any" as const] };
+
+export const reviewContract = {
+  queue: base
+    .route({
+      method: "GET",
+      path: "/kyc/review",
+      tags: ["kyc review"],
+      summary: "Applications to review, oldest first",
+    })
+    .meta({ permission: review, keyGrant: review })
+    .input(queueInput)
+    .output(queuePage),
+  get: base
+    .route({
+      method: "GET",
+      path: "/kyc/review/{applicationId}",
+      tags: ["kyc review"],
+      summary: "One application with its documents and history; every call is logged",
+    })
+    .meta({ permission: review, keyGrant: review, rateLimit: "kyc.application-reads" })
+    .input(applicationIdInput)
+    .output(reviewDetail),
+  claim: base
+    .route({
+      method: "POST",
+      path: "/kyc/review/{applicationId}/claim",
+      tags: ["kyc review"],
+      summary: "Take a submitted application into review (it is then yours to decide); every call is logged",
+    })
+    // Claiming one's own claim again answers the application: it counts as a read.
+    .meta({ permission: review, keyGrant: review, rateLimit: "kyc.application-reads" })
+    .input(applicationIdInput)
+    .output(application),
+  decide: base
+    .route({
+      method: "POST",
+      path: "/kyc/review/{applicationId}/decision",
+      tags: ["kyc review"],
+      summary: "Approve, reject, or request changes on an application you have claimed",
+    })
+    .meta({ permission: decide, keyGrant: decide })
+    .input(decideInput)
+    .output(application),
+  revoke: base
+    .route({
+      method: "POST",
+      path: "/kyc/review/{applicationId}/revoke",
+      tags: ["kyc review"],
+      summary:
+        "Revoke an approval (e.g. sanctions hit, forged document found later); sanctions or fraud also freezes the applicant's wallets",
+    })
+    .meta({ permission: decide, keyGrant: decide })
+    .input(revokeInput)
+    .output(application),
+  documentUrl: base
+    .route({
+      method: "GET",
+      path: "/kyc/review/documents/{documentId}/url",
+      tags: ["kyc review"],
+      summary: "A download URL for any applicant's document, valid 15 minutes; every call is logged",
+    })
+    .meta({ permission: readAnyDocument, keyGrant: readAnyDocument, rateLimit: "kyc.document-urls" })
+    .input(z.object({ documentId: id("document") }))
+    .output(downloadUrl),
+  events: base
+    .route({
+      method: "GET",
+      path: "/kyc/review/events",
+      tags: ["kyc review"],
+      summary: "Queue changes (submissions, claims, decisions), as server-sent events",
+    })
+    .meta({ permission: review, keyGrant: review })
+    .output(eventIterator(statusEvent)),
+};
+
+export type QueueInput = z.infer<typeof queueInput>;
+export type QueuePage = z.infer<typeof queuePage>;
+export type ReviewDetail = z.infer<typeof reviewDetail>;
+export type DecideInput = z.infer<typeof decideInput>;
+export type RevokeInput = z.infer<typeof revokeInput>;
