@@ -3,7 +3,7 @@
 import type { Config } from "../config";
 import type { JobDefinition } from "../deps";
 import { refreshRates } from "../domains/exchange-rates/refresh";
-import { cleanUpDocuments } from "../domains/kyc/documents";
+import { cleanUpDocuments } from "../domains/kyc/document-removal";
 import { reconcileFreezes } from "../domains/kyc/freeze-reconcile";
 import { freezeJob, revokeAndFreeze } from "../domains/kyc/freezes";
 import { kycKeyMetrics, reencryptPersonalData } from "../domains/kyc/key-rotation";

@@ -12,7 +12,9 @@ import { type App, createApp } from "../../app";
 import { freePort } from "../../dev/ports";
 import { type LocalS3, startLocalS3 } from "../../dev/s3";
 import { createStorage, ensureBuckets, type Storage } from "../../infra/storage";
-import { cleanUpDocuments, contentDisposition, presignUpload } from "./documents";
+import { contentDisposition } from "./document-download";
+import { cleanUpDocuments } from "./document-removal";
+import { presignUpload } from "./document-store";
 import { kycDocumentAccess, kycDocuments } from "./schema";
 
 // Uploads are rate limited per user (30 a minute) and sign-ins per address (10 a minute); this file

@@ -15,7 +15,8 @@ import { liveDocuments } from "./applications";
 import type { DecideInput, ReviewDetail, RevokeInput } from "./contract-review";
 import type { Application, DownloadUrl } from "./contract-shapes";
 import type { KycStatus } from "./contract-values";
-import { type KycDocumentDeps, presignDocumentDownload } from "./documents";
+import { presignDocumentDownload } from "./document-download";
+import type { KycDocumentDeps } from "./documents";
 import { listFreezes } from "./freeze-cases";
 import {
   type ApplicationRow,

@@ -1,13 +1,10 @@
 import type { RequestContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { getApplication, saveApplication, submitApplication } from "./applications";
-import {
-  confirmDocument,
-  createDocumentUpload,
-  getDocumentDownloadUrl,
-  listDocuments,
-  removeDocument,
-} from "./documents";
+import { getDocumentDownloadUrl } from "./document-download";
+import { removeDocument } from "./document-removal";
+import { confirmDocument, createDocumentUpload } from "./document-upload";
+import { listDocuments } from "./documents";
 import { watchOwnStatus, watchQueue } from "./events";
 import { liftFreeze } from "./freeze-cases";
 import { retryRegistration } from "./onchain-status";
