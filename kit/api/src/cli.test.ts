@@ -1,5 +1,5 @@
 // The first admin: made by the CLI or by BOOTSTRAP_ADMIN_* at start, never by "first sign-up".
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { createTestKit } from "../test/kit";
@@ -9,6 +9,10 @@ import { loadConfig, requireResolved } from "./config";
 import { keyId } from "./domains/kyc/crypto";
 import { createLogger } from "./infra/log";
 import { startKit } from "./runtime";
+
+// Each test starts several CLI processes, each loading the config and connecting anew: on a busy
+// 2-core machine that alone can take most of the package's 30 s.
+setDefaultTimeout(90_000);
 
 const kit = await createTestKit();
 const cli = (args: string[], env: Record<string, string> = {}) =>

@@ -61,7 +61,7 @@ export async function serveKit(
     return child.exitCode;
   };
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {
     const healthy = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
       (r) => r.ok,
