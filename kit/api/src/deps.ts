@@ -5,6 +5,7 @@
 import type pg from "pg";
 import type { ResolvedConfig } from "./config";
 import type { Auth } from "./domains/auth/auth";
+import type { MeWallets } from "./domains/auth/me-wallets";
 import type { SessionMemo } from "./domains/auth/session";
 import type { RateCopies } from "./domains/exchange-rates/cache";
 import type { FxProvider } from "./domains/exchange-rates/contract-values";
@@ -67,6 +68,8 @@ export interface ProcessLocal {
   piiKeyring: Closeable & PiiKeyring;
   /** kyc: the deployment file and the chain clients and signers of on-chain eligibility, made on first use. */
   eligibilityChain: Closeable & EligibilityChainCache;
+  /** auth: the prepared statement behind me.get's wallets. */
+  meWallets: MeWallets;
   /** system: the one computation of `system.info` in flight, shared by the calls that miss its cache. */
   systemInfo: Closeable & SingleFlight<CachedSystemInfo>;
 }

@@ -1,6 +1,6 @@
 // Accounts: creating one with a password, and the caller's own: their view and their wallets.
 // Administering other users is in users.ts.
-import { and, count, desc, eq, sql } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import { getAddress } from "viem";
 import { parseSiweMessage } from "viem/siwe";
 import type { Config } from "../../config";
@@ -11,6 +11,7 @@ import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/d
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { Auth } from "./auth";
+import type { MeWallets } from "./me-wallets";
 import { grants, type RoleName } from "./permissions";
 import { account, user, walletAddress } from "./schema";
 import type { Caller } from "./session";
@@ -43,25 +44,8 @@ function toWalletView(row: WalletRow) {
 }
 
 /** The caller's own view: the user as the session carries it (kept current on every change), plus wallets. */
-// A named prepared statement per database: me.get is the hottest signed-in read, and building the
-// SQL and planning it on every call cost more than the rest of the call (bench/README.md).
-const walletsQueries = new WeakMap<Database, ReturnType<typeof prepareWalletsQuery>>();
-function prepareWalletsQuery(db: Database) {
-  return db
-    .select()
-    .from(walletAddress)
-    .where(eq(walletAddress.userId, sql.placeholder("userId")))
-    .orderBy(desc(walletAddress.isPrimary), walletAddress.createdAt)
-    .prepare("kit_me_wallets");
-}
-
-export async function getMe({ db }: Pick<AuthDeps, "db">, caller: Extract<Caller, { kind: "user" }>) {
-  let walletsQuery = walletsQueries.get(db);
-  if (!walletsQuery) {
-    walletsQuery = prepareWalletsQuery(db);
-    walletsQueries.set(db, walletsQuery);
-  }
-  const wallets = await walletsQuery.execute({ userId: caller.user.id });
+export async function getMe({ local }: { local: { meWallets: MeWallets } }, caller: Extract<Caller, { kind: "user" }>) {
+  const wallets = await local.meWallets.execute(caller.user.id);
   const { id, email, name, role, emailVerified, createdAt } = caller.user;
   const view = { id, email, name, role, emailVerified, createdAt: createdAt.toISOString() };
   const roleGrants = grants[view.role] as Record<string, string[]>;
