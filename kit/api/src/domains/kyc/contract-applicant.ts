@@ -15,6 +15,9 @@ import {
 } from "./contract-shapes";
 import { DOCUMENT_CONTENT_TYPES, MAX_DOCUMENT_BYTES, RESIDENCY_STATUSES } from "./contract-values";
 
+/** A change of the applicant's own application: who reviews it is the reviewers' business. */
+const ownStatusEvent = statusEvent.omit({ reviewerId: true });
+
 const dateOfBirth = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date as YYYY-MM-DD")
@@ -183,10 +186,11 @@ export const applicantContract = {
       summary: "Your application's status changes, as server-sent events (the current status first)",
     })
     .meta({ permission: submit, keyGrant: readOwn })
-    .output(eventIterator(statusEvent)),
+    .output(eventIterator(ownStatusEvent)),
 };
 
 export type SaveApplicationInput = z.infer<typeof saveApplicationInput>;
 export type CreateUploadInput = z.infer<typeof createUploadInput>;
 export type CreatedUpload = z.infer<typeof createdUpload>;
 export type OwnApplication = z.infer<typeof ownApplication>;
+export type OwnStatusEvent = z.infer<typeof ownStatusEvent>;

@@ -103,7 +103,7 @@ describe("kyc.events over REST (SSE)", () => {
     expect(stream.response.status).toBe(200);
     expect(stream.response.headers.get("content-type")).toContain("text/event-stream");
     const current = await stream.events.message<StatusEvent>();
-    expect(current).toMatchObject({ applicationId: own.id, status: "draft", previousStatus: null, reviewerId: null });
+    expect(current).toMatchObject({ applicationId: own.id, status: "draft", previousStatus: null });
 
     // Bob's change is published first: were it to reach Alice, it would be the next thing she reads.
     await changeAndAnnounce(other.id, "submitted", { submittedAt: new Date() });
@@ -112,18 +112,19 @@ describe("kyc.events over REST (SSE)", () => {
       applicationId: own.id,
       status: "submitted",
       previousStatus: "draft",
-      reviewerId: null,
       version: submitted.version,
       at: submitted.updatedAt.toISOString(),
     });
 
     const claimed = await changeAndAnnounce(own.id, "in_review", { reviewerId: reviewer.id, claimedAt: new Date() });
-    expect(await stream.events.message<StatusEvent>()).toMatchObject({
+    const claimedEvent = await stream.events.message<StatusEvent>();
+    expect(claimedEvent).toMatchObject({
       status: "in_review",
       previousStatus: "submitted",
-      reviewerId: reviewer.id,
       at: claimed.updatedAt.toISOString(),
     });
+    // Who reviews it is the reviewers' business: the applicant's own stream never names them.
+    expect(claimedEvent).not.toHaveProperty("reviewerId");
     await stream.abort();
   });
 
@@ -262,7 +263,9 @@ describe("kyc.events over the typed client", () => {
     const [application] = await kit.deps.db.select().from(kycApplications).where(eq(kycApplications.userId, carol.id));
     if (!application) throw new Error("carol has no application");
     await changeAndAnnounce(application.id, "in_review", { reviewerId: reviewer.id, claimedAt: new Date() });
-    expect((await next()).value).toMatchObject({ status: "in_review", reviewerId: reviewer.id });
+    const claimedEvent = (await next()).value;
+    expect(claimedEvent).toMatchObject({ status: "in_review" });
+    expect(claimedEvent).not.toHaveProperty("reviewerId");
 
     controller.abort();
     await eventually("the channel to have no subscriber", async () => (await subscribers(channel)) === 0);
@@ -395,11 +398,16 @@ describe("across processes", () => {
       expect(decision.status).toBe(200);
 
       const expected = [
-        { applicationId: application.id, status: "in_review", previousStatus: "submitted", reviewerId: reviewer.id },
-        { applicationId: application.id, status: "approved", previousStatus: "in_review", reviewerId: reviewer.id },
+        { applicationId: application.id, status: "in_review", previousStatus: "submitted" },
+        { applicationId: application.id, status: "approved", previousStatus: "in_review" },
       ];
-      expect([await own.message(), await own.message()]).toMatchObject(expected);
-      expect([await queue.message(), await queue.message()]).toMatchObject(expected);
+      const ownEvents = [await own.message(), await own.message()];
+      expect(ownEvents).toMatchObject(expected);
+      for (const event of ownEvents) expect(event).not.toHaveProperty("reviewerId");
+      // The reviewers' stream says who acted.
+      expect([await queue.message(), await queue.message()]).toMatchObject(
+        expected.map((event) => ({ ...event, reviewerId: reviewer.id })),
+      );
 
       // A graceful stop ends open streams (clients reconnect elsewhere) instead of waiting on them.
       const started = Date.now();

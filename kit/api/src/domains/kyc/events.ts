@@ -10,6 +10,7 @@ import type { Database } from "../../infra/db";
 import { type Listener, LiveStreamHub } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
+import type { OwnStatusEvent } from "./contract-applicant";
 import { type StatusEvent, statusEvent } from "./contract-shapes";
 import type { KycStatus } from "./contract-values";
 import { kycApplications } from "./schema";
@@ -47,6 +48,8 @@ export function createStatusStreams(deps: { redis: Redis; log: Logger }): LiveSt
 const tooMany = `You already have ${MAX_STREAMS_PER_USER} live status streams open; close one (another tab or device) first.`;
 const tooManyQueue = `You already have ${MAX_QUEUE_STREAMS_PER_USER} live queue streams open; close one (another console tab or device) first.`;
 const single = (event: StatusEvent) => [event];
+/** The applicant never learns who reviews their application (the reviewers' stream says it). */
+const forApplicant = ({ reviewerId: _, ...event }: StatusEvent): OwnStatusEvent[] => [event];
 
 // ioredis prefixes keys, not channels: the prefix is added here, so that processes (and test
 // files) configured with different prefixes never hear each other. User ids are generated, never
@@ -79,11 +82,11 @@ export async function watchOwnStatus(
   deps: KycWatchDeps,
   userId: string,
   signal: AbortSignal | undefined,
-): Promise<AsyncIteratorClass<StatusEvent, undefined>> {
+): Promise<AsyncIteratorClass<OwnStatusEvent, undefined>> {
   // Subscribed before the read: a change committed in between is in the buffer, not lost.
   const listener = await deps.local.kycStatusStreams.open(userChannel(deps.config, userId), {
     cap: { key: userId, max: MAX_STREAMS_PER_USER, message: tooMany },
-    expand: single,
+    expand: forApplicant,
     log: deps.log,
   });
   try {
@@ -119,7 +122,7 @@ export async function watchQueue(
  * the version last queued (the change the first read already showed, or an older one published
  * late), so that the reader never steps back.
  */
-function startFrom(listener: Listener<StatusEvent, StatusEvent>, current: StatusEvent): void {
+function startFrom<E>(listener: Listener<StatusEvent, E>, current: StatusEvent): void {
   const sameApplication = (event: StatusEvent) => event.applicationId === current.applicationId;
   let floor = current.version;
   listener.rewrite((buffered) => {
