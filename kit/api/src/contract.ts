@@ -6,6 +6,7 @@ import { grantsContract, operationsContract } from "./domains/operations/contrac
 import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
 import { portfolioContract, tokensContract, walletsContract } from "./domains/tokens/contract";
+import { tokenStateContract, walletStateContract } from "./domains/tokens/state-contract";
 
 export const contract = {
   system: systemContract,
@@ -13,8 +14,8 @@ export const contract = {
   fx: fxContract,
   kyc: kycContract,
   settings: settingsContract,
-  tokens: { ...tokensContract, operations: operationsContract, grants: grantsContract },
-  wallets: walletsContract,
+  tokens: { ...tokensContract, ...tokenStateContract, operations: operationsContract, grants: grantsContract },
+  wallets: { ...walletsContract, ...walletStateContract },
   portfolio: portfolioContract,
 };
 
