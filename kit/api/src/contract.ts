@@ -2,6 +2,7 @@
 import { authContract } from "./domains/auth/contract";
 import { fxContract } from "./domains/exchange-rates/contract";
 import { kycContract } from "./domains/kyc/contract";
+import { batchesContract } from "./domains/operation-batches/contract";
 import { grantsContract, operationsContract } from "./domains/operations/contract";
 import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
@@ -14,7 +15,12 @@ export const contract = {
   fx: fxContract,
   kyc: kycContract,
   settings: settingsContract,
-  tokens: { ...tokensContract, ...tokenStateContract, operations: operationsContract, grants: grantsContract },
+  tokens: {
+    ...tokensContract,
+    ...tokenStateContract,
+    operations: { ...operationsContract, batches: batchesContract },
+    grants: grantsContract,
+  },
   wallets: { ...walletsContract, ...walletStateContract },
   portfolio: portfolioContract,
 };

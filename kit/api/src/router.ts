@@ -1,6 +1,7 @@
 import { meRouter, usersRouter } from "./domains/auth/router";
 import { fxRouter } from "./domains/exchange-rates/router";
 import { kycRouter } from "./domains/kyc/router";
+import { batchesRouter } from "./domains/operation-batches/router";
 import { grantsRouter, operationsRouter, transferCheckRouter } from "./domains/operations/router";
 import { tokenStateRouter, walletStateRouter } from "./domains/operations/state-router";
 import { settingsRouter } from "./domains/settings/router";
@@ -19,7 +20,7 @@ export const router = implementRouter({
     ...tokensRouter,
     ...transferCheckRouter,
     ...tokenStateRouter,
-    operations: operationsRouter,
+    operations: { ...operationsRouter, batches: batchesRouter },
     grants: grantsRouter,
   },
   wallets: { ...walletsRouter, ...walletStateRouter },
