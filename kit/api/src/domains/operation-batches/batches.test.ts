@@ -5,7 +5,7 @@
 // (validateBatch), so each step is observed; the outbox's worker sends.
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { identityRegistryAbi, send, tokenAbi } from "@kit/contracts";
 import { eq } from "drizzle-orm";
 import { encodeFunctionData } from "viem";
@@ -221,15 +221,28 @@ describe("errors by line number, before anything is sent", () => {
     expect(body.message).toContain("2 MiB");
   });
 
-  test("no file uploaded: invalid, saying so", async () => {
+  test("submitted before the upload: 412, and the batch still waits for its file", async () => {
     const created = await callApi(kit.app, issuer, "POST", `/tokens/${equity}/operations/batches`, {
       kind: "mint",
       size: 10,
       sha256: "b".repeat(64),
     });
-    const batch = await submitAndValidate(created.body.batch.id);
+    const refused = await submit(created.body.batch.id);
+    expect(refused.status).toBe(412);
+    expect(refused.body.message).toContain("not uploaded yet");
+    expect((await getBatch(created.body.batch.id)).body.status).toBe("awaiting_upload");
+  });
+
+  test("a file gone from the store by the time the job runs: invalid, saying so", async () => {
+    const id = await uploadBatch(equity, "mint", `${alice},1\n`);
+    expect((await submit(id)).status).toBe(202);
+    await kit.deps.storage.client.send(
+      new DeleteObjectCommand({ Bucket: kit.deps.storage.buckets.userUploads, Key: await fileKeyOf(id) }),
+    );
+    await validateBatch(kit.deps, id);
+    const batch = (await getBatch(id)).body;
     expect(batch.status).toBe("invalid");
-    expect(batch.errors[0].message).toContain("no file was uploaded");
+    expect(batch.errors[0].message).toContain("start a new batch");
   });
 });
 

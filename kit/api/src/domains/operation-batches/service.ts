@@ -2,13 +2,14 @@
 // (operations/grants.ts); submitting is the creator's own act, since the chunks are requested in
 // their name (four eyes then apply to them as to any operation).
 import { randomUUID } from "node:crypto";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { asc, eq, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import { presignPut, type Storage } from "../../infra/storage";
+import { isMissingObject, isStorageOutage, presignPut, type Storage } from "../../infra/storage";
 import { type Actor, requireGrant } from "../operations/grants";
 import { requireToken } from "../tokens/service";
 import type { BatchView } from "./contract";
@@ -94,6 +95,12 @@ export async function submitBatch(deps: BatchDeps, actor: Actor, id: string): Pr
       "Only the issuer who created the batch may submit it: its operations are requested in their name.",
     );
   }
+  if (batch.status === "awaiting_upload" && !(await fileUploaded(deps, batch))) {
+    throw new KitError(
+      "PRECONDITION_FAILED",
+      "The batch's file is not uploaded yet: PUT it to the upload URL create gave (a new batch if it expired), then submit.",
+    );
+  }
   const [moved] = await deps.db
     .update(operationBatches)
     .set({ status: "validating", submittedAt: sql`now()`, updatedAt: sql`now()` })
@@ -102,6 +109,22 @@ export async function submitBatch(deps: BatchDeps, actor: Actor, id: string): Pr
   if (moved || batch.status === "validating") await queueValidation(deps, id);
   const [now] = await deps.db.select().from(operationBatches).where(eq(operationBatches.id, id));
   return presentBatch(deps.db, now ?? batch);
+}
+
+async function fileUploaded(deps: Pick<BatchDeps, "storage">, batch: BatchRow): Promise<boolean> {
+  try {
+    await deps.storage.client.send(
+      new HeadObjectCommand({ Bucket: deps.storage.buckets.userUploads, Key: batch.fileKey }),
+      { abortSignal: AbortSignal.timeout(3_000) },
+    );
+    return true;
+  } catch (error) {
+    if (isMissingObject(error)) return false;
+    if (isStorageOutage(error)) {
+      throw new KitError("SERVICE_UNAVAILABLE", "The file store is unavailable; nothing was changed. Retry shortly.");
+    }
+    throw error;
+  }
 }
 
 export async function queueValidation(deps: Pick<BatchDeps, "jobs" | "log">, batchId: string): Promise<void> {

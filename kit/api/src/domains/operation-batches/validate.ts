@@ -73,7 +73,7 @@ async function readBatchFile(deps: Deps, batch: BatchRow): Promise<string | { er
     );
     body = object.Body as Readable;
   } catch (error) {
-    if (isMissingObject(error)) return { error: "no file was uploaded; PUT it to the upload URL, then submit again" };
+    if (isMissingObject(error)) return { error: "the file is gone from the store; start a new batch" };
     throw error;
   }
   const limit = Math.min(batch.size, MAX_FILE_BYTES);
