@@ -21,7 +21,7 @@ import {
 import { createUser, type TestUser } from "../../../test/users";
 import { tokenOperations } from "../operations/schema";
 import { MAX_LINES } from "./parse";
-import { operationBatchChunks, operationBatches } from "./schema";
+import { operationBatchChunks, operationBatches, operationBatchLines } from "./schema";
 import { sweepBatches } from "./sweep";
 import { MINT_CHUNK, validateBatch } from "./validate";
 
@@ -275,6 +275,25 @@ describe("a file swapped", () => {
         { to: bob.toLowerCase(), amount: "2" },
       ],
     });
+  });
+});
+
+describe("a chunk the outbox refuses", () => {
+  test("is recorded with its reason, and the other chunks go on", async () => {
+    // Lines as stored after a validation, one of whose receivers lost its verification since.
+    const id = await uploadBatch(equity, "mint", `${alice},1\n${bob},1\n`);
+    await kit.deps.db.insert(operationBatchLines).values([
+      { batchId: id, line: 1, wallet: alice.toLowerCase(), amount: "1" },
+      { batchId: id, line: 2, wallet: stranger.toLowerCase(), amount: "1" },
+    ]);
+    await kit.deps.db.update(operationBatches).set({ status: "sending" }).where(eq(operationBatches.id, id));
+    await validateBatch(kit.deps, id, { mintChunk: 1 });
+    const batch = (await getBatch(id)).body;
+    expect(batch.status).toBe("sent");
+    expect(batch.chunks[0]).toMatchObject({ firstLine: 1, error: null });
+    expect(batch.chunks[0].operationId).toBeString();
+    expect(batch.chunks[1]).toMatchObject({ firstLine: 2, operationId: null });
+    expect(batch.chunks[1].error).toContain("is not verified");
   });
 });
 

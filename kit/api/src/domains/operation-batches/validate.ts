@@ -197,51 +197,65 @@ async function requestChunks(deps: Deps, batch: BatchRow, mintChunk: number) {
   const recipients = lines.map((l) => ({ to: l.wallet, amount: l.amount ?? "0" }));
   // The mint threshold applies to the whole batch: cutting it in chunks must not slip under it.
   const approval = batch.kind === "mint" && needsApproval(await policyOf(deps, token.address), "mint", { recipients });
-  // The grant is checked again for the creator, by id (a role plays no part in requesting).
-  const actor = { id: batch.createdBy };
   let requested = 0;
   for (let chunk = 0; chunk * size < lines.length; chunk++) {
     if (done.has(chunk)) continue;
     const slice = lines.slice(chunk * size, (chunk + 1) * size);
-    const input =
-      batch.kind === "mint"
-        ? {
-            recipients: slice.map((l) => ({
-              to: l.wallet,
-              amount: fromSmallestUnit(BigInt(l.amount ?? "0"), token.decimals),
-            })),
-          }
-        : { wallet: slice[0]?.wallet };
-    let operationId: string | null = null;
-    let error: string | null = null;
-    try {
-      const { operation } = await requestOperation(deps, actor, {
-        kind: batch.kind,
-        input: { address: token.address, idempotencyKey: `batch-${batch.id}-${chunk}`, ...input },
-        requireApproval: approval,
-      });
-      operationId = operation.id;
-      requested++;
-    } catch (caught) {
-      if (!(caught instanceof KitError) || caught.code === "SERVICE_UNAVAILABLE") throw caught;
-      error = caught.message;
-    }
-    await deps.db
-      .insert(operationBatchChunks)
-      .values({
-        batchId: batch.id,
-        chunk,
-        firstLine: slice[0]?.line ?? 0,
-        lastLine: slice.at(-1)?.line ?? 0,
-        lines: slice.length,
-        operationId,
-        error,
-      })
-      .onConflictDoNothing();
+    if (await requestChunk(deps, batch, { ...token, approval }, chunk, slice)) requested++;
   }
   await deps.db
     .update(operationBatches)
     .set({ status: "sent", updatedAt: sql`now()` })
     .where(and(eq(operationBatches.id, batch.id), eq(operationBatches.status, "sending")));
   return { requested, chunks: Math.ceil(lines.length / size) };
+}
+
+/** One chunk as one operation, recorded with the chunk (or the outbox's refusal); true when requested. */
+async function requestChunk(
+  deps: Deps,
+  batch: BatchRow,
+  token: { address: string; decimals: number; approval: boolean },
+  chunk: number,
+  slice: (typeof operationBatchLines.$inferSelect)[],
+): Promise<boolean> {
+  const input =
+    batch.kind === "mint"
+      ? {
+          recipients: slice.map((l) => ({
+            to: l.wallet,
+            amount: fromSmallestUnit(BigInt(l.amount ?? "0"), token.decimals),
+          })),
+        }
+      : { wallet: slice[0]?.wallet };
+  let operationId: string | null = null;
+  let error: string | null = null;
+  try {
+    // The grant is checked again for the creator, by id (a role plays no part in requesting).
+    const { operation } = await requestOperation(
+      deps,
+      { id: batch.createdBy },
+      {
+        kind: batch.kind,
+        input: { address: token.address, idempotencyKey: `batch-${batch.id}-${chunk}`, ...input },
+        requireApproval: token.approval,
+      },
+    );
+    operationId = operation.id;
+  } catch (caught) {
+    if (!(caught instanceof KitError) || caught.code === "SERVICE_UNAVAILABLE") throw caught;
+    error = caught.message;
+  }
+  await deps.db
+    .insert(operationBatchChunks)
+    .values({
+      batchId: batch.id,
+      chunk,
+      firstLine: slice[0]?.line ?? 0,
+      lastLine: slice.at(-1)?.line ?? 0,
+      lines: slice.length,
+      operationId,
+      error,
+    })
+    .onConflictDoNothing();
+  return operationId !== null;
 }
