@@ -1,7 +1,7 @@
 // The batches' clean-up: a file is deleted 7 days after its batch was created (the `user-uploads`
-// bucket is temporary). s3rver, used in development and tests, has no lifecycle rules, and a
-// lifecycle rule would leave the rows saying the file is there: the sweep deletes by the rows and
-// marks them. It also re-queues batches whose validation job was lost (Redis flushed, a worker killed).
+// bucket is temporary). MinIO in production also expires it by the bucket's lifecycle rule
+// (docker-compose.yml); s3rver, used in development and tests, has none, and a rule would leave the
+// rows saying the file is there: the sweep deletes by the rows and marks them. It also re-queues batches whose validation job was lost (Redis flushed, a worker killed).
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { and, asc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Deps } from "../../deps";
