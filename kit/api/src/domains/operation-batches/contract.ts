@@ -39,9 +39,10 @@ const batchView = z.object({
     .nullable()
     .meta({ description: "Lines read (the header not counted); null before validation" }),
   errorCount: z.number().int(),
-  errors: z
-    .array(z.object({ line: z.number().int(), message: z.string() }))
-    .meta({ description: "Refused lines by line number (the first 1,000); nothing is sent while there is one" }),
+  errors: z.array(z.object({ line: z.number().int(), message: z.string() })).meta({
+    description:
+      "Refused lines by line number (the first 1,000; line 0: the file as a whole); nothing is sent while there is one",
+  }),
   chunks: z
     .array(
       z.object({
