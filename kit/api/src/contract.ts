@@ -2,10 +2,12 @@
 import { authContract } from "./domains/auth/contract";
 import { fxContract } from "./domains/exchange-rates/contract";
 import { kycContract } from "./domains/kyc/contract";
+import { batchesContract } from "./domains/operation-batches/contract";
 import { grantsContract, operationsContract } from "./domains/operations/contract";
 import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
 import { portfolioContract, tokensContract, walletsContract } from "./domains/tokens/contract";
+import { tokenStateContract, walletStateContract } from "./domains/tokens/state-contract";
 
 export const contract = {
   system: systemContract,
@@ -13,8 +15,13 @@ export const contract = {
   fx: fxContract,
   kyc: kycContract,
   settings: settingsContract,
-  tokens: { ...tokensContract, operations: operationsContract, grants: grantsContract },
-  wallets: walletsContract,
+  tokens: {
+    ...tokensContract,
+    ...tokenStateContract,
+    operations: { ...operationsContract, batches: batchesContract },
+    grants: grantsContract,
+  },
+  wallets: { ...walletsContract, ...walletStateContract },
   portfolio: portfolioContract,
 };
 

@@ -1,7 +1,9 @@
 import { meRouter, usersRouter } from "./domains/auth/router";
 import { fxRouter } from "./domains/exchange-rates/router";
 import { kycRouter } from "./domains/kyc/router";
+import { batchesRouter } from "./domains/operation-batches/router";
 import { grantsRouter, operationsRouter, transferCheckRouter } from "./domains/operations/router";
+import { tokenStateRouter, walletStateRouter } from "./domains/operations/state-router";
 import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
 import { portfolioRouter, tokensRouter, walletsRouter } from "./domains/tokens/router";
@@ -14,7 +16,13 @@ export const router = implementRouter({
   fx: fxRouter,
   kyc: kycRouter,
   settings: settingsRouter,
-  tokens: { ...tokensRouter, ...transferCheckRouter, operations: operationsRouter, grants: grantsRouter },
-  wallets: walletsRouter,
+  tokens: {
+    ...tokensRouter,
+    ...transferCheckRouter,
+    ...tokenStateRouter,
+    operations: { ...operationsRouter, batches: batchesRouter },
+    grants: grantsRouter,
+  },
+  wallets: { ...walletsRouter, ...walletStateRouter },
   portfolio: portfolioRouter,
 });

@@ -3,9 +3,11 @@ import {
   HeadBucketCommand,
   ListBucketsCommand,
   PutBucketCorsCommand,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { ResolvedConfig } from "../config";
 import type { Logger } from "./log";
 
@@ -117,4 +119,41 @@ async function allowBrowserOrigins(storage: Storage, bucket: string, log: Logger
 
 export async function pingStorage(storage: Storage, signal: AbortSignal): Promise<void> {
   await storage.client.send(new ListBucketsCommand({}), { abortSignal: signal });
+}
+
+/**
+ * A PUT URL for exactly one object: the content type, length and SHA-256 are signed, so a store
+ * that checks signatures and checksums (S3, MinIO) refuses any other upload. `headers` are the ones
+ * the browser must send as they are (it adds content-length itself). s3rver checks neither, so
+ * whoever reads the object back checks size and hash again.
+ */
+export async function presignPut(
+  storage: Storage,
+  object: { bucket: string; key: string; contentType: string; size: number; sha256: string },
+  expiresInSeconds: number,
+): Promise<{ uploadUrl: string; headers: Record<string, string>; expiresAt: string }> {
+  const checksum = Buffer.from(object.sha256, "hex").toString("base64");
+  const signedAt = Date.now();
+  const uploadUrl = await getSignedUrl(
+    storage.presigner,
+    new PutObjectCommand({
+      Bucket: object.bucket,
+      Key: object.key,
+      ContentType: object.contentType,
+      ContentLength: object.size,
+      ChecksumSHA256: checksum,
+    }),
+    {
+      expiresIn: expiresInSeconds,
+      // The presigner leaves content-type unsigned and moves x-amz-* headers into the query string
+      // by default; both must stay signed headers for the store to hold the browser to them.
+      signableHeaders: new Set(["content-type"]),
+      unhoistableHeaders: new Set(["x-amz-checksum-sha256"]),
+    },
+  );
+  return {
+    uploadUrl,
+    headers: { "content-type": object.contentType, "x-amz-checksum-sha256": checksum },
+    expiresAt: new Date(signedAt + expiresInSeconds * 1000).toISOString(),
+  };
 }

@@ -12,5 +12,7 @@ const JOB_NAMES = [
   "kyc.onchain.reconcile",
   "tokens.operations.send",
   "tokens.operations.sweep",
+  "tokens.operations.batch-validate",
+  "tokens.operations.batch-sweep",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];

@@ -11,6 +11,7 @@ import { registerEligibility } from "../domains/kyc/onchain";
 import { kycOnchainMetrics } from "../domains/kyc/onchain-metrics";
 import { reconcileRegistrations } from "../domains/kyc/reconcile";
 import { expireApprovals } from "../domains/kyc/review";
+import { batchJobs } from "../domains/operation-batches/jobs";
 import { operationJobs } from "../domains/operations/jobs";
 import type { JobName } from "./names";
 
@@ -83,5 +84,7 @@ export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDe
     },
     // The token operations outbox (domains/operations/jobs.ts).
     ...operationJobs(config),
+    // CSV batches of mints and freezes (domains/operation-batches).
+    ...batchJobs(),
   ];
 }

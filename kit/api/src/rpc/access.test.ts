@@ -119,7 +119,16 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "tokens.grants.list":                { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.grants.add":                 { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.grants.remove":              { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  // Token state reads: `tokens: operate`, then a grant on the token (admins: any token).
+  "tokens.registrations":              { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.stateHistory":               { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.frozenHolders":              { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  // CSV batches: `tokens: operate`, then a grant on the token (domains/operation-batches tests).
+  "tokens.operations.batches.create":  { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.batches.submit":  { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.batches.get":     { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "wallets.frozenState":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
 };
 
@@ -409,6 +418,21 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "tokens.grants.list": async () => ({ input: { address: randomAddress() } }),
   "tokens.grants.add": async () => ({ input: { address: randomAddress(), userId: "nobody" } }),
   "tokens.grants.remove": async () => ({ input: { address: randomAddress(), userId: "nobody" } }),
+  "tokens.registrations": async () => ({ input: { address: randomAddress(), limit: 10 } }),
+  "tokens.stateHistory": async () => ({ input: { address: randomAddress(), limit: 10 } }),
+  "tokens.frozenHolders": async () => ({ input: { address: randomAddress(), limit: 10 } }),
+  "tokens.operations.batches.create": async () => ({
+    input: { address: randomAddress(), kind: "mint", size: 100, sha256: "a".repeat(64) },
+  }),
+  "tokens.operations.batches.submit": async () => ({ input: { id: crypto.randomUUID() } }),
+  "tokens.operations.batches.get": async () => ({ input: { id: crypto.randomUUID() } }),
+  "wallets.frozenState": async (who) => {
+    // The caller's own wallet (linked directly): investors may read their own wallets only.
+    if (!who.user) return { input: { address: randomAddress(), limit: 10 } };
+    const { address, message, signature } = await signedSiwe();
+    await linkWallet(kit.deps, who.user.id, { message, signature });
+    return { input: { address, limit: 10 } };
+  },
   "wallets.transfers": async (who) => {
     // The caller's own wallet (linked directly): investors may list their own wallets only.
     if (!who.user) return { input: { address: randomAddress(), limit: 10 } };

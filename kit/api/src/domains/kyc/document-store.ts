@@ -3,16 +3,9 @@
 // s3rver, used in development and tests, enforces neither signed headers nor checksums).
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { KitError, type KitErrorIssue } from "../../errors";
-import { isMissingObject, isStorageOutage, type Storage } from "../../infra/storage";
+import { isMissingObject, isStorageOutage, presignPut, type Storage } from "../../infra/storage";
 import type { CreatedUpload } from "./contract-applicant";
 import type { DOCUMENT_CONTENT_TYPES } from "./contract-values";
 import type { DocumentRow } from "./present";
@@ -109,40 +102,13 @@ async function readStoredObject(
 export const bucketKey = (applicationId: string, type: string, documentId: string) =>
   `${applicationId}/${type}/${documentId}`;
 
-/**
- * A PUT URL for exactly one object: the content type, length and SHA-256 are signed, so a store
- * that checks signatures and checksums (S3, MinIO) refuses any other upload. `headers` are the ones
- * the browser must send as they are (it adds content-length itself).
- */
-export async function presignUpload(
+/** A PUT URL for exactly one document (infra/storage.ts's presignPut, in the documents' bucket). */
+export function presignUpload(
   storage: Storage,
   object: { key: string; contentType: string; size: number; sha256: string },
   expiresInSeconds = URL_VALIDITY_SECONDS,
 ): Promise<Omit<CreatedUpload, "documentId">> {
-  const checksum = Buffer.from(object.sha256, "hex").toString("base64");
-  const signedAt = Date.now();
-  const uploadUrl = await getSignedUrl(
-    storage.presigner,
-    new PutObjectCommand({
-      Bucket: storage.buckets.kycDocuments,
-      Key: object.key,
-      ContentType: object.contentType,
-      ContentLength: object.size,
-      ChecksumSHA256: checksum,
-    }),
-    {
-      expiresIn: expiresInSeconds,
-      // The presigner leaves content-type unsigned and moves x-amz-* headers into the query string
-      // by default; both must stay signed headers for the store to hold the browser to them.
-      signableHeaders: new Set(["content-type"]),
-      unhoistableHeaders: new Set(["x-amz-checksum-sha256"]),
-    },
-  );
-  return {
-    uploadUrl,
-    headers: { "content-type": object.contentType, "x-amz-checksum-sha256": checksum },
-    expiresAt: new Date(signedAt + expiresInSeconds * 1000).toISOString(),
-  };
+  return presignPut(storage, { ...object, bucket: storage.buckets.kycDocuments }, expiresInSeconds);
 }
 
 /** "image/png; charset=binary" → "image/png". */

@@ -14,6 +14,7 @@ import { createUser, type TestUser } from "../../../test/users";
 import type { Contract } from "../../contract";
 import { createLogger } from "../../infra/log";
 import { createRedis } from "../../infra/redis";
+import type { OwnStatusEvent } from "./contract-applicant";
 import type { StatusEvent } from "./contract-shapes";
 import type { KycStatus } from "./contract-values";
 import {
@@ -108,7 +109,7 @@ describe("kyc.events over REST (SSE)", () => {
     // Bob's change is published first: were it to reach Alice, it would be the next thing she reads.
     await changeAndAnnounce(other.id, "submitted", { submittedAt: new Date() });
     const submitted = await changeAndAnnounce(own.id, "submitted", { submittedAt: new Date() });
-    expect(await stream.events.message<StatusEvent>()).toEqual({
+    expect(await stream.events.message<OwnStatusEvent>()).toEqual({
       applicationId: own.id,
       status: "submitted",
       previousStatus: "draft",

@@ -249,8 +249,8 @@ describe("bad input is a typed 4xx before any transaction", () => {
     expect(await nonce()).toBe(before);
   });
 
-  test("a mint above 500 recipients and an amount with an exponent are refused by the schema", async () => {
-    const many = Array.from({ length: 501 }, () => ({ to: alice, amount: "1" }));
+  test("a mint above 200 recipients and an amount with an exponent are refused by the schema", async () => {
+    const many = Array.from({ length: 201 }, () => ({ to: alice, amount: "1" }));
     expect((await post(`/tokens/${equity}/operations/mint`, { recipients: many })).status).toBe(400);
     const exp = await post(`/tokens/${equity}/operations/mint`, { recipients: [{ to: alice, amount: "1e3" }] });
     expect(exp.status).toBe(400);

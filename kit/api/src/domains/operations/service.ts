@@ -36,6 +36,8 @@ export interface OperationRequest {
   input: Record<string, unknown> & { address: string; idempotencyKey?: string };
   /** The Idempotency-Key header, if any. */
   headerKey?: string | null;
+  /** Needs a second person whatever the policy says of it alone (a chunk of a batch that does). */
+  requireApproval?: boolean;
 }
 
 export async function requestOperation(deps: OperationDeps, actor: Actor, request: OperationRequest) {
@@ -63,7 +65,8 @@ export async function requestOperation(deps: OperationDeps, actor: Actor, reques
         }
       : parameters;
   if (request.kind !== "recover") await precheck(deps.chain, token, request.kind, parameters);
-  const approval = needsApproval(await policyOf(deps, token.address), request.kind, parameters);
+  const approval =
+    request.requireApproval === true || needsApproval(await policyOf(deps, token.address), request.kind, parameters);
   const status = approval ? "awaiting_approval" : "pending";
   let row: OperationRow;
   try {

@@ -71,6 +71,8 @@ export interface StateLog extends LogPosition {
   kind: StateEventKind;
   subject: string | null;
   value: string | null;
+  /** Unix seconds; null until known (see Indexer.fillBlockTimes). */
+  blockTime: number | null;
 }
 
 export interface SuiteLog extends LogPosition {
@@ -109,7 +111,14 @@ export function decodeLogs(logs: RawLog[], roles: Map<string, "token" | "registr
       blockHash: log.blockHash.toLowerCase(),
     };
     const state = (kind: StateEventKind, subject: string | null, value: string | null) =>
-      out.states.push({ ...position, contract: address, kind, subject, value });
+      out.states.push({
+        ...position,
+        contract: address,
+        kind,
+        subject,
+        value,
+        blockTime: log.blockTimestamp ? Number(log.blockTimestamp) : null,
+      });
     if (role === "token") {
       if (t0 === TOPICS.transfer) {
         if (log.topics.length !== 3 || log.data.length < 66) continue;

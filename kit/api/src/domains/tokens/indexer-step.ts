@@ -118,7 +118,7 @@ async function indexNextRange(
   const newTokens = await addDeployedTokens(ctx, known, decoded, roles, range);
   if (!newTokens) return true;
 
-  await fillBlockTimes(ctx, decoded.transfers, headers);
+  await fillBlockTimes(ctx, [...decoded.transfers, ...decoded.states], headers);
   const openings = await readOpenings(ctx, client, cp, followed, decoded);
   if (!openings) return true;
   const toHeader = headers.get(to) as BlockHeader;
@@ -276,7 +276,7 @@ async function catchUp(ctx: IndexerContext, client: pg.Client, cp: Checkpoint, c
   );
   const logs = from <= to ? await ctx.reader.logsAdaptive([...roles.keys()], from, to, ctx.sizer) : [];
   const decoded = decodeLogs(logs, roles);
-  await fillBlockTimes(ctx, decoded.transfers, new Map());
+  await fillBlockTimes(ctx, [...decoded.transfers, ...decoded.states], new Map());
   const openings = await readOpenings(ctx, client, cp, catchingUp, decoded);
   if (!openings) return;
   const recorded = new Map((await recentBlocks(client, ctx.chainId, to)).map((b) => [b.number, b.hash]));
@@ -323,10 +323,10 @@ function contractRoles(
   return roles;
 }
 
-/** Block times the logs did not carry: from the headers read, else from headers fetched now. */
+/** Block times the logs did not carry (transfers and state events): from the headers read, else fetched now. */
 async function fillBlockTimes(
   ctx: IndexerContext,
-  transfers: TransferLog[],
+  transfers: { blockNumber: number; blockTime: number | null }[],
   headers: Map<number, BlockHeader>,
 ): Promise<void> {
   const missing = new Set<number>();

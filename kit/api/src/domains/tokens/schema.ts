@@ -158,6 +158,10 @@ export const tokenBalances = pgTable(
       .where(sql`${table.balance} > 0`),
     // A wallet's tokens (portfolio).
     index("token_balances_holder_idx").on(table.chainId, table.holder),
+    // A token's frozen and partly frozen holders (tokens.frozenHolders): only those rows are indexed.
+    index("token_balances_frozen_idx")
+      .on(table.chainId, table.token, table.holder)
+      .where(sql`${table.frozen} or ${table.frozenAmount} > 0`),
   ],
 );
 
@@ -192,6 +196,8 @@ export const tokenStateEvents = pgTable(
     subject: address("subject"),
     /** tokens_frozen/unfrozen: the amount; identity_registered/removed: the ONCHAINID address. */
     value: text("value"),
+    /** The block's timestamp (from the log when the node gives it, else from the block header). */
+    blockTime: at("block_time"),
   },
   (table) => [
     primaryKey({ columns: [table.chainId, table.txHash, table.logIndex] }),
@@ -201,6 +207,13 @@ export const tokenStateEvents = pgTable(
     ),
     index("token_state_events_subject_idx").on(table.chainId, table.contract, table.subject, table.blockNumber),
     index("token_state_events_block_idx").on(table.chainId, table.blockNumber),
+    // A contract's history, newest first (tokens.stateHistory, tokens.registrations' events).
+    index("token_state_events_contract_idx").on(
+      table.chainId,
+      table.contract,
+      table.blockNumber.desc(),
+      table.logIndex.desc(),
+    ),
   ],
 );
 

@@ -7,8 +7,12 @@ import type { StateLog } from "./chain-reader";
 export async function insertStateEvents(client: pg.ClientBase, chainId: number, events: StateLog[]): Promise<void> {
   if (events.length === 0) return;
   const { rows } = await client.query<{ contract: string; subject: string | null; kind: string }>(
-    `insert into token_state_events (chain_id, contract, tx_hash, log_index, block_number, block_hash, kind, subject, value)
-     select $1, * from unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
+    `insert into token_state_events (chain_id, contract, tx_hash, log_index, block_number, block_hash, kind, subject, value,
+       block_time)
+     select $1, e.contract, e.tx_hash, e.log_index, e.block_number, e.block_hash, e.kind, e.subject, e.value,
+       to_timestamp(e.block_time)
+     from unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],
+       $10::bigint[]) as e(contract, tx_hash, log_index, block_number, block_hash, kind, subject, value, block_time)
      on conflict do nothing
      returning contract, subject, kind`,
     [
@@ -21,6 +25,7 @@ export async function insertStateEvents(client: pg.ClientBase, chainId: number, 
       events.map((e) => e.kind),
       events.map((e) => e.subject),
       events.map((e) => e.value),
+      events.map((e) => e.blockTime ?? null),
     ],
   );
   // Re-derived from the whole stored history of each subject touched (a handful of rows): the same
