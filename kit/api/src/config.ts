@@ -131,6 +131,7 @@ export const envSchema = z.object({
   FX_ERAPI_URL: url(["http", "https"]).default("https://open.er-api.com/v6/latest"),
   FX_REFRESH_EVERY: positiveInt("a number of seconds").default(300),
   FX_RATE_TTL_SECONDS: positiveInt("a number of seconds").default(36 * 60 * 60),
+  FX_OFFLINE_SNAPSHOT: bool.optional(),
   FX_BASE_CURRENCY: z
     .string()
     .regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as EUR")
@@ -294,6 +295,8 @@ export interface Config {
     rateTtlSeconds: number;
     /** The base currency fetched from providers that take one (er-api). */
     baseCurrency: string;
+    /** With no provider reachable and no rate stored, store the bundled ECB snapshot (stale). */
+    offlineSnapshot: boolean;
   };
   kyc: {
     /** AES-256 key for personal data at rest; new rows are written with it. */
@@ -420,6 +423,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       refreshEverySeconds: e.FX_REFRESH_EVERY,
       rateTtlSeconds: e.FX_RATE_TTL_SECONDS,
       baseCurrency: e.FX_BASE_CURRENCY,
+      // On a laptop with no way out, stale bundled rates beat an empty page; elsewhere, never.
+      offlineSnapshot: e.FX_OFFLINE_SNAPSHOT ?? e.NODE_ENV === "development",
     },
     kyc: {
       encryptionKey: Buffer.from(e.KYC_ENCRYPTION_KEY, "base64"),

@@ -62,6 +62,7 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "fx.convert":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "fx.history":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "fx.refresh":           { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "fx.refreshStatus":     { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "fx.setManual":         { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "settings.get":                    { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: A },
   "settings.update":                 { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -317,6 +318,7 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "fx.convert": async () => ({ input: { from: "EUR", to: "USD", amount: "100.50" } }),
   "fx.history": async () => ({ input: { base: "EUR", quote: "USD", limit: 10 } }),
   "fx.refresh": async () => ({ input: undefined }),
+  "fx.refreshStatus": async () => ({ input: undefined }),
   "fx.setManual": async () => ({
     input: { base: "EUR", quote: "CHF", rate: "0.9467" },
     untouched: () => manualRateUntouched("EUR", "CHF"),

@@ -14,6 +14,8 @@ export function RatesPage({ me }: { me: Me }) {
   const [base, setBase] = useState<string>();
   const currencies = useLoad(() => rpc.fx.currencies(), []);
   const rates = useLoad(async () => (base ? rpc.fx.latest({ base }) : undefined), [base]);
+  // Reloaded with the rates: a refresh that failed explains an empty or stale table.
+  const lastRefresh = useLoad(() => rpc.fx.refreshStatus(), [rates.data]);
   const manage = can(me, "fx", "manage");
   // The system's base currency when the caller may read it; EUR otherwise.
   useEffect(() => {
@@ -44,6 +46,7 @@ export function RatesPage({ me }: { me: Me }) {
         </label>
         {manage && <RefreshButton onQueued={rates.reload} />}
       </div>
+      {lastRefresh.data && !lastRefresh.data.ok && <UnreachableProviders outcome={lastRefresh.data} />}
       <Alert>
         {rates.errorCode === "NOT_FOUND"
           ? `No rates from ${base} yet: the worker fetches them every few minutes${manage ? "; refresh now or set one by hand" : ""}.`
@@ -140,5 +143,21 @@ function ManualRateForm({ base, onSaved }: { base: string | undefined; onSaved: 
         Set rate
       </button>
     </form>
+  );
+}
+
+type RefreshOutcome = NonNullable<Awaited<ReturnType<typeof rpc.fx.refreshStatus>>>;
+
+/** Why the table is empty or stale: the last refresh reached no provider. */
+function UnreachableProviders({ outcome }: { outcome: RefreshOutcome }) {
+  const failures = outcome.failed.map((f) => `${f.provider}: ${f.reason}`).join("; ");
+  return (
+    <Alert>
+      The rate providers could not be reached at the last refresh ({formatTime(outcome.at)}
+      {failures ? `; ${failures}` : ""}).
+      {outcome.snapshotDate
+        ? ` The rates below are the ECB reference rates of ${outcome.snapshotDate} bundled with Kit, marked stale, until a provider answers.`
+        : " The newest rates Kit already had keep answering, marked stale once they expire."}
+    </Alert>
   );
 }

@@ -103,6 +103,21 @@ const historyInput = pair.extend({
   limit: pageLimit(1000).default(100),
 });
 
+const refreshOutcome = z.object({
+  at: isoDateTime.meta({ description: "When the refresh ran" }),
+  ok: z.boolean().meta({ description: "A provider answered and its rates were stored" }),
+  provider: z.string().nullable().meta({ description: "The provider whose rates were stored" }),
+  failed: z
+    .array(z.object({ provider: z.string(), reason: z.string() }))
+    .meta({ description: "Providers tried before (or instead of) the one stored, and why each failed" }),
+  snapshotDate: z.string().nullable().meta({
+    description:
+      "Set when no provider could be reached and the development stack stored the ECB reference rates of this date bundled with Kit (stale from the start)",
+  }),
+});
+
+export type RefreshOutcome = z.infer<typeof refreshOutcome>;
+
 const tags = ["fx"];
 const read = { fx: ["read" as const] };
 const manage = { fx: ["manage" as const] };
@@ -166,6 +181,15 @@ export const fxContract = {
     })
     .meta({ access: "user", permission: manage, keyGrant: manage, rateLimit: "fx.manage" })
     .output(z.object({ jobId: z.string() })),
+  refreshStatus: base
+    .route({
+      method: "GET",
+      path: "/fx/refresh",
+      tags,
+      summary: "The last refresh from the providers: when, which answered, which could not be reached",
+    })
+    .meta({ access: "user", keyGrant: read })
+    .output(refreshOutcome.nullable().meta({ description: "Null until a refresh has run" })),
   setManual: base
     .route({
       method: "PUT",

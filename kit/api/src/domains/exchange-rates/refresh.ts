@@ -2,8 +2,11 @@
 // order in force that answers with usable quotes is stored, then cached answers are recomputed and
 // the change is announced, as service.ts does for a manual rate.
 import { sql } from "drizzle-orm";
-import type { ProviderQuote } from "./providers/common";
+import { ProviderError, type ProviderQuote } from "./providers/common";
+import { parseEcbXml } from "./providers/ecb";
+import { ECB_SNAPSHOT_DATE, ECB_SNAPSHOT_XML } from "./providers/ecb-snapshot";
 import { fetchers, type RemoteProvider } from "./providers/fetchers";
+import { recordRefreshOutcome } from "./refresh-outcome";
 import { currencies, fxRates, fxRatesLatest } from "./schema";
 import { type FxDeps, publishUpdate, type RefreshResult, recomputeCache } from "./service";
 
@@ -21,7 +24,7 @@ export async function refreshRates(deps: FxDeps): Promise<RefreshResult> {
     return { provider: "none", pairs: 0, inserted: 0, effectiveAt: new Date().toISOString() };
   }
   const known = new Set((await deps.db.select({ code: currencies.code }).from(currencies)).map((r) => r.code));
-  const failures: string[] = [];
+  const failed: { provider: string; reason: string }[] = [];
   for (const provider of remote) {
     let quotes: ProviderQuote[];
     try {
@@ -37,7 +40,9 @@ export async function refreshRates(deps: FxDeps): Promise<RefreshResult> {
       }
       if (quotes.length === 0) throw new Error(`${provider}: no quote for a known currency`);
     } catch (error) {
-      failures.push((error as Error).message);
+      // ProviderError's reasons are safe to show (no URL, no body); anything else is only "failed".
+      const reason = error instanceof ProviderError ? error.reason : "failed";
+      failed.push({ provider, reason });
       log.warn({ provider, err: error }, "fx refresh: provider failed; trying the next");
       continue;
     }
@@ -45,10 +50,39 @@ export async function refreshRates(deps: FxDeps): Promise<RefreshResult> {
     await recomputeCache(deps);
     const result = { provider, ...stored };
     await publishUpdate(deps, result);
+    await recordRefreshOutcome(deps, { at: new Date().toISOString(), ok: true, provider, failed, snapshotDate: null });
     log.info(result, "fx refresh: rates stored");
     return result;
   }
-  throw new Error(`No exchange-rate provider answered (${failures.join("; ")})`);
+  const snapshotDate = config.fx.offlineSnapshot ? await seedFromSnapshot(deps) : null;
+  await recordRefreshOutcome(deps, { at: new Date().toISOString(), ok: false, provider: null, failed, snapshotDate });
+  throw new Error(`No exchange-rate provider answered (${failed.map((f) => `${f.provider}: ${f.reason}`).join("; ")})`);
+}
+
+/**
+ * Development only (FX_OFFLINE_SNAPSHOT): with no provider reachable and no rate stored at all, the
+ * ECB reference rates bundled with Kit are stored, already expired, so that every answer says
+ * `stale` and the Rates page says why. Any rate already stored wins: nothing is overwritten.
+ * Answers the snapshot's date while the stored rates are the snapshot's.
+ */
+async function seedFromSnapshot(deps: FxDeps): Promise<string | null> {
+  const [stored] = await deps.db
+    .select({ provider: fxRatesLatest.provider, effectiveAt: fxRatesLatest.effectiveAt })
+    .from(fxRatesLatest)
+    .limit(1);
+  const snapshotStart = new Date(`${ECB_SNAPSHOT_DATE}T00:00:00Z`).getTime();
+  if (stored)
+    return stored.effectiveAt.getTime() === snapshotStart && stored.provider === "ecb" ? ECB_SNAPSHOT_DATE : null;
+  const known = new Set((await deps.db.select({ code: currencies.code }).from(currencies)).map((r) => r.code));
+  const quotes = parseEcbXml(ECB_SNAPSHOT_XML).quotes.filter((q) => known.has(q.base) && known.has(q.quote));
+  const seeded = await storeQuotes(deps, "ecb", quotes, { stale: true });
+  await recomputeCache(deps);
+  await publishUpdate(deps, { provider: "ecb", ...seeded });
+  deps.log.warn(
+    { snapshotDate: ECB_SNAPSHOT_DATE, pairs: seeded.pairs },
+    "fx refresh: no provider reachable; stored the bundled ECB snapshot (stale) so that rates can be shown",
+  );
+  return ECB_SNAPSHOT_DATE;
 }
 
 /** Two statements in one transaction, each one multi-row insert whatever the number of quotes. */
@@ -56,9 +90,11 @@ async function storeQuotes(
   { config, db }: FxDeps,
   provider: RemoteProvider,
   quotes: ProviderQuote[],
+  options: { stale?: boolean } = {},
 ): Promise<Omit<RefreshResult, "provider">> {
   const fetchedAt = new Date();
-  const expiresAt = new Date(fetchedAt.getTime() + config.fx.rateTtlSeconds * 1000);
+  // A stale seed expires as it is stored: no answer derived from it is ever fresh.
+  const expiresAt = options.stale ? fetchedAt : new Date(fetchedAt.getTime() + config.fx.rateTtlSeconds * 1000);
   // The latest table takes each pair's newest quote only (a history document has several days).
   const newest = new Map<string, ProviderQuote>();
   for (const q of quotes) {

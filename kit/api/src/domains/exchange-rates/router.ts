@@ -1,6 +1,7 @@
 import { KitError } from "../../errors";
 import { publicProcedure, userProcedure } from "../../rpc/implement";
 import { getHistory } from "./history";
+import { readRefreshOutcome } from "./refresh-outcome";
 import { convert, getLatest, getRate, listCurrencies, queueRefresh, setManualRate } from "./service";
 
 function noRate(pair: string): KitError {
@@ -30,5 +31,6 @@ export const fxRouter = {
   }),
   history: userProcedure.fx.history.handler(({ context, input }) => getHistory(context, input)),
   refresh: userProcedure.fx.refresh.handler(({ context }) => queueRefresh(context)),
+  refreshStatus: userProcedure.fx.refreshStatus.handler(({ context }) => readRefreshOutcome(context)),
   setManual: userProcedure.fx.setManual.handler(({ context, input }) => setManualRate(context, context.user.id, input)),
 };

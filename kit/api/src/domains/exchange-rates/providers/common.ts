@@ -17,9 +17,10 @@ export interface FetchedRates {
 export class ProviderError extends Error {
   constructor(
     readonly provider: string,
-    message: string,
+    /** Why, in words safe to show: never a URL nor the provider's body. */
+    readonly reason: string,
   ) {
-    super(`${provider}: ${message}`);
+    super(`${provider}: ${reason}`);
     this.name = "ProviderError";
   }
 }

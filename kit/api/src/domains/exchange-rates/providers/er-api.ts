@@ -34,7 +34,9 @@ export function parseErApiJson(body: string): FetchedRates {
   }
   if (!isRecord(document)) throw new ProviderError("er-api", "the answer is not a JSON object");
   if (document.result === "error") {
-    const type = typeof document["error-type"] === "string" ? document["error-type"] : "unknown";
+    // The provider's own words are shown (GET /api/fx/refresh): a short code only, nothing else it sent.
+    const given = document["error-type"];
+    const type = typeof given === "string" && /^[\w-]{1,40}$/.test(given) ? given : "unknown";
     throw new ProviderError("er-api", `answered with error "${type}"`);
   }
   if (document.result !== "success") throw new ProviderError("er-api", 'the answer has no result "success"');
