@@ -3,6 +3,7 @@ import { authContract } from "./domains/auth/contract";
 import { fxContract } from "./domains/exchange-rates/contract";
 import { kycContract } from "./domains/kyc/contract";
 import { grantsContract, operationsContract } from "./domains/operations/contract";
+import { createTokenContract } from "./domains/operations/create-contract";
 import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
 import { portfolioContract, tokensContract, walletsContract } from "./domains/tokens/contract";
@@ -13,7 +14,7 @@ export const contract = {
   fx: fxContract,
   kyc: kycContract,
   settings: settingsContract,
-  tokens: { ...tokensContract, operations: operationsContract, grants: grantsContract },
+  tokens: { ...tokensContract, ...createTokenContract, operations: operationsContract, grants: grantsContract },
   wallets: walletsContract,
   portfolio: portfolioContract,
 };

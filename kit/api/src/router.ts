@@ -1,6 +1,7 @@
 import { meRouter, usersRouter } from "./domains/auth/router";
 import { fxRouter } from "./domains/exchange-rates/router";
 import { kycRouter } from "./domains/kyc/router";
+import { createTokenRouter } from "./domains/operations/create-router";
 import { grantsRouter, operationsRouter, transferCheckRouter } from "./domains/operations/router";
 import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
@@ -14,7 +15,13 @@ export const router = implementRouter({
   fx: fxRouter,
   kyc: kycRouter,
   settings: settingsRouter,
-  tokens: { ...tokensRouter, ...transferCheckRouter, operations: operationsRouter, grants: grantsRouter },
+  tokens: {
+    ...tokensRouter,
+    ...transferCheckRouter,
+    ...createTokenRouter,
+    operations: operationsRouter,
+    grants: grantsRouter,
+  },
   wallets: walletsRouter,
   portfolio: portfolioRouter,
 });

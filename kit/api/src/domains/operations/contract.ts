@@ -9,7 +9,7 @@ import { OPERATION_KINDS, OPERATION_STATUSES } from "./contract-values";
 
 const MAX_MINT_RECIPIENTS = 500;
 
-const idempotencyKey = z
+export const idempotencyKey = z
   .string()
   .trim()
   .min(1, "idempotencyKey must not be empty")
@@ -57,7 +57,7 @@ const historyEntry = z.object({
   at: z.string(),
 });
 
-const accepted = z.object({ operation: operationView });
+export const accepted = z.object({ operation: operationView });
 const withKey = { address: evmAddress("address"), idempotencyKey };
 
 const mintInput = z.object({
