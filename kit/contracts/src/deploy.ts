@@ -90,6 +90,8 @@ export interface DemoTokenSpec {
   /** ISO 6166; the factory salt (as `tokens.create` uses it). */
   isin?: string;
   compliance?: ComplianceSpec;
+  /** The kind's terms, as `tokens.create` records them in the metadata document. */
+  terms?: Record<string, string | boolean>;
   /** Minted to the demo investors by index, in whole units. */
   mints: { investor: number; amount: string }[];
   /** Then transferred between them (sent by the `from` investor's own wallet). */
@@ -107,6 +109,14 @@ export const DEMO_TOKENS: DemoTokenSpec[] = [
     symbol: "KB30",
     decimals: 18,
     isin: "XS2030000009",
+    terms: {
+      kind: "bond",
+      faceValue: "100",
+      currency: "EUR",
+      maturityDate: "2030-12-31",
+      couponRate: "3.25",
+      couponFrequency: "annual",
+    },
     mints: [
       { investor: 0, amount: "1000" },
       { investor: 1, amount: "500" },
@@ -124,6 +134,7 @@ export const DEMO_TOKENS: DemoTokenSpec[] = [
     symbol: "KEQ",
     decimals: 0,
     isin: "BE000KITEQ05",
+    terms: { kind: "equity", shareClass: "A", votingRights: true },
     mints: [
       { investor: 0, amount: "10000" },
       { investor: 3, amount: "5000" },

@@ -358,7 +358,7 @@ export async function updateTokenMetadata(
  */
 export async function writeCreationMetadata(
   deps: MetadataDeps,
-  userId: string,
+  userId: string | null,
   token: string,
   document: {
     description: string | null;
