@@ -14,11 +14,14 @@ export async function describeDemoTokens(
     const spec = DEMO_TOKENS.find((demo) => demo.symbol === token.symbol);
     const assetClass = ASSET_CLASSES.find((c) => c === spec?.kind);
     if (!spec?.isin || !spec.terms || !assetClass) continue;
-    await writeCreationMetadata(deps, null, token.address, {
-      description: `${spec.name}: a demo ${spec.kind} of \`bun run dev\``,
-      assetClass,
-      isin: spec.isin,
-      terms: spec.terms,
-    });
+    const { isin, terms } = spec;
+    await deps.db.transaction((tx) =>
+      writeCreationMetadata(deps, tx, null, token.address, {
+        description: `${spec.name}: a demo ${spec.kind} of \`bun run dev\``,
+        assetClass,
+        isin,
+        terms,
+      }),
+    );
   }
 }

@@ -68,12 +68,6 @@ export async function requestCreation(
     compliance: undefined,
   }).toLowerCase();
   await requireIsinFree(deps, suite, input.isin, token);
-  await writeCreationMetadata(deps, actor.id, token, {
-    description: input.description ?? null,
-    assetClass: input.kind,
-    isin: input.isin,
-    terms: parameters.terms,
-  });
   let row: OperationRow;
   try {
     row = await deps.db.transaction(async (tx) => {
@@ -96,6 +90,14 @@ export async function requestCreation(
         toStatus: "pending",
         actorId: actor.id,
         reason: `create ${input.kind} ${parameters.spec.symbol} (ISIN ${input.isin})`,
+      });
+      // Written once the row is in (a creation refused for its ISIN writes nothing), before the
+      // commit: a store that fails takes the operation back with it.
+      await writeCreationMetadata(deps, tx, actor.id, token, {
+        description: input.description ?? null,
+        assetClass: input.kind,
+        isin: input.isin,
+        terms: parameters.terms,
       });
       return inserted;
     });

@@ -18,7 +18,7 @@ import { z } from "zod";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
-import type { Database } from "../../infra/db";
+import type { Database, Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { isMissingObject, isStorageOutage, type Storage } from "../../infra/storage";
@@ -353,11 +353,13 @@ export async function updateTokenMetadata(
 
 /**
  * The document of a token Kit is creating (tokens.create), written whole: kind, ISIN and terms
- * from the request. The caller has checked that no contract exists at `token` yet, so a document
- * already there belongs to no token (an earlier creation that failed) and is replaced.
+ * from the request, inside the caller's transaction (which holds the token's advisory lock until it
+ * ends). The caller has checked that no contract exists at `token` yet, so a document already there
+ * belongs to no token (an earlier creation that failed) and is replaced.
  */
 export async function writeCreationMetadata(
   deps: MetadataDeps,
+  tx: Transaction,
   userId: string | null,
   token: string,
   document: {
@@ -367,17 +369,8 @@ export async function writeCreationMetadata(
     terms: Record<string, string | boolean>;
   },
 ): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    await tx.execute(
-      sql`select pg_advisory_xact_lock(hashtextextended(${`token-metadata:${token.toLowerCase()}`}, 0))`,
-    );
-    await writeDocument(deps, token, {
-      ...EMPTY,
-      ...document,
-      updatedAt: new Date().toISOString(),
-      updatedBy: userId,
-    });
-  });
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`token-metadata:${token.toLowerCase()}`}, 0))`);
+  await writeDocument(deps, token, { ...EMPTY, ...document, updatedAt: new Date().toISOString(), updatedBy: userId });
 }
 
 /** Puts the document and replaces the Redis copy; the caller holds the token's advisory lock. */
