@@ -3,7 +3,7 @@
 // its deploying transaction altogether), then a real worker process killed -9 once the deployment
 // is on chain. Each time: one TREXSuiteDeployed for the ISIN, two agent transactions, confirmed.
 import { expect, test } from "bun:test";
-import { tokenAbi, trexFactoryAbi } from "@kit/contracts";
+import { deployToken, tokenAbi, trexFactoryAbi } from "@kit/contracts";
 import { sql } from "drizzle-orm";
 import { type Address, type Hex, keccak256, toHex } from "viem";
 import { callApi } from "../../../test/api";
@@ -127,6 +127,27 @@ test("a row that lost its deploying transaction reads the factory and only unpau
   expect(await deploymentsOf(isin)).toBe(1);
   expect(await agentNonce()).toBe(nonce + 2);
   expect(await client.readContract({ address: token, abi: tokenAbi, functionName: "paused" })).toBe(false);
+});
+
+test("the ISIN taken on the factory after the request: failed with isin_taken, nothing sent", async () => {
+  const { id, isin } = await requestCreation();
+  await deployToken(dev.clients, {
+    owner: dev.accounts.deployer,
+    factory: dev.deployment.trex.factory,
+    claimIssuer: dev.deployment.claimIssuer.address,
+    identityRegistryStorage: dev.deployment.identityRegistryStorage,
+    kind: "equity",
+    name: "Someone Else's Equity",
+    symbol: "ELSE",
+    decimals: 0,
+    salt: isin,
+  });
+  const nonce = await agentNonce();
+  await settle(id);
+  expect(await operationRow(kit, id)).toMatchObject({ status: "failed", errorCode: "isin_taken", steps: { done: [] } });
+  expect(await agentNonce()).toBe(nonce);
+  const answer = await callApi(kit.app, issuer, "GET", `/token-operations/${id}`);
+  expect(answer.body.error.message).toContain(`the factory already has a token for ISIN ${isin}`);
 });
 
 test("a worker process killed -9 once the suite is deployed: the next one finishes without a second deployment", async () => {

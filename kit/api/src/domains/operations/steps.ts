@@ -1,4 +1,5 @@
-// Operations that take more than one transaction (a recovery: recovery-steps.ts). The outbox sends
+// Operations that take more than one transaction (a recovery: recovery-steps.ts; a token creation:
+// create-steps.ts). The outbox sends
 // their transactions one at a time, exactly as any other operation's — simulated, signed, stored
 // before broadcast, confirmed — and `steps` records which step the stored transaction carries and
 // which steps were confirmed. Between two steps the operation is `pending` again; the sender then
