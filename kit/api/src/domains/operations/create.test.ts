@@ -77,6 +77,17 @@ async function created(body: Record<string, unknown>): Promise<{ id: string; tok
 const readToken = <T>(token: Address, functionName: string, args: unknown[] = []) =>
   client.readContract({ address: token, abi: tokenAbi, functionName, args } as never) as Promise<T>;
 
+/** Waits until the indexer has the token (reads that start from the index need it). */
+async function waitIndexed(token: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const [indexed] = await kit.deps.db.select().from(tokensTable).where(eq(tokensTable.address, token));
+    if (indexed) return;
+    if (Date.now() > deadline) throw new Error(`${token} was not indexed`);
+    await Bun.sleep(50);
+  }
+}
+
 async function mintThroughKit(token: Address, to: Address, amount: string) {
   const answer = await post(`/tokens/${token}/operations/mint`, { recipients: [{ to, amount }] });
   expect(answer.status).toBe(202);
@@ -182,20 +193,13 @@ describe("each kind is created and confirmed", () => {
     for (const row of rows) expect(granted).toContain(row?.token);
 
     // The indexer found every token through the factory's TREXSuiteDeployed event.
-    const deadline = Date.now() + 20_000;
     for (const row of rows) {
-      for (;;) {
-        const [indexed] = await kit.deps.db
-          .select()
-          .from(tokensTable)
-          .where(eq(tokensTable.address, row?.token as string));
-        if (indexed) {
-          expect(indexed).toMatchObject({ kind: "t-rex", discoveredVia: "factory" });
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`${row?.token} was not indexed`);
-        await Bun.sleep(50);
-      }
+      await waitIndexed(row?.token as string);
+      const [indexed] = await kit.deps.db
+        .select()
+        .from(tokensTable)
+        .where(eq(tokensTable.address, row?.token as string));
+      expect(indexed).toMatchObject({ kind: "t-rex", discoveredVia: "factory" });
     }
     const deposit = rows[3]?.token as string;
     const policy = await callApi(kit.app, issuer, "GET", `/tokens/${deposit}/operations-policy`);
@@ -234,7 +238,18 @@ describe("the compliance modules refuse on chain", () => {
     expect((await mintThroughKit(token, de.address, "50")).status).toBe("confirmed");
     expect(await readToken<bigint>(token, "totalSupply")).toBe(150n);
 
-    // Holders' own transfers: to France refused; to an investor at the max refused; else allowed.
+    // Holders' own transfers: to France refused (the transfer check names the module); to an
+    // investor at the max refused; else allowed.
+    await waitIndexed(token.toLowerCase());
+    const check = await callApi(
+      kit.app,
+      issuer,
+      "GET",
+      `/tokens/${token}/transfer-check?from=${be.address}&to=${fr.address}&amount=1`,
+    );
+    expect(check.body.allowed).toBe(false);
+    const refusal = check.body.reasons.find((r: { code: string }) => r.code === "compliance_refused");
+    expect(refusal?.message).toContain("CountryRestrictModule");
     await expect(transfer(dev.clients, be, token, fr.address, 1n)).rejects.toThrow();
     await expect(transfer(dev.clients, de, token, be.address, 1n)).rejects.toThrow();
     await transfer(dev.clients, be, token, de.address, 10n);
