@@ -383,4 +383,12 @@ describe("idempotency", () => {
     expect(other.status).toBe(409);
     await waitForOperation(kit, first.body.operation.id, ["confirmed"], 30_000);
   }, 60_000);
+
+  test("the same request sent five times at once: one creation, the same answer to all", async () => {
+    const body = { ...bondBody(), idempotencyKey: `race-${crypto.randomUUID()}` };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => post("/tokens", body)));
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(new Set(answers.map((a) => a.body.operation.id)).size).toBe(1);
+    await waitForOperation(kit, answers[0]?.body.operation.id, ["confirmed"], 30_000);
+  }, 60_000);
 });

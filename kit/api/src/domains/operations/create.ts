@@ -67,7 +67,14 @@ export async function requestCreation(
     ...parameters.spec,
     compliance: undefined,
   }).toLowerCase();
-  await requireIsinFree(deps, suite, input.isin, token);
+  try {
+    await requireIsinFree(deps, suite, input.isin, token);
+  } catch (error) {
+    // The same request, with the same key, recorded by a concurrent call since the lookup above.
+    const existing = idempotencyKey ? await findByKey(deps.db, actor.id, idempotencyKey) : undefined;
+    if (existing) return { operation: sameRequest(existing, requestHash) };
+    throw error;
+  }
   let row: OperationRow;
   try {
     row = await deps.db.transaction(async (tx) => {
@@ -104,11 +111,12 @@ export async function requestCreation(
   } catch (error) {
     const failure = postgresError(error);
     if (failure?.code !== PG_UNIQUE_VIOLATION) throw error;
-    if (failure.constraint === ISIN_INDEX) throw isinTaken(input.isin);
-    // The same idempotency key raced in from another request: answer what won.
+    // The same idempotency key raced in from another request (whichever index refused it first):
+    // answer what won.
     const existing = idempotencyKey ? await findByKey(deps.db, actor.id, idempotencyKey) : undefined;
-    if (!existing) throw error;
-    return { operation: sameRequest(existing, requestHash) };
+    if (existing) return { operation: sameRequest(existing, requestHash) };
+    if (failure.constraint === ISIN_INDEX) throw isinTaken(input.isin);
+    throw error;
   }
   await queueSend(deps, row.id);
   return { operation: operationView(row) };
