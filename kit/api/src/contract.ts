@@ -4,6 +4,7 @@ import { fxContract } from "./domains/exchange-rates/contract";
 import { kycContract } from "./domains/kyc/contract";
 import { batchesContract } from "./domains/operation-batches/contract";
 import { grantsContract, operationsContract } from "./domains/operations/contract";
+import { createTokenContract } from "./domains/operations/create-contract";
 import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
 import { portfolioContract, tokensContract, walletsContract } from "./domains/tokens/contract";
@@ -18,6 +19,7 @@ export const contract = {
   tokens: {
     ...tokensContract,
     ...tokenStateContract,
+    ...createTokenContract,
     operations: { ...operationsContract, batches: batchesContract },
     grants: grantsContract,
   },

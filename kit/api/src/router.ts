@@ -2,6 +2,7 @@ import { meRouter, usersRouter } from "./domains/auth/router";
 import { fxRouter } from "./domains/exchange-rates/router";
 import { kycRouter } from "./domains/kyc/router";
 import { batchesRouter } from "./domains/operation-batches/router";
+import { createTokenRouter } from "./domains/operations/create-router";
 import { grantsRouter, operationsRouter, transferCheckRouter } from "./domains/operations/router";
 import { tokenStateRouter, walletStateRouter } from "./domains/operations/state-router";
 import { settingsRouter } from "./domains/settings/router";
@@ -20,6 +21,7 @@ export const router = implementRouter({
     ...tokensRouter,
     ...transferCheckRouter,
     ...tokenStateRouter,
+    ...createTokenRouter,
     operations: { ...operationsRouter, batches: batchesRouter },
     grants: grantsRouter,
   },

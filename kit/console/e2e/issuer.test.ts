@@ -3,8 +3,9 @@
 // two verified investors — after the form and then Kit refuse what is wrong, in words — and sees it confirmed
 // live and the new holders; freezes one; requests a forced transfer, which waits for a second
 // issuer, who approves it from "Approvals"; the first issuer's page sees it confirmed without a
-// reload. An approved operation that the chain then refuses shows as failed, with its reason. Any
-// other browser console error fails. Screenshots: e2e/screenshots/2*.png.
+// reload. An approved operation that the chain then refuses shows as failed, with its reason. An
+// issuer creates a bond from the console and opens it once deployed. Any other browser console
+// error fails. Screenshots: e2e/screenshots/2*.png.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { KitClient } from "@kit/client";
@@ -229,5 +230,38 @@ describe.skipIf(!hasChromium)("issuer pages, end to end in Chromium on anvil", (
     await kit.screenshot(a.page, "29-approved-then-failed-on-chain");
     await a.context.close();
     expect(a.errors).toEqual([]);
+  }, 90_000);
+  test("an issuer creates a bond: a wrong ISIN refused in words, then deployed, confirmed and opened", async () => {
+    const a = await kit.openPage();
+    await signInOnConsole(a.page, kit.url, issuerA);
+    await a.page.getByRole("link", { name: "Create a token" }).click();
+    await a.page.getByRole("heading", { name: "Create a token" }).waitFor();
+    const form = a.page.getByRole("region", { name: "The token", exact: true });
+    await form.getByLabel("Kind").selectOption("bond");
+    await form.getByLabel("Name", { exact: true }).fill("Console Bond 2032");
+    await form.getByLabel("Symbol").fill("CB32");
+    await form.getByLabel("Decimals").fill("2");
+    await form.getByLabel("ISIN").fill("XS2032000008");
+    await form.getByLabel("Face value").fill("1000");
+    await form.getByLabel("Maturity date").fill(`${new Date().getUTCFullYear() + 6}-06-30`);
+    await form.getByLabel("Coupon rate").fill("3.75");
+    await form.getByLabel("Blocked countries").fill("US");
+    await form.getByLabel("Supply cap").fill("1000000.5");
+    await form.getByRole("button", { name: "Create token" }).click();
+    await form.getByRole("alert").filter({ hasText: "ISIN: the ISIN's check digit is wrong" }).waitFor();
+    await kit.screenshot(a.page, "2a-create-token-refused-in-words");
+
+    await form.getByLabel("ISIN").fill("XS2032000007");
+    await form.getByRole("button", { name: "Create token" }).click();
+    const progress = a.page.getByRole("region", { name: "Creation", exact: true });
+    await progress.getByRole("status").filter({ hasText: "Confirmed" }).waitFor({ timeout: 30_000 });
+    await kit.screenshot(a.page, "2b-create-token-confirmed");
+    const address = (await progress.locator("code").textContent()) ?? "";
+    await waitForIndexed(await kit.clientFor(issuerA), [address]);
+    await progress.getByRole("link", { name: "Open the new token" }).click();
+    await a.page.getByRole("heading", { name: "Console Bond 2032 (CB32)" }).waitFor();
+    await a.context.close();
+    // The refused creation is an HTTP 400, which Chromium logs; nothing else may be.
+    expect(a.errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
   }, 90_000);
 });

@@ -8,6 +8,7 @@ import { roleLabel } from "./format";
 import { LiveProvider, useLive } from "./live";
 import { ApplicationPage } from "./pages/Application";
 import { ApprovalsPage } from "./pages/Approvals";
+import { CreateTokenPage } from "./pages/CreateToken";
 import { QueuePage } from "./pages/Queue";
 import { RatesPage } from "./pages/Rates";
 import { SettingsPage } from "./pages/Settings";
@@ -145,14 +146,16 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const issues = can(me, "tokens", "operate");
   let page: ReactNode;
   // Home is the KYC queue for those who review, else the issuer's tokens.
-  if (segments.length === 0) page = reviews ? <QueuePage me={me} /> : <TokensPage />;
+  if (segments.length === 0)
+    page = reviews ? <QueuePage me={me} /> : <TokensPage mayCreate={can(me, "tokens", "create")} />;
   else if (segments[0] === "applications" && segments[1] && reviews) {
     page = <ApplicationPage me={me} id={segments[1]} />;
   }
-  // The create-token form (tokens.create, `tokens: create`) goes here as "/tokens/new", before the
-  // token page's route, with its nav entry beside "My tokens".
-  else if (segments[0] === "tokens" && segments[1] && issues) page = <TokenPage me={me} address={segments[1]} />;
-  else if (segments[0] === "tokens" && issues) page = <TokensPage />;
+  // "/tokens/new" before the token page's route: "new" is not an address.
+  else if (segments[0] === "tokens" && segments[1] === "new" && can(me, "tokens", "create")) {
+    page = <CreateTokenPage />;
+  } else if (segments[0] === "tokens" && segments[1] && issues) page = <TokenPage me={me} address={segments[1]} />;
+  else if (segments[0] === "tokens" && issues) page = <TokensPage mayCreate={can(me, "tokens", "create")} />;
   else if (segments[0] === "approvals" && issues) page = <ApprovalsPage me={me} />;
   else if (segments[0] === "users" && can(me, "users", "manage")) page = <UsersPage me={me} />;
   else if (segments[0] === "settings" && can(me, "settings", "manage_system")) page = <SettingsPage />;

@@ -2,12 +2,14 @@
 // contract only, and better-auth's client), same-origin with the session cookie.
 import type { Contract } from "@kit/api/contract";
 import { createKitClient, ORPCError } from "@kit/client";
-import type { InferContractRouterOutputs } from "@orpc/contract";
+import type { InferContractRouterInputs, InferContractRouterOutputs } from "@orpc/contract";
 
 const kit = createKitClient({ baseUrl: window.location.origin, credentials: "same-origin" });
 export const rpc = kit.rpc;
 
 type Outputs = InferContractRouterOutputs<Contract>;
+type Inputs = InferContractRouterInputs<Contract>;
+export type CreateTokenInput = Inputs["tokens"]["create"];
 export type Me = Outputs["me"]["get"];
 type QueuePage = Outputs["kyc"]["review"]["queue"];
 export type QueueItem = QueuePage["items"][number];

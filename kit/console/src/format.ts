@@ -61,6 +61,7 @@ export const OPERATION_KIND_LABELS: Record<OperationKind, string> = {
   unfreeze_partial: "Unfreeze part",
   forced_transfer: "Forced transfer",
   recover: "Recovery",
+  create: "Creation",
 };
 
 export const OPERATION_STATUS_LABELS: Record<OperationStatus, string> = {

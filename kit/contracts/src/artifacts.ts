@@ -33,6 +33,47 @@ export const ARTIFACTS = {
     "contracts/proxy/authority/TREXImplementationAuthority.sol/TREXImplementationAuthority.json",
   ],
   TREXFactory: ["@tokenysolutions/t-rex", "contracts/factory/TREXFactory.sol/TREXFactory.json"],
+  // Compliance modules: one instance (behind a ModuleProxy) serves every token's compliance, its
+  // state kept per compliance contract; tokens.create binds and configures them per token.
+  CountryAllowModule: [
+    "@tokenysolutions/t-rex",
+    "contracts/compliance/modular/modules/CountryAllowModule.sol/CountryAllowModule.json",
+  ],
+  CountryRestrictModule: [
+    "@tokenysolutions/t-rex",
+    "contracts/compliance/modular/modules/CountryRestrictModule.sol/CountryRestrictModule.json",
+  ],
+  MaxBalanceModule: [
+    "@tokenysolutions/t-rex",
+    "contracts/compliance/modular/modules/MaxBalanceModule.sol/MaxBalanceModule.json",
+  ],
+  SupplyLimitModule: [
+    "@tokenysolutions/t-rex",
+    "contracts/compliance/modular/modules/SupplyLimitModule.sol/SupplyLimitModule.json",
+  ],
+  ConditionalTransferModule: [
+    "@tokenysolutions/t-rex",
+    "contracts/compliance/modular/modules/ConditionalTransferModule.sol/ConditionalTransferModule.json",
+  ],
+  ModuleProxy: ["@tokenysolutions/t-rex", "contracts/compliance/modular/modules/ModuleProxy.sol/ModuleProxy.json"],
+  // The factory's CREATE2 proxies: their creation code predicts a new token's address (creation.ts).
+  TokenProxy: ["@tokenysolutions/t-rex", "contracts/proxy/TokenProxy.sol/TokenProxy.json"],
+  IdentityRegistryProxy: [
+    "@tokenysolutions/t-rex",
+    "contracts/proxy/IdentityRegistryProxy.sol/IdentityRegistryProxy.json",
+  ],
+  ModularComplianceProxy: [
+    "@tokenysolutions/t-rex",
+    "contracts/proxy/ModularComplianceProxy.sol/ModularComplianceProxy.json",
+  ],
+  TrustedIssuersRegistryProxy: [
+    "@tokenysolutions/t-rex",
+    "contracts/proxy/TrustedIssuersRegistryProxy.sol/TrustedIssuersRegistryProxy.json",
+  ],
+  ClaimTopicsRegistryProxy: [
+    "@tokenysolutions/t-rex",
+    "contracts/proxy/ClaimTopicsRegistryProxy.sol/ClaimTopicsRegistryProxy.json",
+  ],
   // All of ONCHAINID from its own package: t-rex bundles a different Identity build and no IdFactory.
   Identity: ["@onchain-id/solidity", "contracts/Identity.sol/Identity.json"],
   ImplementationAuthority: [

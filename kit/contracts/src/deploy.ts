@@ -4,7 +4,11 @@ import {
   type Abi,
   type Account,
   type Address,
+  encodeFunctionData,
   getAddress,
+  getContractAddress,
+  type Hash,
+  type Hex,
   type LocalAccount,
   parseEventLogs,
   parseUnits,
@@ -14,22 +18,40 @@ import {
 import {
   claimIssuerAbi,
   claimTopicsRegistryAbi,
+  claimTopicsRegistryProxyAbi,
+  conditionalTransferModuleAbi,
+  countryAllowModuleAbi,
+  countryRestrictModuleAbi,
   identityAbi,
   identityRegistryAbi,
+  identityRegistryProxyAbi,
   identityRegistryStorageAbi,
   idFactoryAbi,
   implementationAuthorityAbi,
+  maxBalanceModuleAbi,
   modularComplianceAbi,
+  modularComplianceProxyAbi,
+  moduleProxyAbi,
+  supplyLimitModuleAbi,
   tokenAbi,
+  tokenProxyAbi,
   trexFactoryAbi,
   trexImplementationAuthorityAbi,
   trustedIssuersRegistryAbi,
+  trustedIssuersRegistryProxyAbi,
 } from "./abis";
 import { type ArtifactName, artifactVersions, bytecode } from "./artifacts";
 import { type ChainClients, confirm, connect, send } from "./clients";
+import {
+  type ComplianceModules,
+  type ComplianceSpec,
+  type CreationStep,
+  createTokenDirectly,
+  type TokenSuiteContext,
+} from "./creation";
 import { DEPLOYMENT_FORMAT, type Deployment, type InvestorDeployment, type TokenDeployment } from "./deployment";
 import { KEY_PURPOSE_CLAIM, KEY_TYPE_ECDSA, keyOf, registerInvestor } from "./identities";
-import { mint, transfer, unpause } from "./tokens";
+import { mint, transfer } from "./tokens";
 
 /** The KYC claim topic every Kit token requires (ERC-735 topics are free-form uint256). */
 export const KYC_CLAIM_TOPIC = 1n;
@@ -47,6 +69,17 @@ const ABIS = {
   ImplementationAuthority: implementationAuthorityAbi,
   IdFactory: idFactoryAbi,
   ClaimIssuer: claimIssuerAbi,
+  CountryAllowModule: countryAllowModuleAbi,
+  CountryRestrictModule: countryRestrictModuleAbi,
+  MaxBalanceModule: maxBalanceModuleAbi,
+  SupplyLimitModule: supplyLimitModuleAbi,
+  ConditionalTransferModule: conditionalTransferModuleAbi,
+  ModuleProxy: moduleProxyAbi,
+  TokenProxy: tokenProxyAbi,
+  IdentityRegistryProxy: identityRegistryProxyAbi,
+  ModularComplianceProxy: modularComplianceProxyAbi,
+  TrustedIssuersRegistryProxy: trustedIssuersRegistryProxyAbi,
+  ClaimTopicsRegistryProxy: claimTopicsRegistryProxyAbi,
 } satisfies Record<ArtifactName, Abi>;
 
 export interface DemoTokenSpec {
@@ -54,6 +87,11 @@ export interface DemoTokenSpec {
   name: string;
   symbol: string;
   decimals: number;
+  /** ISO 6166; the factory salt (as `tokens.create` uses it). */
+  isin?: string;
+  compliance?: ComplianceSpec;
+  /** The kind's terms, as `tokens.create` records them in the metadata document. */
+  terms?: Record<string, string | boolean>;
   /** Minted to the demo investors by index, in whole units. */
   mints: { investor: number; amount: string }[];
   /** Then transferred between them (sent by the `from` investor's own wallet). */
@@ -70,6 +108,15 @@ export const DEMO_TOKENS: DemoTokenSpec[] = [
     name: "Kit Bond 2030",
     symbol: "KB30",
     decimals: 18,
+    isin: "XS2030000009",
+    terms: {
+      kind: "bond",
+      faceValue: "100",
+      currency: "EUR",
+      maturityDate: "2030-12-31",
+      couponRate: "3.25",
+      couponFrequency: "annual",
+    },
     mints: [
       { investor: 0, amount: "1000" },
       { investor: 1, amount: "500" },
@@ -86,6 +133,8 @@ export const DEMO_TOKENS: DemoTokenSpec[] = [
     name: "Kit Equity",
     symbol: "KEQ",
     decimals: 0,
+    isin: "BE000KITEQ05",
+    terms: { kind: "equity", shareClass: "A", votingRights: true },
     mints: [
       { investor: 0, amount: "10000" },
       { investor: 3, amount: "5000" },
@@ -186,15 +235,21 @@ export async function deploySuite(options: DeploySuiteOptions): Promise<Deployme
     args: [keyOf(claimSigner.address), KEY_PURPOSE_CLAIM, KEY_TYPE_ECDSA],
   });
   log(`claim issuer ${claimIssuer} (signer ${claimSigner.address})`);
+  const complianceModules = await deployComplianceModules(clients, deployer);
 
+  // The demo tokens follow tokens.create's plan (creation.ts): deployed with their modules, unpaused.
   const tokens: TokenDeployment[] = [];
   for (const spec of options.tokens ?? DEMO_TOKENS) {
     const token = await deployToken(clients, {
       owner: deployer,
       factory: factory.address,
+      implementationAuthority: trexImplementationAuthority,
       claimIssuer,
       identityRegistryStorage: tokens[0]?.identityRegistryStorage,
+      modules: complianceModules,
+      unpause: true,
       ...spec,
+      salt: spec.isin ?? spec.symbol,
     });
     tokens.push(token);
     log(`token ${token.symbol} ${token.address} (${token.name}, ${token.decimals} decimals)`);
@@ -218,9 +273,6 @@ export async function deploySuite(options: DeploySuiteOptions): Promise<Deployme
     });
     investors.push({ wallet, identity, country });
   }
-
-  // Tokens start paused (without a Paused event); the agent lifts it so holders can trade.
-  for (const token of tokens) await unpause(clients, deployer, token.address);
 
   const demoInvestors = options.investors ?? [];
   for (const [i, token] of tokens.entries()) {
@@ -257,6 +309,7 @@ export async function deploySuite(options: DeploySuiteOptions): Promise<Deployme
     },
     claimTopics: { kyc: KYC_CLAIM_TOPIC.toString() },
     claimIssuer: { address: claimIssuer, signer: claimSigner.address },
+    complianceModules,
     identityRegistryStorage,
     tokens,
     investors,
@@ -267,6 +320,8 @@ export interface DeployTokenOptions {
   /** Owner of the token and its registries, and their agent. */
   owner: Account;
   factory: Address;
+  /** The factory's T-REX implementation authority (read from the factory when left out). */
+  implementationAuthority?: Address;
   claimIssuer: Address;
   kind: string;
   name: string;
@@ -276,37 +331,43 @@ export interface DeployTokenOptions {
   identityRegistryStorage?: Address;
   /** Unique per factory; defaults to the symbol. */
   salt?: string;
-  /** Extra agents of the token and identity registry (the owner is always one). At most 4. */
-  agents?: Address[];
   claimTopic?: bigint;
+  compliance?: ComplianceSpec;
+  modules?: ComplianceModules;
+  /** Lift T-REX's initial pause (the creation plan's last step); default: leave it paused. */
+  unpause?: boolean;
 }
 
-/** One token through `TREXFactory.deployTREXSuite` (paused, as T-REX leaves it). */
+/**
+ * One token through `TREXFactory.deployTREXSuite`, following the creation plan (creation.ts) that
+ * `tokens.create` sends through Kit's outbox: the same arguments, steps and checks.
+ */
 export async function deployToken(clients: ChainClients, o: DeployTokenOptions): Promise<TokenDeployment> {
   const salt = o.salt ?? o.symbol;
-  const topic = o.claimTopic ?? KYC_CLAIM_TOPIC;
-  const agents = [o.owner.address, ...(o.agents ?? [])];
-  const receipt: TransactionReceipt = await send(clients, o.owner, {
-    address: o.factory,
-    abi: trexFactoryAbi,
-    functionName: "deployTREXSuite",
-    args: [
-      salt,
-      {
-        owner: o.owner.address,
-        name: o.name,
-        symbol: o.symbol,
-        decimals: o.decimals,
-        irs: o.identityRegistryStorage ?? zeroAddress,
-        ONCHAINID: zeroAddress,
-        irAgents: agents,
-        tokenAgents: agents,
-        complianceModules: [],
-        complianceSettings: [],
-      },
-      { claimTopics: [topic], issuers: [o.claimIssuer], issuerClaims: [[topic]] },
-    ],
-  });
+  const ctx: TokenSuiteContext = {
+    factory: o.factory,
+    implementationAuthority:
+      o.implementationAuthority ??
+      (await clients.publicClient.readContract({
+        address: o.factory,
+        abi: trexFactoryAbi,
+        functionName: "getImplementationAuthority",
+      })),
+    claimIssuer: o.claimIssuer,
+    claimTopic: o.claimTopic ?? KYC_CLAIM_TOPIC,
+    identityRegistryStorage: o.identityRegistryStorage ?? zeroAddress,
+    agent: o.owner.address,
+    modules: o.modules,
+  };
+  const spec = { name: o.name, symbol: o.symbol, decimals: o.decimals, salt, compliance: o.compliance };
+  let receipt: TransactionReceipt | undefined;
+  const sendStep = async (call: { to: Address; data: Hex }, step: CreationStep) => {
+    const hash = await clients.wallet(o.owner).sendTransaction({ to: call.to, data: call.data, chain: clients.chain });
+    const mined = await confirm(clients, hash, `${step.action} (${salt})`);
+    if (step.action === "deploy_suite") receipt = mined;
+  };
+  await createTokenDirectly(clients.publicClient, ctx, spec, sendStep, { leavePaused: !o.unpause });
+  if (!receipt) throw new Error(`deployTREXSuite(${salt}): the factory already had a token for this salt`);
   const [event] = parseEventLogs({ abi: trexFactoryAbi, eventName: "TREXSuiteDeployed", logs: receipt.logs });
   if (!event) throw new Error(`deployTREXSuite(${salt}): no TREXSuiteDeployed event`);
   const onchainId = await clients.publicClient.readContract({
@@ -330,4 +391,51 @@ export async function deployToken(clients: ChainClients, o: DeployTokenOptions):
     deploymentBlock: Number(receipt.blockNumber),
     deploymentTransaction: receipt.transactionHash,
   };
+}
+
+const MODULES = {
+  countryAllow: "CountryAllowModule",
+  countryRestrict: "CountryRestrictModule",
+  maxBalance: "MaxBalanceModule",
+  supplyLimit: "SupplyLimitModule",
+  conditionalTransfer: "ConditionalTransferModule",
+} as const satisfies Record<keyof ComplianceModules, ArtifactName>;
+
+/**
+ * One instance of each compliance module Kit binds, behind a ModuleProxy initialised in its
+ * constructor (the implementations are upgradeable: nobody else can initialise the proxy first).
+ * The ten transactions go out at once with consecutive nonces (each proxy's implementation address
+ * follows from its nonce), then are confirmed together: this keeps `bun run dev`'s deployment fast.
+ */
+export async function deployComplianceModules(clients: ChainClients, deployer: Account): Promise<ComplianceModules> {
+  const wallet = clients.wallet(deployer);
+  const initialize = encodeFunctionData({ abi: countryAllowModuleAbi, functionName: "initialize" });
+  let nonce = await clients.publicClient.getTransactionCount({ address: deployer.address, blockTag: "pending" });
+  const sent: { hash: Hash; what: string }[] = [];
+  const modules: Partial<ComplianceModules> = {};
+  for (const [key, name] of Object.entries(MODULES) as [keyof ComplianceModules, ArtifactName][]) {
+    const implementation = getContractAddress({ from: deployer.address, nonce: BigInt(nonce) });
+    sent.push({
+      what: name,
+      hash: await wallet.deployContract({
+        abi: ABIS[name] as Abi,
+        bytecode: bytecode(name),
+        chain: clients.chain,
+        nonce: nonce++,
+      }),
+    });
+    modules[key] = getContractAddress({ from: deployer.address, nonce: BigInt(nonce) });
+    sent.push({
+      what: `${name} proxy`,
+      hash: await wallet.deployContract({
+        abi: moduleProxyAbi,
+        bytecode: bytecode("ModuleProxy"),
+        args: [implementation, initialize],
+        chain: clients.chain,
+        nonce: nonce++,
+      }),
+    });
+  }
+  await Promise.all(sent.map(({ hash, what }) => confirm(clients, hash, `deploying ${what}`)));
+  return modules as ComplianceModules;
 }

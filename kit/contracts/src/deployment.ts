@@ -2,6 +2,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type Address, getAddress, type Hex } from "viem";
+import type { ComplianceModules } from "./creation";
 
 export const DEPLOYMENT_FORMAT = 1;
 
@@ -75,6 +76,11 @@ export interface Deployment {
   };
   /** One identity registry storage shared by every Kit token: a wallet registered once may hold them all. */
   identityRegistryStorage: Address;
+  /**
+   * Kit's compliance module instances, bound by the tokens that want them (`tokens.create`).
+   * Absent from files written before they existed: `bun run chain:deploy` adds them.
+   */
+  complianceModules?: ComplianceModules;
   tokens: TokenDeployment[];
   investors: InvestorDeployment[];
 }

@@ -1,7 +1,7 @@
 // "Deploy unless already there": what `bun run dev` runs on its anvil at every start.
 import type { LocalAccount } from "viem";
 import { connect } from "./clients";
-import { deploySuite } from "./deploy";
+import { deployComplianceModules, deploySuite } from "./deploy";
 import { type Deployment, DeploymentFileError, readDeployment, writeDeployment } from "./deployment";
 
 export interface EnsureDeploymentOptions {
@@ -24,7 +24,13 @@ export async function ensureDeployment(
     throw error;
   });
   if (existing && (await isOnChain(options.rpcUrl, existing))) {
-    return { deployment: existing, deployed: false, ms: performance.now() - started };
+    if (existing.complianceModules) return { deployment: existing, deployed: false, ms: performance.now() - started };
+    // A suite deployed before Kit bound compliance modules: they are added, the rest is kept.
+    const complianceModules = await deployComplianceModules(await connect(options.rpcUrl), options.deployer);
+    const deployment = { ...existing, complianceModules };
+    await writeDeployment(options.path, deployment);
+    options.log?.(`compliance modules added to the deployment in ${options.path}`);
+    return { deployment, deployed: false, ms: performance.now() - started };
   }
   const deployment = await deploySuite(options);
   await writeDeployment(options.path, deployment);

@@ -14,6 +14,21 @@ export {
   TransactionFailedError,
 } from "./clients";
 export {
+  boundModules,
+  type ComplianceModules,
+  type ComplianceSpec,
+  type CreationFacts,
+  type CreationPlan,
+  type CreationStep,
+  creationCall,
+  describeCreationStep,
+  nextCreationStep,
+  predictTokenAddress,
+  readCreationFacts,
+  type TokenCreationSpec,
+  type TokenSuiteContext,
+} from "./creation";
+export {
   DEMO_TOKENS,
   type DemoTokenSpec,
   type DeploySuiteOptions,

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../config";
 import { createLogger } from "../infra/log";
 import { ROLES, startKit } from "../runtime";
 import { handleShutdownSignals } from "../shutdown";
+import { describeDemoTokens } from "./demo-tokens";
 import { ensureDemoUsers } from "./demo-users";
 import { type LocalStack, LocalStackError, startLocalStack } from "./stack";
 
@@ -36,6 +37,7 @@ try {
   const api = stack.config.auth.publicUrl;
   const demoTokens = stack.chainDeployment?.deployment.tokens.map((t) => t.address) ?? [];
   const consoleLines = await ensureDemoUsers(kit.deps, stack.config.auth.publicUrl, demoTokens);
+  if (stack.chainDeployment?.deployed) await describeDemoTokens(kit.deps, stack.chainDeployment.deployment);
   const lines = [
     "",
     `  Kit ${config.version} is running (${((performance.now() - started) / 1000).toFixed(1)} s)`,

@@ -97,6 +97,8 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "tokens.metadata.get":             { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
   "tokens.metadata.update":          { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.metadata.createLogoUpload": { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  // Token creation: `tokens: create` (domains/operations/create.test.ts for what follows).
+  "tokens.create":                     { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   // Token operations: `tokens: operate`, then a grant on the token (domains/operations tests).
   "tokens.operations.mint":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.operations.burn":            { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -405,6 +407,17 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   }),
   "tokens.operations.recover": async () => ({
     input: { address: randomAddress(), lostWallet: randomAddress(), newWallet: randomAddress() },
+  }),
+  "tokens.create": async () => ({
+    input: {
+      kind: "equity",
+      name: "Matrix Equity",
+      symbol: "MTX",
+      decimals: 0,
+      isin: "US0378331005",
+      shareClass: "A",
+      votingRights: true,
+    },
   }),
   "tokens.operations.list": async () => ({ input: { address: randomAddress(), limit: 10 } }),
   "tokens.operations.awaitingMyApproval": async () => ({ input: { limit: 10 } }),

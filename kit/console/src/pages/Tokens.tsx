@@ -12,7 +12,7 @@ import { Link } from "../router";
 
 const PAGE_SIZE = 25;
 
-export function TokensPage() {
+export function TokensPage({ mayCreate = false }: { mayCreate?: boolean }) {
   const paging = useCursorPaging(PAGE_SIZE);
   const { cursor } = paging;
   const grants = useLoad(async () => {
@@ -24,11 +24,15 @@ export function TokensPage() {
 
   return (
     <Page heading="My tokens" headingId="tokens-title">
-      {/* The create-token form (tokens.create) opens from here once the api serves it. */}
       <p className="muted">
         The tokens you are granted on: you may mint, burn, freeze, pause and force transfers on them. An administrator
-        or another of a token's issuers grants it.
+        or another of a token's issuers grants it; you are granted on the tokens you create.
       </p>
+      {mayCreate && (
+        <p>
+          <Link to="/tokens/new">Create a token</Link>
+        </p>
+      )}
       <Alert>{grants.error}</Alert>
       <DataTable
         columns={[

@@ -67,7 +67,7 @@ export const keyStatements = {
   fx: ["read", "manage"],
   kyc: ["read", "submit", "review", "decide", "manage_onchain", "lift_freeze"],
   documents: ["read_any"],
-  tokens: ["read", "manage", "operate"],
+  tokens: ["read", "manage", "create", "operate"],
   users: ["read", "manage"],
 } as const;
 

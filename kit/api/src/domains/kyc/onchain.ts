@@ -26,13 +26,13 @@ import {
   zeroAddress,
 } from "viem";
 import type { Config } from "../../config";
+import { countryNumericCode } from "../../country-codes";
 import type { JobQueue, ProcessLocal } from "../../deps";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { ChainSigner } from "../../infra/signer";
 import { listWalletAddresses } from "../auth/wallets";
 import { type OnchainRegistrationStatus, RECOVERY_STATUSES } from "./contract-values";
-import { countryNumericCode } from "./countries";
 import type { EligibilityChain } from "./eligibility-chain";
 import { openFreezeCase } from "./freeze-cases";
 import { kycApplications, kycOnchainRegistrations } from "./schema";

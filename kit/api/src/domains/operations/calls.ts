@@ -1,6 +1,7 @@
 // Each operation kind as the call that carries it out (a recovery: its current step's).
-import { tokenAbi } from "@kit/contracts";
+import { creationCall, tokenAbi } from "@kit/contracts";
 import { type Address, encodeFunctionData, type Hex } from "viem";
+import { type CreateParameters, creationStepOf, specOf, suiteOf } from "./create-parameters";
 import { type RecoverParameters, type RecoveryStep, recoveryCall } from "./recovery-steps";
 import type { OperationRow } from "./store";
 
@@ -16,6 +17,7 @@ export interface OperationParameters {
   unfreeze_partial: { wallet: string; amount: string };
   forced_transfer: { from: string; to: string; amount: string };
   recover: RecoverParameters;
+  create: CreateParameters;
 }
 
 export interface OperationCall {
@@ -66,6 +68,12 @@ export function callOf(operation: Pick<OperationRow, "kind" | "token" | "paramet
       const step = operation.steps?.current;
       if (!step) throw new Error(`recovery ${token} has no step planned`);
       return recoveryCall(token, p as unknown as RecoverParameters, step as RecoveryStep);
+    }
+    case "create": {
+      const step = operation.steps?.current;
+      if (!step) throw new Error(`creation of ${token} has no step planned`);
+      const created = p as unknown as CreateParameters;
+      return creationCall(suiteOf(created), specOf(created), creationStepOf(step));
     }
   }
 }

@@ -11,6 +11,8 @@ export const OPERATION_KINDS = [
   "unfreeze_partial",
   "forced_transfer",
   "recover",
+  // A new token (tokens.create): its `token` is the address the factory will give it.
+  "create",
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 

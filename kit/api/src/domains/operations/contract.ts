@@ -12,7 +12,7 @@ import { OPERATION_KINDS, OPERATION_STATUSES } from "./contract-values";
 // lists go through a CSV batch, cut into mints of this size (docs/tokens.md).
 const MAX_MINT_RECIPIENTS = 200;
 
-const idempotencyKey = z
+export const idempotencyKey = z
   .string()
   .trim()
   .min(1, "idempotencyKey must not be empty")
@@ -60,7 +60,7 @@ const historyEntry = z.object({
   at: z.string(),
 });
 
-const accepted = z.object({ operation: operationView });
+export const accepted = z.object({ operation: operationView });
 const withKey = { address: evmAddress("address"), idempotencyKey };
 
 const mintInput = z.object({

@@ -50,6 +50,8 @@ export function normalizeParameters(kind: OperationKind, input: Input, decimals:
     case "pause":
     case "unpause":
       return {};
+    case "create":
+      throw new Error("a creation is requested through requestCreation (create.ts)");
   }
 }
 

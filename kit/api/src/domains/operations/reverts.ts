@@ -23,6 +23,9 @@ const REVERT_REASONS = {
   "address not stored yet": "wallet_not_registered",
   "AgentRole: caller does not have the Agent role": "not_agent",
   "Ownable: caller is not the owner": "not_owner",
+  // A creation (TREXFactory.deployTREXSuite).
+  "token already deployed": "isin_taken",
+  "max 30 module actions at deployment": "too_many_modules",
 } as const satisfies Record<string, string>;
 
 type RevertCode = (typeof REVERT_REASONS)[keyof typeof REVERT_REASONS] | "reverted";

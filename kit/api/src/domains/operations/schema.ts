@@ -103,6 +103,10 @@ export const tokenOperations = pgTable(
     index("token_operations_token_idx").on(table.chainId, table.token, table.createdAt, table.id),
     // What a live stream of a token's operations polls for (live.ts).
     index("token_operations_token_updated_idx").on(table.chainId, table.token, table.updatedAt),
+    // One open or confirmed creation per ISIN and chain (the factory salt): a second is a 409.
+    uniqueIndex("token_operations_create_isin_idx")
+      .on(table.chainId, sql`(${table.parameters}->'spec'->>'salt')`)
+      .where(sql`${table.kind} = 'create' and ${table.status} not in ('failed', 'rejected')`),
     index("token_operations_open_idx")
       .on(table.status, table.createdAt)
       .where(sql`${table.status} in ('pending', 'signed', 'submitted')`),

@@ -102,7 +102,9 @@ export async function requestOperation(deps: OperationDeps, actor: Actor, reques
   return { operation: operationView(row) };
 }
 
-function keyOf(request: OperationRequest): string | null {
+export function keyOf(
+  request: Pick<OperationRequest, "headerKey"> & { input: { idempotencyKey?: string } },
+): string | null {
   const fromBody = request.input.idempotencyKey ?? null;
   const fromHeader = request.headerKey?.trim() || null;
   if (fromBody && fromHeader && fromBody !== fromHeader) {
@@ -122,7 +124,7 @@ function keyOf(request: OperationRequest): string | null {
 }
 
 /** Key order does not matter: the same request always hashes the same. */
-function hashOf(value: unknown): string {
+export function hashOf(value: unknown): string {
   const canonical = (v: unknown): unknown =>
     Array.isArray(v)
       ? v.map(canonical)
@@ -138,7 +140,7 @@ function hashOf(value: unknown): string {
     .digest("hex");
 }
 
-function sameRequest(existing: OperationRow, requestHash: string): OperationView {
+export function sameRequest(existing: OperationRow, requestHash: string): OperationView {
   if (existing.requestHash !== requestHash) {
     throw new KitError(
       "CONFLICT",
@@ -148,7 +150,7 @@ function sameRequest(existing: OperationRow, requestHash: string): OperationView
   return operationView(existing);
 }
 
-async function findByKey(db: Database, userId: string, key: string): Promise<OperationRow | undefined> {
+export async function findByKey(db: Database, userId: string, key: string): Promise<OperationRow | undefined> {
   const [row] = await db
     .select()
     .from(tokenOperations)
@@ -156,7 +158,7 @@ async function findByKey(db: Database, userId: string, key: string): Promise<Ope
   return row;
 }
 
-async function queueSend(deps: Pick<OperationDeps, "jobs" | "log">, operationId: string): Promise<void> {
+export async function queueSend(deps: Pick<OperationDeps, "jobs" | "log">, operationId: string): Promise<void> {
   try {
     await deps.jobs.enqueue(SEND_JOB, { operationId });
   } catch (error) {
@@ -170,6 +172,8 @@ async function queueSend(deps: Pick<OperationDeps, "jobs" | "log">, operationId:
 async function requireOperation(deps: OperationDeps, actor: Actor, id: string): Promise<OperationRow> {
   const [row] = await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, id));
   if (!row) throw new KitError("NOT_FOUND", `No token operation ${id}.`);
+  // A creation's requester follows it before the token (and their grant on it) exists.
+  if (row.kind === "create" && row.requestedBy === actor.id) return row;
   await requireGrant(deps, actor, row.token);
   return row;
 }

@@ -1,15 +1,19 @@
-// Operations that take more than one transaction (a recovery: recovery-steps.ts). The outbox sends
+// Operations that take more than one transaction (a recovery: recovery-steps.ts; a token creation:
+// create-steps.ts). The outbox sends
 // their transactions one at a time, exactly as any other operation's — simulated, signed, stored
 // before broadcast, confirmed — and `steps` records which step the stored transaction carries and
 // which steps were confirmed. Between two steps the operation is `pending` again; the sender then
 // plans the next step from what the chain shows (so a resumed sender never repeats a step whose
 // effect is there) and settles the operation when no step is left.
+import { describeCreationStep } from "@kit/contracts";
 import { and, eq } from "drizzle-orm";
 import type { TransactionReceipt } from "viem";
 import type { DomainEvents, JobQueue, WalletRecovery } from "../../deps";
 import { type Database, PG_LOCK_NOT_AVAILABLE, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { OperationsChain } from "./chain";
+import { creationStepOf } from "./create-parameters";
+import { planCreation } from "./create-steps";
 import { readRecoveryFacts } from "./recover";
 import {
   describeStep,
@@ -30,7 +34,8 @@ export interface StepDeps {
   events: Pick<DomainEvents, "walletRecoveryStarting" | "walletRecoveryEnded">;
 }
 
-export const isMultiStep = (operation: Pick<OperationRow, "kind">) => operation.kind === "recover";
+export const isMultiStep = (operation: Pick<OperationRow, "kind">) =>
+  operation.kind === "recover" || operation.kind === "create";
 
 const NO_STEPS: OperationSteps = { current: null, done: [], failure: null, announced: false };
 
@@ -62,7 +67,10 @@ export async function planSteps(
       continue;
     }
     try {
-      const planned = await planRecovery(deps, chain, operation);
+      const planned =
+        operation.kind === "create"
+          ? await planCreation(deps, chain, operation)
+          : await planRecovery(deps, chain, operation);
       if (planned) ready.push(planned);
     } catch (error) {
       if (postgresError(error)?.code !== PG_LOCK_NOT_AVAILABLE) throw error;
@@ -154,6 +162,7 @@ function recoveryOf(operation: OperationRow, facts: RecoveryFacts): WalletRecove
 export function stepMined(deps: StepDeps, operation: OperationRow, receipt: TransactionReceipt): Promise<boolean> {
   const steps = operation.steps ?? NO_STEPS;
   const step = steps.current as RecoveryStep;
+  const what = operation.kind === "create" ? describeCreationStep(creationStepOf(step)) : describeStep(step);
   const txHash = receipt.transactionHash.toLowerCase();
   const entry = {
     step,
@@ -167,7 +176,7 @@ export function stepMined(deps: StepDeps, operation: OperationRow, receipt: Tran
     from: "submitted",
     to: "pending",
     set: { ...noTransaction(), steps: { ...steps, current: null, done: [...steps.done, entry] } },
-    reason: `step ${steps.done.length + 1} confirmed: ${describeStep(step)}`,
+    reason: `step ${steps.done.length + 1} confirmed: ${what}`,
     whenTxHash: operation.txHash,
     historyTxHash: txHash,
   });
@@ -185,7 +194,11 @@ export function stepReverted(
 ): Promise<boolean> {
   const steps = operation.steps ?? NO_STEPS;
   const step = steps.current as RecoveryStep | null;
-  const what = step ? describeStep(step) : "a step";
+  const what = !step
+    ? "a step"
+    : operation.kind === "create"
+      ? describeCreationStep(creationStepOf(step))
+      : describeStep(step);
   const failure = steps.failure
     ? {
         ...steps.failure,

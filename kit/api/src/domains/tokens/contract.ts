@@ -5,7 +5,7 @@ import { base } from "../../rpc/base";
 import { DISCOVERY_SOURCES } from "./contract-values";
 
 /** Printable text: no control characters (they break logs, exports and the console). */
-const text = (max: number) =>
+export const text = (max: number) =>
   z
     .string()
     .trim()
@@ -60,7 +60,7 @@ function isValidIsin(value: string): boolean {
   return sum % 10 === 0;
 }
 
-const isin = z
+export const isin = z
   .string()
   .trim()
   .toUpperCase()
@@ -117,6 +117,10 @@ const updateMetadataInput = z
       .max(MAX_DOCUMENTS, `at most ${MAX_DOCUMENTS} documents`)
       .optional()
       .meta({ description: "Replaces the whole list; leave out to keep it" }),
+    terms: z
+      .never({ error: "terms are fixed when the token is created (tokens.create) and cannot change" })
+      .optional()
+      .meta({ description: "Not accepted: a token's terms (maturity, face value, …) are fixed at creation" }),
   })
   .superRefine((input, ctx) => {
     const hasPrice = input.price !== undefined && input.price !== null;
@@ -137,6 +141,13 @@ const tokenMetadata = z.object({
   price: z.string().nullable(),
   priceCurrency: z.string().nullable(),
   documents: z.array(z.object({ name: z.string(), url: z.string() })),
+  terms: z
+    .record(z.string(), z.union([z.string(), z.boolean()]))
+    .nullable()
+    .meta({
+      description:
+        "The kind's terms, fixed when Kit created the token (bond: faceValue, currency, maturityDate, couponRate, couponFrequency; equity: shareClass, votingRights; fund: managementFee, navCurrency; deposit: backingCurrency); null for tokens Kit did not create",
+    }),
   logoUrl: z.string().nullable().meta({ description: "Public URL of the logo; null until one is uploaded" }),
   updatedAt: isoDateTime.nullable(),
   updatedBy: z.string().nullable(),

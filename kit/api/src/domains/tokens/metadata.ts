@@ -18,7 +18,7 @@ import { z } from "zod";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
-import type { Database } from "../../infra/db";
+import type { Database, Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import { isMissingObject, isStorageOutage, type Storage } from "../../infra/storage";
@@ -63,6 +63,11 @@ const storedMetadata = z.object({
   price: z.string().nullable(),
   priceCurrency: z.string().nullable(),
   documents: z.array(z.object({ name: z.string(), url: z.string() })),
+  /** The kind's terms, fixed by tokens.create; absent from documents written before (null). */
+  terms: z
+    .record(z.string(), z.union([z.string(), z.boolean()]))
+    .nullable()
+    .default(null),
   updatedAt: z.string().nullable(),
   updatedBy: z.string().nullable(),
 });
@@ -76,6 +81,7 @@ const EMPTY: StoredMetadata = {
   price: null,
   priceCurrency: null,
   documents: [],
+  terms: null,
   updatedAt: null,
   updatedBy: null,
 };
@@ -334,32 +340,60 @@ export async function updateTokenMetadata(
       price: input.price === undefined ? current.price : input.price,
       priceCurrency: input.priceCurrency === undefined ? current.priceCurrency : input.priceCurrency,
       documents: input.documents ?? current.documents,
+      terms: current.terms,
       updatedAt: new Date().toISOString(),
       updatedBy: userId,
     };
-    await guarded(() =>
-      deps.storage.client.send(
-        new PutObjectCommand({
-          Bucket: deps.storage.buckets.tokenMetadata,
-          Key: metadataKey(token),
-          Body: JSON.stringify(next),
-          ContentType: "application/json",
-          CacheControl: "no-cache",
-        }),
-        { abortSignal: AbortSignal.timeout(STORAGE_TIMEOUT_MS) },
-      ),
-    );
-    // Still under the lock, so copies are replaced in the order the documents were written.
-    await deps.redis.set(metadataCacheKey(token), JSON.stringify(next), "EX", METADATA_CACHE_SECONDS).catch((err) => {
-      deps.log.warn(
-        { token, err },
-        `token metadata copy not replaced; readers may see the previous one for up to ${METADATA_CACHE_SECONDS} s`,
-      );
-    });
+    await writeDocument(deps, token, next);
     return next;
   });
   deps.log.info({ token, userId }, "token metadata updated");
   return present(written, await logoUrl(deps, token));
+}
+
+/**
+ * The document of a token Kit is creating (tokens.create), written whole: kind, ISIN and terms
+ * from the request, inside the caller's transaction (which holds the token's advisory lock until it
+ * ends). The caller has checked that no contract exists at `token` yet, so a document already there
+ * belongs to no token (an earlier creation that failed) and is replaced.
+ */
+export async function writeCreationMetadata(
+  deps: MetadataDeps,
+  tx: Transaction,
+  userId: string | null,
+  token: string,
+  document: {
+    description: string | null;
+    assetClass: StoredMetadata["assetClass"];
+    isin: string;
+    terms: Record<string, string | boolean>;
+  },
+): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`token-metadata:${token.toLowerCase()}`}, 0))`);
+  await writeDocument(deps, token, { ...EMPTY, ...document, updatedAt: new Date().toISOString(), updatedBy: userId });
+}
+
+/** Puts the document and replaces the Redis copy; the caller holds the token's advisory lock. */
+async function writeDocument(deps: MetadataDeps, token: string, next: StoredMetadata): Promise<void> {
+  await guarded(() =>
+    deps.storage.client.send(
+      new PutObjectCommand({
+        Bucket: deps.storage.buckets.tokenMetadata,
+        Key: metadataKey(token),
+        Body: JSON.stringify(next),
+        ContentType: "application/json",
+        CacheControl: "no-cache",
+      }),
+      { abortSignal: AbortSignal.timeout(STORAGE_TIMEOUT_MS) },
+    ),
+  );
+  // Still under the lock, so copies are replaced in the order the documents were written.
+  await deps.redis.set(metadataCacheKey(token), JSON.stringify(next), "EX", METADATA_CACHE_SECONDS).catch((err) => {
+    deps.log.warn(
+      { token, err },
+      `token metadata copy not replaced; readers may see the previous one for up to ${METADATA_CACHE_SECONDS} s`,
+    );
+  });
 }
 
 /** A presigned PUT for `{address}/logo.png`, bound to the declared type and size. */

@@ -1,0 +1,3 @@
+ALTER TABLE "token_operations" DROP CONSTRAINT "token_operations_kind_check";--> statement-breakpoint
+CREATE UNIQUE INDEX "token_operations_create_isin_idx" ON "token_operations" USING btree ("chain_id",("parameters"->'spec'->>'salt')) WHERE "token_operations"."kind" = 'create' and "token_operations"."status" not in ('failed', 'rejected');--> statement-breakpoint
+ALTER TABLE "token_operations" ADD CONSTRAINT "token_operations_kind_check" CHECK ("token_operations"."kind" in ('mint', 'burn', 'pause', 'unpause', 'freeze', 'unfreeze', 'freeze_partial', 'unfreeze_partial', 'forced_transfer', 'recover', 'create'));
