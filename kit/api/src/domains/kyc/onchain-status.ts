@@ -8,7 +8,7 @@ import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { OnchainRegistration } from "./contract";
-import { currentApproval, isLinked, type RegistrationRow } from "./onchain";
+import { currentApproval, isLinked, type RegistrationRow } from "./onchain-records";
 import { kycOnchainRegistrations } from "./schema";
 
 /** Who reads: a reviewer sees the operator's error text; the applicant a plain sentence. */

@@ -1,6 +1,7 @@
 // Each operation kind as the call that carries it out (a recovery: its current step's).
 import { tokenAbi } from "@kit/contracts";
 import { type Address, encodeFunctionData, type Hex } from "viem";
+import { type EligibilityStep, eligibilityCall } from "./eligibility-steps";
 import { type RecoverParameters, type RecoveryStep, recoveryCall } from "./recovery-steps";
 import type { OperationRow } from "./store";
 
@@ -31,8 +32,11 @@ const big = (value: unknown) => BigInt(value as string);
  * The call the operation's (next) transaction makes: for most kinds one call on the token (a mint to
  * one recipient is `mint`, to several one `batchMint`); for a recovery its current step's call.
  */
-export function callOf(operation: Pick<OperationRow, "kind" | "token" | "parameters" | "steps">): OperationCall {
-  const { kind, token } = operation;
+export function callOf(
+  operation: Pick<OperationRow, "kind" | "token" | "target" | "parameters" | "steps">,
+): OperationCall {
+  const { kind } = operation;
+  const token = operation.token as string;
   const p = operation.parameters;
   const encode = (functionName: string, args: readonly unknown[]): OperationCall => ({
     to: token as Address,
@@ -66,6 +70,12 @@ export function callOf(operation: Pick<OperationRow, "kind" | "token" | "paramet
       const step = operation.steps?.current;
       if (!step) throw new Error(`recovery ${token} has no step planned`);
       return recoveryCall(token, p as unknown as RecoverParameters, step as RecoveryStep);
+    }
+    case "identity_register":
+    case "identity_revoke": {
+      const step = operation.steps?.current;
+      if (!step) throw new Error(`${kind} of ${String(p.wallet)} has no step planned`);
+      return eligibilityCall(operation, step as EligibilityStep);
     }
   }
 }

@@ -1,4 +1,5 @@
-// Operations that take more than one transaction (a recovery: recovery-steps.ts). The outbox sends
+// Operations that take more than one transaction (a recovery: recovery-steps.ts; Kit's own
+// eligibility operations: system-steps.ts, eligibility-steps.ts). The outbox sends
 // their transactions one at a time, exactly as any other operation's — simulated, signed, stored
 // before broadcast, confirmed — and `steps` records which step the stored transaction carries and
 // which steps were confirmed. Between two steps the operation is `pending` again; the sender then
@@ -10,6 +11,7 @@ import type { DomainEvents, JobQueue, WalletRecovery } from "../../deps";
 import { type Database, PG_LOCK_NOT_AVAILABLE, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { OperationsChain } from "./chain";
+import { describeEligibilityStep, type EligibilityStep } from "./eligibility-steps";
 import { readRecoveryFacts } from "./recover";
 import {
   describeStep,
@@ -22,15 +24,29 @@ import {
 import type { DecodedRevert } from "./reverts";
 import { type OperationSteps, tokenOperations } from "./schema";
 import { type OperationRow, transition } from "./store";
+import { DEFERRED, isSystemOperation, planSystem, type SystemStepDeps } from "./system-steps";
 
-export interface StepDeps {
+export interface StepDeps extends SystemStepDeps {
   db: Database;
   log: Logger;
   jobs?: JobQueue;
-  events: Pick<DomainEvents, "walletRecoveryStarting" | "walletRecoveryEnded">;
+  events: Pick<
+    DomainEvents,
+    "walletRecoveryStarting" | "walletRecoveryEnded" | "operationSettled" | "systemOperationsSigned"
+  >;
 }
 
-export const isMultiStep = (operation: Pick<OperationRow, "kind">) => operation.kind === "recover";
+/** A recovery, and every operation Kit sends on its own (planned even when one transaction does it). */
+export const isMultiStep = (operation: Pick<OperationRow, "kind" | "requestedBy">) =>
+  operation.kind === "recover" || isSystemOperation(operation);
+
+/** A step in words, whichever planner chose it (null: a step a reorg took back). */
+function describe(operation: Pick<OperationRow, "requestedBy">, step: OperationSteps["current"]): string {
+  if (!step) return "a step";
+  return isSystemOperation(operation)
+    ? describeEligibilityStep(step as EligibilityStep)
+    : describeStep(step as RecoveryStep);
+}
 
 const NO_STEPS: OperationSteps = { current: null, done: [], failure: null, announced: false };
 
@@ -62,8 +78,11 @@ export async function planSteps(
       continue;
     }
     try {
-      const planned = await planRecovery(deps, chain, operation);
-      if (planned) ready.push(planned);
+      const planned = isSystemOperation(operation)
+        ? await planSystem(deps, chain, operation)
+        : await planRecovery(deps, chain, operation);
+      if (planned === DEFERRED) deferred += 1;
+      else if (planned) ready.push(planned);
     } catch (error) {
       if (postgresError(error)?.code !== PG_LOCK_NOT_AVAILABLE) throw error;
       deferred += 1;
@@ -80,7 +99,13 @@ async function planRecovery(
 ): Promise<OperationRow | undefined> {
   const parameters = operation.parameters as unknown as RecoverParameters;
   const read = () =>
-    readRecoveryFacts(chain.client, operation.token, parameters, chain.agent.address, parameters.investorOnchainId);
+    readRecoveryFacts(
+      chain.client,
+      operation.token as string,
+      parameters,
+      chain.agent.address,
+      parameters.investorOnchainId,
+    );
   let progress = operation.steps ?? NO_STEPS;
   let facts = await read();
   let plan = nextRecoveryStep(facts, progress);
@@ -153,10 +178,10 @@ function recoveryOf(operation: OperationRow, facts: RecoveryFacts): WalletRecove
 /** A step's transaction confirmed: the operation is pending again, for its next step. */
 export function stepMined(deps: StepDeps, operation: OperationRow, receipt: TransactionReceipt): Promise<boolean> {
   const steps = operation.steps ?? NO_STEPS;
-  const step = steps.current as RecoveryStep;
+  const step = steps.current;
   const txHash = receipt.transactionHash.toLowerCase();
   const entry = {
-    step,
+    step: step as NonNullable<typeof step>,
     txHash,
     nonce: operation.nonce ?? 0,
     raw: operation.rawTransaction ?? "",
@@ -167,7 +192,7 @@ export function stepMined(deps: StepDeps, operation: OperationRow, receipt: Tran
     from: "submitted",
     to: "pending",
     set: { ...noTransaction(), steps: { ...steps, current: null, done: [...steps.done, entry] } },
-    reason: `step ${steps.done.length + 1} confirmed: ${describeStep(step)}`,
+    reason: `step ${steps.done.length + 1} confirmed: ${describe(operation, step)}`,
     whenTxHash: operation.txHash,
     historyTxHash: txHash,
   });
@@ -184,8 +209,7 @@ export function stepReverted(
   from: "pending" | "submitted",
 ): Promise<boolean> {
   const steps = operation.steps ?? NO_STEPS;
-  const step = steps.current as RecoveryStep | null;
-  const what = step ? describeStep(step) : "a step";
+  const what = describe(operation, steps.current);
   const failure = steps.failure
     ? {
         ...steps.failure,
