@@ -128,13 +128,14 @@ const AWAIT_PAUSE_MS = 100;
 
 /** Of `ids` and the open system operations of the same wallets, those with a transaction out. */
 async function submittedWithPredecessors(db: Deps["db"], ids: string[]): Promise<string[]> {
+  const list = sql.join(
+    ids.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  );
   const { rows } = await db.execute<{ id: string }>(sql`
     select o.id from token_operations o
-    where o.status = 'submitted' and o.requested_by is null
-      and o.parameters->>'wallet' in (
-        select parameters->>'wallet' from token_operations where id in (${sql.join(
-          ids.map((id) => sql`${id}::uuid`),
-          sql`, `,
-        )}))`);
+    where o.status = 'submitted'
+      and (o.id in (${list}) or (o.requested_by is null and o.parameters->>'wallet' in (
+        select parameters->>'wallet' from token_operations where id in (${list}) and requested_by is null)))`);
   return rows.map((row) => row.id);
 }
