@@ -46,7 +46,7 @@ export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDe
       backoffMs: 60_000,
       run: (deps, _data, job) => reencryptPersonalData(deps, kycKeyMetrics(job.metrics.registry)),
     },
-    // On-chain eligibility (domains/kyc/onchain.ts): a chain outage is retried for about 5 minutes
+    // On-chain eligibility (domains/kyc/onchain-register.ts, sent through the operations outbox): a chain outage is retried for about 5 minutes
     // (10 s, 20 s, … 160 s); then the row is `failed` and `kyc.onchain.retry` queues it again.
     {
       name: "kyc.onchain.register",
