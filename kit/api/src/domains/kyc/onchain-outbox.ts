@@ -39,6 +39,8 @@ export async function recordRegistration(
     // The first token's registry: its storage is shared by every Kit token, so one entry covers all.
     target: lower(token.identityRegistry),
     cause: `kyc_application:${r.applicationId}`,
+    // An open registration for an earlier approval (its claim data) is not this one: it goes first.
+    sameParameters: ["applicationId"],
     parameters: {
       ...r,
       idFactory: lower(d.onchainId.idFactory),

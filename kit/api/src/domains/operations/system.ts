@@ -24,14 +24,16 @@ export interface SystemOperationInput {
   cause: string;
   /** `wallet` (lowercase) at least: one wallet's operations go out one after the other. */
   parameters: Record<string, unknown> & { wallet: string };
+  /** Parameters an open operation must share to be answered instead of a new one (e.g. the approval). */
+  sameParameters?: string[];
 }
 
 const OPEN = ["pending", "signed", "submitted"] as const;
 
-/** The open system operation of this kind for the wallet (and token), if any. */
+/** The open system operation of this kind for the wallet (and token, and `same` parameters), if any. */
 export async function findOpenSystemOperation(
   db: Deps["db"],
-  input: Pick<SystemOperationInput, "chainId" | "kind" | "token"> & { wallet: string },
+  input: Pick<SystemOperationInput, "chainId" | "kind" | "token"> & { wallet: string; same?: Record<string, string> },
 ): Promise<OperationRow | undefined> {
   const [row] = await db
     .select()
@@ -44,6 +46,9 @@ export async function findOpenSystemOperation(
         eq(tokenOperations.chainId, input.chainId),
         eq(tokenOperations.kind, input.kind),
         input.token === null ? isNull(tokenOperations.token) : eq(tokenOperations.token, input.token),
+        ...Object.entries(input.same ?? {}).map(
+          ([key, value]) => sql`${tokenOperations.parameters}->>${key} = ${value}`,
+        ),
       ),
     )
     .limit(1);
@@ -56,7 +61,8 @@ export async function findOpenSystemOperation(
  * caller serialises per wallet (kyc's wallet lock), so two never race to record one.
  */
 export async function recordSystemOperation(db: Deps["db"], input: SystemOperationInput): Promise<OperationRow> {
-  const open = await findOpenSystemOperation(db, { ...input, wallet: input.parameters.wallet });
+  const same = Object.fromEntries((input.sameParameters ?? []).map((key) => [key, String(input.parameters[key])]));
+  const open = await findOpenSystemOperation(db, { ...input, wallet: input.parameters.wallet, same });
   if (open) return open;
   return db.transaction(async (tx) => {
     const [row] = await tx
