@@ -16,6 +16,7 @@ import { closeDeps, createDeps } from "../../runtime";
 import { connectOperationsChain } from "../operations/chain";
 import { tokenOperations } from "../operations/schema";
 import { awaitOperations } from "../operations/system";
+import { recordRegistration, recordRevocation } from "./onchain-outbox";
 import { registerEligibility } from "./onchain-register";
 
 const onchain = await startOnchainKit();
@@ -33,7 +34,7 @@ async function approvedInvestor() {
   const applicant = await createApplicant(kit);
   const wallet = await linkFreshWallet(kit, applicant.id);
   const applicationId = await approveApplication(kit, applicant.id);
-  return { applicationId, wallet };
+  return { applicationId, wallet, userId: applicant.id };
 }
 
 /** Mints to a verified demo holder, recorded as an issuer's operations (pending: ready to send). */
@@ -127,4 +128,22 @@ describe("one sender per signer address", () => {
       expect(sent.nonce).toBe(nonce);
     }
   }, 60_000);
+
+  test("a revocation recorded behind a registration of the same wallet waits for it, then wins", async () => {
+    const { wallet, userId, applicationId } = await approvedInvestor();
+    const register = await recordRegistration(kit.deps, { wallet, userId, applicationId, country: 250 });
+    const revoke = await recordRevocation(kit.deps, { wallet, userId, identity: null, cause: "test" });
+    // One pass of the outbox over both: the revocation is planned only after the registration settled.
+    const rows = await awaitOperations(kit.deps, await connectOperationsChain(kit.config), [register.id, revoke.id]);
+    const [registered, revoked] = [register, revoke].map((o) => rows.find((r) => r.id === o.id));
+    expect(registered?.status).toBe("confirmed");
+    expect(registered?.steps?.done.map((d) => d.step.action)).toEqual([
+      "create_identity",
+      "add_claim",
+      "register_identity",
+    ]);
+    expect(revoked?.status).toBe("confirmed");
+    expect(revoked?.steps?.done.map((d) => d.step.action)).toEqual(["remove_claim"]);
+    expect(await isVerified(dev.clients, identityRegistry, wallet)).toBe(false);
+  });
 });
