@@ -72,7 +72,7 @@ type Planned = Exclude<EligibilityStep, { action: "add_claim" }> | { action: "ad
 export type EligibilityPlan = { send: Planned } | { end: "done" } | { end: "failed"; failure: Failure };
 
 const did = (progress: Progress, action: EligibilityStep["action"]) =>
-  progress.done.some((d) => d.step.action === action);
+  progress.done.some((d) => d.step?.action === action);
 
 /**
  * A step whose effect still is not on chain after it was confirmed is not sent again (that would

@@ -191,7 +191,8 @@ export function stepMined(deps: StepDeps, operation: OperationRow, receipt: Tran
   return transition(deps.db, operation.id, {
     from: "submitted",
     to: "pending",
-    set: { ...noTransaction(), steps: { ...steps, current: null, done: [...steps.done, entry] } },
+    // No current step: a settled operation's last transaction, taken back by a reorg and mined again.
+    set: { ...noTransaction(), steps: { ...steps, current: null, done: step ? [...steps.done, entry] : steps.done } },
     reason: `step ${steps.done.length + 1} confirmed: ${describe(operation, step)}`,
     whenTxHash: operation.txHash,
     historyTxHash: txHash,
