@@ -13,6 +13,7 @@ import type { StatusEvent } from "./domains/kyc/contract-shapes";
 import type { KycStatus, OnchainRegistrationStatus } from "./domains/kyc/contract-values";
 import type { PiiKeyring } from "./domains/kyc/crypto";
 import type { EligibilityChainCache } from "./domains/kyc/eligibility-chain";
+import type { AnyOperationKind } from "./domains/operations/contract-values";
 import type { CachedSystemInfo } from "./domains/system/contract";
 import type { TokenTransfersEvent } from "./domains/tokens/events";
 import type { Chain } from "./infra/chain";
@@ -99,6 +100,35 @@ export interface DomainEvents {
   walletRecoveryStarting(deps: { db: Database }, recovery: WalletRecovery): Promise<void>;
   /** The recovery ended: the registration `moved` to the new wallet, or stayed; kyc takes both back. */
   walletRecoveryEnded(deps: WalletEventDeps, recovery: WalletRecovery, moved: boolean): Promise<void>;
+  /**
+   * Kit's own operations (no requester; eligibility) were signed and stored, and are about to be
+   * broadcast (operations); kyc records each transaction's hash on its rows. Awaited before the
+   * broadcast: a failure sends nothing (the stored transactions are resumed).
+   */
+  systemOperationsSigned(deps: { db: Database }, operations: SignedSystemOperation[]): Promise<void>;
+  /** One of Kit's own operations settled, confirmed or failed (operations); kyc brings its records up to date. */
+  operationSettled(deps: WalletEventDeps, operation: SettledOperation): Promise<void>;
+}
+
+/** An operation Kit sends on its own, as other domains hear of it (wallets and tokens lowercase). */
+export interface SignedSystemOperation {
+  id: string;
+  chainId: number;
+  kind: AnyOperationKind;
+  /** The token of a freeze; null for identity work. */
+  token: string | null;
+  /** Why Kit sends it, e.g. `kyc_application:<id>`. */
+  cause: string;
+  parameters: Record<string, unknown>;
+  txHash: string | null;
+}
+
+export interface SettledOperation extends SignedSystemOperation {
+  status: "confirmed" | "failed";
+  /** The reason it failed, in words. */
+  error: string | null;
+  /** What the chain showed when it settled: `identity`, `verified`, `frozen`; `held` when a recovery held the wallet. */
+  facts: Record<string, string | boolean | number>;
 }
 
 /**

@@ -13,8 +13,9 @@ import { createPiiKeyring } from "./domains/kyc/crypto";
 import { EligibilityChainCache } from "./domains/kyc/eligibility-chain";
 import { createStatusStreams } from "./domains/kyc/events";
 import { kycKeyMetrics } from "./domains/kyc/key-rotation";
-import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./domains/kyc/onchain";
 import { kycOnchainMetrics } from "./domains/kyc/onchain-metrics";
+import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./domains/kyc/onchain-queue";
+import { recordSettled, recordSigned } from "./domains/kyc/onchain-settled";
 import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
 import { kycStanding, walletRegistration } from "./domains/kyc/standing";
 import { getSystemSettings } from "./domains/settings/service";
@@ -42,6 +43,8 @@ const domainEvents: DomainEvents = {
   fxSettingsChanged: forgetCachedRates,
   walletRecoveryStarting: holdWalletsForRecovery,
   walletRecoveryEnded: releaseWalletsAfterRecovery,
+  systemOperationsSigned: recordSigned,
+  operationSettled: recordSettled,
 };
 
 /** Who answers what: the asking domain does not import the answering one. */

@@ -12,7 +12,7 @@ import type { Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { JobDefinition } from "../src/deps";
 import { walletAddress } from "../src/domains/auth/schema";
-import type { RegistrationRow } from "../src/domains/kyc/onchain";
+import type { RegistrationRow } from "../src/domains/kyc/onchain-records";
 import { kycOnchainRegistrations } from "../src/domains/kyc/schema";
 import { createLogger } from "../src/infra/log";
 import { createMetrics } from "../src/infra/metrics";

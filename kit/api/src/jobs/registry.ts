@@ -7,8 +7,8 @@ import { cleanUpDocuments } from "../domains/kyc/document-removal";
 import { reconcileFreezes } from "../domains/kyc/freeze-reconcile";
 import { freezeJob, revokeAndFreeze } from "../domains/kyc/freezes";
 import { kycKeyMetrics, reencryptPersonalData } from "../domains/kyc/key-rotation";
-import { registerEligibility } from "../domains/kyc/onchain";
 import { kycOnchainMetrics } from "../domains/kyc/onchain-metrics";
+import { registerEligibility } from "../domains/kyc/onchain-register";
 import { reconcileRegistrations } from "../domains/kyc/reconcile";
 import { expireApprovals } from "../domains/kyc/review";
 import { batchJobs } from "../domains/operation-batches/jobs";
@@ -47,7 +47,7 @@ export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDe
       backoffMs: 60_000,
       run: (deps, _data, job) => reencryptPersonalData(deps, kycKeyMetrics(job.metrics.registry)),
     },
-    // On-chain eligibility (domains/kyc/onchain.ts): a chain outage is retried for about 5 minutes
+    // On-chain eligibility (domains/kyc/onchain-register.ts, sent through the operations outbox): a chain outage is retried for about 5 minutes
     // (10 s, 20 s, … 160 s); then the row is `failed` and `kyc.onchain.retry` queues it again.
     {
       name: "kyc.onchain.register",

@@ -8,8 +8,8 @@ import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Address } from "viem";
 import type { EligibilityChain } from "./eligibility-chain";
 import { openFreezeCase, type WalletFreezeRow } from "./freeze-cases";
-import { read } from "./onchain";
 import type { DriftKind, KycOnchainMetrics } from "./onchain-metrics";
+import { read } from "./onchain-records";
 import { CONCURRENCY, GRACE_MS, RECONCILE_BATCH, type ReconcileDeps, type ReconcileResult } from "./reconcile";
 import { kycFreezes, kycWalletFreezes } from "./schema";
 

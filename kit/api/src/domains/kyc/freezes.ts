@@ -6,28 +6,21 @@
 // are undone (a wallet its issuer had frozen before stays frozen).
 //
 // The work runs in the eligibility jobs — kyc.onchain.revoke freezes before it removes Kit's claim
-// (a holder watching the chain gets no window to move tokens out), kyc.onchain.freeze after a lift
-// or for a wallet linked later — and is idempotent like them: per wallet and token it reads
-// `isFrozen` first, sends only what is missing, under the wallet's lock, and records the hash as soon
-// as the node accepts it. A re-run after a crash, or a job run twice, sends nothing more.
+// (a holder watching the chain gets no window to move tokens out: the freezes take the agent's
+// earlier nonces), kyc.onchain.freeze after a lift or for a wallet linked later — and is idempotent
+// like them: per wallet and token, under the wallet's lock, it settles what a previous try left in
+// the outbox, reads `isFrozen`, and only when something is missing records a freeze (or unfreezing)
+// operation, which the outbox sends (reading `isFrozen` once more), storing its hash before broadcast.
+// A re-run after a crash, or a job run twice, sends nothing more.
 import { tokenAbi } from "@kit/contracts";
 import { and, eq, ne, sql } from "drizzle-orm";
 import type { Address } from "viem";
 import { factoryTokenAddresses } from "../tokens/service";
 import type { EligibilityChain } from "./eligibility-chain";
 import { type FreezeCaseRow, openFreezeCase, type WalletFreezeRow } from "./freeze-cases";
-import {
-  type JobAttempt,
-  linkedWallets,
-  type OnchainDeps,
-  type RevokeResult,
-  read,
-  revocationTarget,
-  revokeEligibility,
-  sendAgentCall,
-  shortError,
-  withWalletLock,
-} from "./onchain";
+import { failureOf, recordFreeze, settle, settleOpen } from "./onchain-outbox";
+import { type JobAttempt, linkedWallets, type OnchainDeps, read, shortError, withWalletLock } from "./onchain-records";
+import { type RevokeResult, revocationTarget, revokeEligibility } from "./onchain-revoke";
 import { kycOnchainRegistrations, kycWalletFreezes } from "./schema";
 
 export interface FreezeResult {
@@ -208,11 +201,21 @@ interface Outcome {
   changed: boolean;
 }
 
+/** Sends Kit's freeze (or unfreezing) of the row's pair through the outbox and waits for it. */
+async function sendFreeze(deps: OnchainDeps, row: WalletFreezeRow, freezeId: string, frozen: boolean): Promise<void> {
+  const operation = await recordFreeze(deps, { ...row, freezeId, frozen });
+  const [settled] = await settle(deps, [operation]);
+  const failure = settled ? failureOf(settled) : "the operation did not settle";
+  if (failure) throw new Error(failure);
+}
+
 /** Freezes `wallet` on `token` for `freeze` unless the chain says it already is. */
 const freezeOn =
   (deps: OnchainDeps, chain: EligibilityChain, freeze: FreezeCaseRow, wallet: string, token: string) =>
   async (job: JobAttempt, last: boolean): Promise<Outcome> => {
     const pair = `${wallet}@${token}`;
+    // What a previous try left in the outbox (a freeze, or an unfreezing after a lift) goes first.
+    await settleOpen(deps, chain.chainId, wallet, ["freeze", "unfreeze"], token);
     const frozen = await isFrozen(chain, token, wallet);
     const now = new Date();
     const [row] = await deps.db
@@ -248,13 +251,7 @@ const freezeOn =
     if (!row) throw new Error("wallet freeze upsert returned no row");
     if (frozen) return { pair, changed: false };
     try {
-      await sendAgentCall(
-        chain,
-        { address: token as Address, abi: tokenAbi, functionName: "setAddressFrozen", args: [wallet, true] },
-        (hash) => updateFreeze(deps, row.id, { lastTxHash: hash }),
-      );
-      await updateFreeze(deps, row.id, { status: "frozen", frozenAt: new Date(), error: null });
-      deps.log.info({ wallet, token, applicationId: freeze.applicationId }, "wallet frozen on chain");
+      await sendFreeze(deps, row, freeze.id, true);
       return { pair, changed: true };
     } catch (error) {
       await updateFreeze(deps, row.id, { status: last ? "failed" : "pending", error: shortError(error) });
@@ -269,15 +266,10 @@ const liftOn =
     const pair = `${row.wallet}@${row.token}`;
     try {
       await updateFreeze(deps, row.id, { attempts: job.attempt });
+      // A freeze still in the outbox lands first; the unfreezing reads its effect.
+      await settleOpen(deps, chain.chainId, row.wallet, ["freeze", "unfreeze"], row.token);
       const frozen = !row.frozenBefore && (await isFrozen(chain, row.token, row.wallet));
-      if (frozen) {
-        await sendAgentCall(
-          chain,
-          { address: row.token as Address, abi: tokenAbi, functionName: "setAddressFrozen", args: [row.wallet, false] },
-          (hash) => updateFreeze(deps, row.id, { lastTxHash: hash }),
-        );
-        deps.log.info({ wallet: row.wallet, token: row.token }, "wallet unfrozen on chain");
-      }
+      if (frozen) await sendFreeze(deps, row, row.freezeId, false);
       await updateFreeze(deps, row.id, { status: "unfrozen", unfrozenAt: new Date(), error: null });
       return { pair, changed: frozen };
     } catch (error) {

@@ -1,5 +1,5 @@
 // The on-chain side of an application as people see it (the applicant, reviewers), and the admin's
-// retry of a registration that gave up. The jobs themselves live in onchain.ts.
+// retry of a registration that gave up. The jobs themselves live in onchain-register.ts and onchain-revoke.ts.
 import { and, asc, eq } from "drizzle-orm";
 import { getAddress } from "viem";
 import type { Config } from "../../config";
@@ -8,7 +8,7 @@ import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { OnchainRegistration } from "./contract-shapes";
-import { currentApproval, isLinked, type RegistrationRow } from "./onchain";
+import { currentApproval, isLinked, type RegistrationRow } from "./onchain-records";
 import { kycOnchainRegistrations } from "./schema";
 
 /** Who reads: a reviewer sees the operator's error text; the applicant a plain sentence. */
@@ -24,7 +24,7 @@ function presentRegistration(row: RegistrationRow, audience: Audience): OnchainR
     identity: row.identityAddress ? getAddress(row.identityAddress) : null,
     claimId: row.claimId,
     lastTxHash: row.lastTxHash,
-    // Errors are short and secret-free (onchain.ts shortError), but they speak of nodes and
+    // Errors are short and secret-free (onchain-records.ts shortError), but they speak of nodes and
     // contracts: operators' words, not the applicant's.
     error: row.error === null ? null : audience === "reviewer" ? row.error : APPLICANT_ERROR,
     updatedAt: row.updatedAt.toISOString(),

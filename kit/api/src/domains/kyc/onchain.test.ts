@@ -33,7 +33,7 @@ import { createJobQueue } from "../../jobs/queue";
 import { jobDefinitions } from "../../jobs/registry";
 import { startWorker } from "../../jobs/worker";
 import { linkWallet, unlinkWallet } from "../auth/service";
-import { claimDataFor, shortError } from "./onchain";
+import { claimDataFor, shortError } from "./onchain-records";
 import { expireApprovals } from "./review";
 import { kycApplications, kycOnchainRegistrations, kycWalletFreezes } from "./schema";
 

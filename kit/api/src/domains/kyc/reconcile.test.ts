@@ -26,8 +26,8 @@ import {
   waitForStatus,
 } from "../../../test/onchain-kit";
 import { walletAddress } from "../auth/schema";
-import { claimDataFor } from "./onchain";
 import { kycOnchainMetrics } from "./onchain-metrics";
+import { claimDataFor } from "./onchain-records";
 import { reconcileRegistrations } from "./reconcile";
 import { kycApplications, kycOnchainRegistrations } from "./schema";
 

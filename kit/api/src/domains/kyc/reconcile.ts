@@ -13,8 +13,8 @@ import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { EligibilityChain } from "./eligibility-chain";
-import { claimDataFor, currentApproval, isLinked, type RegistrationRow } from "./onchain";
 import type { DriftKind, KycOnchainMetrics } from "./onchain-metrics";
+import { claimDataFor, currentApproval, isLinked, type RegistrationRow } from "./onchain-records";
 import { kycApplications, kycOnchainRegistrations } from "./schema";
 
 /** Rows checked per run (a few chain reads each). */

@@ -11,7 +11,8 @@ import type { JobQueue, WalletRecovery } from "../../deps";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { OnchainRegistrationStatus } from "./contract-values";
-import { currentApproval, queueEligibilityJob, withWalletLock } from "./onchain";
+import { queueEligibilityJob } from "./onchain-queue";
+import { currentApproval, withWalletLock } from "./onchain-records";
 import { kycApplications, kycOnchainRegistrations } from "./schema";
 
 /**

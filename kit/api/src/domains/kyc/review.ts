@@ -27,7 +27,7 @@ import {
   type StatusChange,
   statusWords,
 } from "./lifecycle";
-import { queueEligibilityJob } from "./onchain";
+import { queueEligibilityJob } from "./onchain-queue";
 import { listRegistrations } from "./onchain-status";
 import { presentApplication, presentDocument } from "./present";
 import { kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";

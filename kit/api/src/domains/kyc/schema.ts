@@ -213,7 +213,7 @@ export const kycDocumentAccess = pgTable(
 /**
  * One row per wallet and chain: where Kit stands in making the wallet eligible (ONCHAINID identity,
  * Kit's KYC claim, identity-registry entry) or in taking that back. The chain is the truth; the
- * eligibility jobs (kyc/onchain.ts) read it first and record here what they did.
+ * eligibility jobs (kyc/onchain-register.ts, onchain-revoke.ts) read it first and record here what they did.
  */
 export const kycOnchainRegistrations = pgTable(
   "kyc_onchain_registrations",

@@ -2,6 +2,7 @@
 import { creationCall, tokenAbi } from "@kit/contracts";
 import { type Address, encodeFunctionData, type Hex } from "viem";
 import { type CreateParameters, creationStepOf, specOf, suiteOf } from "./create-parameters";
+import { type EligibilityStep, eligibilityCall } from "./eligibility-steps";
 import { type RecoverParameters, type RecoveryStep, recoveryCall } from "./recovery-steps";
 import type { OperationRow } from "./store";
 
@@ -33,8 +34,11 @@ const big = (value: unknown) => BigInt(value as string);
  * The call the operation's (next) transaction makes: for most kinds one call on the token (a mint to
  * one recipient is `mint`, to several one `batchMint`); for a recovery its current step's call.
  */
-export function callOf(operation: Pick<OperationRow, "kind" | "token" | "parameters" | "steps">): OperationCall {
-  const { kind, token } = operation;
+export function callOf(
+  operation: Pick<OperationRow, "kind" | "token" | "target" | "parameters" | "steps">,
+): OperationCall {
+  const { kind } = operation;
+  const token = operation.token as string;
   const p = operation.parameters;
   const encode = (functionName: string, args: readonly unknown[]): OperationCall => ({
     to: token as Address,
@@ -74,6 +78,12 @@ export function callOf(operation: Pick<OperationRow, "kind" | "token" | "paramet
       if (!step) throw new Error(`creation of ${token} has no step planned`);
       const created = p as unknown as CreateParameters;
       return creationCall(suiteOf(created), specOf(created), creationStepOf(step));
+    }
+    case "identity_register":
+    case "identity_revoke": {
+      const step = operation.steps?.current;
+      if (!step) throw new Error(`${kind} of ${String(p.wallet)} has no step planned`);
+      return eligibilityCall(operation, step as EligibilityStep);
     }
   }
 }

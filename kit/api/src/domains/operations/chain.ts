@@ -10,6 +10,8 @@ export interface OperationsChain {
   chainId: number;
   /** Kit's chain agent: agent of every token Kit services; it signs every operation. */
   agent: ChainSigner;
+  /** The signing key of Kit's trusted ClaimIssuer: it signs the KYC claims eligibility adds (no transaction). */
+  claimSigner?: ChainSigner;
 }
 
 export async function connectOperationsChain(config: Pick<Config, "chain" | "auth">): Promise<OperationsChain> {
@@ -21,5 +23,10 @@ export async function connectOperationsChain(config: Pick<Config, "chain" | "aut
     throw new Error(`the node serves chain ${clients.chain.id}, CHAIN_ID is ${config.chain.id}`);
   }
   const accounts = chainAccounts(config, await isAnvil(clients.publicClient));
-  return { client: clients.publicClient, chainId: clients.chain.id, agent: localSigner(accounts.agent, clients) };
+  return {
+    client: clients.publicClient,
+    chainId: clients.chain.id,
+    agent: localSigner(accounts.agent, clients),
+    claimSigner: localSigner(accounts.claimSigner, clients),
+  };
 }

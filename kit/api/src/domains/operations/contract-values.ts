@@ -17,6 +17,17 @@ export const OPERATION_KINDS = [
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 
 /**
+ * Kit's own operations for on-chain eligibility (kyc): no user asks for them, a `cause` names why
+ * (docs/onchain-eligibility.md). `identity_register` makes a wallet verified (identity, claim,
+ * registry entry, each only if missing); `identity_revoke` removes Kit's claim. Kit's sanctions and
+ * fraud freezes reuse `freeze` / `unfreeze`. Never shown to issuers, never awaiting approval.
+ */
+export const ELIGIBILITY_KINDS = ["identity_register", "identity_revoke"] as const;
+export type EligibilityKind = (typeof ELIGIBILITY_KINDS)[number];
+/** Every kind a row of the outbox may have. */
+export type AnyOperationKind = OperationKind | EligibilityKind;
+
+/**
  * awaiting_approval → pending (approved) | rejected; pending → signed (raw transaction stored, maybe
  * not yet broadcast) → submitted (the node accepted it) → confirmed; failed from pending (the
  * simulation reverted) or submitted (mined and reverted). A transaction whose nonce another took

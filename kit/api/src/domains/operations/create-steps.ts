@@ -52,11 +52,14 @@ async function settleCreated(
   p: CreateParameters,
   progress: OperationSteps,
 ): Promise<void> {
-  const key = { chainId: operation.chainId, token: operation.token };
+  const { token, requestedBy } = operation;
+  // A creation is a user's operation with its token's address from the start (create.ts).
+  if (!token || !requestedBy) throw new Error(`creation ${operation.id} has no token or requester`);
+  const key = { chainId: operation.chainId, token };
   // Both idempotent: a settle repeated after a crash changes nothing.
   await deps.db
     .insert(tokenGrants)
-    .values({ ...key, userId: operation.requestedBy, grantedBy: null })
+    .values({ ...key, userId: requestedBy, grantedBy: null })
     .onConflictDoNothing();
   if (p.policy) {
     await deps.db
@@ -65,7 +68,7 @@ async function settleCreated(
         ...key,
         approvalKinds: p.policy.approvalKinds,
         mintThreshold: p.policy.mintThreshold,
-        updatedBy: operation.requestedBy,
+        updatedBy: requestedBy,
       })
       .onConflictDoNothing();
   }

@@ -27,7 +27,7 @@ import type { CreateTokenInput } from "./create-contract";
 import type { CreateParameters } from "./create-parameters";
 import type { Actor } from "./grants";
 import { tokenOperationHistory, tokenOperations } from "./schema";
-import { findByKey, hashOf, keyOf, operationView, queueSend, sameRequest } from "./service";
+import { findByKey, hashOf, keyOf, operationView, queueSend, sameRequest, type UserOperationRow } from "./service";
 import type { OperationRow } from "./store";
 
 export interface CreateDeps extends MetadataDeps {
@@ -119,7 +119,7 @@ export async function requestCreation(
     throw error;
   }
   await queueSend(deps, row.id);
-  return { operation: operationView(row) };
+  return { operation: operationView(row as UserOperationRow) };
 }
 
 async function requireCurrencies(deps: { db: Database }, input: CreateTokenInput): Promise<void> {

@@ -9,7 +9,7 @@ import { requireToken, type TokenLookupDeps } from "../tokens/service";
 import type { OperationView } from "./contract";
 import { type Actor, requireGrant } from "./grants";
 import { tokenOperations } from "./schema";
-import { operationView } from "./service";
+import { isUserOperation, operationView, userOperationsOnly } from "./service";
 
 const POLL_MS = 500;
 const OVERLAP_MS = 5_000;
@@ -37,6 +37,7 @@ export async function watchOperations(
           and(
             eq(tokenOperations.chainId, token.chainId),
             eq(tokenOperations.token, token.address),
+            userOperationsOnly,
             gt(tokenOperations.updatedAt, new Date(since.getTime() - OVERLAP_MS)),
           ),
         )
@@ -47,7 +48,7 @@ export async function watchOperations(
         if (sent.get(row.id) === version) continue;
         sent.set(row.id, version);
         if (row.updatedAt > since) since = row.updatedAt;
-        yield operationView(row);
+        if (isUserOperation(row)) yield operationView(row);
       }
       for (const [id, version] of sent) {
         if (new Date(version.slice(0, 24)).getTime() < since.getTime() - OVERLAP_MS) sent.delete(id);

@@ -22,7 +22,7 @@ import { approveApplication, linkAddress, registrationOf } from "../../../test/o
 import { balanceOf, grantedIssuer, operationRow, startOperationsKit } from "../../../test/operations";
 import { serveKit } from "../../../test/serve";
 import { createUser } from "../../../test/users";
-import { claimDataFor, withWalletLock } from "../kyc/onchain";
+import { claimDataFor, withWalletLock } from "../kyc/onchain-records";
 import { connectOperationsChain, type OperationsChain } from "./chain";
 import { confirmSubmitted } from "./confirmer";
 import { sendPending } from "./sender";

@@ -31,8 +31,8 @@ import {
   waitForOperation,
 } from "../../../test/operations";
 import { createUser, signedWalletLink, type TestUser } from "../../../test/users";
-import { registerEligibility } from "../kyc/onchain";
 import { kycOnchainMetrics } from "../kyc/onchain-metrics";
+import { registerEligibility } from "../kyc/onchain-register";
 import { reconcileRegistrations } from "../kyc/reconcile";
 import { kycApplications } from "../kyc/schema";
 

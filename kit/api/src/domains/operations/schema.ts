@@ -21,7 +21,14 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { user } from "../auth/schema";
-import { OPERATION_KINDS, OPERATION_STATUSES, type OperationKind, type OperationStatus } from "./contract-values";
+import {
+  type AnyOperationKind,
+  ELIGIBILITY_KINDS,
+  OPERATION_KINDS,
+  OPERATION_STATUSES,
+  type OperationKind,
+  type OperationStatus,
+} from "./contract-values";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
 const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
@@ -44,6 +51,8 @@ export interface OperationSteps {
   failure: { code: string; message: string; cleanupFailed?: boolean } | null;
   /** Other domains were told the operation began (they are told when it ends too). */
   announced: boolean;
+  /** What the chain showed when a system operation ended (e.g. the wallet's identity, `verified`). */
+  facts?: Record<string, string | boolean | number>;
 }
 
 export const tokenOperations = pgTable(
@@ -51,13 +60,20 @@ export const tokenOperations = pgTable(
   {
     id: uuid("id").primaryKey().defaultRandom(),
     chainId: integer("chain_id").notNull(),
-    token: text("token").notNull(),
-    kind: text("kind").$type<OperationKind>().notNull(),
+    /** The token serviced; null for Kit's eligibility kinds, which act on identities and the registry. */
+    token: text("token"),
+    /**
+     * The contract an operation without a token acts on: for eligibility the identity registry (its
+     * steps call the IdFactory and the wallet's identity too: see `steps`). Null: the token.
+     */
+    target: text("target"),
+    kind: text("kind").$type<AnyOperationKind>().notNull(),
     /** The kind's input as validated (amounts as integer strings in the token's smallest unit). */
     parameters: jsonb("parameters").$type<Record<string, unknown>>().notNull(),
-    requestedBy: text("requested_by")
-      .notNull()
-      .references(() => user.id),
+    /** Who asked; null for Kit's own (system) operations, which name their `cause` instead. */
+    requestedBy: text("requested_by").references(() => user.id),
+    /** Why Kit itself sends a system operation, e.g. `kyc_application:<id>`, `kyc_freeze:<id>`. */
+    cause: text("cause"),
     /** Unique per requester: the same key again answers the same operation (if the body is the same). */
     idempotencyKey: text("idempotency_key"),
     /** sha256 of the canonical request (kind, token, parameters): a reused key with another body is a 409. */
@@ -92,7 +108,18 @@ export const tokenOperations = pgTable(
     confirmedAt: at("confirmed_at"),
   },
   (table) => [
-    check("token_operations_kind_check", sql`${table.kind} in (${sqlList(OPERATION_KINDS)})`),
+    check(
+      "token_operations_kind_check",
+      sql`${table.kind} in (${sqlList([...OPERATION_KINDS, ...ELIGIBILITY_KINDS])})`,
+    ),
+    // A user's operation names the user, Kit's own its cause; only eligibility kinds go without a token.
+    check("token_operations_requester_check", sql`(${table.requestedBy} is null) <> (${table.cause} is null)`),
+    check(
+      "token_operations_token_required_check",
+      sql`${table.token} is not null or ${table.kind} in (${sqlList(ELIGIBILITY_KINDS)})`,
+    ),
+    check("token_operations_target_check", sql`${table.target} ~ '^0x[0-9a-f]{40}$'`),
+    check("token_operations_contract_check", sql`${table.token} is not null or ${table.target} is not null`),
     check("token_operations_status_check", sql`${table.status} in (${sqlList(OPERATION_STATUSES)})`),
     check("token_operations_token_check", sql`${table.token} ~ '^0x[0-9a-f]{40}$'`),
     uniqueIndex("token_operations_idempotency_idx").on(table.requestedBy, table.idempotencyKey),
@@ -107,6 +134,10 @@ export const tokenOperations = pgTable(
     uniqueIndex("token_operations_create_isin_idx")
       .on(table.chainId, sql`(${table.parameters}->'spec'->>'salt')`)
       .where(sql`${table.kind} = 'create' and ${table.status} not in ('failed', 'rejected')`),
+    // Eligibility operations of one wallet go out one after the other (system-steps.ts).
+    index("token_operations_system_wallet_idx")
+      .on(sql`(${table.parameters}->>'wallet')`, table.createdAt)
+      .where(sql`${table.requestedBy} is null and ${table.status} in ('pending', 'signed', 'submitted')`),
     index("token_operations_open_idx")
       .on(table.status, table.createdAt)
       .where(sql`${table.status} in ('pending', 'signed', 'submitted')`),

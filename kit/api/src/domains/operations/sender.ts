@@ -8,6 +8,7 @@
 
 import type pg from "pg";
 import { type Hex, keccak256, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
+import type { SignedSystemOperation } from "../../deps";
 import type { Database } from "../../infra/db";
 import { callOf, type OperationCall } from "./calls";
 import type { OperationsChain } from "./chain";
@@ -171,6 +172,8 @@ interface SignedTransaction {
   nonce: number;
   raw: Hex;
   txHash: Hex;
+  /** Set for an operation Kit sends on its own (no requester). */
+  system?: SignedSystemOperation;
 }
 
 /**
@@ -189,6 +192,10 @@ async function storeAndBroadcast(
   // Only the lock holder moves a pending operation: anything else is a bug, and broadcasting past a
   // nonce that was not stored would leave a gap. Nothing is sent; the stored ones are resumed.
   if (stored !== transactions.length) throw new Error(`stored ${stored} of ${transactions.length} signed transactions`);
+  // Kit's own operations: their domain records each hash before it can be mined (a crash from here
+  // on leaves it on their rows too).
+  const system = transactions.flatMap((t) => (t.system ? [{ ...t.system, txHash: t.txHash }] : []));
+  if (system.length > 0) await deps.events.systemOperationsSigned(deps, system);
   for (const transaction of transactions) await broadcastRaw(chain, transaction.raw);
   await markSubmitted(deps.db, transactions, Number(await chain.client.getBlockNumber()));
 }
@@ -244,7 +251,20 @@ async function sign(
     maxFeePerGas: slot.fees.maxFeePerGas,
     maxPriorityFeePerGas: slot.fees.maxPriorityFeePerGas,
   });
-  return { id: operation.id, nonce: slot.nonce, raw, txHash: keccak256(raw) };
+  const txHash = keccak256(raw);
+  const system =
+    operation.requestedBy === null
+      ? {
+          id: operation.id,
+          chainId: operation.chainId,
+          kind: operation.kind,
+          token: operation.token,
+          cause: operation.cause ?? "",
+          parameters: operation.parameters,
+          txHash,
+        }
+      : undefined;
+  return { id: operation.id, nonce: slot.nonce, raw, txHash, system };
 }
 
 /**

@@ -2,7 +2,7 @@
 // recorded with its history row in one transaction, then queued for the worker's sender; a lost
 // enqueue is harmless (the sweep sends what is pending).
 import { createHash } from "node:crypto";
-import { and, asc, desc, eq, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNotNull, ne, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import { decodeCursor, encodeCursor } from "../../cursor";
 import type { DomainQueries, JobQueue } from "../../deps";
@@ -99,7 +99,7 @@ export async function requestOperation(deps: OperationDeps, actor: Actor, reques
     return { operation: sameRequest(existing, requestHash) };
   }
   if (status === "pending") await queueSend(deps, row.id);
-  return { operation: operationView(row) };
+  return { operation: operationView(row as UserOperationRow) };
 }
 
 export function keyOf(
@@ -147,7 +147,7 @@ export function sameRequest(existing: OperationRow, requestHash: string): Operat
       `The idempotency key was already used for another request (operation ${existing.id}); use a new key for a new operation.`,
     );
   }
-  return operationView(existing);
+  return operationView(existing as UserOperationRow);
 }
 
 export async function findByKey(db: Database, userId: string, key: string): Promise<OperationRow | undefined> {
@@ -169,9 +169,10 @@ export async function queueSend(deps: Pick<OperationDeps, "jobs" | "log">, opera
   }
 }
 
-async function requireOperation(deps: OperationDeps, actor: Actor, id: string): Promise<OperationRow> {
+async function requireOperation(deps: OperationDeps, actor: Actor, id: string): Promise<UserOperationRow> {
   const [row] = await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, id));
-  if (!row) throw new KitError("NOT_FOUND", `No token operation ${id}.`);
+  // Kit's own operations (eligibility) are nobody's to read or decide here (kyc shows their effect).
+  if (!row || !isUserOperation(row)) throw new KitError("NOT_FOUND", `No token operation ${id}.`);
   // A creation's requester follows it before the token (and their grant on it) exists.
   if (row.kind === "create" && row.requestedBy === actor.id) return row;
   await requireGrant(deps, actor, row.token);
@@ -214,6 +215,7 @@ export async function listOperations(
       and(
         eq(tokenOperations.chainId, token.chainId),
         eq(tokenOperations.token, token.address),
+        userOperationsOnly,
         after
           ? sql`(${tokenOperations.createdAt}, ${tokenOperations.id}) < (select created_at, id from token_operations where id = ${after})`
           : undefined,
@@ -224,7 +226,7 @@ export async function listOperations(
   const page = rows.slice(0, input.limit);
   const last = page.at(-1);
   return {
-    items: page.map(operationView),
+    items: page.filter(isUserOperation).map(operationView),
     nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null,
   };
 }
@@ -266,7 +268,7 @@ export async function listAwaitingMyApproval(
   const page = rows.slice(0, input.limit).map((r) => r.operation);
   const last = page.at(-1);
   return {
-    items: page.map(operationView),
+    items: page.filter(isUserOperation).map(operationView),
     nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null,
   };
 }
@@ -300,10 +302,20 @@ export async function decideOperation(
   }
   if (to === "pending") await queueSend(deps, row.id);
   const [updated] = await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, row.id));
-  return { operation: operationView(updated ?? row) };
+  return { operation: operationView(updated && isUserOperation(updated) ? updated : row) };
 }
 
-export function operationView(row: OperationRow): OperationView {
+/** An operation a user asked for on a token: the only kind issuers see. */
+export type UserOperationRow = OperationRow & { token: string; requestedBy: string; kind: OperationKind };
+
+export function isUserOperation(row: OperationRow): row is UserOperationRow {
+  return row.requestedBy !== null && row.token !== null;
+}
+
+/** What an issuer's list shows: their operations, not Kit's own (same token, e.g. a sanctions freeze). */
+export const userOperationsOnly = isNotNull(tokenOperations.requestedBy);
+
+export function operationView(row: UserOperationRow): OperationView {
   return {
     id: row.id,
     chainId: row.chainId,

@@ -1,5 +1,5 @@
 // Operations that take more than one transaction (a recovery: recovery-steps.ts; a token creation:
-// create-steps.ts). The outbox sends
+// create-steps.ts; Kit's own eligibility operations: system-steps.ts, eligibility-steps.ts). The outbox sends
 // their transactions one at a time, exactly as any other operation's — simulated, signed, stored
 // before broadcast, confirmed — and `steps` records which step the stored transaction carries and
 // which steps were confirmed. Between two steps the operation is `pending` again; the sender then
@@ -14,6 +14,7 @@ import type { Logger } from "../../infra/log";
 import type { OperationsChain } from "./chain";
 import { creationStepOf } from "./create-parameters";
 import { planCreation } from "./create-steps";
+import { describeEligibilityStep, type EligibilityStep } from "./eligibility-steps";
 import { readRecoveryFacts } from "./recover";
 import {
   describeStep,
@@ -26,16 +27,29 @@ import {
 import type { DecodedRevert } from "./reverts";
 import { type OperationSteps, tokenOperations } from "./schema";
 import { type OperationRow, transition } from "./store";
+import { DEFERRED, isSystemOperation, planSystem, type SystemStepDeps } from "./system-steps";
 
-export interface StepDeps {
+export interface StepDeps extends SystemStepDeps {
   db: Database;
   log: Logger;
   jobs?: JobQueue;
-  events: Pick<DomainEvents, "walletRecoveryStarting" | "walletRecoveryEnded">;
+  events: Pick<
+    DomainEvents,
+    "walletRecoveryStarting" | "walletRecoveryEnded" | "operationSettled" | "systemOperationsSigned"
+  >;
 }
 
-export const isMultiStep = (operation: Pick<OperationRow, "kind">) =>
-  operation.kind === "recover" || operation.kind === "create";
+/** A recovery, a creation, and every operation Kit sends on its own (planned even when one transaction does it). */
+export const isMultiStep = (operation: Pick<OperationRow, "kind" | "requestedBy">) =>
+  operation.kind === "recover" || operation.kind === "create" || isSystemOperation(operation);
+
+/** A step in words, whichever planner chose it (null: a step a reorg took back). */
+function describe(operation: Pick<OperationRow, "kind" | "requestedBy">, step: OperationSteps["current"]): string {
+  if (!step) return "a step";
+  if (isSystemOperation(operation)) return describeEligibilityStep(step as EligibilityStep);
+  if (operation.kind === "create") return describeCreationStep(creationStepOf(step as RecoveryStep));
+  return describeStep(step as RecoveryStep);
+}
 
 const NO_STEPS: OperationSteps = { current: null, done: [], failure: null, announced: false };
 
@@ -67,11 +81,13 @@ export async function planSteps(
       continue;
     }
     try {
-      const planned =
-        operation.kind === "create"
+      const planned = isSystemOperation(operation)
+        ? await planSystem(deps, chain, operation)
+        : operation.kind === "create"
           ? await planCreation(deps, chain, operation)
           : await planRecovery(deps, chain, operation);
-      if (planned) ready.push(planned);
+      if (planned === DEFERRED) deferred += 1;
+      else if (planned) ready.push(planned);
     } catch (error) {
       if (postgresError(error)?.code !== PG_LOCK_NOT_AVAILABLE) throw error;
       deferred += 1;
@@ -88,7 +104,13 @@ async function planRecovery(
 ): Promise<OperationRow | undefined> {
   const parameters = operation.parameters as unknown as RecoverParameters;
   const read = () =>
-    readRecoveryFacts(chain.client, operation.token, parameters, chain.agent.address, parameters.investorOnchainId);
+    readRecoveryFacts(
+      chain.client,
+      operation.token as string,
+      parameters,
+      chain.agent.address,
+      parameters.investorOnchainId,
+    );
   let progress = operation.steps ?? NO_STEPS;
   let facts = await read();
   let plan = nextRecoveryStep(facts, progress);
@@ -161,11 +183,10 @@ function recoveryOf(operation: OperationRow, facts: RecoveryFacts): WalletRecove
 /** A step's transaction confirmed: the operation is pending again, for its next step. */
 export function stepMined(deps: StepDeps, operation: OperationRow, receipt: TransactionReceipt): Promise<boolean> {
   const steps = operation.steps ?? NO_STEPS;
-  const step = steps.current as RecoveryStep;
-  const what = operation.kind === "create" ? describeCreationStep(creationStepOf(step)) : describeStep(step);
+  const step = steps.current;
   const txHash = receipt.transactionHash.toLowerCase();
   const entry = {
-    step,
+    step: step as NonNullable<typeof step>,
     txHash,
     nonce: operation.nonce ?? 0,
     raw: operation.rawTransaction ?? "",
@@ -175,8 +196,9 @@ export function stepMined(deps: StepDeps, operation: OperationRow, receipt: Tran
   return transition(deps.db, operation.id, {
     from: "submitted",
     to: "pending",
-    set: { ...noTransaction(), steps: { ...steps, current: null, done: [...steps.done, entry] } },
-    reason: `step ${steps.done.length + 1} confirmed: ${what}`,
+    // No current step: a settled operation's last transaction, taken back by a reorg and mined again.
+    set: { ...noTransaction(), steps: { ...steps, current: null, done: step ? [...steps.done, entry] : steps.done } },
+    reason: `step ${steps.done.length + 1} confirmed: ${describe(operation, step)}`,
     whenTxHash: operation.txHash,
     historyTxHash: txHash,
   });
@@ -193,12 +215,7 @@ export function stepReverted(
   from: "pending" | "submitted",
 ): Promise<boolean> {
   const steps = operation.steps ?? NO_STEPS;
-  const step = steps.current as RecoveryStep | null;
-  const what = !step
-    ? "a step"
-    : operation.kind === "create"
-      ? describeCreationStep(creationStepOf(step))
-      : describeStep(step);
+  const what = describe(operation, steps.current);
   const failure = steps.failure
     ? {
         ...steps.failure,
