@@ -1,0 +1,125 @@
+// GET /api/auth/open-api/generate-schema: better-auth's own description of /api/auth, trimmed to
+// what Kit serves and completed where better-auth leaves it vague.
+import type { Auth } from "../domains/auth/auth";
+import { SECURITY, securitySchemes } from "./openapi";
+
+type JsonObject = Record<string, unknown>;
+
+/** Paths better-auth describes that Kit does not serve (auth-mount.ts refuses /admin/*; no social provider is set up). */
+const NOT_SERVED = [/^\/admin\//, /^\/sign-in\/social$/];
+
+export interface AuthDocumentOptions {
+  sessionCookieName: string;
+  minPasswordLength: number;
+  maxPasswordLength: number;
+}
+
+export function describeAuthDocument(generated: JsonObject, options: AuthDocumentOptions): JsonObject {
+  const doc = structuredClone(generated);
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, JsonObject>>;
+  for (const path of Object.keys(paths)) {
+    if (NOT_SERVED.some((pattern) => pattern.test(path))) delete paths[path];
+  }
+  // better-auth writes its own default base URL here; the document is served by Kit under /api/auth.
+  doc.servers = [{ url: "/api/auth" }];
+  const { cookie, bearer } = SECURITY;
+  const schemes = securitySchemes(options.sessionCookieName);
+  // API keys are never a session on /api/auth (domains/auth/auth.ts): only the cookie and the bearer token.
+  doc.components = {
+    ...(doc.components as JsonObject),
+    securitySchemes: { [cookie]: schemes[cookie], [bearer]: schemes[bearer] },
+  };
+  const signedIn = [{ [cookie]: [] }, { [bearer]: [] }];
+  doc.security = [...signedIn, {}];
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item)) {
+      // better-auth names schemes of its own (`apiKeyCookie`, `bearerAuth`); they are Kit's two here.
+      if (Array.isArray(operation.security)) operation.security = [...signedIn, {}];
+    }
+  }
+  describeSiwe(paths);
+  describePassword(paths, options);
+  return doc;
+}
+
+function jsonResponse(description: string, schema: JsonObject): JsonObject {
+  return { description, content: { "application/json": { schema } } };
+}
+
+function describeSiwe(paths: Record<string, Record<string, JsonObject>>): void {
+  const nonce = jsonResponse(
+    "A fresh nonce (128 random bits, hex) to put in the SIWE message; valid 15 minutes, once.",
+    {
+      type: "object",
+      properties: { nonce: { type: "string", pattern: "^[0-9a-f]{32}$" } },
+      required: ["nonce"],
+    },
+  );
+  for (const path of ["/siwe/nonce", "/siwe/get-nonce"]) {
+    const operation = paths[path]?.post;
+    if (operation) operation.responses = { "200": nonce, ...(operation.responses as JsonObject) };
+  }
+  const verify = paths["/siwe/verify"]?.post;
+  if (verify) {
+    verify.responses = {
+      "200": jsonResponse(
+        "Signed in: the session cookie is set, and `token` (also in the `set-auth-token` header) is the bearer token.",
+        {
+          type: "object",
+          properties: {
+            token: { type: "string" },
+            success: { const: true },
+            user: {
+              type: "object",
+              properties: {
+                id: { type: "string" },
+                walletAddress: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" },
+                chainId: { type: "integer" },
+              },
+              required: ["id", "walletAddress", "chainId"],
+            },
+          },
+          required: ["token", "success", "user"],
+        },
+      ),
+      ...(verify.responses as JsonObject),
+    };
+  }
+}
+
+function describePassword(paths: Record<string, Record<string, JsonObject>>, options: AuthDocumentOptions): void {
+  const { minPasswordLength: min, maxPasswordLength: max } = options;
+  const rule = {
+    type: "string",
+    minLength: min,
+    maxLength: max,
+    description: `The password: ${min} to ${max} characters; any characters.`,
+  };
+  for (const [path, field] of [
+    ["/sign-up/email", "password"],
+    ["/change-password", "newPassword"],
+    ["/reset-password", "newPassword"],
+  ] as const) {
+    const content = (paths[path]?.post?.requestBody as JsonObject | undefined)?.content as
+      | Record<string, { schema?: { properties?: JsonObject } }>
+      | undefined;
+    const properties = content?.["application/json"]?.schema?.properties;
+    if (properties && field in properties) properties[field] = rule;
+  }
+}
+
+/** The trimmed document of a better-auth instance, generated on first use and kept. */
+export function authDocumentOf(auth: Auth): () => Promise<JsonObject> {
+  let doc: Promise<JsonObject> | undefined;
+  return () => {
+    doc ??= (async () => {
+      const emailAndPassword = auth.options.emailAndPassword;
+      return describeAuthDocument((await auth.api.generateOpenAPISchema()) as unknown as JsonObject, {
+        sessionCookieName: (await auth.$context).authCookies.sessionToken.name,
+        minPasswordLength: emailAndPassword.minPasswordLength,
+        maxPasswordLength: emailAndPassword.maxPasswordLength,
+      });
+    })();
+    return doc;
+  };
+}
