@@ -34,6 +34,7 @@ import {
   SWEEP_SEED,
   selectPlans,
   send,
+  undeclaredStatuses,
 } from "./bad-inputs";
 import { createTestKit } from "./kit";
 
@@ -83,6 +84,8 @@ describe("bad-input sweep", () => {
         const outcomes = await mapLimit(plans, CONCURRENCY, (plan) => send(kit, plan, identity, markers));
         const failures = outcomes.filter((o) => o.problems.length > 0).map((o) => describeOutcome(op, o));
         expect(failures).toEqual([]);
+        // Each answer's status is among those the document lists for the operation.
+        expect(undeclaredStatuses(op, outcomes)).toEqual([]);
         // Neither face may let a `__proto__` or `constructor.prototype` key reach the shared prototype.
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
         // Each face saw the valid baseline and more than 20 hostile requests.

@@ -5,16 +5,19 @@ import { SECURITY, securitySchemes } from "./openapi";
 
 type JsonObject = Record<string, unknown>;
 
-/** Paths better-auth describes that Kit does not serve (auth-mount.ts refuses /admin/*; no social provider is set up). */
-const NOT_SERVED = [/^\/admin\//, /^\/sign-in\/social$/];
+/**
+ * Paths better-auth describes that Kit does not serve: auth-mount.ts refuses /admin/* (users.* is
+ * the admin surface), and with no social provider configured there is no social sign-in or callback.
+ */
+const NOT_SERVED = [/^\/admin\//, /^\/sign-in\/social$/, /^\/callback\/\{id\}$/];
 
-export interface AuthDocumentOptions {
+interface AuthDocumentOptions {
   sessionCookieName: string;
   minPasswordLength: number;
   maxPasswordLength: number;
 }
 
-export function describeAuthDocument(generated: JsonObject, options: AuthDocumentOptions): JsonObject {
+function describeAuthDocument(generated: JsonObject, options: AuthDocumentOptions): JsonObject {
   const doc = structuredClone(generated);
   const paths = (doc.paths ?? {}) as Record<string, Record<string, JsonObject>>;
   for (const path of Object.keys(paths)) {
@@ -39,7 +42,35 @@ export function describeAuthDocument(generated: JsonObject, options: AuthDocumen
   }
   describeSiwe(paths);
   describePassword(paths, options);
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      // Reference pages list operations by summary; better-auth writes a description at most.
+      if (!operation.summary) {
+        const firstSentence = typeof operation.description === "string" ? operation.description.split(/\.\s/)[0] : "";
+        operation.summary = firstSentence?.replace(/\.$/, "") || `${method.toUpperCase()} ${path}`;
+      }
+    }
+  }
+  toOpenApi31Nulls(doc);
   return doc;
+}
+
+/**
+ * better-auth marks nullable fields the OpenAPI 3.0 way (`nullable: true`) in a document that says
+ * 3.1, where `nullable` does not exist: spelled as 3.1 does, a type that includes "null".
+ */
+function toOpenApi31Nulls(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) toOpenApi31Nulls(item);
+    return;
+  }
+  if (typeof node !== "object" || node === null) return;
+  const schema = node as JsonObject;
+  if (schema.nullable === true && typeof schema.type === "string") {
+    schema.type = [schema.type, "null"];
+    delete schema.nullable;
+  }
+  for (const value of Object.values(schema)) toOpenApi31Nulls(value);
 }
 
 function jsonResponse(description: string, schema: JsonObject): JsonObject {
@@ -57,10 +88,13 @@ function describeSiwe(paths: Record<string, Record<string, JsonObject>>): void {
   );
   for (const path of ["/siwe/nonce", "/siwe/get-nonce"]) {
     const operation = paths[path]?.post;
-    if (operation) operation.responses = { "200": nonce, ...(operation.responses as JsonObject) };
+    if (!operation) continue;
+    operation.summary = "A nonce for a Sign-In with Ethereum message (send `{}`)";
+    operation.responses = { "200": nonce, ...(operation.responses as JsonObject) };
   }
   const verify = paths["/siwe/verify"]?.post;
   if (verify) {
+    verify.summary = "Sign in with a wallet: the signed SIWE message";
     verify.responses = {
       "200": jsonResponse(
         "Signed in: the session cookie is set, and `token` (also in the `set-auth-token` header) is the bearer token.",

@@ -7,7 +7,7 @@ import type { RateLimitRuleName } from "./rate-limit-rules";
 
 /**
  * The errors a procedure's own logic can answer (404, 409, 412, …). Those that follow from the rest
- * of its declaration (401/403 from `access`, 400 from an input, 429, 500, 503) are added for it
+ * of its declaration (401/403 from `access`; 400, 429, 500, 503 for all) are added for it
  * (rpc/declared-errors.ts); each operation of /api/openapi.json lists exactly these.
  */
 type DomainErrors = readonly ErrorCode[];
