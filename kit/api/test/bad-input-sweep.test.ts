@@ -252,6 +252,24 @@ describe("bad-input generators and judge", () => {
     expect(judge(echo, 400, json, JSON.stringify({ ...typed, message: "Unknown name a.ts:1" }), leaks)).toEqual([]);
   });
 
+  test("an answer whose status the operation does not list is reported, unless no operation was reached", () => {
+    const plan = restPlan(update, "t", { id: "x", name: "x", amount: 1 });
+    const outcome = (status: number, text: string, extra: Partial<typeof plan> = {}) => ({
+      plan: { ...plan, ...extra },
+      identity: "investor",
+      status,
+      contentType: "application/json",
+      text,
+      problems: [],
+    });
+    const op = { ...update, responses: ["200", "400", "401"] };
+    const conflict = '{"defined":true,"code":"CONFLICT","status":409,"message":"Changed meanwhile."}';
+    expect(undeclaredStatuses(op, [outcome(200, "{}"), outcome(400, "{}")])).toEqual([]);
+    expect(undeclaredStatuses(op, [outcome(409, conflict)])).toEqual([`409 for rest t as investor: ${conflict}`]);
+    expect(undeclaredStatuses(op, [outcome(404, '{"message":"No route for PATCH /api/x."}')])).toEqual([]);
+    expect(undeclaredStatuses(op, [outcome(413, "{}", { transport: true })])).toEqual([]);
+  });
+
   test("the same seed gives the same requests", () => {
     const once = plansFor(update, options).map((p) => `${p.method} ${p.url} ${String(p.body)}`);
     const again = plansFor(update, options).map((p) => `${p.method} ${p.url} ${String(p.body)}`);
