@@ -36,6 +36,9 @@ try {
     join(root, "node_modules/.bin/redocly"),
     [
       "lint",
+      // One line per problem: warnings are shown without burying the verdict.
+      "--format",
+      "stylish",
       "--max-problems",
       "1000",
       "--config",
