@@ -106,10 +106,8 @@ function describeOperation(operation: Operation, declaration: ProcedureDeclarati
   operation.security = [{ [SECURITY.cookie]: [] }, { [SECURITY.bearer]: [] }, { [SECURITY.apiKey]: [] }];
   operation["x-kit-permission"] = { role: meta.permission ?? null, apiKey: meta.keyGrant ?? null };
   const needs = meta.permission ? ` Your role must grant ${describeGrants(meta.permission)}.` : "";
-  const key = meta.keyGrant ? `an API key must carry ${describeGrants(meta.keyGrant)}` : "no API key may call it";
-  operation.description = [operation.description, `Signed in only.${needs} With an API key: ${key}.`]
-    .filter(Boolean)
-    .join("\n\n");
+  const key = meta.keyGrant ? `An API key must carry ${describeGrants(meta.keyGrant)}` : "No API key may call it";
+  operation.description = [operation.description, `Signed in only.${needs} ${key}.`].filter(Boolean).join("\n\n");
 }
 
 /** A readable description, and no `data` where the code never carries any (oRPC shows it as "anything"). */
