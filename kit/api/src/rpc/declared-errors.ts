@@ -21,7 +21,7 @@ export interface ProcedureDeclaration {
  * - 401 and 403 unless public: no caller, or a role or API key without the grant;
  * - the domain errors its meta lists.
  */
-function declaredErrors({ meta }: ProcedureDeclaration): ErrorCode[] {
+export function declaredErrors({ meta }: ProcedureDeclaration): ErrorCode[] {
   const codes = new Set<ErrorCode>(["BAD_REQUEST", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE", ...(meta.errors ?? [])]);
   if (meta.access !== "public") {
     codes.add("UNAUTHORIZED");
