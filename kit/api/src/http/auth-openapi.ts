@@ -43,7 +43,10 @@ function describeAuthDocument(generated: JsonObject, options: AuthDocumentOption
   describeSiwe(paths);
   describePassword(paths, options);
   for (const [path, item] of Object.entries(paths)) {
+    const methods = Object.keys(item);
     for (const [method, operation] of Object.entries(item)) {
+      // Client generators name functions after it; better-auth gives only some of its endpoints one.
+      operation.operationId ??= operationIdFor(path, methods.length > 1 ? method : "");
       // Reference pages list operations by summary; better-auth writes a description at most.
       if (!operation.summary) {
         const firstSentence = typeof operation.description === "string" ? operation.description.split(/\.\s/)[0] : "";
@@ -53,6 +56,12 @@ function describeAuthDocument(generated: JsonObject, options: AuthDocumentOption
   }
   toOpenApi31Nulls(doc);
   return doc;
+}
+
+/** `/delete-user/callback` → `deleteUserCallback`; `/get-session` with `get` → `getSessionGet`. */
+function operationIdFor(path: string, method: string): string {
+  const words = `${path} ${method}`.split(/[^a-zA-Z0-9]+/).filter(Boolean);
+  return words.map((word, i) => (i === 0 ? word : word[0]?.toUpperCase() + word.slice(1))).join("");
 }
 
 /**
