@@ -40,7 +40,13 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
   app.use(corsForConfiguredOrigins(config));
 
   addOperationalRoutes(app, deps, metrics, options);
-  app.get("/api/openapi.json", openApiDocument(router, config));
+  app.get(
+    "/api/openapi.json",
+    openApiDocument(router, async () => ({
+      version: config.version,
+      sessionCookieName: (await deps.auth.$context).authCookies.sessionToken.name,
+    })),
+  );
   app.route("/docs", createDocsRoutes());
   app.route(
     CONSOLE_PREFIX,

@@ -34,6 +34,7 @@ import {
   SWEEP_SEED,
   selectPlans,
   send,
+  undeclaredStatuses,
 } from "./bad-inputs";
 import { createTestKit } from "./kit";
 
@@ -83,6 +84,8 @@ describe("bad-input sweep", () => {
         const outcomes = await mapLimit(plans, CONCURRENCY, (plan) => send(kit, plan, identity, markers));
         const failures = outcomes.filter((o) => o.problems.length > 0).map((o) => describeOutcome(op, o));
         expect(failures).toEqual([]);
+        // Each answer's status is among those the document lists for the operation.
+        expect(undeclaredStatuses(op, outcomes)).toEqual([]);
         // Neither face may let a `__proto__` or `constructor.prototype` key reach the shared prototype.
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
         // Each face saw the valid baseline and more than 20 hostile requests.
@@ -247,6 +250,24 @@ describe("bad-input generators and judge", () => {
     // What the caller sent and the app echoes back is not a leak.
     const echo = restPlan(update, "t", { id: "x", name: "a.ts:1", amount: 1 });
     expect(judge(echo, 400, json, JSON.stringify({ ...typed, message: "Unknown name a.ts:1" }), leaks)).toEqual([]);
+  });
+
+  test("an answer whose status the operation does not list is reported, unless no operation was reached", () => {
+    const plan = restPlan(update, "t", { id: "x", name: "x", amount: 1 });
+    const outcome = (status: number, text: string, extra: Partial<typeof plan> = {}) => ({
+      plan: { ...plan, ...extra },
+      identity: "investor",
+      status,
+      contentType: "application/json",
+      text,
+      problems: [],
+    });
+    const op = { ...update, responses: ["200", "400", "401"] };
+    const conflict = '{"defined":true,"code":"CONFLICT","status":409,"message":"Changed meanwhile."}';
+    expect(undeclaredStatuses(op, [outcome(200, "{}"), outcome(400, "{}")])).toEqual([]);
+    expect(undeclaredStatuses(op, [outcome(409, conflict)])).toEqual([`409 for rest t as investor: ${conflict}`]);
+    expect(undeclaredStatuses(op, [outcome(404, '{"message":"No route for PATCH /api/x."}')])).toEqual([]);
+    expect(undeclaredStatuses(op, [outcome(413, "{}", { transport: true })])).toEqual([]);
   });
 
   test("the same seed gives the same requests", () => {

@@ -87,6 +87,7 @@ interface OpenApiOperation {
   operationId?: string;
   parameters?: OpenApiParameter[];
   requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }>; $ref?: string };
+  responses?: Record<string, unknown>;
 }
 
 export interface OpenApiDocument {
@@ -124,6 +125,8 @@ export interface Operation {
    */
   input: JsonSchema;
   bodyIsWholeInput: boolean;
+  /** The statuses the document lists for it (2xx and errors), e.g. `["200", "401", "429"]`. */
+  responses: string[];
 }
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
@@ -187,6 +190,7 @@ export function listOperations(doc: OpenApiDocument): Operation[] {
         body,
         input,
         bodyIsWholeInput,
+        responses: Object.keys(operation.responses ?? {}),
       });
     }
   }
@@ -1386,6 +1390,20 @@ export async function send(
       problems: ["the app threw instead of answering"],
     };
   }
+}
+
+/**
+ * Answers whose status the operation's entry in the document does not list: the document promises
+ * every error an operation can answer. Transport cases are left out: the HTTP layer answers those
+ * (body limit, media type) in front of every operation alike; so are requests that reached no
+ * operation (an empty path parameter: "No route").
+ */
+export function undeclaredStatuses(op: Operation, outcomes: Outcome[]): string[] {
+  return outcomes
+    .filter((o) => !o.plan.transport && o.plan.once === undefined && o.status !== 0)
+    .filter((o) => !(o.status === 404 && o.text.includes('"No route for ')))
+    .filter((o) => !op.responses.includes(String(o.status)))
+    .map((o) => `${o.status} for ${o.plan.face} ${o.plan.label} as ${o.identity}: ${o.text.slice(0, 300)}`);
 }
 
 export async function mapLimit<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {

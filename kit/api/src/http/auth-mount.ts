@@ -9,11 +9,18 @@ import { isDatabaseUnavailable } from "../infra/db";
 import { setRateLimitHeaders } from "../infra/rate-limiter";
 import { DATABASE_UNAVAILABLE_MESSAGE } from "../rpc/handlers";
 import type { AppEnv } from "./app-env";
+import { authDocumentOf } from "./auth-openapi";
 import type { BodyGuards } from "./body-limit";
 import { clientAddress } from "./client-ip";
 import { errorResponse, markRetryable } from "./errors";
 
 export function mountAuth(app: Hono<AppEnv>, deps: Deps, guards: BodyGuards): void {
+  // Kit's own account of /api/auth (what it serves, with its rules), in place of better-auth's.
+  const authDocument = authDocumentOf(deps.auth);
+  app.get("/api/auth/open-api/generate-schema", async (c) => {
+    c.set("route", "auth/open-api/generate-schema");
+    return c.json(await authDocument());
+  });
   app.on(["GET", "POST"], "/api/auth/*", guards.limitBody, guards.boundNesting, async (c) => {
     const path = c.req.path.slice("/api/auth".length);
     // Kit's users.* procedures are the one admin surface (its rules, limits and audit); the

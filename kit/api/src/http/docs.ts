@@ -37,7 +37,11 @@ const init = `window.ui = SwaggerUIBundle({
   deepLinking: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
   layout: "StandaloneLayout",
+  // The session cookie of a signed-in browser goes along by itself; Authorize takes a bearer token
+  // or an API key. x-kit-permission (what an operation needs) is shown with each operation.
   withCredentials: true,
+  persistAuthorization: true,
+  showExtensions: true,
   tryItOutEnabled: true,
 });`;
 

@@ -14,6 +14,8 @@ import { user as userTable } from "../domains/auth/schema";
 import { linkWallet } from "../domains/auth/service";
 import { fxRatesLatest } from "../domains/exchange-rates/schema";
 import { metadataKey } from "../domains/tokens/metadata";
+import type { KitMeta } from "./base";
+import { declaredErrorStatuses } from "./declared-errors";
 
 type CallerName =
   | "anonymous"
@@ -584,6 +586,11 @@ describe("authorization matrix", () => {
             const seen = `${answer.status} ${answer.body.slice(0, 300)}`;
             if (expected === "allowed") {
               expect(ALLOWED_STATUSES.has(answer.status), seen).toBe(true);
+              // A domain error (404, 409, 412) must be one the procedure lists (meta.errors), as
+              // /api/openapi.json promises.
+              if (answer.status >= 400) {
+                expect(declaredErrorStatuses({ meta: proc.meta as KitMeta }), seen).toContain(answer.status);
+              }
             } else {
               expect({ status: answer.status, code: answer.code }, seen).toEqual({
                 status: STATUS[expected],

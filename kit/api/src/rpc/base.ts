@@ -5,6 +5,13 @@ import { z } from "zod";
 import type { KeyGrants, Permissions } from "../domains/auth/permissions";
 import type { RateLimitRuleName } from "./rate-limit-rules";
 
+/**
+ * The errors a procedure's own logic can answer (404, 409, 412, …). Those that follow from the rest
+ * of its declaration (401/403 from `access`; 400, 429, 500, 503 for all) are added for it
+ * (rpc/declared-errors.ts); each operation of /api/openapi.json lists exactly these.
+ */
+type DomainErrors = readonly ErrorCode[];
+
 /** Anyone may call it, signed in or not (an API key needs no grant). */
 interface PublicMeta {
   access: "public";
@@ -12,6 +19,7 @@ interface PublicMeta {
   keyGrant?: never;
   /** The rate-limit rule counted for each call; `default` when absent. */
   rateLimit?: RateLimitRuleName;
+  errors?: DomainErrors;
 }
 
 /** A signed-in, unbanned user (the default). */
@@ -26,6 +34,7 @@ interface UserMeta {
    */
   keyGrant: KeyGrants;
   rateLimit?: RateLimitRuleName;
+  errors?: DomainErrors;
 }
 
 export type KitMeta = PublicMeta | UserMeta;
@@ -35,8 +44,7 @@ export const validationIssue = z.object({
   message: z.string(),
 });
 
-// No meta yet: a procedure that never declares one is refused to keys and flagged by the contract check.
-export const base = oc.$meta<KitMeta>({} as KitMeta).errors({
+export const errorMap = {
   BAD_REQUEST: {
     status: 400,
     message: "The request is invalid.",
@@ -54,4 +62,9 @@ export const base = oc.$meta<KitMeta>({} as KitMeta).errors({
     message: "Too many requests; retry later.",
     data: z.object({ retryAfterSeconds: z.number().int().nonnegative() }).optional(),
   },
-});
+} as const;
+
+export type ErrorCode = keyof typeof errorMap;
+
+// No meta yet: a procedure that never declares one is refused to keys and flagged by the contract check.
+export const base = oc.$meta<KitMeta>({} as KitMeta).errors(errorMap);

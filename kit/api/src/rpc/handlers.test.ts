@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { implement } from "@orpc/server";
 import { z } from "zod";
+import { KitError } from "../errors";
 import { createLogger } from "../infra/log";
 import { base } from "./base";
 import type { RequestContext } from "./context";
@@ -20,6 +21,8 @@ const probeContract = {
     .output(z.object({ ok: z.literal(true) })),
   missing: base.route({ method: "GET", path: "/missing/{id}" }).input(z.object({ id: z.string() })),
   broken: base.route({ method: "GET", path: "/broken" }),
+  listed: base.route({ method: "GET", path: "/listed" }).meta({ access: "public", errors: ["CONFLICT"] }),
+  unlisted: base.route({ method: "GET", path: "/unlisted" }).meta({ access: "public" }),
 };
 const os = implement(probeContract).$context<RequestContext>();
 const probeRouter = os.router({
@@ -29,6 +32,12 @@ const probeRouter = os.router({
   }),
   broken: os.broken.handler(() => {
     throw new Error("connection to 10.0.0.5 refused for user kit_admin");
+  }),
+  listed: os.listed.handler(() => {
+    throw new KitError("CONFLICT", "Changed meanwhile.");
+  }),
+  unlisted: os.unlisted.handler(() => {
+    throw new KitError("CONFLICT", "Changed meanwhile.");
   }),
 });
 
@@ -117,5 +126,17 @@ describe("errors leaving the server", () => {
     expect(line?.procedure).toBe("broken");
     expect(line?.reqId).toBe("req-1");
     expect(JSON.stringify(line)).not.toContain("    at ");
+  });
+});
+
+describe("an error the procedure's contract does not list", () => {
+  test("still reaches the caller, and is logged for a developer to add to meta.errors", async () => {
+    const undeclared = () => logLines.filter((l) => l.msg === "procedure answered an error its contract does not list");
+    const before = undeclared().length;
+    expect((await rest("GET", "/listed")).status).toBe(409);
+    expect(undeclared().length).toBe(before);
+    const { status, body } = await rest("GET", "/unlisted");
+    expect({ status, code: body.code }).toEqual({ status: 409, code: "CONFLICT" });
+    expect(undeclared().slice(before)).toEqual([expect.objectContaining({ procedure: "unlisted", code: "CONFLICT" })]);
   });
 });

@@ -7,8 +7,9 @@ import type { StandardHandlerOptions } from "@orpc/server/standard";
 import type { z } from "zod";
 import { KitError } from "../errors";
 import { isDatabaseUnavailable } from "../infra/db";
-import type { base, validationIssue } from "./base";
+import type { base, KitMeta, validationIssue } from "./base";
 import type { RequestContext } from "./context";
+import { declaredErrors } from "./declared-errors";
 
 type Issue = z.infer<typeof validationIssue>;
 /** The codes every procedure declares (rpc/base.ts), so the typed client knows each one it can see. */
@@ -29,7 +30,7 @@ const logged = new WeakSet<object>();
 
 export const DATABASE_UNAVAILABLE_MESSAGE = "Kit's database cannot be reached right now; retry in a few seconds.";
 
-const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
+const shapeErrors: ClientInterceptor = async ({ context, path, procedure: definition, next }) => {
   const procedure = path.join(".");
   context.recordProcedure(procedure);
   try {
@@ -40,6 +41,11 @@ const shapeErrors: ClientInterceptor = async ({ context, path, next }) => {
       // id and the cause, which may say more than the caller is told.
       if (error.code === "SERVICE_UNAVAILABLE") {
         context.log.warn({ err: error, procedure }, "procedure answered 503");
+      }
+      // /api/openapi.json lists the procedure's declared errors only: an answer outside them is a
+      // gap in its contract's meta.errors, for a developer to close (the caller still gets it).
+      if (!declaredErrors({ meta: definition["~orpc"].meta as KitMeta }).includes(error.code)) {
+        context.log.warn({ procedure, code: error.code }, "procedure answered an error its contract does not list");
       }
       const data = error.issues ? { issues: error.issues } : undefined;
       // Typed so that a KitError code missing from the shared error map fails to compile.

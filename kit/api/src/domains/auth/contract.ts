@@ -80,12 +80,17 @@ export const authContract = {
           tags: ["me"],
           summary: "Link a wallet by signing a SIWE message",
         })
-        .meta({ access: "user", keyGrant: { wallets: ["link"] }, rateLimit: "me.wallets" })
+        .meta({ access: "user", keyGrant: { wallets: ["link"] }, rateLimit: "me.wallets", errors: ["CONFLICT"] })
         .input(linkWalletInput)
         .output(wallet),
       unlink: base
         .route({ method: "DELETE", path: "/me/wallets/{address}", tags: ["me"], summary: "Unlink one of your wallets" })
-        .meta({ access: "user", keyGrant: { wallets: ["unlink"] }, rateLimit: "me.wallets" })
+        .meta({
+          access: "user",
+          keyGrant: { wallets: ["unlink"] },
+          rateLimit: "me.wallets",
+          errors: ["NOT_FOUND", "PRECONDITION_FAILED"],
+        })
         .input(z.object({ address }))
         .output(z.object({ unlinked: z.literal(true) })),
     },
@@ -98,7 +103,13 @@ export const authContract = {
       .output(usersPage),
     setRole: base
       .route({ method: "PUT", path: "/users/{id}/role", tags: ["users"], summary: "Change a user's role (admin)" })
-      .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })
+      .meta({
+        access: "user",
+        permission: usersManage,
+        keyGrant: usersManage,
+        rateLimit: "users.manage",
+        errors: ["NOT_FOUND", "PRECONDITION_FAILED"],
+      })
       .input(z.object({ id: userId, role: roleName }))
       .output(userView),
     ban: base
@@ -108,7 +119,13 @@ export const authContract = {
         tags: ["users"],
         summary: "Ban a user, end their sessions and disable their API keys (admin)",
       })
-      .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })
+      .meta({
+        access: "user",
+        permission: usersManage,
+        keyGrant: usersManage,
+        rateLimit: "users.manage",
+        errors: ["NOT_FOUND", "PRECONDITION_FAILED"],
+      })
       .input(
         z.object({
           id: userId,
@@ -124,7 +141,13 @@ export const authContract = {
       .output(userView),
     unban: base
       .route({ method: "POST", path: "/users/{id}/unban", tags: ["users"], summary: "Lift a ban (admin)" })
-      .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })
+      .meta({
+        access: "user",
+        permission: usersManage,
+        keyGrant: usersManage,
+        rateLimit: "users.manage",
+        errors: ["NOT_FOUND"],
+      })
       .input(z.object({ id: userId }))
       .output(userView),
     revokeSessions: base
@@ -134,7 +157,13 @@ export const authContract = {
         tags: ["users"],
         summary: "End all of a user's sessions and disable their API keys (admin)",
       })
-      .meta({ access: "user", permission: usersManage, keyGrant: usersManage, rateLimit: "users.manage" })
+      .meta({
+        access: "user",
+        permission: usersManage,
+        keyGrant: usersManage,
+        rateLimit: "users.manage",
+        errors: ["NOT_FOUND"],
+      })
       .input(z.object({ id: userId }))
       .output(
         z.object({

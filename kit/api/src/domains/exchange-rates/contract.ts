@@ -129,17 +129,17 @@ export const fxContract = {
     .output(z.object({ items: z.array(currency) })),
   latest: base
     .route({ method: "GET", path: "/fx/rates/{base}", tags, summary: "The latest rate from a base to every currency" })
-    .meta({ access: "user", keyGrant: read })
+    .meta({ access: "user", keyGrant: read, errors: ["NOT_FOUND"] })
     .input(z.object({ base: fxCurrency("base") }))
     .output(z.object({ base: z.string(), rates: z.array(fxRate) })),
   rate: base
     .route({ method: "GET", path: "/fx/rates/{base}/{quote}", tags, summary: "The latest rate of a pair" })
-    .meta({ access: "user", keyGrant: read })
+    .meta({ access: "user", keyGrant: read, errors: ["NOT_FOUND"] })
     .input(pair)
     .output(fxRate),
   convert: base
     .route({ method: "GET", path: "/fx/convert", tags, summary: "Convert an amount exactly" })
-    .meta({ access: "user", keyGrant: read })
+    .meta({ access: "user", keyGrant: read, errors: ["NOT_FOUND"] })
     .input(
       z.object({
         from: fxCurrency("from"),

@@ -117,7 +117,7 @@ export const applicantContract = {
         tags: ["kyc"],
         summary: "Save your draft (starts one if you have none open); fields left out are cleared",
       })
-      .meta({ permission: submit, keyGrant: submit })
+      .meta({ permission: submit, keyGrant: submit, errors: ["CONFLICT"] })
       .input(saveApplicationInput)
       .output(application),
     submit: base
@@ -127,7 +127,7 @@ export const applicantContract = {
         tags: ["kyc"],
         summary: "Send your application for review",
       })
-      .meta({ permission: submit, keyGrant: submit })
+      .meta({ permission: submit, keyGrant: submit, errors: ["CONFLICT", "PRECONDITION_FAILED"] })
       // The body is optional: a plain POST submits whatever version is current.
       .input(z.object({ version: z.number().int().positive().optional() }).optional())
       .output(application),
@@ -144,7 +144,12 @@ export const applicantContract = {
         tags: ["kyc"],
         summary: "Start a document upload: returns a presigned PUT URL valid 15 minutes",
       })
-      .meta({ permission: submit, keyGrant: submit, rateLimit: "kyc.uploads" })
+      .meta({
+        permission: submit,
+        keyGrant: submit,
+        rateLimit: "kyc.uploads",
+        errors: ["CONFLICT", "PRECONDITION_FAILED"],
+      })
       .input(createUploadInput)
       .output(createdUpload),
     confirm: base
@@ -154,7 +159,12 @@ export const applicantContract = {
         tags: ["kyc"],
         summary: "Check the uploaded file against what was declared (size, type, SHA-256)",
       })
-      .meta({ permission: submit, keyGrant: submit, rateLimit: "kyc.uploads" })
+      .meta({
+        permission: submit,
+        keyGrant: submit,
+        rateLimit: "kyc.uploads",
+        errors: ["NOT_FOUND", "CONFLICT", "PRECONDITION_FAILED"],
+      })
       .input(documentIdInput)
       .output(kycDocument),
     remove: base
@@ -164,7 +174,7 @@ export const applicantContract = {
         tags: ["kyc"],
         summary: "Remove a document while the application is editable",
       })
-      .meta({ permission: submit, keyGrant: submit })
+      .meta({ permission: submit, keyGrant: submit, errors: ["NOT_FOUND", "CONFLICT"] })
       .input(documentIdInput)
       .output(z.object({ id: z.string() })),
     downloadUrl: base
@@ -174,7 +184,12 @@ export const applicantContract = {
         tags: ["kyc"],
         summary: "A download URL for one of your documents, valid 15 minutes",
       })
-      .meta({ permission: submit, keyGrant: readOwn, rateLimit: "kyc.document-urls" })
+      .meta({
+        permission: submit,
+        keyGrant: readOwn,
+        rateLimit: "kyc.document-urls",
+        errors: ["NOT_FOUND", "PRECONDITION_FAILED"],
+      })
       .input(documentIdInput)
       .output(downloadUrl),
   },

@@ -20,7 +20,7 @@ export const onchainContract = {
       tags: ["kyc onchain"],
       summary: "Queue a failed on-chain registration (or revocation) of a wallet again",
     })
-    .meta({ permission: manageOnchain, keyGrant: manageOnchain })
+    .meta({ permission: manageOnchain, keyGrant: manageOnchain, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(z.object({ wallet: evmAddress("wallet") }))
     .output(onchainRegistration),
   liftFreeze: base
@@ -30,7 +30,7 @@ export const onchainContract = {
       tags: ["kyc onchain"],
       summary: "Lift the freeze a sanctions or fraud revocation put on the applicant's wallets (with a reason)",
     })
-    .meta({ permission: liftFreezes, keyGrant: liftFreezes })
+    .meta({ permission: liftFreezes, keyGrant: liftFreezes, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(liftFreezeInput)
     .output(freezes),
 };

@@ -121,7 +121,7 @@ export const reviewContract = {
       tags: ["kyc review"],
       summary: "One application with its documents and history; every call is logged",
     })
-    .meta({ permission: review, keyGrant: review, rateLimit: "kyc.application-reads" })
+    .meta({ permission: review, keyGrant: review, rateLimit: "kyc.application-reads", errors: ["NOT_FOUND"] })
     .input(applicationIdInput)
     .output(reviewDetail),
   claim: base
@@ -132,7 +132,12 @@ export const reviewContract = {
       summary: "Take a submitted application into review (it is then yours to decide); every call is logged",
     })
     // Claiming one's own claim again answers the application: it counts as a read.
-    .meta({ permission: review, keyGrant: review, rateLimit: "kyc.application-reads" })
+    .meta({
+      permission: review,
+      keyGrant: review,
+      rateLimit: "kyc.application-reads",
+      errors: ["NOT_FOUND", "CONFLICT"],
+    })
     .input(applicationIdInput)
     .output(application),
   decide: base
@@ -142,7 +147,7 @@ export const reviewContract = {
       tags: ["kyc review"],
       summary: "Approve, reject, or request changes on an application you have claimed",
     })
-    .meta({ permission: decide, keyGrant: decide })
+    .meta({ permission: decide, keyGrant: decide, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(decideInput)
     .output(application),
   revoke: base
@@ -153,7 +158,7 @@ export const reviewContract = {
       summary:
         "Revoke an approval (e.g. sanctions hit, forged document found later); sanctions or fraud also freezes the applicant's wallets",
     })
-    .meta({ permission: decide, keyGrant: decide })
+    .meta({ permission: decide, keyGrant: decide, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(revokeInput)
     .output(application),
   documentUrl: base
@@ -163,7 +168,12 @@ export const reviewContract = {
       tags: ["kyc review"],
       summary: "A download URL for any applicant's document, valid 15 minutes; every call is logged",
     })
-    .meta({ permission: readAnyDocument, keyGrant: readAnyDocument, rateLimit: "kyc.document-urls" })
+    .meta({
+      permission: readAnyDocument,
+      keyGrant: readAnyDocument,
+      rateLimit: "kyc.document-urls",
+      errors: ["NOT_FOUND", "PRECONDITION_FAILED"],
+    })
     .input(z.object({ documentId: id("document") }))
     .output(downloadUrl),
   events: base

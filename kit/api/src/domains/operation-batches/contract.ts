@@ -78,7 +78,7 @@ export const batchesContract = {
       summary:
         "Start a CSV batch of mints or freezes: a presigned PUT for the file (text/csv, its size and SHA-256 as declared), valid 15 minutes",
     })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND", "PRECONDITION_FAILED"] })
     .input(createBatchInput)
     .output(
       z.object({
@@ -99,7 +99,7 @@ export const batchesContract = {
         "After the upload: validate every line, then (all valid) queue one operation per chunk; again: the same batch",
       successStatus: 202,
     })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND", "PRECONDITION_FAILED"] })
     .input(batchIdInput)
     .output(batchView),
   get: base
@@ -109,7 +109,7 @@ export const batchesContract = {
       tags,
       summary: "A batch: status, errors by line number, the operations of its chunks",
     })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND"] })
     .input(batchIdInput)
     .output(batchView),
 };

@@ -124,7 +124,7 @@ const operate = { permission: { tokens: ["operate" as const] }, keyGrant: { toke
 const op = (path: string, summary: string) =>
   base
     .route({ method: "POST", path: `/tokens/{address}/operations/${path}`, tags, summary, successStatus: 202 })
-    .meta(operate);
+    .meta({ ...operate, errors: ["NOT_FOUND", "CONFLICT", "PRECONDITION_FAILED"] });
 
 export const operationsContract = {
   mint: op(
@@ -155,7 +155,7 @@ export const operationsContract = {
     .output(accepted),
   list: base
     .route({ method: "GET", path: "/tokens/{address}/operations", tags, summary: "A token's operations, newest first" })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND"] })
     .input(listOperationsInput)
     .output(operationPage),
   awaitingMyApproval: base
@@ -176,12 +176,12 @@ export const operationsContract = {
       tags,
       summary: "A token's operations as server-sent events, each time its status changes (from the moment you connect)",
     })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND"] })
     .input(z.object({ address: evmAddress("address") }))
     .output(eventIterator(operationView)),
   get: base
     .route({ method: "GET", path: "/token-operations/{id}", tags, summary: "One operation and its status history" })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND"] })
     .input(operationIdInput)
     .output(operationView.extend({ history: z.array(historyEntry) })),
   approve: base
@@ -191,7 +191,7 @@ export const operationsContract = {
       tags,
       summary: "Approve an operation awaiting a second person (not your own), with a reason",
     })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(decisionInput)
     .output(accepted),
   reject: base
@@ -201,7 +201,7 @@ export const operationsContract = {
       tags,
       summary: "Refuse an operation, with a reason",
     })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(decisionInput)
     .output(accepted),
   policy: {
@@ -212,7 +212,7 @@ export const operationsContract = {
         tags,
         summary: "Which operations need approval",
       })
-      .meta(operate)
+      .meta({ ...operate, errors: ["NOT_FOUND"] })
       .input(z.object({ address: evmAddress("address") }))
       .output(policyView),
     set: base
@@ -222,7 +222,7 @@ export const operationsContract = {
         tags,
         summary: "Set which operations need approval",
       })
-      .meta(operate)
+      .meta({ ...operate, errors: ["NOT_FOUND"] })
       .input(setPolicyInput)
       .output(policyView),
   },
@@ -241,7 +241,7 @@ export const grantsContract = {
     .output(z.object({ items: z.array(myGrantView), nextCursor: z.string().nullable() })),
   list: base
     .route({ method: "GET", path: "/tokens/{address}/grants", tags, summary: "The users who may service a token" })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND"] })
     .input(z.object({ address: evmAddress("address") }))
     .output(z.object({ items: z.array(grantView) })),
   add: base
@@ -251,12 +251,12 @@ export const grantsContract = {
       tags,
       summary: "Let an issuer service a token (admins, or an issuer already granted on it)",
     })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND"] })
     .input(grantInput)
     .output(grantView),
   remove: base
     .route({ method: "DELETE", path: "/tokens/{address}/grants/{userId}", tags, summary: "Take a user's grant away" })
-    .meta(operate)
+    .meta({ ...operate, errors: ["NOT_FOUND"] })
     .input(grantInput)
     .output(z.object({ removed: z.boolean() })),
 };

@@ -127,7 +127,7 @@ export const settingsContract = {
     .output(userSettings),
   update: base
     .route({ method: "PATCH", path: "/settings", tags: ["settings"], summary: "Change some of your settings" })
-    .meta({ access: "user", keyGrant: write })
+    .meta({ access: "user", keyGrant: write, errors: ["NOT_FOUND"] })
     .input(updateUserSettingsInput)
     .output(userSettings),
   notifications: {

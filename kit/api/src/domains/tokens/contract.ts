@@ -383,7 +383,7 @@ export const tokensContract = {
       tags,
       summary: "One token: name, symbol, decimals, total supply and paused from the chain, plus its metadata",
     })
-    .meta({ access: "public" })
+    .meta({ access: "public", errors: ["NOT_FOUND"] })
     .input(tokenAddressInput)
     .output(tokenDetail),
   holders: base
@@ -393,12 +393,12 @@ export const tokensContract = {
       tags,
       summary: "Holders by balance, largest first (ties by address)",
     })
-    .meta({ keyGrant: read })
+    .meta({ keyGrant: read, errors: ["NOT_FOUND"] })
     .input(pageInput)
     .output(holderPage),
   transfers: base
     .route({ method: "GET", path: "/tokens/{address}/transfers", tags, summary: "Transfers, newest first" })
-    .meta({ keyGrant: read })
+    .meta({ keyGrant: read, errors: ["NOT_FOUND"] })
     .input(pageInput)
     .output(transferPage),
   events: base
@@ -408,7 +408,7 @@ export const tokensContract = {
       tags,
       summary: "Live transfers of a token as server-sent events (from the moment you connect)",
     })
-    .meta({ keyGrant: read })
+    .meta({ keyGrant: read, errors: ["NOT_FOUND"] })
     .input(tokenAddressInput)
     .output(eventIterator(tokenStreamEvent)),
   transferCheck: base
@@ -419,13 +419,13 @@ export const tokensContract = {
       summary:
         "Would a holder's transfer go through now? The chain's verdict, with every reason in words (what Kit knows of a party only for that party, the token's issuers and KYC reviewers)",
     })
-    .meta({ keyGrant: read, rateLimit: "tokens.transfer-check" })
+    .meta({ keyGrant: read, rateLimit: "tokens.transfer-check", errors: ["NOT_FOUND", "PRECONDITION_FAILED"] })
     .input(transferCheckInput)
     .output(transferCheck),
   metadata: {
     get: base
       .route({ method: "GET", path: "/tokens/{address}/metadata", tags, summary: "A token's off-chain metadata" })
-      .meta({ access: "public" })
+      .meta({ access: "public", errors: ["NOT_FOUND"] })
       .input(tokenAddressInput)
       .output(tokenMetadata),
     update: base
@@ -436,7 +436,7 @@ export const tokensContract = {
         summary:
           "Set a token's metadata (its agents and owner on chain, or an admin); fields left out keep their value; ISIN and asset class are fixed once set",
       })
-      .meta({ permission: manage, keyGrant: manage })
+      .meta({ permission: manage, keyGrant: manage, errors: ["NOT_FOUND", "CONFLICT"] })
       .input(updateMetadataInput)
       .output(tokenMetadata),
     createLogoUpload: base
@@ -446,7 +446,7 @@ export const tokensContract = {
         tags,
         summary: "Start a logo upload (PNG or JPEG, at most 1 MiB): a presigned PUT URL valid 15 minutes",
       })
-      .meta({ permission: manage, keyGrant: manage })
+      .meta({ permission: manage, keyGrant: manage, errors: ["NOT_FOUND"] })
       .input(createLogoUploadInput)
       .output(logoUpload),
   },

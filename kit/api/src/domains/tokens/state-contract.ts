@@ -67,7 +67,7 @@ export const tokenStateContract = {
       tags,
       summary: "Wallets in the token's identity registry, by wallet (its issuers and admins)",
     })
-    .meta({ permission: operate, keyGrant: read })
+    .meta({ permission: operate, keyGrant: read, errors: ["NOT_FOUND"] })
     .input(pageInput)
     .output(page(registration)),
   stateHistory: base
@@ -77,7 +77,7 @@ export const tokenStateContract = {
       tags,
       summary: "Pauses, unpauses, freezes and partial freezes of a token, newest first (its issuers and admins)",
     })
-    .meta({ permission: operate, keyGrant: read })
+    .meta({ permission: operate, keyGrant: read, errors: ["NOT_FOUND"] })
     .input(pageInput)
     .output(page(stateEvent)),
   frozenHolders: base
@@ -87,7 +87,7 @@ export const tokenStateContract = {
       tags,
       summary: "Wallets frozen, or with part of their balance frozen, on a token, by address (its issuers and admins)",
     })
-    .meta({ permission: operate, keyGrant: read })
+    .meta({ permission: operate, keyGrant: read, errors: ["NOT_FOUND"] })
     .input(pageInput)
     .output(page(frozenHolder)),
 };
