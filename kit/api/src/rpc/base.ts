@@ -2,8 +2,8 @@
 // and the access metadata one middleware enforces (rpc/access.ts).
 import { oc } from "@orpc/contract";
 import { z } from "zod";
-import type { KeyGrants, Permissions } from "../domains/auth/permissions";
-import type { RateLimitRuleName } from "./rate-limit-rules";
+import type { KeyGrants, Permissions } from "../domains/auth/permission-statements";
+import type { RateLimitRuleName } from "./rate-limit-names";
 
 /** Anyone may call it, signed in or not (an API key needs no grant). */
 interface PublicMeta {
