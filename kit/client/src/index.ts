@@ -15,8 +15,12 @@ export { consumeEventIterator, isDefinedError, ORPCError, safe } from "@orpc/cli
 /** What `fetch` Kit's client calls: the platform's by default, or a wrapper (tests, cookie jars, retries). */
 export type KitFetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
 
-/** Headers added to every call (RPC and auth), e.g. `{ authorization: "Bearer …" }` or `{ "x-api-key": "kit_…" }`. */
-export type KitHeaders = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
+/**
+ * Headers added to every call (RPC and auth), e.g. `{ authorization: "Bearer …" }` or `{ "x-api-key": "kit_…" }`.
+ * A header whose value is `undefined` is not sent: `() => ({ authorization: token && \`Bearer ${token}\` })`.
+ */
+export type KitHeaders = KitHeadersInit | (() => KitHeadersInit | Promise<KitHeadersInit>);
+export type KitHeadersInit = HeadersInit | Record<string, string | undefined>;
 
 export interface KitClientOptions {
   /** Where Kit answers, e.g. `https://kit.example.com` (no trailing path): RPC is `/rpc`, auth `/api/auth`. */
@@ -91,7 +95,7 @@ function createKitFetch(options: KitClientOptions): KitFetch {
     });
     const extra = typeof options.headers === "function" ? await options.headers() : options.headers;
     // A header set on the call itself wins over the client-wide ones.
-    new Headers(extra).forEach((value, name) => {
+    new Headers(definedHeaders(extra)).forEach((value, name) => {
       if (!headers.has(name)) headers.set(name, value);
     });
     // Kit refuses a cookie request that changes something without a trusted Origin (better-auth and
@@ -101,4 +105,9 @@ function createKitFetch(options: KitClientOptions): KitFetch {
     if (kitOrigin && !headers.has("origin")) headers.set("origin", kitOrigin);
     return fetchImpl(input, { ...init, headers, credentials: options.credentials ?? init?.credentials ?? "include" });
   };
+}
+
+function definedHeaders(init: KitHeadersInit | undefined): HeadersInit | undefined {
+  if (init === undefined || init instanceof Headers || Array.isArray(init)) return init;
+  return Object.entries(init).filter((entry): entry is [string, string] => entry[1] !== undefined);
 }
