@@ -36,11 +36,22 @@ async function run(command: string[], cwd: string, timeoutMs = 180_000): Promise
   return stdout;
 }
 
-/** Builds the client when dist/ is missing or older than its source (CI builds before testing). */
+/** The newest change to a source file under `dir` (the client's declarations inline the api's contract). */
+function newestSource(dir: string): number {
+  return Math.max(
+    0,
+    ...readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((path) => path.endsWith(".ts") && !path.endsWith(".test.ts"))
+      .map((path) => statSync(join(dir, path)).mtimeMs),
+  );
+}
+
+/** Builds the client when dist/ is missing or older than its source or the api's (CI builds first). */
 async function ensureBuilt() {
   const dts = join(CLIENT, "dist", "index.d.ts");
   const built = existsSync(dts) ? statSync(dts).mtimeMs : 0;
-  if (built < statSync(join(CLIENT, "src", "index.ts")).mtimeMs) await run(["bun", "run", "build"], CLIENT, 300_000);
+  const source = Math.max(newestSource(join(CLIENT, "src")), newestSource(join(CLIENT, "..", "api", "src")));
+  if (built < source) await run(["bun", "run", "build"], CLIENT, 300_000);
 }
 
 /** The ```ts and ```tsx blocks of a markdown file. */
