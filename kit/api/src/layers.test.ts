@@ -121,11 +121,8 @@ function importGraph(entry: string): Map<string, string[]> {
         (path) => existsSync(path) && path.endsWith(".ts"),
       );
       // An import the walk cannot follow (a JSON file, a typo) is a finding, not a silent gap.
-      graph.set(`${base} (unresolved)`, []);
-      if (target) {
-        graph.delete(`${base} (unresolved)`);
-        visit(target);
-      }
+      if (target) visit(target);
+      else graph.set(`${base} (unresolved)`, []);
     }
   };
   visit(entry);
