@@ -15,7 +15,7 @@
 // explore other streams with BAD_INPUT_SEED=<n>, more runs with BAD_INPUT_RUNS=<n>, and print
 // request counts with BAD_INPUT_REPORT=1.
 import { describe, expect, test } from "bun:test";
-import { RATE_LIMIT_RULE_NAMES } from "../src/rpc/rate-limit-rules";
+import { RATE_LIMIT_RULE_NAMES } from "../src/rpc/rate-limit-names";
 import {
   CONCURRENCY,
   describeOutcome,

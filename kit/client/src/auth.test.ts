@@ -3,8 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
-import { DAPP_ORIGIN, startKit } from "../test/kit";
-import { isDefinedError, safe } from "./index";
+import { CookieJar, DAPP_ORIGIN, startKit } from "../test/kit";
+import { createKitClient, isDefinedError, safe } from "./index";
 
 const kit = await startKit();
 const CHAIN_ID = 31337;
@@ -51,6 +51,40 @@ describe("e-mail and password (cookie)", () => {
     const { error: signInError } = await dapp.auth.signIn.email({ email, password });
     expect(signInError).toBeNull();
     expect((await dapp.rpc.me.get()).user.email).toBe(email);
+  });
+
+  test("a cookie client that is not a browser sends Kit's own origin, as better-auth requires of cookie requests", async () => {
+    // A server keeping a user's session: no browser, so no Origin unless the client sends one. (The
+    // test Kit runs with NODE_ENV=test, where better-auth skips its origin check: what is sent is
+    // checked here, on the way out.)
+    const cookies = new CookieJar();
+    const origins: (string | null)[] = [];
+    const server = createKitClient({
+      baseUrl: kit.baseUrl,
+      fetch: (input, init) => {
+        origins.push(new Headers(init?.headers).get("origin"));
+        return cookies.fetch(input, init);
+      },
+    });
+    const email = newEmail();
+    await server.auth.signUp.email({ email, password, name: "Sam Server" });
+    expect((await server.auth.signIn.email({ email, password })).error).toBeNull();
+    expect((await server.rpc.me.get()).authenticatedWith).toBe("session");
+    expect((await server.auth.signOut()).error).toBeNull();
+    expect(cookies.has("session_token")).toBe(false);
+    expect(origins.length).toBe(4);
+    expect(new Set(origins)).toEqual(new Set([new URL(kit.baseUrl).origin]));
+    // An origin the caller names wins.
+    const named = createKitClient({
+      baseUrl: kit.baseUrl,
+      headers: { origin: DAPP_ORIGIN },
+      fetch: (input, init) => {
+        origins.push(new Headers(init?.headers).get("origin"));
+        return fetch(input, init);
+      },
+    });
+    await named.rpc.fx.currencies();
+    expect(origins.at(-1)).toBe(DAPP_ORIGIN);
   });
 
   test("a wrong password is refused by better-auth with its own error", async () => {

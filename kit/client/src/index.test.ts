@@ -47,3 +47,20 @@ test("a header set on the call wins over the client's; credentials can be turned
   expect(calls[0]?.headers.get("x-trace")).toBe("call");
   expect(calls[0]?.credentials).toBe("omit");
 });
+
+test("a header whose value is undefined is not sent (a bearer token not there yet)", async () => {
+  const { calls, fetch } = recordingFetch();
+  let token: string | undefined;
+  const kit = createKitClient({
+    baseUrl: "https://kit.example.com",
+    fetch,
+    headers: () => ({ authorization: token ? `Bearer ${token}` : undefined, "x-trace": "client" }),
+  });
+  await kit.rpc.system.info().catch(() => {});
+  token = "abc";
+  await kit.rpc.system.info().catch(() => {});
+  expect(calls.map((c) => c.headers.get("authorization"))).toEqual([null, "Bearer abc"]);
+  expect(calls[0]?.headers.get("x-trace")).toBe("client");
+  // Not a browser here: Kit's own origin goes along, as better-auth wants of cookie requests.
+  expect(calls.map((c) => c.headers.get("origin"))).toEqual(["https://kit.example.com", "https://kit.example.com"]);
+});

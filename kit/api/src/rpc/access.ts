@@ -1,6 +1,7 @@
 // The one middleware every procedure runs through: who is calling, may they, and within limits?
 import { ORPCError } from "@orpc/server";
-import { type KeyGrants, keyGrants, type Permissions, roleGrants } from "../domains/auth/permissions";
+import type { KeyGrants, Permissions } from "../domains/auth/permission-statements";
+import { keyGrants, roleGrants } from "../domains/auth/permissions";
 import { type Caller, resolveCaller } from "../domains/auth/session";
 import { setRateLimitHeaders } from "../infra/rate-limiter";
 import type { KitMeta } from "./base";

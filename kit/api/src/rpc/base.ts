@@ -2,8 +2,8 @@
 // and the access metadata one middleware enforces (rpc/access.ts).
 import { oc } from "@orpc/contract";
 import { z } from "zod";
-import type { KeyGrants, Permissions } from "../domains/auth/permissions";
-import type { RateLimitRuleName } from "./rate-limit-rules";
+import type { KeyGrants, Permissions } from "../domains/auth/permission-statements";
+import type { RateLimitRuleName } from "./rate-limit-names";
 
 /**
  * The errors a procedure's own logic can answer (404, 409, 412, …). Those that follow from the rest
@@ -44,12 +44,27 @@ export const validationIssue = z.object({
   message: z.string(),
 });
 
-export const errorMap = {
-  BAD_REQUEST: {
-    status: 400,
-    message: "The request is invalid.",
-    data: z.object({ issues: z.array(validationIssue) }).optional(),
-  },
+const badRequestData = z.object({ issues: z.array(validationIssue) }).optional();
+const tooManyRequestsData = z.object({ retryAfterSeconds: z.number().int().nonnegative() }).optional();
+
+/**
+ * The error map every procedure shares. Named, so that declaration files (the typed client's) refer
+ * to it once instead of repeating it in every procedure's type.
+ * @public
+ */
+export type KitErrorMap = {
+  BAD_REQUEST: { status: number; message: string; data: typeof badRequestData };
+  UNAUTHORIZED: { status: number; message: string };
+  FORBIDDEN: { status: number; message: string };
+  NOT_FOUND: { status: number; message: string };
+  CONFLICT: { status: number; message: string };
+  PRECONDITION_FAILED: { status: number; message: string };
+  SERVICE_UNAVAILABLE: { status: number; message: string };
+  TOO_MANY_REQUESTS: { status: number; message: string; data: typeof tooManyRequestsData };
+};
+
+export const errorMap: KitErrorMap = {
+  BAD_REQUEST: { status: 400, message: "The request is invalid.", data: badRequestData },
   UNAUTHORIZED: { status: 401, message: "Sign in to continue." },
   FORBIDDEN: { status: 403, message: "You are not allowed to do this." },
   NOT_FOUND: { status: 404, message: "Not found." },
@@ -57,14 +72,10 @@ export const errorMap = {
   PRECONDITION_FAILED: { status: 412, message: "A precondition for this action is not met." },
   // A dependency outage during an action that must not half-happen (e.g. a ban while Redis is down).
   SERVICE_UNAVAILABLE: { status: 503, message: "A service Kit depends on is unavailable; retry shortly." },
-  TOO_MANY_REQUESTS: {
-    status: 429,
-    message: "Too many requests; retry later.",
-    data: z.object({ retryAfterSeconds: z.number().int().nonnegative() }).optional(),
-  },
-} as const;
+  TOO_MANY_REQUESTS: { status: 429, message: "Too many requests; retry later.", data: tooManyRequestsData },
+};
 
-export type ErrorCode = keyof typeof errorMap;
+export type ErrorCode = keyof KitErrorMap;
 
 // No meta yet: a procedure that never declares one is refused to keys and flagged by the contract check.
 export const base = oc.$meta<KitMeta>({} as KitMeta).errors(errorMap);

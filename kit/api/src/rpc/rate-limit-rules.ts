@@ -2,6 +2,7 @@
 // RATE_LIMITS overrides limits per rule without a code change.
 import { ConfigError } from "../config";
 import type { RateLimitRule } from "../infra/rate-limiter";
+import { RATE_LIMIT_RULE_NAMES, type RateLimitRuleName } from "./rate-limit-names";
 
 const rules = {
   /** Every procedure without a rule of its own. */
@@ -32,10 +33,7 @@ const rules = {
   "auth.sign-in.account": { limit: 30, windowSeconds: 15 * 60 },
   /** SIWE sign-ins of one wallet that carried a nonce Kit issued and the wallet's own signature. */
   "auth.siwe.account": { limit: 10, windowSeconds: 15 * 60 },
-} satisfies Record<string, Omit<RateLimitRule, "name">>;
-
-export type RateLimitRuleName = keyof typeof rules;
-export const RATE_LIMIT_RULE_NAMES = Object.keys(rules) as RateLimitRuleName[];
+} satisfies Record<RateLimitRuleName, Omit<RateLimitRule, "name">>;
 
 export type RateLimitRules = Record<RateLimitRuleName, RateLimitRule>;
 

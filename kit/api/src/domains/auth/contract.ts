@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { evmAddress, isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { ROLE_NAMES } from "./permissions";
+import { ROLE_NAMES } from "./permission-statements";
 
 const address = evmAddress("address").meta({ description: "EVM address (any case); stored checksummed" });
 const userId = z.string().min(1).max(64).meta({ description: "User id" });

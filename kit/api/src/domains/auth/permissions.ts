@@ -1,30 +1,24 @@
 // Roles and what each may do, as better-auth access-control statements (subject: actions).
 import { createAccessControl } from "better-auth/plugins/access";
-import { defaultStatements } from "better-auth/plugins/admin/access";
+import type { defaultStatements } from "better-auth/plugins/admin/access";
+import {
+  adminStatements,
+  type KeyGrants,
+  keyStatements,
+  kitStatements,
+  type Permissions,
+  ROLE_NAMES,
+  type RoleName,
+} from "./permission-statements";
 
-const statements = {
-  // better-auth's admin plugin checks these on its own endpoints (/api/auth/admin/*).
-  ...defaultStatements,
-  // manage_onchain: re-queue Kit's on-chain eligibility work (signed with Kit's keys, paid in gas).
-  // lift_freeze: undo a sanctions or fraud freeze — a compliance decision, not an operation, so an
-  // operations key that may re-queue jobs cannot also release a sanctioned investor's tokens.
-  kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze"],
-  documents: ["read_any"],
-  settings: ["manage_system"],
-  fx: ["manage"],
-  // manage: a token's metadata; create and operate: tokenize and service tokens (each token also
-  // needs a grant of its own, domains/operations/grants.ts).
-  tokens: ["manage", "create", "operate"],
-  users: ["manage"],
-} as const;
+// better-auth's admin plugin checks its statements on its own endpoints (/api/auth/admin/*). The copy
+// must be the plugin's list exactly: this annotation fails to compile when the two differ.
+const statements: typeof defaultStatements & typeof kitStatements = { ...adminStatements, ...kitStatements };
 
 export const ac = createAccessControl(statements);
 
-export const ROLE_NAMES = ["investor", "issuer", "kyc_reviewer", "admin"] as const;
-export type RoleName = (typeof ROLE_NAMES)[number];
-
-type Statements = typeof statements;
-export type Permissions = { [S in keyof Statements]?: Statements[S][number][] };
+// The role names live with the statements (the contract lists them); the server's modules take them from here.
+export { ROLE_NAMES, type RoleName } from "./permission-statements";
 
 /** The grants, in one table; `roles` below is built from it and `me.get` reports it. */
 export const grants: Record<RoleName, Permissions> = {
@@ -51,28 +45,6 @@ export const roles = {
   kyc_reviewer: ac.newRole(grants.kyc_reviewer),
   admin: ac.newRole(grants.admin),
 };
-
-/**
- * What an API key may be granted, subject: actions. A key is an allow-list over every procedure:
- * each non-public procedure names the grant a key must carry (`keyGrant` in its contract), and a
- * call made with a key needs that grant in the key as well as the procedure's permission in the
- * owner's role. Reads and writes are separate grants. `wallets: link` adds a way to sign in as the
- * owner: a key holding it is as good as the account.
- */
-export const keyStatements = {
-  me: ["read"],
-  wallets: ["read", "link", "unlink"],
-  portfolio: ["read"],
-  settings: ["read", "write", "read_system", "manage_system"],
-  fx: ["read", "manage"],
-  kyc: ["read", "submit", "review", "decide", "manage_onchain", "lift_freeze"],
-  documents: ["read_any"],
-  tokens: ["read", "manage", "create", "operate"],
-  users: ["read", "manage"],
-} as const;
-
-type KeyStatements = typeof keyStatements;
-export type KeyGrants = { [S in keyof KeyStatements]?: KeyStatements[S][number][] };
 
 /** True when every action of `required` is in `granted` (a key's stored grants: any shape). */
 export function keyGrants(granted: Record<string, unknown> | null | undefined, required: KeyGrants): boolean {

@@ -174,7 +174,11 @@ export const createTokenContract = {
         "Create a token (bond, equity, fund or deposit) with its compliance rules: 202 with the creation operation, deployed by Kit's agent",
       successStatus: 202,
     })
-    .meta({ permission: { tokens: ["create"] }, keyGrant: { tokens: ["create"] } })
+    .meta({
+      permission: { tokens: ["create"] },
+      keyGrant: { tokens: ["create"] },
+      errors: ["CONFLICT", "PRECONDITION_FAILED"],
+    })
     .input(createTokenInput)
     .output(accepted),
 };
