@@ -24,17 +24,12 @@ export interface RecoveryCheckDeps {
   queries: Pick<DomainQueries, "kycStanding" | "walletRegistration">;
 }
 
-const agents = new WeakMap<object, Promise<Address>>();
-
-/** Kit's chain agent's address (the key is never needed here); remembered per config. */
-function agentAddress(config: Pick<Config, "chain">, client: Chain): Promise<Address> {
-  let address = agents.get(config);
-  if (!address) {
-    address = isAnvil(client).then((onAnvil) => chainAccounts(config, onAnvil).agent.address);
-    agents.set(config, address);
-    address.catch(() => agents.delete(config));
-  }
-  return address;
+/**
+ * Kit's chain agent's address (the key is never needed here). Asked each time: a recovery is rare,
+ * and the one RPC call (is this anvil?) is cheaper than a process-wide memo to keep right.
+ */
+async function agentAddress(config: Pick<Config, "chain">, client: Chain): Promise<Address> {
+  return chainAccounts(config, await isAnvil(client)).agent.address;
 }
 
 /** The chain as a recovery plan needs it; `identity` is the investor's ONCHAINID when known. */
