@@ -32,7 +32,7 @@ import {
   type LogoUpload,
   type TokenMetadata,
   type UpdateMetadataInput,
-} from "./contract";
+} from "./contract-metadata";
 
 export interface MetadataDeps {
   config: Pick<Config, "s3">;
