@@ -1,11 +1,11 @@
-// docs/configuration.md is written by hand (config.ts holds no descriptions to generate it from),
+// docs/configuration.md is written by hand (config-env.ts holds no descriptions to generate it from),
 // so this test keeps it from drifting: every variable the schema reads has exactly one row, every
 // row names a variable the schema reads, and a default written as a plain literal is the schema's.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { z } from "zod";
-import { envSchema } from "./config";
+import { envSchema } from "./config-env";
 
 const doc = readFileSync(resolve(import.meta.dir, "../../../docs/configuration.md"), "utf8");
 const rows = [...doc.matchAll(/^\| `([A-Z0-9_]+)` +\| (.*?) +\|/gm)].map(([, name, cell]) => ({

@@ -142,32 +142,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     mainRef.current?.focus();
   }, [location.path]);
 
-  const reviews = can(me, "kyc", "review");
-  const issues = can(me, "tokens", "operate");
-  let page: ReactNode;
-  // Home is the KYC queue for those who review, else the issuer's tokens.
-  if (segments.length === 0)
-    page = reviews ? <QueuePage me={me} /> : <TokensPage mayCreate={can(me, "tokens", "create")} />;
-  else if (segments[0] === "applications" && segments[1] && reviews) {
-    page = <ApplicationPage me={me} id={segments[1]} />;
-  }
-  // "/tokens/new" before the token page's route: "new" is not an address.
-  else if (segments[0] === "tokens" && segments[1] === "new" && can(me, "tokens", "create")) {
-    page = <CreateTokenPage />;
-  } else if (segments[0] === "tokens" && segments[1] && issues) page = <TokenPage me={me} address={segments[1]} />;
-  else if (segments[0] === "tokens" && issues) page = <TokensPage mayCreate={can(me, "tokens", "create")} />;
-  else if (segments[0] === "approvals" && issues) page = <ApprovalsPage me={me} />;
-  else if (segments[0] === "users" && can(me, "users", "manage")) page = <UsersPage me={me} />;
-  else if (segments[0] === "settings" && can(me, "settings", "manage_system")) page = <SettingsPage />;
-  else if (segments[0] === "rates") page = <RatesPage me={me} />;
-  else if (segments[0] === "system") page = <SystemPage me={me} />;
-  else page = <NotFound home={reviews ? "the KYC queue" : "your tokens"} />;
-
-  const current = (prefix: string) =>
-    (prefix === "/" ? segments.length === 0 || segments[0] === "applications" : location.path.startsWith(prefix))
-      ? "page"
-      : undefined;
-  const onTokens = segments[0] === "tokens" || (!reviews && segments.length === 0);
+  const page = pageFor(me, segments);
 
   return (
     <div className="shell">
@@ -176,39 +151,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       </a>
       <header className="top">
         <span className="brand">Kit console</span>
-        <nav aria-label="Sections">
-          {reviews && (
-            <Link to="/" aria-current={current("/")}>
-              KYC queue
-            </Link>
-          )}
-          {issues && (
-            <>
-              <Link to="/tokens" aria-current={onTokens ? "page" : undefined}>
-                My tokens
-              </Link>
-              <Link to="/approvals" aria-current={current("/approvals")}>
-                Approvals
-              </Link>
-            </>
-          )}
-          {can(me, "users", "manage") && (
-            <Link to="/users" aria-current={current("/users")}>
-              Users
-            </Link>
-          )}
-          {can(me, "settings", "manage_system") && (
-            <Link to="/settings" aria-current={current("/settings")}>
-              Settings
-            </Link>
-          )}
-          <Link to="/rates" aria-current={current("/rates")}>
-            Exchange rates
-          </Link>
-          <Link to="/system" aria-current={current("/system")}>
-            Chain &amp; system
-          </Link>
-        </nav>
+        <Sections me={me} segments={segments} path={location.path} />
         {live.state && <LiveStatus state={live.state} title="Queue changes appear without reloading" />}
         <span className="who">
           {me.user.email} · {roleLabel(me.user.role)}
@@ -221,6 +164,73 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         {page}
       </main>
     </div>
+  );
+}
+
+/** The page at a path, for what the signed-in user may see. */
+function pageFor(me: Me, segments: string[]): ReactNode {
+  const reviews = can(me, "kyc", "review");
+  const issues = can(me, "tokens", "operate");
+  const [section, id] = segments;
+  // Home is the KYC queue for those who review, else the issuer's tokens.
+  if (segments.length === 0)
+    return reviews ? <QueuePage me={me} /> : <TokensPage mayCreate={can(me, "tokens", "create")} />;
+  if (section === "applications" && id && reviews) return <ApplicationPage me={me} id={id} />;
+  // "/tokens/new" before the token page's route: "new" is not an address.
+  if (section === "tokens" && id === "new" && can(me, "tokens", "create")) return <CreateTokenPage />;
+  if (section === "tokens" && id && issues) return <TokenPage me={me} address={id} />;
+  if (section === "tokens" && issues) return <TokensPage mayCreate={can(me, "tokens", "create")} />;
+  if (section === "approvals" && issues) return <ApprovalsPage me={me} />;
+  if (section === "users" && can(me, "users", "manage")) return <UsersPage me={me} />;
+  if (section === "settings" && can(me, "settings", "manage_system")) return <SettingsPage />;
+  if (section === "rates") return <RatesPage me={me} />;
+  if (section === "system") return <SystemPage me={me} />;
+  return <NotFound home={reviews ? "the KYC queue" : "your tokens"} />;
+}
+
+/** The sections the user may open, the current one marked. */
+function Sections({ me, segments, path }: { me: Me; segments: string[]; path: string }) {
+  const reviews = can(me, "kyc", "review");
+  const issues = can(me, "tokens", "operate");
+  const current = (prefix: string) =>
+    (prefix === "/" ? segments.length === 0 || segments[0] === "applications" : path.startsWith(prefix))
+      ? "page"
+      : undefined;
+  const onTokens = segments[0] === "tokens" || (!reviews && segments.length === 0);
+  return (
+    <nav aria-label="Sections">
+      {reviews && (
+        <Link to="/" aria-current={current("/")}>
+          KYC queue
+        </Link>
+      )}
+      {issues && (
+        <>
+          <Link to="/tokens" aria-current={onTokens ? "page" : undefined}>
+            My tokens
+          </Link>
+          <Link to="/approvals" aria-current={current("/approvals")}>
+            Approvals
+          </Link>
+        </>
+      )}
+      {can(me, "users", "manage") && (
+        <Link to="/users" aria-current={current("/users")}>
+          Users
+        </Link>
+      )}
+      {can(me, "settings", "manage_system") && (
+        <Link to="/settings" aria-current={current("/settings")}>
+          Settings
+        </Link>
+      )}
+      <Link to="/rates" aria-current={current("/rates")}>
+        Exchange rates
+      </Link>
+      <Link to="/system" aria-current={current("/system")}>
+        Chain &amp; system
+      </Link>
+    </nav>
   );
 }
 

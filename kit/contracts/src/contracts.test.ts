@@ -8,10 +8,10 @@ import { identityRegistryAbi, tokenAbi, trexFactoryAbi } from "./abis";
 import { startAnvil } from "./anvil";
 import { bulkTransfer } from "./bulk";
 import { anvilAccount, type ChainClients, connect } from "./clients";
-import { DEMO_TOKENS, KYC_CLAIM_TOPIC } from "./deploy";
+import { DEMO_TOKENS } from "./demo";
 import { readDeployment } from "./deployment";
 import { ensureDeployment } from "./ensure";
-import { isVerified, registerInvestor } from "./identities";
+import { isVerified, KYC_CLAIM_TOPIC, registerInvestor } from "./identities";
 import { type DevChain, startDevChain } from "./testing";
 import { transfer } from "./tokens";
 

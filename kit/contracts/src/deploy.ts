@@ -1,4 +1,4 @@
-// Deploys the ERC-3643 (T-REX) suite with ONCHAINID, Kit's claim issuer, and the demo tokens.
+// Deploys the ERC-3643 (T-REX) suite with ONCHAINID, Kit's claim issuer, and the demo tokens (demo.ts).
 // Call order after T-REX's own test fixture (test/fixtures/deploy-full-suite.fixture.ts).
 import {
   type Abi,
@@ -11,7 +11,6 @@ import {
   type Hex,
   type LocalAccount,
   parseEventLogs,
-  parseUnits,
   type TransactionReceipt,
   zeroAddress,
 } from "viem";
@@ -49,12 +48,9 @@ import {
   createTokenDirectly,
   type TokenSuiteContext,
 } from "./creation";
-import { DEPLOYMENT_FORMAT, type Deployment, type InvestorDeployment, type TokenDeployment } from "./deployment";
-import { KEY_PURPOSE_CLAIM, KEY_TYPE_ECDSA, keyOf, registerInvestor } from "./identities";
-import { mint, transfer } from "./tokens";
-
-/** The KYC claim topic every Kit token requires (ERC-735 topics are free-form uint256). */
-export const KYC_CLAIM_TOPIC = 1n;
+import { DEMO_TOKENS, type DemoTokenSpec, seedDemoInvestors } from "./demo";
+import { DEPLOYMENT_FORMAT, type Deployment, type TokenDeployment } from "./deployment";
+import { KEY_PURPOSE_CLAIM, KEY_TYPE_ECDSA, KYC_CLAIM_TOPIC, keyOf } from "./identities";
 
 const ABIS = {
   Token: tokenAbi,
@@ -82,73 +78,6 @@ const ABIS = {
   ClaimTopicsRegistryProxy: claimTopicsRegistryProxyAbi,
 } satisfies Record<ArtifactName, Abi>;
 
-export interface DemoTokenSpec {
-  kind: string;
-  name: string;
-  symbol: string;
-  decimals: number;
-  /** ISO 6166; the factory salt (as `tokens.create` uses it). */
-  isin?: string;
-  compliance?: ComplianceSpec;
-  /** The kind's terms, as `tokens.create` records them in the metadata document. */
-  terms?: Record<string, string | boolean>;
-  /** Minted to the demo investors by index, in whole units. */
-  mints: { investor: number; amount: string }[];
-  /** Then transferred between them (sent by the `from` investor's own wallet). */
-  transfers: { from: number; to: number; amount: string }[];
-}
-
-/**
- * The demo: a bond in fractional units (18 decimals, like most EVM tokens: exercises exact decimal
- * formatting) and an equity in whole shares (0 decimals).
- */
-export const DEMO_TOKENS: DemoTokenSpec[] = [
-  {
-    kind: "bond",
-    name: "Kit Bond 2030",
-    symbol: "KB30",
-    decimals: 18,
-    isin: "XS2030000009",
-    terms: {
-      kind: "bond",
-      faceValue: "100",
-      currency: "EUR",
-      maturityDate: "2030-12-31",
-      couponRate: "3.25",
-      couponFrequency: "annual",
-    },
-    mints: [
-      { investor: 0, amount: "1000" },
-      { investor: 1, amount: "500" },
-      { investor: 2, amount: "250" },
-    ],
-    transfers: [
-      { from: 0, to: 1, amount: "100" },
-      { from: 1, to: 2, amount: "25.5" },
-      { from: 2, to: 3, amount: "10.125" },
-    ],
-  },
-  {
-    kind: "equity",
-    name: "Kit Equity",
-    symbol: "KEQ",
-    decimals: 0,
-    isin: "BE000KITEQ05",
-    terms: { kind: "equity", shareClass: "A", votingRights: true },
-    mints: [
-      { investor: 0, amount: "10000" },
-      { investor: 3, amount: "5000" },
-    ],
-    transfers: [
-      { from: 0, to: 2, amount: "1200" },
-      { from: 3, to: 1, amount: "300" },
-    ],
-  },
-];
-
-/** ISO 3166-1 numeric: Belgium, France, Germany, Netherlands, Luxembourg. */
-const DEMO_COUNTRIES = [56, 250, 276, 528, 442];
-
 export interface DeploySuiteOptions {
   rpcUrl: string;
   /** Owns the factories and tokens, and is agent of the tokens and identity registries. */
@@ -163,14 +92,83 @@ export interface DeploySuiteOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * The whole suite on a fresh chain, in the order of T-REX's own fixture: ONCHAINID, the T-REX
+ * implementations and factory, Kit's claim issuer, the compliance modules, then the demo tokens and
+ * (when given) the demo investors, verified and trading.
+ */
 export async function deploySuite(options: DeploySuiteOptions): Promise<Deployment> {
   const clients = await connect(options.rpcUrl);
   const log = options.log ?? (() => {});
   const { deployer, claimSigner } = options;
   const fromBlock = Number(await clients.publicClient.getBlockNumber()) + 1;
   const versions = artifactVersions();
+  const deploy = contractDeployer(clients, deployer);
 
-  const deploy = async (name: ArtifactName, args: readonly unknown[] = []) => {
+  const onchainId = await deployOnchainId(deploy, deployer);
+  log(`ONCHAINID IdFactory ${onchainId.idFactory}`);
+  const trex = await deployTrex(clients, deployer, deploy, onchainId.idFactory, versions);
+  log(`T-REX factory ${trex.factory}`);
+  const claimIssuer = await deployClaimIssuer(clients, deploy, deployer, claimSigner);
+  log(`claim issuer ${claimIssuer} (signer ${claimSigner.address})`);
+  const complianceModules = await deployComplianceModules(clients, deployer);
+
+  const specs = options.tokens ?? DEMO_TOKENS;
+  const tokens: TokenDeployment[] = [];
+  // The demo tokens follow tokens.create's plan (creation.ts): deployed with their modules, unpaused.
+  for (const spec of specs) {
+    const token = await deployToken(clients, {
+      owner: deployer,
+      factory: trex.factory,
+      implementationAuthority: trex.implementationAuthority,
+      claimIssuer,
+      identityRegistryStorage: tokens[0]?.identityRegistryStorage,
+      modules: complianceModules,
+      unpause: true,
+      ...spec,
+      salt: spec.isin ?? spec.symbol,
+    });
+    tokens.push(token);
+    log(`token ${token.symbol} ${token.address} (${token.name}, ${token.decimals} decimals)`);
+  }
+  const investors = await seedDemoInvestors(clients, {
+    agent: deployer,
+    claimSigner,
+    idFactory: onchainId.idFactory,
+    claimIssuer,
+    tokens,
+    specs,
+    investors: options.investors ?? [],
+    log,
+  });
+
+  return {
+    format: DEPLOYMENT_FORMAT,
+    chainId: clients.chain.id,
+    deployedAt: new Date().toISOString(),
+    artifacts: versions,
+    deployer: deployer.address,
+    fromBlock,
+    toBlock: Number(await clients.publicClient.getBlockNumber()),
+    onchainId,
+    trex,
+    claimTopics: { kyc: KYC_CLAIM_TOPIC.toString() },
+    claimIssuer: { address: claimIssuer, signer: claimSigner.address },
+    complianceModules,
+    identityRegistryStorage: tokens[0]?.identityRegistryStorage ?? zeroAddress,
+    tokens,
+    investors,
+  };
+}
+
+/** Deploys one contract of the npm artifacts from `deployer` and waits for its receipt. */
+type DeployContract = (
+  name: ArtifactName,
+  args?: readonly unknown[],
+) => Promise<{ address: Address; receipt: TransactionReceipt }>;
+
+function contractDeployer(clients: ChainClients, deployer: Account): DeployContract {
+  return async (name, args = []) => {
     const hash = await clients.wallet(deployer).deployContract({
       abi: ABIS[name] as Abi,
       bytecode: bytecode(name),
@@ -180,14 +178,24 @@ export async function deploySuite(options: DeploySuiteOptions): Promise<Deployme
     if (!receipt.contractAddress) throw new Error(`deploying ${name}: no contract address in the receipt`);
     return { address: getAddress(receipt.contractAddress), receipt };
   };
+}
 
-  // ONCHAINID: the identity implementation behind every identity proxy, and the factory of identities.
+/** ONCHAINID: the identity implementation behind every identity proxy, and the factory of identities. */
+async function deployOnchainId(deploy: DeployContract, deployer: Account): Promise<Deployment["onchainId"]> {
   const identityImplementation = (await deploy("Identity", [deployer.address, true])).address;
   const implementationAuthority = (await deploy("ImplementationAuthority", [identityImplementation])).address;
   const idFactory = (await deploy("IdFactory", [implementationAuthority])).address;
-  log(`ONCHAINID IdFactory ${idFactory}`);
+  return { identityImplementation, implementationAuthority, idFactory };
+}
 
-  // T-REX: implementations (never initialised: proxies call them), their authority, the factory.
+/** T-REX: implementations (never initialised: proxies call them), their authority, the factory. */
+async function deployTrex(
+  clients: ChainClients,
+  deployer: Account,
+  deploy: DeployContract,
+  idFactory: Address,
+  versions: Record<string, string>,
+): Promise<Deployment["trex"]> {
   const implementations = {
     token: (await deploy("Token")).address,
     claimTopicsRegistry: (await deploy("ClaimTopicsRegistry")).address,
@@ -224,9 +232,22 @@ export async function deploySuite(options: DeploySuiteOptions): Promise<Deployme
     functionName: "addTokenFactory",
     args: [factory.address],
   });
-  log(`T-REX factory ${factory.address}`);
+  return {
+    implementations,
+    implementationAuthority: trexImplementationAuthority,
+    factory: factory.address,
+    factoryBlock: Number(factory.receipt.blockNumber),
+    version: `${version.major}.${version.minor}.${version.patch}`,
+  };
+}
 
-  // Kit's claim issuer: the deployer manages it; the claim-signer key signs (purpose CLAIM, ECDSA).
+/** Kit's claim issuer: the deployer manages it; the claim-signer key signs (purpose CLAIM, ECDSA). */
+async function deployClaimIssuer(
+  clients: ChainClients,
+  deploy: DeployContract,
+  deployer: Account,
+  claimSigner: Account,
+): Promise<Address> {
   const claimIssuer = (await deploy("ClaimIssuer", [deployer.address])).address;
   await send(clients, deployer, {
     address: claimIssuer,
@@ -234,86 +255,7 @@ export async function deploySuite(options: DeploySuiteOptions): Promise<Deployme
     functionName: "addKey",
     args: [keyOf(claimSigner.address), KEY_PURPOSE_CLAIM, KEY_TYPE_ECDSA],
   });
-  log(`claim issuer ${claimIssuer} (signer ${claimSigner.address})`);
-  const complianceModules = await deployComplianceModules(clients, deployer);
-
-  // The demo tokens follow tokens.create's plan (creation.ts): deployed with their modules, unpaused.
-  const tokens: TokenDeployment[] = [];
-  for (const spec of options.tokens ?? DEMO_TOKENS) {
-    const token = await deployToken(clients, {
-      owner: deployer,
-      factory: factory.address,
-      implementationAuthority: trexImplementationAuthority,
-      claimIssuer,
-      identityRegistryStorage: tokens[0]?.identityRegistryStorage,
-      modules: complianceModules,
-      unpause: true,
-      ...spec,
-      salt: spec.isin ?? spec.symbol,
-    });
-    tokens.push(token);
-    log(`token ${token.symbol} ${token.address} (${token.name}, ${token.decimals} decimals)`);
-  }
-  const identityRegistryStorage = tokens[0]?.identityRegistryStorage ?? zeroAddress;
-
-  const investors: InvestorDeployment[] = [];
-  const firstToken = tokens[0];
-  for (const [index, account] of (options.investors ?? []).entries()) {
-    if (!firstToken) break;
-    // The registry storage is shared, so registering through the first token covers all of them.
-    const { wallet, identity, country } = await registerInvestor(clients, {
-      agent: deployer,
-      claimSigner,
-      idFactory,
-      claimIssuer,
-      identityRegistry: firstToken.identityRegistry,
-      topic: KYC_CLAIM_TOPIC,
-      wallet: account.address,
-      country: DEMO_COUNTRIES[index % DEMO_COUNTRIES.length] ?? 56,
-    });
-    investors.push({ wallet, identity, country });
-  }
-
-  const demoInvestors = options.investors ?? [];
-  for (const [i, token] of tokens.entries()) {
-    const spec = (options.tokens ?? DEMO_TOKENS)[i];
-    if (!spec || demoInvestors.length === 0) continue;
-    const units = (amount: string) => parseUnits(amount, token.decimals);
-    for (const m of spec.mints) {
-      const to = demoInvestors[m.investor];
-      if (to) await mint(clients, deployer, token.address, to.address, units(m.amount));
-    }
-    for (const t of spec.transfers) {
-      const from = demoInvestors[t.from];
-      const to = demoInvestors[t.to];
-      if (from && to) await transfer(clients, from, token.address, to.address, units(t.amount));
-    }
-  }
-  if (demoInvestors.length > 0) log(`${investors.length} investors verified, minted to, and trading`);
-
-  return {
-    format: DEPLOYMENT_FORMAT,
-    chainId: clients.chain.id,
-    deployedAt: new Date().toISOString(),
-    artifacts: versions,
-    deployer: deployer.address,
-    fromBlock,
-    toBlock: Number(await clients.publicClient.getBlockNumber()),
-    onchainId: { identityImplementation, implementationAuthority, idFactory },
-    trex: {
-      implementations,
-      implementationAuthority: trexImplementationAuthority,
-      factory: factory.address,
-      factoryBlock: Number(factory.receipt.blockNumber),
-      version: `${version.major}.${version.minor}.${version.patch}`,
-    },
-    claimTopics: { kyc: KYC_CLAIM_TOPIC.toString() },
-    claimIssuer: { address: claimIssuer, signer: claimSigner.address },
-    complianceModules,
-    identityRegistryStorage,
-    tokens,
-    investors,
-  };
+  return claimIssuer;
 }
 
 export interface DeployTokenOptions {

@@ -14,6 +14,9 @@ import {
 import { claimIssuerAbi, identityAbi, identityRegistryAbi, idFactoryAbi } from "./abis";
 import { type ChainClients, send } from "./clients";
 
+/** The KYC claim topic every Kit token requires (ERC-735 topics are free-form uint256). */
+export const KYC_CLAIM_TOPIC = 1n;
+
 /** ERC-734 key purposes and types. */
 export const KEY_PURPOSE_CLAIM = 3n;
 export const KEY_TYPE_ECDSA = 1n;

@@ -28,15 +28,8 @@ export {
   type TokenCreationSpec,
   type TokenSuiteContext,
 } from "./creation";
-export {
-  DEMO_TOKENS,
-  type DemoTokenSpec,
-  type DeploySuiteOptions,
-  type DeployTokenOptions,
-  deploySuite,
-  deployToken,
-  KYC_CLAIM_TOPIC,
-} from "./deploy";
+export { DEMO_TOKENS, type DemoTokenSpec } from "./demo";
+export { type DeploySuiteOptions, type DeployTokenOptions, deploySuite, deployToken } from "./deploy";
 export {
   type Deployment,
   DeploymentFileError,
@@ -51,6 +44,7 @@ export {
   claimIdOf,
   hasValidClaim,
   isVerified,
+  KYC_CLAIM_TOPIC,
   keyOf,
   type RegisteredInvestor,
   type RegisterInvestorOptions,

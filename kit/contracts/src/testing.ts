@@ -18,9 +18,10 @@ import type { Address, LocalAccount } from "viem";
 import { type Anvil, startAnvil } from "./anvil";
 import { artifactVersions } from "./artifacts";
 import { anvilAccount, type ChainClients, connect } from "./clients";
-import { DEMO_TOKENS, deploySuite, KYC_CLAIM_TOPIC } from "./deploy";
+import { DEMO_TOKENS } from "./demo";
+import { deploySuite } from "./deploy";
 import { type Deployment, parseDeployment } from "./deployment";
-import { type RegisteredInvestor, registerInvestor } from "./identities";
+import { KYC_CLAIM_TOPIC, type RegisteredInvestor, registerInvestor } from "./identities";
 
 export interface DevChainAccounts {
   /** anvil account 0: owner of everything, agent of the tokens and registries. */

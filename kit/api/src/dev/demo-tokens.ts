@@ -3,7 +3,7 @@
 // older document at the same address, which is replaced).
 import { DEMO_TOKENS, type Deployment } from "@kit/contracts";
 import type { Deps } from "../deps";
-import { ASSET_CLASSES } from "../domains/tokens/contract";
+import { ASSET_CLASSES } from "../domains/tokens/contract-metadata";
 import { writeCreationMetadata } from "../domains/tokens/metadata";
 
 export async function describeDemoTokens(

@@ -25,7 +25,60 @@ interface Session {
 
 export async function runWalkthrough(options: WalkthroughOptions): Promise<void> {
   const { url, say } = options;
-  const api = async <T>(session: Session | undefined, method: string, path: string, body?: unknown): Promise<T> => {
+  const { api, signIn } = restClient(url);
+  const step = stepRunner(say);
+  const run = randomUUID().slice(0, 8);
+
+  const admin = { email: `admin-${run}@example.com`, password: `walkthrough-${run}-admin` };
+  await step("create an admin with `bun run kit users:create`", async () => {
+    await options.createAdmin(admin.email, admin.password);
+    say(`  ${admin.email} / ${admin.password}: sign in at ${url}/console/users`);
+  });
+
+  const investor = { email: `investor-${run}@example.com`, password: `walkthrough-${run}-investor` };
+  const applicant = await step("sign up an investor (POST /api/auth/sign-up/email)", async () => {
+    await api(undefined, "POST", "/auth/sign-up/email", { ...investor, name: `Walkthrough Investor ${run}` });
+    return signIn("/sign-in/email", investor);
+  });
+
+  const application = await applyForKyc(api, step, applicant, run);
+
+  const reviewer = DEMO_USERS.find((u) => u.role === "kyc_reviewer");
+  if (!reviewer) throw new WalkthroughError("no demo reviewer is defined");
+  await step(`approve it as the demo reviewer ${reviewer.email}`, async () => {
+    const session = await signIn("/sign-in/email", { email: reviewer.email, password: reviewer.password });
+    await api(session, "POST", `/kyc/review/${application.id}/claim`, {});
+    await api(session, "POST", `/kyc/review/${application.id}/decision`, { decision: "approve" });
+    say(`  see it at ${url}/console/applications/${application.id}`);
+  });
+
+  const wallet = privateKeyToAccount(generatePrivateKey());
+  await step(`link a fresh wallet ${wallet.address} by signing in with Ethereum`, async () => {
+    const { nonce } = await api<{ nonce: string }>(applicant, "POST", "/auth/siwe/nonce", {});
+    const message = createSiweMessage({
+      address: wallet.address,
+      chainId: options.chainId,
+      domain: new URL(url).host,
+      nonce,
+      uri: url,
+      version: "1",
+      issuedAt: new Date(),
+    });
+    await api(applicant, "POST", "/me/wallets", { message, signature: await wallet.signMessage({ message }) });
+  });
+
+  await step("wait until the wallet is verified on chain (GET /api/kyc/application)", () =>
+    waitUntilVerified(api, applicant, wallet.address, options),
+  );
+  say(`✓ done: the investor ${investor.email} is KYC-approved and their wallet may hold Kit's tokens.`);
+}
+
+type Api = <T>(session: Session | undefined, method: string, path: string, body?: unknown) => Promise<T>;
+type Step = <T>(title: string, action: () => Promise<T>) => Promise<T>;
+
+/** Kit's REST API as a browser on its own origin calls it; a refusal is a WalkthroughError naming the call. */
+function restClient(url: string): { api: Api; signIn: (path: string, body: unknown) => Promise<Session> } {
+  const api: Api = async <T>(session: Session | undefined, method: string, path: string, body?: unknown) => {
     const response = await fetch(`${url}/api${path}`, {
       method,
       headers: {
@@ -50,9 +103,12 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<void>
       throw new WalkthroughError(`POST /api/auth${path} answered ${response.status}: ${await response.text()}`);
     return { headers: { authorization: `Bearer ${token}` } };
   };
+  return { api, signIn };
+}
 
-  const run = randomUUID().slice(0, 8);
-  const step = async <T>(title: string, action: () => Promise<T>): Promise<T> => {
+/** Prints each step's title and names the step in whatever fails inside it. */
+function stepRunner(say: (line: string) => void): Step {
+  return async <T>(title: string, action: () => Promise<T>): Promise<T> => {
     say(`→ ${title}`);
     try {
       return await action();
@@ -61,19 +117,10 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<void>
       throw new WalkthroughError(`✗ ${title}: ${reason}`);
     }
   };
+}
 
-  const admin = { email: `admin-${run}@example.com`, password: `walkthrough-${run}-admin` };
-  await step("create an admin with `bun run kit users:create`", async () => {
-    await options.createAdmin(admin.email, admin.password);
-    say(`  ${admin.email} / ${admin.password}: sign in at ${url}/console/users`);
-  });
-
-  const investor = { email: `investor-${run}@example.com`, password: `walkthrough-${run}-investor` };
-  const applicant = await step("sign up an investor (POST /api/auth/sign-up/email)", async () => {
-    await api(undefined, "POST", "/auth/sign-up/email", { ...investor, name: `Walkthrough Investor ${run}` });
-    return signIn("/sign-in/email", investor);
-  });
-
+/** The applicant's side: the application, its two documents, the submission. */
+async function applyForKyc(api: Api, step: Step, applicant: Session, run: string): Promise<{ id: string }> {
   const application = await step("fill a KYC application (PUT /api/kyc/application)", () =>
     api<{ id: string }>(applicant, "PUT", "/kyc/application", {
       firstName: "Grace",
@@ -112,51 +159,33 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<void>
   await step("submit it (POST /api/kyc/application/submit)", () =>
     api(applicant, "POST", "/kyc/application/submit", {}),
   );
+  return application;
+}
 
-  const reviewer = DEMO_USERS.find((u) => u.role === "kyc_reviewer");
-  if (!reviewer) throw new WalkthroughError("no demo reviewer is defined");
-  await step(`approve it as the demo reviewer ${reviewer.email}`, async () => {
-    const session = await signIn("/sign-in/email", { email: reviewer.email, password: reviewer.password });
-    await api(session, "POST", `/kyc/review/${application.id}/claim`, {});
-    await api(session, "POST", `/kyc/review/${application.id}/decision`, { decision: "approve" });
-    say(`  see it at ${url}/console/applications/${application.id}`);
-  });
-
-  const wallet = privateKeyToAccount(generatePrivateKey());
-  await step(`link a fresh wallet ${wallet.address} by signing in with Ethereum`, async () => {
-    const { nonce } = await api<{ nonce: string }>(applicant, "POST", "/auth/siwe/nonce", {});
-    const message = createSiweMessage({
-      address: wallet.address,
-      chainId: options.chainId,
-      domain: new URL(url).host,
-      nonce,
-      uri: url,
-      version: "1",
-      issuedAt: new Date(),
-    });
-    await api(applicant, "POST", "/me/wallets", { message, signature: await wallet.signMessage({ message }) });
-  });
-
-  await step("wait until the wallet is verified on chain (GET /api/kyc/application)", async () => {
-    const deadline = Date.now() + (options.onchainTimeoutMs ?? 60_000);
-    for (;;) {
-      const current = await api<{
-        onchain: { wallet: string; status: string; identity: string | null; error: string | null }[];
-      }>(applicant, "GET", "/kyc/application");
-      const entry = current.onchain.find((o) => o.wallet.toLowerCase() === wallet.address.toLowerCase());
-      if (entry?.status === "registered") {
-        say(`  registered in the identity registry; its ONCHAINID identity is ${entry.identity}`);
-        return;
-      }
-      if (entry?.status === "failed") throw new WalkthroughError(`on-chain registration failed: ${entry.error}`);
-      if (Date.now() > deadline)
-        throw new WalkthroughError(
-          `still ${entry?.status ?? "not started"} after ${(options.onchainTimeoutMs ?? 60_000) / 1000} s: is the worker role running?`,
-        );
-      await Bun.sleep(500);
+/** Polls the application until the wallet's on-chain registration is done, failed, or overdue. */
+async function waitUntilVerified(
+  api: Api,
+  applicant: Session,
+  address: string,
+  options: Pick<WalkthroughOptions, "say" | "onchainTimeoutMs">,
+): Promise<void> {
+  const deadline = Date.now() + (options.onchainTimeoutMs ?? 60_000);
+  for (;;) {
+    const current = await api<{
+      onchain: { wallet: string; status: string; identity: string | null; error: string | null }[];
+    }>(applicant, "GET", "/kyc/application");
+    const entry = current.onchain.find((o) => o.wallet.toLowerCase() === address.toLowerCase());
+    if (entry?.status === "registered") {
+      options.say(`  registered in the identity registry; its ONCHAINID identity is ${entry.identity}`);
+      return;
     }
-  });
-  say(`✓ done: the investor ${investor.email} is KYC-approved and their wallet may hold Kit's tokens.`);
+    if (entry?.status === "failed") throw new WalkthroughError(`on-chain registration failed: ${entry.error}`);
+    if (Date.now() > deadline)
+      throw new WalkthroughError(
+        `still ${entry?.status ?? "not started"} after ${(options.onchainTimeoutMs ?? 60_000) / 1000} s: is the worker role running?`,
+      );
+    await Bun.sleep(500);
+  }
 }
 
 /** The smallest document the upload's content check accepts as a PDF. */

@@ -7,9 +7,8 @@ import { type Me, type ReviewDetail, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { StatusBadge } from "../components/Badge";
 import { Card } from "../components/Card";
-import { Facts } from "../components/Facts";
 import { usePageTitle } from "../components/Page";
-import { countryName, formatTime, fullName, STATUS_LABELS } from "../format";
+import { formatTime, fullName, STATUS_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { useLiveEvents } from "../live";
 import { Link } from "../router";
@@ -17,6 +16,7 @@ import { Actions } from "./application/Actions";
 import { DocumentItem } from "./application/DocumentItem";
 import { type Notice, NoticeLine, type PageActions } from "./application/Notice";
 import { FreezeCard, OnchainCard } from "./application/Onchain";
+import { HistoryCard, PersonalDataCard } from "./application/Record";
 
 export function ApplicationPage({ me, id }: { me: Me; id: string }) {
   const detail = useLoad(() => rpc.kyc.review.get({ applicationId: id }), [id]);
@@ -63,16 +63,7 @@ function Detail({
   reload,
   name,
 }: { me: Me; detail: ReviewDetail; notice: Notice | undefined; name: string } & PageActions) {
-  const { application, applicant, documents, history, reviewerId } = detail;
-  const p = application.personalData;
-  const actorName = (actorId: string | null) =>
-    actorId === null
-      ? "Kit"
-      : actorId === me.user.id
-        ? "You"
-        : actorId === applicant.id
-          ? "The applicant"
-          : `Reviewer ${actorId.slice(0, 8)}`;
+  const { application, documents, reviewerId } = detail;
 
   return (
     <>
@@ -88,47 +79,8 @@ function Detail({
       <NoticeLine notice={notice} />
       <div className="columns">
         <div>
-          <Card heading="Personal data" headingId="personal-title">
-            <Facts
-              facts={{
-                Name: fullName(p),
-                "E-mail": applicant.email,
-                "Date of birth": p.dateOfBirth ?? "—",
-                Nationality: countryName(p.nationality),
-                "Country of residence": countryName(p.countryOfResidence),
-                "Residency status": p.residencyStatus?.replaceAll("_", " ") ?? "—",
-                Address: p.address
-                  ? [
-                      p.address.line1,
-                      p.address.line2,
-                      `${p.address.postalCode} ${p.address.city}`,
-                      p.address.region,
-                      countryName(p.address.country),
-                    ]
-                      .filter(Boolean)
-                      .join(", ")
-                  : "—",
-                "National id number": p.nationalIdNumber ?? "—",
-                "Tax residencies": p.taxResidencies?.map((c) => countryName(c)).join(", ") || "—",
-              }}
-            />
-          </Card>
-          <Card heading="History" headingId="history-title">
-            <ol className="timeline">
-              {history.map((entry) => (
-                <li key={`${entry.at}-${entry.toStatus}`}>
-                  <time dateTime={entry.at}>{formatTime(entry.at)}</time>{" "}
-                  <strong>{STATUS_LABELS[entry.toStatus]}</strong>
-                  {entry.fromStatus && (
-                    <span className="muted"> (from {STATUS_LABELS[entry.fromStatus].toLowerCase()})</span>
-                  )}
-                  {" · "}
-                  {actorName(entry.actorId)}
-                  {entry.reason && <blockquote>{entry.reason}</blockquote>}
-                </li>
-              ))}
-            </ol>
-          </Card>
+          <PersonalDataCard detail={detail} />
+          <HistoryCard me={me} detail={detail} />
         </div>
         <div>
           <Actions me={me} detail={detail} setNotice={setNotice} reload={reload} />

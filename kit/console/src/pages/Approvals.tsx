@@ -67,44 +67,67 @@ export function ApprovalsPage({ me }: { me: Me }) {
         busy={waiting.loading}
         empty={waiting.data?.items.length === 0 && "Nothing waits for your approval."}
       >
-        {waiting.data?.items.map((operation) => {
-          const token = waiting.data?.tokens.get(operation.token) ?? null;
-          const units: TokenUnits = token ?? { decimals: 0, symbol: null };
-          const what = `${OPERATION_KIND_LABELS[operation.kind].toLowerCase()} requested ${formatTime(operation.createdAt)}`;
-          const reasonId = `reason-${operation.id}`;
-          return (
-            <tr key={operation.id}>
-              <td>{formatTime(operation.createdAt)}</td>
-              <td>
-                <Link to={`/tokens/${operation.token}`}>{token?.symbol ?? token?.name ?? operation.token}</Link>
-              </td>
-              <td>
-                <strong>{OPERATION_KIND_LABELS[operation.kind]}</strong>:{" "}
-                {token ? <OperationParameters operation={operation} units={units} /> : "(token not indexed)"}
-              </td>
-              <td>{requesterName(me, operation.requestedBy)}</td>
-              <td>
-                <form
-                  className="decision"
-                  onSubmit={(event) => decide(event, operation, what)}
-                  noValidate
-                  aria-label={`Decide on the ${what}`}
-                >
-                  <label htmlFor={reasonId}>Reason (recorded)</label>
-                  <input id={reasonId} name="reason" maxLength={1000} autoComplete="off" size={36} />{" "}
-                  <button type="submit" value="approve" className="primary" disabled={busy}>
-                    Approve
-                  </button>{" "}
-                  <button type="submit" value="reject" className="danger" disabled={busy}>
-                    Refuse
-                  </button>
-                </form>
-              </td>
-            </tr>
-          );
-        })}
+        {waiting.data?.items.map((operation) => (
+          <ApprovalRow
+            key={operation.id}
+            me={me}
+            operation={operation}
+            token={waiting.data?.tokens.get(operation.token) ?? null}
+            busy={busy}
+            decide={decide}
+          />
+        ))}
       </DataTable>
       <Pager paging={paging} page={waiting.data} noun="Operations" none="Nothing waiting" />
     </Page>
+  );
+}
+
+/** One operation waiting: what, on which token, by whom, and the reason with approve and refuse. */
+function ApprovalRow({
+  me,
+  operation,
+  token,
+  busy,
+  decide,
+}: {
+  me: Me;
+  operation: OperationView;
+  token: (TokenUnits & { name: string | null }) | null;
+  busy: boolean;
+  decide: (event: FormEvent<HTMLFormElement>, operation: OperationView, what: string) => void;
+}) {
+  const units: TokenUnits = token ?? { decimals: 0, symbol: null };
+  const what = `${OPERATION_KIND_LABELS[operation.kind].toLowerCase()} requested ${formatTime(operation.createdAt)}`;
+  const reasonId = `reason-${operation.id}`;
+  return (
+    <tr>
+      <td>{formatTime(operation.createdAt)}</td>
+      <td>
+        <Link to={`/tokens/${operation.token}`}>{token?.symbol ?? token?.name ?? operation.token}</Link>
+      </td>
+      <td>
+        <strong>{OPERATION_KIND_LABELS[operation.kind]}</strong>:{" "}
+        {token ? <OperationParameters operation={operation} units={units} /> : "(token not indexed)"}
+      </td>
+      <td>{requesterName(me, operation.requestedBy)}</td>
+      <td>
+        <form
+          className="decision"
+          onSubmit={(event) => decide(event, operation, what)}
+          noValidate
+          aria-label={`Decide on the ${what}`}
+        >
+          <label htmlFor={reasonId}>Reason (recorded)</label>
+          <input id={reasonId} name="reason" maxLength={1000} autoComplete="off" size={36} />{" "}
+          <button type="submit" value="approve" className="primary" disabled={busy}>
+            Approve
+          </button>{" "}
+          <button type="submit" value="reject" className="danger" disabled={busy}>
+            Refuse
+          </button>
+        </form>
+      </td>
+    </tr>
   );
 }

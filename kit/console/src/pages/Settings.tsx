@@ -41,15 +41,6 @@ function SettingsForm({
   const [providers, setProviders] = useState<Provider[]>(settings.fxProviders);
   const { busy, outcome, setOutcome, run } = useAction(onSaved);
 
-  const move = (index: number, by: number) => {
-    const next = [...providers];
-    const [item] = next.splice(index, 1);
-    if (item) next.splice(index + by, 0, item);
-    setProviders(next);
-  };
-  const toggle = (provider: Provider, on: boolean) =>
-    setProviders(on ? [...providers, provider] : providers.filter((p) => p !== provider));
-
   const save = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -83,40 +74,7 @@ function SettingsForm({
           defaultValue={settings.kycValidityDays}
         />
       </label>
-      <fieldset>
-        <legend>Exchange-rate providers, most preferred first</legend>
-        <ol className="providers">
-          {providers.map((provider, index) => (
-            <li key={provider}>
-              <span>{provider}</span>
-              <button
-                type="button"
-                disabled={index === 0}
-                onClick={() => move(index, -1)}
-                aria-label={`Move ${provider} up`}
-              >
-                ↑
-              </button>
-              <button
-                type="button"
-                disabled={index === providers.length - 1}
-                onClick={() => move(index, 1)}
-                aria-label={`Move ${provider} down`}
-              >
-                ↓
-              </button>
-              <button type="button" onClick={() => toggle(provider, false)} aria-label={`Remove ${provider}`}>
-                Remove
-              </button>
-            </li>
-          ))}
-        </ol>
-        {FX_PROVIDERS.filter((p) => !providers.includes(p)).map((provider) => (
-          <button key={provider} type="button" onClick={() => toggle(provider, true)}>
-            Add {provider}
-          </button>
-        ))}
-      </fieldset>
+      <ProviderOrder providers={providers} setProviders={setProviders} />
       <Outcome outcome={outcome} />
       <p className="muted">
         Last changed {formatTime(settings.updatedAt)}
@@ -126,5 +84,59 @@ function SettingsForm({
         Save settings
       </button>
     </form>
+  );
+}
+
+/** The rate providers in order of preference: move one up or down, remove it, add one not listed. */
+function ProviderOrder({
+  providers,
+  setProviders,
+}: {
+  providers: Provider[];
+  setProviders: (next: Provider[]) => void;
+}) {
+  const move = (index: number, by: number) => {
+    const next = [...providers];
+    const [item] = next.splice(index, 1);
+    if (item) next.splice(index + by, 0, item);
+    setProviders(next);
+  };
+  const toggle = (provider: Provider, on: boolean) =>
+    setProviders(on ? [...providers, provider] : providers.filter((p) => p !== provider));
+  return (
+    <fieldset>
+      <legend>Exchange-rate providers, most preferred first</legend>
+      <ol className="providers">
+        {providers.map((provider, index) => (
+          <li key={provider}>
+            <span>{provider}</span>
+            <button
+              type="button"
+              disabled={index === 0}
+              onClick={() => move(index, -1)}
+              aria-label={`Move ${provider} up`}
+            >
+              ↑
+            </button>
+            <button
+              type="button"
+              disabled={index === providers.length - 1}
+              onClick={() => move(index, 1)}
+              aria-label={`Move ${provider} down`}
+            >
+              ↓
+            </button>
+            <button type="button" onClick={() => toggle(provider, false)} aria-label={`Remove ${provider}`}>
+              Remove
+            </button>
+          </li>
+        ))}
+      </ol>
+      {FX_PROVIDERS.filter((p) => !providers.includes(p)).map((provider) => (
+        <button key={provider} type="button" onClick={() => toggle(provider, true)}>
+          Add {provider}
+        </button>
+      ))}
+    </fieldset>
   );
 }

@@ -69,40 +69,10 @@ export function UsersPage({ me }: { me: Me }) {
 }
 
 function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: () => Promise<void> }) {
-  const [role, setRole] = useState<RoleName>(user.role);
-  const [banning, setBanning] = useState(false);
-  useEffect(() => setRole(user.role), [user.role]);
-  // Each admin action's outcome is said beside the row, and the list is read again.
-  const { busy, outcome, run: act } = useAction(onChanged);
-
-  const save = () =>
-    act(
-      async () => {
-        await rpc.users.setRole({ id: user.id, role });
-        return "Saved.";
-      },
-      () => setRole(user.role),
-    );
-  const ban = (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
-    void act(async () => {
-      await rpc.users.ban({ id: user.id, reason });
-      setBanning(false);
-      return "Banned; their sessions are ended.";
-    });
-  };
-  const unban = () =>
-    act(async () => {
-      await rpc.users.unban({ id: user.id });
-      return "Ban lifted.";
-    });
-  const endSessions = () =>
-    act(async () => {
-      const { revoked } = await rpc.users.revokeSessions({ id: user.id });
-      return `Ended ${revoked} session${revoked === 1 ? "" : "s"}.`;
-    });
-
+  const { role, setRole, banning, setBanning, busy, outcome, save, ban, unban, endSessions } = useUserActions(
+    user,
+    onChanged,
+  );
   const selectId = `role-${user.id}`;
   const reasonId = `ban-reason-${user.id}`;
   return (
@@ -163,4 +133,43 @@ function UserRow({ user, me, onChanged }: { user: UserView; me: Me; onChanged: (
       </td>
     </tr>
   );
+}
+
+/** A row's admin actions (role, ban, lift the ban, end sessions) and the form state they need. */
+function useUserActions(user: UserView, onChanged: () => Promise<void>) {
+  const [role, setRole] = useState<RoleName>(user.role);
+  const [banning, setBanning] = useState(false);
+  useEffect(() => setRole(user.role), [user.role]);
+  // Each admin action's outcome is said beside the row, and the list is read again.
+  const { busy, outcome, run: act } = useAction(onChanged);
+
+  const save = () =>
+    act(
+      async () => {
+        await rpc.users.setRole({ id: user.id, role });
+        return "Saved.";
+      },
+      () => setRole(user.role),
+    );
+  const ban = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
+    void act(async () => {
+      await rpc.users.ban({ id: user.id, reason });
+      setBanning(false);
+      return "Banned; their sessions are ended.";
+    });
+  };
+  const unban = () =>
+    act(async () => {
+      await rpc.users.unban({ id: user.id });
+      return "Ban lifted.";
+    });
+  const endSessions = () =>
+    act(async () => {
+      const { revoked } = await rpc.users.revokeSessions({ id: user.id });
+      return `Ended ${revoked} session${revoked === 1 ? "" : "s"}.`;
+    });
+
+  return { role, setRole, banning, setBanning, busy, outcome, save, ban, unban, endSessions };
 }

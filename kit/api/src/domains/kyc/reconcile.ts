@@ -180,56 +180,85 @@ async function inspect(db: Database, chain: EligibilityChain, row: RegistrationR
   const kitClaim = row.identityAddress ? await kitClaimOn(chain, row.identityAddress as Address) : undefined;
   const verified = await isVerified(chain.clients, chain.identityRegistry, wallet);
 
-  const settled = Date.now() - row.updatedAt.getTime() > GRACE_MS;
+  const facts: RowFacts = {
+    approvalId,
+    linked,
+    kitClaim,
+    verified,
+    settled: Date.now() - row.updatedAt.getTime() > GRACE_MS,
+  };
+  return row.status === "registered" ? inspectRegistered(chain, row, facts) : inspectRevoked(row, facts);
+}
 
-  if (row.status === "registered") {
-    // Eligible is approved and linked; without either the revocation was never queued, or was lost.
-    if (!approvalId || !linked) {
-      if (!settled) return undefined;
-      const revoke = { name: "kyc.onchain.revoke" as const, data: { userId: row.userId, wallet: row.wallet } };
-      return approvalId
-        ? {
-            kind: "wallet_unlinked",
-            message: "registered on chain although its owner has unlinked it; revocation queued",
-            status: "pending",
-            job: revoke,
-          }
-        : {
-            kind: "approval_ended",
-            message: "registered on chain although its owner is no longer approved; revocation queued",
-            status: "pending",
-            job: revoke,
-          };
-    }
-    const register = { name: "kyc.onchain.register" as const, data: { applicationId: approvalId, wallet: row.wallet } };
-    const claimValid =
-      kitClaim !== undefined &&
-      (await hasValidClaim(chain.clients, {
-        identity: row.identityAddress as Address,
-        claimIssuer: chain.claimIssuer,
-        topic: chain.topic,
-        data: claimDataFor(row.applicationId),
-      }));
-    if (!claimValid) {
-      return {
-        kind: "claim_missing",
-        message: "Kit's KYC claim is missing or no longer valid on the wallet's identity; registration queued again",
-        status: "pending",
-        job: register,
-      };
-    }
-    if (!verified) {
-      return {
-        kind: "not_verified",
-        message: "the identity registry no longer verifies the wallet; registration queued again",
-        status: "pending",
-        job: register,
-      };
-    }
-    return undefined;
+/** What inspect learnt of a row's wallet, read before judging it. */
+interface RowFacts {
+  /** The owner's current approval, if any. */
+  approvalId: string | undefined;
+  linked: boolean;
+  /** Kit's claim's data on the wallet's identity, if there. */
+  kitClaim: Hex | undefined;
+  verified: boolean;
+  /** Past the grace period: jobs for the row's last change have had time to run. */
+  settled: boolean;
+}
+
+/** A registered row: eligible only while approved and linked, with Kit's claim valid and the wallet verified. */
+async function inspectRegistered(
+  chain: EligibilityChain,
+  row: RegistrationRow,
+  { approvalId, linked, kitClaim, verified, settled }: RowFacts,
+): Promise<Finding | undefined> {
+  // Eligible is approved and linked; without either the revocation was never queued, or was lost.
+  if (!approvalId || !linked) {
+    if (!settled) return undefined;
+    const revoke = { name: "kyc.onchain.revoke" as const, data: { userId: row.userId, wallet: row.wallet } };
+    return approvalId
+      ? {
+          kind: "wallet_unlinked",
+          message: "registered on chain although its owner has unlinked it; revocation queued",
+          status: "pending",
+          job: revoke,
+        }
+      : {
+          kind: "approval_ended",
+          message: "registered on chain although its owner is no longer approved; revocation queued",
+          status: "pending",
+          job: revoke,
+        };
   }
+  const register = { name: "kyc.onchain.register" as const, data: { applicationId: approvalId, wallet: row.wallet } };
+  const claimValid =
+    kitClaim !== undefined &&
+    (await hasValidClaim(chain.clients, {
+      identity: row.identityAddress as Address,
+      claimIssuer: chain.claimIssuer,
+      topic: chain.topic,
+      data: claimDataFor(row.applicationId),
+    }));
+  if (!claimValid) {
+    return {
+      kind: "claim_missing",
+      message: "Kit's KYC claim is missing or no longer valid on the wallet's identity; registration queued again",
+      status: "pending",
+      job: register,
+    };
+  }
+  if (!verified) {
+    return {
+      kind: "not_verified",
+      message: "the identity registry no longer verifies the wallet; registration queued again",
+      status: "pending",
+      job: register,
+    };
+  }
+  return undefined;
+}
 
-  // revoked
+/** A revoked row: it stays revoked unless its owner is approved again, and nothing of Kit's should verify it. */
+function inspectRevoked(
+  row: RegistrationRow,
+  { approvalId, linked, kitClaim, verified, settled }: RowFacts,
+): Finding | undefined {
   if (approvalId && linked) {
     // The registration after the new approval was never queued, or was lost.
     if (!settled) return undefined;

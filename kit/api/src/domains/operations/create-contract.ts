@@ -4,7 +4,8 @@
 import { z } from "zod";
 import { countryCode, currencyCode } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { isin, text, tokenAmount } from "../tokens/contract";
+import { tokenAmount } from "../tokens/contract";
+import { isin, text } from "../tokens/contract-metadata";
 import { accepted, idempotencyKey } from "./contract";
 import { OPERATION_KINDS } from "./contract-values";
 

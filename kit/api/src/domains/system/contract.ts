@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isoDateTime } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { indexerOverview } from "../tokens/contract";
+import { indexerOverview } from "../tokens/contract-indexer";
 
 const dependencyName = z.enum(["postgres", "redis", "s3", "chain"]);
 

@@ -1,18 +1,10 @@
+// The tokens domain's public face: tokens, holders, transfers, the transfer check, wallets' transfers and the
+// portfolio. The metadata's fields are in contract-metadata.ts, the indexer overview in contract-indexer.ts.
 import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
-import { currencyCode, evmAddress, isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
+import { evmAddress, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
-import { DISCOVERY_SOURCES } from "./contract-values";
-
-/** Printable text: no control characters (they break logs, exports and the console). */
-export const text = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, "must not be empty")
-    .max(max, `at most ${max} characters`)
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-    .refine((v) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(v), "must not contain control characters");
+import { createLogoUploadInput, logoUpload, tokenMetadata, updateMetadataInput } from "./contract-metadata";
 
 const cursor = pageCursor(300);
 const limit = pageLimit(100).default(50);
@@ -32,148 +24,6 @@ export const tokenAmount = z
 const amount = z.object({
   raw: z.string().meta({ description: "The integer amount in the token's smallest unit, as on chain" }),
   formatted: z.string().meta({ description: "The same amount with the token's decimals applied, exactly" }),
-});
-
-// ---------------------------------------------------------------------------------------------
-// Metadata
-
-export const ASSET_CLASSES = ["bond", "equity", "fund", "deposit", "real_estate", "commodity", "other"] as const;
-/** Set once, then fixed: securities identifiers and the nature of the asset do not change. */
-export const IMMUTABLE_FIELDS = ["isin", "assetClass"] as const;
-const MAX_DOCUMENTS = 20;
-const PRICE_INTEGER_DIGITS = 30;
-const PRICE_FRACTION_DIGITS = 18;
-
-/** ISO 6166: two letters, nine alphanumerics, a check digit (Luhn over the letters as numbers). */
-function isValidIsin(value: string): boolean {
-  if (!/^[A-Z]{2}[A-Z0-9]{9}[0-9]$/.test(value)) return false;
-  const digits = [...value].map((c) => (c >= "A" ? String(c.charCodeAt(0) - 55) : c)).join("");
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
-export const isin = z
-  .string()
-  .trim()
-  .toUpperCase()
-  .regex(/^[A-Z]{2}[A-Z0-9]{9}[0-9]$/, "expected an ISIN: 2 letters, 9 letters or digits, 1 check digit")
-  .refine(isValidIsin, "the ISIN's check digit is wrong; check for a typo")
-  .meta({ description: "ISO 6166 ISIN, e.g. US0378331005; fixed once set", examples: ["US0378331005"] });
-
-const pricePattern = new RegExp(`^\\d{1,${PRICE_INTEGER_DIGITS}}(\\.\\d{1,${PRICE_FRACTION_DIGITS}})?$`);
-const price = z
-  .string()
-  .trim()
-  .regex(
-    pricePattern,
-    `price must be a plain decimal string such as 99.99: at most ${PRICE_INTEGER_DIGITS} digits before the point and ${PRICE_FRACTION_DIGITS} after, no sign or exponent`,
-  )
-  .refine((v) => !pricePattern.test(v) || /[1-9]/.test(v), "price must be greater than zero")
-  .meta({
-    description: "Price of one whole token (not of its smallest unit), as a decimal string",
-    examples: ["99.99"],
-  });
-
-const priceCurrency = currencyCode().meta({
-  description: "ISO 4217 code of a currency Kit knows (GET /api/fx/currencies)",
-});
-
-const documentUrl = z
-  .string()
-  .trim()
-  .max(2_048, "at most 2048 characters")
-  .refine((v) => {
-    try {
-      const url = new URL(v);
-      return url.protocol === "https:" && !url.username && !url.password;
-    } catch {
-      return false;
-    }
-  }, "expected an https:// URL without user name or password");
-
-const tokenDocument = z.object({ name: text(200), url: documentUrl });
-
-const updateMetadataInput = z
-  .object({
-    address: evmAddress("address"),
-    description: text(5_000).nullable().optional(),
-    assetClass: z
-      .enum(ASSET_CLASSES, { error: `assetClass must be one of ${ASSET_CLASSES.join(", ")}` })
-      .optional()
-      .meta({ description: "Fixed once set; leave out to keep the stored one" }),
-    isin: isin.optional(),
-    price: price.nullable().optional(),
-    priceCurrency: priceCurrency.nullable().optional(),
-    documents: z
-      .array(tokenDocument)
-      .max(MAX_DOCUMENTS, `at most ${MAX_DOCUMENTS} documents`)
-      .optional()
-      .meta({ description: "Replaces the whole list; leave out to keep it" }),
-    terms: z
-      .never({ error: "terms are fixed when the token is created (tokens.create) and cannot change" })
-      .optional()
-      .meta({ description: "Not accepted: a token's terms (maturity, face value, …) are fixed at creation" }),
-  })
-  .superRefine((input, ctx) => {
-    const hasPrice = input.price !== undefined && input.price !== null;
-    const hasCurrency = input.priceCurrency !== undefined && input.priceCurrency !== null;
-    if (input.price !== undefined && hasPrice !== hasCurrency) {
-      ctx.addIssue({
-        code: "custom",
-        path: [hasPrice ? "priceCurrency" : "price"],
-        message: "price and priceCurrency go together: give both, or null for both",
-      });
-    }
-  });
-
-const tokenMetadata = z.object({
-  description: z.string().nullable(),
-  assetClass: z.enum(ASSET_CLASSES).nullable(),
-  isin: z.string().nullable(),
-  price: z.string().nullable(),
-  priceCurrency: z.string().nullable(),
-  documents: z.array(z.object({ name: z.string(), url: z.string() })),
-  terms: z
-    .record(z.string(), z.union([z.string(), z.boolean()]))
-    .nullable()
-    .meta({
-      description:
-        "The kind's terms, fixed when Kit created the token (bond: faceValue, currency, maturityDate, couponRate, couponFrequency; equity: shareClass, votingRights; fund: managementFee, navCurrency; deposit: backingCurrency); null for tokens Kit did not create",
-    }),
-  logoUrl: z.string().nullable().meta({ description: "Public URL of the logo; null until one is uploaded" }),
-  updatedAt: isoDateTime.nullable(),
-  updatedBy: z.string().nullable(),
-});
-
-const LOGO_CONTENT_TYPES = ["image/png", "image/jpeg"] as const;
-const MAX_LOGO_BYTES = 1024 * 1024;
-
-const createLogoUploadInput = z.object({
-  address: evmAddress("address"),
-  contentType: z.enum(LOGO_CONTENT_TYPES, {
-    error:
-      "contentType must be image/png or image/jpeg (SVG is refused: it can carry scripts that would run from the public bucket)",
-  }),
-  size: z
-    .number()
-    .int("a whole number of bytes")
-    .min(1, "the file is empty")
-    .max(MAX_LOGO_BYTES, `at most ${MAX_LOGO_BYTES} bytes (1 MiB)`),
-});
-
-const logoUpload = z.object({
-  uploadUrl: z.string().meta({ description: "PUT the image's bytes here, with exactly `headers`" }),
-  headers: z.record(z.string(), z.string()),
-  expiresAt: isoDateTime,
-  publicUrl: z.string().meta({ description: "Where the logo is served once uploaded" }),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -299,72 +149,12 @@ const transferCheck = z.object({
   blockNumber: z.string().meta({ description: "The block every chain fact was read at" }),
 });
 
-export type TokenMetadata = z.infer<typeof tokenMetadata>;
-export type UpdateMetadataInput = z.infer<typeof updateMetadataInput>;
-export type CreateLogoUploadInput = z.infer<typeof createLogoUploadInput>;
-export type LogoUpload = z.infer<typeof logoUpload>;
 export type TokenSummary = z.infer<typeof tokenSummary>;
 export type TokenDetail = z.infer<typeof tokenDetail>;
 export type Transfer = z.infer<typeof transfer>;
 export type TokenStreamEvent = z.infer<typeof tokenStreamEvent>;
 export type Portfolio = z.infer<typeof portfolio>;
 export type Position = z.infer<typeof position>;
-
-const blockNumber = z.string().regex(/^\d+$/).meta({ description: "Block number as a decimal string" });
-
-/** What admins see of the indexer (system.indexer); tokens/indexer-status.ts builds it. */
-export const indexerOverview = z.object({
-  chainId: z.number().int(),
-  checkpoint: z
-    .object({ block: blockNumber, hash: z.string(), updatedAt: isoDateTime })
-    .nullable()
-    .meta({ description: "Every block up to this one is indexed (null: nothing indexed yet)" }),
-  report: z
-    .object({
-      role: z.enum(["starting", "standby", "active", "stopped"]),
-      state: z.enum(["starting", "standby", "ok", "behind", "failing", "stopped"]),
-      head: blockNumber.nullable(),
-      indexedBlock: blockNumber.nullable(),
-      lagBlocks: z.number().int().nullable(),
-      eventsPerSecond: z.number().nullable(),
-      lastError: z
-        .string()
-        .nullable()
-        .meta({ description: "The last failure, redacted: no node URL, API key or request body" }),
-      lastErrorAt: isoDateTime.nullable(),
-      reportedAt: isoDateTime,
-    })
-    .nullable()
-    .meta({ description: "The last report of the indexer process that reported last (null: none in a minute)" }),
-  tokens: z.object({
-    total: z.number().int(),
-    following: z.number().int(),
-    catchingUp: z.number().int(),
-    quarantined: z.number().int(),
-  }),
-  attention: z
-    .array(
-      z.object({
-        address: z.string(),
-        name: z.string(),
-        symbol: z.string(),
-        discoveredVia: z.enum(DISCOVERY_SOURCES),
-        state: z.enum(["catching_up", "quarantined"]),
-        indexedBlock: blockNumber.nullable().meta({ description: "The last block the token is complete to" }),
-        openingBlock: blockNumber
-          .nullable()
-          .meta({ description: "Indexed from mid-history: balances at this block were read from the chain" }),
-        quarantinedAt: isoDateTime.nullable(),
-        reason: z.string().nullable().meta({ description: "Why it was quarantined" }),
-      }),
-    )
-    .meta({
-      description:
-        "Tokens quarantined (left out of indexing until `bun run kit indexer:reset --token`) or catching up; at most 200",
-    }),
-});
-
-export type IndexerOverview = z.infer<typeof indexerOverview>;
 
 const tags = ["tokens"];
 const manage = { tokens: ["manage" as const] };

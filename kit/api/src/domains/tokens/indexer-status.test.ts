@@ -7,7 +7,7 @@ import { createTestKit } from "../../../test/kit";
 import { createUser } from "../../../test/users";
 import { createOperationalApp } from "../../app";
 import { createLogger } from "../../infra/log";
-import type { IndexerOverview } from "./contract";
+import type { IndexerOverview } from "./contract-indexer";
 import { startIndexer } from "./indexer";
 
 const SECRET = "kit-secret-api-key-5f1c2e9d";

@@ -6,7 +6,7 @@ import { getAddress } from "viem";
 import type { Config } from "../../config";
 import type { Database } from "../../infra/db";
 import type { Redis } from "../../infra/redis";
-import type { IndexerOverview } from "./contract";
+import type { IndexerOverview } from "./contract-indexer";
 import { indexerCheckpoints, tokens } from "./schema";
 
 /**

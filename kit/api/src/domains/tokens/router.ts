@@ -3,7 +3,8 @@ import { callerMay } from "../../rpc/access";
 import { publicProcedure, userProcedure } from "../../rpc/implement";
 import { listWalletAddresses } from "../auth/wallets";
 import { watchTokenTransfers } from "./live";
-import { createLogoUpload, getTokenMetadata, requireTokenWriter, updateTokenMetadata } from "./metadata";
+import { createLogoUpload, getTokenMetadata, updateTokenMetadata } from "./metadata";
+import { requireTokenWriter } from "./metadata-writers";
 import { getPortfolio } from "./portfolio";
 import { getToken, listHolders, listTokens, listTokenTransfers, listWalletTransfers, requireToken } from "./service";
 

@@ -1,0 +1,70 @@
+// The state of the reviewer's forms (outcome, reason, revocation category, the form's own error)
+// and their two submissions: decide an application in review, revoke an approval.
+import { type FormEvent, useState } from "react";
+import { errorCode, type ReviewDetail, type RevocationCategory, rpc } from "../../api";
+import { type PageActions, useApplicationAction } from "./Notice";
+
+type Decision = "approve" | "request_changes" | "reject";
+/** A reviewer's outcomes, in the order offered, as the choice and its button say them. */
+export const DECISION_LABELS: Record<Decision, string> = {
+  approve: "Approve",
+  request_changes: "Request changes",
+  reject: "Reject",
+};
+export const DECISIONS = Object.keys(DECISION_LABELS) as Decision[];
+
+export function useReviewForms(application: ReviewDetail["application"], page: PageActions) {
+  const { busy, run: act } = useApplicationAction(page);
+  const [decision, setDecision] = useState<Decision>("approve");
+  const [reason, setReason] = useState("");
+  const [category, setCategory] = useState<RevocationCategory>("other");
+  const [formError, setFormError] = useState<string>();
+
+  const run = (action: () => Promise<unknown>, done: string) =>
+    act(action, done, {
+      onSuccess: () => setReason(""),
+      // Only when the application moved on under us is it read again: to show where it is now.
+      reloadAfterRefusal: (error) => errorCode(error) === "CONFLICT",
+    });
+
+  const decide = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const text = reason.trim();
+    if (decision !== "approve" && !text) {
+      setFormError(
+        `A reason is required to ${decision === "reject" ? "reject" : "request changes"}; the applicant sees it.`,
+      );
+      return;
+    }
+    setFormError(undefined);
+    const words = { approve: "Approved.", reject: "Rejected.", request_changes: "Changes requested." }[decision];
+    void run(
+      () =>
+        rpc.kyc.review.decide({
+          applicationId: application.id,
+          decision,
+          reason: text || undefined,
+          version: application.version,
+        }),
+      words,
+    );
+  };
+
+  const revoke = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const text = reason.trim();
+    if (!text) {
+      setFormError("A reason is required to revoke an approval.");
+      return;
+    }
+    setFormError(undefined);
+    void run(
+      () => rpc.kyc.review.revoke({ applicationId: application.id, reason: text, category }),
+      category === "other" ? "Approval revoked." : "Approval revoked; the applicant's wallets are being frozen.",
+    );
+  };
+
+  return { busy, run, decision, setDecision, reason, setReason, category, setCategory, formError, decide, revoke };
+}
+
+export type ReviewForms = ReturnType<typeof useReviewForms>;
