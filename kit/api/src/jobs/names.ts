@@ -1,4 +1,4 @@
-// Every job the worker runs, by name. A job is added here, then given a definition in jobs/registry.ts
+// Every job the worker runs, by name. A job is added here, then given a definition in its domain's jobs.ts
 // (the queue's and a definition's shapes are in deps.ts).
 
 const JOB_NAMES = [

@@ -1,0 +1,83 @@
+// The KYC domain's jobs, run by the worker role: document clean-up, approval expiry, key rotation,
+// and on-chain eligibility (sent through the operations outbox) with its reconciliation.
+import type { JobDefinition } from "../../deps";
+import { cleanUpDocuments } from "./document-removal";
+import { reconcileFreezes } from "./freeze-reconcile";
+import { freezeJob, revokeAndFreeze } from "./freezes";
+import { kycKeyMetrics, reencryptPersonalData } from "./key-rotation";
+import { kycOnchainMetrics } from "./onchain-metrics";
+import { registerEligibility } from "./onchain-register";
+import { reconcileRegistrations } from "./reconcile";
+import { expireApprovals } from "./review";
+
+type KycJobName =
+  | "kyc.clean-up-documents"
+  | "kyc.expire-approvals"
+  | "kyc.reencrypt-pii"
+  | "kyc.onchain.register"
+  | "kyc.onchain.revoke"
+  | "kyc.onchain.freeze"
+  | "kyc.onchain.reconcile";
+
+export function kycJobs(): JobDefinition<KycJobName>[] {
+  return [
+    {
+      name: "kyc.clean-up-documents",
+      everySeconds: 15 * 60,
+      attempts: 3,
+      backoffMs: 30_000,
+      run: (deps) => cleanUpDocuments(deps),
+    },
+    {
+      name: "kyc.expire-approvals",
+      everySeconds: 15 * 60,
+      attempts: 3,
+      backoffMs: 30_000,
+      run: (deps) => expireApprovals(deps),
+    },
+    // Finishes a key rotation (domains/kyc/key-rotation.ts): with no previous key configured it
+    // only counts rows per key, so it costs one query an hour.
+    {
+      name: "kyc.reencrypt-pii",
+      everySeconds: 60 * 60,
+      attempts: 3,
+      backoffMs: 60_000,
+      run: (deps, _data, job) => reencryptPersonalData(deps, kycKeyMetrics(job.metrics.registry)),
+    },
+    // On-chain eligibility (domains/kyc/onchain-register.ts, sent through the operations outbox): a chain outage is retried for about 5 minutes
+    // (10 s, 20 s, … 160 s); then the row is `failed` and `kyc.onchain.retry` queues it again.
+    {
+      name: "kyc.onchain.register",
+      attempts: 6,
+      backoffMs: 10_000,
+      run: (deps, data, job) => registerEligibility(deps, data, job),
+    },
+    // A freeze case (sanctions, fraud) freezes the user's wallets first, then Kit's claim goes.
+    {
+      name: "kyc.onchain.revoke",
+      attempts: 6,
+      backoffMs: 10_000,
+      run: (deps, data, job) => revokeAndFreeze(deps, data, job),
+    },
+    // Freezes of a wallet linked by a frozen user, and the unfreezing after an admin lifts a case.
+    {
+      name: "kyc.onchain.freeze",
+      attempts: 6,
+      backoffMs: 10_000,
+      run: (deps, data, job) => freezeJob(deps, data, job),
+    },
+    {
+      name: "kyc.onchain.reconcile",
+      everySeconds: 15 * 60,
+      attempts: 3,
+      backoffMs: 60_000,
+      run: async (deps, _data, job) => {
+        const metrics = kycOnchainMetrics(job.metrics.registry, deps.db);
+        return {
+          registrations: await reconcileRegistrations(deps, metrics),
+          freezes: await reconcileFreezes(deps, metrics),
+        };
+      },
+    },
+  ];
+}
