@@ -11,7 +11,7 @@ import type { Logger } from "../../infra/log";
 import type { OperationsChain } from "./chain";
 import { type CreateParameters, suiteOf } from "./create-parameters";
 import { type OperationSteps, tokenGrants, tokenOperationPolicies, tokenOperations } from "./schema";
-import { type OperationRow, transition } from "./store";
+import { lastStepTransaction, type OperationRow, transition } from "./store";
 
 const NO_STEPS: OperationSteps = { current: null, done: [], failure: null, announced: false };
 
@@ -72,23 +72,13 @@ async function settleCreated(
       })
       .onConflictDoNothing();
   }
-  const last = progress.done.at(-1);
   await transition(deps.db, operation.id, {
     from: "pending",
     to: "confirmed",
     set: {
       steps: { ...progress, current: null },
       confirmedAt: new Date(),
-      ...(last
-        ? {
-            signer: chain.agent.address.toLowerCase(),
-            nonce: last.nonce,
-            rawTransaction: last.raw,
-            txHash: last.txHash,
-            blockNumber: last.blockNumber,
-            blockHash: last.blockHash,
-          }
-        : {}),
+      ...lastStepTransaction(chain.agent.address, progress),
     },
     reason: `created ${p.spec.symbol} at ${operation.token} in ${progress.done.length} transaction${progress.done.length === 1 ? "" : "s"}; the requester is granted on it`,
   });

@@ -26,7 +26,7 @@ import {
 } from "./recovery-steps";
 import type { DecodedRevert } from "./reverts";
 import { type OperationSteps, tokenOperations } from "./schema";
-import { type OperationRow, transition } from "./store";
+import { lastStepTransaction, type OperationRow, transition } from "./store";
 import { DEFERRED, isSystemOperation, planSystem, type SystemStepDeps } from "./system-steps";
 
 export interface StepDeps extends SystemStepDeps {
@@ -144,24 +144,13 @@ async function planRecovery(
     deps.log.info({ operation: operation.id, reason: plan.failure.code }, "wallet recovery failed");
     return undefined;
   }
-  const last = progress.done.at(-1);
   await transition(deps.db, operation.id, {
     from: "pending",
     to: "confirmed",
     set: {
       steps,
       confirmedAt: new Date(),
-      // The last step's transaction stands for the operation (a reorg check follows it).
-      ...(last
-        ? {
-            signer: chain.agent.address.toLowerCase(),
-            nonce: last.nonce,
-            rawTransaction: last.raw,
-            txHash: last.txHash,
-            blockNumber: last.blockNumber,
-            blockHash: last.blockHash,
-          }
-        : {}),
+      ...lastStepTransaction(chain.agent.address, progress),
     },
     reason: `recovered in ${progress.done.length} transaction${progress.done.length === 1 ? "" : "s"}`,
   });

@@ -5,7 +5,7 @@ import { and, asc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Database } from "../../infra/db";
 import type { OperationStatus } from "./contract-values";
-import { tokenOperations } from "./schema";
+import { type OperationSteps, tokenOperations } from "./schema";
 
 export type OperationRow = typeof tokenOperations.$inferSelect;
 type OperationUpdate = Partial<Omit<OperationRow, "id" | "status" | "createdAt">>;
@@ -194,4 +194,21 @@ export async function hasOpenWork(db: Database, chainId: number): Promise<boolea
         or (${tokenOperations.status} = 'confirmed' and ${tokenOperations.confirmedAt} > now() - interval '15 minutes'))
     ) as open`);
   return rows[0]?.open === true;
+}
+
+/**
+ * A multi-step operation's columns as its last step's transaction sets them when it settles (none
+ * when no step was sent): that transaction stands for the operation, and the reorg check follows it.
+ */
+export function lastStepTransaction(signer: string, steps: Pick<OperationSteps, "done">) {
+  const last = steps.done.at(-1);
+  if (!last) return {};
+  return {
+    signer: signer.toLowerCase(),
+    nonce: last.nonce,
+    rawTransaction: last.raw,
+    txHash: last.txHash,
+    blockNumber: last.blockNumber,
+    blockHash: last.blockHash,
+  };
 }

@@ -27,7 +27,7 @@ import {
   readIdentityFacts,
 } from "./eligibility-steps";
 import { type OperationSteps, tokenOperations } from "./schema";
-import { type OperationRow, transition } from "./store";
+import { lastStepTransaction, type OperationRow, transition } from "./store";
 
 export interface SystemStepDeps {
   db: Database;
@@ -161,17 +161,7 @@ async function settle(
   steps: OperationSteps,
   plan: Exclude<EligibilityPlan, { send: unknown }>,
 ): Promise<void> {
-  const last = steps.done.at(-1);
-  const transaction = last
-    ? {
-        signer: chain.agent.address.toLowerCase(),
-        nonce: last.nonce,
-        rawTransaction: last.raw,
-        txHash: last.txHash,
-        blockNumber: last.blockNumber,
-        blockHash: last.blockHash,
-      }
-    : {};
+  const transaction = lastStepTransaction(chain.agent.address, steps);
   const sent = `${steps.done.length} transaction${steps.done.length === 1 ? "" : "s"}`;
   const moved =
     plan.end === "failed"

@@ -17,7 +17,7 @@ import {
   text,
   timestamp,
 } from "drizzle-orm/pg-core";
-import type { DiscoverySource } from "./contract-values";
+import { type DiscoverySource, STATE_HISTORY_KINDS } from "./contract-values";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
 const blockNumber = (name: string) => bigint(name, { mode: "number" });
@@ -165,16 +165,8 @@ export const tokenBalances = pgTable(
   ],
 );
 
-export const STATE_EVENT_KINDS = [
-  "paused",
-  "unpaused",
-  "address_frozen",
-  "address_unfrozen",
-  "tokens_frozen",
-  "tokens_unfrozen",
-  "identity_registered",
-  "identity_removed",
-] as const;
+/** A token's own state events (what tokens.stateHistory lists), and the identity registry's. */
+export const STATE_EVENT_KINDS = [...STATE_HISTORY_KINDS, "identity_registered", "identity_removed"] as const;
 export type StateEventKind = (typeof STATE_EVENT_KINDS)[number];
 
 /**
