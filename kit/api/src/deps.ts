@@ -9,7 +9,7 @@ import type { MeWallets } from "./domains/auth/me-wallets";
 import type { SessionMemo } from "./domains/auth/session";
 import type { RateCopies } from "./domains/exchange-rates/cache";
 import type { FxProvider } from "./domains/exchange-rates/contract-values";
-import type { StatusEvent } from "./domains/kyc/contract-shapes";
+import type { KycChannelMessage } from "./domains/kyc/contract-shapes";
 import type { KycStatus, OnchainRegistrationStatus } from "./domains/kyc/contract-values";
 import type { PiiKeyring } from "./domains/kyc/crypto";
 import type { EligibilityChainCache } from "./domains/kyc/eligibility-chain";
@@ -62,7 +62,7 @@ export interface ProcessLocal {
   /** exchange-rates: copies of the cached answers, used while subscribed to their generation. */
   fxCopies: Closeable & RateCopies;
   /** kyc: the subscriber connection behind live status streams (`{prefix}kyc:*`). */
-  kycStatusStreams: Closeable & LiveStreamHub<StatusEvent>;
+  kycStatusStreams: Closeable & LiveStreamHub<KycChannelMessage>;
   /** tokens: the subscriber connection behind live transfer streams (`{prefix}token:*:transfers`). */
   tokenTransferStreams: Closeable & LiveStreamHub<TokenTransfersEvent>;
   /** kyc: the keys personal data is encrypted with, by key id. */

@@ -95,6 +95,8 @@ async function main() {
   // The event iterator without React: callbacks, and a function that cancels.
   const cancel = consumeEventIterator(kit.rpc.kyc.events(), {
     onEvent: (event) => {
+      // Status changes only: on-chain snapshots (`onchain`) have no status of the application.
+      if ("onchain" in event) return;
       void report("event", { status: event.status, previousStatus: event.previousStatus });
       if (event.status === "approved") void cancel().then(() => report("done"));
     },

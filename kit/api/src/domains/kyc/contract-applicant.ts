@@ -10,6 +10,7 @@ import {
   id,
   kycDocument,
   onchainRegistration,
+  onchainStatusEvent,
   statusEvent,
   text,
 } from "./contract-shapes";
@@ -198,10 +199,11 @@ export const applicantContract = {
       method: "GET",
       path: "/kyc/events",
       tags: ["kyc"],
-      summary: "Your application's status changes, as server-sent events (the current status first)",
+      summary:
+        "Your application's status changes and your wallets' on-chain status, as server-sent events (the current state first)",
     })
     .meta({ permission: submit, keyGrant: readOwn })
-    .output(eventIterator(ownStatusEvent)),
+    .output(eventIterator(z.union([ownStatusEvent, onchainStatusEvent]))),
 };
 
 export type SaveApplicationInput = z.infer<typeof saveApplicationInput>;

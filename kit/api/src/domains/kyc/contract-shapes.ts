@@ -151,9 +151,23 @@ export const statusEvent = z.object({
   at: isoDateTime,
 });
 
+/**
+ * Sent on `kyc:{userId}` only: where the applicant's wallets stand on chain, all of them, as the
+ * applicant sees them (no operator error text), whenever an eligibility job ends.
+ */
+export const onchainStatusEvent = z.object({
+  onchain: z.array(onchainRegistration).meta({ description: "Every wallet Kit acted on, oldest first" }),
+  at: isoDateTime,
+});
+
+/** What travels on the KYC channels: status changes, and (own channel only) on-chain snapshots. */
+export const kycChannelMessage = z.union([statusEvent, onchainStatusEvent]);
+
 export type Application = z.infer<typeof application>;
 export type KycDocument = z.infer<typeof kycDocument>;
 export type DownloadUrl = z.infer<typeof downloadUrl>;
 export type StatusEvent = z.infer<typeof statusEvent>;
+export type OnchainStatusEvent = z.infer<typeof onchainStatusEvent>;
+export type KycChannelMessage = z.infer<typeof kycChannelMessage>;
 export type OnchainRegistration = z.infer<typeof onchainRegistration>;
 export type Freezes = z.infer<typeof freezes>;

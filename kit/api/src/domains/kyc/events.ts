@@ -11,8 +11,14 @@ import { type Listener, LiveStreamHub } from "../../infra/live-streams";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { OwnStatusEvent } from "./contract-applicant";
-import { type StatusEvent, statusEvent } from "./contract-shapes";
+import {
+  type KycChannelMessage,
+  kycChannelMessage,
+  type OnchainStatusEvent,
+  type StatusEvent,
+} from "./contract-shapes";
 import type { KycStatus } from "./contract-values";
+import { listRegistrations } from "./onchain-status";
 import { kycApplications } from "./schema";
 
 export interface KycEventDeps {
@@ -37,19 +43,25 @@ export const MAX_QUEUE_STREAMS_PER_USER = 5;
 const MAX_BUFFERED_EVENTS = 32;
 
 /** The process's hub of live KYC status streams (deps.local.kycStatusStreams, made by createDeps). */
-export function createStatusStreams(deps: { redis: Redis; log: Logger }): LiveStreamHub<StatusEvent> {
+export function createStatusStreams(deps: { redis: Redis; log: Logger }): LiveStreamHub<KycChannelMessage> {
   return new LiveStreamHub(deps, {
     name: "kyc-events",
-    schema: statusEvent,
+    schema: kycChannelMessage,
     maxBuffered: MAX_BUFFERED_EVENTS,
     unavailable: "Live KYC status is unavailable right now; retry in a few seconds.",
   });
 }
 const tooMany = `You already have ${MAX_STREAMS_PER_USER} live status streams open; close one (another tab or device) first.`;
 const tooManyQueue = `You already have ${MAX_QUEUE_STREAMS_PER_USER} live queue streams open; close one (another console tab or device) first.`;
-const single = (event: StatusEvent) => [event];
+const isStatusEvent = (message: KycChannelMessage): message is StatusEvent => "status" in message;
+/** Reviewers hear status changes only (on-chain snapshots go to their owner's channel alone). */
+const statusOnly = (message: KycChannelMessage): StatusEvent[] => (isStatusEvent(message) ? [message] : []);
 /** The applicant never learns who reviews their application (the reviewers' stream says it). */
-const forApplicant = ({ reviewerId: _, ...event }: StatusEvent): OwnStatusEvent[] => [event];
+function forApplicant(message: KycChannelMessage): (OwnStatusEvent | OnchainStatusEvent)[] {
+  if (!isStatusEvent(message)) return [message];
+  const { reviewerId: _, ...event } = message;
+  return [event];
+}
 
 // ioredis prefixes keys, not channels: the prefix is added here, so that processes (and test
 // files) configured with different prefixes never hear each other. User ids are generated, never
@@ -82,7 +94,7 @@ export async function watchOwnStatus(
   deps: KycWatchDeps,
   userId: string,
   signal: AbortSignal | undefined,
-): Promise<AsyncIteratorClass<OwnStatusEvent, undefined>> {
+): Promise<AsyncIteratorClass<OwnStatusEvent | OnchainStatusEvent, undefined>> {
   // Subscribed before the read: a change committed in between is in the buffer, not lost.
   const listener = await deps.local.kycStatusStreams.open(userChannel(deps.config, userId), {
     cap: { key: userId, max: MAX_STREAMS_PER_USER, message: tooMany },
@@ -91,7 +103,7 @@ export async function watchOwnStatus(
   });
   try {
     const current = await readCurrentStatus(deps.db, userId);
-    if (current) startFrom(listener, current);
+    if (current) startFrom(listener, current, await readOnchainStatus(deps.db, userId));
   } catch (error) {
     listener.end("failed");
     throw error;
@@ -111,7 +123,7 @@ export async function watchQueue(
   const listener = await deps.local.kycStatusStreams.open(queueChannel(deps.config), {
     // A key of its own: a reviewer's console tabs never use up their own-status streams, nor the reverse.
     cap: { key: `queue:${reviewerId}`, max: MAX_QUEUE_STREAMS_PER_USER, message: tooManyQueue },
-    expand: single,
+    expand: statusOnly,
     log: deps.log,
   });
   return listener.stream(signal);
@@ -122,13 +134,19 @@ export async function watchQueue(
  * the version last queued (the change the first read already showed, or an older one published
  * late), so that the reader never steps back.
  */
-function startFrom<E>(listener: Listener<StatusEvent, E>, current: StatusEvent): void {
-  const sameApplication = (event: StatusEvent) => event.applicationId === current.applicationId;
+function startFrom<E>(
+  listener: Listener<KycChannelMessage, E>,
+  current: StatusEvent,
+  onchain: OnchainStatusEvent | undefined,
+): void {
+  const sameApplication = (event: KycChannelMessage): event is StatusEvent =>
+    isStatusEvent(event) && event.applicationId === current.applicationId;
   let floor = current.version;
   listener.rewrite((buffered) => {
     const newer = buffered.filter((event) => !sameApplication(event) || event.version > current.version);
     floor = Math.max(floor, ...newer.filter(sameApplication).map((event) => event.version));
-    return [current, ...newer];
+    // The wallets' on-chain state right after the status: a snapshot buffered meanwhile is newer.
+    return onchain ? [current, onchain, ...newer] : [current, ...newer];
   });
   listener.filter((event) => {
     if (!sameApplication(event)) return true;
@@ -166,4 +184,24 @@ async function readCurrentStatus(db: Database, userId: string): Promise<StatusEv
     version: row.version,
     at: row.updatedAt.toISOString(),
   };
+}
+
+/** The user's wallets on chain as the applicant sees them; undefined while Kit acted on none. */
+async function readOnchainStatus(db: Database, userId: string): Promise<OnchainStatusEvent | undefined> {
+  const onchain = await listRegistrations(db, userId, "applicant");
+  return onchain.length > 0 ? { onchain, at: new Date().toISOString() } : undefined;
+}
+
+/**
+ * Tells the user's own streams where their wallets stand on chain (every wallet: a reader replaces
+ * what it showed). Called when an eligibility job ends, whatever its outcome. Never throws: a lost
+ * snapshot is logged, and the next one (or a reconnect) shows the state.
+ */
+export async function publishOnchainStatus(deps: KycEventDeps & { db: Database }, userId: string): Promise<void> {
+  try {
+    const event = await readOnchainStatus(deps.db, userId);
+    if (event) await deps.redis.publish(userChannel(deps.config, userId), JSON.stringify(event));
+  } catch (error) {
+    deps.log.warn({ err: error }, "could not publish the on-chain status; open streams show it after a reconnect");
+  }
 }

@@ -1,7 +1,9 @@
 // The KYC domain's jobs, run by the worker role: document clean-up, approval expiry, key rotation,
 // and on-chain eligibility (sent through the operations outbox) with its reconciliation.
-import type { JobDefinition } from "../../deps";
+import { eq } from "drizzle-orm";
+import type { Deps, JobDefinition } from "../../deps";
 import { cleanUpDocuments } from "./document-removal";
+import { publishOnchainStatus } from "./events";
 import { reconcileFreezes } from "./freeze-reconcile";
 import { freezeJob, revokeAndFreeze } from "./freezes";
 import { kycKeyMetrics, reencryptPersonalData } from "./key-rotation";
@@ -9,6 +11,7 @@ import { kycOnchainMetrics } from "./onchain-metrics";
 import { registerEligibility } from "./onchain-register";
 import { reconcileRegistrations } from "./reconcile";
 import { expireApprovals } from "./review";
+import { kycApplications } from "./schema";
 
 type KycJobName =
   | "kyc.clean-up-documents"
@@ -50,14 +53,14 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       name: "kyc.onchain.register",
       attempts: 6,
       backoffMs: 10_000,
-      run: (deps, data, job) => registerEligibility(deps, data, job),
+      run: (deps, data, job) => announcingOnchain(deps, data, () => registerEligibility(deps, data, job)),
     },
     // A freeze case (sanctions, fraud) freezes the user's wallets first, then Kit's claim goes.
     {
       name: "kyc.onchain.revoke",
       attempts: 6,
       backoffMs: 10_000,
-      run: (deps, data, job) => revokeAndFreeze(deps, data, job),
+      run: (deps, data, job) => announcingOnchain(deps, data, () => revokeAndFreeze(deps, data, job)),
     },
     // Freezes of a wallet linked by a frozen user, and the unfreezing after an admin lifts a case.
     {
@@ -80,4 +83,28 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       },
     },
   ];
+}
+
+/**
+ * Runs an eligibility job, then tells its user's own streams where their wallets stand on chain,
+ * whether the attempt worked or not (a failure may have left a wallet `failed`).
+ */
+async function announcingOnchain<T>(deps: Deps, data: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } finally {
+    const userId = await ownerOf(deps, data).catch(() => undefined);
+    if (userId) await publishOnchainStatus(deps, userId);
+  }
+}
+
+/** The user a job's data is about: `{ userId }` as given, or the owner of `{ applicationId }`. */
+async function ownerOf(deps: Pick<Deps, "db">, data: Record<string, unknown>): Promise<string | undefined> {
+  if (typeof data.userId === "string") return data.userId;
+  if (typeof data.applicationId !== "string") return undefined;
+  const [row] = await deps.db
+    .select({ userId: kycApplications.userId })
+    .from(kycApplications)
+    .where(eq(kycApplications.id, data.applicationId));
+  return row?.userId;
 }
