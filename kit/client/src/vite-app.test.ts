@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { freePort } from "../../api/src/dev/ports";
-import { startKit } from "../test/kit";
+import { DAPP_ORIGIN, startKit } from "../test/kit";
 
 const CLIENT = join(import.meta.dir, "..");
 const FIXTURE = join(CLIENT, "test", "vite-app");
@@ -72,7 +72,8 @@ async function typecheck(config: string): Promise<void> {
 const pagePort = await freePort();
 const pageOrigin = `http://localhost:${pagePort}`;
 // The page is another origin of the same site (localhost): CORS with credentials, the Lax cookie sent.
-const kit = await startKit({ host: "localhost", env: { CORS_ORIGINS: pageOrigin } });
+// The test's own clients sign up as the dApp's origin does (browserClient): trusted too.
+const kit = await startKit({ host: "localhost", env: { CORS_ORIGINS: `${pageOrigin},${DAPP_ORIGIN}` } });
 const profile = mkdtempSync(join(tmpdir(), "kit-client-vite-chromium-"));
 afterAll(() => rmSync(profile, { recursive: true, force: true }));
 

@@ -90,6 +90,9 @@ export function createAuth(deps: AuthDeps) {
       // Kit resolves the client address once (TRUST_PROXY_HOPS) and hands it over in this header,
       // overwriting whatever a client sent; better-auth alone would only trust headers.
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+      // Said outright: better-auth skips its Origin check under NODE_ENV=test by default, so the
+      // tests would never meet the check production runs.
+      disableOriginCheck: false,
     },
     logger: {
       level: "warn",
