@@ -1,6 +1,5 @@
 // The KYC domain's jobs, run by the worker role: document clean-up, approval expiry, key rotation,
 // and on-chain eligibility (sent through the operations outbox) with its reconciliation.
-import { eq } from "drizzle-orm";
 import type { Deps, JobDefinition } from "../../deps";
 import { cleanUpDocuments } from "./document-removal";
 import { publishOnchainStatus } from "./events";
@@ -9,9 +8,9 @@ import { freezeJob, revokeAndFreeze } from "./freezes";
 import { kycKeyMetrics, reencryptPersonalData } from "./key-rotation";
 import { kycOnchainMetrics } from "./onchain-metrics";
 import { registerEligibility } from "./onchain-register";
+import { revocationTarget } from "./onchain-revoke";
 import { reconcileRegistrations } from "./reconcile";
 import { expireApprovals } from "./review";
-import { kycApplications } from "./schema";
 
 type KycJobName =
   | "kyc.clean-up-documents"
@@ -93,18 +92,8 @@ async function announcingOnchain<T>(deps: Deps, data: Record<string, unknown>, r
   try {
     return await run();
   } finally {
-    const userId = await ownerOf(deps, data).catch(() => undefined);
-    if (userId) await publishOnchainStatus(deps, userId);
+    // Register and revoke jobs name their user the same way ({ applicationId } or { userId, wallet }).
+    const target = await revocationTarget(deps.db, data).catch(() => undefined);
+    if (target) await publishOnchainStatus(deps, target.userId);
   }
-}
-
-/** The user a job's data is about: `{ userId }` as given, or the owner of `{ applicationId }`. */
-async function ownerOf(deps: Pick<Deps, "db">, data: Record<string, unknown>): Promise<string | undefined> {
-  if (typeof data.userId === "string") return data.userId;
-  if (typeof data.applicationId !== "string") return undefined;
-  const [row] = await deps.db
-    .select({ userId: kycApplications.userId })
-    .from(kycApplications)
-    .where(eq(kycApplications.id, data.applicationId));
-  return row?.userId;
 }

@@ -24,20 +24,28 @@ async function outboxChain(deps: OnchainDeps): Promise<OperationsChain> {
 
 const lower = (address: Address) => address.toLowerCase();
 
+/**
+ * The deployment, and the registry Kit's identity operations target: the first token's, whose
+ * storage every Kit token shares, so one entry covers all.
+ */
+async function eligibilityDeployment(deps: OnchainDeps) {
+  const d = await deps.local.eligibilityChain.deployment();
+  const token = d.tokens[0];
+  if (!token) throw new Error("the deployment file lists no token, so there is no identity registry");
+  return { d, identityRegistry: lower(token.identityRegistry) };
+}
+
 /** Records (or finds open) the operation making `wallet` verified for the approval `applicationId`. */
 export async function recordRegistration(
   deps: OnchainDeps,
   r: { wallet: string; userId: string; applicationId: string; country: number },
 ): Promise<OperationRow> {
-  const d = await deps.local.eligibilityChain.deployment();
-  const token = d.tokens[0];
-  if (!token) throw new Error("the deployment file lists no token, so there is no identity registry");
+  const { d, identityRegistry } = await eligibilityDeployment(deps);
   return recordSystemOperation(deps.db, {
     chainId: d.chainId,
     kind: "identity_register",
     token: null,
-    // The first token's registry: its storage is shared by every Kit token, so one entry covers all.
-    target: lower(token.identityRegistry),
+    target: identityRegistry,
     cause: `kyc_application:${r.applicationId}`,
     // An open registration for an earlier approval (its claim data) is not this one: it goes first.
     sameParameters: ["applicationId"],
@@ -56,14 +64,12 @@ export async function recordRevocation(
   deps: OnchainDeps,
   r: { wallet: string; userId: string; identity: string | null; cause: string },
 ): Promise<OperationRow> {
-  const d = await deps.local.eligibilityChain.deployment();
-  const token = d.tokens[0];
-  if (!token) throw new Error("the deployment file lists no token, so there is no identity registry");
+  const { d, identityRegistry } = await eligibilityDeployment(deps);
   return recordSystemOperation(deps.db, {
     chainId: d.chainId,
     kind: "identity_revoke",
     token: null,
-    target: lower(token.identityRegistry),
+    target: identityRegistry,
     cause: r.cause,
     parameters: {
       wallet: r.wallet,
