@@ -231,6 +231,45 @@ describe.skipIf(!hasChromium)("issuer pages, end to end in Chromium on anvil", (
     await a.context.close();
     expect(a.errors).toEqual([]);
   }, 90_000);
+  test("loosening four eyes from the token page waits for the second issuer, who approves it there", async () => {
+    const a = await kit.openPage();
+    await signInOnConsole(a.page, kit.url, issuerA);
+    await a.page.goto(`${kit.url}/console/tokens/${equity}`);
+    const card = a.page.getByRole("region", { name: "Four eyes", exact: true });
+    await card.getByText("Now: a second issuer's approval for: forced transfer, recovery.").waitFor();
+    await card.getByText("Change the policy").click();
+    await card.getByLabel("Forced transfer").uncheck();
+    await card.getByLabel("Why (shown to the issuer who decides)").fill("standing court order");
+    await card.getByRole("button", { name: "Ask for this policy" }).click();
+    await card.getByText("It loosens four eyes, so it waits for another of the token's issuers.").waitFor();
+    await card.getByText(/Waiting for a second issuer/).waitFor();
+    await card.getByRole("button", { name: "Withdraw" }).waitFor();
+    expect(await card.getByRole("button", { name: "Approve change" }).count()).toBe(0);
+    await kit.screenshot(a.page, "30-policy-change-waiting");
+
+    const b = await kit.openPage();
+    await signInOnConsole(b.page, kit.url, issuerB);
+    await b.page.goto(`${kit.url}/console/tokens/${equity}`);
+    const seen = b.page.getByRole("region", { name: "Four eyes", exact: true });
+    await seen
+      .getByText(/Issuer \w{8} asked .* for a second issuer's approval for: recovery \(“standing court order”\)/)
+      .waitFor();
+    await seen.getByLabel("Reason (recorded)").fill("order on file");
+    await seen.getByRole("button", { name: "Approve change" }).click();
+    await seen.getByText("Approved: the new policy applies now.").waitFor();
+    await seen.getByText("Now: a second issuer's approval for: recovery.").waitFor();
+    await kit.screenshot(b.page, "31-policy-change-approved");
+
+    // Back to the defaults: adding a kind only tightens, so it applies at once.
+    await b.page.getByText("Change the policy").click();
+    await seen.getByLabel("Forced transfer").check();
+    await seen.getByRole("button", { name: "Ask for this policy" }).click();
+    await seen.getByText("Applied: it only tightens four eyes.").waitFor();
+    await a.context.close();
+    await b.context.close();
+    expect([...a.errors, ...b.errors]).toEqual([]);
+  }, 90_000);
+
   test("an issuer creates a bond: a wrong ISIN refused in words, then deployed, confirmed and opened", async () => {
     const a = await kit.openPage();
     await signInOnConsole(a.page, kit.url, issuerA);

@@ -1,21 +1,21 @@
-// One token, for its issuers: what it is (facts, four-eyes policy), its holders with their freezes,
+// One token, for its issuers: what it is (facts, the four-eyes policy and a change waiting), its holders with their freezes,
 // the servicing forms, and its operations — all following tokens.operations.events live. The parts
 // are in ./token/. A caller without a grant on the token is told so (and nothing is streamed).
 import { useEffect, useRef, useState } from "react";
-import { type Me, type OperationView, rpc, type TokenDetail } from "../api";
+import { type Me, type OperationPolicy, type OperationView, rpc, type TokenDetail } from "../api";
 import { Alert } from "../components/Alert";
 import { TokenStateBadge } from "../components/Badge";
 import { Card } from "../components/Card";
 import { Facts } from "../components/Facts";
 import { LiveStatus } from "../components/LiveStatus";
 import { usePageTitle } from "../components/Page";
-import { OPERATION_KIND_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { Link } from "../router";
-import { BurnForm, ForcedTransferForm, MintForm, PauseForm, type Policy } from "./token/Forms";
+import { BurnForm, ForcedTransferForm, MintForm, PauseForm } from "./token/Forms";
 import { HoldersCard } from "./token/Holders";
 import { OperationsLiveProvider, useOperationEvents, useOperationsLive } from "./token/live";
 import { OperationsCard } from "./token/Operations";
+import { PolicyCard } from "./token/Policy";
 
 /** How long tokens.get shares its chain reads (LIVE_FACTS_CACHE_SECONDS in the api), plus a margin. */
 const CHAIN_FACTS_SHARED_MS = 5_500;
@@ -44,7 +44,13 @@ export function TokenPage({ me, address }: { me: Me; address: string }) {
       {!refused && (!token.data || !policy.data) && <p>Loading…</p>}
       {!refused && token.data && policy.data && (
         <OperationsLiveProvider address={token.data.address}>
-          <TokenDetailView me={me} token={token.data} policy={policy.data} reloadToken={token.reload} />
+          <TokenDetailView
+            me={me}
+            token={token.data}
+            policy={policy.data}
+            reloadToken={token.reload}
+            reloadPolicy={policy.reload}
+          />
         </OperationsLiveProvider>
       )}
     </section>
@@ -60,11 +66,13 @@ function TokenDetailView({
   token,
   policy,
   reloadToken,
+  reloadPolicy,
 }: {
   me: Me;
   token: TokenDetail;
-  policy: Policy;
+  policy: OperationPolicy;
   reloadToken: () => Promise<void>;
+  reloadPolicy: () => Promise<void>;
 }) {
   const live = useOperationsLive();
   const holderRefreshes = useIndexRefresh(token.address, reloadToken);
@@ -94,7 +102,6 @@ function TokenDetailView({
                 Decimals: token.decimals,
                 ...(metadata.assetClass ? { "Asset class": metadata.assetClass.replace("_", " ") } : {}),
                 ...(metadata.isin ? { ISIN: metadata.isin } : {}),
-                "Four eyes": policyWords(policy, token.symbol),
                 "Indexed up to": token.indexedBlock ? `block ${token.indexedBlock}` : "not indexed yet",
                 ...(token.source === "index"
                   ? { "Read from": "Kit's index (the chain node did not answer just now)" }
@@ -102,6 +109,7 @@ function TokenDetailView({
               }}
             />
           </Card>
+          <PolicyCard me={me} address={token.address} units={units} policy={policy} reload={reloadPolicy} />
           <PauseForm address={token.address} units={units} policy={policy} paused={paused} />
           <BurnForm address={token.address} units={units} policy={policy} />
         </div>
@@ -114,14 +122,6 @@ function TokenDetailView({
       <OperationsCard me={me} address={token.address} units={units} />
     </>
   );
-}
-
-function policyWords(policy: Policy, symbol: string | null): string {
-  const kinds = policy.approvalKinds.map((kind) => OPERATION_KIND_LABELS[kind].toLowerCase());
-  if (policy.mintThreshold) kinds.push(`mints of more than ${policy.mintThreshold}${symbol ? ` ${symbol}` : ""}`);
-  return kinds.length > 0
-    ? `a second issuer's approval for: ${kinds.join(", ")}`
-    : "no operation needs a second issuer";
 }
 
 /**

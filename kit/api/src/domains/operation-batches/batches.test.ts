@@ -30,6 +30,7 @@ const { kit, dev, bond, equity } = ops;
 await startOperationsWorker(kit);
 const issuer = await grantedIssuer(ops, [bond, equity]);
 const coIssuer = await grantedIssuer(ops, [bond]);
+const equityCoIssuer = await grantedIssuer(ops, [equity]);
 const outsider = await createUser(kit, "issuer");
 const investors = dev.accounts.investors.map((a) => a.address);
 const [alice, bob, carol] = investors;
@@ -157,10 +158,19 @@ describe("a valid batch", () => {
         expect((row.parameters as { recipients: unknown[] }).recipients).toHaveLength(1);
       }
     } finally {
-      await callApi(kit.app, issuer, "PUT", `/tokens/${equity}/operations-policy`, {
+      // Dropping the threshold loosens the policy: a second of the token's issuers approves it.
+      const loosened = await callApi(kit.app, issuer, "PUT", `/tokens/${equity}/operations-policy`, {
         approvalKinds: ["forced_transfer", "recover"],
         mintThreshold: null,
       });
+      const approved = await callApi(
+        kit.app,
+        equityCoIssuer,
+        "POST",
+        `/token-policy-changes/${loosened.body.change.id}/approve`,
+        { reason: "back to the defaults" },
+      );
+      expect(approved.body.policy.mintThreshold).toBeNull();
     }
   });
 });

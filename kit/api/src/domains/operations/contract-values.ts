@@ -43,3 +43,10 @@ export const OPERATION_STATUSES = [
   "rejected",
 ] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/**
+ * A change of a token's four-eyes policy: `pending` until another issuer decides one that loosens
+ * it; `applied` (at once when it only tightens); `rejected`; `superseded` by a later change.
+ */
+export const POLICY_CHANGE_STATUSES = ["pending", "applied", "rejected", "superseded"] as const;
+export type PolicyChangeStatus = (typeof POLICY_CHANGE_STATUSES)[number];

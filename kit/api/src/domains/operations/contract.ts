@@ -5,6 +5,7 @@ import { z } from "zod";
 import { evmAddress, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
 import { tokenAmount } from "../tokens/contract";
+import { policyContract } from "./contract-policy";
 import { OPERATION_KINDS, OPERATION_STATUSES } from "./contract-values";
 
 // One batchMint to 500 first-time recipients needs more gas than a 30M block holds (anvil's
@@ -93,21 +94,6 @@ const operationPage = z.object({ items: z.array(operationView), nextCursor: z.st
 const operationIdInput = z.object({ id: z.uuid("id must be an operation id (a UUID)") });
 const decisionInput = z.object({ id: z.uuid("id must be an operation id (a UUID)"), reason });
 
-const policyView = z.object({
-  token: z.string(),
-  approvalKinds: z.array(z.enum(OPERATION_KINDS)),
-  mintThreshold: z
-    .string()
-    .nullable()
-    .meta({ description: "A mint of more than this (whole tokens, all recipients) needs approval; null: never" }),
-  isDefault: z.boolean(),
-});
-const setPolicyInput = z.object({
-  address: evmAddress("address"),
-  approvalKinds: z.array(z.enum(OPERATION_KINDS)).max(OPERATION_KINDS.length),
-  mintThreshold: tokenAmount.nullable(),
-});
-
 const grantView = z.object({ userId: z.string(), grantedBy: z.string().nullable(), grantedAt: z.string() });
 const myGrantView = z.object({
   token: z.string().meta({ description: "The token's address (EIP-55)" }),
@@ -117,7 +103,6 @@ const myGrantView = z.object({
 const grantInput = z.object({ address: evmAddress("address"), userId: z.string().trim().min(1).max(100) });
 
 export type OperationView = z.infer<typeof operationView>;
-export type PolicyView = z.infer<typeof policyView>;
 
 const tags = ["token operations"];
 const operate = { permission: { tokens: ["operate" as const] }, keyGrant: { tokens: ["operate" as const] } };
@@ -204,28 +189,7 @@ export const operationsContract = {
     .meta({ ...operate, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(decisionInput)
     .output(accepted),
-  policy: {
-    get: base
-      .route({
-        method: "GET",
-        path: "/tokens/{address}/operations-policy",
-        tags,
-        summary: "Which operations need approval",
-      })
-      .meta({ ...operate, errors: ["NOT_FOUND"] })
-      .input(z.object({ address: evmAddress("address") }))
-      .output(policyView),
-    set: base
-      .route({
-        method: "PUT",
-        path: "/tokens/{address}/operations-policy",
-        tags,
-        summary: "Set which operations need approval",
-      })
-      .meta({ ...operate, errors: ["NOT_FOUND"] })
-      .input(setPolicyInput)
-      .output(policyView),
-  },
+  policy: policyContract,
 };
 
 export const grantsContract = {

@@ -2,6 +2,7 @@
 // second of the token's issuers; the requester cannot approve it; approvals and refusals carry a
 // reason and are recorded; nothing is sent before approval.
 import { describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { callApi } from "../../../test/api";
 import {
   balanceOf,
@@ -11,7 +12,8 @@ import {
   startOperationsWorker,
   waitForOperation,
 } from "../../../test/operations";
-import { createUser } from "../../../test/users";
+import { createUser, type TestUser } from "../../../test/users";
+import { PG_CHECK_VIOLATION, postgresError } from "../../infra/db";
 
 const ops = await startOperationsKit();
 const { kit, dev, equity } = ops;
@@ -139,17 +141,29 @@ describe("what waits for me, and the tokens I may service", () => {
 });
 
 describe("the token's policy", () => {
-  test("defaults, then a mint threshold: a mint above it waits, one at it does not", async () => {
-    const path = `/tokens/${equity}/operations-policy`;
+  const path = `/tokens/${equity}/operations-policy`;
+  const setPolicy = (who: TestUser, body: Record<string, unknown>) => callApi(kit.app, who, "PUT", path, body);
+  const decide = (who: TestUser, id: string, decision: "approve" | "reject", reason: string) =>
+    callApi(kit.app, who, "POST", `/token-policy-changes/${id}/${decision}`, { reason });
+  const forcedTransfer = () =>
+    callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/forced-transfer`, {
+      from: alice,
+      to: bob,
+      amount: "1",
+    });
+
+  test("defaults, then a tightening (a mint threshold) applies at once: a mint above it waits, one at it does not", async () => {
     const defaults = await callApi(kit.app, requester, "GET", path);
     expect(defaults.body).toMatchObject({
       approvalKinds: ["forced_transfer", "recover"],
       mintThreshold: null,
       isDefault: true,
+      pendingChange: null,
     });
-    const set = await callApi(kit.app, requester, "PUT", path, { approvalKinds: ["recover"], mintThreshold: "100" });
+    const set = await setPolicy(requester, { approvalKinds: ["forced_transfer", "recover"], mintThreshold: "100" });
     expect(set.status).toBe(200);
-    expect(set.body).toMatchObject({ approvalKinds: ["recover"], mintThreshold: "100", isDefault: false });
+    expect(set.body.change).toMatchObject({ status: "applied", loosens: false, decidedBy: null });
+    expect(set.body.policy).toMatchObject({ mintThreshold: "100", isDefault: false, pendingChange: null });
 
     const mint = (amounts: string[]) =>
       callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/mint`, {
@@ -160,13 +174,95 @@ describe("the token's policy", () => {
     const at = await mint(["100"]);
     expect(at.body.operation.status).toBe("pending");
     await waitForOperation(kit, at.body.operation.id);
-    // Forced transfers no longer need approval under this policy.
-    const forced = await callApi(kit.app, requester, "POST", `/tokens/${equity}/operations/forced-transfer`, {
-      from: alice,
-      to: bob,
-      amount: "1",
+  });
+
+  test("one issuer cannot loosen four eyes alone: dropping forced transfers waits for another issuer", async () => {
+    const asked = await setPolicy(requester, {
+      approvalKinds: ["recover"],
+      mintThreshold: "100",
+      reason: "forced transfers under a standing court order",
     });
+    expect(asked.status).toBe(200);
+    expect(asked.body.change).toMatchObject({ status: "pending", loosens: true, requestedBy: requester.id });
+    const id = asked.body.change.id as string;
+    // Nothing changed yet: a forced transfer still waits, and the policy shows what is asked.
+    expect(asked.body.policy).toMatchObject({ approvalKinds: ["forced_transfer", "recover"], pendingChange: { id } });
+    expect((await forcedTransfer()).body.operation.status).toBe("awaiting_approval");
+
+    const own = await decide(requester, id, "approve", "mine");
+    expect(own.status).toBe(403);
+    expect(own.body.message).toContain("another of the token's issuers must approve it");
+    const ungranted = await createUser(kit, "issuer");
+    expect((await decide(ungranted, id, "approve", "x")).status).toBe(403);
+    expect((await decide(approver, id, "approve", " ")).status).toBe(400);
+    expect((await decide(approver, crypto.randomUUID(), "approve", "x")).status).toBe(404);
+    expect((await callApi(kit.app, requester, "GET", path)).body.approvalKinds).toEqual(["forced_transfer", "recover"]);
+
+    const approved = await decide(approver, id, "approve", "order 2026-114 on file");
+    expect(approved.status).toBe(200);
+    expect(approved.body.change).toMatchObject({
+      status: "applied",
+      decidedBy: approver.id,
+      decisionReason: "order 2026-114 on file",
+    });
+    expect(approved.body.policy).toMatchObject({ approvalKinds: ["recover"], pendingChange: null });
+    const forced = await forcedTransfer();
     expect(forced.body.operation.status).toBe("pending");
     await waitForOperation(kit, forced.body.operation.id);
+    expect((await decide(approver, id, "approve", "again")).status).toBe(409);
+
+    const history = await callApi(kit.app, approver, "GET", `${path}/changes?limit=2`);
+    expect(history.body.items).toMatchObject([
+      {
+        id,
+        requestedBy: requester.id,
+        reason: "forced transfers under a standing court order",
+        decidedBy: approver.id,
+      },
+      { status: "applied", loosens: false, requestedBy: requester.id, decidedBy: null },
+    ]);
+  });
+
+  test("a later request replaces a waiting one; a refusal keeps the policy; the requester may withdraw their own", async () => {
+    const first = await setPolicy(requester, { approvalKinds: [], mintThreshold: "100" });
+    const second = await setPolicy(requester, { approvalKinds: [], mintThreshold: null });
+    expect(second.body.change.status).toBe("pending");
+    const replaced = await decide(approver, first.body.change.id, "approve", "ok");
+    expect(replaced.status).toBe(409);
+    expect(replaced.body.message).toContain("superseded");
+
+    const refused = await decide(approver, second.body.change.id, "reject", "recoveries stay four-eyes");
+    expect(refused.body.change).toMatchObject({ status: "rejected", decidedBy: approver.id });
+    expect(refused.body.policy).toMatchObject({
+      approvalKinds: ["recover"],
+      mintThreshold: "100",
+      pendingChange: null,
+    });
+
+    const third = await setPolicy(requester, { approvalKinds: [], mintThreshold: "100" });
+    const withdrawn = await decide(requester, third.body.change.id, "reject", "asked by mistake");
+    expect(withdrawn.body.change).toMatchObject({ status: "rejected", decidedBy: requester.id });
+    expect((await callApi(kit.app, requester, "GET", path)).body).toMatchObject({
+      approvalKinds: ["recover"],
+      pendingChange: null,
+    });
+  });
+
+  test("the database itself refuses a loosening applied by the user who asked for it", async () => {
+    const asked = await setPolicy(requester, { approvalKinds: [], mintThreshold: "100" });
+    const id = asked.body.change.id as string;
+    const selfApproval = await kit.deps.db
+      .execute(
+        sql`update token_policy_changes set status = 'applied', decided_by = requested_by, decided_at = now() where id = ${id}`,
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => postgresError(error),
+      );
+    expect(selfApproval).toMatchObject({
+      code: PG_CHECK_VIOLATION,
+      constraint: "token_policy_changes_four_eyes_check",
+    });
+    await decide(requester, id, "reject", "cleanup");
   });
 });

@@ -1,9 +1,10 @@
 // Four eyes: which operations of a token need a second person's approval. Without a policy of
-// its own a token takes the defaults: forced transfers and recoveries; no mint threshold.
+// its own a token takes the defaults: forced transfers and recoveries; no mint threshold. How a
+// policy changes (four eyes for loosening it) is policy-changes.ts.
 import { and, eq } from "drizzle-orm";
-import type { Database } from "../../infra/db";
-import { fromSmallestUnit, toSmallestUnit } from "./amounts";
-import type { PolicyView } from "./contract";
+import type { Database, Transaction } from "../../infra/db";
+import { fromSmallestUnit } from "./amounts";
+import type { PolicyChangeView, PolicyView } from "./contract-policy";
 import type { OperationKind } from "./contract-values";
 import { tokenOperationPolicies } from "./schema";
 
@@ -17,7 +18,7 @@ export interface Policy {
 }
 
 interface PolicyDeps {
-  db: Database;
+  db: Database | Transaction;
   config: { chain: { id: number } };
 }
 
@@ -47,34 +48,26 @@ export function needsApproval(policy: Policy, kind: OperationKind, parameters: R
   return total > policy.mintThreshold;
 }
 
-export async function setPolicy(
-  deps: PolicyDeps,
-  actorId: string,
-  token: { address: string; decimals: number },
-  input: { approvalKinds: OperationKind[]; mintThreshold: string | null },
-): Promise<PolicyView> {
-  const mintThreshold =
-    input.mintThreshold === null ? null : toSmallestUnit(input.mintThreshold, token.decimals, "mintThreshold");
-  const values = {
-    chainId: deps.config.chain.id,
-    token: token.address.toLowerCase(),
-    approvalKinds: [...new Set(input.approvalKinds)],
-    mintThreshold: mintThreshold === null ? null : mintThreshold.toString(),
-    updatedBy: actorId,
-    updatedAt: new Date(),
-  };
-  await deps.db
-    .insert(tokenOperationPolicies)
-    .values(values)
-    .onConflictDoUpdate({ target: [tokenOperationPolicies.chainId, tokenOperationPolicies.token], set: values });
-  return policyView(token, await policyOf(deps, token.address));
+/**
+ * Whether `proposed` lets through something `current` stops: a kind no longer listed, or mints
+ * (not all listed) above a higher threshold or none. Such a change waits for a second person.
+ */
+export function loosens(current: Omit<Policy, "isDefault">, proposed: Omit<Policy, "isDefault">): boolean {
+  if (current.approvalKinds.some((kind) => !proposed.approvalKinds.includes(kind))) return true;
+  if (proposed.approvalKinds.includes("mint") || current.mintThreshold === null) return false;
+  return proposed.mintThreshold === null || proposed.mintThreshold > current.mintThreshold;
 }
 
-export function policyView(token: { address: string; decimals: number }, policy: Policy): PolicyView {
+export function policyView(
+  token: { address: string; decimals: number },
+  policy: Policy,
+  pendingChange: PolicyChangeView | null,
+): PolicyView {
   return {
     token: token.address,
     approvalKinds: policy.approvalKinds,
     mintThreshold: policy.mintThreshold === null ? null : fromSmallestUnit(policy.mintThreshold, token.decimals),
     isDefault: policy.isDefault,
+    pendingChange,
   };
 }

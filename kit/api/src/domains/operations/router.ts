@@ -2,9 +2,9 @@ import type { SignedInCaller, UserContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { requireToken } from "../tokens/service";
 import type { OperationKind } from "./contract-values";
-import { addGrant, listGrants, listMyGrants, removeGrant, requireGrant } from "./grants";
+import { addGrant, listGrants, listMyGrants, removeGrant } from "./grants";
 import { watchOperations } from "./live";
-import { policyOf, policyView, setPolicy } from "./policy";
+import { decidePolicyChange, listPolicyChanges, readPolicy, requestPolicyChange } from "./policy-changes";
 import { decideOperation, getOperation, listAwaitingMyApproval, listOperations, requestOperation } from "./service";
 import { checkTransfer, viewerOf } from "./transfer-check";
 
@@ -53,17 +53,21 @@ export const operationsRouter = {
     decideOperation(context, actorOf(context.caller), { ...input, decision: "reject" }),
   ),
   policy: {
-    get: o.policy.get.handler(async ({ context, input }) => {
-      const token = await requireToken(context, input.address);
-      await requireGrant(context, actorOf(context.caller), token.address);
-      return policyView(token, await policyOf(context, token.address));
-    }),
-    set: o.policy.set.handler(async ({ context, input }) => {
-      const actor = actorOf(context.caller);
-      const token = await requireToken(context, input.address);
-      await requireGrant(context, actor, token.address);
-      return setPolicy(context, actor.id, token, input);
-    }),
+    get: o.policy.get.handler(async ({ context, input }) =>
+      readPolicy(context, actorOf(context.caller), await requireToken(context, input.address)),
+    ),
+    set: o.policy.set.handler(async ({ context, input }) =>
+      requestPolicyChange(context, actorOf(context.caller), await requireToken(context, input.address), input),
+    ),
+    changes: o.policy.changes.handler(async ({ context, input }) =>
+      listPolicyChanges(context, actorOf(context.caller), await requireToken(context, input.address), input),
+    ),
+    approve: o.policy.approve.handler(({ context, input }) =>
+      decidePolicyChange(context, actorOf(context.caller), { ...input, decision: "approve" }),
+    ),
+    reject: o.policy.reject.handler(({ context, input }) =>
+      decidePolicyChange(context, actorOf(context.caller), { ...input, decision: "reject" }),
+    ),
   },
 };
 

@@ -28,6 +28,8 @@ import {
   OPERATION_STATUSES,
   type OperationKind,
   type OperationStatus,
+  POLICY_CHANGE_STATUSES,
+  type PolicyChangeStatus,
 } from "./contract-values";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -193,4 +195,47 @@ export const tokenOperationPolicies = pgTable(
     updatedAt: at("updated_at").notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.chainId, table.token] })],
+);
+
+/**
+ * Every change asked of a token's policy. One that loosens four eyes waits (`pending`, at most one
+ * per token) for another granted issuer; one that only tightens is `applied` at once. The
+ * database itself refuses a change decided by the user who asked for it.
+ */
+export const tokenPolicyChanges = pgTable(
+  "token_policy_changes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    chainId: integer("chain_id").notNull(),
+    token: text("token").notNull(),
+    approvalKinds: jsonb("approval_kinds").$type<OperationKind[]>().notNull(),
+    mintThreshold: numeric("mint_threshold", { precision: 78, scale: 0 }),
+    /** Whether it loosened the policy in force when it was asked for (so it needed a second person). */
+    loosens: boolean("loosens").notNull(),
+    status: text("status").$type<PolicyChangeStatus>().notNull(),
+    requestedBy: text("requested_by")
+      .notNull()
+      .references(() => user.id),
+    reason: text("reason"),
+    requestedAt: at("requested_at").notNull().defaultNow(),
+    decidedBy: text("decided_by").references(() => user.id),
+    decisionReason: text("decision_reason"),
+    decidedAt: at("decided_at"),
+  },
+  (table) => [
+    check("token_policy_changes_status_check", sql`${table.status} in (${sqlList(POLICY_CHANGE_STATUSES)})`),
+    check("token_policy_changes_loosens_check", sql`${table.status} <> 'pending' or ${table.loosens}`),
+    check(
+      "token_policy_changes_four_eyes_check",
+      sql`${table.decidedBy} is null or (${table.decidedBy} <> ${table.requestedBy} or ${table.status} <> 'applied')`,
+    ),
+    check(
+      "token_policy_changes_decision_check",
+      sql`(${table.loosens} and ${table.status} in ('applied', 'rejected')) = (${table.decidedBy} is not null)`,
+    ),
+    uniqueIndex("token_policy_changes_one_pending_idx")
+      .on(table.chainId, table.token)
+      .where(sql`${table.status} = 'pending'`),
+    index("token_policy_changes_token_idx").on(table.chainId, table.token, table.requestedAt),
+  ],
 );

@@ -1,0 +1,144 @@
+// The token's four-eyes policy: what needs a second issuer, a change waiting for a decision (which
+// another issuer approves or refuses, and its requester may withdraw), and a form to ask for a
+// change. Kit applies a change that only tightens at once; one that loosens waits.
+import type { FormEvent } from "react";
+import { type Me, type OperationKind, type OperationPolicy, rpc } from "../../api";
+import { Card } from "../../components/Card";
+import { Outcome, useAction } from "../../components/Outcome";
+import { formatTime, OPERATION_KIND_LABELS } from "../../format";
+import { requesterName, type TokenUnits } from "./OperationDetails";
+
+/** The kinds a policy may list, in the order the forms show them. */
+const POLICY_KINDS: OperationKind[] = [
+  "mint",
+  "burn",
+  "forced_transfer",
+  "recover",
+  "pause",
+  "unpause",
+  "freeze",
+  "unfreeze",
+  "freeze_partial",
+  "unfreeze_partial",
+];
+
+type Change = NonNullable<OperationPolicy["pendingChange"]>;
+
+function policyWords(policy: Pick<Change, "approvalKinds" | "mintThreshold">, symbol: string | null): string {
+  const kinds = policy.approvalKinds.map((kind) => OPERATION_KIND_LABELS[kind].toLowerCase());
+  if (policy.mintThreshold) kinds.push(`mints of more than ${policy.mintThreshold}${symbol ? ` ${symbol}` : ""}`);
+  return kinds.length > 0
+    ? `a second issuer's approval for: ${kinds.join(", ")}`
+    : "no operation needs a second issuer";
+}
+
+export function PolicyCard({
+  me,
+  address,
+  units,
+  policy,
+  reload,
+}: {
+  me: Me;
+  address: string;
+  units: TokenUnits;
+  policy: OperationPolicy;
+  reload: () => Promise<void>;
+}) {
+  const { busy, outcome, setOutcome, run } = useAction(reload);
+  const pending = policy.pendingChange;
+
+  const decide = (event: FormEvent<HTMLFormElement>, change: Change) => {
+    event.preventDefault();
+    const decision = (event.nativeEvent as SubmitEvent).submitter?.getAttribute("value");
+    const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
+    if (!reason) return setOutcome({ error: true, text: "A reason is required for a decision; it is recorded." });
+    void run(async () => {
+      if (decision === "approve") {
+        await rpc.tokens.operations.policy.approve({ id: change.id, reason });
+        return "Approved: the new policy applies now.";
+      }
+      await rpc.tokens.operations.policy.reject({ id: change.id, reason });
+      return change.requestedBy === me.user.id ? "Withdrew your change." : "Refused the change.";
+    });
+  };
+
+  const ask = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const approvalKinds = POLICY_KINDS.filter((kind) => form.get(`kind-${kind}`) === "on");
+    const threshold = String(form.get("mintThreshold") ?? "").trim();
+    const reason = String(form.get("reason") ?? "").trim();
+    void run(async () => {
+      const { change } = await rpc.tokens.operations.policy.set({
+        address,
+        approvalKinds,
+        mintThreshold: threshold === "" ? null : threshold,
+        ...(reason ? { reason } : {}),
+      });
+      return change.status === "pending"
+        ? "It loosens four eyes, so it waits for another of the token's issuers."
+        : "Applied: it only tightens four eyes.";
+    });
+  };
+
+  return (
+    <Card heading="Four eyes" headingId="policy-title">
+      <p>Now: {policyWords(policy, units.symbol)}.</p>
+      {pending && (
+        <form className="decision" onSubmit={(event) => decide(event, pending)} noValidate aria-label="Pending change">
+          <p>
+            <strong>Waiting for a second issuer</strong>: {requesterName(me, pending.requestedBy)} asked{" "}
+            {formatTime(pending.requestedAt)} for {policyWords(pending, units.symbol)}
+            {pending.reason ? ` (“${pending.reason}”)` : ""}.
+          </p>
+          <label htmlFor="policy-decision-reason">Reason (recorded)</label>
+          <input id="policy-decision-reason" name="reason" maxLength={1000} autoComplete="off" size={36} />{" "}
+          {pending.requestedBy === me.user.id ? (
+            <button type="submit" value="reject" disabled={busy}>
+              Withdraw
+            </button>
+          ) : (
+            <>
+              <button type="submit" value="approve" className="primary" disabled={busy}>
+                Approve change
+              </button>{" "}
+              <button type="submit" value="reject" className="danger" disabled={busy}>
+                Refuse change
+              </button>
+            </>
+          )}
+        </form>
+      )}
+      <details>
+        <summary>Change the policy</summary>
+        <form onSubmit={ask} noValidate aria-label="Change the policy">
+          <fieldset>
+            <legend>Operations that need a second issuer</legend>
+            {POLICY_KINDS.map((kind) => (
+              <label key={kind} className="inline">
+                <input type="checkbox" name={`kind-${kind}`} defaultChecked={policy.approvalKinds.includes(kind)} />{" "}
+                {OPERATION_KIND_LABELS[kind]}
+              </label>
+            ))}
+          </fieldset>
+          <label htmlFor="policy-threshold">Mints above (whole tokens; empty: no threshold)</label>
+          <input
+            id="policy-threshold"
+            name="mintThreshold"
+            inputMode="decimal"
+            defaultValue={policy.mintThreshold ?? ""}
+            autoComplete="off"
+          />
+          <label htmlFor="policy-reason">Why (shown to the issuer who decides)</label>
+          <input id="policy-reason" name="reason" maxLength={1000} autoComplete="off" />
+          <p className="muted">A change that loosens four eyes waits for another of the token's issuers.</p>
+          <button type="submit" disabled={busy}>
+            Ask for this policy
+          </button>
+        </form>
+      </details>
+      <Outcome outcome={outcome} />
+    </Card>
+  );
+}
