@@ -249,6 +249,10 @@ describe.skipIf(!hasChromium)("issuer pages, end to end in Chromium on anvil", (
 
     const b = await kit.openPage();
     await signInOnConsole(b.page, kit.url, issuerB);
+    // "Approvals" lists it for the second issuer; they decide on the token's page.
+    await b.page.getByRole("link", { name: "Approvals" }).click();
+    const listed = b.page.getByRole("region", { name: "Policy changes waiting for me" });
+    await listed.getByRole("row").filter({ hasText: "standing court order" }).waitFor();
     await b.page.goto(`${kit.url}/console/tokens/${equity}`);
     const seen = b.page.getByRole("region", { name: "Four eyes", exact: true });
     await seen

@@ -1,6 +1,7 @@
 // Approvals waiting for me (four eyes): operations on the tokens I am granted on that another
 // issuer requested and that need a second person; oldest first. Each is approved (Kit then sends
 // it) or refused, with a reason that is recorded. Kit refuses my own requests; they are not listed.
+// Below them, the changes of a token's policy that wait for me (./approvals/PolicyChanges.tsx).
 import type { FormEvent } from "react";
 import { type Me, type OperationView, rpc } from "../api";
 import { Alert } from "../components/Alert";
@@ -11,6 +12,7 @@ import { Pager, useCursorPaging } from "../components/Pager";
 import { formatTime, OPERATION_KIND_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { Link } from "../router";
+import { PolicyChangesCard } from "./approvals/PolicyChanges";
 import { OperationParameters, requesterName, type TokenUnits } from "./token/OperationDetails";
 
 const PAGE_SIZE = 25;
@@ -79,6 +81,7 @@ export function ApprovalsPage({ me }: { me: Me }) {
         ))}
       </DataTable>
       <Pager paging={paging} page={waiting.data} noun="Operations" none="Nothing waiting" />
+      <PolicyChangesCard me={me} />
     </Page>
   );
 }

@@ -47,6 +47,7 @@ const setPolicyInput = z.object({
 const changeIdInput = z.object({ id: z.uuid("id must be a policy change id (a UUID)") });
 const decisionInput = changeIdInput.extend({ reason });
 const changeOutcome = z.object({ change: policyChangeView, policy: policyView });
+const changePage = z.object({ items: z.array(policyChangeView), nextCursor: z.string().nullable() });
 
 export type PolicyView = z.infer<typeof policyView>;
 export type PolicyChangeView = z.infer<typeof policyChangeView>;
@@ -85,7 +86,18 @@ export const policyContract = {
     })
     .meta({ ...operate, errors: ["NOT_FOUND"] })
     .input(z.object({ address: evmAddress("address"), cursor: pageCursor(300), limit: pageLimit(100).default(50) }))
-    .output(z.object({ items: z.array(policyChangeView), nextCursor: z.string().nullable() })),
+    .output(changePage),
+  awaitingMyApproval: base
+    .route({
+      method: "GET",
+      path: "/me/token-policy-changes/awaiting-approval",
+      tags,
+      summary:
+        "Loosening policy changes waiting for a second person on the tokens you are granted on, that you did not ask for; oldest first",
+    })
+    .meta(operate)
+    .input(z.object({ cursor: pageCursor(300), limit: pageLimit(100).default(50) }))
+    .output(changePage),
   approve: base
     .route({
       method: "POST",

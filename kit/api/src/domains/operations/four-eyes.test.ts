@@ -189,6 +189,13 @@ describe("the token's policy", () => {
     expect(asked.body.policy).toMatchObject({ approvalKinds: ["forced_transfer", "recover"], pendingChange: { id } });
     expect((await forcedTransfer()).body.operation.status).toBe("awaiting_approval");
 
+    // The other issuer finds it among what waits for them; the requester does not.
+    const inbox = "/me/token-policy-changes/awaiting-approval";
+    expect((await callApi(kit.app, approver, "GET", inbox)).body.items).toMatchObject([
+      { id, token: equity.toLowerCase(), approvalKinds: ["recover"], mintThreshold: "100" },
+    ]);
+    expect((await callApi(kit.app, requester, "GET", inbox)).body.items).toEqual([]);
+
     const own = await decide(requester, id, "approve", "mine");
     expect(own.status).toBe(403);
     expect(own.body.message).toContain("another of the token's issuers must approve it");
@@ -210,6 +217,7 @@ describe("the token's policy", () => {
     expect(forced.body.operation.status).toBe("pending");
     await waitForOperation(kit, forced.body.operation.id);
     expect((await decide(approver, id, "approve", "again")).status).toBe(409);
+    expect((await callApi(kit.app, approver, "GET", inbox)).body.items).toEqual([]);
 
     const history = await callApi(kit.app, approver, "GET", `${path}/changes?limit=2`);
     expect(history.body.items).toMatchObject([

@@ -2,17 +2,18 @@
 // one issuer could drop forced transfers from the list and then force a transfer alone. A change
 // that only tightens applies at once. Each change is a row (asked by, decided by, reasons); the
 // table's CHECK refuses an applied loosening decided by the user who asked for it.
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, ne, sql } from "drizzle-orm";
 import { decodeCursor, encodeCursor } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Database, Transaction } from "../../infra/db";
+import { tokens } from "../tokens/schema";
 import { requireToken, type TokenLookupDeps } from "../tokens/service";
 import { fromSmallestUnit, toSmallestUnit } from "./amounts";
 import type { PolicyChangeView, PolicyView } from "./contract-policy";
 import type { OperationKind } from "./contract-values";
 import { type Actor, requireGrant } from "./grants";
 import { loosens, policyOf, policyView } from "./policy";
-import { tokenOperationPolicies, tokenPolicyChanges } from "./schema";
+import { tokenGrants, tokenOperationPolicies, tokenPolicyChanges } from "./schema";
 
 type PolicyChangeDeps = TokenLookupDeps & { db: Database };
 type Token = { address: string; decimals: number };
@@ -147,6 +148,51 @@ export async function listPolicyChanges(
   return {
     items: page.map((row) => changeView(token, row)),
     nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null,
+  };
+}
+
+/**
+ * From the approver's side: the loosening changes waiting on the tokens `actor` is granted on,
+ * leaving out their own (they may not approve them); oldest first, as a queue.
+ */
+export async function listPolicyChangesAwaitingMe(
+  deps: PolicyChangeDeps,
+  actor: Actor,
+  input: { cursor?: string; limit: number },
+) {
+  const after = input.cursor ? decodeCursor(input.cursor, [CHANGE_ID])[0] : undefined;
+  const rows = await deps.db
+    .select({ change: tokenPolicyChanges, decimals: tokens.decimals })
+    .from(tokenPolicyChanges)
+    .innerJoin(
+      tokenGrants,
+      and(
+        eq(tokenGrants.chainId, tokenPolicyChanges.chainId),
+        eq(tokenGrants.token, tokenPolicyChanges.token),
+        eq(tokenGrants.userId, actor.id),
+      ),
+    )
+    .innerJoin(
+      tokens,
+      and(eq(tokens.chainId, tokenPolicyChanges.chainId), eq(tokens.address, tokenPolicyChanges.token)),
+    )
+    .where(
+      and(
+        eq(tokenPolicyChanges.chainId, deps.config.chain.id),
+        eq(tokenPolicyChanges.status, "pending"),
+        ne(tokenPolicyChanges.requestedBy, actor.id),
+        after
+          ? sql`(${tokenPolicyChanges.requestedAt}, ${tokenPolicyChanges.id}) > (select requested_at, id from token_policy_changes where id = ${after})`
+          : undefined,
+      ),
+    )
+    .orderBy(asc(tokenPolicyChanges.requestedAt), asc(tokenPolicyChanges.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(({ change, decimals }) => changeView({ address: change.token, decimals }, change)),
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.change.id]) : null,
   };
 }
 

@@ -4,7 +4,13 @@ import { requireToken } from "../tokens/service";
 import type { OperationKind } from "./contract-values";
 import { addGrant, listGrants, listMyGrants, removeGrant } from "./grants";
 import { watchOperations } from "./live";
-import { decidePolicyChange, listPolicyChanges, readPolicy, requestPolicyChange } from "./policy-changes";
+import {
+  decidePolicyChange,
+  listPolicyChanges,
+  listPolicyChangesAwaitingMe,
+  readPolicy,
+  requestPolicyChange,
+} from "./policy-changes";
 import { decideOperation, getOperation, listAwaitingMyApproval, listOperations, requestOperation } from "./service";
 import { checkTransfer, viewerOf } from "./transfer-check";
 
@@ -61,6 +67,9 @@ export const operationsRouter = {
     ),
     changes: o.policy.changes.handler(async ({ context, input }) =>
       listPolicyChanges(context, actorOf(context.caller), await requireToken(context, input.address), input),
+    ),
+    awaitingMyApproval: o.policy.awaitingMyApproval.handler(({ context, input }) =>
+      listPolicyChangesAwaitingMe(context, actorOf(context.caller), input),
     ),
     approve: o.policy.approve.handler(({ context, input }) =>
       decidePolicyChange(context, actorOf(context.caller), { ...input, decision: "approve" }),

@@ -24,7 +24,7 @@ const POLICY_KINDS: OperationKind[] = [
 
 type Change = NonNullable<OperationPolicy["pendingChange"]>;
 
-function policyWords(policy: Pick<Change, "approvalKinds" | "mintThreshold">, symbol: string | null): string {
+export function policyWords(policy: Pick<Change, "approvalKinds" | "mintThreshold">, symbol: string | null): string {
   const kinds = policy.approvalKinds.map((kind) => OPERATION_KIND_LABELS[kind].toLowerCase());
   if (policy.mintThreshold) kinds.push(`mints of more than ${policy.mintThreshold}${symbol ? ` ${symbol}` : ""}`);
   return kinds.length > 0
