@@ -32,6 +32,8 @@ export function policyWords(policy: Pick<Change, "approvalKinds" | "mintThreshol
     : "no operation needs a second issuer";
 }
 
+type Action = ReturnType<typeof useAction>;
+
 export function PolicyCard({
   me,
   address,
@@ -45,10 +47,34 @@ export function PolicyCard({
   policy: OperationPolicy;
   reload: () => Promise<void>;
 }) {
-  const { busy, outcome, setOutcome, run } = useAction(reload);
-  const pending = policy.pendingChange;
+  const action = useAction(reload);
+  return (
+    <Card heading="Four eyes" headingId="policy-title">
+      <p>Now: {policyWords(policy, units.symbol)}.</p>
+      {policy.pendingChange && (
+        <PendingChange me={me} change={policy.pendingChange} symbol={units.symbol} action={action} />
+      )}
+      <AskForChange address={address} policy={policy} action={action} />
+      <Outcome outcome={action.outcome} />
+    </Card>
+  );
+}
 
-  const decide = (event: FormEvent<HTMLFormElement>, change: Change) => {
+/** The change waiting: approve or refuse it (another issuer), or withdraw it (its requester). */
+function PendingChange({
+  me,
+  change,
+  symbol,
+  action,
+}: {
+  me: Me;
+  change: Change;
+  symbol: string | null;
+  action: Action;
+}) {
+  const { busy, setOutcome, run } = action;
+  const own = change.requestedBy === me.user.id;
+  const decide = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const decision = (event.nativeEvent as SubmitEvent).submitter?.getAttribute("value");
     const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
@@ -59,10 +85,39 @@ export function PolicyCard({
         return "Approved: the new policy applies now.";
       }
       await rpc.tokens.operations.policy.reject({ id: change.id, reason });
-      return change.requestedBy === me.user.id ? "Withdrew your change." : "Refused the change.";
+      return own ? "Withdrew your change." : "Refused the change.";
     });
   };
+  return (
+    <form className="decision" onSubmit={decide} noValidate aria-label="Pending change">
+      <p>
+        <strong>Waiting for a second issuer</strong>: {requesterName(me, change.requestedBy)} asked{" "}
+        {formatTime(change.requestedAt)} for {policyWords(change, symbol)}
+        {change.reason ? ` (“${change.reason}”)` : ""}.
+      </p>
+      <label htmlFor="policy-decision-reason">Reason (recorded)</label>
+      <input id="policy-decision-reason" name="reason" maxLength={1000} autoComplete="off" size={36} />{" "}
+      {own ? (
+        <button type="submit" value="reject" disabled={busy}>
+          Withdraw
+        </button>
+      ) : (
+        <>
+          <button type="submit" value="approve" className="primary" disabled={busy}>
+            Approve change
+          </button>{" "}
+          <button type="submit" value="reject" className="danger" disabled={busy}>
+            Refuse change
+          </button>
+        </>
+      )}
+    </form>
+  );
+}
 
+/** Asks for a new policy: Kit applies it at once if it only tightens, else it waits. */
+function AskForChange({ address, policy, action }: { address: string; policy: OperationPolicy; action: Action }) {
+  const { busy, run } = action;
   const ask = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -81,64 +136,34 @@ export function PolicyCard({
         : "Applied: it only tightens four eyes.";
     });
   };
-
   return (
-    <Card heading="Four eyes" headingId="policy-title">
-      <p>Now: {policyWords(policy, units.symbol)}.</p>
-      {pending && (
-        <form className="decision" onSubmit={(event) => decide(event, pending)} noValidate aria-label="Pending change">
-          <p>
-            <strong>Waiting for a second issuer</strong>: {requesterName(me, pending.requestedBy)} asked{" "}
-            {formatTime(pending.requestedAt)} for {policyWords(pending, units.symbol)}
-            {pending.reason ? ` (“${pending.reason}”)` : ""}.
-          </p>
-          <label htmlFor="policy-decision-reason">Reason (recorded)</label>
-          <input id="policy-decision-reason" name="reason" maxLength={1000} autoComplete="off" size={36} />{" "}
-          {pending.requestedBy === me.user.id ? (
-            <button type="submit" value="reject" disabled={busy}>
-              Withdraw
-            </button>
-          ) : (
-            <>
-              <button type="submit" value="approve" className="primary" disabled={busy}>
-                Approve change
-              </button>{" "}
-              <button type="submit" value="reject" className="danger" disabled={busy}>
-                Refuse change
-              </button>
-            </>
-          )}
-        </form>
-      )}
-      <details>
-        <summary>Change the policy</summary>
-        <form onSubmit={ask} noValidate aria-label="Change the policy">
-          <fieldset>
-            <legend>Operations that need a second issuer</legend>
-            {POLICY_KINDS.map((kind) => (
-              <label key={kind} className="inline">
-                <input type="checkbox" name={`kind-${kind}`} defaultChecked={policy.approvalKinds.includes(kind)} />{" "}
-                {OPERATION_KIND_LABELS[kind]}
-              </label>
-            ))}
-          </fieldset>
-          <label htmlFor="policy-threshold">Mints above (whole tokens; empty: no threshold)</label>
-          <input
-            id="policy-threshold"
-            name="mintThreshold"
-            inputMode="decimal"
-            defaultValue={policy.mintThreshold ?? ""}
-            autoComplete="off"
-          />
-          <label htmlFor="policy-reason">Why (shown to the issuer who decides)</label>
-          <input id="policy-reason" name="reason" maxLength={1000} autoComplete="off" />
-          <p className="muted">A change that loosens four eyes waits for another of the token's issuers.</p>
-          <button type="submit" disabled={busy}>
-            Ask for this policy
-          </button>
-        </form>
-      </details>
-      <Outcome outcome={outcome} />
-    </Card>
+    <details>
+      <summary>Change the policy</summary>
+      <form onSubmit={ask} noValidate aria-label="Change the policy">
+        <fieldset>
+          <legend>Operations that need a second issuer</legend>
+          {POLICY_KINDS.map((kind) => (
+            <label key={kind} className="inline">
+              <input type="checkbox" name={`kind-${kind}`} defaultChecked={policy.approvalKinds.includes(kind)} />{" "}
+              {OPERATION_KIND_LABELS[kind]}
+            </label>
+          ))}
+        </fieldset>
+        <label htmlFor="policy-threshold">Mints above (whole tokens; empty: no threshold)</label>
+        <input
+          id="policy-threshold"
+          name="mintThreshold"
+          inputMode="decimal"
+          defaultValue={policy.mintThreshold ?? ""}
+          autoComplete="off"
+        />
+        <label htmlFor="policy-reason">Why (shown to the issuer who decides)</label>
+        <input id="policy-reason" name="reason" maxLength={1000} autoComplete="off" />
+        <p className="muted">A change that loosens four eyes waits for another of the token's issuers.</p>
+        <button type="submit" disabled={busy}>
+          Ask for this policy
+        </button>
+      </form>
+    </details>
   );
 }
