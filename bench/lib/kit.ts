@@ -39,6 +39,8 @@ export interface BenchKit {
   app: App;
   /** Base URL of the listening server, without a trailing slash. */
   url: string;
+  /** The environment its config was loaded from: what a child `main.ts` needs to be the same Kit. */
+  env: Record<string, string>;
   /**
    * Stops the server, deletes the run's Redis keys, closes the clients, stops s3rver and anvil,
    * drops the run's database. Safe to call more than once.
@@ -78,18 +80,17 @@ export async function startBenchKit(options: BenchKitOptions = {}): Promise<Benc
     cleanups.push(() => anvil.stop());
 
     const redisKeyPrefix = `bench:${runId}:`;
-    const config = requireResolved(
-      loadConfig({
-        NODE_ENV: "test",
-        LOG_LEVEL: "silent",
-        DATABASE_URL: databaseUrl,
-        DATABASE_MIGRATE: "true",
-        REDIS_KEY_PREFIX: redisKeyPrefix,
-        S3_ENDPOINT: s3.endpoint,
-        RPC_URL: anvil.rpcUrl,
-        ...options.env,
-      }),
-    );
+    const env: Record<string, string> = {
+      NODE_ENV: "test",
+      LOG_LEVEL: "silent",
+      DATABASE_URL: databaseUrl,
+      DATABASE_MIGRATE: "true",
+      REDIS_KEY_PREFIX: redisKeyPrefix,
+      S3_ENDPOINT: s3.endpoint,
+      RPC_URL: anvil.rpcUrl,
+      ...options.env,
+    };
+    const config = requireResolved(loadConfig(env));
     const deps = createDeps(config, createLogger(config));
     cleanups.push(() => closeDeps(deps));
     cleanups.push(() => deleteKeysWithPrefix(deps.redis, redisKeyPrefix));
@@ -101,7 +102,7 @@ export async function startBenchKit(options: BenchKitOptions = {}): Promise<Benc
     const server: Server<undefined> = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
     cleanups.push(() => server.stop(true));
 
-    return { config, deps, app, url: server.url.href.replace(/\/$/, ""), stop };
+    return { config, deps, app, url: server.url.href.replace(/\/$/, ""), env, stop };
   } catch (error) {
     await stop();
     throw error;
