@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { runWalkthrough, WalkthroughError } from "./dev/walkthrough";
+import { verifyAuditChain } from "./domains/audit/verify";
 import { createAuth } from "./domains/auth/auth";
 import { keyStatements } from "./domains/auth/permission-statements";
 import { isRoleName, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
@@ -21,6 +22,7 @@ const usage = [
   "       bun run kit indexer:reset --chain-id <id> [--token <address>]",
   "       bun run kit kyc:keys [--reencrypt]",
   "       bun run kit demo:walkthrough [--url <Kit's public URL>]",
+  "       bun run kit audit:verify",
   "       bun run kit help",
   "",
   "  users:create    a user with a role (a password is generated and printed once unless given)",
@@ -28,6 +30,7 @@ const usage = [
   "  indexer:reset   forget a chain's (or one token's) index, to re-read it from the chain",
   "  kyc:keys        KYC rows per encryption key; --reencrypt moves them to the current key",
   "  demo:walkthrough  against `bun run dev`: an admin, an investor's KYC approved, a wallet verified on chain",
+  "  audit:verify    walk the audit trail's hash chain; names the first row changed or removed (exit 1)",
 ].join("\n");
 
 function fail(message: string): never {
@@ -46,6 +49,7 @@ else if (command === "users:create") await createUser(rest);
 else if (command === "keys:create") await createKey(rest);
 else if (command === "kyc:keys") await kycKeys(rest);
 else if (command === "demo:walkthrough") await walkthrough(rest);
+else if (command === "audit:verify") await auditVerify();
 else if (command === "help" || command === "--help" || command === "-h") process.stdout.write(`${usage}\n`);
 else fail(command ? `unknown command: ${command}\n${usage}` : usage);
 
@@ -277,4 +281,21 @@ function keyAdvice({ role, rows }: RowsUnderKey): string {
   return rows === 0
     ? "  none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS"
     : "  left for the kyc.reencrypt-pii job (hourly), or run this with --reencrypt";
+}
+
+/** Exit 0 with the row count and head hash when the chain holds; 1 naming the first bad row. */
+async function auditVerify(): Promise<void> {
+  const config = loadConfigOrFail();
+  const { pool, db } = createDatabase(config, createLogger({ log: { level: "warn", pretty: config.log.pretty } }));
+  try {
+    const report = await verifyAuditChain(db);
+    if (report.broken) {
+      fail(
+        `audit trail broken at row ${report.broken.id}: ${report.broken.problem} (${report.rows} rows before it hold)`,
+      );
+    }
+    process.stdout.write(`audit trail holds: ${report.rows} rows, head ${report.head}\n`);
+  } finally {
+    await pool.end();
+  }
 }

@@ -1,4 +1,5 @@
 // The whole API as a contract: the one entry the typed client imports (schemas only, no server code).
+import { auditContract } from "./domains/audit/contract";
 import { authContract } from "./domains/auth/contract";
 import { fxContract } from "./domains/exchange-rates/contract";
 import { kycContract } from "./domains/kyc/contract";
@@ -25,6 +26,7 @@ export const contract = {
   },
   wallets: { ...walletsContract, ...walletStateContract },
   portfolio: portfolioContract,
+  audit: auditContract,
 };
 
 export type Contract = typeof contract;

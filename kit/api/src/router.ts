@@ -1,3 +1,4 @@
+import { auditRouter } from "./domains/audit/router";
 import { meRouter, usersRouter } from "./domains/auth/router";
 import { fxRouter } from "./domains/exchange-rates/router";
 import { kycRouter } from "./domains/kyc/router";
@@ -27,4 +28,5 @@ export const router = implementRouter({
   },
   wallets: { ...walletsRouter, ...walletStateRouter },
   portfolio: portfolioRouter,
+  audit: auditRouter,
 });

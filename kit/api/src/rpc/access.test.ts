@@ -140,6 +140,8 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "wallets.frozenState":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  // The audit trail: `audit: read` (admins).
+  "audit.list":                      { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
 };
 
 const STATUS: Record<Exclude<Outcome, "allowed">, number> = { UNAUTHORIZED: 401, FORBIDDEN: 403 };
@@ -467,6 +469,7 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
     return { input: { address, limit: 10 } };
   },
   "portfolio.get": async () => ({ input: undefined }),
+  "audit.list": async () => ({ input: {} }),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ export const kitStatements = {
   // needs a grant of its own, domains/operations/grants.ts).
   tokens: ["manage", "create", "operate"],
   users: ["manage"],
+  // read: the audit trail (domains/audit), admins only.
+  audit: ["read"],
 } as const;
 
 type Statements = typeof adminStatements & typeof kitStatements;
@@ -59,6 +61,7 @@ export const keyStatements = {
   documents: ["read_any"],
   tokens: ["read", "manage", "create", "operate"],
   users: ["read", "manage"],
+  audit: ["read"],
 } as const;
 
 type KeyStatements = typeof keyStatements;

@@ -33,6 +33,7 @@ export const grants: Record<RoleName, Permissions> = {
     fx: ["manage"],
     tokens: ["manage", "create", "operate"],
     users: ["manage"],
+    audit: ["read"],
     // Deliberately no impersonate, delete or set-password: an admin manages roles and access only.
     user: ["list", "get", "set-role", "ban"],
     session: ["list", "revoke"],

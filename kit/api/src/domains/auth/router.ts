@@ -1,4 +1,5 @@
 import { userProcedure } from "../../rpc/implement";
+import { auditActorOf } from "../audit/record";
 import { getMe, linkWallet, unlinkWallet } from "./service";
 import { banUser, listUsers, revokeUserSessions, setUserRole, unbanUser } from "./users";
 
@@ -15,11 +16,13 @@ export const meRouter = {
 export const usersRouter = {
   list: userProcedure.users.list.handler(({ context, input }) => listUsers(context, input)),
   setRole: userProcedure.users.setRole.handler(({ context, input }) =>
-    setUserRole(context, context.user.id, input.id, input.role),
+    setUserRole(context, auditActorOf(context), input.id, input.role),
   ),
-  ban: userProcedure.users.ban.handler(({ context, input }) => banUser(context, context.user.id, input.id, input)),
-  unban: userProcedure.users.unban.handler(({ context, input }) => unbanUser(context, input.id)),
+  ban: userProcedure.users.ban.handler(({ context, input }) =>
+    banUser(context, auditActorOf(context), input.id, input),
+  ),
+  unban: userProcedure.users.unban.handler(({ context, input }) => unbanUser(context, auditActorOf(context), input.id)),
   revokeSessions: userProcedure.users.revokeSessions.handler(({ context, input }) =>
-    revokeUserSessions(context, input.id),
+    revokeUserSessions(context, auditActorOf(context), input.id),
   ),
 };

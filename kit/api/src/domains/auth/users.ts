@@ -1,12 +1,14 @@
 // User administration: admins list users, change roles, ban and unban, and end sessions. better-auth's
 // internal adapter does the writes that must also reach its Redis entries (role changes refresh
 // cached sessions; revocations delete them).
+
 import { and, count, desc, eq, getTableColumns, ilike, type SQL, sql } from "drizzle-orm";
 import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
+import { type AuditActor, recordAudit } from "../audit/record";
 import { type Auth, SESSION_EXPIRES_IN_SECONDS } from "./auth";
 import { isDemotion, type RoleName } from "./permissions";
 import { apikey, session, user } from "./schema";
@@ -154,8 +156,13 @@ function refuseSelf(actorId: string, targetId: string, what: string) {
  * reload with the new role); if Redis cannot be reached the role is put back and the caller gets
  * SERVICE_UNAVAILABLE.
  */
-export async function setUserRole({ db, auth, redis }: UserAdminDeps, actorId: string, id: string, role: RoleName) {
-  refuseSelf(actorId, id, "change the role of");
+export async function setUserRole(
+  { db, auth, redis }: UserAdminDeps,
+  actor: AuditActor & { userId: string },
+  id: string,
+  role: RoleName,
+) {
+  refuseSelf(actor.userId, id, "change the role of");
   const before = await requireUser(db, id);
   if (redis.status !== "ready") throw redisUnavailable();
   const ctx = await auth.$context;
@@ -163,26 +170,32 @@ export async function setUserRole({ db, auth, redis }: UserAdminDeps, actorId: s
     await revokeCachedSessions(redis, db, id);
     await ctx.internalAdapter.updateUser(id, { role });
     await ctx.internalAdapter.deleteUserSessions(id);
-    return toUserView(await requireUser(db, id));
+  } else {
+    await ctx.internalAdapter.updateUser(id, { role });
+    try {
+      await dropCachedSessions(redis, db, id);
+    } catch {
+      await ctx.internalAdapter.updateUser(id, { role: before.role });
+      throw redisUnavailable();
+    }
   }
-  await ctx.internalAdapter.updateUser(id, { role });
-  try {
-    await dropCachedSessions(redis, db, id);
-  } catch {
-    await ctx.internalAdapter.updateUser(id, { role: before.role });
-    throw redisUnavailable();
-  }
+  await recordAudit(db, actor, {
+    action: "user.role_changed",
+    subject: { type: "user", id },
+    before: { role: before.role },
+    after: { role, sessionsEnded: isDemotion(before.role as RoleName, role) },
+  });
   return toUserView(await requireUser(db, id));
 }
 
 /** A ban ends the user's sessions and disables their API keys; lifting it restores neither. */
 export async function banUser(
   { db, auth, redis, log }: UserAdminDeps & { log?: Logger },
-  actorId: string,
+  actor: AuditActor & { userId: string },
   id: string,
   input: { reason: string; expiresInSeconds?: number },
 ) {
-  refuseSelf(actorId, id, "ban");
+  refuseSelf(actor.userId, id, "ban");
   await requireUser(db, id);
   await revokeCachedSessions(redis, db, id);
   await disableApiKeys({ db, redis, log }, id);
@@ -190,18 +203,29 @@ export async function banUser(
   const banExpires = input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null;
   await ctx.internalAdapter.updateUser(id, { banned: true, banReason: input.reason, banExpires });
   await ctx.internalAdapter.deleteUserSessions(id);
+  // The reason is staff's own words about a person: kept on the user, not copied into the trail.
+  await recordAudit(db, actor, {
+    action: "user.banned",
+    subject: { type: "user", id },
+    after: { banned: true, expiresAt: banExpires?.toISOString() ?? null },
+  });
   return toUserView(await requireUser(db, id));
 }
 
-export async function unbanUser({ db, auth }: UserAdminDeps, id: string) {
+export async function unbanUser({ db, auth }: UserAdminDeps, actor: AuditActor, id: string) {
   await requireUser(db, id);
   const ctx = await auth.$context;
   await ctx.internalAdapter.updateUser(id, { banned: false, banReason: null, banExpires: null });
+  await recordAudit(db, actor, { action: "user.unbanned", subject: { type: "user", id }, after: { banned: false } });
   return toUserView(await requireUser(db, id));
 }
 
 /** Ends every session of the user and disables their API keys (a stolen key stops with them). */
-export async function revokeUserSessions({ db, auth, redis, log }: UserAdminDeps & { log?: Logger }, id: string) {
+export async function revokeUserSessions(
+  { db, auth, redis, log }: UserAdminDeps & { log?: Logger },
+  actor: AuditActor,
+  id: string,
+) {
   await requireUser(db, id);
   await revokeCachedSessions(redis, db, id);
   const [{ active } = { active: 0 }] = await db
@@ -211,5 +235,10 @@ export async function revokeUserSessions({ db, auth, redis, log }: UserAdminDeps
   const apiKeysDisabled = await disableApiKeys({ db, redis, log }, id);
   const ctx = await auth.$context;
   await ctx.internalAdapter.deleteUserSessions(id);
+  await recordAudit(db, actor, {
+    action: "user.sessions_revoked",
+    subject: { type: "user", id },
+    after: { sessionsEnded: active, apiKeysDisabled },
+  });
   return { revoked: active, apiKeysDisabled };
 }

@@ -43,7 +43,7 @@ describe("copies of cached rates in each process", () => {
     expect(await eurToUsd(here)).toMatchObject({ result: "108.43", provider: "ecb" });
 
     const actor = await admin();
-    await setManualRate(other, actor, { base: "EUR", quote: "USD", rate: "1.2" });
+    await setManualRate(other, { userId: actor }, { base: "EUR", quote: "USD", rate: "1.2" });
     // The process that made the change reads it at once; this one when the announcement arrives.
     expect(await eurToUsd(other)).toMatchObject({ result: "120.00", provider: "manual" });
     const changedAt = Date.now();
@@ -71,7 +71,7 @@ describe("copies of cached rates in each process", () => {
     await eventually("the lost subscription noticed", () => !here.local.fxCopies.status().subscribed);
 
     // Published while nobody here listened.
-    await setManualRate(other, await admin(), { base: "EUR", quote: "USD", rate: "1.3" });
+    await setManualRate(other, { userId: await admin() }, { base: "EUR", quote: "USD", rate: "1.3" });
     expect(await eurToUsd(here)).toMatchObject({ result: "130.00", rate: "1.3" });
     expect((await redisCommandsDuring(here.redis, () => eurToUsd(here))).length).toBeGreaterThan(0);
 

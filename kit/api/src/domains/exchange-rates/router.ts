@@ -1,5 +1,6 @@
 import { KitError } from "../../errors";
 import { publicProcedure, userProcedure } from "../../rpc/implement";
+import { auditActorOf } from "../audit/record";
 import { getHistory } from "./history";
 import { readRefreshOutcome } from "./refresh-outcome";
 import { convert, getLatest, getRate, listCurrencies, queueRefresh, setManualRate } from "./service";
@@ -32,5 +33,7 @@ export const fxRouter = {
   history: userProcedure.fx.history.handler(({ context, input }) => getHistory(context, input)),
   refresh: userProcedure.fx.refresh.handler(({ context }) => queueRefresh(context)),
   refreshStatus: userProcedure.fx.refreshStatus.handler(({ context }) => readRefreshOutcome(context)),
-  setManual: userProcedure.fx.setManual.handler(({ context, input }) => setManualRate(context, context.user.id, input)),
+  setManual: userProcedure.fx.setManual.handler(({ context, input }) =>
+    setManualRate(context, auditActorOf(context), input),
+  ),
 };

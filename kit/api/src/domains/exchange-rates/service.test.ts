@@ -236,7 +236,7 @@ describe("the cache", () => {
 
 describe("manual rates", () => {
   test("an admin's rate answers first, as given, with who and when; crosses through it stay with one provider", async () => {
-    const manual = await setManualRate(deps, "admin-1", { base: "CHF", quote: "JPY", rate: "170.50" });
+    const manual = await setManualRate(deps, { userId: "admin-1" }, { base: "CHF", quote: "JPY", rate: "170.50" });
     expect(manual).toMatchObject({ base: "CHF", quote: "JPY", rate: "170.50", provider: "manual", setBy: "admin-1" });
     expect(await getRate(deps, { base: "CHF", quote: "JPY" })).toMatchObject({
       provider: "manual",
@@ -259,8 +259,10 @@ describe("manual rates", () => {
   });
 
   test("refuses a pair of one currency and unknown currencies", async () => {
-    await expect(setManualRate(deps, "a", { base: "EUR", quote: "EUR", rate: "1" })).rejects.toThrow(/both EUR/);
-    await expect(setManualRate(deps, "a", { base: "EUR", quote: "XYZ", rate: "1" })).rejects.toThrow(/XYZ/);
+    await expect(setManualRate(deps, { userId: "a" }, { base: "EUR", quote: "EUR", rate: "1" })).rejects.toThrow(
+      /both EUR/,
+    );
+    await expect(setManualRate(deps, { userId: "a" }, { base: "EUR", quote: "XYZ", rate: "1" })).rejects.toThrow(/XYZ/);
   });
 });
 

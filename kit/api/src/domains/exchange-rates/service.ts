@@ -5,6 +5,7 @@ import { and, asc, eq, inArray, or } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { Deps } from "../../deps";
 import { KitError } from "../../errors";
+import { type AuditActor, recordAudit } from "../audit/record";
 import { type CacheMember, entryTtl, readEntry, rewriteHotEntries, startNewGeneration, writeEntry } from "./cache";
 import type { FxProvider } from "./contract-values";
 import { multiply, parseDecimal, ratioOf, roundHalfEven } from "./decimal";
@@ -80,9 +81,10 @@ export async function queueRefresh({ jobs, log }: Pick<Deps, "jobs" | "log">): P
 
 export async function setManualRate(
   deps: FxDeps,
-  actorId: string,
+  actor: AuditActor & { userId: string },
   input: { base: string; quote: string; rate: string },
 ) {
+  const actorId = actor.userId;
   const { base, quote, rate } = input;
   requireDistinct(base, quote, "base", "quote");
   await requireCurrencies(deps, { base, quote });
@@ -99,6 +101,11 @@ export async function setManualRate(
         set: { rate, effectiveAt: at, fetchedAt: at, expiresAt, setBy: actorId },
       })
       .returning();
+    await recordAudit(tx, actor, {
+      action: "exchange_rate.set_manually",
+      subject: { type: "exchange_rate", id: `${base}/${quote}` },
+      after: { rate, expiresAt: expiresAt.toISOString() },
+    });
     return latest;
   });
   if (!stored) throw new Error("manual rate upsert returned no row");

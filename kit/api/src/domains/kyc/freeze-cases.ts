@@ -7,6 +7,7 @@ import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
+import { type AuditActor, recordAudit } from "../audit/record";
 import type { CallerUser } from "../auth/session";
 import type { LiftFreezeInput } from "./contract-onchain";
 import type { Freezes } from "./contract-shapes";
@@ -69,7 +70,12 @@ export interface LiftDeps {
  * its wallets' freezes become `pending`, and `kyc.onchain.freeze` undoes the freezes Kit made —
  * unless another case of the user is still open. Nobody lifts a freeze on their own account.
  */
-export async function liftFreeze(deps: LiftDeps, admin: CallerUser, input: LiftFreezeInput): Promise<Freezes> {
+export async function liftFreeze(
+  deps: LiftDeps,
+  admin: CallerUser,
+  input: LiftFreezeInput,
+  audit: AuditActor = { userId: admin.id },
+): Promise<Freezes> {
   const lifted = await deps.db.transaction(async (tx) => {
     const [row] = await tx
       .select()
@@ -104,6 +110,12 @@ export async function liftFreeze(deps: LiftDeps, admin: CallerUser, input: LiftF
       .update(kycWalletFreezes)
       .set({ status: "pending", attempts: 0, updatedAt: now })
       .where(and(eq(kycWalletFreezes.userId, row.userId), eq(kycWalletFreezes.status, "frozen")));
+    await recordAudit(tx, audit, {
+      action: "kyc.freeze_lifted",
+      subject: { type: "kyc_application", id: row.applicationId },
+      before: { category: row.category, frozenAt: row.createdAt.toISOString() },
+      after: { lifted: true },
+    });
     return row;
   });
   deps.log.info(

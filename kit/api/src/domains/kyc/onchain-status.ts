@@ -7,6 +7,7 @@ import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
+import { type AuditActor, recordAudit } from "../audit/record";
 import type { OnchainRegistration } from "./contract-shapes";
 import { currentApproval, isLinked, type RegistrationRow } from "./onchain-records";
 import { kycOnchainRegistrations } from "./schema";
@@ -65,7 +66,11 @@ const NOT_FAILED: Record<Exclude<RegistrationRow["status"], "failed">, string> =
  * registration while the wallet is eligible (owner approved, wallet linked), otherwise the
  * revocation (a failure then was one).
  */
-export async function retryRegistration(deps: RetryDeps, walletInput: string): Promise<OnchainRegistration> {
+export async function retryRegistration(
+  deps: RetryDeps,
+  walletInput: string,
+  audit: AuditActor,
+): Promise<OnchainRegistration> {
   const wallet = walletInput.toLowerCase();
   const rows = await deps.db.select().from(kycOnchainRegistrations).where(eq(kycOnchainRegistrations.wallet, wallet));
   // One chain in practice; the configured one first should a wallet have rows on several.
@@ -92,6 +97,12 @@ export async function retryRegistration(deps: RetryDeps, walletInput: string): P
   if (!claimed) {
     throw new KitError("CONFLICT", `The on-chain registration of ${getAddress(wallet)} changed meanwhile; reload it.`);
   }
+  await recordAudit(deps.db, audit, {
+    action: "job.retried",
+    subject: { type: "kyc_onchain_registration", id: row.id },
+    before: { status: "failed", attempts: row.attempts },
+    after: { status: "pending", wallet },
+  });
 
   // Eligible is approved and still linked: then the registration, else the revocation, as the jobs judge it.
   const approvalId = (await currentApproval(deps.db, row.userId))?.id;

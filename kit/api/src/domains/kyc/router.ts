@@ -1,5 +1,6 @@
 import type { RequestContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
+import { auditActorOf } from "../audit/record";
 import { getApplication, saveApplication, submitApplication } from "./applications";
 import { getDocumentDownloadUrl } from "./document-download";
 import { removeDocument } from "./document-removal";
@@ -69,9 +70,11 @@ export const kycRouter = {
     ),
   },
   onchain: {
-    retry: userProcedure.kyc.onchain.retry.handler(({ context, input }) => retryRegistration(context, input.wallet)),
+    retry: userProcedure.kyc.onchain.retry.handler(({ context, input }) =>
+      retryRegistration(context, input.wallet, auditActorOf(context)),
+    ),
     liftFreeze: userProcedure.kyc.onchain.liftFreeze.handler(({ context, input }) =>
-      liftFreeze(context, context.user, input),
+      liftFreeze(context, context.user, input, auditActorOf(context)),
     ),
   },
 };

@@ -219,6 +219,23 @@ describe("the token's policy", () => {
     expect((await decide(approver, id, "approve", "again")).status).toBe(409);
     expect((await callApi(kit.app, approver, "GET", inbox)).body.items).toEqual([]);
 
+    // The audit trail has both sides: who asked (policy before and after) and who decided.
+    const trail = await callApi(
+      kit.app,
+      ops.admin,
+      "GET",
+      `/audit?subjectType=token&subjectId=${equity.toLowerCase()}`,
+    );
+    expect(trail.body.items.slice(0, 2)).toMatchObject([
+      { action: "token_policy.change_decided", actorId: approver.id, after: { changeId: id, status: "applied" } },
+      {
+        action: "token_policy.change_requested",
+        actorId: requester.id,
+        before: { approvalKinds: ["forced_transfer", "recover"] },
+        after: { changeId: id, approvalKinds: ["recover"], status: "pending" },
+      },
+    ]);
+
     const history = await callApi(kit.app, approver, "GET", `${path}/changes?limit=2`);
     expect(history.body.items).toMatchObject([
       {

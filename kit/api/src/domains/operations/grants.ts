@@ -5,6 +5,7 @@ import { getAddress } from "viem";
 import { decodeCursor, encodeCursor } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
+import { type AuditActor, recordAudit } from "../audit/record";
 import { roleGrants } from "../auth/permissions";
 import { user } from "../auth/schema";
 import { tokenGrants } from "./schema";
@@ -12,7 +13,12 @@ import { tokenGrants } from "./schema";
 export interface Actor {
   id: string;
   role?: string | null;
+  /** How the audit trail names them (request id, address); the router fills it. */
+  audit?: AuditActor;
 }
+
+/** The trail's actor for `actor`: the router's, or just the user when a caller gave none. */
+export const auditActor = (actor: Actor): AuditActor => actor.audit ?? { userId: actor.id };
 
 interface GrantDeps {
   db: Database;
@@ -69,10 +75,19 @@ export async function addGrant(deps: GrantDeps, actor: Actor, token: string, use
     );
   }
   const chainId = deps.config.chain.id;
-  await deps.db
-    .insert(tokenGrants)
-    .values({ chainId, token: token.toLowerCase(), userId, grantedBy: actor.id })
-    .onConflictDoNothing();
+  await deps.db.transaction(async (tx) => {
+    const added = await tx
+      .insert(tokenGrants)
+      .values({ chainId, token: token.toLowerCase(), userId, grantedBy: actor.id })
+      .onConflictDoNothing()
+      .returning({ userId: tokenGrants.userId });
+    if (added.length === 0) return;
+    await recordAudit(tx, auditActor(actor), {
+      action: "token.grant_added",
+      subject: { type: "token", id: token.toLowerCase() },
+      after: { userId, chainId },
+    });
+  });
   const [row] = await deps.db
     .select()
     .from(tokenGrants)
@@ -85,16 +100,27 @@ export async function addGrant(deps: GrantDeps, actor: Actor, token: string, use
 
 export async function removeGrant(deps: GrantDeps, actor: Actor, token: string, userId: string) {
   await requireGranter(deps, actor, token);
-  const removed = await deps.db
-    .delete(tokenGrants)
-    .where(
-      and(
-        eq(tokenGrants.chainId, deps.config.chain.id),
-        eq(tokenGrants.token, token.toLowerCase()),
-        eq(tokenGrants.userId, userId),
-      ),
-    )
-    .returning({ userId: tokenGrants.userId });
+  const chainId = deps.config.chain.id;
+  const removed = await deps.db.transaction(async (tx) => {
+    const rows = await tx
+      .delete(tokenGrants)
+      .where(
+        and(
+          eq(tokenGrants.chainId, chainId),
+          eq(tokenGrants.token, token.toLowerCase()),
+          eq(tokenGrants.userId, userId),
+        ),
+      )
+      .returning({ userId: tokenGrants.userId });
+    if (rows.length > 0) {
+      await recordAudit(tx, auditActor(actor), {
+        action: "token.grant_removed",
+        subject: { type: "token", id: token.toLowerCase() },
+        before: { userId, chainId },
+      });
+    }
+    return rows;
+  });
   return { removed: removed.length > 0 };
 }
 

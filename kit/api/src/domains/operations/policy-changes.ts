@@ -6,12 +6,13 @@ import { and, asc, desc, eq, ne, sql } from "drizzle-orm";
 import { decodeCursor, encodeCursor } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Database, Transaction } from "../../infra/db";
+import { recordAudit } from "../audit/record";
 import { tokens } from "../tokens/schema";
 import { requireToken, type TokenLookupDeps } from "../tokens/service";
 import { fromSmallestUnit, toSmallestUnit } from "./amounts";
 import type { PolicyChangeView, PolicyView } from "./contract-policy";
 import type { OperationKind } from "./contract-values";
-import { type Actor, requireGrant } from "./grants";
+import { type Actor, auditActor, requireGrant } from "./grants";
 import { loosens, policyOf, policyView } from "./policy";
 import { tokenGrants, tokenOperationPolicies, tokenPolicyChanges } from "./schema";
 
@@ -72,6 +73,17 @@ export async function requestPolicyChange(
       .returning();
     if (!change) throw new Error("the policy change was not recorded");
     if (!waits) await applyChange(deps, tx, change, actor.id);
+    await recordAudit(tx, auditActor(actor), {
+      action: "token_policy.change_requested",
+      subject: { type: "token", id: change.token },
+      before: { approvalKinds: current.approvalKinds, mintThreshold: current.mintThreshold?.toString() ?? null },
+      after: {
+        changeId: change.id,
+        approvalKinds: change.approvalKinds,
+        mintThreshold: change.mintThreshold,
+        status: change.status,
+      },
+    });
     return outcome(deps, tx, token, change);
   });
 }
@@ -118,6 +130,11 @@ export async function decidePolicyChange(
       );
     }
     if (approve) await applyChange(deps, tx, decided, actor.id);
+    await recordAudit(tx, auditActor(actor), {
+      action: "token_policy.change_decided",
+      subject: { type: "token", id: decided.token },
+      after: { changeId: decided.id, status: decided.status, requestedBy: decided.requestedBy },
+    });
     return outcome(deps, tx, token, decided);
   });
 }

@@ -1,5 +1,6 @@
-import type { SignedInCaller, UserContext } from "../../rpc/context";
+import type { UserContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
+import { auditActorOf } from "../audit/record";
 import { requireToken } from "../tokens/service";
 import type { OperationKind } from "./contract-values";
 import { addGrant, listGrants, listMyGrants, removeGrant } from "./grants";
@@ -16,7 +17,11 @@ import { checkTransfer, viewerOf } from "./transfer-check";
 
 // Every procedure needs `tokens: operate` (issuers, admins; rpc/access.ts); the services then ask
 // for a grant on the token itself (grants.ts).
-const actorOf = ({ user }: SignedInCaller) => ({ id: user.id, role: user.role });
+const actorOf = (context: UserContext) => ({
+  id: context.user.id,
+  role: context.user.role,
+  audit: auditActorOf(context),
+});
 
 type RequestHandlerArgs = {
   context: UserContext;
@@ -25,7 +30,7 @@ type RequestHandlerArgs = {
 const request =
   (kind: OperationKind) =>
   ({ context, input }: RequestHandlerArgs) =>
-    requestOperation(context, actorOf(context.caller), {
+    requestOperation(context, actorOf(context), {
       kind,
       input,
       headerKey: context.headers.get("idempotency-key"),
@@ -44,38 +49,38 @@ export const operationsRouter = {
   unfreezePartial: o.unfreezePartial.handler(request("unfreeze_partial")),
   forcedTransfer: o.forcedTransfer.handler(request("forced_transfer")),
   recover: o.recover.handler(request("recover")),
-  list: o.list.handler(({ context, input }) => listOperations(context, actorOf(context.caller), input)),
+  list: o.list.handler(({ context, input }) => listOperations(context, actorOf(context), input)),
   awaitingMyApproval: o.awaitingMyApproval.handler(({ context, input }) =>
-    listAwaitingMyApproval(context, actorOf(context.caller), input),
+    listAwaitingMyApproval(context, actorOf(context), input),
   ),
   events: o.events.handler(({ context, input, signal }) =>
-    watchOperations(context, actorOf(context.caller), input.address, signal),
+    watchOperations(context, actorOf(context), input.address, signal),
   ),
-  get: o.get.handler(({ context, input }) => getOperation(context, actorOf(context.caller), input.id)),
+  get: o.get.handler(({ context, input }) => getOperation(context, actorOf(context), input.id)),
   approve: o.approve.handler(({ context, input }) =>
-    decideOperation(context, actorOf(context.caller), { ...input, decision: "approve" }),
+    decideOperation(context, actorOf(context), { ...input, decision: "approve" }),
   ),
   reject: o.reject.handler(({ context, input }) =>
-    decideOperation(context, actorOf(context.caller), { ...input, decision: "reject" }),
+    decideOperation(context, actorOf(context), { ...input, decision: "reject" }),
   ),
   policy: {
     get: o.policy.get.handler(async ({ context, input }) =>
-      readPolicy(context, actorOf(context.caller), await requireToken(context, input.address)),
+      readPolicy(context, actorOf(context), await requireToken(context, input.address)),
     ),
     set: o.policy.set.handler(async ({ context, input }) =>
-      requestPolicyChange(context, actorOf(context.caller), await requireToken(context, input.address), input),
+      requestPolicyChange(context, actorOf(context), await requireToken(context, input.address), input),
     ),
     changes: o.policy.changes.handler(async ({ context, input }) =>
-      listPolicyChanges(context, actorOf(context.caller), await requireToken(context, input.address), input),
+      listPolicyChanges(context, actorOf(context), await requireToken(context, input.address), input),
     ),
     awaitingMyApproval: o.policy.awaitingMyApproval.handler(({ context, input }) =>
-      listPolicyChangesAwaitingMe(context, actorOf(context.caller), input),
+      listPolicyChangesAwaitingMe(context, actorOf(context), input),
     ),
     approve: o.policy.approve.handler(({ context, input }) =>
-      decidePolicyChange(context, actorOf(context.caller), { ...input, decision: "approve" }),
+      decidePolicyChange(context, actorOf(context), { ...input, decision: "approve" }),
     ),
     reject: o.policy.reject.handler(({ context, input }) =>
-      decidePolicyChange(context, actorOf(context.caller), { ...input, decision: "reject" }),
+      decidePolicyChange(context, actorOf(context), { ...input, decision: "reject" }),
     ),
   },
 };
@@ -83,18 +88,18 @@ export const operationsRouter = {
 const g = userProcedure.tokens.grants;
 
 export const grantsRouter = {
-  mine: g.mine.handler(({ context, input }) => listMyGrants(context, actorOf(context.caller), input)),
+  mine: g.mine.handler(({ context, input }) => listMyGrants(context, actorOf(context), input)),
   list: g.list.handler(async ({ context, input }) => {
     const token = await requireToken(context, input.address);
-    return listGrants(context, actorOf(context.caller), token.address);
+    return listGrants(context, actorOf(context), token.address);
   }),
   add: g.add.handler(async ({ context, input }) => {
     const token = await requireToken(context, input.address);
-    return addGrant(context, actorOf(context.caller), token.address, input.userId);
+    return addGrant(context, actorOf(context), token.address, input.userId);
   }),
   remove: g.remove.handler(async ({ context, input }) => {
     const token = await requireToken(context, input.address);
-    return removeGrant(context, actorOf(context.caller), token.address, input.userId);
+    return removeGrant(context, actorOf(context), token.address, input.userId);
   }),
 };
 

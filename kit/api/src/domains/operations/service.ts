@@ -10,10 +10,11 @@ import { KitError } from "../../errors";
 import type { Chain } from "../../infra/chain";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
+import { recordAudit } from "../audit/record";
 import { requireToken } from "../tokens/service";
 import type { OperationView } from "./contract";
 import type { OperationKind } from "./contract-values";
-import { type Actor, requireGrant } from "./grants";
+import { type Actor, auditActor, requireGrant } from "./grants";
 import { SEND_JOB } from "./jobs";
 import { needsApproval, policyOf } from "./policy";
 import { normalizeParameters, precheck } from "./prechecks";
@@ -300,6 +301,12 @@ export async function decideOperation(
     const [now] = await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, row.id));
     throw new KitError("CONFLICT", `The operation is ${now?.status ?? row.status}, not awaiting approval.`);
   }
+  await recordAudit(deps.db, auditActor(actor), {
+    action: "token_operation.decided",
+    subject: { type: "token_operation", id: row.id },
+    before: { status: "awaiting_approval" },
+    after: { status: to, kind: row.kind, token: row.token, requestedBy: row.requestedBy },
+  });
   if (to === "pending") await queueSend(deps, row.id);
   const [updated] = await deps.db.select().from(tokenOperations).where(eq(tokenOperations.id, row.id));
   return { operation: operationView(updated && isUserOperation(updated) ? updated : row) };

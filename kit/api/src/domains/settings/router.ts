@@ -1,4 +1,5 @@
 import { userProcedure } from "../../rpc/implement";
+import { auditActorOf } from "../audit/record";
 import {
   getNotificationSettings,
   getSystemSettings,
@@ -25,7 +26,7 @@ export const settingsRouter = {
   system: {
     get: userProcedure.settings.system.get.handler(({ context }) => getSystemSettings(context)),
     update: userProcedure.settings.system.update.handler(({ context, input }) =>
-      updateSystemSettings(context, context.user.id, input),
+      updateSystemSettings(context, auditActorOf(context), input),
     ),
   },
 };

@@ -8,6 +8,7 @@ import { KitError } from "../../errors";
 import { type Database, PG_FOREIGN_KEY_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
+import { type AuditActor, recordAudit } from "../audit/record";
 import { user } from "../auth/schema";
 import { getCurrency } from "../exchange-rates/currencies";
 import { readThrough, SYSTEM_SLOT, saveThrough, userSlot } from "./cache";
@@ -107,9 +108,10 @@ export async function getSystemSettings(deps: SettingsDeps): Promise<SystemSetti
 
 export async function updateSystemSettings(
   deps: SettingsDeps & Pick<Deps, "local"> & { events: Pick<DomainEvents, "fxSettingsChanged"> },
-  actorId: string,
+  actor: AuditActor & { userId: string },
   patch: UpdateSystemSettingsInput,
 ): Promise<SystemSettings> {
+  const actorId = actor.userId;
   const changes: Partial<Record<SystemSettingKey, unknown>> = {};
   for (const key of SYSTEM_SETTING_KEYS) {
     if (patch[key] === undefined) continue;
@@ -126,6 +128,7 @@ export async function updateSystemSettings(
   const stored = await saveThrough(deps, SYSTEM_SLOT, async (tx) => {
     // One writer at a time, so the copy cached before each commit is the whole, newest truth.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('kit:system_settings'))`);
+    const before = await loadSystemSettings(tx);
     await tx
       .insert(systemSettings)
       .values(Object.entries(changes).map(([key, value]) => ({ key, value, updatedAt, updatedBy: actorId })))
@@ -137,7 +140,15 @@ export async function updateSystemSettings(
           updatedBy: sql`excluded.updated_by`,
         },
       });
-    return loadSystemSettings(tx);
+    const after = await loadSystemSettings(tx);
+    const changed = Object.keys(changes) as SystemSettingKey[];
+    await recordAudit(tx, actor, {
+      action: "system_settings.changed",
+      subject: { type: "system_settings", id: changed.join(",") },
+      before: Object.fromEntries(changed.map((key) => [key, before[key]?.value ?? null])),
+      after: Object.fromEntries(changed.map((key) => [key, after[key]?.value ?? null])),
+    });
+    return after;
   });
   // Exchange-rate answers follow the provider order: cached ones made under the old order go
   // (exchange-rates listens).

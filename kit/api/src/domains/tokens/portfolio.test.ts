@@ -36,7 +36,7 @@ await insertBalances(kit, yenToken, { [walletB.address]: "3" });
 await priced(equity, "99.99", "EUR");
 await priced(usdToken, "2.345", "USD");
 await priced(yenToken, "1000", "JPY");
-await setManualRate(kit.deps, admin.id, { base: "EUR", quote: "USD", rate: "1.0842" });
+await setManualRate(kit.deps, { userId: admin.id }, { base: "EUR", quote: "USD", rate: "1.0842" });
 
 async function portfolioOf(cookie: string) {
   const response = await kit.request("/api/portfolio", { headers: { cookie } });

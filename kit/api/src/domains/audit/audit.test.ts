@@ -1,0 +1,132 @@
+// The audit trail: staff actions land in it with who, from where and before/after; it is
+// append-only whatever the role asks; and its hash chain names the first row changed or removed,
+// as the database owner could do it (triggers disabled), through `bun run kit audit:verify` too.
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { callApi } from "../../../test/api";
+import { createTestKit } from "../../../test/kit";
+import { createUser } from "../../../test/users";
+import { postgresError } from "../../infra/db";
+import { recordAudit, SYSTEM_ACTOR } from "./record";
+import { verifyAuditChain } from "./verify";
+
+const kit = await createTestKit();
+const admin = await createUser(kit, "admin");
+const db = kit.deps.db;
+
+const cli = (args: string[]) =>
+  Bun.spawnSync(["bun", join(import.meta.dir, "../../cli.ts"), ...args], {
+    env: { PATH: process.env.PATH ?? "", ...kit.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+
+/** As the database owner, around the append-only triggers (what an attacker with that role can do). */
+async function asOwner(statement: ReturnType<typeof sql>) {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`alter table audit_events disable trigger user`);
+    await tx.execute(statement);
+    await tx.execute(sql`alter table audit_events enable trigger user`);
+  });
+}
+
+test("a role change and a system setting are recorded: who, from where, before and after; admins read them", async () => {
+  const target = await createUser(kit, "investor");
+  const role = await callApi(kit.app, admin, "PUT", `/users/${target.id}/role`, { role: "issuer" });
+  expect(role.status).toBe(200);
+  const settings = await callApi(kit.app, admin, "PATCH", "/settings/system", { kycValidityDays: 200 });
+  expect(settings.status).toBe(200);
+
+  const page = await callApi(kit.app, admin, "GET", `/audit?subjectType=user&subjectId=${target.id}`);
+  expect(page.status).toBe(200);
+  expect(page.body.items).toMatchObject([
+    {
+      actorId: admin.id,
+      actorKind: "user",
+      action: "user.role_changed",
+      subject: { type: "user", id: target.id },
+      before: { role: "investor" },
+      after: { role: "issuer" },
+    },
+  ]);
+  expect(page.body.items[0].requestId).toBeString();
+  const changed = await callApi(kit.app, admin, "GET", "/audit?action=system_settings.changed");
+  expect(changed.body.items[0]).toMatchObject({ after: { kycValidityDays: 200 } });
+
+  // Filters that cannot match, paging, and who may read at all.
+  expect((await callApi(kit.app, admin, "GET", "/audit?actorId=nobody")).body.items).toEqual([]);
+  const first = await callApi(kit.app, admin, "GET", "/audit?limit=1");
+  const second = await callApi(kit.app, admin, "GET", `/audit?limit=1&cursor=${first.body.nextCursor}`);
+  expect(BigInt(second.body.items[0].id)).toBeLessThan(BigInt(first.body.items[0].id));
+  expect((await callApi(kit.app, admin, "GET", "/audit?subjectId=x")).status).toBe(400);
+  expect((await callApi(kit.app, admin, "GET", "/audit?action=nonsense")).status).toBe(400);
+  for (const role of ["investor", "issuer", "kyc_reviewer"] as const) {
+    expect((await callApi(kit.app, await createUser(kit, role), "GET", "/audit")).status).toBe(403);
+  }
+});
+
+test("append-only: UPDATE, DELETE and TRUNCATE are refused", async () => {
+  await recordAudit(db, SYSTEM_ACTOR, { action: "job.retried", subject: { type: "test", id: "append-only" } });
+  for (const statement of [
+    sql`update audit_events set action = 'user.banned' where subject_id = 'append-only'`,
+    sql`delete from audit_events where subject_id = 'append-only'`,
+    sql`truncate audit_events`,
+  ]) {
+    const refused = await db.execute(statement).then(
+      () => undefined,
+      (error: unknown) => postgresError(error)?.code,
+    );
+    expect(refused).toBe("42501");
+  }
+});
+
+test("rows written at once still form one chain", async () => {
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      recordAudit(db, { userId: admin.id }, { action: "job.retried", subject: { type: "test", id: `at-once-${i}` } }),
+    ),
+  );
+  const report = await verifyAuditChain(db);
+  expect(report.broken).toBeNull();
+  expect(report.rows).toBeGreaterThanOrEqual(23);
+  const held = cli(["audit:verify"]);
+  expect(held.exitCode).toBe(0);
+  expect(held.stdout.toString()).toContain(`audit trail holds: ${report.rows} rows, head ${report.head}`);
+});
+
+test("an edited row and a removed row are named, by the verifier and the CLI", async () => {
+  for (let i = 0; i < 3; i++) {
+    await recordAudit(db, SYSTEM_ACTOR, { action: "job.retried", subject: { type: "test", id: `tamper-${i}` } });
+  }
+  const ids = await db.execute<{ id: string; subject_id: string }>(
+    sql`select id::text as id, subject_id from audit_events where subject_id like 'tamper-%' order by id`,
+  );
+  const [first, middle, last] = ids.rows;
+  if (!first || !middle || !last) throw new Error("rows missing");
+
+  // Changing what a row says (even its hash recomputed the trigger's way) breaks the chain there or after.
+  await asOwner(sql`update audit_events set after = '{"status": "ok"}' where id = ${first.id}::bigint`);
+  expect((await verifyAuditChain(db)).broken).toEqual({
+    id: first.id,
+    problem: "its content was changed after it was written",
+  });
+  const edited = cli(["audit:verify"]);
+  expect(edited.exitCode).toBe(1);
+  expect(edited.stderr.toString()).toContain(`audit trail broken at row ${first.id}: its content was changed`);
+  await asOwner(
+    sql`update audit_events set hash = encode(sha256(convert_to(prev_hash || audit_events_canonical(audit_events), 'UTF8')), 'hex') where id = ${first.id}::bigint`,
+  );
+  expect((await verifyAuditChain(db)).broken?.id).toBe(middle.id);
+
+  // Put right, then a row removed: the next one no longer links.
+  await asOwner(sql`update audit_events set after = null where id = ${first.id}::bigint`);
+  await asOwner(
+    sql`update audit_events set hash = encode(sha256(convert_to(prev_hash || audit_events_canonical(audit_events), 'UTF8')), 'hex') where id = ${first.id}::bigint`,
+  );
+  expect((await verifyAuditChain(db)).broken).toBeNull();
+  await asOwner(sql`delete from audit_events where id = ${middle.id}::bigint`);
+  const removed = await verifyAuditChain(db);
+  expect(removed.broken?.id).toBe(last.id);
+  expect(removed.broken?.problem).toContain("a row before it was removed");
+});
