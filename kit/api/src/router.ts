@@ -8,6 +8,7 @@ import { tokenStateRouter, walletStateRouter } from "./domains/operations/state-
 import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
 import { portfolioRouter, tokensRouter, walletsRouter } from "./domains/tokens/router";
+import { webhooksRouter } from "./domains/webhooks/router";
 import { implementRouter } from "./rpc/implement";
 
 export const router = implementRouter({
@@ -27,4 +28,5 @@ export const router = implementRouter({
   },
   wallets: { ...walletsRouter, ...walletStateRouter },
   portfolio: portfolioRouter,
+  webhooks: webhooksRouter,
 });

@@ -59,6 +59,7 @@ export const keyStatements = {
   documents: ["read_any"],
   tokens: ["read", "manage", "create", "operate"],
   users: ["read", "manage"],
+  webhooks: ["read", "write"],
 } as const;
 
 type KeyStatements = typeof keyStatements;
