@@ -136,6 +136,16 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "wallets.frozenState":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  // Webhooks: everyone their own endpoints (`webhooks: read/write` for keys); system endpoints need
+  // `settings: manage_system`, checked by the service (domains/webhooks/endpoints.test.ts).
+  "webhooks.endpoints.list":          { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.create":        { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.get":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.update":        { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.remove":        { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.rotateSecret":  { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.deliveries.list":         { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.deliveries.replay":       { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
 };
 
 const STATUS: Record<Exclude<Outcome, "allowed">, number> = { UNAUTHORIZED: 401, FORBIDDEN: 403 };
@@ -459,6 +469,17 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
     return { input: { address, limit: 10 } };
   },
   "portfolio.get": async () => ({ input: undefined }),
+  "webhooks.endpoints.list": async () => ({ input: { scope: "user" } }),
+  "webhooks.endpoints.create": async () => ({
+    input: { url: "https://hooks.example.com/kit", eventTypes: ["kyc.approved"] },
+  }),
+  // No endpoint or delivery has these ids: allowed calls end in the service's NOT_FOUND.
+  "webhooks.endpoints.get": async () => ({ input: { id: crypto.randomUUID() } }),
+  "webhooks.endpoints.update": async () => ({ input: { id: crypto.randomUUID(), description: "matrix" } }),
+  "webhooks.endpoints.remove": async () => ({ input: { id: crypto.randomUUID() } }),
+  "webhooks.endpoints.rotateSecret": async () => ({ input: { id: crypto.randomUUID(), overlapHours: 24 } }),
+  "webhooks.deliveries.list": async () => ({ input: { endpointId: crypto.randomUUID(), limit: 10 } }),
+  "webhooks.deliveries.replay": async () => ({ input: { id: crypto.randomUUID() } }),
 };
 
 // ---------------------------------------------------------------------------------------------
