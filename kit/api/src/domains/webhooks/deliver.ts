@@ -44,6 +44,8 @@ export interface DeliveryOptions {
   /** The SSRF guard's resolver (tests answer as a hostile DNS would). */
   resolve?: HostResolver;
   onEndpointDisabled?: EndpointDisabledHandler;
+  /** Certificates to trust besides the system's (tests: a local HTTPS receiver's). */
+  tlsCa?: string;
   /** Deliveries claimed per round. */
   batchSize?: number;
 }
@@ -189,7 +191,7 @@ async function sendOne(
       headers = {};
     }
     outcome = headers["webhook-signature"]
-      ? await postToTarget(target, headers, body, deps.config.webhooks.timeoutMs)
+      ? await postToTarget(target, headers, body, deps.config.webhooks.timeoutMs, options.tlsCa)
       : {
           statusCode: null,
           latencyMs: 0,

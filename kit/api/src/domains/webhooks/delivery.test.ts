@@ -3,6 +3,9 @@
 // after 500s, no redirect followed, timeouts, the retry window, the day of failures that disables
 // an endpoint, and the pinned connection (the resolver's address, the URL's Host).
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { callApi } from "../../../test/api";
 import { eventually } from "../../../test/eventually";
@@ -269,5 +272,50 @@ describe("the connection", () => {
     expect(webhook?.headers.host).toBe(`hooks.pinned-kit.net:${receiver.port}`);
     expect(webhook && verifiesWith(secret, webhook)).toBe(true);
     expect(asked).toEqual(["hooks.pinned-kit.net"]);
+  });
+
+  test("over TLS, the certificate is checked against the URL's name, not the address connected to", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kit-webhook-tls-"));
+    const made = Bun.spawnSync(
+      ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        .concat(["-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1"])
+        .concat(["-subj", "/CN=hooks.tls-kit.net", "-addext", "subjectAltName=DNS:hooks.tls-kit.net"]),
+      { stderr: "pipe" },
+    );
+    expect(made.exitCode).toBe(0);
+    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    const key = readFileSync(join(dir, "key.pem"), "utf8");
+    rmSync(dir, { recursive: true, force: true });
+    const seen: string[] = [];
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      tls: { key, cert },
+      fetch: (request) => {
+        seen.push(request.headers.get("host") ?? "");
+        return new Response("ok");
+      },
+    });
+    try {
+      const resolve = async () => [{ address: "127.0.0.1", family: 4 as const }];
+      const attemptAt = async (host: string) => {
+        const { endpoint } = await createEndpoint(`/tls-${host}`, ["kyc.approved"]);
+        const url = `https://${host}:${server.port}/hook`;
+        await kit.deps.db.update(webhookEndpoints).set({ url }).where(eq(webhookEndpoints.id, endpoint.id));
+        await publish(event("kyc.approved", [owner.id], approved(crypto.randomUUID())));
+        await deliverDue(kit.deps, { resolve, tlsCa: cert });
+        const [delivery] = await deliveriesOf(endpoint.id);
+        return (await attemptsOf(delivery?.id as string))[0];
+      };
+      expect(await attemptAt("hooks.tls-kit.net")).toMatchObject({ statusCode: 200, error: null });
+      expect(seen).toContain(`hooks.tls-kit.net:${server.port}`);
+      // Same address, another name: the certificate does not cover it, so nothing is sent.
+      const refused = await attemptAt("other.tls-kit.net");
+      expect(refused?.statusCode).toBeNull();
+      expect(refused?.error).toBe("connection failed: ERR_TLS_CERT_ALTNAME_INVALID");
+      expect(seen.filter((host) => host.startsWith("other."))).toEqual([]);
+    } finally {
+      server.stop(true);
+    }
   });
 });

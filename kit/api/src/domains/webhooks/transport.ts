@@ -21,6 +21,8 @@ export function postToTarget(
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
+  /** Certificates to trust besides the system's (tests: a local receiver's self-signed one). */
+  ca?: string,
 ): Promise<PostOutcome> {
   const started = performance.now();
   const { url } = target;
@@ -51,7 +53,7 @@ export function postToTarget(
           "user-agent": "Kit-Webhooks/1",
         },
         // The certificate is checked against the URL's name, not the address connected to.
-        ...(secure ? { servername: target.host, rejectUnauthorized: true } : {}),
+        ...(secure ? { servername: target.host, rejectUnauthorized: true, ...(ca ? { ca } : {}) } : {}),
       },
       (response) => {
         const status = response.statusCode ?? 0;
