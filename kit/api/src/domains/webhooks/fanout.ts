@@ -2,7 +2,7 @@
 // endpoint, written in the dispatcher's own transaction, so an event and its deliveries commit
 // together; the unique (event, endpoint) pair makes a second dispatch of the same event a no-op.
 import { sql } from "drizzle-orm";
-import type { Transaction } from "../../infra/db";
+import type { Database, Transaction } from "../../infra/db";
 import type { NotificationEvent } from "../notifications/catalogue";
 
 /**
@@ -21,7 +21,7 @@ function systemView(data: object): Record<string, unknown> {
  * Queues `event` for every enabled endpoint whose filter has its type: a user's endpoint when its
  * owner is among the event's recipients, a system endpoint whoever the recipients are.
  */
-export async function queueWebhookDeliveries(tx: Transaction, event: NotificationEvent): Promise<void> {
+export async function queueWebhookDeliveries(tx: Transaction | Database, event: NotificationEvent): Promise<void> {
   await tx.execute(sql`
     insert into webhook_deliveries (event_id, endpoint_id, event_type, occurred_at, data)
     select ${event.id}, e.id, ${event.type}, ${event.occurredAt.toISOString()}::timestamptz,
