@@ -61,6 +61,26 @@ describe("senders", () => {
   });
 });
 
+describe("a worker killed mid-send", () => {
+  test("leaves its claimed delivery to be sent again once the lease runs out", async () => {
+    const { ownerId, endpointId } = await endpointAt("/lease");
+    const eventId = await publish(ownerId);
+    // What a claim leaves behind when its worker dies before recording the attempt.
+    await kit.deps.db
+      .update(webhookDeliveries)
+      .set({ attempts: 1, nextAttemptAt: new Date(Date.now() + 300) })
+      .where(eq(webhookDeliveries.endpointId, endpointId));
+    expect((await deliverDue(kit.deps)).attempted).toBe(0);
+    await eventually("the lease to run out", async () => (await deliverDue(kit.deps)).delivered === 1);
+    expect(at("/lease").map((r) => r.headers["webhook-id"])).toEqual([eventId]);
+    const [row] = await kit.deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.endpointId, endpointId));
+    expect([row?.status, row?.attempts]).toEqual(["delivered", 2]);
+  });
+});
+
 describe("the worker", () => {
   const definitions = jobDefinitions(kit.config).filter((d) => d.name.startsWith("webhooks."));
 
