@@ -143,7 +143,7 @@ export const envSchema = z.object({
   WEBHOOK_RETRY_FIRST_MS: positiveInt("a delay in milliseconds").default(30_000),
   WEBHOOK_RETRY_MAX_MS: positiveInt("a delay in milliseconds").default(60 * 60 * 1000),
   WEBHOOK_RETRY_FOR_SECONDS: positiveInt("a number of seconds").default(24 * 60 * 60),
-  WEBHOOK_DISABLE_AFTER_SECONDS: positiveInt("a number of seconds").default(24 * 60 * 60),
+  WEBHOOK_DISABLE_SECONDS: positiveInt("a number of seconds").default(24 * 60 * 60),
   WEBHOOK_SWEEP_SECONDS: positiveInt("a number of seconds").default(5),
 
   PUBLIC_URL: url(["http", "https"]).optional(),

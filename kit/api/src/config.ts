@@ -265,7 +265,7 @@ function webhookConfig(e: Env): Config["webhooks"] {
     retryFirstMs: e.WEBHOOK_RETRY_FIRST_MS,
     retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
     retryForSeconds: e.WEBHOOK_RETRY_FOR_SECONDS,
-    disableAfterSeconds: e.WEBHOOK_DISABLE_AFTER_SECONDS,
+    disableAfterSeconds: e.WEBHOOK_DISABLE_SECONDS,
     sweepSeconds: e.WEBHOOK_SWEEP_SECONDS,
   };
 }

@@ -1,7 +1,7 @@
 // The sender: claims due deliveries (FOR UPDATE SKIP LOCKED, so workers never take the same one),
 // signs and posts each through the SSRF guard, records the attempt, and schedules the next one
 // with exponential backoff and jitter until the retry window closes. An endpoint whose deliveries
-// have all failed for WEBHOOK_DISABLE_AFTER_SECONDS is disabled, and its owner told (the handler).
+// have all failed for WEBHOOK_DISABLE_SECONDS is disabled, and its owner told (the handler).
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Deps } from "../../deps";
 import type { Transaction } from "../../infra/db";
@@ -277,7 +277,7 @@ async function noteEndpointFailure(
   if (!disabled) return;
   deps.log.warn(
     { endpointId: endpoint.id, failingSince: row.failingSince.toISOString() },
-    "webhook endpoint disabled: its deliveries failed for WEBHOOK_DISABLE_AFTER_SECONDS",
+    "webhook endpoint disabled: its deliveries failed for WEBHOOK_DISABLE_SECONDS",
   );
   await options.onEndpointDisabled?.(tx, endpointDisabledNotice(disabled, row.failingSince));
 }
