@@ -138,6 +138,14 @@ export const envSchema = z.object({
     .default("EUR"),
   WORKER_CONCURRENCY: positiveInt("a number of concurrent jobs").default(4),
 
+  WEBHOOK_ALLOW_PRIVATE: bool.optional(),
+  WEBHOOK_TIMEOUT_MS: positiveInt("a timeout in milliseconds").max(60_000, "expected at most 60000 ms").default(10_000),
+  WEBHOOK_RETRY_FIRST_MS: positiveInt("a delay in milliseconds").default(30_000),
+  WEBHOOK_RETRY_MAX_MS: positiveInt("a delay in milliseconds").default(60 * 60 * 1000),
+  WEBHOOK_RETRY_FOR_SECONDS: positiveInt("a number of seconds").default(24 * 60 * 60),
+  WEBHOOK_DISABLE_SECONDS: positiveInt("a number of seconds").default(24 * 60 * 60),
+  WEBHOOK_SWEEP_SECONDS: positiveInt("a number of seconds").default(5),
+
   PUBLIC_URL: url(["http", "https"]).optional(),
   BETTER_AUTH_SECRET: z.string().min(32, "expected at least 32 characters").default(DEV_AUTH_SECRET),
   TRUST_PROXY_HOPS: z.coerce

@@ -104,6 +104,22 @@ export interface Config {
     unconfirmedUploadHours: number;
   };
   worker: { concurrency: number };
+  /** Webhook deliveries (domains/webhooks). */
+  webhooks: {
+    /** Deliver to private, loopback and link-local addresses and accept http:// URLs (development, tests). */
+    allowPrivate: boolean;
+    /** One attempt's whole budget: connect, send, answer. */
+    timeoutMs: number;
+    /** The first retry's delay; each next one doubles (with jitter) up to `retryMaxMs`. */
+    retryFirstMs: number;
+    retryMaxMs: number;
+    /** A delivery is retried this long after it was queued (or replayed), then given up (`dead`). */
+    retryForSeconds: number;
+    /** An endpoint whose deliveries all failed for this long is disabled. */
+    disableAfterSeconds: number;
+    /** How often the worker sends whatever deliveries are due. */
+    sweepSeconds: number;
+  };
   /** The token operations outbox (domains/operations). */
   operations: {
     /** Blocks a transaction needs (its own included) before its operation is confirmed. */
@@ -167,6 +183,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       unconfirmedUploadHours: e.KYC_UNCONFIRMED_UPLOAD_HOURS,
     },
     worker: { concurrency: e.WORKER_CONCURRENCY },
+    webhooks: webhookConfig(e),
     operations: {
       confirmations: e.CHAIN_CONFIRMATIONS,
       stuckBlocks: e.OPERATIONS_STUCK_BLOCKS,
@@ -237,6 +254,19 @@ function authConfig(e: Env): Config["auth"] {
       e.BOOTSTRAP_ADMIN_EMAIL && e.BOOTSTRAP_ADMIN_PASSWORD
         ? { email: e.BOOTSTRAP_ADMIN_EMAIL, password: e.BOOTSTRAP_ADMIN_PASSWORD }
         : undefined,
+  };
+}
+
+function webhookConfig(e: Env): Config["webhooks"] {
+  return {
+    // A laptop's receivers live on localhost; elsewhere, only when asked for.
+    allowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? e.NODE_ENV === "development",
+    timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    retryFirstMs: e.WEBHOOK_RETRY_FIRST_MS,
+    retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+    retryForSeconds: e.WEBHOOK_RETRY_FOR_SECONDS,
+    disableAfterSeconds: e.WEBHOOK_DISABLE_SECONDS,
+    sweepSeconds: e.WEBHOOK_SWEEP_SECONDS,
   };
 }
 

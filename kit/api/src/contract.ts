@@ -10,6 +10,7 @@ import { settingsContract } from "./domains/settings/contract";
 import { systemContract } from "./domains/system/contract";
 import { portfolioContract, tokensContract, walletsContract } from "./domains/tokens/contract";
 import { tokenStateContract, walletStateContract } from "./domains/tokens/state-contract";
+import { webhooksContract } from "./domains/webhooks/contract";
 
 export const contract = {
   system: systemContract,
@@ -27,6 +28,7 @@ export const contract = {
   wallets: { ...walletsContract, ...walletStateContract },
   portfolio: portfolioContract,
   audit: auditContract,
+  webhooks: webhooksContract,
 };
 
 export type Contract = typeof contract;

@@ -9,6 +9,7 @@ import { tokenStateRouter, walletStateRouter } from "./domains/operations/state-
 import { settingsRouter } from "./domains/settings/router";
 import { systemRouter } from "./domains/system/router";
 import { portfolioRouter, tokensRouter, walletsRouter } from "./domains/tokens/router";
+import { webhooksRouter } from "./domains/webhooks/router";
 import { implementRouter } from "./rpc/implement";
 
 export const router = implementRouter({
@@ -29,4 +30,5 @@ export const router = implementRouter({
   wallets: { ...walletsRouter, ...walletStateRouter },
   portfolio: portfolioRouter,
   audit: auditRouter,
+  webhooks: webhooksRouter,
 });

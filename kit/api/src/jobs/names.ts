@@ -14,5 +14,7 @@ const JOB_NAMES = [
   "tokens.operations.sweep",
   "tokens.operations.batch-validate",
   "tokens.operations.batch-sweep",
+  "webhooks.deliveries.send",
+  "webhooks.deliveries.sweep",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];

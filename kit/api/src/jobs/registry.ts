@@ -6,8 +6,9 @@ import { fxJobs } from "../domains/exchange-rates/jobs";
 import { kycJobs } from "../domains/kyc/jobs";
 import { batchJobs } from "../domains/operation-batches/jobs";
 import { operationJobs } from "../domains/operations/jobs";
+import { webhookJobs } from "../domains/webhooks/jobs";
 import type { JobName } from "./names";
 
-export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDefinition<JobName>[] {
-  return [...fxJobs(config), ...kycJobs(), ...operationJobs(config), ...batchJobs()];
+export function jobDefinitions(config: Pick<Config, "fx" | "operations" | "webhooks">): JobDefinition<JobName>[] {
+  return [...fxJobs(config), ...kycJobs(), ...operationJobs(config), ...batchJobs(), ...webhookJobs(config)];
 }

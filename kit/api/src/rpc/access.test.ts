@@ -142,6 +142,16 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   // The audit trail: `audit: read` (admins).
   "audit.list":                      { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  // Webhooks: everyone their own endpoints (`webhooks: read/write` for keys); system endpoints need
+  // `settings: manage_system`, checked by the service (domains/webhooks/endpoints.test.ts).
+  "webhooks.endpoints.list":          { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.create":        { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.get":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.update":        { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.remove":        { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.endpoints.rotateSecret":  { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.deliveries.list":         { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "webhooks.deliveries.replay":       { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
 };
 
 const STATUS: Record<Exclude<Outcome, "allowed">, number> = { UNAUTHORIZED: 401, FORBIDDEN: 403 };
@@ -470,6 +480,17 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   },
   "portfolio.get": async () => ({ input: undefined }),
   "audit.list": async () => ({ input: {} }),
+  "webhooks.endpoints.list": async () => ({ input: { scope: "user" } }),
+  "webhooks.endpoints.create": async () => ({
+    input: { url: "https://hooks.example.com/kit", eventTypes: ["kyc.approved"] },
+  }),
+  // No endpoint or delivery has these ids: allowed calls end in the service's NOT_FOUND.
+  "webhooks.endpoints.get": async () => ({ input: { id: crypto.randomUUID() } }),
+  "webhooks.endpoints.update": async () => ({ input: { id: crypto.randomUUID(), description: "matrix" } }),
+  "webhooks.endpoints.remove": async () => ({ input: { id: crypto.randomUUID() } }),
+  "webhooks.endpoints.rotateSecret": async () => ({ input: { id: crypto.randomUUID(), overlapHours: 24 } }),
+  "webhooks.deliveries.list": async () => ({ input: { endpointId: crypto.randomUUID(), limit: 10 } }),
+  "webhooks.deliveries.replay": async () => ({ input: { id: crypto.randomUUID() } }),
 };
 
 // ---------------------------------------------------------------------------------------------

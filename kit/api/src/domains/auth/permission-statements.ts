@@ -62,6 +62,7 @@ export const keyStatements = {
   tokens: ["read", "manage", "create", "operate"],
   users: ["read", "manage"],
   audit: ["read"],
+  webhooks: ["read", "write"],
 } as const;
 
 type KeyStatements = typeof keyStatements;
