@@ -2,6 +2,7 @@
 import { expect, setDefaultTimeout, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import { createTestKit } from "../test/kit";
 import { createApplicant, createDraftApplication } from "../test/kyc";
 import { signIn, TRUSTED_ORIGIN } from "../test/users";
@@ -94,6 +95,12 @@ test("kyc:keys counts applications per key id; --reencrypt moves them to the cur
   expect(moved.exitCode, moved.stderr.toString()).toBe(0);
   const after = moved.stdout.toString();
   expect(after).toContain(`re-encrypted ${applications.length} applications under the current key`);
+  const [rotation] = await kit.deps.db
+    .execute<{ actor_kind: string; after: { reencrypted: number } }>(
+      sql`select actor_kind, after from audit_events where action = 'kyc.encryption_key_rotated'`,
+    )
+    .then((r) => r.rows);
+  expect(rotation).toMatchObject({ actor_kind: "system", after: { reencrypted: applications.length } });
   expect(line(after, keyId(oldKey))).toMatch(
     /previous\s+0 rows\s+none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS/,
   );

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { runWalkthrough, WalkthroughError } from "./dev/walkthrough";
+import { recordAudit, SYSTEM_ACTOR } from "./domains/audit/record";
 import { verifyAuditChain } from "./domains/audit/verify";
 import { createAuth } from "./domains/auth/auth";
 import { keyStatements } from "./domains/auth/permission-statements";
@@ -260,6 +261,11 @@ async function kycKeys(args: string[]): Promise<void> {
   try {
     if (values.reencrypt) {
       const { reencrypted, failed } = await reencryptPersonalData({ db, log, local: { piiKeyring } });
+      await recordAudit(db, SYSTEM_ACTOR, {
+        action: "kyc.encryption_key_rotated",
+        subject: { type: "kyc_applications", id: "personal_data" },
+        after: { reencrypted, failed, via: "kit kyc:keys --reencrypt" },
+      });
       process.stdout.write(`re-encrypted ${reencrypted} applications under the current key`);
       process.stdout.write(failed > 0 ? `; ${failed} did not decrypt (see the log)\n` : "\n");
     }

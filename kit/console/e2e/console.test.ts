@@ -183,6 +183,19 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     expect(await signedOut(after)).toBe("UNAUTHORIZED");
     await kit.screenshot(page, "12-user-sessions-ended");
 
+    // Each of these is in the audit trail, with the admin as the actor.
+    await page.getByRole("link", { name: "Audit" }).click();
+    await page.getByRole("heading", { name: "Audit trail" }).waitFor();
+    await page.getByLabel("Action").selectOption("user.banned");
+    await page.getByLabel("Subject type").fill("user");
+    await page.getByLabel("Subject id").fill(target.id);
+    await page.getByRole("button", { name: "Filter" }).click();
+    // Filtered, the lift and the session revocation leave the list; the ban stays, by the admin.
+    await page.getByRole("row").filter({ hasText: "Sessions ended" }).waitFor({ state: "detached" });
+    expect(await page.getByRole("row").filter({ hasText: "Ban lifted" }).count()).toBe(0);
+    await page.getByRole("row").filter({ hasText: "User banned" }).filter({ hasText: admin.id }).waitFor();
+    await kit.screenshot(page, "12b-audit-trail");
+
     await context.close();
     expect(errors).toEqual([]);
   }, 60_000);

@@ -8,6 +8,7 @@ import { roleLabel } from "./format";
 import { LiveProvider, useLive } from "./live";
 import { ApplicationPage } from "./pages/Application";
 import { ApprovalsPage } from "./pages/Approvals";
+import { AuditPage } from "./pages/Audit";
 import { CreateTokenPage } from "./pages/CreateToken";
 import { QueuePage } from "./pages/Queue";
 import { RatesPage } from "./pages/Rates";
@@ -183,6 +184,7 @@ function pageFor(me: Me, segments: string[]): ReactNode {
   if (section === "approvals" && issues) return <ApprovalsPage me={me} />;
   if (section === "users" && can(me, "users", "manage")) return <UsersPage me={me} />;
   if (section === "settings" && can(me, "settings", "manage_system")) return <SettingsPage />;
+  if (section === "audit" && can(me, "audit", "read")) return <AuditPage />;
   if (section === "rates") return <RatesPage me={me} />;
   if (section === "system") return <SystemPage me={me} />;
   return <NotFound home={reviews ? "the KYC queue" : "your tokens"} />;
@@ -222,6 +224,11 @@ function Sections({ me, segments, path }: { me: Me; segments: string[]; path: st
       {can(me, "settings", "manage_system") && (
         <Link to="/settings" aria-current={current("/settings")}>
           Settings
+        </Link>
+      )}
+      {can(me, "audit", "read") && (
+        <Link to="/audit" aria-current={current("/audit")}>
+          Audit
         </Link>
       )}
       <Link to="/rates" aria-current={current("/rates")}>

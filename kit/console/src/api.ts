@@ -21,6 +21,7 @@ export type RevocationCategory = "sanctions" | "fraud" | "other";
 export type KycStatus = QueueItem["status"];
 export type StatusEvent = Outputs["kyc"]["review"]["events"] extends AsyncIterable<infer E> ? E : never;
 export type UserView = Outputs["users"]["list"]["items"][number];
+export type AuditEvent = Outputs["audit"]["list"]["items"][number];
 export type RoleName = UserView["role"];
 export type SystemSettings = Outputs["settings"]["system"]["get"];
 export type TokenDetail = Outputs["tokens"]["get"];
