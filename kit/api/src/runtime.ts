@@ -18,6 +18,8 @@ import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./doma
 import { recordSettled, recordSigned } from "./domains/kyc/onchain-settled";
 import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
 import { kycStanding, walletRegistration } from "./domains/kyc/standing";
+import { createInboxStreams } from "./domains/notifications/inbox";
+import { notificationRecipients } from "./domains/settings/notifications";
 import { getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { createTokenTransferStreams } from "./domains/tokens/live";
@@ -52,6 +54,7 @@ const domainQueries: DomainQueries = {
   fxProviderOrder: async (deps) => (await getSystemSettings(deps)).fxProviders,
   kycStanding,
   walletRegistration,
+  notificationRecipients,
 };
 
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {
@@ -65,6 +68,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     fxCopies: new RateCopies(redis, log),
     kycStatusStreams: createStatusStreams({ redis, log }),
     tokenTransferStreams: createTokenTransferStreams({ redis, log }),
+    inboxStreams: createInboxStreams({ redis, log }),
     piiKeyring: createPiiKeyring(config),
     eligibilityChain: new EligibilityChainCache(config),
     systemInfo: new SingleFlight(),

@@ -4,10 +4,19 @@ import type { Config } from "../config";
 import type { JobDefinition } from "../deps";
 import { fxJobs } from "../domains/exchange-rates/jobs";
 import { kycJobs } from "../domains/kyc/jobs";
+import { inAppFanOut } from "../domains/notifications/inbox";
+import { notificationJobs } from "../domains/notifications/jobs";
 import { batchJobs } from "../domains/operation-batches/jobs";
 import { operationJobs } from "../domains/operations/jobs";
 import type { JobName } from "./names";
 
-export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDefinition<JobName>[] {
-  return [...fxJobs(config), ...kycJobs(), ...operationJobs(config), ...batchJobs()];
+export function jobDefinitions(config: Pick<Config, "fx" | "operations" | "notifications">): JobDefinition<JobName>[] {
+  return [
+    ...fxJobs(config),
+    ...kycJobs(),
+    ...operationJobs(config),
+    ...batchJobs(),
+    // The channels every notification event is fanned out to (domains/notifications/dispatch.ts).
+    ...notificationJobs(config, { in_app: inAppFanOut }),
+  ];
 }
