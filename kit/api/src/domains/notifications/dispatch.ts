@@ -4,7 +4,7 @@
 // calls every channel's fan-out, and stamps the event dispatched. A crash before the commit leaves
 // the whole batch undispatched and written nowhere; after it, the batch is done. Fan-outs write
 // rows unique per event and recipient (or endpoint) with ON CONFLICT DO NOTHING all the same.
-import { and, asc, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, inArray, isNull, lt, notInArray, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { DomainQueries } from "../../deps";
 import type { Database, Transaction } from "../../infra/db";
@@ -73,27 +73,33 @@ export async function dispatchNotifications(
 ): Promise<DispatchSummary> {
   const summary: DispatchSummary = { dispatched: 0, failed: 0, batches: 0 };
   const maxBatches = options.maxBatches ?? 1_000;
+  // Events that failed in this run wait for the next one (their attempts count them).
+  const failedNow: string[] = [];
   while (summary.batches < maxBatches) {
-    const batch = await dispatchBatch(deps, fanOuts, options.batchSize ?? DEFAULT_BATCH);
+    const batch = await dispatchBatch(deps, fanOuts, options.batchSize ?? DEFAULT_BATCH, failedNow);
     if (batch.claimed === 0) break;
     summary.batches += 1;
     summary.dispatched += batch.dispatched;
     summary.failed += batch.failed;
-    // Every claimed event failed: trying again at once would only fail again.
-    if (batch.dispatched === 0) break;
   }
   return summary;
 }
 
 type EventRow = typeof notificationEvents.$inferSelect;
 
-async function dispatchBatch(deps: DispatchDeps, fanOuts: ChannelFanOuts, size: number) {
+async function dispatchBatch(deps: DispatchDeps, fanOuts: ChannelFanOuts, size: number, failedNow: string[]) {
   const afterCommit: AfterCommit[] = [];
   const outcome = await deps.db.transaction(async (tx) => {
     const rows = await tx
       .select()
       .from(notificationEvents)
-      .where(and(isNull(notificationEvents.dispatchedAt), lt(notificationEvents.attempts, MAX_DISPATCH_ATTEMPTS)))
+      .where(
+        and(
+          isNull(notificationEvents.dispatchedAt),
+          lt(notificationEvents.attempts, MAX_DISPATCH_ATTEMPTS),
+          failedNow.length > 0 ? notInArray(notificationEvents.id, failedNow) : undefined,
+        ),
+      )
       .orderBy(asc(notificationEvents.occurredAt), asc(notificationEvents.id))
       .limit(size)
       .for("update", { skipLocked: true });
@@ -107,6 +113,7 @@ async function dispatchBatch(deps: DispatchDeps, fanOuts: ChannelFanOuts, size: 
         dispatched.push(row.id);
       } catch (error) {
         failed += 1;
+        failedNow.push(row.id);
         await recordFailure(tx, deps.log, row, error);
       }
     }

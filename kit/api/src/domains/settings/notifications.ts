@@ -87,17 +87,16 @@ export async function notificationRecipients(
 ): Promise<NotificationRecipientSettings[]> {
   const ids = [...new Set(userIds)];
   if (ids.length === 0) return [];
-  const [people, locales, switches] = await Promise.all([
-    db.select({ id: user.id, email: user.email }).from(user).where(inArray(user.id, ids)),
-    db
-      .select({ userId: userSettings.userId, locale: userSettings.locale })
-      .from(userSettings)
-      .where(inArray(userSettings.userId, ids)),
-    db
-      .select()
-      .from(notificationSettings)
-      .where(and(inArray(notificationSettings.userId, ids), eq(notificationSettings.eventType, type))),
-  ]);
+  // One after the other: in a transaction the three share one connection anyway.
+  const people = await db.select({ id: user.id, email: user.email }).from(user).where(inArray(user.id, ids));
+  const locales = await db
+    .select({ userId: userSettings.userId, locale: userSettings.locale })
+    .from(userSettings)
+    .where(inArray(userSettings.userId, ids));
+  const switches = await db
+    .select()
+    .from(notificationSettings)
+    .where(and(inArray(notificationSettings.userId, ids), eq(notificationSettings.eventType, type)));
   const localeOf = new Map(locales.map((row) => [row.userId, row.locale]));
   const defaults = NOTIFICATION_CATALOGUE[type].defaults;
   return people.map((person) => {
