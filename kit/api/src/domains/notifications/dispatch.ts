@@ -10,7 +10,12 @@ import type { DomainQueries } from "../../deps";
 import type { Database, Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
-import type { NotificationChannel, NotificationEvent, NotificationEventType } from "./catalogue";
+import {
+  NOTIFICATION_CHANNELS,
+  type NotificationChannel,
+  type NotificationEvent,
+  type NotificationEventType,
+} from "./catalogue";
 import { notificationEvents } from "./schema";
 
 /** Who a channel delivers to: a recipient still known, with the address and language to use. */
@@ -54,7 +59,7 @@ const SWITCHED: readonly NotificationChannel[] = ["in_app", "email"];
 /** Events per transaction: bounds what one crash redoes and how long rows stay locked. */
 const DEFAULT_BATCH = 100;
 /** An event whose fan-out failed this often is left aside (logged) rather than retried forever. */
-export const MAX_DISPATCH_ATTEMPTS = 10;
+const MAX_DISPATCH_ATTEMPTS = 10;
 
 export interface DispatchSummary {
   dispatched: number;
@@ -148,7 +153,10 @@ async function fanOutEvent(
     ? await deps.queries.notificationRecipients({ db: tx }, row.recipients, row.type as NotificationEventType)
     : [];
   const after: AfterCommit[] = [];
-  for (const [channel, fanOut] of Object.entries(fanOuts) as [NotificationChannel, ChannelFanOut][]) {
+  // In the catalogue's order of channels, whatever order they were composed in.
+  for (const channel of NOTIFICATION_CHANNELS) {
+    const fanOut = fanOuts[channel];
+    if (!fanOut) continue;
     const switched = SWITCHED.includes(channel);
     const recipients = people
       .filter((person) => !switched || person.channels[channel as "in_app" | "email"])

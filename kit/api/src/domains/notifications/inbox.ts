@@ -19,7 +19,7 @@ import {
   type NotificationPage,
   type NotificationView,
 } from "./contract";
-import type { AfterCommit, ChannelFanOut } from "./dispatch";
+import type { AfterCommit, ChannelFanOut, NotificationRecipient } from "./dispatch";
 import { notifications } from "./schema";
 
 export interface InboxDeps {
@@ -33,7 +33,7 @@ type InboxRow = typeof notifications.$inferSelect;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Open inbox streams one user may hold on one process (tabs, devices). */
-export const MAX_INBOX_STREAMS_PER_USER = 5;
+const MAX_INBOX_STREAMS_PER_USER = 5;
 
 function view(row: Pick<InboxRow, "eventId" | "type" | "data" | "createdAt" | "readAt">): NotificationView {
   return {
@@ -58,7 +58,7 @@ export const inAppFanOut: ChannelFanOut = async (tx, event, recipients) => {
   const inserted = await tx
     .insert(notifications)
     .values(
-      recipients.map((recipient) => ({
+      recipients.map((recipient: NotificationRecipient) => ({
         userId: recipient.userId,
         eventId: event.id,
         type: event.type,
@@ -147,7 +147,7 @@ export async function markAllRead(deps: InboxDeps, userId: string): Promise<{ ma
 // ---------------------------------------------------------------------------------------------
 // Live
 
-export const inboxChannel = (config: Pick<Config, "redis">, userId: string) =>
+const inboxChannel = (config: Pick<Config, "redis">, userId: string) =>
   `${config.redis.keyPrefix}notifications:${userId}`;
 
 /** The process's hub of inbox streams (deps.local.inboxStreams, made by createDeps). */
@@ -164,7 +164,7 @@ export function createInboxStreams(deps: { redis: Redis; log: Logger }): LiveStr
  * After a commit: tells the user's streams their unread count (and what arrived). Never throws: a
  * lost message is logged, and the list and count read after a reconnect show the truth.
  */
-export async function publishInbox(
+async function publishInbox(
   deps: Omit<InboxDeps, "db"> & { db: Database },
   userId: string,
   notification?: NotificationView,
