@@ -24,7 +24,10 @@ export async function recordSettledNotice(tx: Transaction, id: string, to: "conf
   const common = {
     operationId: row.id,
     token: row.token,
-    tokenSymbol: await symbolOf(tx, row.chainId, row.token),
+    // A token being created is not indexed yet: its request names the symbol.
+    tokenSymbol:
+      (await symbolOf(tx, row.chainId, row.token)) ||
+      String((row.parameters as { spec?: { symbol?: string } }).spec?.symbol ?? ""),
     kind: row.kind,
   };
   const requester = { requester: row.requestedBy };
