@@ -40,7 +40,7 @@ function toNotificationSettings(rows: (typeof notificationSettings.$inferSelect)
 }
 
 export async function getNotificationSettings(deps: SettingsDeps, userId: string): Promise<NotificationSettings> {
-  return readThrough(deps.redis, userSlot(userId, "notifications"), async () =>
+  return readThrough(deps.redis, userSlot(userId, "notification-switches"), async () =>
     toNotificationSettings(
       await deps.db.select().from(notificationSettings).where(eq(notificationSettings.userId, userId)),
     ),
@@ -64,7 +64,7 @@ export async function replaceNotificationSettings(
     })),
   );
   try {
-    return await saveThrough(deps, userSlot(userId, "notifications"), async (tx) => {
+    return await saveThrough(deps, userSlot(userId, "notification-switches"), async (tx) => {
       // A user's rows are replaced as a set; concurrent replacements take turns.
       await tx.execute(sql`select pg_advisory_xact_lock(hashtext('kit:notification_settings'), hashtext(${userId}))`);
       await tx.delete(notificationSettings).where(eq(notificationSettings.userId, userId));
