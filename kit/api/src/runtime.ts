@@ -19,6 +19,7 @@ import { recordSettled, recordSigned } from "./domains/kyc/onchain-settled";
 import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
 import { kycStanding, walletRegistration } from "./domains/kyc/standing";
 import { createInboxStreams } from "./domains/notifications/inbox";
+import { notificationMetrics } from "./domains/notifications/metrics";
 import { notificationRecipients } from "./domains/settings/notifications";
 import { getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
@@ -131,6 +132,7 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
       // Every worker shows them from the start, not only the one that ran the last reconciliation.
       kycOnchainMetrics(metrics.registry, deps.db);
       kycKeyMetrics(metrics.registry);
+      notificationMetrics(metrics.registry, deps.db);
     }
     if (roles.includes("indexer")) indexer = startIndexer(deps, { registry: metrics.registry });
     const api = roles.includes("api");

@@ -3,6 +3,7 @@
 // however often and however many times at once it runs.
 import { describe, expect, test } from "bun:test";
 import { eq, inArray, sql } from "drizzle-orm";
+import { Registry } from "prom-client";
 import { callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
 import { createApplicant, createSubmittedApplication, moveApplication } from "../../../test/kyc";
@@ -12,6 +13,7 @@ import { replaceNotificationSettings } from "../settings/notifications";
 import { NOTIFICATION_CATALOGUE, NOTIFICATION_EVENT_TYPES } from "./catalogue";
 import { type ChannelFanOut, dispatchNotifications } from "./dispatch";
 import { inAppFanOut } from "./inbox";
+import { notificationMetrics } from "./metrics";
 import { recordNotification } from "./record";
 import { notificationEvents, notifications } from "./schema";
 
@@ -195,4 +197,32 @@ describe("the dispatcher", () => {
     await dispatchNotifications(kit.deps, { ...fanOuts, webhook: flaky });
     expect((await inboxOf([bad as string])).length).toBe(1);
   });
+});
+
+test("/metrics shows the outbox's backlog and its age", async () => {
+  const registry = new Registry();
+  notificationMetrics(registry, db);
+  await dispatchNotifications(kit.deps, fanOuts); // whatever the tests above left
+  const person = await createApplicant(kit);
+  await db.transaction((tx) =>
+    recordNotification(
+      tx,
+      "kyc.submitted",
+      { recipients: [person.id] },
+      { applicationId: "metrics" },
+      {
+        occurredAt: new Date(Date.now() - 60_000),
+      },
+    ),
+  );
+  const scrape = async () => {
+    const text = await registry.metrics();
+    const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
+    return { n: value("kit_notifications_undispatched"), age: value("kit_notifications_oldest_undispatched_seconds") };
+  };
+  const before = await scrape();
+  expect(before.n).toBe(1);
+  expect(before.age).toBeGreaterThanOrEqual(59);
+  await dispatchNotifications(kit.deps, fanOuts);
+  expect(await scrape()).toEqual({ n: 0, age: 0 });
 });
