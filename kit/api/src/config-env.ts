@@ -109,6 +109,7 @@ export const envSchema = z.object({
   CHAIN_CONFIRMATIONS: positiveInt("a number of blocks").default(1),
   OPERATIONS_STUCK_BLOCKS: positiveInt("a number of blocks").default(20),
   OPERATIONS_SWEEP_SECONDS: positiveInt("a number of seconds").default(5),
+  NOTIFICATIONS_DISPATCH_SECONDS: positiveInt("a number of seconds").default(5),
 
   INDEXER_TOKENS: commaList("").pipe(z.array(indexerAddress)),
   INDEXER_FACTORY: indexerAddress.optional(),

@@ -129,6 +129,11 @@ export interface Config {
     /** How often the worker resumes, confirms and re-checks operations whatever was queued. */
     sweepSeconds: number;
   };
+  /** The notifications outbox (domains/notifications). */
+  notifications: {
+    /** How often the worker dispatches what is left undispatched (each commit also kicks it). */
+    dispatchSeconds: number;
+  };
   dataDir: string;
   migrationsDir: string;
 }
@@ -189,6 +194,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       stuckBlocks: e.OPERATIONS_STUCK_BLOCKS,
       sweepSeconds: e.OPERATIONS_SWEEP_SECONDS,
     },
+    notifications: { dispatchSeconds: e.NOTIFICATIONS_DISPATCH_SECONDS },
     dataDir: e.DATA_DIR,
     migrationsDir: resolve(repoRoot, "drizzle"),
   };

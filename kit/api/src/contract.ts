@@ -3,6 +3,7 @@ import { auditContract } from "./domains/audit/contract";
 import { authContract } from "./domains/auth/contract";
 import { fxContract } from "./domains/exchange-rates/contract";
 import { kycContract } from "./domains/kyc/contract";
+import { notificationsContract } from "./domains/notifications/contract";
 import { batchesContract } from "./domains/operation-batches/contract";
 import { grantsContract, operationsContract } from "./domains/operations/contract";
 import { createTokenContract } from "./domains/operations/create-contract";
@@ -18,6 +19,7 @@ export const contract = {
   fx: fxContract,
   kyc: kycContract,
   settings: settingsContract,
+  notifications: notificationsContract,
   tokens: {
     ...tokensContract,
     ...tokenStateContract,

@@ -13,11 +13,13 @@ import type { KycChannelMessage } from "./domains/kyc/contract-shapes";
 import type { KycStatus, OnchainRegistrationStatus } from "./domains/kyc/contract-values";
 import type { PiiKeyring } from "./domains/kyc/crypto";
 import type { EligibilityChainCache } from "./domains/kyc/eligibility-chain";
+import type { NotificationEventType } from "./domains/notifications/catalogue";
+import type { InboxEvent } from "./domains/notifications/contract";
 import type { AnyOperationKind } from "./domains/operations/contract-values";
 import type { CachedSystemInfo } from "./domains/system/contract";
 import type { TokenTransfersEvent } from "./domains/tokens/events";
 import type { Chain } from "./infra/chain";
-import type { Database } from "./infra/db";
+import type { Database, Transaction } from "./infra/db";
 import type { LiveStreamHub } from "./infra/live-streams";
 import type { Logger } from "./infra/log";
 import type { Metrics } from "./infra/metrics";
@@ -65,6 +67,8 @@ export interface ProcessLocal {
   kycStatusStreams: Closeable & LiveStreamHub<KycChannelMessage>;
   /** tokens: the subscriber connection behind live transfer streams (`{prefix}token:*:transfers`). */
   tokenTransferStreams: Closeable & LiveStreamHub<TokenTransfersEvent>;
+  /** notifications: the subscriber connection behind live inbox streams (`{prefix}notifications:*`). */
+  inboxStreams: Closeable & LiveStreamHub<InboxEvent>;
   /** kyc: the keys personal data is encrypted with, by key id. */
   piiKeyring: Closeable & PiiKeyring;
   /** kyc: the deployment file and the chain clients and signers of on-chain eligibility, made on first use. */
@@ -155,6 +159,24 @@ export interface DomainQueries {
   kycStanding(deps: { db: Database }, userId: string): Promise<KycStanding>;
   /** kyc: where Kit's eligibility stands with a wallet (null: it never acted on it). */
   walletRegistration(deps: { db: Database }, chainId: number, wallet: string): Promise<WalletRegistration | null>;
+  /**
+   * settings: of `userIds`, those that still exist, with their e-mail, locale and switches for
+   * `type` (the catalogue's defaults where they set none); read in `db`, the dispatcher's transaction.
+   */
+  notificationRecipients(
+    deps: { db: Database | Transaction },
+    userIds: readonly string[],
+    type: NotificationEventType,
+  ): Promise<NotificationRecipientSettings[]>;
+}
+
+export interface NotificationRecipientSettings {
+  userId: string;
+  email: string;
+  /** BCP 47; `en` until the user chose one. */
+  locale: string;
+  /** Whether the user wants this event in the inbox and by e-mail. */
+  channels: { in_app: boolean; email: boolean };
 }
 
 export interface KycStanding {

@@ -2,6 +2,7 @@ import { auditRouter } from "./domains/audit/router";
 import { meRouter, usersRouter } from "./domains/auth/router";
 import { fxRouter } from "./domains/exchange-rates/router";
 import { kycRouter } from "./domains/kyc/router";
+import { notificationsRouter } from "./domains/notifications/router";
 import { batchesRouter } from "./domains/operation-batches/router";
 import { createTokenRouter } from "./domains/operations/create-router";
 import { grantsRouter, operationsRouter, transferCheckRouter } from "./domains/operations/router";
@@ -19,6 +20,7 @@ export const router = implementRouter({
   fx: fxRouter,
   kyc: kycRouter,
   settings: settingsRouter,
+  notifications: notificationsRouter,
   tokens: {
     ...tokensRouter,
     ...transferCheckRouter,

@@ -18,6 +18,9 @@ import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./doma
 import { recordSettled, recordSigned } from "./domains/kyc/onchain-settled";
 import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
 import { kycStanding, walletRegistration } from "./domains/kyc/standing";
+import { createInboxStreams } from "./domains/notifications/inbox";
+import { notificationMetrics } from "./domains/notifications/metrics";
+import { notificationRecipients } from "./domains/settings/notifications";
 import { getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { createTokenTransferStreams } from "./domains/tokens/live";
@@ -52,6 +55,7 @@ const domainQueries: DomainQueries = {
   fxProviderOrder: async (deps) => (await getSystemSettings(deps)).fxProviders,
   kycStanding,
   walletRegistration,
+  notificationRecipients,
 };
 
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {
@@ -65,6 +69,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     fxCopies: new RateCopies(redis, log),
     kycStatusStreams: createStatusStreams({ redis, log }),
     tokenTransferStreams: createTokenTransferStreams({ redis, log }),
+    inboxStreams: createInboxStreams({ redis, log }),
     piiKeyring: createPiiKeyring(config),
     eligibilityChain: new EligibilityChainCache(config),
     systemInfo: new SingleFlight(),
@@ -127,6 +132,7 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
       // Every worker shows them from the start, not only the one that ran the last reconciliation.
       kycOnchainMetrics(metrics.registry, deps.db);
       kycKeyMetrics(metrics.registry);
+      notificationMetrics(metrics.registry, deps.db);
     }
     if (roles.includes("indexer")) indexer = startIndexer(deps, { registry: metrics.registry });
     const api = roles.includes("api");

@@ -49,7 +49,8 @@ export async function startOnchainKit(): Promise<OnchainKit> {
   );
   // Jobs run when queued, never on a schedule: a test queues what it wants.
   const definitions: JobDefinition<string>[] = jobDefinitions(kit.config)
-    .filter((d) => d.name.startsWith("kyc.onchain."))
+    // The dispatcher too: the jobs kick it after recording their notifications.
+    .filter((d) => d.name.startsWith("kyc.onchain.") || d.name === "notifications.dispatch")
     .map(({ everySeconds: _, ...definition }) => ({ ...definition, backoffMs: 200 }));
   const worker = await startWorker({ ...kit.deps, log }, definitions, { metrics: createMetrics() });
   afterAll(async () => {

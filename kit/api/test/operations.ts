@@ -66,11 +66,16 @@ export async function startOperationsWorker(
         .filter((d) => d.name.startsWith("kyc.onchain."))
         .map(({ everySeconds: _, ...definition }) => ({ ...definition, backoffMs: 200 }))
     : [];
+  // The dispatcher runs when kicked (a settled operation records its requester's notification).
+  const dispatcher = jobDefinitions(kit.config)
+    .filter((d) => d.name === "notifications.dispatch")
+    .map(({ everySeconds: _, ...definition }) => definition);
   const definitions: JobDefinition<string>[] = [
     ...operationJobs(kit.config).map((definition) =>
       options.sweep ? definition : { ...definition, everySeconds: undefined },
     ),
     ...eligibility,
+    ...dispatcher,
   ];
   const worker = await startWorker(kit.deps, definitions, { metrics: createMetrics() });
   afterAll(() => worker.close());

@@ -10,6 +10,7 @@ import { ApplicationPage } from "./pages/Application";
 import { ApprovalsPage } from "./pages/Approvals";
 import { AuditPage } from "./pages/Audit";
 import { CreateTokenPage } from "./pages/CreateToken";
+import { type Inbox, NotificationsPage, useInbox } from "./pages/Notifications";
 import { QueuePage } from "./pages/Queue";
 import { RatesPage } from "./pages/Rates";
 import { SettingsPage } from "./pages/Settings";
@@ -134,6 +135,7 @@ function NotAllowed({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
 function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const location = useLocation();
   const live = useLive();
+  const inbox = useInbox();
   const mainRef = useRef<HTMLElement>(null);
   const segments = location.path.split("/").filter(Boolean);
 
@@ -143,7 +145,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     mainRef.current?.focus();
   }, [location.path]);
 
-  const page = pageFor(me, segments);
+  const page = pageFor(me, segments, inbox);
 
   return (
     <div className="shell">
@@ -152,7 +154,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       </a>
       <header className="top">
         <span className="brand">Kit console</span>
-        <Sections me={me} segments={segments} path={location.path} />
+        <Sections me={me} segments={segments} path={location.path} unread={inbox.unread} />
         {live.state && <LiveStatus state={live.state} title="Queue changes appear without reloading" />}
         <span className="who">
           {me.user.email} · {roleLabel(me.user.role)}
@@ -169,7 +171,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
 }
 
 /** The page at a path, for what the signed-in user may see. */
-function pageFor(me: Me, segments: string[]): ReactNode {
+function pageFor(me: Me, segments: string[], inbox: Inbox): ReactNode {
   const reviews = can(me, "kyc", "review");
   const issues = can(me, "tokens", "operate");
   const [section, id] = segments;
@@ -186,12 +188,23 @@ function pageFor(me: Me, segments: string[]): ReactNode {
   if (section === "settings" && can(me, "settings", "manage_system")) return <SettingsPage />;
   if (section === "audit" && can(me, "audit", "read")) return <AuditPage />;
   if (section === "rates") return <RatesPage me={me} />;
+  if (section === "notifications") return <NotificationsPage inbox={inbox} />;
   if (section === "system") return <SystemPage me={me} />;
   return <NotFound home={reviews ? "the KYC queue" : "your tokens"} />;
 }
 
 /** The sections the user may open, the current one marked. */
-function Sections({ me, segments, path }: { me: Me; segments: string[]; path: string }) {
+function Sections({
+  me,
+  segments,
+  path,
+  unread,
+}: {
+  me: Me;
+  segments: string[];
+  path: string;
+  unread: number | undefined;
+}) {
   const reviews = can(me, "kyc", "review");
   const issues = can(me, "tokens", "operate");
   const current = (prefix: string) =>
@@ -236,6 +249,16 @@ function Sections({ me, segments, path }: { me: Me; segments: string[]; path: st
       </Link>
       <Link to="/system" aria-current={current("/system")}>
         Chain &amp; system
+      </Link>
+      <Link to="/notifications" aria-current={current("/notifications")}>
+        Notifications
+        {unread ? (
+          <span className="count" title={`${unread} unread`}>
+            {" "}
+            {unread}
+            <span className="visually-hidden"> unread</span>
+          </span>
+        ) : null}
       </Link>
     </nav>
   );

@@ -24,6 +24,7 @@ export type UserView = Outputs["users"]["list"]["items"][number];
 export type AuditEvent = Outputs["audit"]["list"]["items"][number];
 export type RoleName = UserView["role"];
 export type SystemSettings = Outputs["settings"]["system"]["get"];
+export type NotificationView = Outputs["notifications"]["list"]["items"][number];
 export type TokenDetail = Outputs["tokens"]["get"];
 export type Holder = Outputs["tokens"]["holders"]["items"][number];
 export type OperationView = Outputs["tokens"]["operations"]["list"]["items"][number];

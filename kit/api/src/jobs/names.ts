@@ -6,6 +6,8 @@ const JOB_NAMES = [
   "kyc.clean-up-documents",
   "kyc.expire-approvals",
   "kyc.reencrypt-pii",
+  "kyc.approval-expiry-notices",
+  "kyc.queue-digest",
   "kyc.onchain.register",
   "kyc.onchain.revoke",
   "kyc.onchain.freeze",
@@ -16,5 +18,7 @@ const JOB_NAMES = [
   "tokens.operations.batch-sweep",
   "webhooks.deliveries.send",
   "webhooks.deliveries.sweep",
+  "fx.staleness",
+  "notifications.dispatch",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];

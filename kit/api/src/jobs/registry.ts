@@ -4,11 +4,43 @@ import type { Config } from "../config";
 import type { JobDefinition } from "../deps";
 import { fxJobs } from "../domains/exchange-rates/jobs";
 import { kycJobs } from "../domains/kyc/jobs";
+import type { ChannelFanOut } from "../domains/notifications/dispatch";
+import { inAppFanOut } from "../domains/notifications/inbox";
+import { notificationJobs } from "../domains/notifications/jobs";
+import { recordUserOrAdminsNotice } from "../domains/notifications/record";
 import { batchJobs } from "../domains/operation-batches/jobs";
 import { operationJobs } from "../domains/operations/jobs";
-import { webhookJobs } from "../domains/webhooks/jobs";
+import { queueWebhookDeliveries } from "../domains/webhooks/fanout";
+import { WEBHOOK_SEND_JOB, webhookJobs } from "../domains/webhooks/jobs";
 import type { JobName } from "./names";
 
-export function jobDefinitions(config: Pick<Config, "fx" | "operations" | "webhooks">): JobDefinition<JobName>[] {
-  return [...fxJobs(config), ...kycJobs(), ...operationJobs(config), ...batchJobs(), ...webhookJobs(config)];
+/** Deliveries queued in the dispatcher's transaction go out at once after its commit (the sweep is the fallback). */
+const webhookFanOut: ChannelFanOut = async (tx, event) => {
+  if ((await queueWebhookDeliveries(tx, event)) === 0) return;
+  return async (deps) => {
+    await deps.jobs?.enqueue(WEBHOOK_SEND_JOB).catch(() => {});
+  };
+};
+
+export function jobDefinitions(
+  config: Pick<Config, "fx" | "operations" | "webhooks" | "notifications">,
+): JobDefinition<JobName>[] {
+  return [
+    ...fxJobs(config),
+    ...kycJobs(),
+    ...operationJobs(config),
+    ...batchJobs(),
+    ...webhookJobs(config, {
+      onEndpointDisabled: (tx, notice) =>
+        recordUserOrAdminsNotice(
+          tx,
+          notice.type,
+          notice.recipientId,
+          notice.data,
+          `${notice.type}:${notice.data.endpointId}:${notice.data.failingSince}`,
+        ),
+    }),
+    // The channels every notification event is fanned out to (domains/notifications/dispatch.ts).
+    ...notificationJobs(config, { in_app: inAppFanOut, webhook: webhookFanOut }),
+  ];
 }

@@ -14,6 +14,7 @@ import { keyGrants, unknownKeyGrants } from "../domains/auth/permissions";
 import { user as userTable } from "../domains/auth/schema";
 import { linkWallet } from "../domains/auth/service";
 import { fxRatesLatest } from "../domains/exchange-rates/schema";
+import { NOTIFICATION_EVENT_TYPES } from "../domains/notifications/catalogue";
 import { metadataKey } from "../domains/tokens/metadata";
 import type { KitMeta } from "./base";
 import { declaredErrorStatuses } from "./declared-errors";
@@ -73,6 +74,11 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "settings.notifications.update":   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "settings.system.get":             { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "settings.system.update":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "notifications.list":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "notifications.unreadCount":        { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "notifications.markRead":           { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "notifications.markAllRead":        { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "notifications.events":             { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.application.get":             { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.application.save":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.application.submit":          { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -349,16 +355,17 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "settings.notifications.get": async () => ({ input: undefined }),
   "settings.notifications.update": async () => ({
     input: {
-      events: {
-        kyc_status: { email: true, push: false, webhook: true },
-        token_transfer: { email: false, push: true, webhook: false },
-        fx_alert: { email: false, push: false, webhook: false },
-      },
-      webhookUrl: "https://hooks.example.com/kit",
+      events: Object.fromEntries(NOTIFICATION_EVENT_TYPES.map((type) => [type, { in_app: true, email: false }])),
     },
   }),
   "settings.system.get": async () => ({ input: undefined }),
   "settings.system.update": async () => ({ input: { kycValidityDays: 365 } }),
+  "notifications.list": async () => ({ input: { unread: true, limit: 10 } }),
+  "notifications.unreadCount": async () => ({ input: undefined }),
+  // Nobody has a notification with a random id: an allowed call ends in the service's NOT_FOUND.
+  "notifications.markRead": async () => ({ input: { id: crypto.randomUUID() } }),
+  "notifications.markAllRead": async () => ({ input: undefined }),
+  "notifications.events": async () => ({ input: undefined }),
   "kyc.application.get": async () => ({ input: undefined }),
   "kyc.application.save": async () => ({ input: { firstName: "Ada", lastName: "Lovelace", nationality: "GB" } }),
   "kyc.application.submit": async () => ({ input: {} }),

@@ -53,6 +53,7 @@ export type Permissions = { [S in keyof Statements]?: Statements[S][number][] };
  */
 export const keyStatements = {
   me: ["read"],
+  notifications: ["read", "write"],
   wallets: ["read", "link", "unlink"],
   portfolio: ["read"],
   settings: ["read", "write", "read_system", "manage_system"],

@@ -12,6 +12,7 @@ import {
   text,
   timestamp,
   unique,
+  uuid,
 } from "drizzle-orm/pg-core";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -67,4 +68,20 @@ export const fxRatesLatest = pgTable(
     primaryKey({ columns: [table.base, table.quote, table.provider] }),
     ...rateChecks("fx_rates_latest", table),
   ],
+);
+
+/**
+ * A time during which some pair had no fresh quote from any provider (staleness.ts): opened by the
+ * first check that finds one, closed by the first that finds none. Admins hear of each once.
+ */
+export const fxStaleEpisodes = pgTable(
+  "fx_stale_episodes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    startedAt: at("started_at").notNull().defaultNow(),
+    endedAt: at("ended_at"),
+    /** `EUR/USD`, as the notification names them. */
+    pairs: text("pairs").array().notNull(),
+  },
+  (table) => [index("fx_stale_episodes_open_idx").on(table.startedAt).where(sql`${table.endedAt} is null`)],
 );

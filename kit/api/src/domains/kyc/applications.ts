@@ -3,8 +3,10 @@
 // save, with the current key (the kyc.reencrypt-pii job moves the rows nobody edits: key-rotation.ts).
 import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, isNull, notInArray } from "drizzle-orm";
+import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError, type Transaction } from "../../infra/db";
+import { kickDispatcher } from "../notifications/record";
 import type { OwnApplication, SaveApplicationInput } from "./contract-applicant";
 import type { Application } from "./contract-shapes";
 import { CLOSED_STATUSES, type KycStatus } from "./contract-values";
@@ -19,6 +21,7 @@ import {
   type StatusChange,
   statusWords,
 } from "./lifecycle";
+import { recordStatusNotice } from "./notices";
 import { listRegistrations } from "./onchain-status";
 import { decryptPersonalData, missingForSubmit, presentApplication } from "./present";
 import { kycApplications, kycDocuments, kycStatusHistory } from "./schema";
@@ -173,7 +176,7 @@ async function updateApplication(
 }
 
 export async function submitApplication(
-  deps: KycDeps,
+  deps: KycDeps & { jobs?: JobQueue },
   userId: string,
   input: { version?: number },
 ): Promise<Application> {
@@ -198,11 +201,14 @@ export async function submitApplication(
         `Your application is not complete; still needed: ${missing.join("; ")}.`,
       );
     }
-    return changeStatus(tx, open, "submitted", {
+    const change = await changeStatus(tx, open, "submitted", {
       actorId: userId,
       set: { submittedAt: new Date(), reviewerId: null, claimedAt: null },
     });
+    await recordStatusNotice(tx, change, null);
+    return change;
   });
   await announceStatusChange(deps, change);
+  await kickDispatcher(deps);
   return presentApplication(keyring, change.application, []);
 }

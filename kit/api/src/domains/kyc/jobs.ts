@@ -1,11 +1,13 @@
 // The KYC domain's jobs, run by the worker role: document clean-up, approval expiry, key rotation,
 // and on-chain eligibility (sent through the operations outbox) with its reconciliation.
 import type { Deps, JobDefinition } from "../../deps";
+import { kickDispatcher } from "../notifications/record";
 import { cleanUpDocuments } from "./document-removal";
 import { publishOnchainStatus } from "./events";
 import { reconcileFreezes } from "./freeze-reconcile";
 import { freezeJob, revokeAndFreeze } from "./freezes";
 import { kycKeyMetrics, reencryptPersonalData } from "./key-rotation";
+import { recordExpiryNotices, recordQueueDigest } from "./notices";
 import { kycOnchainMetrics } from "./onchain-metrics";
 import { registerEligibility } from "./onchain-register";
 import { revocationTarget } from "./onchain-revoke";
@@ -16,6 +18,8 @@ type KycJobName =
   | "kyc.clean-up-documents"
   | "kyc.expire-approvals"
   | "kyc.reencrypt-pii"
+  | "kyc.approval-expiry-notices"
+  | "kyc.queue-digest"
   | "kyc.onchain.register"
   | "kyc.onchain.revoke"
   | "kyc.onchain.freeze"
@@ -36,6 +40,22 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       attempts: 3,
       backoffMs: 30_000,
       run: (deps) => expireApprovals(deps),
+    },
+    // Notifications (notices.ts): hourly, each notice recorded once (per approval and threshold; per
+    // day for the digest), so a missed run only delays them.
+    {
+      name: "kyc.approval-expiry-notices",
+      everySeconds: 60 * 60,
+      attempts: 3,
+      backoffMs: 60_000,
+      run: (deps) => recordExpiryNotices(deps),
+    },
+    {
+      name: "kyc.queue-digest",
+      everySeconds: 60 * 60,
+      attempts: 3,
+      backoffMs: 60_000,
+      run: (deps) => recordQueueDigest(deps),
     },
     // Finishes a key rotation (domains/kyc/key-rotation.ts): with no previous key configured it
     // only counts rows per key, so it costs one query an hour.
@@ -95,5 +115,7 @@ async function announcingOnchain<T>(deps: Deps, data: Record<string, unknown>, r
     // Register and revoke jobs name their user the same way ({ applicationId } or { userId, wallet }).
     const target = await revocationTarget(deps.db, data).catch(() => undefined);
     if (target) await publishOnchainStatus(deps, target.userId);
+    // A wallet registered or given up on recorded its owner's notification.
+    await kickDispatcher(deps);
   }
 }

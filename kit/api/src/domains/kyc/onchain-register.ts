@@ -9,6 +9,7 @@ import { eq, sql } from "drizzle-orm";
 import { countryNumericCode } from "../../country-codes";
 import type { Database } from "../../infra/db";
 import type { OperationRow } from "../operations/store";
+import { failRegistration } from "./notices";
 import { currentTxHash, failureOf, recordRegistration, settle } from "./onchain-outbox";
 import {
   currentApproval,
@@ -90,11 +91,9 @@ async function settleRecorded(deps: OnchainDeps, recorded: Recorded[], last: boo
     if (!failure) continue;
     failures.set(entry.row.id, shortError(failure));
     const txHash = operation.txHash ?? (await currentTxHash(deps, operation.id));
-    await updateRow(deps.db, entry.row.id, {
-      status: last ? "failed" : "pending",
-      error: shortError(failure),
-      ...(txHash ? { lastTxHash: txHash } : {}),
-    });
+    const set = { error: shortError(failure), ...(txHash ? { lastTxHash: txHash } : {}) };
+    if (last) await failRegistration(deps.db, entry.row.id, set);
+    else await updateRow(deps.db, entry.row.id, { ...set, status: "pending" });
   }
   return failures;
 }
@@ -144,10 +143,8 @@ async function recordWallet(
     }
     return { row, operation: await recordRegistration(deps, { wallet, userId, applicationId, country }) };
   } catch (error) {
-    await updateRow(deps.db, row.id, {
-      status: job.attempt >= job.attempts ? "failed" : "pending",
-      error: shortError(error),
-    });
+    if (job.attempt >= job.attempts) await failRegistration(deps.db, row.id, { error: shortError(error) });
+    else await updateRow(deps.db, row.id, { status: "pending", error: shortError(error) });
     throw error;
   }
 }

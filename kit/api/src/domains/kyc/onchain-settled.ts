@@ -8,6 +8,7 @@ import type { Address } from "viem";
 import type { SettledOperation, SignedSystemOperation } from "../../deps";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
+import { recordNotification } from "../notifications/record";
 import { RECOVERY_STATUSES } from "./contract-values";
 import { kycOnchainRegistrations, kycWalletFreezes } from "./schema";
 
@@ -73,19 +74,31 @@ const txHashOr = (operation: SettledOperation, column: typeof kycOnchainRegistra
 
 async function registered(deps: { db: Database; log?: Logger }, operation: SettledOperation) {
   const p = operation.parameters as { claimIssuer: Address; topic: string; applicationId: string };
-  const moved = await deps.db
-    .update(kycOnchainRegistrations)
-    .set({
-      status: "registered",
-      registeredAt: new Date(),
-      error: null,
-      identityAddress: String(operation.facts.identity),
-      claimId: claimIdOf(p.claimIssuer, BigInt(p.topic)),
-      lastTxHash: txHashOr(operation, kycOnchainRegistrations.lastTxHash),
-      updatedAt: new Date(),
-    })
-    .where(and(registrationOf(operation), sql`${kycOnchainRegistrations.status} <> 'registered'`))
-    .returning({ id: kycOnchainRegistrations.id });
+  // The owner's notification commits with the registration.
+  const moved = await deps.db.transaction(async (tx) => {
+    const rows = await tx
+      .update(kycOnchainRegistrations)
+      .set({
+        status: "registered",
+        registeredAt: new Date(),
+        error: null,
+        identityAddress: String(operation.facts.identity),
+        claimId: claimIdOf(p.claimIssuer, BigInt(p.topic)),
+        lastTxHash: txHashOr(operation, kycOnchainRegistrations.lastTxHash),
+        updatedAt: new Date(),
+      })
+      .where(and(registrationOf(operation), sql`${kycOnchainRegistrations.status} <> 'registered'`))
+      .returning();
+    for (const row of rows) {
+      await recordNotification(
+        tx,
+        "wallet.eligible",
+        { subject: row.userId },
+        { wallet: row.wallet, chainId: row.chainId },
+      );
+    }
+    return rows;
+  });
   if (moved.length > 0) {
     deps.log?.info({ wallet: walletOf(operation), applicationId: p.applicationId }, "wallet verified on chain");
   }

@@ -9,6 +9,7 @@ import { KitError } from "../../errors";
 import { PG_CHECK_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import { user } from "../auth/schema";
 import type { CallerUser } from "../auth/session";
+import { kickDispatcher } from "../notifications/record";
 import { getSystemSettings, type SettingsDeps } from "../settings/service";
 import { type Requester, recordAccess } from "./access-log";
 import { liveDocuments } from "./applications";
@@ -27,6 +28,7 @@ import {
   type StatusChange,
   statusWords,
 } from "./lifecycle";
+import { recordStatusNotice } from "./notices";
 import { queueEligibilityJob } from "./onchain-queue";
 import { listRegistrations } from "./onchain-status";
 import { presentApplication, presentDocument } from "./present";
@@ -212,7 +214,7 @@ export async function decideApplication(
     assertVersion(input.version, row.version);
     const now = new Date();
     const reason = input.reason ?? null;
-    return changeStatus(tx, row, DECISION_STATUS[input.decision], {
+    const change = await changeStatus(tx, row, DECISION_STATUS[input.decision], {
       actorId: reviewer.id,
       reason,
       set: {
@@ -221,8 +223,12 @@ export async function decideApplication(
         expiresAt: input.decision === "approve" ? new Date(now.getTime() + kycValidityDays * DAY_MS) : null,
       },
     });
+    // The applicant's notification commits with the decision or not at all.
+    await recordStatusNotice(tx, change, reason);
+    return change;
   });
   await announceStatusChange(deps, change);
+  await kickDispatcher(deps);
   if (change.application.status === "approved") {
     await queueEligibilityJob(deps, "kyc.onchain.register", { applicationId: change.application.id });
   }
@@ -259,9 +265,11 @@ export async function revokeApplication(
         .insert(kycFreezes)
         .values({ applicationId: row.id, userId: row.userId, category, frozenBy: reviewer.id });
     }
+    await recordStatusNotice(tx, change, input.reason);
     return change;
   });
   await announceStatusChange(deps, change);
+  await kickDispatcher(deps);
   await queueEligibilityJob(deps, "kyc.onchain.revoke", { applicationId: change.application.id });
   return present(deps, change.application);
 }

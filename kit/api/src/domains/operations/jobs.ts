@@ -3,6 +3,7 @@
 // worker's operations, confirmations that need more blocks, reorgs).
 import type { Config } from "../../config";
 import type { Deps, JobDefinition } from "../../deps";
+import { kickDispatcher } from "../notifications/record";
 import { connectOperationsChain, type OperationsChain } from "./chain";
 import { confirmSubmitted } from "./confirmer";
 import { sendPending } from "./sender";
@@ -29,6 +30,8 @@ async function runOutbox(deps: Deps, chain: OperationsChain, scope: "sent" | "al
     total.waiting = run.waiting;
     if (run.advanced === 0) break;
   }
+  // Settlements recorded their requesters' notifications: the dispatcher need not wait for its schedule.
+  if (total.confirmed + total.failed > 0) await kickDispatcher(deps);
   return total;
 }
 

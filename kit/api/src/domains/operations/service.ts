@@ -11,11 +11,13 @@ import type { Chain } from "../../infra/chain";
 import { type Database, PG_UNIQUE_VIOLATION, postgresError } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import { recordAudit } from "../audit/record";
+import { kickDispatcher } from "../notifications/record";
 import { requireToken } from "../tokens/service";
 import type { OperationView } from "./contract";
 import type { OperationKind } from "./contract-values";
 import { type Actor, auditActor, requireGrant } from "./grants";
 import { SEND_JOB } from "./jobs";
+import { recordAwaitingApprovalNotice } from "./notices";
 import { needsApproval, policyOf } from "./policy";
 import { normalizeParameters, precheck } from "./prechecks";
 import { recoveryPrecheck } from "./recover";
@@ -91,6 +93,7 @@ export async function requestOperation(deps: OperationDeps, actor: Actor, reques
       await tx
         .insert(tokenOperationHistory)
         .values({ operationId: inserted.id, toStatus: status, actorId: actor.id, reason });
+      if (status === "awaiting_approval") await recordAwaitingApprovalNotice(tx, inserted);
       return inserted;
     });
   } catch (error) {
@@ -100,6 +103,7 @@ export async function requestOperation(deps: OperationDeps, actor: Actor, reques
     return { operation: sameRequest(existing, requestHash) };
   }
   if (status === "pending") await queueSend(deps, row.id);
+  else await kickDispatcher(deps);
   return { operation: operationView(row as UserOperationRow) };
 }
 

@@ -3,8 +3,9 @@
 // one operation make one change and one history row.
 import { and, asc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
-import type { Database } from "../../infra/db";
+import type { Database, Transaction } from "../../infra/db";
 import type { OperationStatus } from "./contract-values";
+import { recordSettledNotice } from "./notices";
 import { type OperationSteps, tokenOperations } from "./schema";
 
 export type OperationRow = typeof tokenOperations.$inferSelect;
@@ -26,9 +27,20 @@ export interface Transition {
 /**
  * Moves the operation if it is still in `from` (and still carries `whenTxHash`); false when another
  * change got there first. One statement: the status change and its history row commit together,
- * in one round trip (the sender makes two per transaction).
+ * in one round trip (the sender makes two per transaction). A move to confirmed or failed records
+ * the requester's notification in the same transaction (notices.ts).
  */
 export async function transition(db: Database, id: string, change: Transition): Promise<boolean> {
+  const to = change.to;
+  if (to !== "confirmed" && to !== "failed") return (await move(db, id, change)).length > 0;
+  return db.transaction(async (tx) => {
+    const moved = await move(tx, id, change);
+    if (moved.length > 0) await recordSettledNotice(tx, id, to);
+    return moved.length > 0;
+  });
+}
+
+async function move(db: Database | Transaction, id: string, change: Transition) {
   const from = typeof change.from === "string" ? [change.from] : [...change.from];
   const columns = tokenOperations as unknown as Record<string, AnyPgColumn>;
   const assignments = Object.entries(change.set ?? {}).map(([key, value]) => {
@@ -63,7 +75,7 @@ export async function transition(db: Database, id: string, change: Transition): 
     select moved.id, moved.from_status, ${change.to}, ${change.actorId ?? null}, ${change.reason ?? null}, ${historyTx}
     from moved
     returning operation_id as id`);
-  return rows.length > 0;
+  return rows;
 }
 
 /** pending → signed for a batch, in one statement (with history); how many moved. */

@@ -12,10 +12,14 @@ const CACHE_TTL_SECONDS = 15 * 60;
 
 interface CacheSlot {
   key: string;
-  field?: "preferences" | "notifications";
+  /**
+   * `notification-switches` since the switches follow the notifications catalogue: copies cached
+   * under the old `notifications` field (another shape) are never read, and expire on their own.
+   */
+  field?: "preferences" | "notification-switches";
 }
 
-export const userSlot = (userId: string, field: "preferences" | "notifications"): CacheSlot => ({
+export const userSlot = (userId: string, field: "preferences" | "notification-switches"): CacheSlot => ({
   key: `cache:settings:${userId}`,
   field,
 });

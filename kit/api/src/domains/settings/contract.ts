@@ -2,8 +2,9 @@ import { z } from "zod";
 import { currencyCode, isoDateTime } from "../../contract-fields";
 import { base } from "../../rpc/base";
 import { FX_PROVIDERS } from "../exchange-rates/contract-values";
+import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "../notifications/catalogue";
 import { THEMES } from "./contract-values";
-import { canonicalLocale, canonicalTimeZone, webhookUrlProblem } from "./validation";
+import { canonicalLocale, canonicalTimeZone } from "./validation";
 
 const locale = z
   .string()
@@ -40,42 +41,28 @@ const updateUserSettingsInput = z.object({
   theme: theme.optional(),
 });
 
-const channels = z.object({ email: z.boolean(), push: z.boolean(), webhook: z.boolean() });
+const switches = z.object({
+  in_app: z.boolean().meta({ description: "In your inbox in the dApp and the console" }),
+  email: z.boolean().meta({ description: "By e-mail, in your locale" }),
+});
 
-/** The switches, by event type then channel. */
-const notificationEvents = z.object({ kyc_status: channels, token_transfer: channels, fx_alert: channels });
-
-const webhookUrl = z
-  .string()
-  .trim()
-  .max(2_048)
-  .superRefine((value, ctx) => {
-    const problem = webhookUrlProblem(value);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  })
-  .meta({ description: "https URL on a public host; receives the events whose webhook switch is on" });
+/**
+ * The switches, by event type of the notifications catalogue, then channel. Webhooks have no switch
+ * here: each webhook endpoint has its own event filter.
+ */
+const notificationEvents = z.object(
+  Object.fromEntries(NOTIFICATION_EVENT_TYPES.map((type) => [type, switches])) as Record<
+    NotificationEventType,
+    typeof switches
+  >,
+);
 
 const notificationSettings = z.object({
   events: notificationEvents,
-  webhookUrl: z.string().nullable(),
   updatedAt: isoDateTime.nullable().meta({ description: "When you last saved; null while all values are defaults" }),
 });
 
-const replaceNotificationSettingsInput = z
-  .object({
-    events: notificationEvents,
-    webhookUrl: webhookUrl.nullable().optional().meta({ description: "Required when any webhook switch is on" }),
-  })
-  .superRefine((input, ctx) => {
-    const wantsWebhook = Object.values(input.events).some((c) => c.webhook);
-    if (wantsWebhook && !input.webhookUrl) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["webhookUrl"],
-        message: "a webhook switch is on, so a webhook URL is required",
-      });
-    }
-  });
+const replaceNotificationSettingsInput = z.object({ events: notificationEvents });
 
 const fxProvider = z.enum(FX_PROVIDERS);
 
@@ -136,7 +123,7 @@ export const settingsContract = {
         method: "GET",
         path: "/settings/notifications",
         tags: ["settings"],
-        summary: "Which events reach you on which channel",
+        summary: "Which events reach you in the inbox and by e-mail",
       })
       .meta({ access: "user", keyGrant: read })
       .output(notificationSettings),
@@ -145,7 +132,7 @@ export const settingsContract = {
         method: "PUT",
         path: "/settings/notifications",
         tags: ["settings"],
-        summary: "Replace your notification switches and webhook URL",
+        summary: "Replace your notification switches (every event type, both channels)",
       })
       .meta({ access: "user", keyGrant: write })
       .input(replaceNotificationSettingsInput)

@@ -6,6 +6,7 @@ import { createUser, type TestUser } from "../../../test/users";
 import { createApp } from "../../app";
 import { freePort } from "../../dev/ports";
 import { createRedis } from "../../infra/redis";
+import { NOTIFICATION_CATALOGUE, NOTIFICATION_EVENT_TYPES } from "../notifications/catalogue";
 import { notificationSettings, systemSettings, userSettings } from "./schema";
 import { getSystemSettings, getUserSettings } from "./service";
 
@@ -23,11 +24,12 @@ function call(who: TestUser | undefined, method: string, path: string, body?: un
   return callApi(app, who, method, path, body);
 }
 
-const switches = (overrides: Record<string, Partial<Record<"email" | "push" | "webhook", boolean>>> = {}) => ({
-  kyc_status: { email: true, push: false, webhook: false, ...overrides.kyc_status },
-  token_transfer: { email: false, push: false, webhook: false, ...overrides.token_transfer },
-  fx_alert: { email: false, push: false, webhook: false, ...overrides.fx_alert },
-});
+type Switches = Record<string, { in_app: boolean; email: boolean }>;
+/** The catalogue's defaults, with some switches changed. */
+const switches = (overrides: Record<string, Partial<{ in_app: boolean; email: boolean }>> = {}): Switches =>
+  Object.fromEntries(
+    NOTIFICATION_EVENT_TYPES.map((type) => [type, { ...NOTIFICATION_CATALOGUE[type].defaults, ...overrides[type] }]),
+  );
 
 const DEFAULT_SETTINGS = { locale: "en", timezone: "UTC", currency: "EUR", theme: "system", updatedAt: null };
 
@@ -44,7 +46,7 @@ describe("user settings", () => {
     expect(await call(alice, "GET", "/settings")).toEqual({ status: 200, body: DEFAULT_SETTINGS });
     expect(await call(alice, "GET", "/settings/notifications")).toEqual({
       status: 200,
-      body: { events: switches(), webhookUrl: null, updatedAt: null },
+      body: { events: switches(), updatedAt: null },
     });
     expect(await kit.client.settings.get().catch((e) => e.code)).toBe("UNAUTHORIZED");
   });
@@ -101,55 +103,37 @@ describe("user settings", () => {
 describe("notification settings", () => {
   const put = (who: TestUser, body: unknown) => call(who, "PUT", "/settings/notifications", body);
 
-  test("switches and a webhook URL are replaced as a whole and read back", async () => {
-    const events = switches({ token_transfer: { push: true, webhook: true }, fx_alert: { email: true } });
-    const saved = await put(alice, { events, webhookUrl: "https://hooks.example.com/kit?team=ops" });
-    expect(saved.status).toBe(200);
-    expect(saved.body).toMatchObject({ events, webhookUrl: "https://hooks.example.com/kit?team=ops" });
-    expect((await call(alice, "GET", "/settings/notifications")).body).toEqual(saved.body);
-    // Other users keep the defaults.
-    expect((await call(bob, "GET", "/settings/notifications")).body.events).toEqual(switches());
-
-    // Webhooks switched off keep their URL; no URL at all is fine when no webhook is on.
-    const off = await put(alice, { events: switches(), webhookUrl: "https://hooks.example.com/kit?team=ops" });
-    expect(off.body).toMatchObject({ events: switches(), webhookUrl: "https://hooks.example.com/kit?team=ops" });
-    const none = await put(alice, { events: switches({ kyc_status: { email: false } }) });
-    expect(none.body).toMatchObject({ events: switches({ kyc_status: { email: false } }), webhookUrl: null });
+  test("defaults come from the catalogue: e-mail on for KYC decisions, off for the submission", async () => {
+    const { events } = (await call(bob, "GET", "/settings/notifications")).body;
+    expect(events["kyc.approved"]).toEqual({ in_app: true, email: true });
+    expect(events["kyc.submitted"]).toEqual({ in_app: true, email: false });
+    expect(Object.keys(events).toSorted()).toEqual([...NOTIFICATION_EVENT_TYPES].toSorted());
   });
 
-  test("a webhook must be https and must not point inside a network", async () => {
-    const on = switches({ kyc_status: { webhook: true } });
-    const refused = [
-      "http://hooks.example.com/kit",
-      "https://127.0.0.1/kit",
-      "https://2130706433/kit", // 127.0.0.1 spelled as one number
-      "https://10.0.0.1/kit",
-      "https://192.168.1.10/kit",
-      "https://100.64.0.1/kit",
-      "https://[::1]/kit",
-      "https://[::ffff:127.0.0.1]/kit",
-      "https://[fd00::1]/kit",
-      "https://[fe80::1]/kit",
-      "https://169.254.169.254/latest/meta-data",
-      "https://localhost/kit",
-      "https://api.localhost/kit",
-      "https://metadata.google.internal/kit",
-      "https://intranet/kit",
-      "not a url",
-    ];
-    for (const webhookUrl of refused) {
-      const answer = await put(carol, { events: on, webhookUrl });
-      expect(answer.status, webhookUrl).toBe(400);
-      expectFieldError(answer, "webhookUrl");
-    }
-    // A webhook switch without a URL.
-    expectFieldError(await put(carol, { events: on }), "webhookUrl");
-    expectFieldError(await put(carol, { events: on, webhookUrl: null }), "webhookUrl");
-    expect((await call(carol, "GET", "/settings/notifications")).body.updatedAt).toBeNull();
+  test("switches are replaced as a whole and read back", async () => {
+    const events = switches({ "kyc.approved": { email: false }, "token_operation.confirmed": { email: true } });
+    const saved = await put(alice, { events });
+    expect(saved.status).toBe(200);
+    expect(saved.body.events).toEqual(events);
+    expect(Date.parse(saved.body.updatedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect((await call(alice, "GET", "/settings/notifications")).body).toEqual(saved.body);
+    // A row per event type and channel: a later change of the catalogue's defaults leaves them alone.
+    const rows = await kit.deps.db.select().from(notificationSettings).where(eq(notificationSettings.userId, alice.id));
+    expect(rows.length).toBe(NOTIFICATION_EVENT_TYPES.length * 2);
+    // Other users keep the defaults.
+    expect((await call(bob, "GET", "/settings/notifications")).body.events).toEqual(switches());
+  });
 
-    const accepted = await put(carol, { events: on, webhookUrl: "https://hooks.example.com/kit" });
-    expect(accepted.status).toBe(200);
-    expect(accepted.body.webhookUrl).toBe("https://hooks.example.com/kit");
+  test("an incomplete or mistyped set of switches is a 400 naming the field, and changes nothing", async () => {
+    const before = (await call(carol, "GET", "/settings/notifications")).body;
+    const { "kyc.approved": _, ...missing } = switches();
+    expectFieldError(await put(carol, { events: missing }), "events.kyc.approved");
+    expectFieldError(
+      await put(carol, { events: { ...switches(), "kyc.rejected": { in_app: true, email: "yes" } } }),
+      "events.kyc.rejected.email",
+    );
+    expectFieldError(await put(carol, {}), "events");
+    expect((await call(carol, "GET", "/settings/notifications")).body).toEqual(before);
   });
 });
 
@@ -230,9 +214,11 @@ describe("the Redis copy", () => {
     expect((await call(bob, "GET", "/settings")).body).toEqual({ ...DEFAULT_SETTINGS, currency: "CHF" });
 
     // The same for notifications.
-    await call(bob, "PUT", "/settings/notifications", { events: switches({ fx_alert: { push: true } }) });
+    await call(bob, "PUT", "/settings/notifications", {
+      events: switches({ "exchange_rates.stale": { email: false } }),
+    });
     await kit.deps.db.delete(notificationSettings).where(eq(notificationSettings.userId, bob.id));
-    expect((await call(bob, "GET", "/settings/notifications")).body.events.fx_alert.push).toBe(true);
+    expect((await call(bob, "GET", "/settings/notifications")).body.events["exchange_rates.stale"].email).toBe(false);
     await kit.deps.redis.del(cacheKey(bob));
     expect((await call(bob, "GET", "/settings/notifications")).body.events).toEqual(switches());
   });

@@ -1,13 +1,7 @@
 import { userProcedure } from "../../rpc/implement";
 import { auditActorOf } from "../audit/record";
-import {
-  getNotificationSettings,
-  getSystemSettings,
-  getUserSettings,
-  replaceNotificationSettings,
-  updateSystemSettings,
-  updateUserSettings,
-} from "./service";
+import { getNotificationSettings, replaceNotificationSettings } from "./notifications";
+import { getSystemSettings, getUserSettings, updateSystemSettings, updateUserSettings } from "./service";
 
 // Every procedure acts on the caller's own settings: there is no user id in the API to get wrong.
 export const settingsRouter = {

@@ -5,8 +5,11 @@ import { sql } from "drizzle-orm";
 import { boolean, char, check, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 import { user } from "../auth/schema";
 import { currencies } from "../exchange-rates/schema";
+import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "../notifications/catalogue";
+import { SWITCHED_CHANNELS, type SwitchedChannel } from "./contract-values";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
+const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
 
 export const userSettings = pgTable(
   "user_settings",
@@ -25,27 +28,26 @@ export const userSettings = pgTable(
   (table) => [check("user_settings_theme_check", sql`${table.theme} in ('light', 'dark', 'system')`)],
 );
 
+/**
+ * A user's switches, per event type of the notifications catalogue and channel with a switch
+ * (in-app, e-mail); a missing row means the catalogue's default. Webhooks have no switch here: each
+ * endpoint carries its own event filter (the webhooks domain).
+ */
 export const notificationSettings = pgTable(
   "notification_settings",
   {
     userId: text("user_id")
       .notNull()
       .references(() => user.id, { onDelete: "cascade" }),
-    eventType: text("event_type").notNull(),
-    channel: text("channel").notNull(),
+    eventType: text("event_type").$type<NotificationEventType>().notNull(),
+    channel: text("channel").$type<SwitchedChannel>().notNull(),
     enabled: boolean("enabled").notNull(),
-    /** Only for the webhook channel: an https URL that does not point at a private address. */
-    webhookUrl: text("webhook_url"),
     updatedAt: at("updated_at").notNull(),
   },
   (table) => [
     primaryKey({ columns: [table.userId, table.eventType, table.channel] }),
-    check("notification_settings_event_check", sql`${table.eventType} in ('kyc_status', 'token_transfer', 'fx_alert')`),
-    check("notification_settings_channel_check", sql`${table.channel} in ('email', 'push', 'webhook')`),
-    check(
-      "notification_settings_webhook_check",
-      sql`(${table.channel} = 'webhook') = (${table.webhookUrl} is not null) and (${table.webhookUrl} is null or ${table.webhookUrl} like 'https://%')`,
-    ),
+    check("notification_settings_event_check", sql`${table.eventType} in (${sqlList(NOTIFICATION_EVENT_TYPES)})`),
+    check("notification_settings_channel_check", sql`${table.channel} in (${sqlList(SWITCHED_CHANNELS)})`),
   ],
 );
 

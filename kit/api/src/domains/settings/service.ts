@@ -13,17 +13,15 @@ import { user } from "../auth/schema";
 import { getCurrency } from "../exchange-rates/currencies";
 import { readThrough, SYSTEM_SLOT, saveThrough, userSlot } from "./cache";
 import {
-  type NotificationSettings,
-  type ReplaceNotificationSettingsInput,
   type SystemSettings,
   systemSettingValues,
   type UpdateSystemSettingsInput,
   type UpdateUserSettingsInput,
   type UserSettings,
 } from "./contract";
-import { NOTIFICATION_CHANNELS, NOTIFICATION_EVENTS, THEMES } from "./contract-values";
-import { notificationSettings, systemSettings, userSettings } from "./schema";
-import { canonicalLocale, canonicalTimeZone, webhookUrlProblem } from "./validation";
+import { THEMES } from "./contract-values";
+import { systemSettings, userSettings } from "./schema";
+import { canonicalLocale, canonicalTimeZone } from "./validation";
 
 export interface SettingsDeps {
   config: Pick<Config, "fx">;
@@ -37,7 +35,7 @@ function invalid(path: string, message: string): KitError {
 }
 
 /** The name of the foreign key a failed statement violated, if that is why it failed. */
-function violatedForeignKey(error: unknown): string | undefined {
+export function violatedForeignKey(error: unknown): string | undefined {
   const failure = postgresError(error);
   return failure?.code === PG_FOREIGN_KEY_VIOLATION ? failure.constraint : undefined;
 }
@@ -240,86 +238,6 @@ export async function updateUserSettings(
       throw invalid("currency", `${firstCurrency} is not a currency Kit knows; choose one explicitly`);
     }
     if (key === "user_settings_user_id_user_id_fk") throw new KitError("NOT_FOUND", "Your account no longer exists.");
-    throw error;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Notification switches
-
-type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
-type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
-type Switches = NotificationSettings["events"];
-
-/** E-mail about KYC decisions is on; everything else waits for the user to opt in. */
-function defaultSwitches(): Switches {
-  return {
-    kyc_status: { email: true, push: false, webhook: false },
-    token_transfer: { email: false, push: false, webhook: false },
-    fx_alert: { email: false, push: false, webhook: false },
-  };
-}
-
-const isEvent = (v: string): v is NotificationEvent => (NOTIFICATION_EVENTS as readonly string[]).includes(v);
-const isChannel = (v: string): v is NotificationChannel => (NOTIFICATION_CHANNELS as readonly string[]).includes(v);
-
-function toNotificationSettings(rows: (typeof notificationSettings.$inferSelect)[]): NotificationSettings {
-  const events = defaultSwitches();
-  let webhookUrl: string | null = null;
-  let latest: Date | null = null;
-  for (const row of rows) {
-    if (!isEvent(row.eventType) || !isChannel(row.channel)) continue;
-    events[row.eventType][row.channel] = row.enabled;
-    if (row.channel === "webhook" && row.webhookUrl) webhookUrl ??= row.webhookUrl;
-    if (!latest || row.updatedAt > latest) latest = row.updatedAt;
-  }
-  return { events, webhookUrl, updatedAt: latest?.toISOString() ?? null };
-}
-
-export async function getNotificationSettings(deps: SettingsDeps, userId: string): Promise<NotificationSettings> {
-  return readThrough(deps.redis, userSlot(userId, "notifications"), async () =>
-    toNotificationSettings(
-      await deps.db.select().from(notificationSettings).where(eq(notificationSettings.userId, userId)),
-    ),
-  );
-}
-
-/**
- * Replaces every switch and the webhook URL. One URL serves every event whose webhook switch is
- * on; it is kept (switched off) when no switch uses it, so turning one on later needs no re-entry.
- */
-export async function replaceNotificationSettings(
-  deps: SettingsDeps,
-  userId: string,
-  input: ReplaceNotificationSettingsInput,
-): Promise<NotificationSettings> {
-  const webhookUrl = input.webhookUrl?.trim() || null;
-  if (webhookUrl) {
-    const problem = webhookUrlProblem(webhookUrl);
-    if (problem) throw invalid("webhookUrl", problem);
-  } else if (NOTIFICATION_EVENTS.some((event) => input.events[event].webhook)) {
-    throw invalid("webhookUrl", "a webhook switch is on, so a webhook URL is required");
-  }
-  const updatedAt = new Date();
-  const rows = NOTIFICATION_EVENTS.flatMap((eventType) =>
-    NOTIFICATION_CHANNELS.filter((channel) => channel !== "webhook" || webhookUrl).map((channel) => ({
-      userId,
-      eventType,
-      channel,
-      enabled: input.events[eventType][channel],
-      webhookUrl: channel === "webhook" ? webhookUrl : null,
-      updatedAt,
-    })),
-  );
-  try {
-    return await saveThrough(deps, userSlot(userId, "notifications"), async (tx) => {
-      // A user's rows are replaced as a set; concurrent replacements take turns.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('kit:notification_settings'), hashtext(${userId}))`);
-      await tx.delete(notificationSettings).where(eq(notificationSettings.userId, userId));
-      return toNotificationSettings(await tx.insert(notificationSettings).values(rows).returning());
-    });
-  } catch (error) {
-    if (violatedForeignKey(error)) throw new KitError("NOT_FOUND", "Your account no longer exists.");
     throw error;
   }
 }

@@ -21,8 +21,8 @@ function systemView(data: object): Record<string, unknown> {
  * Queues `event` for every enabled endpoint whose filter has its type: a user's endpoint when its
  * owner is among the event's recipients, a system endpoint whoever the recipients are.
  */
-export async function queueWebhookDeliveries(tx: Transaction | Database, event: NotificationEvent): Promise<void> {
-  await tx.execute(sql`
+export async function queueWebhookDeliveries(tx: Transaction | Database, event: NotificationEvent): Promise<number> {
+  const inserted = await tx.execute(sql`
     insert into webhook_deliveries (event_id, endpoint_id, event_type, occurred_at, data)
     select ${event.id}, e.id, ${event.type}, ${event.occurredAt.toISOString()}::timestamptz,
            case when e.owner_id is null then ${JSON.stringify(systemView(event.data))}::jsonb
@@ -33,4 +33,5 @@ export async function queueWebhookDeliveries(tx: Transaction | Database, event: 
       and (e.owner_id is null
            or e.owner_id in (select jsonb_array_elements_text(${JSON.stringify(event.recipients)}::jsonb)))
     on conflict (event_id, endpoint_id) do nothing`);
+  return inserted.rowCount ?? 0;
 }
