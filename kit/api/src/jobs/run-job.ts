@@ -5,6 +5,9 @@ import type { Deps, JobDefinition } from "../deps";
 import type { Metrics } from "../infra/metrics";
 import { recordJobOutcome } from "./status";
 
+/** Scheduled jobs this frequent log their completions at debug level. */
+const QUIET_BELOW_SECONDS = 60;
+
 /**
  * The function BullMQ calls for each job. `noteRun` learns when each job last ran (the worker's
  * overdue clock).
@@ -43,7 +46,11 @@ export function jobRunner(
       metrics.jobDuration.observe(labels, ms / 1000);
       metrics.jobsCompleted.inc(labels);
       await record(definition.name, "success");
-      jobLog.info({ ms, result }, "job completed");
+      // A sweep every few seconds would fill an info log with "nothing to do": its runs are in the
+      // metrics and /ready (lastSuccessAt); a failure is still a warning.
+      if (definition.everySeconds !== undefined && definition.everySeconds < QUIET_BELOW_SECONDS) {
+        jobLog.debug({ ms, result }, "job completed");
+      } else jobLog.info({ ms, result }, "job completed");
       return result ?? null;
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
