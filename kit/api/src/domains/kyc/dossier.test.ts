@@ -214,6 +214,21 @@ describe("the dossier", async () => {
     expect(manifestRun.stderr.toString()).toContain("manifest.sig: the signature over manifest.json does not verify");
   });
 
+  test("dossier:verify refuses bad arguments with exit 1", async () => {
+    const good = join(dir, "args.zip");
+    await writeFile(good, archive);
+    for (const [args, says] of [
+      [["dossier:verify"], "expected one dossier file"],
+      [["dossier:verify", join(dir, "absent.zip")], "absent.zip"],
+      [["dossier:verify", good, "--key", join(dir, "absent.pem")], "--key"],
+      [["dossier:verify", good, "--key", good], "--key"],
+    ] as const) {
+      const run = cli([...args]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr.toString()).toContain(says);
+    }
+  });
+
   test("a file missing, a file added, another key: each named", async () => {
     const { zipSync } = await import("fflate");
     const key = createPublicKey(published.publicKeyPem);
