@@ -83,8 +83,9 @@ async function downloadDossier(who: TestUser, applicationId: string): Promise<Ui
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
 const json = (bytes: Uint8Array | undefined) => JSON.parse(text(bytes));
 
+const CLI = join(import.meta.dir, "../../cli.ts");
 const cli = (args: string[]) =>
-  Bun.spawnSync(["bun", join(import.meta.dir, "../../cli.ts"), ...args], {
+  Bun.spawnSync(["bun", CLI, ...args], {
     env: { PATH: process.env.PATH ?? "", ...kit.env },
     stdout: "pipe",
     stderr: "pipe",
@@ -193,6 +194,19 @@ describe("the dossier", async () => {
     expect(passed.stdout.toString()).toContain(`dossier holds: ${approved.documents.length + 4} files`);
     // Without --key: the configured key's public half.
     expect(cli(["dossier:verify", good]).exitCode).toBe(0);
+    // --key as the endpoint's URL, over a real port.
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (request) => kit.app.fetch(request) });
+    try {
+      // Not spawnSync: the server answering the CLI runs on this process's event loop.
+      const byUrl = Bun.spawn(
+        ["bun", CLI, "dossier:verify", good, "--key", `http://127.0.0.1:${server.port}/api/audit/export-key`],
+        { env: { PATH: process.env.PATH ?? "", ...kit.env }, stdout: "pipe", stderr: "pipe" },
+      );
+      expect(await byUrl.exited).toBe(0);
+      expect(await new Response(byUrl.stdout).text()).toContain("dossier holds");
+    } finally {
+      server.stop(true);
+    }
 
     const document = approved.documents[0];
     if (!document) throw new Error("no document");
