@@ -8,6 +8,7 @@ import { mountAuth } from "./http/auth-mount";
 import { limitBody } from "./http/body-limit";
 import { CONSOLE_PREFIX, createConsoleRoutes } from "./http/console";
 import { createDocsRoutes } from "./http/docs";
+import { mountDossierRoute } from "./http/dossier-route";
 import { errorResponse } from "./http/errors";
 import { boundNesting } from "./http/nesting";
 import { openApiDocument } from "./http/openapi";
@@ -56,6 +57,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
   const guards = { limitBody: limitBody(config), boundNesting: boundNesting() };
   mountAuth(app, deps, guards);
   mountRpc(app, deps, metrics, createRpcHandlers(router), guards);
+  // After the procedures: the /api guards run first, and a path no procedure matched reaches it.
+  mountDossierRoute(app, deps, metrics);
 
   app.notFound((c) =>
     errorResponse(c, { code: "NOT_FOUND", status: 404, message: `No route for ${c.req.method} ${c.req.path}.` }),

@@ -67,7 +67,7 @@ test("help lists every command and exits 0", () => {
   for (const args of [["help"], ["--help"], ["-h"]]) {
     const result = cli(args);
     expect(result.exitCode).toBe(0);
-    for (const command of ["users:create", "keys:create", "indexer:reset", "kyc:keys"])
+    for (const command of ["users:create", "keys:create", "indexer:reset", "kyc:keys", "dossier:verify"])
       expect(result.stdout.toString()).toContain(`  ${command} `);
   }
 });

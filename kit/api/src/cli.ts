@@ -1,15 +1,18 @@
 // `bun run kit <command>`: operator commands that must not be HTTP endpoints (`bun run kit help` lists them).
-import { randomBytes } from "node:crypto";
+import { createPublicKey, randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { runWalkthrough, WalkthroughError } from "./dev/walkthrough";
 import { recordAudit, SYSTEM_ACTOR } from "./domains/audit/record";
+import { exportKeyFromSeed } from "./domains/audit/export-key";
 import { verifyAuditChain } from "./domains/audit/verify";
 import { createAuth } from "./domains/auth/auth";
 import { keyStatements } from "./domains/auth/permission-statements";
 import { isRoleName, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
 import { createPiiKeyring } from "./domains/kyc/crypto";
+import { loadVerificationKey, verifyDossier } from "./domains/kyc/dossier-verify";
 import { countRowsByKey, type RowsUnderKey, reencryptPersonalData } from "./domains/kyc/key-rotation";
 import { resetChainIndex, resetTokenIndex } from "./domains/tokens/index-reset";
 import { createDatabase, type Database, migrateDatabase } from "./infra/db";
@@ -24,6 +27,7 @@ const usage = [
   "       bun run kit kyc:keys [--reencrypt]",
   "       bun run kit demo:walkthrough [--url <Kit's public URL>]",
   "       bun run kit audit:verify",
+  "       bun run kit dossier:verify <dossier.zip> [--key <public key: PEM or JSON file, or URL of /api/audit/export-key>]",
   "       bun run kit help",
   "",
   "  users:create    a user with a role (a password is generated and printed once unless given)",
@@ -32,6 +36,7 @@ const usage = [
   "  kyc:keys        KYC rows per encryption key; --reencrypt moves them to the current key",
   "  demo:walkthrough  against `bun run dev`: an admin, an investor's KYC approved, a wallet verified on chain",
   "  audit:verify    walk the audit trail's hash chain; names the first row changed or removed (exit 1)",
+  "  dossier:verify  check a KYC dossier offline: its signature, then every file against its manifest (exit 1 naming each failure)",
 ].join("\n");
 
 function fail(message: string): never {
@@ -51,6 +56,7 @@ else if (command === "keys:create") await createKey(rest);
 else if (command === "kyc:keys") await kycKeys(rest);
 else if (command === "demo:walkthrough") await walkthrough(rest);
 else if (command === "audit:verify") await auditVerify();
+else if (command === "dossier:verify") await dossierVerify(rest);
 else if (command === "help" || command === "--help" || command === "-h") process.stdout.write(`${usage}\n`);
 else fail(command ? `unknown command: ${command}\n${usage}` : usage);
 
@@ -304,4 +310,28 @@ async function auditVerify(): Promise<void> {
   } finally {
     await pool.end();
   }
+}
+
+/** Exit 0 when the signature and every file hold; 1 naming each failure (domains/kyc/dossier-verify.ts). */
+async function dossierVerify(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { key: { type: "string" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [file] = positionals;
+  if (!file || positionals.length > 1) fail(`dossier:verify: expected one dossier file\n${usage}`);
+  const key = values.key
+    ? await loadVerificationKey(values.key).catch((error: Error) => fail(`--key: ${error.message}`))
+    : createPublicKey(exportKeyFromSeed(loadConfigOrFail().audit.exportKeySeed).publicKeyPem);
+  const archive = await readFile(file).catch((error: Error) => fail(`${file}: ${error.message}`));
+  const verdict = verifyDossier(archive, key);
+  if (verdict.problems.length > 0) {
+    fail(`dossier ${file} does not hold:\n${verdict.problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+  const m = verdict.manifest ?? {};
+  process.stdout.write(
+    `dossier holds: ${verdict.files} files, application ${String(m.applicationId)}, exported by ${String(m.exportedBy)} at ${String(m.exportedAt)}, signed with key ${String(m.keyId)}\n`,
+  );
 }

@@ -9,6 +9,9 @@ const DEV_S3_KEY = "S3RVER"; // s3rver accepts only this access key id
 const DEV_AUTH_SECRET = "kit-development-secret-do-not-use-in-production";
 // 32 bytes of base64, for laptops and tests only (refused in production, like the secrets above).
 const DEV_KYC_KEY = "a2l0LWRldmVsb3BtZW50LWt5Yy1rZXktbm90LXVzZSE=";
+// The Ed25519 seed that signs dossiers on laptops and in tests (refused in production): published,
+// so a dossier signed with it proves nothing.
+const DEV_AUDIT_EXPORT_KEY = "a2l0LWRldmVsb3BtZW50LWRvc3NpZXIta2V5LXVzZSE=";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
@@ -62,6 +65,16 @@ const privateKey = z
   .trim()
   .regex(/^0x[0-9a-fA-F]{64}$/, "expected a private key: 0x and 64 hex digits")
   .transform((v) => v as `0x${string}`);
+
+/** 32 random bytes in base64 (an AES-256 key, an Ed25519 seed). Never echoed. */
+const key32 = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, "base64").length === 32,
+      `expected ${what}: 32 random bytes in base64 (openssl rand -base64 32)`,
+    );
 
 const aesKey = z
   .string()
@@ -178,6 +191,7 @@ export const envSchema = z.object({
   KYC_ENCRYPTION_KEY: aesKey.default(DEV_KYC_KEY),
   KYC_PREVIOUS_ENCRYPTION_KEYS: commaList("").pipe(z.array(aesKey)),
   KYC_UNCONFIRMED_UPLOAD_HOURS: positiveInt("a number of hours").default(24),
+  AUDIT_EXPORT_PRIVATE_KEY: key32("an Ed25519 private key seed").default(DEV_AUDIT_EXPORT_KEY),
   BOOTSTRAP_ADMIN_EMAIL: z.email({ message: "expected an e-mail address" }).optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, "expected at least 12 characters").optional(),
 });
@@ -193,6 +207,8 @@ const requiredInProduction = [
   "PUBLIC_URL",
   "BETTER_AUTH_SECRET",
   "KYC_ENCRYPTION_KEY",
+  // Signs KYC dossiers: with the published development seed anyone could forge one.
+  "AUDIT_EXPORT_PRIVATE_KEY",
   // /metrics is on the same port as the API: not for the whole internet to read.
   "METRICS_TOKEN",
   // Without them Kit would act on chain with anvil's published keys wherever the node says it is anvil.
@@ -200,6 +216,7 @@ const requiredInProduction = [
   "CLAIM_SIGNER_PRIVATE_KEY",
 ] as const;
 const DEV_KYC_KEY_BYTES = Buffer.from(DEV_KYC_KEY, "base64");
+const DEV_AUDIT_EXPORT_KEY_BYTES = Buffer.from(DEV_AUDIT_EXPORT_KEY, "base64");
 /**
  * Whether a variable holds a development default, compared as the value is used: a secret with
  * stray whitespace, or the KYC key re-encoded (unpadded, wrapped), is still the published default.
@@ -209,6 +226,7 @@ const isDevSecret: Partial<Record<(typeof requiredInProduction)[number], (e: Env
   S3_SECRET_KEY: (e) => e.S3_SECRET_KEY.trim() === DEV_S3_KEY,
   BETTER_AUTH_SECRET: (e) => e.BETTER_AUTH_SECRET.trim() === DEV_AUTH_SECRET,
   KYC_ENCRYPTION_KEY: (e) => isDevKycKey(e.KYC_ENCRYPTION_KEY),
+  AUDIT_EXPORT_PRIVATE_KEY: (e) => Buffer.from(e.AUDIT_EXPORT_PRIVATE_KEY, "base64").equals(DEV_AUDIT_EXPORT_KEY_BYTES),
 };
 function isDevKycKey(base64: string): boolean {
   return Buffer.from(base64, "base64").equals(DEV_KYC_KEY_BYTES);

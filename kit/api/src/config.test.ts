@@ -23,6 +23,7 @@ const production = {
   PUBLIC_URL: "https://kit.example.com",
   BETTER_AUTH_SECRET: "0123456789abcdef0123456789abcdef-prod",
   KYC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+  AUDIT_EXPORT_PRIVATE_KEY: Buffer.alloc(32, 9).toString("base64"),
   METRICS_TOKEN: "a-long-random-metrics-token",
   CHAIN_AGENT_PRIVATE_KEY: `0x${"a1".repeat(32)}`,
   CLAIM_SIGNER_PRIVATE_KEY: `0x${"b2".repeat(32)}`,
@@ -80,6 +81,7 @@ describe("loadConfig", () => {
       "PUBLIC_URL",
       "BETTER_AUTH_SECRET",
       "KYC_ENCRYPTION_KEY",
+      "AUDIT_EXPORT_PRIVATE_KEY",
       "METRICS_TOKEN",
       "CHAIN_AGENT_PRIVATE_KEY",
       "CLAIM_SIGNER_PRIVATE_KEY",
@@ -129,6 +131,29 @@ describe("loadConfig", () => {
     expect(
       problemsOf({ ...production, BETTER_AUTH_SECRET: "kit-development-secret-do-not-use-in-production\n" }),
     ).toEqual(["BETTER_AUTH_SECRET: the development default is refused in production"]);
+  });
+
+  test("the export key: an Ed25519 seed, 32 bytes of base64, never echoed; the development one refused in production", () => {
+    const seed = Buffer.alloc(32, 3);
+    expect(loadConfig({ AUDIT_EXPORT_PRIVATE_KEY: seed.toString("base64") }).audit.exportKeySeed).toEqual(seed);
+    expect(loadConfig({}).audit.exportKeySeed).toHaveLength(32);
+    const short = Buffer.alloc(16, 3).toString("base64");
+    const problems = problemsOf({ AUDIT_EXPORT_PRIVATE_KEY: short });
+    expect(problems).toEqual([
+      "AUDIT_EXPORT_PRIVATE_KEY: expected an Ed25519 private key seed: 32 random bytes in base64 (openssl rand -base64 32)",
+    ]);
+    expect(problems.join("\n")).not.toContain(short);
+    const devSeed = loadConfig({}).audit.exportKeySeed;
+    // However it is written (unpadded base64, stray whitespace), the published seed is refused.
+    for (const variant of [
+      devSeed.toString("base64"),
+      devSeed.toString("base64").replace(/=+$/, ""),
+      ` ${devSeed.toString("base64")}\n`,
+    ]) {
+      expect(problemsOf({ ...production, AUDIT_EXPORT_PRIVATE_KEY: variant })).toEqual([
+        "AUDIT_EXPORT_PRIVATE_KEY: the development default is refused in production",
+      ]);
+    }
   });
 
   test("production needs both chain keys set: anvil's well-known keys are never a fallback there", () => {

@@ -103,6 +103,13 @@ export interface Config {
     /** Documents never confirmed are deleted (object and row) after this long. */
     unconfirmedUploadHours: number;
   };
+  audit: {
+    /**
+     * The Ed25519 private key's 32-byte seed that signs KYC dossiers (domains/audit/export-key.ts);
+     * its public key is published at /api/audit/export-key.
+     */
+    exportKeySeed: Buffer;
+  };
   worker: { concurrency: number };
   /** Webhook deliveries (domains/webhooks). */
   webhooks: {
@@ -187,6 +194,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       previousEncryptionKeys: e.KYC_PREVIOUS_ENCRYPTION_KEYS.map((k) => Buffer.from(k, "base64")),
       unconfirmedUploadHours: e.KYC_UNCONFIRMED_UPLOAD_HOURS,
     },
+    audit: { exportKeySeed: Buffer.from(e.AUDIT_EXPORT_PRIVATE_KEY, "base64") },
     worker: { concurrency: e.WORKER_CONCURRENCY },
     webhooks: webhookConfig(e),
     operations: {

@@ -88,6 +88,7 @@ interface OpenApiOperation {
   parameters?: OpenApiParameter[];
   requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }>; $ref?: string };
   responses?: Record<string, unknown>;
+  "x-kit-rest-only"?: boolean;
 }
 
 export interface OpenApiDocument {
@@ -127,6 +128,8 @@ export interface Operation {
   bodyIsWholeInput: boolean;
   /** The statuses the document lists for it (2xx and errors), e.g. `["200", "401", "429"]`. */
   responses: string[];
+  /** `x-kit-rest-only`: served under /api only (a byte stream, http/dossier-route.ts), no RPC face to sweep. */
+  restOnly: boolean;
 }
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
@@ -191,6 +194,7 @@ export function listOperations(doc: OpenApiDocument): Operation[] {
         input,
         bodyIsWholeInput,
         responses: Object.keys(operation.responses ?? {}),
+        restOnly: operation["x-kit-rest-only"] === true,
       });
     }
   }
@@ -1240,7 +1244,7 @@ export function plansFor(op: Operation, options: PlanOptions): Plan[] {
       expect4xx: true,
     });
   }
-  return plans;
+  return op.restOnly ? plans.filter((plan) => plan.face !== "rpc") : plans;
 }
 
 function pathValue(valid: Plan, op: Operation, name: string): unknown {

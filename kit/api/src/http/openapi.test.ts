@@ -6,6 +6,7 @@ import { createTestKit } from "../../test/kit";
 import { router } from "../router";
 import { errorMap } from "../rpc/base";
 import { declaredErrorStatuses, procedureDeclarations } from "../rpc/declared-errors";
+import { HTTP_OPERATIONS } from "./dossier-route";
 import { generateOpenApiDocument } from "./openapi";
 
 // biome-ignore lint/suspicious/noExplicitAny: walking generated JSON documents
@@ -32,6 +33,8 @@ const errorStatuses = (id: string) =>
 describe("errors per operation", () => {
   test("every procedure is an operation, listing exactly the errors derived from its declaration", () => {
     const declarations = procedureDeclarations(router);
+    // And the operations served beside the procedures (http/dossier-route.ts), from their own declaration.
+    for (const http of HTTP_OPERATIONS) declarations.set(http.operationId, { meta: http.meta });
     expect([...operations.keys()].sort()).toEqual([...declarations.keys()].sort());
     for (const [id, declaration] of declarations) {
       expect({ id, statuses: errorStatuses(id) }).toEqual({

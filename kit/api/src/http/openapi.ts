@@ -12,6 +12,7 @@ import {
   type ProcedureDeclaration,
   procedureDeclarations,
 } from "../rpc/declared-errors";
+import { HTTP_OPERATIONS, type HttpOperation } from "./dossier-route";
 
 export interface OpenApiOptions {
   version: string;
@@ -79,8 +80,60 @@ export async function generateOpenApiDocument(router: AnyRouter, options: OpenAp
       describeOperation(operation, declaration);
     }
   }
+  addHttpOperations(doc, HTTP_OPERATIONS);
   doc.components = { ...(doc.components as JsonObject), securitySchemes: securitySchemes(options.sessionCookieName) };
   return doc;
+}
+
+/**
+ * The operations served beside the procedures (http/dossier-route.ts), described from their
+ * declaration as a procedure is from its meta; their error answers are the procedures' own (the
+ * same shapes, taken from the operations described above).
+ */
+function addHttpOperations(doc: JsonObject, operations: readonly HttpOperation[]): void {
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
+  const errorResponses = new Map<string, JsonObject>();
+  for (const item of Object.values(paths)) {
+    for (const described of Object.values(item)) {
+      for (const [status, response] of Object.entries(described.responses ?? {})) {
+        if (Number(status) >= 400 && !errorResponses.has(status)) errorResponses.set(status, response);
+      }
+    }
+  }
+  for (const http of operations) {
+    const responses: Record<string, JsonObject> = {
+      "200": {
+        description: http.answer.description,
+        content: {
+          [http.answer.contentType]: { schema: { type: "string", contentMediaType: http.answer.contentType } },
+        },
+      },
+    };
+    for (const status of declaredErrorStatuses({ meta: http.meta })) {
+      const response = errorResponses.get(String(status));
+      if (!response) throw new Error(`OpenAPI: no procedure answers ${status}, to describe ${http.operationId} by`);
+      responses[String(status)] = structuredClone(response);
+    }
+    const operation: Operation = {
+      operationId: http.operationId,
+      summary: http.summary,
+      description: http.description,
+      tags: http.tags,
+      parameters: http.pathParameters.map((p) => ({
+        name: p.name,
+        in: "path",
+        required: true,
+        description: p.description,
+        schema: { type: "string", format: p.format },
+      })),
+      responses,
+      // Served under /api only: the RPC face (/rpc) answers JSON envelopes, not a byte stream.
+      "x-kit-rest-only": true,
+    };
+    describeOperation(operation, { meta: http.meta });
+    paths[http.path] = { ...paths[http.path], [http.method.toLowerCase()]: operation };
+  }
+  doc.paths = paths;
 }
 
 /** Errors, security and permission of one operation, from its procedure's declaration. */

@@ -36,7 +36,8 @@ export function mountRpc(
   mount("/api", handlers.openapi);
 }
 
-function requestContext(c: Context<AppEnv>, deps: Deps, metrics: Metrics): RequestContext {
+/** Also for the routes served beside the procedures (http/dossier-route.ts): the same context, the same checks. */
+export function requestContext(c: Context<AppEnv>, deps: Deps, metrics: Metrics): RequestContext {
   let ip: string | null | undefined;
   return {
     ...deps,

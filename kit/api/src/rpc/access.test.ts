@@ -16,6 +16,7 @@ import { linkWallet } from "../domains/auth/service";
 import { fxRatesLatest } from "../domains/exchange-rates/schema";
 import { NOTIFICATION_EVENT_TYPES } from "../domains/notifications/catalogue";
 import { metadataKey } from "../domains/tokens/metadata";
+import { HTTP_OPERATIONS } from "../http/dossier-route";
 import type { KitMeta } from "./base";
 import { declaredErrorStatuses } from "./declared-errors";
 
@@ -95,6 +96,8 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "kyc.review.revoke":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.documentUrl":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.events":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  // Served beside the procedures (http/dossier-route.ts), REST only: `kyc: export`.
+  "kyc.review.dossier":              { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.onchain.retry":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.onchain.liftFreeze":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.list":                     { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
@@ -148,6 +151,7 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   // The audit trail: `audit: read` (admins).
   "audit.list":                      { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "audit.exportKey":                 { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
   // Webhooks: everyone their own endpoints (`webhooks: read/write` for keys); system endpoints need
   // `settings: manage_system`, checked by the service (domains/webhooks/endpoints.test.ts).
   "webhooks.endpoints.list":          { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -173,6 +177,8 @@ interface ProcedureInfo {
   method: string;
   route: string;
   meta: { access?: string; permission?: unknown; keyGrant?: Record<string, string[]>; rateLimit?: string };
+  /** Served beside the procedures under /api only (http/dossier-route.ts): no RPC face. */
+  restOnly?: boolean;
 }
 
 function listProcedures(node: unknown, prefix: string[] = []): ProcedureInfo[] {
@@ -194,7 +200,17 @@ function listProcedures(node: unknown, prefix: string[] = []): ProcedureInfo[] {
   return Object.entries(node).flatMap(([key, child]) => listProcedures(child, [...prefix, key]));
 }
 
-const procedures = listProcedures(contract);
+const procedures: ProcedureInfo[] = [
+  ...listProcedures(contract),
+  ...HTTP_OPERATIONS.map((op) => ({
+    path: op.operationId.split("."),
+    name: op.operationId,
+    method: op.method,
+    route: op.path,
+    meta: op.meta as ProcedureInfo["meta"],
+    restOnly: true,
+  })),
+];
 
 // ---------------------------------------------------------------------------------------------
 // One kit, one user per role, and a banned user whose session predates the ban.
@@ -390,6 +406,7 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "kyc.review.revoke": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),
   "kyc.review.documentUrl": async () => ({ input: { documentId: crypto.randomUUID() } }),
   "kyc.review.events": async () => ({ input: undefined }),
+  "kyc.review.dossier": async () => ({ input: { applicationId: crypto.randomUUID() } }),
   // No registration exists for a random wallet: an allowed call ends in the service's NOT_FOUND.
   "kyc.onchain.retry": async () => ({ input: { wallet: randomAddress() } }),
   // No freeze case exists for a random application: an allowed call ends in the service's NOT_FOUND.
@@ -487,6 +504,7 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   },
   "portfolio.get": async () => ({ input: undefined }),
   "audit.list": async () => ({ input: {} }),
+  "audit.exportKey": async () => ({ input: undefined }),
   "webhooks.endpoints.list": async () => ({ input: { scope: "user" } }),
   "webhooks.endpoints.create": async () => ({
     input: { url: "https://hooks.example.com/kit", eventTypes: ["kyc.approved"] },
@@ -613,7 +631,7 @@ describe("authorization matrix", () => {
 
   for (const face of ["rest", "rpc"] as const) {
     describe(face === "rest" ? "REST (/api)" : "RPC (/rpc)", () => {
-      for (const proc of procedures) {
+      for (const proc of procedures.filter((p) => face === "rest" || !p.restOnly)) {
         for (const caller of CALLERS) {
           const expected = MATRIX[proc.name]?.[caller];
           test(`${proc.name} as ${caller} → ${expected ?? "(no row)"}`, async () => {

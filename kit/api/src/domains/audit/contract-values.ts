@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   "token_operation.decided",
   "kyc.freeze_lifted",
   "kyc.encryption_key_rotated",
+  "kyc.dossier_exported",
   "job.retried",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -38,6 +38,12 @@ const listInput = z
 
 const auditRead = { audit: ["read" as const] };
 
+const exportKeyView = z.object({
+  algorithm: z.literal("Ed25519"),
+  keyId: z.string().meta({ description: "First 16 hex digits of the SHA-256 of the raw public key" }),
+  publicKeyPem: z.string().meta({ description: "The public key, SubjectPublicKeyInfo in PEM" }),
+});
+
 export const auditContract = {
   list: base
     .route({
@@ -49,4 +55,13 @@ export const auditContract = {
     .meta({ access: "user", permission: auditRead, keyGrant: auditRead })
     .input(listInput)
     .output(z.object({ items: z.array(auditEventView), nextCursor: z.string().nullable() })),
+  exportKey: base
+    .route({
+      method: "GET",
+      path: "/audit/export-key",
+      tags: ["audit"],
+      summary: "The public key that signs KYC dossiers (manifest.sig), to verify them offline",
+    })
+    .meta({ access: "public" })
+    .output(exportKeyView),
 };

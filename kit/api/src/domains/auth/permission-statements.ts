@@ -29,7 +29,8 @@ export const kitStatements = {
   // manage_onchain: re-queue Kit's on-chain eligibility work (signed with Kit's keys, paid in gas).
   // lift_freeze: undo a sanctions or fraud freeze — a compliance decision, not an operation, so an
   // operations key that may re-queue jobs cannot also release a sanctioned investor's tokens.
-  kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze"],
+  // export: an application's whole file at once (domains/kyc/dossier.ts), apart from reading it.
+  kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze", "export"],
   documents: ["read_any"],
   settings: ["manage_system"],
   fx: ["manage"],
@@ -58,7 +59,7 @@ export const keyStatements = {
   portfolio: ["read"],
   settings: ["read", "write", "read_system", "manage_system"],
   fx: ["read", "manage"],
-  kyc: ["read", "submit", "review", "decide", "manage_onchain", "lift_freeze"],
+  kyc: ["read", "submit", "review", "decide", "manage_onchain", "lift_freeze", "export"],
   documents: ["read_any"],
   tokens: ["read", "manage", "create", "operate"],
   users: ["read", "manage"],

@@ -25,9 +25,9 @@ export const grants: Record<RoleName, Permissions> = {
   investor: { kyc: ["submit"] },
   issuer: { kyc: ["submit"], tokens: ["manage", "create", "operate"] },
   // Staff are people too: they pass KYC like anyone (and never review their own, see kyc/review.ts).
-  kyc_reviewer: { kyc: ["submit", "review", "decide"], documents: ["read_any"] },
+  kyc_reviewer: { kyc: ["submit", "review", "decide", "export"], documents: ["read_any"] },
   admin: {
-    kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze"],
+    kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze", "export"],
     documents: ["read_any"],
     settings: ["manage_system"],
     fx: ["manage"],
