@@ -3,7 +3,7 @@
 // reviewer's actions, the larger parts in ./application/. Errors from the four-eyes rule and races
 // are shown in words; a change made elsewhere reloads the page in place.
 import { useState } from "react";
-import { type Me, type ReviewDetail, rpc } from "../api";
+import { can, type Me, type ReviewDetail, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { StatusBadge } from "../components/Badge";
 import { Card } from "../components/Card";
@@ -75,6 +75,12 @@ function Detail({
           {reviewerId &&
             ` · reviewer: ${reviewerId === me.user.id ? "you" : `another reviewer (${reviewerId.slice(0, 8)})`}`}
         </span>
+        {can(me, "kyc", "export") && (
+          // A signed ZIP of everything Kit holds on the application; the export is logged and audited.
+          <a className="button" href={`/api/kyc/review/${application.id}/dossier`} download>
+            Download the dossier
+          </a>
+        )}
       </header>
       <NoticeLine notice={notice} />
       <div className="columns">

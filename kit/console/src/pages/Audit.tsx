@@ -30,6 +30,7 @@ const ACTION_LABELS: Record<AuditEvent["action"], string> = {
   "kyc.freeze_lifted": "Freeze lifted",
   "kyc.encryption_key_rotated": "KYC key rotated",
   "job.retried": "Job retried",
+  "kyc.dossier_exported": "KYC dossier exported",
 };
 
 interface Filters {
