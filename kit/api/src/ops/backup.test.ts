@@ -254,14 +254,27 @@ test("a backup with one byte changed, a file added or no manifest is refused, na
     expect(refused.err).toContain(`${path} does not match the manifest`);
   }
 
+  // A backup from a Kit with a migration this one does not have.
+  const newer = join(work, "newer");
+  await cp(directory, newer, { recursive: true });
+  const future = { ...manifest.database.migrations, latestAt: manifest.database.migrations.latestAt + 1, latest: null };
+  await writeFile(
+    join(newer, "manifest.json"),
+    JSON.stringify({ ...manifest, database: { ...manifest.database, migrations: future } }),
+  );
+  const fromNewer = await cli(["restore", "--from", newer], env);
+  expect(fromNewer.exitCode).toBe(1);
+  expect(fromNewer.err).toContain(`than this Kit knows`);
+  expect(fromNewer.err).toContain(`restore with Kit ${manifest.kitVersion}, which made it`);
+
   const added = join(work, "added");
   await cp(directory, added, { recursive: true });
   await writeFile(join(added, "objects", "userUploads", "999"), "smuggled");
-  expect(readVerifiedManifest(added)).rejects.toThrow(
+  await expect(readVerifiedManifest(added)).rejects.toThrow(
     `${join(added, "objects/userUploads/999")} is not in the manifest`,
   );
   await rm(join(added, "manifest.json"));
-  expect(readVerifiedManifest(added)).rejects.toThrow("is not a finished backup");
+  await expect(readVerifiedManifest(added)).rejects.toThrow("is not a finished backup");
   // Nothing was restored by any of them.
   expect(await databaseContents(fresh.url)).toEqual({});
 });
