@@ -71,7 +71,11 @@ async function fill(url: string, log: Logger): Promise<string> {
 }
 
 /** Through a presigned PUT, as a browser uploads (the bench imports no S3 client of its own). */
-async function putObject(storage: ReturnType<typeof createStorage>, key: string, body: Buffer<ArrayBuffer>): Promise<void> {
+async function putObject(
+  storage: ReturnType<typeof createStorage>,
+  key: string,
+  body: Buffer<ArrayBuffer>,
+): Promise<void> {
   const sha256 = createHash("sha256").update(body).digest("hex");
   const object = {
     bucket: storage.buckets.kycDocuments,
