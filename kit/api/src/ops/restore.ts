@@ -27,8 +27,8 @@ const BUCKET_VARIABLES = {
 
 export async function restoreBackup(deps: { config: Config; log: Logger }, directory: string): Promise<RestoreSummary> {
   const started = performance.now();
-  const storage = backupStorage(deps.config);
   const manifest = await readVerifiedManifest(directory);
+  const storage = backupStorage(deps.config);
   await requireKnownMigrations(manifest, deps.config.migrationsDir);
   const { pool } = createDatabase({ db: { ...deps.config.db, poolMax: 1 } }, deps.log);
   try {
