@@ -18,6 +18,9 @@ import { resetChainIndex, resetTokenIndex } from "./domains/tokens/index-reset";
 import { createDatabase, type Database, migrateDatabase } from "./infra/db";
 import { createLogger, type Logger } from "./infra/log";
 import { createRedis, type Redis, redisReady } from "./infra/redis";
+import { createBackup } from "./ops/backup";
+import { BackupError } from "./ops/postgres-tools";
+import { restoreBackup } from "./ops/restore";
 import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 
 const usage = [
@@ -28,6 +31,8 @@ const usage = [
   "       bun run kit demo:walkthrough [--url <Kit's public URL>]",
   "       bun run kit audit:verify",
   "       bun run kit dossier:verify <dossier.zip> [--key <public key: PEM or JSON file, or URL of /api/audit/export-key>]",
+  "       bun run kit backup --to <new folder>",
+  "       bun run kit restore --from <backup folder>",
   "       bun run kit help",
   "",
   "  users:create    a user with a role (a password is generated and printed once unless given)",
@@ -37,6 +42,8 @@ const usage = [
   "  demo:walkthrough  against `bun run dev`: an admin, an investor's KYC approved, a wallet verified on chain",
   "  audit:verify    walk the audit trail's hash chain; names the first row changed or removed (exit 1)",
   "  dossier:verify  check a KYC dossier offline: its signature, then every file against its manifest (exit 1 naming each failure)",
+  "  backup          pg_dump of the database, every bucket's objects and a manifest of checksums",
+  "  restore         a backup into an empty database and empty buckets, after checking every checksum",
 ].join("\n");
 
 function fail(message: string): never {
@@ -57,6 +64,7 @@ else if (command === "kyc:keys") await kycKeys(rest);
 else if (command === "demo:walkthrough") await walkthrough(rest);
 else if (command === "audit:verify") await auditVerify();
 else if (command === "dossier:verify") await dossierVerify(rest);
+else if (command === "backup" || command === "restore") await backupOrRestore(command, rest);
 else if (command === "help" || command === "--help" || command === "-h") process.stdout.write(`${usage}\n`);
 else fail(command ? `unknown command: ${command}\n${usage}` : usage);
 
@@ -334,4 +342,31 @@ async function dossierVerify(args: string[]): Promise<void> {
   process.stdout.write(
     `dossier holds: ${verdict.files} files, application ${String(m.applicationId)}, exported by ${String(m.exportedBy)} at ${String(m.exportedAt)}, signed with key ${String(m.keyId)}\n`,
   );
+}
+
+/** `backup --to DIR` and `restore --from DIR` (ops/backup.ts, ops/restore.ts; docs/operations.md). */
+async function backupOrRestore(command: "backup" | "restore", args: string[]): Promise<void> {
+  const flag = command === "backup" ? "to" : "from";
+  const { values } = parseArgs({ args, options: { [flag]: { type: "string" } }, strict: true });
+  const directory = values[flag];
+  if (typeof directory !== "string" || directory === "") fail(`--${flag}: expected a folder\n${usage}`);
+  const config = loadConfigOrFail();
+  const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
+  try {
+    if (command === "backup") {
+      const { manifest, ms } = await createBackup({ config, log }, directory);
+      const objects = manifest.files.length - 1;
+      const bytes = manifest.files.reduce((sum, file) => sum + file.size, 0);
+      process.stdout.write(
+        `backed up the database (migration ${manifest.database.migrations.latest ?? "unknown"}) and ${objects} objects, ${bytes} bytes, to ${directory} in ${ms} ms\n`,
+      );
+    } else {
+      const { manifest, objects, ms } = await restoreBackup({ config, log }, directory);
+      process.stdout.write(
+        `restored the backup of ${manifest.createdAt} (Kit ${manifest.kitVersion}): the database and ${objects} objects in ${ms} ms\n`,
+      );
+    }
+  } catch (error) {
+    fail(error instanceof BackupError ? `${command} refused: ${error.message}` : `${command} failed: ${String(error)}`);
+  }
 }
