@@ -218,13 +218,6 @@ export interface JobDefinition<Name extends string = JobName> {
   /** Delay before the first retry (default 5 s). */
   backoffMs?: number;
   /**
-   * Enqueued runs coalesce: while one waits, another enqueue adds nothing, and one enqueued while a
-   * run is active waits for it to end (BullMQ deduplication, keepLastIfActive). For a "there is work,
-   * go" kick whose run takes whatever is due: a burst of kicks makes one or two runs, not a queue of
-   * them ahead of every other job.
-   */
-  coalesce?: boolean;
-  /**
    * Resolves with a small JSON summary, kept with the job and logged; throws to fail the try.
    * `job.attempts` is the tries in all (the last try is `attempt === attempts`).
    * `job.metrics` is the worker's registry (what /metrics of its process shows), for a job's own series.

@@ -43,9 +43,7 @@ export function createJobQueue(
     async enqueue(name, data = {}) {
       // Before its first connection BullMQ waits for Redis indefinitely; a caller should hear at once.
       if (connection.status !== "ready") throw new Error("job queue unavailable: Redis is not connected");
-      const definition = byName.get(name);
-      const coalesce = definition?.coalesce ? { deduplication: { id: name, keepLastIfActive: true } } : {};
-      const job = await queue.add(name, data, { ...jobOptions(definition), ...coalesce });
+      const job = await queue.add(name, data, jobOptions(byName.get(name)));
       if (!job.id) throw new Error(`job queue returned no id for ${name}`);
       return { id: job.id };
     },

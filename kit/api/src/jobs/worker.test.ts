@@ -183,48 +183,6 @@ describe("worker", () => {
     await unreachable.close();
   });
 
-  test("a coalesced job: kicks while one waits add nothing; a kick while one runs makes one run after it", async () => {
-    const config = isolatedConfig("coalesce");
-    const deps = processDeps(config);
-    const kick: JobDefinition<string> = {
-      name: "test.kick",
-      attempts: 1,
-      coalesce: true,
-      run: async (d) => {
-        await d.redis.incr("test:kick:started");
-        await Bun.sleep(300);
-        await d.redis.incr("test:kick:finished");
-      },
-    };
-    const producer = createJobQueue(config, deps.log, [kick]);
-    const runs = async () => Number((await deps.redis.get("test:kick:finished")) ?? 0);
-    await eventually("the producer to connect", () =>
-      producer.enqueue("test.kick" as JobName).then(
-        () => true,
-        () => false,
-      ),
-    );
-    for (let i = 0; i < 9; i++) await producer.enqueue("test.kick" as JobName);
-    const worker = await startWorker(deps, [kick]);
-    try {
-      await eventually("the waiting kick to run", async () => (await runs()) === 1);
-      await Bun.sleep(400);
-      expect(await runs()).toBe(1);
-
-      await producer.enqueue("test.kick" as JobName);
-      await eventually("a run to start", async () => (await deps.redis.get("test:kick:started")) === "2");
-      // While it runs: these make one run after it, never one beside it.
-      for (let i = 0; i < 10; i++) await producer.enqueue("test.kick" as JobName);
-      await eventually("the run after it", async () => (await runs()) === 3);
-      await Bun.sleep(400);
-      expect([await runs(), await deps.redis.get("test:kick:started")]).toEqual([3, "3"]);
-    } finally {
-      await worker.close();
-      await producer.close();
-      await closeDeps(deps);
-    }
-  }, 15_000);
-
   test("stopping the worker waits for the running job, then takes no more", async () => {
     const config = isolatedConfig("graceful");
     const deps = processDeps(config);

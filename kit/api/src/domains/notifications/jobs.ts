@@ -3,15 +3,8 @@
 // out to are composed by jobs/registry.ts, which knows every channel's domain.
 import type { Config } from "../../config";
 import type { JobDefinition } from "../../deps";
-import { type ChannelFanOuts, type DispatchSummary, dispatchNotifications } from "./dispatch";
+import { type ChannelFanOuts, dispatchNotifications } from "./dispatch";
 import { DISPATCH_JOB } from "./record";
-
-/**
- * Dispatchers one run starts side by side: they claim different batches (SKIP LOCKED), so a backlog
- * drains while one of them waits on a round trip. Kicks coalesce (one run at a time, one waiting),
- * so this is the dispatching parallelism of a worker's kicked runs.
- */
-const DISPATCHERS_PER_RUN = 3;
 
 export function notificationJobs(
   config: Pick<Config, "notifications">,
@@ -23,22 +16,7 @@ export function notificationJobs(
       everySeconds: config.notifications.dispatchSeconds,
       attempts: 3,
       backoffMs: 1_000,
-      // A kick per recorded event: a run drains the outbox, so a burst of kicks is one or two runs
-      // rather than a queue of them ahead of every other job (the webhook sends among them).
-      coalesce: true,
-      run: async (deps) => {
-        const runs = await Promise.all(
-          Array.from({ length: DISPATCHERS_PER_RUN }, () => dispatchNotifications(deps, fanOuts)),
-        );
-        return runs.reduce<DispatchSummary>(
-          (sum, run) => ({
-            dispatched: sum.dispatched + run.dispatched,
-            failed: sum.failed + run.failed,
-            batches: sum.batches + run.batches,
-          }),
-          { dispatched: 0, failed: 0, batches: 0 },
-        );
-      },
+      run: (deps) => dispatchNotifications(deps, fanOuts),
     },
   ];
 }
