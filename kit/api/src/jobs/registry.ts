@@ -4,7 +4,7 @@ import type { Config } from "../config";
 import type { JobDefinition } from "../deps";
 import { fxJobs } from "../domains/exchange-rates/jobs";
 import { kycJobs } from "../domains/kyc/jobs";
-import type { ChannelFanOut } from "../domains/notifications/dispatch";
+import type { AfterCommit, ChannelFanOut } from "../domains/notifications/dispatch";
 import { inAppFanOut } from "../domains/notifications/inbox";
 import { notificationJobs } from "../domains/notifications/jobs";
 import { recordUserOrAdminsNotice } from "../domains/notifications/record";
@@ -14,12 +14,16 @@ import { queueWebhookDeliveries } from "../domains/webhooks/fanout";
 import { WEBHOOK_SEND_JOB, webhookJobs } from "../domains/webhooks/jobs";
 import type { JobName } from "./names";
 
-/** Deliveries queued in the dispatcher's transaction go out at once after its commit (the sweep is the fallback). */
+/**
+ * Deliveries queued in the dispatcher's transaction go out at once after its commit (the sweep is the
+ * fallback): one send job per dispatcher batch, as every event of it returns this same function.
+ */
+const sendWebhooksNow: AfterCommit = async (deps) => {
+  await deps.jobs?.enqueue(WEBHOOK_SEND_JOB).catch(() => {});
+};
 const webhookFanOut: ChannelFanOut = async (tx, event) => {
   if ((await queueWebhookDeliveries(tx, event)) === 0) return;
-  return async (deps) => {
-    await deps.jobs?.enqueue(WEBHOOK_SEND_JOB).catch(() => {});
-  };
+  return sendWebhooksNow;
 };
 
 export function jobDefinitions(

@@ -35,7 +35,11 @@ export interface DispatchDeps {
   jobs?: JobQueue;
 }
 
-/** Work a fan-out leaves for after the dispatcher's commit (a live announcement): best effort. */
+/**
+ * Work a fan-out leaves for after the dispatcher's commit (a live announcement): best effort. The
+ * same function returned for several events of a batch runs once for the batch (a channel's "send
+ * now" kick), a closure of its own per event runs per event.
+ */
 export type AfterCommit = (deps: DispatchDeps) => Promise<void>;
 
 /**
@@ -132,7 +136,7 @@ async function dispatchBatch(deps: DispatchDeps, fanOuts: ChannelFanOuts, size: 
     }
     return { claimed: rows.length, dispatched: dispatched.length, failed };
   });
-  for (const after of afterCommit) {
+  for (const after of new Set(afterCommit)) {
     await after(deps).catch((error) => deps.log.warn({ err: error }, "notifications: after-commit work failed"));
   }
   return outcome;

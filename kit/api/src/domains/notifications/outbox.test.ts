@@ -197,6 +197,23 @@ describe("the dispatcher", () => {
     await dispatchNotifications(kit.deps, { ...fanOuts, webhook: flaky });
     expect((await inboxOf([bad as string])).length).toBe(1);
   });
+
+  test("after the commit: work shared by a batch's events runs once per batch, an event's own once per event", async () => {
+    await dispatchNotifications(kit.deps, fanOuts); // what earlier tests left
+    const person = await createApplicant(kit);
+    const ids = await recordMany([person.id], 10);
+    let shared = 0;
+    const own: string[] = [];
+    const sendNow = async () => {
+      shared += 1;
+    };
+    const webhook: ChannelFanOut = async (_tx, event) => (ids.includes(event.id) ? sendNow : undefined);
+    const announce: ChannelFanOut = async (_tx, event) => async () => void own.push(event.id);
+    const run = await dispatchNotifications(kit.deps, { in_app: announce, webhook }, { batchSize: 4 });
+    expect(run).toEqual({ dispatched: 10, failed: 0, batches: 3 });
+    expect(shared).toBe(3);
+    expect(own.toSorted()).toEqual(ids.toSorted());
+  });
 });
 
 test("/metrics shows the outbox's backlog and its age", async () => {
