@@ -21,6 +21,7 @@ const ACTION_LABELS: Record<AuditEvent["action"], string> = {
   "api_key.created": "API key created",
   "api_key.revoked": "API key revoked",
   "system_settings.changed": "System settings changed",
+  "notification_settings.changed": "Notification switches changed",
   "exchange_rate.set_manually": "Manual exchange rate",
   "token.grant_added": "Token grant added",
   "token.grant_removed": "Token grant removed",

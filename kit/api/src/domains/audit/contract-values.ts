@@ -8,6 +8,7 @@ export const AUDIT_ACTIONS = [
   "api_key.created",
   "api_key.revoked",
   "system_settings.changed",
+  "notification_settings.changed",
   "exchange_rate.set_manually",
   "token.grant_added",
   "token.grant_removed",

@@ -163,9 +163,13 @@ describe("the dispatcher", () => {
     ]);
     const events = Object.fromEntries(NOTIFICATION_EVENT_TYPES.map((t) => [t, { in_app: true, email: true }]));
     events["kyc.submitted"] = { in_app: false, email: true };
-    await replaceNotificationSettings(kit.deps, optedOut.id, {
-      events: events as Parameters<typeof replaceNotificationSettings>[2]["events"],
-    });
+    await replaceNotificationSettings(
+      kit.deps,
+      { userId: optedOut.id },
+      {
+        events: events as Parameters<typeof replaceNotificationSettings>[2]["events"],
+      },
+    );
     const [id] = await recordMany([keeps.id, optedOut.id, deleted.id], 1);
     await db.execute(sql`delete from "user" where id = ${deleted.id}`);
     // A channel that sees every recipient (as webhooks do) gets all who still exist.

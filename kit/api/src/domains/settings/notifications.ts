@@ -1,10 +1,12 @@
 // Each user's notification switches: per event type of the catalogue (domains/notifications), an
 // in-app and an e-mail switch; a missing row is the catalogue's default. The dispatcher reads them,
 // with the user's e-mail and locale, through `deps.queries.notificationRecipients` (runtime.ts).
+
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { NotificationRecipientSettings } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database, Transaction } from "../../infra/db";
+import { type AuditActor, recordAudit } from "../audit/record";
 import { user } from "../auth/schema";
 import {
   NOTIFICATION_CATALOGUE,
@@ -50,9 +52,10 @@ export async function getNotificationSettings(deps: SettingsDeps, userId: string
 /** Replaces every switch (a row per event type and channel, so later catalogue defaults do not change them). */
 export async function replaceNotificationSettings(
   deps: SettingsDeps,
-  userId: string,
+  actor: AuditActor & { userId: string },
   input: ReplaceNotificationSettingsInput,
 ): Promise<NotificationSettings> {
+  const { userId } = actor;
   const updatedAt = new Date();
   const rows = NOTIFICATION_EVENT_TYPES.flatMap((eventType) =>
     SWITCHED_CHANNELS.map((channel) => ({
@@ -68,7 +71,14 @@ export async function replaceNotificationSettings(
       // A user's rows are replaced as a set; concurrent replacements take turns.
       await tx.execute(sql`select pg_advisory_xact_lock(hashtext('kit:notification_settings'), hashtext(${userId}))`);
       await tx.delete(notificationSettings).where(eq(notificationSettings.userId, userId));
-      return toNotificationSettings(await tx.insert(notificationSettings).values(rows).returning());
+      const saved = toNotificationSettings(await tx.insert(notificationSettings).values(rows).returning());
+      // What the user now hears of, by which channel: switches only, nothing personal.
+      await recordAudit(tx, actor, {
+        action: "notification_settings.changed",
+        subject: { type: "user", id: userId },
+        after: { events: saved.events },
+      });
+      return saved;
     });
   } catch (error) {
     if (violatedForeignKey(error)) throw new KitError("NOT_FOUND", "Your account no longer exists.");

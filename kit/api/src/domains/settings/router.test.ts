@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { type ApiAnswer, callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
 import { createUser, type TestUser } from "../../../test/users";
 import { createApp } from "../../app";
 import { freePort } from "../../dev/ports";
 import { createRedis } from "../../infra/redis";
+import { auditEvents } from "../audit/schema";
 import { NOTIFICATION_CATALOGUE, NOTIFICATION_EVENT_TYPES } from "../notifications/catalogue";
 import { notificationSettings, systemSettings, userSettings } from "./schema";
 import { getSystemSettings, getUserSettings } from "./service";
@@ -122,6 +123,12 @@ describe("notification settings", () => {
     expect(rows.length).toBe(NOTIFICATION_EVENT_TYPES.length * 2);
     // Other users keep the defaults.
     expect((await call(bob, "GET", "/settings/notifications")).body.events).toEqual(switches());
+    // The change is in the audit trail, by the user, with the switches (nothing personal).
+    const [audited] = await kit.deps.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, "notification_settings.changed"), eq(auditEvents.actorId, alice.id)));
+    expect(audited).toMatchObject({ subjectId: alice.id, after: { events } });
   });
 
   test("an incomplete or mistyped set of switches is a 400 naming the field, and changes nothing", async () => {

@@ -14,7 +14,7 @@ export const settingsRouter = {
       getNotificationSettings(context, context.user.id),
     ),
     update: userProcedure.settings.notifications.update.handler(({ context, input }) =>
-      replaceNotificationSettings(context, context.user.id, input),
+      replaceNotificationSettings(context, auditActorOf(context), input),
     ),
   },
   system: {
