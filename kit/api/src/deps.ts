@@ -151,6 +151,11 @@ export interface WalletRecovery {
 export interface DomainQueries {
   /** The exchange-rate providers in the order admins set (settings); exchange-rates answers and refreshes by it. */
   fxProviderOrder(deps: Pick<Deps, "config" | "db" | "redis" | "log">): Promise<readonly FxProvider[]>;
+  /** settings: what account mails need of a user: the language to write in, whether sign-in alerts are on. */
+  accountMailPreferences(
+    deps: { config: Pick<ResolvedConfig, "fx">; db: Database; redis: Redis; log: Logger },
+    userId: string,
+  ): Promise<{ locale: string; signInAlerts: boolean }>;
   /** kyc: a user's KYC as of now, without personal data. */
   kycStanding(deps: { db: Database }, userId: string): Promise<KycStanding>;
   /** kyc: where Kit's eligibility stands with a wallet (null: it never acted on it). */

@@ -18,7 +18,7 @@ import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./doma
 import { recordSettled, recordSigned } from "./domains/kyc/onchain-settled";
 import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
 import { kycStanding, walletRegistration } from "./domains/kyc/standing";
-import { getSystemSettings } from "./domains/settings/service";
+import { accountMailPreferences, getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { createTokenTransferStreams } from "./domains/tokens/live";
 import { allowPublicMetadataReads } from "./domains/tokens/metadata";
@@ -50,6 +50,7 @@ const domainEvents: DomainEvents = {
 /** Who answers what: the asking domain does not import the answering one. */
 const domainQueries: DomainQueries = {
   fxProviderOrder: async (deps) => (await getSystemSettings(deps)).fxProviders,
+  accountMailPreferences,
   kycStanding,
   walletRegistration,
 };
@@ -59,6 +60,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
   const { pool, db } = createDatabase(config, log);
   const redis = createRedis(config, log);
   const chain = createChain(config);
+  const jobs = createJobQueue(config, log);
   // Nothing here connects or reads yet: each part opens what it needs on first use.
   const local: ProcessLocal = {
     sessions: new SessionMemo(),
@@ -78,8 +80,8 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     storage: createStorage(config),
     chain,
     log,
-    auth: createAuth({ config, db, redis, chain, log, rateLimitRules }),
-    jobs: createJobQueue(config, log),
+    auth: createAuth({ config, db, redis, chain, log, rateLimitRules, jobs, queries: domainQueries }),
+    jobs,
     events: domainEvents,
     queries: domainQueries,
     rateLimitRules,

@@ -14,5 +14,6 @@ const JOB_NAMES = [
   "tokens.operations.sweep",
   "tokens.operations.batch-validate",
   "tokens.operations.batch-sweep",
+  "mail.send",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];

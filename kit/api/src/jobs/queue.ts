@@ -29,7 +29,7 @@ export function jobOptions(definition: Pick<JobDefinition<string>, "attempts" | 
 }
 
 export function createJobQueue(
-  config: Pick<Config, "redis" | "fx" | "operations">,
+  config: Pick<Config, "redis" | "fx" | "operations" | "mail">,
   log: Logger,
   definitions: readonly JobDefinition<string>[] = jobDefinitions(config),
 ): JobQueue {

@@ -4,10 +4,11 @@ import type { Config } from "../config";
 import type { JobDefinition } from "../deps";
 import { fxJobs } from "../domains/exchange-rates/jobs";
 import { kycJobs } from "../domains/kyc/jobs";
+import { mailJobs } from "../domains/mail/jobs";
 import { batchJobs } from "../domains/operation-batches/jobs";
 import { operationJobs } from "../domains/operations/jobs";
 import type { JobName } from "./names";
 
-export function jobDefinitions(config: Pick<Config, "fx" | "operations">): JobDefinition<JobName>[] {
-  return [...fxJobs(config), ...kycJobs(), ...operationJobs(config), ...batchJobs()];
+export function jobDefinitions(config: Pick<Config, "fx" | "operations" | "mail">): JobDefinition<JobName>[] {
+  return [...fxJobs(config), ...kycJobs(), ...operationJobs(config), ...batchJobs(), ...mailJobs(config)];
 }

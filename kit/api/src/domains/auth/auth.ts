@@ -14,6 +14,12 @@ import type { Database } from "../../infra/db";
 import { type Logger, scrubText } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { RateLimitRules } from "../../rpc/rate-limit-rules";
+import {
+  type AccountMailDeps,
+  accountMails,
+  RESET_PASSWORD_EXPIRES_IN_SECONDS,
+  VERIFY_EMAIL_EXPIRES_IN_SECONDS,
+} from "./account-mail";
 import { limitWalletSignIn } from "./brute-force";
 import { ac, roles } from "./permissions";
 import * as schema from "./schema";
@@ -30,7 +36,7 @@ export function trustedOrigins(config: Config): string[] {
   return [...new Set([config.auth.publicUrl, ...config.http.corsOrigins])];
 }
 
-interface AuthDeps {
+interface AuthDeps extends AccountMailDeps {
   config: Config;
   db: Database;
   redis: Redis;
@@ -43,6 +49,7 @@ interface AuthDeps {
 export function createAuth(deps: AuthDeps) {
   const { config, db, redis, log } = deps;
   const secure = config.env === "production";
+  const mails = accountMails(deps);
   return betterAuth({
     appName: "Kit",
     baseURL: config.auth.publicUrl,
@@ -62,6 +69,29 @@ export function createAuth(deps: AuthDeps) {
       onExistingUserSignUp: async ({ user }) => {
         log.info({ userId: user.id }, "sign-up attempted with the e-mail of an existing account");
       },
+      // Asking for a reset answers the same whether the account exists or not (better-auth's own
+      // answer); the link works once, for 30 minutes, and using it ends every session of the account.
+      sendResetPassword: (data) => mails.sendResetPassword(data),
+      resetPasswordTokenExpiresIn: RESET_PASSWORD_EXPIRES_IN_SECONDS,
+      revokeSessionsOnPasswordReset: true,
+    },
+    // Signing in does not need a verified address; submitting a KYC application does
+    // (KYC_REQUIRE_VERIFIED_EMAIL, kyc/applications.ts).
+    emailVerification: {
+      sendOnSignUp: true,
+      expiresIn: VERIFY_EMAIL_EXPIRES_IN_SECONDS,
+      sendVerificationEmail: (data) => mails.sendVerificationEmail(data),
+    },
+    user: {
+      // A verified address changes only after its owner confirms (mail to the old address) and the
+      // new address proves itself (mail to the new one); an unverified one needs the new proof only.
+      changeEmail: {
+        enabled: true,
+        sendChangeEmailConfirmation: (data) => mails.sendChangeEmailConfirmation(data),
+      },
+    },
+    databaseHooks: {
+      session: { create: { after: (session) => mails.noteSignIn(session) } },
     },
     session: {
       expiresIn: SESSION_EXPIRES_IN_SECONDS,
@@ -82,6 +112,10 @@ export function createAuth(deps: AuthDeps) {
         "/sign-up/email": { window: 600, max: 10 },
         "/siwe/verify": { window: 60, max: 10 },
         "/siwe/nonce": { window: 60, max: 30 },
+        // Mail-sending endpoints, per client address; each account also has a mail limit of its own.
+        "/send-verification-email": { window: 600, max: 5 },
+        "/request-password-reset": { window: 600, max: 5 },
+        "/change-email": { window: 600, max: 5 },
       },
     },
     advanced: {

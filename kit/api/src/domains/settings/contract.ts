@@ -30,6 +30,9 @@ const userSettings = z.object({
   timezone: z.string(),
   currency: z.string().meta({ description: "Display currency; the system's base currency until you choose one" }),
   theme,
+  signInAlerts: z
+    .boolean()
+    .meta({ description: "Mail me when my account is signed in to from a browser or address not seen before" }),
   updatedAt: isoDateTime.nullable().meta({ description: "When you last saved; null while all values are defaults" }),
 });
 
@@ -38,6 +41,7 @@ const updateUserSettingsInput = z.object({
   timezone: timezone.optional(),
   currency: knownCurrency.optional(),
   theme: theme.optional(),
+  signInAlerts: z.boolean().optional(),
 });
 
 const channels = z.object({ email: z.boolean(), push: z.boolean(), webhook: z.boolean() });

@@ -29,7 +29,14 @@ const switches = (overrides: Record<string, Partial<Record<"email" | "push" | "w
   fx_alert: { email: false, push: false, webhook: false, ...overrides.fx_alert },
 });
 
-const DEFAULT_SETTINGS = { locale: "en", timezone: "UTC", currency: "EUR", theme: "system", updatedAt: null };
+const DEFAULT_SETTINGS = {
+  locale: "en",
+  timezone: "UTC",
+  currency: "EUR",
+  theme: "system",
+  signInAlerts: true,
+  updatedAt: null,
+};
 
 /** Expects a typed 400 whose issues name `field`. */
 function expectFieldError(answer: Answer, field: string) {
@@ -67,6 +74,11 @@ describe("user settings", () => {
     expect(row).toMatchObject({ locale: "en-GB", timezone: "UTC", currency: "USD", theme: "light" });
     // An empty patch changes nothing.
     expect((await call(alice, "PATCH", "/settings", {})).body).toEqual(partial.body);
+    // Sign-in alerts are on until switched off.
+    expect(partial.body.signInAlerts).toBe(true);
+    const quiet = await call(alice, "PATCH", "/settings", { signInAlerts: false });
+    expect(quiet.body).toMatchObject({ signInAlerts: false, theme: "light" });
+    expect((await call(alice, "GET", "/settings")).body.signInAlerts).toBe(false);
   });
 
   test("invalid values are a typed 400 naming the field, and change nothing", async () => {

@@ -20,6 +20,8 @@ export const userSettings = pgTable(
       .notNull()
       .references(() => currencies.code),
     theme: text("theme").notNull(),
+    /** Mail the user when they sign in from a browser and address Kit has not seen for them. */
+    signInAlerts: boolean("sign_in_alerts").notNull().default(true),
     updatedAt: at("updated_at").notNull(),
   },
   (table) => [check("user_settings_theme_check", sql`${table.theme} in ('light', 'dark', 'system')`)],
