@@ -7,6 +7,7 @@ import type { AppEnv } from "./http/app-env";
 import { mountAuth } from "./http/auth-mount";
 import { limitBody } from "./http/body-limit";
 import { CONSOLE_PREFIX, createConsoleRoutes } from "./http/console";
+import { mountDevMail } from "./http/dev-mail";
 import { createDocsRoutes } from "./http/docs";
 import { errorResponse } from "./http/errors";
 import { boundNesting } from "./http/nesting";
@@ -55,6 +56,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
 
   const guards = { limitBody: limitBody(config), boundNesting: boundNesting() };
   mountAuth(app, deps, guards);
+  mountDevMail(app, deps);
   mountRpc(app, deps, metrics, createRpcHandlers(router), guards);
 
   app.notFound((c) =>

@@ -1,6 +1,6 @@
 // The shell: who is signed in decides what is shown (sign-in, "not allowed", or the console).
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
-import { can, describeError, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
+import { can, describeError, devOutbox, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
 import { Alert } from "./components/Alert";
 import { LiveStatus } from "./components/LiveStatus";
 import { usePageTitle } from "./components/Page";
@@ -9,8 +9,10 @@ import { LiveProvider, useLive } from "./live";
 import { ApplicationPage } from "./pages/Application";
 import { ApprovalsPage } from "./pages/Approvals";
 import { CreateTokenPage } from "./pages/CreateToken";
+import { OutboxPage } from "./pages/Outbox";
 import { QueuePage } from "./pages/Queue";
 import { RatesPage } from "./pages/Rates";
+import { ForgotPasswordPage, ResetPasswordPage } from "./pages/ResetPassword";
 import { SettingsPage } from "./pages/Settings";
 import { SystemPage } from "./pages/System";
 import { TokenPage } from "./pages/Token";
@@ -25,6 +27,14 @@ type Session =
   | { state: "error"; message: string };
 
 export function App() {
+  const { path } = useLocation();
+  // The way back in works signed in or out: a reset link may be opened in any browser.
+  if (path === "/forgot-password") return <ForgotPasswordPage />;
+  if (path === "/reset-password") return <ResetPasswordPage />;
+  return <SignedInApp />;
+}
+
+function SignedInApp() {
   const [session, setSession] = useState<Session>({ state: "loading" });
 
   const refresh = useCallback(async () => {
@@ -110,6 +120,9 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
           {busy ? "Signing in…" : "Sign in"}
         </button>
       </form>
+      <p>
+        <Link to="/forgot-password">Forgot your password?</Link>
+      </p>
     </main>
   );
 }
@@ -142,7 +155,8 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     mainRef.current?.focus();
   }, [location.path]);
 
-  const page = pageFor(me, segments);
+  const outbox = useDevOutbox(me);
+  const page = pageFor(me, segments, outbox);
 
   return (
     <div className="shell">
@@ -151,7 +165,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       </a>
       <header className="top">
         <span className="brand">Kit console</span>
-        <Sections me={me} segments={segments} path={location.path} />
+        <Sections me={me} segments={segments} path={location.path} outbox={outbox} />
         {live.state && <LiveStatus state={live.state} title="Queue changes appear without reloading" />}
         <span className="who">
           {me.user.email} · {roleLabel(me.user.role)}
@@ -167,8 +181,21 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   );
 }
 
+/** Whether Kit keeps a dev outbox (`bun run dev`'s SMTP server) an admin may read: asked once. */
+function useDevOutbox(me: Me): boolean {
+  const [present, setPresent] = useState(false);
+  const admin = me.user.role === "admin";
+  useEffect(() => {
+    if (!admin) return;
+    devOutbox()
+      .then((outbox) => setPresent(outbox !== null))
+      .catch(() => setPresent(false));
+  }, [admin]);
+  return present;
+}
+
 /** The page at a path, for what the signed-in user may see. */
-function pageFor(me: Me, segments: string[]): ReactNode {
+function pageFor(me: Me, segments: string[], outbox: boolean): ReactNode {
   const reviews = can(me, "kyc", "review");
   const issues = can(me, "tokens", "operate");
   const [section, id] = segments;
@@ -185,11 +212,12 @@ function pageFor(me: Me, segments: string[]): ReactNode {
   if (section === "settings" && can(me, "settings", "manage_system")) return <SettingsPage />;
   if (section === "rates") return <RatesPage me={me} />;
   if (section === "system") return <SystemPage me={me} />;
+  if (section === "outbox" && outbox) return <OutboxPage />;
   return <NotFound home={reviews ? "the KYC queue" : "your tokens"} />;
 }
 
 /** The sections the user may open, the current one marked. */
-function Sections({ me, segments, path }: { me: Me; segments: string[]; path: string }) {
+function Sections({ me, segments, path, outbox }: { me: Me; segments: string[]; path: string; outbox: boolean }) {
   const reviews = can(me, "kyc", "review");
   const issues = can(me, "tokens", "operate");
   const current = (prefix: string) =>
@@ -230,6 +258,11 @@ function Sections({ me, segments, path }: { me: Me; segments: string[]; path: st
       <Link to="/system" aria-current={current("/system")}>
         Chain &amp; system
       </Link>
+      {outbox && (
+        <Link to="/outbox" aria-current={current("/outbox")}>
+          Outbox (dev)
+        </Link>
+      )}
     </nav>
   );
 }

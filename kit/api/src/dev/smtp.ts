@@ -7,18 +7,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
-
-/** A received message as stored (`<directory>/<receivedAt>-<id>.json`). */
-export interface ReceivedMail {
-  id: string;
-  messageId: string | null;
-  from: string;
-  to: string[];
-  subject: string;
-  text: string;
-  html: string | null;
-  receivedAt: string;
-}
+import type { ReceivedMail } from "../infra/mail";
 
 export interface LocalSmtp {
   /** `smtp://127.0.0.1:<port>`: what SMTP_URL is set to. */

@@ -71,3 +71,15 @@ export function senderDomain(from: string): string {
   const address = from.match(/<([^>]+)>/)?.[1] ?? from;
   return address.split("@")[1]?.trim() || "kit.localhost";
 }
+
+/** A message as the local SMTP server (dev/smtp.ts) stores it: `<directory>/<receivedAt>-<id>.json`. */
+export interface ReceivedMail {
+  id: string;
+  messageId: string | null;
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string | null;
+  receivedAt: string;
+}
