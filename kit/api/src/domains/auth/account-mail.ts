@@ -14,9 +14,9 @@ import { type MailToQueue, type MailWaker, queueMails, wakeMailSender } from "..
 import { knownSignIns, user as userTable } from "./schema";
 
 /** A reset link works once, for this long. */
-export const RESET_PASSWORD_EXPIRES_IN_SECONDS = 30 * 60;
+const RESET_PASSWORD_EXPIRES_IN_SECONDS = 30 * 60;
 /** A verification link (sign-up, new address) works for this long. */
-export const VERIFY_EMAIL_EXPIRES_IN_SECONDS = 24 * 60 * 60;
+const VERIFY_EMAIL_EXPIRES_IN_SECONDS = 24 * 60 * 60;
 
 export interface AccountMailDeps {
   config: Config;
@@ -100,8 +100,37 @@ function verificationRequestType(token: string): string | undefined {
   }
 }
 
-/** The callbacks createAuth hands to better-auth. */
-export function accountMails(deps: AccountMailDeps) {
+/** What createAuth hands to better-auth for the account mails. */
+export function accountMailSettings(deps: AccountMailDeps) {
+  const mails = accountMails(deps);
+  return {
+    // Asking for a reset answers the same whether the account exists or not (better-auth's own
+    // answer); the link works once, for 30 minutes, and using it ends every session of the account.
+    passwordReset: {
+      sendResetPassword: mails.sendResetPassword,
+      resetPasswordTokenExpiresIn: RESET_PASSWORD_EXPIRES_IN_SECONDS,
+      revokeSessionsOnPasswordReset: true,
+    },
+    // Signing in does not need a verified address; submitting a KYC application does
+    // (KYC_REQUIRE_VERIFIED_EMAIL, kyc/applications.ts).
+    emailVerification: {
+      sendOnSignUp: true,
+      expiresIn: VERIFY_EMAIL_EXPIRES_IN_SECONDS,
+      sendVerificationEmail: mails.sendVerificationEmail,
+    },
+    user: {
+      // A verified address changes only after its owner confirms (mail to the old address) and the
+      // new address proves itself (mail to the new one); an unverified one needs the new proof only.
+      changeEmail: { enabled: true, sendChangeEmailConfirmation: mails.sendChangeEmailConfirmation },
+    },
+    databaseHooks: {
+      session: { create: { after: (session: Parameters<typeof mails.noteSignIn>[0]) => mails.noteSignIn(session) } },
+    },
+  };
+}
+
+/** The callbacks behind the settings. */
+function accountMails(deps: AccountMailDeps) {
   return {
     /** Sign-up, a resend, and (with `change-email-verification`) the link to a new address. */
     async sendVerificationEmail({ user, url, token }: { user: MailUser; url: string; token: string }) {

@@ -14,12 +14,7 @@ import type { Database } from "../../infra/db";
 import { type Logger, scrubText } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { RateLimitRules } from "../../rpc/rate-limit-rules";
-import {
-  type AccountMailDeps,
-  accountMails,
-  RESET_PASSWORD_EXPIRES_IN_SECONDS,
-  VERIFY_EMAIL_EXPIRES_IN_SECONDS,
-} from "./account-mail";
+import { type AccountMailDeps, accountMailSettings } from "./account-mail";
 import { limitWalletSignIn } from "./brute-force";
 import { ac, roles } from "./permissions";
 import * as schema from "./schema";
@@ -49,7 +44,7 @@ interface AuthDeps extends AccountMailDeps {
 export function createAuth(deps: AuthDeps) {
   const { config, db, redis, log } = deps;
   const secure = config.env === "production";
-  const mails = accountMails(deps);
+  const mail = accountMailSettings(deps);
   return betterAuth({
     appName: "Kit",
     baseURL: config.auth.publicUrl,
@@ -69,30 +64,11 @@ export function createAuth(deps: AuthDeps) {
       onExistingUserSignUp: async ({ user }) => {
         log.info({ userId: user.id }, "sign-up attempted with the e-mail of an existing account");
       },
-      // Asking for a reset answers the same whether the account exists or not (better-auth's own
-      // answer); the link works once, for 30 minutes, and using it ends every session of the account.
-      sendResetPassword: (data) => mails.sendResetPassword(data),
-      resetPasswordTokenExpiresIn: RESET_PASSWORD_EXPIRES_IN_SECONDS,
-      revokeSessionsOnPasswordReset: true,
+      ...mail.passwordReset,
     },
-    // Signing in does not need a verified address; submitting a KYC application does
-    // (KYC_REQUIRE_VERIFIED_EMAIL, kyc/applications.ts).
-    emailVerification: {
-      sendOnSignUp: true,
-      expiresIn: VERIFY_EMAIL_EXPIRES_IN_SECONDS,
-      sendVerificationEmail: (data) => mails.sendVerificationEmail(data),
-    },
-    user: {
-      // A verified address changes only after its owner confirms (mail to the old address) and the
-      // new address proves itself (mail to the new one); an unverified one needs the new proof only.
-      changeEmail: {
-        enabled: true,
-        sendChangeEmailConfirmation: (data) => mails.sendChangeEmailConfirmation(data),
-      },
-    },
-    databaseHooks: {
-      session: { create: { after: (session) => mails.noteSignIn(session) } },
-    },
+    emailVerification: mail.emailVerification,
+    user: mail.user,
+    databaseHooks: mail.databaseHooks,
     session: {
       expiresIn: SESSION_EXPIRES_IN_SECONDS,
       updateAge: SESSION_UPDATE_AGE_SECONDS,
