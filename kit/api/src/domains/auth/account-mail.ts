@@ -209,10 +209,11 @@ async function alertOnUnseenSignIn(
   const prefs = await preferences(deps, session.userId);
   if (!prefs.signInAlerts) return;
   const [owner] = await deps.db
-    .select({ email: userTable.email, name: userTable.name })
+    .select({ email: userTable.email, name: userTable.name, verified: userTable.emailVerified })
     .from(userTable)
     .where(eq(userTable.id, session.userId));
-  if (!owner) return;
+  // An address nobody proved (a wallet's placeholder, a typo at sign-up) is not written to.
+  if (!owner?.verified) return;
   await queueMails(deps.db, [
     {
       to: owner.email,
