@@ -81,7 +81,9 @@ async function startChain(): Promise<{ chain: DevChain; env: Record<string, stri
   };
 }
 
-export async function startConsoleKit(options: { chain?: boolean } = {}): Promise<ConsoleKit> {
+export async function startConsoleKit(
+  options: { chain?: boolean /** More environment for the api (e.g. SMTP_URL). */; env?: Record<string, string> } = {},
+): Promise<ConsoleKit> {
   await buildConsole();
   const environment = await createTestEnvironment();
   const chain = options.chain ? await startChain() : undefined;
@@ -90,7 +92,14 @@ export async function startConsoleKit(options: { chain?: boolean } = {}): Promis
   // The page's origin is Kit's own: better-auth trusts it, and the buckets' CORS rule names it.
   // One trusted proxy hop lets `clientFor` sign in from addresses of its own: the browsers' sign-ins
   // and the clients' would otherwise share 127.0.0.1's sign-in limit (10 a minute).
-  const env = { ...environment.env, ...chain?.env, PUBLIC_URL: url, CORS_ORIGINS: url, TRUST_PROXY_HOPS: "1" };
+  const env = {
+    ...environment.env,
+    ...chain?.env,
+    PUBLIC_URL: url,
+    CORS_ORIGINS: url,
+    TRUST_PROXY_HOPS: "1",
+    ...options.env,
+  };
   const served = await serveKit(env, { port, role: chain ? "all" : "api" }).catch(async (error) => {
     await chain?.stop();
     await environment.cleanup();
