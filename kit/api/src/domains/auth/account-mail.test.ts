@@ -98,6 +98,16 @@ describe("e-mail verification", () => {
     await deliver();
     expect(mailsTo(email)).toHaveLength(3);
   });
+
+  test("signing up again with an address that has an account answers alike and mails its owner", async () => {
+    const email = uniqueEmail("again");
+    await signUp(email);
+    const again = await authPost("/sign-up/email", { email, password: `${PASSWORD}!`, name: "Someone Else" });
+    expect(again.status).toBe(200);
+    await deliver();
+    const notice = await smtp.waitFor((m) => m.to.includes(email) && m.subject.startsWith("Someone tried to sign up"));
+    expect(notice.text).toContain("No account was created");
+  });
 });
 
 describe("password reset", () => {

@@ -106,6 +106,7 @@ export function accountMailSettings(deps: AccountMailDeps) {
   return {
     // Asking for a reset answers the same whether the account exists or not (better-auth's own
     // answer); the link works once, for 30 minutes, and using it ends every session of the account.
+    repeatedSignUp: mails.noteRepeatedSignUp,
     passwordReset: {
       sendResetPassword: mails.sendResetPassword,
       resetPasswordTokenExpiresIn: RESET_PASSWORD_EXPIRES_IN_SECONDS,
@@ -154,6 +155,21 @@ function accountMails(deps: AccountMailDeps) {
         "account.reset_password",
         { name: user.name, url, expiresInMinutes: RESET_PASSWORD_EXPIRES_IN_SECONDS / 60 },
         tokenKey("reset", token),
+      );
+    },
+    /**
+     * Someone signed up with an address that has an account: its owner hears of it (and where to
+     * sign in), and the request costs about what a new account's does, mail queued either way.
+     */
+    async noteRepeatedSignUp(user: MailUser) {
+      if (!(await withinMailLimit(deps, user.id))) return;
+      await queueAccountMail(
+        deps,
+        user.email,
+        user.id,
+        "account.sign_up_existing",
+        { name: user.name },
+        `account:sign-up-existing:${user.id}:${randomUUID()}`,
       );
     },
     /** To the current address: the change goes on only once its owner follows the link. */

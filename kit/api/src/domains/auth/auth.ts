@@ -63,6 +63,7 @@ export function createAuth(deps: AuthDeps) {
       autoSignIn: false,
       onExistingUserSignUp: async ({ user }) => {
         log.info({ userId: user.id }, "sign-up attempted with the e-mail of an existing account");
+        await mail.repeatedSignUp(user);
       },
       ...mail.passwordReset,
     },

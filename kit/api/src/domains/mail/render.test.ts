@@ -32,6 +32,7 @@ const samples: { [K in MailTemplate]: MailData[K] } = {
   },
   "account.change_email_confirm": { name: "Ada", newEmail: "new@example.com", url: "https://kit.example.com/x" },
   "account.change_email_verify": { name: "Ada", url: "https://kit.example.com/x" },
+  "account.sign_up_existing": { name: "Ada" },
   "account.new_sign_in": { name: "Ada", browser: "Firefox", address: "203.0.113.9", at: "2026-12-05T12:00:00Z" },
 };
 

@@ -15,6 +15,8 @@ interface AccountMailData {
   "account.change_email_confirm": { name: string; newEmail: string; url: string };
   /** To the new address: prove it is yours; the change happens when it is followed. */
   "account.change_email_verify": { name: string; url: string };
+  /** To an account's address when someone signs up with it again: where to go instead. */
+  "account.sign_up_existing": { name: string };
   /** `browser` is the user agent as sent, `address` the client IP; both the user's own. */
   "account.new_sign_in": { name: string; browser: string; address: string; at: string };
 }
@@ -24,6 +26,7 @@ const ACCOUNT_MAIL_TEMPLATES = [
   "account.reset_password",
   "account.change_email_confirm",
   "account.change_email_verify",
+  "account.sign_up_existing",
   "account.new_sign_in",
 ] as const satisfies readonly (keyof AccountMailData)[];
 

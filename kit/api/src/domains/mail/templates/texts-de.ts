@@ -169,6 +169,15 @@ export const de: MailTexts = {
     action: { label: "Diese Adresse verwenden", url: d.url },
     footer: account,
   }),
+  "account.sign_up_existing": (d) => ({
+    subject: "Jemand wollte sich mit Ihrer Adresse bei Kit registrieren",
+    paragraphs: [
+      `Hallo ${d.name},`,
+      "jemand wollte mit dieser E-Mail-Adresse ein Kit-Konto anlegen; es gibt aber schon eines. Es wurde kein Konto angelegt, Ihres ist unverändert.",
+      "Waren Sie das, melden Sie sich an; haben Sie Ihr Passwort vergessen, fordern Sie auf der Anmeldeseite einen Link zum Zurücksetzen an.",
+    ],
+    footer: account,
+  }),
   "account.new_sign_in": (d, ctx) => ({
     subject: "Neue Anmeldung bei Ihrem Kit-Konto",
     paragraphs: [

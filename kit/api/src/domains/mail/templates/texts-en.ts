@@ -160,6 +160,15 @@ export const en: MailTexts = {
     action: { label: "Use this address", url: d.url },
     footer: account,
   }),
+  "account.sign_up_existing": (d) => ({
+    subject: "Someone tried to sign up to Kit with your address",
+    paragraphs: [
+      `Hello ${d.name},`,
+      "Someone tried to create a Kit account with this e-mail address, which already has one. No account was created and yours is unchanged.",
+      "If it was you, sign in instead; if you forgot your password, ask for a reset link on the sign-in page.",
+    ],
+    footer: account,
+  }),
   "account.new_sign_in": (d, ctx) => ({
     subject: "New sign-in to your Kit account",
     paragraphs: [
