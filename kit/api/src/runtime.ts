@@ -18,6 +18,7 @@ import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./doma
 import { recordSettled, recordSigned } from "./domains/kyc/onchain-settled";
 import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
 import { kycStanding, walletRegistration } from "./domains/kyc/standing";
+import { mailMetrics } from "./domains/mail/metrics";
 import { accountMailPreferences, getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { createTokenTransferStreams } from "./domains/tokens/live";
@@ -129,6 +130,7 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
       // Every worker shows them from the start, not only the one that ran the last reconciliation.
       kycOnchainMetrics(metrics.registry, deps.db);
       kycKeyMetrics(metrics.registry);
+      mailMetrics(metrics.registry, deps.db);
     }
     if (roles.includes("indexer")) indexer = startIndexer(deps, { registry: metrics.registry });
     const api = roles.includes("api");

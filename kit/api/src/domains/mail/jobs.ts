@@ -3,6 +3,7 @@
 // (next_attempt_at, doubled after each failure), so one failing relay never holds up the queue.
 import type { Config } from "../../config";
 import type { JobDefinition } from "../../deps";
+import { mailMetrics } from "./metrics";
 import { MAIL_SEND_JOB } from "./outbox";
 import { sendDueMail } from "./sender";
 
@@ -12,7 +13,12 @@ export function mailJobs(config: Pick<Config, "mail">): JobDefinition<typeof MAI
       name: MAIL_SEND_JOB,
       everySeconds: config.mail.sweepSeconds,
       attempts: 1,
-      run: (deps) => sendDueMail(deps),
+      run: async (deps, _data, job) => {
+        const outcome = await sendDueMail(deps);
+        const { attempts } = mailMetrics(job.metrics.registry, deps.db);
+        for (const key of ["sent", "retrying", "failed"] as const) attempts.inc({ outcome: key }, outcome[key]);
+        return outcome;
+      },
     },
   ];
 }

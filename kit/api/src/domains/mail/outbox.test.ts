@@ -6,7 +6,10 @@ import { randomUUID } from "node:crypto";
 import { eq, inArray, sql } from "drizzle-orm";
 import { createTestKit } from "../../../test/kit";
 import { startLocalSmtp } from "../../dev/smtp";
+import { createMetrics } from "../../infra/metrics";
 import type { NotificationEvent } from "../notifications/catalogue";
+import { mailJobs } from "./jobs";
+import { mailMetrics } from "./metrics";
 import { queueNotificationMails } from "./outbox";
 import { mailMessages } from "./schema";
 import { messageIdFor, sendDueMail } from "./sender";
@@ -196,5 +199,31 @@ describe("sendDueMail", () => {
     expect(outcome.sent).toBe(0);
     expect(outcome.pending).toBeGreaterThanOrEqual(1);
     expect((await rowsOf(e.id))[0]?.status).toBe("pending");
+  });
+});
+
+describe("mail.send and /metrics", () => {
+  test("the job sends what is due and counts each try; the gauges read the outbox", async () => {
+    const metrics = createMetrics();
+    const registry = metrics.registry;
+    mailMetrics(registry, db);
+    const e = event("kyc.submitted", { applicationId: randomUUID() });
+    await db.transaction((tx) => queueNotificationMails(tx, e, [recipient()]));
+    const before = await registry.getSingleMetricAsString("kit_mail_messages");
+    expect(before).toMatch(/kit_mail_messages\{status="pending"\} [1-9]/);
+
+    const [job] = mailJobs(kit.config);
+    // Also what the test before left pending (it had no SMTP_URL).
+    const outcome = (await job?.run(kit.deps, {}, { id: "1", attempt: 1, attempts: 1, metrics })) as { sent: number };
+    expect(outcome.sent).toBeGreaterThanOrEqual(1);
+    expect(await registry.getSingleMetricAsString("kit_mail_attempts_total")).toContain(
+      `kit_mail_attempts_total{outcome="sent"} ${outcome.sent}`,
+    );
+    expect(await registry.getSingleMetricAsString("kit_mail_messages")).toContain(
+      'kit_mail_messages{status="pending"} 0',
+    );
+    expect(await registry.getSingleMetricAsString("kit_mail_oldest_pending_seconds")).toContain(
+      "kit_mail_oldest_pending_seconds 0",
+    );
   });
 });
