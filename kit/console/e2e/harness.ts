@@ -22,7 +22,7 @@ import { identityCardPng, proofOfAddressPdf } from "./documents";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // Without the background-networking flags Chromium keeps dialling Google, which this machine refuses.
-const CHROMIUM_FLAGS = [
+export const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -58,7 +58,7 @@ export interface ConsoleKit {
 }
 
 /** Builds the console (fast, and the test then always sees the current sources). */
-async function buildConsole(): Promise<void> {
+export async function buildConsole(): Promise<void> {
   const build = Bun.spawn(["bun", "run", "build"], { cwd: CONSOLE_DIR, stdout: "pipe", stderr: "pipe" });
   if ((await build.exited) !== 0) {
     throw new Error(`the console did not build:\n${await new Response(build.stderr).text()}`);
