@@ -78,9 +78,8 @@ describe("e-mail verification", () => {
     expect((await follow(linkIn(mail))).status).toBeLessThan(400);
     const [row] = await kit.deps.db.select().from(userTable).where(eq(userTable.email, email));
     expect(row?.emailVerified).toBe(true);
-    // Past the gate now: what stops it is the missing application, not the address.
-    const fresh = await signIn(email, PASSWORD);
-    const next = await callApi(kit.app, fresh, "POST", "/kyc/application/submit", {});
+    // Past the gate now, in the session opened before: what stops it is the missing application.
+    const next = await callApi(kit.app, session, "POST", "/kyc/application/submit", {});
     expect(next.status).toBe(412);
     expect(next.body.message).toContain("no application to submit");
   });
