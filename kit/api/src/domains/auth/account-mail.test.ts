@@ -1,7 +1,7 @@
 // The account flows end to end, with a real SMTP server receiving the mail: every mail is parsed and
 // its link followed as a person would. Mail goes through the outbox; `deliver` is the worker's run.
 import { afterAll, describe, expect, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
 import { createUser, TRUSTED_ORIGIN } from "../../../test/users";
@@ -9,7 +9,7 @@ import { startLocalSmtp } from "../../dev/smtp";
 import type { ReceivedMail } from "../../infra/mail";
 import { mailMessages } from "../mail/schema";
 import { sendDueMail } from "../mail/sender";
-import { user as userTable } from "./schema";
+import { knownSignIns, user as userTable } from "./schema";
 import { AUTH_KEY_PREFIX } from "./secondary-storage";
 
 const smtp = await startLocalSmtp();
@@ -196,6 +196,30 @@ describe("sign-in alerts", () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.text).toContain("203.0.113.7");
     expect(alerts[0]?.text).toContain("Firefox/140.0");
+  });
+
+  test("a place unseen for 180 days is forgotten: signing in from it alerts again", async () => {
+    const user = await createUser(kit);
+    const from = { ...firefox, "x-forwarded-for": "203.0.113.9" };
+    await signIn(user.email, user.password, from);
+    // That place (the newer of the two the user signed in from) was last seen 181 days ago.
+    const [place] = await kit.deps.db
+      .select()
+      .from(knownSignIns)
+      .where(eq(knownSignIns.userId, user.id))
+      .orderBy(desc(knownSignIns.firstSeenAt))
+      .limit(1);
+    await kit.deps.db
+      .update(knownSignIns)
+      .set({ lastSeenAt: new Date(Date.now() - 181 * 24 * 60 * 60 * 1000) })
+      .where(and(eq(knownSignIns.userId, user.id), eq(knownSignIns.fingerprint, place?.fingerprint ?? "")));
+    await signIn(user.email, user.password, from);
+    const queued = await kit.deps.db
+      .select()
+      .from(mailMessages)
+      .where(and(eq(mailMessages.toAddress, user.email), eq(mailMessages.template, "account.new_sign_in")));
+    // Two alerts: the first sign-in from there, and the one after it was forgotten (a new dedupe key per place and time).
+    expect(queued.length).toBe(2);
   });
 
   test("switched off in the settings, no alert", async () => {

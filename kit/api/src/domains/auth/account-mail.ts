@@ -15,6 +15,8 @@ import { knownSignIns, user as userTable } from "./schema";
 
 /** A reset link works once, for this long. */
 const RESET_PASSWORD_EXPIRES_IN_SECONDS = 30 * 60;
+/** How long a browser and address that signed in stay known without signing in again. */
+const KNOWN_SIGN_IN_DAYS = 180;
 /** A verification link (sign-up, new address) works for this long. */
 const VERIFY_EMAIL_EXPIRES_IN_SECONDS = 24 * 60 * 60;
 
@@ -213,12 +215,17 @@ async function alertOnUnseenSignIn(
     .update(`${browser}\n${address}`)
     .digest("hex")
     .slice(0, 40);
-  const result = await deps.db.execute<{ inserted: boolean; before: number }>(sql`
+  // Bounded per user: places unseen for KNOWN_SIGN_IN_DAYS are forgotten (a sign-in from one alerts again).
+  await deps.db.execute(sql`
+    delete from ${knownSignIns} where ${knownSignIns.userId} = ${session.userId}
+      and ${knownSignIns.lastSeenAt} < now() - make_interval(days => ${KNOWN_SIGN_IN_DAYS})`);
+  const result = await deps.db.execute<{ inserted: boolean; before: number; since: string }>(sql`
     with seen as (select count(*)::int as n from ${knownSignIns} where ${knownSignIns.userId} = ${session.userId})
     insert into ${knownSignIns} (user_id, fingerprint, first_seen_at, last_seen_at)
     values (${session.userId}, ${fingerprint}, now(), now())
     on conflict (user_id, fingerprint) do update set last_seen_at = excluded.last_seen_at
-    returning (xmax = 0) as inserted, (select n from seen) as before`);
+    returning (xmax = 0) as inserted, (select n from seen) as before,
+      (extract(epoch from first_seen_at) * 1000)::bigint::text as since`);
   const row = result.rows[0];
   // The first sign-in ever has nothing to compare with: no alert.
   if (!row?.inserted || row.before === 0) return;
@@ -236,7 +243,8 @@ async function alertOnUnseenSignIn(
       template: "account.new_sign_in",
       locale: prefs.locale,
       data: { name: owner.name, browser, address, at: new Date().toISOString() },
-      dedupeKey: `account:sign-in:${session.userId}:${fingerprint}`,
+      // Once per place, and again only once it was forgotten and seen anew.
+      dedupeKey: `account:sign-in:${session.userId}:${fingerprint}:${row.since}`,
     },
   ]);
   await wakeMailSender(deps);
