@@ -183,6 +183,24 @@ describe("change of e-mail address", () => {
   });
 });
 
+describe("change of an unverified address", () => {
+  test("changes at once, and the new address gets the verification link", async () => {
+    const email = uniqueEmail("typo");
+    await signUp(email);
+    const session = await signIn(email, PASSWORD);
+    const fixed = uniqueEmail("fixed");
+    expect((await authPost("/change-email", { newEmail: fixed }, { cookie: session.cookie })).status).toBe(200);
+    const [changed] = await kit.deps.db.select().from(userTable).where(eq(userTable.email, fixed));
+    expect(changed?.emailVerified).toBe(false);
+    await deliver();
+    const mail = await smtp.waitFor((m) => m.to.includes(fixed));
+    expect(mail.subject).toBe("Confirm your e-mail address for Kit");
+    expect((await follow(linkIn(mail))).status).toBeLessThan(400);
+    const [verified] = await kit.deps.db.select().from(userTable).where(eq(userTable.email, fixed));
+    expect(verified?.emailVerified).toBe(true);
+  });
+});
+
 describe("sign-in alerts", () => {
   const firefox = { "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0" };
 

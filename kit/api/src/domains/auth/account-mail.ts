@@ -123,8 +123,14 @@ export function accountMailSettings(deps: AccountMailDeps) {
     },
     user: {
       // A verified address changes only after its owner confirms (mail to the old address) and the
-      // new address proves itself (mail to the new one); an unverified one needs the new proof only.
-      changeEmail: { enabled: true, sendChangeEmailConfirmation: mails.sendChangeEmailConfirmation },
+      // new address proves itself (mail to the new one). An unverified one (a typo at sign-up, a
+      // wallet account's placeholder) proved nothing: it changes at once, and the new address gets
+      // the verification link.
+      changeEmail: {
+        enabled: true,
+        updateEmailWithoutVerification: true,
+        sendChangeEmailConfirmation: mails.sendChangeEmailConfirmation,
+      },
     },
     databaseHooks: {
       session: { create: { after: (session: Parameters<typeof mails.noteSignIn>[0]) => mails.noteSignIn(session) } },
