@@ -110,7 +110,8 @@ async function startMail(
   if (config.mail.smtpUrl) return config.mail;
   const directory = join(config.dataDir, "mail");
   const port = (await isPortFree(DEV_SMTP_PORT)) ? DEV_SMTP_PORT : 0;
-  const smtp = await startLocalSmtp({ directory, port });
+  // Taken between the check and the bind (another dev stack starting): any free port will do.
+  const smtp = await startLocalSmtp({ directory, port }).catch(() => startLocalSmtp({ directory, port: 0 }));
   stops.push(smtp.stop);
   embedded.push(`mail (SMTP) ${smtp.url}, messages in ${directory}`);
   return { ...config.mail, smtpUrl: smtp.url, devStoreDir: directory };
