@@ -51,7 +51,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
   app.route("/docs", createDocsRoutes());
   app.route(
     CONSOLE_PREFIX,
-    createConsoleRoutes({ devPublicUrl: config.env === "development" ? config.auth.publicUrl : undefined }),
+    createConsoleRoutes({
+      devPublicUrl: config.env === "development" ? config.auth.publicUrl : undefined,
+      devOutbox: Boolean(config.mail.devStoreDir) && config.env !== "production",
+    }),
   );
 
   const guards = { limitBody: limitBody(config), boundNesting: boundNesting() };

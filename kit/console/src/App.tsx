@@ -1,6 +1,6 @@
 // The shell: who is signed in decides what is shown (sign-in, "not allowed", or the console).
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
-import { can, describeError, devOutbox, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
+import { can, describeError, errorCode, hasDevOutbox, hasSession, type Me, rpc, signIn, signOut } from "./api";
 import { Alert } from "./components/Alert";
 import { LiveStatus } from "./components/LiveStatus";
 import { usePageTitle } from "./components/Page";
@@ -155,7 +155,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     mainRef.current?.focus();
   }, [location.path]);
 
-  const outbox = useDevOutbox(me);
+  const outbox = mayReadDevOutbox(me);
   const page = pageFor(me, segments, outbox);
 
   return (
@@ -181,17 +181,9 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   );
 }
 
-/** Whether Kit keeps a dev outbox (`bun run dev`'s SMTP server) an admin may read: asked once. */
-function useDevOutbox(me: Me): boolean {
-  const [present, setPresent] = useState(false);
-  const admin = me.user.role === "admin";
-  useEffect(() => {
-    if (!admin) return;
-    devOutbox()
-      .then((outbox) => setPresent(outbox !== null))
-      .catch(() => setPresent(false));
-  }, [admin]);
-  return present;
+/** Whether Kit keeps a dev outbox (`bun run dev`'s SMTP server) and this user, an admin, may read it. */
+function mayReadDevOutbox(me: Me): boolean {
+  return me.user.role === "admin" && hasDevOutbox();
 }
 
 /** The page at a path, for what the signed-in user may see. */

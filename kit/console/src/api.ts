@@ -143,12 +143,14 @@ async function devMailCall<T>(path: string): Promise<T> {
   return body as T;
 }
 
-/** Null where Kit keeps no dev outbox (an SMTP_URL was given, or production). */
-export async function devOutbox(): Promise<{ directory: string; messages: DevMail[] } | null> {
-  const response = await fetch("/api/dev/mail", { credentials: "same-origin" });
-  if (response.status === 404) return null;
-  if (!response.ok) throw new Error(`The dev outbox answered ${response.status}.`);
-  return response.json();
+/**
+ * Whether Kit keeps a dev outbox (`bun run dev` with its SMTP server): the page that served the
+ * console says so in a meta tag, so nothing asks a route that does not exist elsewhere.
+ */
+export function hasDevOutbox(): boolean {
+  return document.querySelector('meta[name="kit-dev-outbox"]') !== null;
 }
+
+export const devOutbox = () => devMailCall<{ directory: string; messages: DevMail[] }>("");
 
 export const devOutboxMessage = (id: string) => devMailCall<DevMail>(`/${encodeURIComponent(id)}`);

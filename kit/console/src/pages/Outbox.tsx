@@ -25,7 +25,6 @@ export function OutboxPage() {
         Check again
       </button>
       <Alert>{list.error}</Alert>
-      {list.data === null && <p>This Kit keeps no dev outbox: mail goes to the relay in SMTP_URL.</p>}
       {list.data && list.data.messages.length === 0 && <p>No mail yet.</p>}
       {list.data && list.data.messages.length > 0 && (
         <DataTable columns={["Received", "To", "Subject"]}>
