@@ -173,7 +173,7 @@ export const envSchema = z.object({
     .trim()
     .regex(/^([^<>\r\n]+<)?[^\s<>@]+@[^\s<>@]+>?$/, "expected an address such as Kit <no-reply@example.com>")
     .default("Kit <no-reply@kit.localhost>"),
-  MAIL_SWEEP_SECONDS: positiveInt("a number of seconds").default(5),
+  MAIL_SWEEP_SECONDS: positiveInt("a number of seconds").default(15),
   MAIL_MAX_ATTEMPTS: positiveInt("a number of tries").default(8),
   MAIL_RETRY_BASE_MS: positiveInt("a delay in milliseconds").default(30_000),
   KYC_ENCRYPTION_KEY: aesKey.default(DEV_KYC_KEY),

@@ -21,6 +21,8 @@ export interface MailTransport {
 export interface MailFailure {
   /** 5xx: the relay refused the message for good; retrying cannot help. */
   permanent: boolean;
+  /** No SMTP answer at all (refused connection, timeout, TLS): the relay, not the message, is the problem. */
+  unreachable: boolean;
   /** `smtp-451`, `ECONNREFUSED`: safe for logs. */
   code: string;
   /** With the relay's reply, which may name the recipient: for the message's own row, not for logs. */
@@ -31,9 +33,9 @@ export function createMailTransport(config: Pick<Config, "mail">, smtpUrl: strin
   const transport = nodemailer.createTransport({
     url: smtpUrl,
     // Bounded waits: a relay that hangs costs one try, not the worker.
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
+    connectionTimeout: 5_000,
+    greetingTimeout: 5_000,
+    socketTimeout: 20_000,
   });
   return {
     async send(mail) {
@@ -57,13 +59,19 @@ export function describeMailFailure(error: unknown): MailFailure {
     const reply = (e.response ?? "").split(/\r?\n/)[0]?.slice(0, 300) ?? "";
     return {
       permanent: e.responseCode >= 500,
+      unreachable: false,
       code: `smtp-${e.responseCode}`,
       message: `SMTP ${e.responseCode}: ${reply}`,
     };
   }
   // Connection-level (ECONNREFUSED, ETIMEDOUT, a TLS failure): without the URL, which may hold credentials.
   const code = e.code ?? "ERROR";
-  return { permanent: false, code, message: `${code}: ${(e.message ?? "send failed").split("\n")[0]?.slice(0, 200)}` };
+  return {
+    permanent: false,
+    unreachable: true,
+    code,
+    message: `${code}: ${(e.message ?? "send failed").split("\n")[0]?.slice(0, 200)}`,
+  };
 }
 
 /** The domain part of MAIL_FROM, for Message-IDs. */

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { eq, inArray, sql } from "drizzle-orm";
 import { createTestKit } from "../../../test/kit";
+import { freePort } from "../../dev/ports";
 import { startLocalSmtp } from "../../dev/smtp";
 import { createMetrics } from "../../infra/metrics";
 import type { NotificationEvent } from "../notifications/catalogue";
@@ -189,6 +190,19 @@ describe("sendDueMail", () => {
       );
     expect(rows.every((r) => r.status === "sent" && r.attempts === 1)).toBe(true);
     for (const reader of readers) expect(smtp.received.filter((m) => m.to.includes(reader.email))).toHaveLength(1);
+  });
+
+  test("an unreachable relay costs one try per run, recorded; the rest wait untouched", async () => {
+    const e = event("kyc.submitted", { applicationId: randomUUID() });
+    await db.transaction((tx) => queueNotificationMails(tx, e, [recipient(), recipient(), recipient()]));
+    const closed = `smtp://127.0.0.1:${await freePort()}`;
+    const config = { ...kit.config, mail: { ...kit.config.mail, smtpUrl: closed } };
+    expect(await sendDueMail({ ...kit.deps, config })).toMatchObject({ sent: 0, retrying: 1 });
+    const refused = await db.select().from(mailMessages).where(sql`${mailMessages.lastError} like '%ECONNREFUSED%'`);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ status: "pending", attempts: 1 });
+    await dueNow();
+    expect((await sendDueMail(kit.deps)).sent).toBeGreaterThanOrEqual(3); // the relay is back
   });
 
   test("without SMTP_URL, mail stays queued", async () => {

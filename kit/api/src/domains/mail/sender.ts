@@ -53,11 +53,16 @@ export async function sendDueMail(deps: SenderDeps, options: SendOptions = {}): 
   const outcome: SendOutcome = { sent: 0, retrying: 0, failed: 0 };
   // A message that failed in this run waits for a later one, however short its backoff.
   const tried: string[] = [];
+  // A run stays within one sweep interval, so the worker never looks overdue (jobs/status.ts) while
+  // a slow relay answers; what is left waits for the next run.
+  const deadline = Date.now() + config.mail.sweepSeconds * 1000;
   try {
-    for (let i = 0; i < (options.limit ?? 100); i++) {
+    for (let i = 0; i < (options.limit ?? 100) && Date.now() < deadline; i++) {
       const result = await sendNext(deps, transport, options, tried);
       if (!result) break;
-      outcome[result] += 1;
+      outcome[result.outcome] += 1;
+      // The relay does not answer: every other message would wait its timeout too.
+      if (result.unreachable) break;
     }
   } finally {
     transport.close();
@@ -70,7 +75,7 @@ async function sendNext(
   transport: MailTransport,
   options: SendOptions,
   tried: string[],
-): Promise<"sent" | "retrying" | "failed" | null> {
+): Promise<{ outcome: "sent" | "retrying" | "failed"; unreachable?: boolean } | null> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .select()
@@ -116,7 +121,7 @@ async function sendNext(
       if (final)
         messageLog.error({ code: failure.code, permanent: failure.permanent }, "mail could not be sent; gave up");
       else messageLog.warn({ code: failure.code, retryInMs: delay }, "mail could not be sent; will retry");
-      return final ? "failed" : "retrying";
+      return { outcome: final ? "failed" : "retrying", unreachable: failure.unreachable };
     }
     await options.afterSend?.(row.id);
     await tx
@@ -124,6 +129,6 @@ async function sendNext(
       .set({ attempts, status: "sent", sentAt: sql`now()`, data: null, updatedAt: sql`now()` })
       .where(eq(mailMessages.id, row.id));
     messageLog.info("mail sent");
-    return "sent";
+    return { outcome: "sent" };
   });
 }
