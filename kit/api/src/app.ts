@@ -7,6 +7,7 @@ import type { AppEnv } from "./http/app-env";
 import { mountAuth } from "./http/auth-mount";
 import { limitBody } from "./http/body-limit";
 import { CONSOLE_PREFIX, createConsoleRoutes } from "./http/console";
+import { mountDevMail } from "./http/dev-mail";
 import { createDocsRoutes } from "./http/docs";
 import { mountDossierRoute } from "./http/dossier-route";
 import { errorResponse } from "./http/errors";
@@ -51,11 +52,15 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
   app.route("/docs", createDocsRoutes());
   app.route(
     CONSOLE_PREFIX,
-    createConsoleRoutes({ devPublicUrl: config.env === "development" ? config.auth.publicUrl : undefined }),
+    createConsoleRoutes({
+      devPublicUrl: config.env === "development" ? config.auth.publicUrl : undefined,
+      devOutbox: Boolean(config.mail.devStoreDir) && config.env !== "production",
+    }),
   );
 
   const guards = { limitBody: limitBody(config), boundNesting: boundNesting() };
   mountAuth(app, deps, guards);
+  mountDevMail(app, deps);
   mountRpc(app, deps, metrics, createRpcHandlers(router), guards);
   // After the procedures: the /api guards run first, and a path no procedure matched reaches it.
   mountDossierRoute(app, deps, metrics);

@@ -188,10 +188,21 @@ export const envSchema = z.object({
       ),
     ),
   CHAIN_ID: positiveInt("a chain id").default(31337),
+
+  SMTP_URL: url(["smtp", "smtps"]).optional(),
+  MAIL_FROM: z
+    .string()
+    .trim()
+    .regex(/^([^<>\r\n]+<)?[^\s<>@]+@[^\s<>@]+>?$/, "expected an address such as Kit <no-reply@example.com>")
+    .default("Kit <no-reply@kit.localhost>"),
+  MAIL_SWEEP_SECONDS: positiveInt("a number of seconds").default(15),
+  MAIL_MAX_ATTEMPTS: positiveInt("a number of tries").default(8),
+  MAIL_RETRY_BASE_MS: positiveInt("a delay in milliseconds").default(30_000),
   KYC_ENCRYPTION_KEY: aesKey.default(DEV_KYC_KEY),
   KYC_PREVIOUS_ENCRYPTION_KEYS: commaList("").pipe(z.array(aesKey)),
   KYC_UNCONFIRMED_UPLOAD_HOURS: positiveInt("a number of hours").default(24),
   AUDIT_EXPORT_PRIVATE_KEY: key32("an Ed25519 private key seed").default(DEV_AUDIT_EXPORT_KEY),
+  KYC_REQUIRE_VERIFIED_EMAIL: bool.default(true),
   BOOTSTRAP_ADMIN_EMAIL: z.email({ message: "expected an e-mail address" }).optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, "expected at least 12 characters").optional(),
 });
@@ -214,6 +225,9 @@ const requiredInProduction = [
   // Without them Kit would act on chain with anvil's published keys wherever the node says it is anvil.
   "CHAIN_AGENT_PRIVATE_KEY",
   "CLAIM_SIGNER_PRIVATE_KEY",
+  // Verification and reset mails must reach people; the default sender names no real domain.
+  "SMTP_URL",
+  "MAIL_FROM",
 ] as const;
 const DEV_KYC_KEY_BYTES = Buffer.from(DEV_KYC_KEY, "base64");
 const DEV_AUDIT_EXPORT_KEY_BYTES = Buffer.from(DEV_AUDIT_EXPORT_KEY, "base64");

@@ -27,6 +27,8 @@ const production = {
   METRICS_TOKEN: "a-long-random-metrics-token",
   CHAIN_AGENT_PRIVATE_KEY: `0x${"a1".repeat(32)}`,
   CLAIM_SIGNER_PRIVATE_KEY: `0x${"b2".repeat(32)}`,
+  SMTP_URL: "smtp://mail:587",
+  MAIL_FROM: "Kit <no-reply@kit.example.com>",
 };
 
 describe("loadConfig", () => {
@@ -85,6 +87,8 @@ describe("loadConfig", () => {
       "METRICS_TOKEN",
       "CHAIN_AGENT_PRIVATE_KEY",
       "CLAIM_SIGNER_PRIVATE_KEY",
+      "SMTP_URL",
+      "MAIL_FROM",
     ]) {
       expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
     }

@@ -102,6 +102,8 @@ export interface Config {
     previousEncryptionKeys: Buffer[];
     /** Documents never confirmed are deleted (object and row) after this long. */
     unconfirmedUploadHours: number;
+    /** An application is submitted only by a user whose e-mail address is verified. */
+    requireVerifiedEmail: boolean;
   };
   audit: {
     /**
@@ -126,6 +128,20 @@ export interface Config {
     disableAfterSeconds: number;
     /** How often the worker sends whatever deliveries are due. */
     sweepSeconds: number;
+  };
+  /** Outgoing e-mail (domains/mail): queued in `mail_messages`, sent by the worker. */
+  mail: {
+    /** smtp(s)://user:pass@host:port; absent outside production until the local stack fills it in (mail stays queued). */
+    smtpUrl?: string;
+    from: string;
+    /** How often the worker looks for mail due (besides being woken when mail is queued). */
+    sweepSeconds: number;
+    /** Tries per message before it is `failed`. */
+    maxAttempts: number;
+    /** Delay before the first retry; twice as long each time after. */
+    retryBaseMs: number;
+    /** Set by the local stack only: where the embedded SMTP server keeps what it receives (the console's "Outbox (dev)"). */
+    devStoreDir?: string;
   };
   /** The token operations outbox (domains/operations). */
   operations: {
@@ -193,10 +209,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       encryptionKey: Buffer.from(e.KYC_ENCRYPTION_KEY, "base64"),
       previousEncryptionKeys: e.KYC_PREVIOUS_ENCRYPTION_KEYS.map((k) => Buffer.from(k, "base64")),
       unconfirmedUploadHours: e.KYC_UNCONFIRMED_UPLOAD_HOURS,
+      requireVerifiedEmail: e.KYC_REQUIRE_VERIFIED_EMAIL,
     },
     audit: { exportKeySeed: Buffer.from(e.AUDIT_EXPORT_PRIVATE_KEY, "base64") },
     worker: { concurrency: e.WORKER_CONCURRENCY },
     webhooks: webhookConfig(e),
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM,
+      sweepSeconds: e.MAIL_SWEEP_SECONDS,
+      maxAttempts: e.MAIL_MAX_ATTEMPTS,
+      retryBaseMs: e.MAIL_RETRY_BASE_MS,
+    },
     operations: {
       confirmations: e.CHAIN_CONFIRMATIONS,
       stuckBlocks: e.OPERATIONS_STUCK_BLOCKS,

@@ -13,7 +13,6 @@ import type { KycChannelMessage } from "./domains/kyc/contract-shapes";
 import type { KycStatus, OnchainRegistrationStatus } from "./domains/kyc/contract-values";
 import type { PiiKeyring } from "./domains/kyc/crypto";
 import type { EligibilityChainCache } from "./domains/kyc/eligibility-chain";
-import type { NotificationEventType } from "./domains/notifications/catalogue";
 import type { InboxEvent } from "./domains/notifications/contract";
 import type { AnyOperationKind } from "./domains/operations/contract-values";
 import type { CachedSystemInfo } from "./domains/system/contract";
@@ -27,6 +26,7 @@ import type { Redis } from "./infra/redis";
 import type { SingleFlight } from "./infra/single-flight";
 import type { Storage } from "./infra/storage";
 import type { JobName } from "./jobs/names";
+import type { NotificationEventType } from "./notification-catalogue";
 import type { RateLimitRules } from "./rpc/rate-limit-rules";
 
 /** The long-lived clients of one process. Services take the parts they need. */
@@ -155,6 +155,11 @@ export interface WalletRecovery {
 export interface DomainQueries {
   /** The exchange-rate providers in the order admins set (settings); exchange-rates answers and refreshes by it. */
   fxProviderOrder(deps: Pick<Deps, "config" | "db" | "redis" | "log">): Promise<readonly FxProvider[]>;
+  /** settings: what account mails need of a user: the language to write in, whether sign-in alerts are on. */
+  accountMailPreferences(
+    deps: { config: Pick<ResolvedConfig, "fx">; db: Database; redis: Redis; log: Logger },
+    userId: string,
+  ): Promise<{ locale: string; signInAlerts: boolean }>;
   /** kyc: a user's KYC as of now, without personal data. */
   kycStanding(deps: { db: Database }, userId: string): Promise<KycStanding>;
   /** kyc: where Kit's eligibility stands with a wallet (null: it never acted on it). */

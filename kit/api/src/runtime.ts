@@ -18,10 +18,11 @@ import { queueNewWalletEligibility, queueUnlinkedWalletRevocation } from "./doma
 import { recordSettled, recordSigned } from "./domains/kyc/onchain-settled";
 import { holdWalletsForRecovery, releaseWalletsAfterRecovery } from "./domains/kyc/recovery";
 import { kycStanding, walletRegistration } from "./domains/kyc/standing";
+import { mailMetrics } from "./domains/mail/metrics";
 import { createInboxStreams } from "./domains/notifications/inbox";
 import { notificationMetrics } from "./domains/notifications/metrics";
 import { notificationRecipients } from "./domains/settings/notifications";
-import { getSystemSettings } from "./domains/settings/service";
+import { accountMailPreferences, getSystemSettings } from "./domains/settings/service";
 import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { createTokenTransferStreams } from "./domains/tokens/live";
 import { allowPublicMetadataReads } from "./domains/tokens/metadata";
@@ -53,6 +54,7 @@ const domainEvents: DomainEvents = {
 /** Who answers what: the asking domain does not import the answering one. */
 const domainQueries: DomainQueries = {
   fxProviderOrder: async (deps) => (await getSystemSettings(deps)).fxProviders,
+  accountMailPreferences,
   kycStanding,
   walletRegistration,
   notificationRecipients,
@@ -63,6 +65,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
   const { pool, db } = createDatabase(config, log);
   const redis = createRedis(config, log);
   const chain = createChain(config);
+  const jobs = createJobQueue(config, log);
   // Nothing here connects or reads yet: each part opens what it needs on first use.
   const local: ProcessLocal = {
     sessions: new SessionMemo(),
@@ -83,8 +86,8 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     storage: createStorage(config),
     chain,
     log,
-    auth: createAuth({ config, db, redis, chain, log, rateLimitRules }),
-    jobs: createJobQueue(config, log),
+    auth: createAuth({ config, db, redis, chain, log, rateLimitRules, jobs, queries: domainQueries }),
+    jobs,
     events: domainEvents,
     queries: domainQueries,
     rateLimitRules,
@@ -133,6 +136,7 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
       kycOnchainMetrics(metrics.registry, deps.db);
       kycKeyMetrics(metrics.registry);
       notificationMetrics(metrics.registry, deps.db);
+      mailMetrics(metrics.registry, deps.db);
     }
     if (roles.includes("indexer")) indexer = startIndexer(deps, { registry: metrics.registry });
     const api = roles.includes("api");

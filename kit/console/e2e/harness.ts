@@ -22,7 +22,7 @@ import { identityCardPng, proofOfAddressPdf } from "./documents";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // Without the background-networking flags Chromium keeps dialling Google, which this machine refuses.
-const CHROMIUM_FLAGS = [
+export const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -58,7 +58,7 @@ export interface ConsoleKit {
 }
 
 /** Builds the console (fast, and the test then always sees the current sources). */
-async function buildConsole(): Promise<void> {
+export async function buildConsole(): Promise<void> {
   const build = Bun.spawn(["bun", "run", "build"], { cwd: CONSOLE_DIR, stdout: "pipe", stderr: "pipe" });
   if ((await build.exited) !== 0) {
     throw new Error(`the console did not build:\n${await new Response(build.stderr).text()}`);
@@ -81,7 +81,9 @@ async function startChain(): Promise<{ chain: DevChain; env: Record<string, stri
   };
 }
 
-export async function startConsoleKit(options: { chain?: boolean } = {}): Promise<ConsoleKit> {
+export async function startConsoleKit(
+  options: { chain?: boolean /** More environment for the api (e.g. SMTP_URL). */; env?: Record<string, string> } = {},
+): Promise<ConsoleKit> {
   await buildConsole();
   const environment = await createTestEnvironment();
   const chain = options.chain ? await startChain() : undefined;
@@ -90,7 +92,14 @@ export async function startConsoleKit(options: { chain?: boolean } = {}): Promis
   // The page's origin is Kit's own: better-auth trusts it, and the buckets' CORS rule names it.
   // One trusted proxy hop lets `clientFor` sign in from addresses of its own: the browsers' sign-ins
   // and the clients' would otherwise share 127.0.0.1's sign-in limit (10 a minute).
-  const env = { ...environment.env, ...chain?.env, PUBLIC_URL: url, CORS_ORIGINS: url, TRUST_PROXY_HOPS: "1" };
+  const env = {
+    ...environment.env,
+    ...chain?.env,
+    PUBLIC_URL: url,
+    CORS_ORIGINS: url,
+    TRUST_PROXY_HOPS: "1",
+    ...options.env,
+  };
   const served = await serveKit(env, { port, role: chain ? "all" : "api" }).catch(async (error) => {
     await chain?.stop();
     await environment.cleanup();

@@ -1,6 +1,6 @@
 // The shell: who is signed in decides what is shown (sign-in, "not allowed", or the console).
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
-import { can, describeError, errorCode, hasSession, type Me, rpc, signIn, signOut } from "./api";
+import { can, describeError, errorCode, hasDevOutbox, hasSession, type Me, rpc, signIn, signOut } from "./api";
 import { Alert } from "./components/Alert";
 import { LiveStatus } from "./components/LiveStatus";
 import { usePageTitle } from "./components/Page";
@@ -11,8 +11,10 @@ import { ApprovalsPage } from "./pages/Approvals";
 import { AuditPage } from "./pages/Audit";
 import { CreateTokenPage } from "./pages/CreateToken";
 import { type Inbox, NotificationsPage, useInbox } from "./pages/Notifications";
+import { OutboxPage } from "./pages/Outbox";
 import { QueuePage } from "./pages/Queue";
 import { RatesPage } from "./pages/Rates";
+import { ForgotPasswordPage, ResetPasswordPage } from "./pages/ResetPassword";
 import { SettingsPage } from "./pages/Settings";
 import { SystemPage } from "./pages/System";
 import { TokenPage } from "./pages/Token";
@@ -27,6 +29,14 @@ type Session =
   | { state: "error"; message: string };
 
 export function App() {
+  const { path } = useLocation();
+  // The way back in works signed in or out: a reset link may be opened in any browser.
+  if (path === "/forgot-password") return <ForgotPasswordPage />;
+  if (path === "/reset-password") return <ResetPasswordPage />;
+  return <SignedInApp />;
+}
+
+function SignedInApp() {
   const [session, setSession] = useState<Session>({ state: "loading" });
 
   const refresh = useCallback(async () => {
@@ -112,6 +122,9 @@ function SignIn({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
           {busy ? "Signing in…" : "Sign in"}
         </button>
       </form>
+      <p>
+        <Link to="/forgot-password">Forgot your password?</Link>
+      </p>
     </main>
   );
 }
@@ -145,7 +158,8 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     mainRef.current?.focus();
   }, [location.path]);
 
-  const page = pageFor(me, segments, inbox);
+  const outbox = mayReadDevOutbox(me);
+  const page = pageFor(me, segments, inbox, outbox);
 
   return (
     <div className="shell">
@@ -154,7 +168,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       </a>
       <header className="top">
         <span className="brand">Kit console</span>
-        <Sections me={me} segments={segments} path={location.path} unread={inbox.unread} />
+        <Sections me={me} segments={segments} path={location.path} unread={inbox.unread} outbox={outbox} />
         {live.state && <LiveStatus state={live.state} title="Queue changes appear without reloading" />}
         <span className="who">
           {me.user.email} · {roleLabel(me.user.role)}
@@ -170,8 +184,13 @@ function Console({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   );
 }
 
+/** Whether Kit keeps a dev outbox (`bun run dev`'s SMTP server) and this user, an admin, may read it. */
+function mayReadDevOutbox(me: Me): boolean {
+  return me.user.role === "admin" && hasDevOutbox();
+}
+
 /** The page at a path, for what the signed-in user may see. */
-function pageFor(me: Me, segments: string[], inbox: Inbox): ReactNode {
+function pageFor(me: Me, segments: string[], inbox: Inbox, outbox: boolean): ReactNode {
   const reviews = can(me, "kyc", "review");
   const issues = can(me, "tokens", "operate");
   const [section, id] = segments;
@@ -190,6 +209,7 @@ function pageFor(me: Me, segments: string[], inbox: Inbox): ReactNode {
   if (section === "rates") return <RatesPage me={me} />;
   if (section === "notifications") return <NotificationsPage inbox={inbox} />;
   if (section === "system") return <SystemPage me={me} />;
+  if (section === "outbox" && outbox) return <OutboxPage />;
   return <NotFound home={reviews ? "the KYC queue" : "your tokens"} />;
 }
 
@@ -199,11 +219,13 @@ function Sections({
   segments,
   path,
   unread,
+  outbox,
 }: {
   me: Me;
   segments: string[];
   path: string;
   unread: number | undefined;
+  outbox: boolean;
 }) {
   const reviews = can(me, "kyc", "review");
   const issues = can(me, "tokens", "operate");
@@ -260,6 +282,11 @@ function Sections({
           </span>
         ) : null}
       </Link>
+      {outbox && (
+        <Link to="/outbox" aria-current={current("/outbox")}>
+          Outbox (dev)
+        </Link>
+      )}
     </nav>
   );
 }

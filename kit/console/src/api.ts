@@ -104,3 +104,55 @@ export async function signIn(email: string, password: string): Promise<void> {
 export async function signOut(): Promise<void> {
   await kit.auth.signOut();
 }
+
+/**
+ * Asks for a reset link for `email`. Kit answers alike whether an account exists or not; the link
+ * leads back to this console's reset page.
+ */
+export async function requestPasswordReset(email: string): Promise<void> {
+  const { error } = await kit.auth.requestPasswordReset({
+    email,
+    redirectTo: `${window.location.origin}/console/reset-password`,
+  });
+  if (error) throw new Error(error.message ?? `Asking for a reset link failed (${error.status}).`);
+}
+
+/** Sets a new password with the token of a reset link; every session of the account ends. */
+export async function resetPassword(token: string, newPassword: string): Promise<void> {
+  const { error } = await kit.auth.resetPassword({ token, newPassword });
+  if (!error) return;
+  if (error.code === "INVALID_TOKEN") {
+    throw new Error("This reset link is expired or was used already; ask for a new one.");
+  }
+  throw new Error(error.message ?? `Setting the password failed (${error.status}).`);
+}
+
+/** A message the dev SMTP server received (`bun run dev` only; GET /api/dev/mail). */
+export interface DevMail {
+  id: string;
+  messageId: string | null;
+  from: string;
+  to: string[];
+  subject: string;
+  receivedAt: string;
+  text?: string;
+}
+
+async function devMailCall<T>(path: string): Promise<T> {
+  const response = await fetch(`/api/dev/mail${path}`, { credentials: "same-origin" });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.message ?? `The dev outbox answered ${response.status}.`);
+  return body as T;
+}
+
+/**
+ * Whether Kit keeps a dev outbox (`bun run dev` with its SMTP server): the page that served the
+ * console says so in a meta tag, so nothing asks a route that does not exist elsewhere.
+ */
+export function hasDevOutbox(): boolean {
+  return document.querySelector('meta[name="kit-dev-outbox"]') !== null;
+}
+
+export const devOutbox = () => devMailCall<{ directory: string; messages: DevMail[] }>("");
+
+export const devOutboxMessage = (id: string) => devMailCall<DevMail>(`/${encodeURIComponent(id)}`);

@@ -10,9 +10,12 @@ import { startLocalAnvil } from "./anvil";
 import { isPortFree } from "./ports";
 import { ensureDatabaseExists, forgetIndexedChain } from "./postgres";
 import { startLocalS3 } from "./s3";
+import { startLocalSmtp } from "./smtp";
 
 /** s3rver's port in development: stable, so presigned URLs in a browser tab stay valid across restarts. */
 const DEV_S3_PORT = 9000;
+/** The embedded SMTP server's port in development (Mailpit's too, so a mail client set up once keeps working). */
+const DEV_SMTP_PORT = 1025;
 
 export interface LocalStack {
   config: ResolvedConfig;
@@ -84,8 +87,10 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       }
     }
 
+    const mail = await startMail(config, stops, embedded);
+
     return {
-      config: { ...config, s3: { ...config.s3, endpoint: s3Endpoint }, chain: { ...config.chain, rpcUrl } },
+      config: { ...config, s3: { ...config.s3, endpoint: s3Endpoint }, chain: { ...config.chain, rpcUrl }, mail },
       embedded,
       chainDeployment,
       stop,
@@ -94,6 +99,22 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
     await stop();
     throw error;
   }
+}
+
+/** An SMTP_URL is used as given; without one, an SMTP server here keeps every message under <DATA_DIR>/mail. */
+async function startMail(
+  config: Config,
+  stops: Array<() => Promise<void>>,
+  embedded: string[],
+): Promise<Config["mail"]> {
+  if (config.mail.smtpUrl) return config.mail;
+  const directory = join(config.dataDir, "mail");
+  const port = (await isPortFree(DEV_SMTP_PORT)) ? DEV_SMTP_PORT : 0;
+  // Taken between the check and the bind (another dev stack starting): any free port will do.
+  const smtp = await startLocalSmtp({ directory, port }).catch(() => startLocalSmtp({ directory, port: 0 }));
+  stops.push(smtp.stop);
+  embedded.push(`mail (SMTP) ${smtp.url}, messages in ${directory}`);
+  return { ...config.mail, smtpUrl: smtp.url, devStoreDir: directory };
 }
 
 async function checkPostgres(config: Config): Promise<void> {

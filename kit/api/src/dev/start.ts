@@ -20,6 +20,27 @@ function chainLines(chain: LocalStack["chainDeployment"]): string[] {
   ];
 }
 
+/** Where mail goes: the embedded server's store and the console page, or the relay given. */
+function mailLines(config: LocalStack["config"]): string[] {
+  const { smtpUrl, devStoreDir } = config.mail;
+  if (!devStoreDir)
+    return [`  Mail         ${redactCredentials(smtpUrl ?? "")} (SMTP_URL; read it in that relay's inbox)`];
+  return [
+    `  Mail         ${smtpUrl}, kept in ${devStoreDir} (.json and .eml)`,
+    `  Outbox       ${config.auth.publicUrl}/console/outbox (admins; nothing leaves this machine)`,
+  ];
+}
+
+function redactCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.href;
+  } catch {
+    return "(unreadable SMTP_URL)";
+  }
+}
+
 const started = performance.now();
 try {
   const config = loadConfig();
@@ -53,6 +74,7 @@ try {
     `  Redis        ${new URL(stack.config.redis.url).host} (prefix "${stack.config.redis.keyPrefix}")`,
     `  S3           ${stack.config.s3.endpoint}`,
     `  Chain        ${stack.config.chain.rpcUrl}`,
+    ...mailLines(stack.config),
     ...chainLines(stack.chainDeployment),
     "",
     stack.embedded.length > 0 ? "  Started here:" : "  Every service was given by the environment.",

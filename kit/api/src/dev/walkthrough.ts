@@ -41,6 +41,14 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<void>
     return signIn("/sign-in/email", investor);
   });
 
+  await step("confirm the investor's e-mail address: follow the link in their mail (GET /api/dev/mail)", async () => {
+    const session = await signIn("/sign-in/email", admin);
+    const link = await verificationLink(api, session, investor.email);
+    const followed = await fetch(link, { redirect: "manual" });
+    if (followed.status >= 400) throw new WalkthroughError(`the link answered ${followed.status}`);
+    say(`  the mail is in the dev outbox: ${url}/console/outbox`);
+  });
+
   const application = await applyForKyc(api, step, applicant, run);
 
   const reviewer = DEMO_USERS.find((u) => u.role === "kyc_reviewer");
@@ -185,6 +193,35 @@ async function waitUntilVerified(
         `still ${entry?.status ?? "not started"} after ${(options.onchainTimeoutMs ?? 60_000) / 1000} s: is the worker role running?`,
       );
     await Bun.sleep(500);
+  }
+}
+
+/**
+ * The verification link mailed to `email`, read from the dev outbox (the embedded SMTP server's
+ * store, `bun run dev` only); the worker sends within seconds of the sign-up.
+ */
+async function verificationLink(api: Api, admin: Session, email: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const list = await api<{ messages: { id: string; to: string[]; subject: string }[] }>(
+      admin,
+      "GET",
+      "/dev/mail",
+    ).catch((error) => {
+      throw new WalkthroughError(
+        `${(error as Error).message}: this Kit has no dev outbox (SMTP_URL was given), so follow the link mailed to ${email} in that relay's inbox`,
+      );
+    });
+    const found = list.messages.find((m) => m.to.includes(email) && /e-mail/i.test(m.subject));
+    if (found) {
+      const mail = await api<{ text: string }>(admin, "GET", `/dev/mail/${found.id}`);
+      const link = mail.text.match(/https?:\/\/\S+\/api\/auth\/verify-email\S+/)?.[0];
+      if (!link) throw new WalkthroughError("the verification mail holds no link");
+      return link;
+    }
+    if (Date.now() > deadline)
+      throw new WalkthroughError(`no mail to ${email} after 20 s: is the worker role running?`);
+    await Bun.sleep(300);
   }
 }
 

@@ -14,6 +14,13 @@ import type { BodyGuards } from "./body-limit";
 import { clientAddress } from "./client-ip";
 import { errorResponse, markRetryable } from "./errors";
 
+/**
+ * Answers that must not tell by their timing whether an account exists (for an account, a reset
+ * mail is queued; for none, nothing is): they take at least this long. better-auth's resend of the
+ * verification mail has a floor of its own (500 ms).
+ */
+const ANSWER_FLOOR_MS: Record<string, number> = { "/request-password-reset": 400 };
+
 export function mountAuth(app: Hono<AppEnv>, deps: Deps, guards: BodyGuards): void {
   // Kit's own account of /api/auth (what it serves, with its rules), in place of better-auth's.
   const authDocument = authDocumentOf(deps.auth);
@@ -40,7 +47,13 @@ export function mountAuth(app: Hono<AppEnv>, deps: Deps, guards: BodyGuards): vo
       signIn = screened;
     }
     c.set("route", routeLabelForAuth(path));
-    return forward(c, deps, address, signIn);
+    const floor = ANSWER_FLOOR_MS[path];
+    if (!floor) return forward(c, deps, address, signIn);
+    const started = performance.now();
+    const response = await forward(c, deps, address, signIn);
+    const wait = floor - (performance.now() - started);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    return response;
   });
 }
 

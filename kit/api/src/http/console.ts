@@ -56,6 +56,12 @@ interface ConsoleOptions {
    * production, where a proxy may present another host name than the public one.
    */
   devPublicUrl?: string;
+  /**
+   * Development only: Kit keeps a dev outbox (`bun run dev`'s SMTP server, http/dev-mail.ts). The
+   * page says so in a meta tag, so the console shows "Outbox (dev)" without asking a route that
+   * does not exist elsewhere (a 404 in every admin's browser console).
+   */
+  devOutbox?: boolean;
 }
 
 export function createConsoleRoutes(options: ConsoleOptions = {}): Hono<{ Variables: SecureHeadersVariables }> {
@@ -95,7 +101,10 @@ export function createConsoleRoutes(options: ConsoleOptions = {}): Hono<{ Variab
         "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
       });
     }
-    return c.body(await index.arrayBuffer(), 200, {
+    const html = options.devOutbox
+      ? (await index.text()).replace("</head>", '<meta name="kit-dev-outbox" content="/api/dev/mail"></head>')
+      : await index.arrayBuffer();
+    return c.body(html, 200, {
       "content-type": CONTENT_TYPES[".html"] as string,
       "cache-control": "no-cache",
     });

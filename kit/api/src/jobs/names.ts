@@ -20,5 +20,6 @@ const JOB_NAMES = [
   "webhooks.deliveries.sweep",
   "fx.staleness",
   "notifications.dispatch",
+  "mail.send",
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];

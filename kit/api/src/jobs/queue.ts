@@ -29,7 +29,7 @@ export function jobOptions(definition: Pick<JobDefinition<string>, "attempts" | 
 }
 
 export function createJobQueue(
-  config: Pick<Config, "redis" | "fx" | "operations" | "webhooks" | "notifications">,
+  config: Pick<Config, "redis" | "fx" | "operations" | "webhooks" | "notifications" | "mail">,
   log: Logger,
   definitions: readonly JobDefinition<string>[] = jobDefinitions(config),
 ): JobQueue {

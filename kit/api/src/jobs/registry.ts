@@ -4,6 +4,8 @@ import type { Config } from "../config";
 import type { JobDefinition } from "../deps";
 import { fxJobs } from "../domains/exchange-rates/jobs";
 import { kycJobs } from "../domains/kyc/jobs";
+import { mailJobs } from "../domains/mail/jobs";
+import { queueNotificationMails, wakeMailSender } from "../domains/mail/outbox";
 import type { AfterCommit, ChannelFanOut } from "../domains/notifications/dispatch";
 import { inAppFanOut } from "../domains/notifications/inbox";
 import { notificationJobs } from "../domains/notifications/jobs";
@@ -26,14 +28,22 @@ const webhookFanOut: ChannelFanOut = async (tx, event) => {
   return sendWebhooksNow;
 };
 
+/** Mail queued in the dispatcher's transaction is sent at once after its commit (the sweep is the fallback). */
+const sendMailNow: AfterCommit = (deps) => wakeMailSender(deps);
+const emailFanOut: ChannelFanOut = async (tx, event, recipients) => {
+  await queueNotificationMails(tx, event, recipients);
+  return sendMailNow;
+};
+
 export function jobDefinitions(
-  config: Pick<Config, "fx" | "operations" | "webhooks" | "notifications">,
+  config: Pick<Config, "fx" | "operations" | "webhooks" | "notifications" | "mail">,
 ): JobDefinition<JobName>[] {
   return [
     ...fxJobs(config),
     ...kycJobs(),
     ...operationJobs(config),
     ...batchJobs(),
+    ...mailJobs(config),
     ...webhookJobs(config, {
       onEndpointDisabled: (tx, notice) =>
         recordUserOrAdminsNotice(
@@ -45,6 +55,6 @@ export function jobDefinitions(
         ),
     }),
     // The channels every notification event is fanned out to (domains/notifications/dispatch.ts).
-    ...notificationJobs(config, { in_app: inAppFanOut, webhook: webhookFanOut }),
+    ...notificationJobs(config, { in_app: inAppFanOut, email: emailFanOut, webhook: webhookFanOut }),
   ];
 }

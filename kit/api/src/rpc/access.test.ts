@@ -14,9 +14,9 @@ import { keyGrants, unknownKeyGrants } from "../domains/auth/permissions";
 import { user as userTable } from "../domains/auth/schema";
 import { linkWallet } from "../domains/auth/service";
 import { fxRatesLatest } from "../domains/exchange-rates/schema";
-import { NOTIFICATION_EVENT_TYPES } from "../domains/notifications/catalogue";
 import { metadataKey } from "../domains/tokens/metadata";
 import { HTTP_OPERATIONS } from "../http/dossier-route";
+import { NOTIFICATION_EVENT_TYPES } from "../notification-catalogue";
 import type { KitMeta } from "./base";
 import { declaredErrorStatuses } from "./declared-errors";
 

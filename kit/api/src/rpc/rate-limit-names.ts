@@ -13,6 +13,7 @@ export const RATE_LIMIT_RULE_NAMES = [
   "auth.sign-in.account-address",
   "auth.sign-in.account",
   "auth.siwe.account",
+  "auth.account-mail",
 ] as const;
 
 export type RateLimitRuleName = (typeof RATE_LIMIT_RULE_NAMES)[number];

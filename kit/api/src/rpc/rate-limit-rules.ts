@@ -33,6 +33,11 @@ const rules = {
   "auth.sign-in.account": { limit: 30, windowSeconds: 15 * 60 },
   /** SIWE sign-ins of one wallet that carried a nonce Kit issued and the wallet's own signature. */
   "auth.siwe.account": { limit: 10, windowSeconds: 15 * 60 },
+  /**
+   * Verification, reset and change-of-address mails to one account: past it, requests still get
+   * the same answer (nothing tells whether an account exists) but no more mail is queued.
+   */
+  "auth.account-mail": { limit: 5, windowSeconds: 60 * 60 },
 } satisfies Record<RateLimitRuleName, Omit<RateLimitRule, "name">>;
 
 export type RateLimitRules = Record<RateLimitRuleName, RateLimitRule>;

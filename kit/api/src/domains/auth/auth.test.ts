@@ -571,7 +571,7 @@ describe("admin actions take effect on the next request", () => {
       const me = await getMe(kit, credential);
       expect(me.status).toBe(200);
       expect(me.body.user.role).toBe("kyc_reviewer");
-      expect(me.body.permissions).toEqual({ kyc: ["submit", "review", "decide"], documents: ["read_any"] });
+      expect(me.body.permissions).toEqual({ kyc: ["submit", "review", "decide", "export"], documents: ["read_any"] });
     }
   });
 

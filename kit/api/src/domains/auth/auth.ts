@@ -14,6 +14,7 @@ import type { Database } from "../../infra/db";
 import { type Logger, scrubText } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { RateLimitRules } from "../../rpc/rate-limit-rules";
+import { type AccountMailDeps, accountMailSettings } from "./account-mail";
 import { limitWalletSignIn } from "./brute-force";
 import { ac, roles } from "./permissions";
 import * as schema from "./schema";
@@ -30,7 +31,7 @@ export function trustedOrigins(config: Config): string[] {
   return [...new Set([config.auth.publicUrl, ...config.http.corsOrigins])];
 }
 
-interface AuthDeps {
+interface AuthDeps extends AccountMailDeps {
   config: Config;
   db: Database;
   redis: Redis;
@@ -43,6 +44,7 @@ interface AuthDeps {
 export function createAuth(deps: AuthDeps) {
   const { config, db, redis, log } = deps;
   const secure = config.env === "production";
+  const mail = accountMailSettings(deps);
   return betterAuth({
     appName: "Kit",
     baseURL: config.auth.publicUrl,
@@ -61,8 +63,13 @@ export function createAuth(deps: AuthDeps) {
       autoSignIn: false,
       onExistingUserSignUp: async ({ user }) => {
         log.info({ userId: user.id }, "sign-up attempted with the e-mail of an existing account");
+        await mail.repeatedSignUp(user);
       },
+      ...mail.passwordReset,
     },
+    emailVerification: mail.emailVerification,
+    user: mail.user,
+    databaseHooks: mail.databaseHooks,
     session: {
       expiresIn: SESSION_EXPIRES_IN_SECONDS,
       updateAge: SESSION_UPDATE_AGE_SECONDS,
@@ -82,6 +89,10 @@ export function createAuth(deps: AuthDeps) {
         "/sign-up/email": { window: 600, max: 10 },
         "/siwe/verify": { window: 60, max: 10 },
         "/siwe/nonce": { window: 60, max: 30 },
+        // Mail-sending endpoints, per client address; each account also has a mail limit of its own.
+        "/send-verification-email": { window: 600, max: 5 },
+        "/request-password-reset": { window: 600, max: 5 },
+        "/change-email": { window: 600, max: 5 },
       },
     },
     advanced: {

@@ -8,6 +8,7 @@ import {
   integer,
   pgTable,
   timestamp as pgTimestamp,
+  primaryKey,
   text,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
@@ -134,6 +135,23 @@ export const apikey = pgTable(
     index("apikey_referenceId_idx").on(table.referenceId),
     index("apikey_key_idx").on(table.key),
   ],
+);
+
+/**
+ * Where each user has signed in from: a keyed hash of the browser (user agent) and address, never
+ * the values. A sign-in whose pair is not here, for a user who has signed in before, is mailed to them.
+ */
+export const knownSignIns = pgTable(
+  "known_sign_ins",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    fingerprint: text("fingerprint").notNull(),
+    firstSeenAt: timestamp("first_seen_at").notNull(),
+    lastSeenAt: timestamp("last_seen_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.fingerprint] })],
 );
 
 export const userRelations = relations(user, ({ many }) => ({

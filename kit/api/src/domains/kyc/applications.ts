@@ -179,7 +179,16 @@ export async function submitApplication(
   deps: KycDeps & { jobs?: JobQueue },
   userId: string,
   input: { version?: number },
+  /** Whether the caller's e-mail address is verified (the session's user). */
+  applicant: { emailVerified: boolean },
 ): Promise<Application> {
+  // Decisions and their notices go to that address: it must be the applicant's (KYC_REQUIRE_VERIFIED_EMAIL).
+  if (deps.config.kyc.requireVerifiedEmail && !applicant.emailVerified) {
+    throw new KitError(
+      "PRECONDITION_FAILED",
+      "Verify your e-mail address before submitting: follow the link in the mail we sent when you signed up, or ask for a new one (POST /api/auth/send-verification-email).",
+    );
+  }
   const keyring = deps.local.piiKeyring;
   const change = await deps.db.transaction(async (tx) => {
     // Locked so that no document is removed or confirmed between the completeness check and the change.

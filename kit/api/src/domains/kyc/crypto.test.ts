@@ -4,7 +4,7 @@ import { createPiiKeyring, keyId, PiiKeyMissingError } from "./crypto";
 const oldKey = Buffer.alloc(32, 1);
 const newKey = Buffer.alloc(32, 2);
 const config = (encryptionKey: Buffer, previousEncryptionKeys: Buffer[] = []) => ({
-  kyc: { encryptionKey, previousEncryptionKeys, unconfirmedUploadHours: 24 },
+  kyc: { encryptionKey, previousEncryptionKeys, unconfirmedUploadHours: 24, requireVerifiedEmail: true },
 });
 
 describe("PII encryption", () => {

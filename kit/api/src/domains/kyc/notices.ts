@@ -1,4 +1,4 @@
-// KYC's notification events (domains/notifications/catalogue.ts), recorded in the transaction of
+// KYC's notification events (notification-catalogue.ts), recorded in the transaction of
 // the change they tell of: a status change (submitted, changes requested, approved, rejected,
 // revoked), an approval's 30- and 7-day notices, and the reviewers' digest of the queue. The two
 // scheduled ones record each notice once, whatever the number of runs (a dedupe key per

@@ -29,7 +29,7 @@ export const kycRouter = {
       saveApplication(context, context.user.id, input),
     ),
     submit: userProcedure.kyc.application.submit.handler(({ context, input }) =>
-      submitApplication(context, context.user.id, input ?? {}),
+      submitApplication(context, context.user.id, input ?? {}, context.user),
     ),
   },
   documents: {

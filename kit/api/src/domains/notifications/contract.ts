@@ -3,8 +3,8 @@
 import { eventIterator } from "@orpc/contract";
 import { z } from "zod";
 import { isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
+import { NOTIFICATION_EVENT_TYPES } from "../../notification-catalogue";
 import { base } from "../../rpc/base";
-import { NOTIFICATION_EVENT_TYPES } from "./catalogue";
 
 const notification = z.object({
   id: z.uuid().meta({ description: "The event's id (the same in e-mails and webhooks: `webhook-id`)" }),

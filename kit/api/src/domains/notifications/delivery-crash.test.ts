@@ -11,8 +11,8 @@ import { createTestKit } from "../../../test/kit";
 import { serveKit } from "../../../test/serve";
 import { createUser } from "../../../test/users";
 import { type ReceivedWebhook, startWebhookReceiver, verifiesWith } from "../../../test/webhook-receiver";
+import type { NotificationEventType } from "../../notification-catalogue";
 import { createEndpoint } from "../webhooks/endpoints";
-import type { NotificationEventType } from "./catalogue";
 import { recordNotification } from "./record";
 
 const kit = await createTestKit({ env: { WEBHOOK_ALLOW_PRIVATE: "true" } });

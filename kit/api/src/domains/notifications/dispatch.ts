@@ -15,7 +15,7 @@ import {
   type NotificationChannel,
   type NotificationEvent,
   type NotificationEventType,
-} from "./catalogue";
+} from "../../notification-catalogue";
 import { notificationEvents } from "./schema";
 
 /** Who a channel delivers to: a recipient still known, with the address and language to use. */

@@ -6,13 +6,13 @@ import { and, eq } from "drizzle-orm";
 import type { JobQueue } from "../../deps";
 import type { Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import { user } from "../auth/schema";
 import {
   NOTIFICATION_CATALOGUE,
   type NotificationAudience,
   type NotificationEventType,
   type NotificationPayloads,
-} from "./catalogue";
+} from "../../notification-catalogue";
+import { user } from "../auth/schema";
 import { notificationEvents } from "./schema";
 
 export const DISPATCH_JOB = "notifications.dispatch";

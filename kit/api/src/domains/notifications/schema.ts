@@ -15,8 +15,8 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "../../notification-catalogue";
 import { user } from "../auth/schema";
-import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "./catalogue";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
 const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));

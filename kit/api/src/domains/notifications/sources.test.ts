@@ -7,6 +7,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { createTestKit } from "../../../test/kit";
 import { createApplicant, createSubmittedApplication, moveApplication } from "../../../test/kyc";
 import { createUser } from "../../../test/users";
+import type { NotificationEventType } from "../../notification-catalogue";
 import { fxRatesLatest } from "../exchange-rates/schema";
 import { checkStaleness } from "../exchange-rates/staleness";
 import { failRegistration, recordExpiryNotices, recordQueueDigest } from "../kyc/notices";
@@ -14,7 +15,6 @@ import { kycOnchainRegistrations } from "../kyc/schema";
 import { recordAwaitingApprovalNotice } from "../operations/notices";
 import { tokenGrants, tokenOperations } from "../operations/schema";
 import { transition } from "../operations/store";
-import type { NotificationEventType } from "./catalogue";
 import { notificationEvents } from "./schema";
 
 const kit = await createTestKit();

@@ -1,4 +1,4 @@
-// The token operations' notification events (domains/notifications/catalogue.ts), recorded in the
+// The token operations' notification events (notification-catalogue.ts), recorded in the
 // transaction of the change: a requester hears that their operation settled (confirmed or failed),
 // and the token's other issuers that one waits for their approval. Kit's own operations (no
 // requester) tell nobody. A settlement is told once per operation (a reorg that takes a confirmation

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { currencyCode, isoDateTime } from "../../contract-fields";
+import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "../../notification-catalogue";
 import { base } from "../../rpc/base";
 import { FX_PROVIDERS } from "../exchange-rates/contract-values";
-import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "../notifications/catalogue";
 import { THEMES } from "./contract-values";
 import { canonicalLocale, canonicalTimeZone } from "./validation";
 
@@ -31,6 +31,9 @@ const userSettings = z.object({
   timezone: z.string(),
   currency: z.string().meta({ description: "Display currency; the system's base currency until you choose one" }),
   theme,
+  signInAlerts: z
+    .boolean()
+    .meta({ description: "Mail me when my account is signed in to from a browser or address not seen before" }),
   updatedAt: isoDateTime.nullable().meta({ description: "When you last saved; null while all values are defaults" }),
 });
 
@@ -39,6 +42,7 @@ const updateUserSettingsInput = z.object({
   timezone: timezone.optional(),
   currency: knownCurrency.optional(),
   theme: theme.optional(),
+  signInAlerts: z.boolean().optional(),
 });
 
 const switches = z.object({

@@ -6,13 +6,13 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { NotificationRecipientSettings } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database, Transaction } from "../../infra/db";
-import { type AuditActor, recordAudit } from "../audit/record";
-import { user } from "../auth/schema";
 import {
   NOTIFICATION_CATALOGUE,
   NOTIFICATION_EVENT_TYPES,
   type NotificationEventType,
-} from "../notifications/catalogue";
+} from "../../notification-catalogue";
+import { type AuditActor, recordAudit } from "../audit/record";
+import { user } from "../auth/schema";
 import { readThrough, saveThrough, userSlot } from "./cache";
 import type { NotificationSettings, ReplaceNotificationSettingsInput } from "./contract";
 import { SWITCHED_CHANNELS } from "./contract-values";

@@ -6,8 +6,8 @@ import { createUser, type TestUser } from "../../../test/users";
 import { createApp } from "../../app";
 import { freePort } from "../../dev/ports";
 import { createRedis } from "../../infra/redis";
+import { NOTIFICATION_CATALOGUE, NOTIFICATION_EVENT_TYPES } from "../../notification-catalogue";
 import { auditEvents } from "../audit/schema";
-import { NOTIFICATION_CATALOGUE, NOTIFICATION_EVENT_TYPES } from "../notifications/catalogue";
 import { notificationSettings, systemSettings, userSettings } from "./schema";
 import { getSystemSettings, getUserSettings } from "./service";
 
@@ -32,7 +32,14 @@ const switches = (overrides: Record<string, Partial<{ in_app: boolean; email: bo
     NOTIFICATION_EVENT_TYPES.map((type) => [type, { ...NOTIFICATION_CATALOGUE[type].defaults, ...overrides[type] }]),
   );
 
-const DEFAULT_SETTINGS = { locale: "en", timezone: "UTC", currency: "EUR", theme: "system", updatedAt: null };
+const DEFAULT_SETTINGS = {
+  locale: "en",
+  timezone: "UTC",
+  currency: "EUR",
+  theme: "system",
+  signInAlerts: true,
+  updatedAt: null,
+};
 
 /** Expects a typed 400 whose issues name `field`. */
 function expectFieldError(answer: Answer, field: string) {
@@ -70,6 +77,11 @@ describe("user settings", () => {
     expect(row).toMatchObject({ locale: "en-GB", timezone: "UTC", currency: "USD", theme: "light" });
     // An empty patch changes nothing.
     expect((await call(alice, "PATCH", "/settings", {})).body).toEqual(partial.body);
+    // Sign-in alerts are on until switched off.
+    expect(partial.body.signInAlerts).toBe(true);
+    const quiet = await call(alice, "PATCH", "/settings", { signInAlerts: false });
+    expect(quiet.body).toMatchObject({ signInAlerts: false, theme: "light" });
+    expect((await call(alice, "GET", "/settings")).body.signInAlerts).toBe(false);
   });
 
   test("invalid values are a typed 400 naming the field, and change nothing", async () => {

@@ -3,9 +3,9 @@
 // through those domains' services.
 import { sql } from "drizzle-orm";
 import { boolean, char, check, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "../../notification-catalogue";
 import { user } from "../auth/schema";
 import { currencies } from "../exchange-rates/schema";
-import { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "../notifications/catalogue";
 import { SWITCHED_CHANNELS, type SwitchedChannel } from "./contract-values";
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -23,6 +23,8 @@ export const userSettings = pgTable(
       .notNull()
       .references(() => currencies.code),
     theme: text("theme").notNull(),
+    /** Mail the user when they sign in from a browser and address Kit has not seen for them. */
+    signInAlerts: boolean("sign_in_alerts").notNull().default(true),
     updatedAt: at("updated_at").notNull(),
   },
   (table) => [check("user_settings_theme_check", sql`${table.theme} in ('light', 'dark', 'system')`)],

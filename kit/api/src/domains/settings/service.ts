@@ -158,7 +158,7 @@ export async function updateSystemSettings(
 // ---------------------------------------------------------------------------------------------
 // User preferences
 
-const DEFAULT_PREFERENCES = { locale: "en", timezone: "UTC", theme: "system" } as const;
+const DEFAULT_PREFERENCES = { locale: "en", timezone: "UTC", theme: "system", signInAlerts: true } as const;
 
 /** What is stored for a user: their row as the API shows it, or null when they never saved. */
 type StoredPreferences = UserSettings | null;
@@ -169,6 +169,7 @@ function toUserSettings(row: typeof userSettings.$inferSelect): UserSettings {
     timezone: row.timezone,
     currency: row.currency,
     theme: row.theme as UserSettings["theme"],
+    signInAlerts: row.signInAlerts,
     updatedAt: row.updatedAt.toISOString(),
   };
 }
@@ -184,7 +185,8 @@ async function loadPreferences(db: Database, userId: string): Promise<StoredPref
  */
 export async function getUserSettings(deps: SettingsDeps, userId: string): Promise<UserSettings> {
   const stored = await readThrough(deps.redis, userSlot(userId, "preferences"), () => loadPreferences(deps.db, userId));
-  if (stored) return stored;
+  // A copy cached before sign-in alerts existed lacks the field: the default holds.
+  if (stored) return { ...stored, signInAlerts: stored.signInAlerts ?? DEFAULT_PREFERENCES.signInAlerts };
   const { baseCurrency } = await getSystemSettings(deps);
   return { ...DEFAULT_PREFERENCES, currency: baseCurrency, updatedAt: null };
 }
@@ -194,7 +196,7 @@ export async function updateUserSettings(
   userId: string,
   patch: UpdateUserSettingsInput,
 ): Promise<UserSettings> {
-  const changes: Partial<Pick<UserSettings, "locale" | "timezone" | "currency" | "theme">> = {};
+  const changes: Partial<Pick<UserSettings, "locale" | "timezone" | "currency" | "theme" | "signInAlerts">> = {};
   if (patch.locale !== undefined) {
     const locale = canonicalLocale(patch.locale.trim());
     if (!locale) throw invalid("locale", "expected a BCP 47 language tag such as en, en-GB or pt-BR");
@@ -216,6 +218,7 @@ export async function updateUserSettings(
     if (!THEMES.includes(patch.theme)) throw invalid("theme", `expected one of ${THEMES.join(", ")}`);
     changes.theme = patch.theme;
   }
+  if (patch.signInAlerts !== undefined) changes.signInAlerts = patch.signInAlerts;
   if (Object.keys(changes).length === 0) return getUserSettings(deps, userId);
 
   // Only a first save inserts: its unchanged values are the defaults in force now.
@@ -240,4 +243,16 @@ export async function updateUserSettings(
     if (key === "user_settings_user_id_user_id_fk") throw new KitError("NOT_FOUND", "Your account no longer exists.");
     throw error;
   }
+}
+
+/**
+ * What account mails need of a user (auth asks through deps.queries): the language to write in and
+ * whether sign-in alerts are on. The defaults while the user never saved.
+ */
+export async function accountMailPreferences(
+  deps: SettingsDeps,
+  userId: string,
+): Promise<{ locale: string; signInAlerts: boolean }> {
+  const { locale, signInAlerts } = await getUserSettings(deps, userId);
+  return { locale, signInAlerts };
 }

@@ -3,8 +3,8 @@
 // (scope "system": every event of their types, whoever it concerns) need `settings: manage_system`.
 import { z } from "zod";
 import { isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
+import { NOTIFICATION_EVENT_TYPES } from "../../notification-catalogue";
 import { base } from "../../rpc/base";
-import { NOTIFICATION_EVENT_TYPES } from "../notifications/catalogue";
 import {
   DEFAULT_OVERLAP_HOURS,
   DELIVERY_STATUSES,

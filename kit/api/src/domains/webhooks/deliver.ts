@@ -5,7 +5,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Deps } from "../../deps";
 import type { Transaction } from "../../infra/db";
-import type { NotificationPayloads } from "../notifications/catalogue";
+import type { NotificationPayloads } from "../../notification-catalogue";
 import { webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from "./schema";
 import { createSecretBox, type SecretBox, signatureHeader } from "./secrets";
 import { type HostResolver, resolveTarget, systemResolver } from "./target";

@@ -12,7 +12,7 @@ import { eventually } from "../../../test/eventually";
 import { createTestKit } from "../../../test/kit";
 import { createUser } from "../../../test/users";
 import { startWebhookReceiver, verifiesWith } from "../../../test/webhook-receiver";
-import type { NotificationEvent, NotificationEventType, NotificationPayloads } from "../notifications/catalogue";
+import type { NotificationEvent, NotificationEventType, NotificationPayloads } from "../../notification-catalogue";
 import { deliverDue, type EndpointDisabledNotice, endpointDisabledNotice } from "./deliver";
 import { queueWebhookDeliveries } from "./fanout";
 import { webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from "./schema";

@@ -5,7 +5,7 @@ import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import type { Deps } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
-import type { NotificationEventType } from "../notifications/catalogue";
+import type { NotificationEventType } from "../../notification-catalogue";
 import { webhookUrlProblem } from "../settings/validation";
 import {
   DEFAULT_OVERLAP_HOURS,

@@ -3,7 +3,7 @@
 // together; the unique (event, endpoint) pair makes a second dispatch of the same event a no-op.
 import { sql } from "drizzle-orm";
 import type { Database, Transaction } from "../../infra/db";
-import type { NotificationEvent } from "../notifications/catalogue";
+import type { NotificationEvent } from "../../notification-catalogue";
 
 /**
  * Fields of free text a system endpoint does not receive: a reviewer's message to an applicant and a

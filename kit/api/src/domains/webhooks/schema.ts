@@ -31,7 +31,7 @@ export const webhookEndpoints = pgTable(
     ownerId: text("owner_id").references(() => user.id, { onDelete: "cascade" }),
     url: text("url").notNull(),
     description: text("description").notNull().default(""),
-    /** Catalogue event types (notifications/catalogue.ts); at least one. */
+    /** Catalogue event types (src/notification-catalogue.ts); at least one. */
     eventTypes: text("event_types").array().notNull(),
     enabled: boolean("enabled").notNull().default(true),
     /** Set when Kit disabled the endpoint after a day of failures; cleared when it is enabled again. */

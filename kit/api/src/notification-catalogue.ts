@@ -1,7 +1,9 @@
 // The events a user or the system can subscribe to: their names, who hears them, which channels
 // are on by default, and what each carries. Data never holds PII beyond what its recipients own
 // (ids, statuses, amounts, the applicant's own message); templates and webhooks render it as is.
-// Plain constants and types, no import: the client reads the catalogue through the contract.
+// Plain constants and types, no import: the client reads the catalogue through the contract. It sits
+// on the ground floor, not in domains/notifications, because the domains that deliver it (mail,
+// webhooks, settings' switches) stand below the notifications domain, which reads auth.
 
 export const NOTIFICATION_EVENT_TYPES = [
   "kyc.submitted",
