@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
-import { createUser } from "../../../test/users";
+import { createUser, TRUSTED_ORIGIN } from "../../../test/users";
 import { postgresError } from "../../infra/db";
 import { recordAudit, SYSTEM_ACTOR } from "./record";
 import { verifyAuditChain } from "./verify";
@@ -64,6 +64,37 @@ test("a role change and a system setting are recorded: who, from where, before a
   for (const role of ["investor", "issuer", "kyc_reviewer"] as const) {
     expect((await callApi(kit.app, await createUser(kit, role), "GET", "/audit")).status).toBe(403);
   }
+});
+
+test("an API key made and deleted from a session is recorded, without the key itself", async () => {
+  const owner = await createUser(kit, "investor");
+  const post = (path: string, body: unknown) =>
+    kit.request(`/api/auth${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN, cookie: owner.cookie },
+      body: JSON.stringify(body),
+    });
+  const created = (await (await post("/api-key/create", { name: "my script" })).json()) as { id: string; key: string };
+  expect(created.key).toStartWith("kit_");
+  expect((await post("/api-key/delete", { keyId: created.id })).status).toBe(200);
+
+  const trail = await callApi(kit.app, admin, "GET", `/audit?actorId=${owner.id}`);
+  expect(trail.body.items).toMatchObject([
+    {
+      action: "api_key.revoked",
+      actorKind: "user",
+      subject: { type: "user", id: owner.id },
+      before: { keyId: created.id },
+    },
+    {
+      action: "api_key.created",
+      actorKind: "user",
+      subject: { type: "user", id: owner.id },
+      after: { keyId: created.id },
+    },
+  ]);
+  expect(JSON.stringify(trail.body)).not.toContain(created.key);
+  expect(JSON.stringify(trail.body)).not.toContain("my script");
 });
 
 test("append-only: UPDATE, DELETE and TRUNCATE are refused", async () => {

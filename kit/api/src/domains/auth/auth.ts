@@ -1,5 +1,6 @@
 // better-auth, configured for Kit: e-mail + password, Sign-In with Ethereum, bearer tokens, API
 // keys, roles (admin plugin); sessions in Redis and Postgres.
+
 import { randomBytes } from "node:crypto";
 import { apiKey } from "@better-auth/api-key";
 import { betterAuth } from "better-auth";
@@ -14,6 +15,7 @@ import type { Database } from "../../infra/db";
 import { type Logger, scrubText } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 import type { RateLimitRules } from "../../rpc/rate-limit-rules";
+import { recordAudit } from "../audit/record";
 import { type AccountMailDeps, accountMailSettings } from "./account-mail";
 import { limitWalletSignIn } from "./brute-force";
 import { ac, roles } from "./permissions";
@@ -117,7 +119,7 @@ export function createAuth(deps: AuthDeps) {
     // which answers them (503 for an outage) and logs them through one serializer; left to
     // better-auth, they would be printed to the console whole, query parameters included.
     onAPIError: { throw: true },
-    hooks: { before: refuseDisguisedNames },
+    hooks: { before: refuseDisguisedNames, after: auditApiKeys(db) },
     telemetry: { enabled: false },
     plugins: [
       admin({ ac, roles, defaultRole: "investor", adminRoles: ["admin"] }),
@@ -145,6 +147,34 @@ const refuseDisguisedNames = createAuthMiddleware(async (ctx) => {
   const problem = typeof name === "string" ? displayTextProblem(name) : null;
   if (problem) throw new APIError("BAD_REQUEST", { message: `Invalid input: name: ${problem}` });
 });
+
+/**
+ * API keys made or deleted through better-auth (a user's session, or the CLI's server call) go to the
+ * audit trail once done: who, which key, which grants; never the key itself or its name (free text).
+ */
+function auditApiKeys(db: Database) {
+  return createAuthMiddleware(async (ctx) => {
+    if (ctx.path !== "/api-key/create" && ctx.path !== "/api-key/delete") return;
+    const returned: unknown = ctx.context.returned;
+    if (!returned || typeof returned !== "object" || returned instanceof Error) return;
+    const sessionUser: string | undefined = ctx.context.session?.user?.id;
+    const actor = { userId: sessionUser ?? null, ipAddress: ctx.request?.headers.get(CLIENT_IP_HEADER) ?? null };
+    if (ctx.path === "/api-key/create" && "id" in returned) {
+      const key = returned as { id: string; referenceId?: string; userId?: string; permissions?: unknown };
+      await recordAudit(db, actor, {
+        action: "api_key.created",
+        subject: { type: "user", id: key.referenceId ?? key.userId ?? sessionUser ?? "unknown" },
+        after: { keyId: key.id, grants: key.permissions ?? null },
+      });
+    } else if (ctx.path === "/api-key/delete" && (returned as { success?: unknown }).success === true) {
+      await recordAudit(db, actor, {
+        action: "api_key.revoked",
+        subject: { type: "user", id: sessionUser ?? "unknown" },
+        before: { keyId: String(ctx.body?.keyId ?? "") },
+      });
+    }
+  });
+}
 
 /** Sign-In with Ethereum on Kit's domain and chain, counted against the wallet once its signature is known good. */
 function walletSignIn({ config, redis, chain, log, rateLimitRules }: AuthDeps) {
