@@ -103,13 +103,14 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     expect(await a.page.getByRole("alert").count()).toBe(0);
     await kit.screenshot(a.page, "05-documents-previewed");
 
-    // A reason is required to reject: the form says so before anything is sent.
+    // An internal note is required to reject: the form says so before anything is sent.
     await a.page.getByLabel("Reject").check();
     await a.page.getByRole("button", { name: "Reject" }).click();
-    await a.page.getByText("A reason is required to reject").waitFor();
+    await a.page.getByText("An internal note is required to reject").waitFor();
 
     await a.page.getByLabel("Approve").check();
-    await a.page.getByLabel(/Reason/).fill("Passport and proof of address match; checks clear.");
+    await a.page.getByLabel(/Internal note/).fill("Passport and proof of address match; checks clear.");
+    await a.page.getByLabel(/Message to the applicant/).fill("Welcome to Kit.");
     await a.page.getByRole("button", { name: "Approve" }).click();
     await a.page.getByText("Approved.", { exact: true }).waitFor();
     await a.page.locator(".application-header .badge", { hasText: "Approved" }).waitFor();
@@ -251,7 +252,7 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     await signInOnConsole(b.page, kit.url, reviewerB);
     await b.page.goto(`${kit.url}/console/applications/${id}`);
     await b.page.getByLabel("Why").selectOption("sanctions");
-    await b.page.getByLabel("Reason to revoke (required)").fill("Name on a sanctions list");
+    await b.page.getByLabel(/Internal note/).fill("Name on a sanctions list");
     await b.page.getByRole("button", { name: "Revoke approval" }).click();
     await b.page.getByText("Approval revoked; the applicant's wallets are being frozen.").waitFor();
     await b.page.getByRole("heading", { name: "Freeze" }).waitFor();

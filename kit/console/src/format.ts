@@ -5,6 +5,7 @@ export const STATUS_LABELS: Record<KycStatus, string> = {
   draft: "Draft",
   submitted: "Submitted",
   in_review: "In review",
+  approval_pending: "Awaiting second approval",
   approved: "Approved",
   rejected: "Rejected",
   changes_requested: "Changes requested",

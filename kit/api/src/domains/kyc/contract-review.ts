@@ -55,14 +55,23 @@ const historyEntry = z.object({
   fromStatus: kycStatus.nullable(),
   toStatus: kycStatus,
   actorId: z.string().nullable().meta({ description: "Null when Kit acted (expiry)" }),
-  reason: z.string().nullable(),
+  internalNote: z.string().nullable().meta({ description: "Reviewers only; Kit's own words when Kit acted" }),
+  messageToApplicant: z.string().nullable().meta({ description: "What the applicant was told" }),
+  reason: z.string().nullable().meta({ description: "Deprecated: the same as internalNote", deprecated: true }),
   at: isoDateTime,
+});
+
+/** The reviewers' side of the last decision: what the applicant never sees. */
+const decisionRecord = z.object({
+  internalNote: z.string().nullable().meta({ description: "Never shown to the applicant" }),
+  messageToApplicant: z.string().nullable(),
 });
 
 const reviewDetail = z.object({
   application,
   applicant: z.object({ id: z.string(), name: z.string(), email: z.string() }),
   reviewerId: z.string().nullable(),
+  decision: decisionRecord,
   documents: z.array(kycDocument),
   history: z.array(historyEntry),
   onchain: z.array(onchainRegistration).meta({ description: "The applicant's wallets, as Kit registered them" }),
@@ -71,33 +80,69 @@ const reviewDetail = z.object({
 
 const DECISIONS = ["approve", "reject", "request_changes"] as const;
 
+const internalNote = text(2_000).meta({
+  description: "Reviewers only: never returned to the applicant, never in their notifications or e-mail",
+});
+const messageToApplicant = text(2_000).meta({
+  description: "What the applicant reads (API, event payload `message`, e-mail); never write internal findings here",
+});
+const legacyReason = text(2_000).meta({
+  description: "Deprecated: read as internalNote (no longer shown to the applicant); send internalNote instead",
+  deprecated: true,
+});
+
+/** `reason` (the older field) is the internal note; both at once would be ambiguous. */
+function refineNote(input: { internalNote?: string; reason?: string }, ctx: z.RefinementCtx) {
+  if (input.internalNote !== undefined && input.reason !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["reason"],
+      message: "reason is the older name of internalNote: send internalNote only",
+    });
+  }
+}
+
 const decideInput = z
   .object({
     applicationId: id("application"),
     decision: z.enum(DECISIONS),
-    reason: text(2_000)
-      .optional()
-      .meta({ description: "Required to reject or request changes; shown to the applicant" }),
+    internalNote: internalNote.optional().meta({ description: "Required to reject or request changes" }),
+    messageToApplicant: messageToApplicant.optional().meta({ description: "Required to request changes" }),
+    reason: legacyReason.optional(),
     version: z.number().int().positive().optional(),
   })
   .superRefine((input, ctx) => {
-    if (input.decision !== "approve" && !input.reason) {
+    refineNote(input, ctx);
+    const words = input.decision.replace("_", " ");
+    if (input.decision !== "approve" && !input.internalNote && !input.reason) {
+      ctx.addIssue({ code: "custom", path: ["internalNote"], message: `an internal note is required to ${words}` });
+    }
+    if (input.decision === "request_changes" && !input.messageToApplicant) {
       ctx.addIssue({
         code: "custom",
-        path: ["reason"],
-        message: `a reason is required to ${input.decision.replace("_", " ")}`,
+        path: ["messageToApplicant"],
+        message: "a message to the applicant is required to request changes: tell them what to change",
       });
     }
   });
 
-const revokeInput = z.object({
-  applicationId: id("application"),
-  reason: text(2_000).meta({ description: "Shown to the applicant" }),
-  category: z.enum(REVOCATION_CATEGORIES, { message: "expected sanctions, fraud or other" }).default("other").meta({
-    description:
-      "sanctions or fraud also freezes every wallet of the applicant on every Kit token, until an admin lifts it",
-  }),
-});
+const revokeInput = z
+  .object({
+    applicationId: id("application"),
+    internalNote: internalNote.optional().meta({ description: "Required (or the older reason)" }),
+    messageToApplicant: messageToApplicant.optional(),
+    reason: legacyReason.optional(),
+    category: z.enum(REVOCATION_CATEGORIES, { message: "expected sanctions, fraud or other" }).default("other").meta({
+      description:
+        "sanctions or fraud also freezes every wallet of the applicant on every Kit token, until an admin lifts it",
+    }),
+  })
+  .superRefine((input, ctx) => {
+    refineNote(input, ctx);
+    if (!input.internalNote && !input.reason) {
+      ctx.addIssue({ code: "custom", path: ["internalNote"], message: "an internal note is required to revoke" });
+    }
+  });
 
 const review = { kyc: ["review" as const] };
 const decide = { kyc: ["decide" as const] };

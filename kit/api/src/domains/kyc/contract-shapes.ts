@@ -65,7 +65,14 @@ export const application = z.object({
   personalData: storedPersonalData,
   /** What is still needed before `submit` is accepted (empty when ready). */
   missing: z.array(z.string()),
-  decisionReason: z.string().nullable(),
+  messageToApplicant: z
+    .string()
+    .nullable()
+    .meta({ description: "What the reviewer chose to tell the applicant about the last decision" }),
+  decisionReason: z
+    .string()
+    .nullable()
+    .meta({ description: "Deprecated: the same as messageToApplicant", deprecated: true }),
   submittedAt: isoDateTime.nullable(),
   decidedAt: isoDateTime.nullable(),
   expiresAt: isoDateTime.nullable(),

@@ -96,6 +96,8 @@ export function presentApplication(
     personalData,
     missing:
       row.status === "draft" || row.status === "changes_requested" ? missingForSubmit(personalData, documents) : [],
+    // The applicant's message only: the internal note never leaves through this shape.
+    messageToApplicant: row.decisionReason,
     decisionReason: row.decisionReason,
     submittedAt: row.submittedAt?.toISOString() ?? null,
     decidedAt: row.decidedAt?.toISOString() ?? null,

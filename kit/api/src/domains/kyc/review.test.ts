@@ -43,7 +43,7 @@ function call(
 
 const review = (who: TestUser, id: string) => call(who, "GET", `/kyc/review/${id}`);
 const claim = (who: TestUser, id: string) => call(who, "POST", `/kyc/review/${id}/claim`);
-const decide = (who: TestUser, id: string, body: { decision: string; reason?: string; version?: number }) =>
+const decide = (who: TestUser, id: string, body: { decision: string; [field: string]: unknown }) =>
   call(who, "POST", `/kyc/review/${id}/decision`, body);
 const revoke = (who: TestUser, id: string, reason = "sanctions list match") =>
   call(who, "POST", `/kyc/review/${id}/revoke`, { reason });
@@ -204,38 +204,67 @@ describe("deciding", () => {
       await call(admin, "PATCH", "/settings/system", { kycValidityDays: 365 });
     }
     const app = await inReview();
-    const approved = await decide(reviewer, app.id, { decision: "approve", reason: "all documents consistent" });
+    const approved = await decide(reviewer, app.id, {
+      decision: "approve",
+      internalNote: "all documents consistent",
+      messageToApplicant: "Welcome aboard",
+    });
     expect(Date.parse(approved.body.expiresAt) - Date.parse(approved.body.decidedAt)).toBe(365 * DAY);
-    expect(approved.body.decisionReason).toBe("all documents consistent");
+    expect(approved.body).toMatchObject({ messageToApplicant: "Welcome aboard", decisionReason: "Welcome aboard" });
   });
 
-  test("reject and request changes need a reason, shown to the applicant", async () => {
+  test("reject needs an internal note, request changes also a message; the applicant's answer has the message only", async () => {
     const app = await inReview();
     const noReason = await decide(reviewer, app.id, { decision: "reject" });
-    expectError(noReason, 400, "BAD_REQUEST", "a reason is required to reject");
+    expectError(noReason, 400, "BAD_REQUEST", "an internal note is required to reject");
+    const both = await decide(reviewer, app.id, { decision: "reject", reason: "a", internalNote: "b" });
+    expectError(both, 400, "BAD_REQUEST", "send internalNote only");
+    // The older `reason` is the internal note: it no longer reaches the applicant.
     const rejected = await decide(reviewer, app.id, { decision: "reject", reason: "document forged" });
-    expect(rejected.body).toMatchObject({ status: "rejected", decisionReason: "document forged", expiresAt: null });
-    expect((await history(app.id)).at(-1)).toMatchObject({ toStatus: "rejected", reason: "document forged" });
+    expect(rejected.body).toMatchObject({ status: "rejected", decisionReason: null, messageToApplicant: null });
+    expect(JSON.stringify(rejected.body)).not.toContain("document forged");
+    expect((await history(app.id)).at(-1)).toMatchObject({
+      toStatus: "rejected",
+      reason: "document forged",
+      messageToApplicant: null,
+    });
+    const detail = await review(reviewer, app.id);
+    expect(detail.body.decision).toMatchObject({ internalNote: "document forged", messageToApplicant: null });
+    expect(detail.body.history.at(-1)).toMatchObject({ internalNote: "document forged", reason: "document forged" });
 
     const other = await inReview();
-    expectError(await decide(reviewer, other.id, { decision: "request_changes" }), 400, "BAD_REQUEST");
-    const changes = await decide(reviewer, other.id, { decision: "request_changes", reason: "passport is blurred" });
+    const noMessage = await decide(reviewer, other.id, { decision: "request_changes", internalNote: "blurred" });
+    expectError(noMessage, 400, "BAD_REQUEST", "a message to the applicant is required to request changes");
+    const changes = await decide(reviewer, other.id, {
+      decision: "request_changes",
+      internalNote: "face not visible: possible mask",
+      messageToApplicant: "Your passport photo is blurred; please upload a sharper one.",
+    });
     expect(changes.status).toBe(200);
     // Editable again: the applicant sees what is missing, nothing is missing yet.
     expect(changes.body).toMatchObject({
       status: "changes_requested",
-      decisionReason: "passport is blurred",
+      messageToApplicant: "Your passport photo is blurred; please upload a sharper one.",
       missing: [],
     });
+    expect(JSON.stringify(changes.body)).not.toContain("possible mask");
   });
 
   test("request changes: the applicant can edit and resubmit", async () => {
     const applicant = await createUser(kit, "investor");
     const app = await createSubmittedApplication(kit, applicant);
     await claim(reviewer, app.id);
-    await decide(reviewer, app.id, { decision: "request_changes", reason: "address is outdated" });
+    await decide(reviewer, app.id, {
+      decision: "request_changes",
+      internalNote: "utility bill older than 3 months",
+      messageToApplicant: "address is outdated",
+    });
     const own = await call(applicant, "GET", "/kyc/application");
-    expect(own.body).toMatchObject({ id: app.id, status: "changes_requested", decisionReason: "address is outdated" });
+    expect(own.body).toMatchObject({
+      id: app.id,
+      status: "changes_requested",
+      messageToApplicant: "address is outdated",
+    });
     const saved = await call(applicant, "PUT", "/kyc/application", {
       ...own.body.personalData,
       address: { line1: "2 rue de Rivoli", city: "Paris", postalCode: "75004", country: "FR" },
@@ -293,8 +322,8 @@ describe("deciding", () => {
       for (let round = 0; round < 3; round++) {
         const app = await inReview(reviewer);
         const answers = await Promise.all([
-          decide(first, app.id, { decision: firstDecision, reason: "first" }),
-          decide(second, app.id, { decision: secondDecision, reason: "second" }),
+          decide(first, app.id, { decision: firstDecision, reason: "first", messageToApplicant: "m1" }),
+          decide(second, app.id, { decision: secondDecision, reason: "second", messageToApplicant: "m2" }),
         ]);
         expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
         const won = answers.find((a) => a.status === 200);
@@ -327,7 +356,8 @@ describe("revoking", () => {
     // Any reviewer with the decide permission may revoke, not only the one who approved.
     const revoked = await revoke(otherReviewer, app.id, "forged utility bill found");
     expect(revoked.status).toBe(200);
-    expect(revoked.body).toMatchObject({ status: "revoked", decisionReason: "forged utility bill found" });
+    // The older `reason` is the internal note: the applicant's answer does not carry it.
+    expect(revoked.body).toMatchObject({ status: "revoked", decisionReason: null, messageToApplicant: null });
     expect((await history(app.id)).at(-1)).toMatchObject({
       fromStatus: "approved",
       toStatus: "revoked",
@@ -347,7 +377,7 @@ describe("every illegal transition is refused", () => {
     reject: { to: "rejected", run: (id) => decide(reviewer, id, { decision: "reject", reason: "r" }) },
     request_changes: {
       to: "changes_requested",
-      run: (id) => decide(reviewer, id, { decision: "request_changes", reason: "r" }),
+      run: (id) => decide(reviewer, id, { decision: "request_changes", reason: "r", messageToApplicant: "m" }),
     },
     revoke: { to: "revoked", run: (id) => revoke(reviewer, id) },
   };

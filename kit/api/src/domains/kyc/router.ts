@@ -2,6 +2,7 @@ import type { RequestContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { auditActorOf } from "../audit/record";
 import { getApplication, saveApplication, submitApplication } from "./applications";
+import { decideApplication, revokeApplication } from "./decisions";
 import { getDocumentDownloadUrl } from "./document-download";
 import { removeDocument } from "./document-removal";
 import { confirmDocument, createDocumentUpload } from "./document-upload";
@@ -10,7 +11,7 @@ import { watchOwnStatus, watchQueue } from "./events";
 import { liftFreeze } from "./freeze-cases";
 import { retryRegistration } from "./onchain-status";
 import { listQueue } from "./queue";
-import { claimApplication, decideApplication, getReview, getReviewDocumentUrl, revokeApplication } from "./review";
+import { claimApplication, getReview, getReviewDocumentUrl } from "./review";
 
 /** Who asked, from where: recorded with every document URL handed out and every application view. */
 function requester(context: RequestContext) {

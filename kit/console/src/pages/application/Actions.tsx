@@ -1,5 +1,5 @@
-// The reviewer's actions on one application, by its status: claim it, decide it (a reason is
-// required to reject or to ask for changes), or revoke an approval (a sanctions or fraud revocation
+// The reviewer's actions on one application, by its status: claim it, decide it (an internal note
+// is required to reject or to ask for changes, and a message to the applicant to ask for changes), or revoke an approval (a sanctions or fraud revocation
 // freezes the wallets). Errors from the four-eyes rule and races come back as a notice.
 import { can, type Me, type ReviewDetail, rpc } from "../../api";
 import { Card } from "../../components/Card";
@@ -51,10 +51,9 @@ export function Actions({ me, detail, ...page }: { me: Me; detail: ReviewDetail 
 
   return (
     <Card heading={STATUS_LABELS[application.status]} headingId="actions-title" className="actions">
-      <p>
-        Decided {formatTime(application.decidedAt)}
-        {application.decisionReason && `: ${application.decisionReason}`}
-      </p>
+      <p>Decided {formatTime(application.decidedAt)}</p>
+      {detail.decision.internalNote && <p>Internal note: {detail.decision.internalNote}</p>}
+      {application.messageToApplicant && <p>The applicant was told: {application.messageToApplicant}</p>}
     </Card>
   );
 }

@@ -56,7 +56,18 @@ export function HistoryCard({ me, detail }: { me: Me; detail: ReviewDetail }) {
             {entry.fromStatus && <span className="muted"> (from {STATUS_LABELS[entry.fromStatus].toLowerCase()})</span>}
             {" · "}
             {actorName(entry.actorId)}
-            {entry.reason && <blockquote>{entry.reason}</blockquote>}
+            {entry.internalNote && (
+              <blockquote>
+                <span className="muted">Internal note: </span>
+                {entry.internalNote}
+              </blockquote>
+            )}
+            {entry.messageToApplicant && (
+              <blockquote>
+                <span className="muted">To the applicant: </span>
+                {entry.messageToApplicant}
+              </blockquote>
+            )}
           </li>
         ))}
       </ol>

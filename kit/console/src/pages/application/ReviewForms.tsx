@@ -1,5 +1,6 @@
 // The two forms of the reviewer's actions: the decision on an application in review, and the
-// revocation of an approval.
+// revocation of an approval. Each has two texts: the internal note (reviewers only) and the
+// message to the applicant (the only text they see).
 
 import type { ReviewDetail, RevocationCategory } from "../../api";
 import { Alert } from "../../components/Alert";
@@ -7,9 +8,48 @@ import { Card } from "../../components/Card";
 import { formatTime } from "../../format";
 import { DECISION_LABELS, DECISIONS, type ReviewForms } from "./review-state";
 
+/** The internal note and the message to the applicant, as both forms ask for them. */
+function DecisionTexts({
+  form,
+  noteRequired,
+  messageRequired,
+}: {
+  form: ReviewForms;
+  noteRequired: boolean;
+  messageRequired: boolean;
+}) {
+  const { note, setNote, message, setMessage, formError } = form;
+  return (
+    <>
+      <label>
+        Internal note {noteRequired ? "(required; " : "(optional; "}reviewers only, never shown to the applicant)
+        <textarea
+          name="internalNote"
+          rows={3}
+          value={note}
+          maxLength={2000}
+          aria-required={noteRequired}
+          aria-invalid={formError && noteRequired && !note.trim() ? true : undefined}
+          onChange={(e) => setNote(e.target.value)}
+        />
+      </label>
+      <label>
+        Message to the applicant {messageRequired ? "(required)" : "(optional)"}
+        <textarea
+          name="messageToApplicant"
+          rows={2}
+          value={message}
+          maxLength={2000}
+          aria-required={messageRequired}
+          onChange={(e) => setMessage(e.target.value)}
+        />
+      </label>
+    </>
+  );
+}
+
 export function DecisionForm({ mine, form }: { mine: boolean; form: ReviewForms }) {
-  const { busy, decision, setDecision, reason, setReason, formError, decide } = form;
-  const reasonRequired = decision !== "approve";
+  const { busy, decision, setDecision, formError, decide } = form;
   return (
     <Card heading="Decision" headingId="actions-title" className="actions">
       {!mine && <p className="muted">Claimed by another reviewer: as an administrator you decide in their place.</p>}
@@ -29,18 +69,11 @@ export function DecisionForm({ mine, form }: { mine: boolean; form: ReviewForms 
             </label>
           ))}
         </fieldset>
-        <label>
-          Reason {reasonRequired ? "(required; the applicant sees it)" : "(optional; the applicant sees it)"}
-          <textarea
-            name="reason"
-            rows={3}
-            value={reason}
-            maxLength={2000}
-            aria-required={reasonRequired}
-            aria-invalid={formError ? true : undefined}
-            onChange={(e) => setReason(e.target.value)}
-          />
-        </label>
+        <DecisionTexts
+          form={form}
+          noteRequired={decision !== "approve"}
+          messageRequired={decision === "request_changes"}
+        />
         <Alert>{formError}</Alert>
         <button type="submit" className={decision === "approve" ? "primary" : "danger"} disabled={busy}>
           {DECISION_LABELS[decision]}
@@ -51,12 +84,12 @@ export function DecisionForm({ mine, form }: { mine: boolean; form: ReviewForms 
 }
 
 export function RevokeForm({ application, form }: { application: ReviewDetail["application"]; form: ReviewForms }) {
-  const { busy, reason, setReason, category, setCategory, formError, revoke } = form;
+  const { busy, category, setCategory, formError, revoke } = form;
   return (
     <Card heading="Approved" headingId="actions-title" className="actions">
       <p>
         Valid until {formatTime(application.expiresAt)}.
-        {application.decisionReason && ` Reason: ${application.decisionReason}`}
+        {application.messageToApplicant && ` The applicant was told: ${application.messageToApplicant}`}
       </p>
       <form onSubmit={revoke}>
         <label>
@@ -67,16 +100,7 @@ export function RevokeForm({ application, form }: { application: ReviewDetail["a
             <option value="fraud">Fraud: freeze the wallets</option>
           </select>
         </label>
-        <label>
-          Reason to revoke (required)
-          <textarea
-            name="reason"
-            rows={2}
-            value={reason}
-            maxLength={2000}
-            onChange={(e) => setReason(e.target.value)}
-          />
-        </label>
+        <DecisionTexts form={form} noteRequired messageRequired={false} />
         <Alert>{formError}</Alert>
         <button type="submit" className="danger" disabled={busy}>
           Revoke approval

@@ -1,5 +1,6 @@
-// The state of the reviewer's forms (outcome, reason, revocation category, the form's own error)
-// and their two submissions: decide an application in review, revoke an approval.
+// The state of the reviewer's forms (outcome, the internal note and the message to the applicant,
+// revocation category, the form's own error) and their two submissions: decide an application in
+// review, revoke an approval.
 import { type FormEvent, useState } from "react";
 import { errorCode, type ReviewDetail, type RevocationCategory, rpc } from "../../api";
 import { type PageActions, useApplicationAction } from "./Notice";
@@ -16,24 +17,31 @@ export const DECISIONS = Object.keys(DECISION_LABELS) as Decision[];
 export function useReviewForms(application: ReviewDetail["application"], page: PageActions) {
   const { busy, run: act } = useApplicationAction(page);
   const [decision, setDecision] = useState<Decision>("approve");
-  const [reason, setReason] = useState("");
+  const [note, setNote] = useState("");
+  const [message, setMessage] = useState("");
   const [category, setCategory] = useState<RevocationCategory>("other");
   const [formError, setFormError] = useState<string>();
 
   const run = (action: () => Promise<unknown>, done: string) =>
     act(action, done, {
-      onSuccess: () => setReason(""),
+      onSuccess: () => {
+        setNote("");
+        setMessage("");
+      },
       // Only when the application moved on under us is it read again: to show where it is now.
       reloadAfterRefusal: (error) => errorCode(error) === "CONFLICT",
     });
 
   const decide = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const text = reason.trim();
-    if (decision !== "approve" && !text) {
-      setFormError(
-        `A reason is required to ${decision === "reject" ? "reject" : "request changes"}; the applicant sees it.`,
-      );
+    const internalNote = note.trim();
+    const messageToApplicant = message.trim();
+    if (decision !== "approve" && !internalNote) {
+      setFormError(`An internal note is required to ${decision === "reject" ? "reject" : "request changes"}.`);
+      return;
+    }
+    if (decision === "request_changes" && !messageToApplicant) {
+      setFormError("A message to the applicant is required to request changes: tell them what to change.");
       return;
     }
     setFormError(undefined);
@@ -43,7 +51,8 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
         rpc.kyc.review.decide({
           applicationId: application.id,
           decision,
-          reason: text || undefined,
+          internalNote: internalNote || undefined,
+          messageToApplicant: messageToApplicant || undefined,
           version: application.version,
         }),
       words,
@@ -52,19 +61,40 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
 
   const revoke = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const text = reason.trim();
-    if (!text) {
-      setFormError("A reason is required to revoke an approval.");
+    const internalNote = note.trim();
+    const messageToApplicant = message.trim();
+    if (!internalNote) {
+      setFormError("An internal note is required to revoke an approval.");
       return;
     }
     setFormError(undefined);
     void run(
-      () => rpc.kyc.review.revoke({ applicationId: application.id, reason: text, category }),
+      () =>
+        rpc.kyc.review.revoke({
+          applicationId: application.id,
+          internalNote,
+          messageToApplicant: messageToApplicant || undefined,
+          category,
+        }),
       category === "other" ? "Approval revoked." : "Approval revoked; the applicant's wallets are being frozen.",
     );
   };
 
-  return { busy, run, decision, setDecision, reason, setReason, category, setCategory, formError, decide, revoke };
+  return {
+    busy,
+    run,
+    decision,
+    setDecision,
+    note,
+    setNote,
+    message,
+    setMessage,
+    category,
+    setCategory,
+    formError,
+    decide,
+    revoke,
+  };
 }
 
 export type ReviewForms = ReturnType<typeof useReviewForms>;

@@ -1,0 +1,126 @@
+// A reviewer's decisions: approve, reject or ask for changes on an application in review, and
+// revoke an approval. Each decision carries two texts: the internal note (reviewers only) and the
+// message to the applicant (the only text the applicant, their notification and their e-mail ever
+// carry: a "sanctions hit" told to the applicant would tip them off). The older `reason` is read as
+// the internal note.
+import { KitError } from "../../errors";
+import type { CallerUser } from "../auth/session";
+import { kickDispatcher } from "../notifications/record";
+import { getSystemSettings } from "../settings/service";
+import type { Requester } from "./access-log";
+import type { DecideInput, RevokeInput } from "./contract-review";
+import type { Application } from "./contract-shapes";
+import type { KycStatus } from "./contract-values";
+import { announceStatusChange, assertVersion, changeStatus, type KycDeps, statusWords } from "./lifecycle";
+import { recordStatusNotice } from "./notices";
+import { queueEligibilityJob } from "./onchain-queue";
+import { inStatusTransaction, lockForReview, type OnchainQueue, present, type ReviewDeps } from "./review";
+import { kycFreezes } from "./schema";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The two texts of a decision, `reason` read as the internal note. */
+function textsOf(input: { internalNote?: string; messageToApplicant?: string; reason?: string }) {
+  return { note: input.internalNote ?? input.reason ?? null, message: input.messageToApplicant ?? null };
+}
+
+const DECISION_STATUS = {
+  approve: "approved",
+  reject: "rejected",
+  request_changes: "changes_requested",
+} as const satisfies Record<DecideInput["decision"], KycStatus>;
+
+/**
+ * Decides an application in review. The assigned reviewer decides; an admin may decide any
+ * application in review (supervisor override; the history names the admin as the actor).
+ */
+export async function decideApplication(
+  deps: ReviewDeps,
+  reviewer: CallerUser,
+  input: DecideInput,
+  requester: Requester,
+): Promise<Application> {
+  // Read before the transaction: it may fill the settings cache, which needs no row lock held.
+  const { kycValidityDays } = await getSystemSettings(deps);
+  const change = await inStatusTransaction(deps, async (tx) => {
+    const row = await lockForReview(tx, reviewer, input.applicationId, requester);
+    if (row.status !== "in_review") {
+      throw new KitError(
+        "CONFLICT",
+        `The application is ${statusWords(row.status)}; only an application in review can be decided${
+          row.status === "submitted" ? " (claim it first)" : ""
+        }.`,
+      );
+    }
+    if (row.reviewerId !== reviewer.id && reviewer.role !== "admin") {
+      throw new KitError(
+        "FORBIDDEN",
+        "The application is claimed by another reviewer; only they (or an admin) can decide it.",
+      );
+    }
+    assertVersion(input.version, row.version);
+    const now = new Date();
+    const { note, message } = textsOf(input);
+    const change = await changeStatus(tx, row, DECISION_STATUS[input.decision], {
+      actorId: reviewer.id,
+      reason: note,
+      record: { messageToApplicant: message },
+      set: {
+        decidedAt: now,
+        decisionReason: message,
+        internalNote: note,
+        expiresAt: input.decision === "approve" ? new Date(now.getTime() + kycValidityDays * DAY_MS) : null,
+      },
+    });
+    // The applicant's notification commits with the decision or not at all; it carries the message only.
+    await recordStatusNotice(tx, change, message);
+    return change;
+  });
+  await announceStatusChange(deps, change);
+  await kickDispatcher(deps);
+  if (change.application.status === "approved") {
+    await queueEligibilityJob(deps, "kyc.onchain.register", { applicationId: change.application.id });
+  }
+  return present(deps, change.application);
+}
+
+/**
+ * approved → revoked (a sanctions hit, a forgery found later). Any reviewer who may decide. A
+ * sanctions or fraud revocation also opens a freeze case, in the same transaction: the revocation
+ * job then freezes every wallet of the applicant on every Kit token before it removes Kit's claim.
+ */
+export async function revokeApplication(
+  deps: KycDeps & OnchainQueue,
+  reviewer: CallerUser,
+  input: RevokeInput,
+  requester: Requester,
+): Promise<Application> {
+  const category = input.category ?? "other";
+  const { note, message } = textsOf(input);
+  const change = await inStatusTransaction(deps, async (tx) => {
+    const row = await lockForReview(tx, reviewer, input.applicationId, requester);
+    if (row.status !== "approved") {
+      throw new KitError(
+        "CONFLICT",
+        `The application is ${statusWords(row.status)}; only an approved application can be revoked.`,
+      );
+    }
+    const change = await changeStatus(tx, row, "revoked", {
+      actorId: reviewer.id,
+      reason: note,
+      record: { messageToApplicant: message },
+      set: { decidedAt: new Date(), decisionReason: message, internalNote: note },
+    });
+    if (category !== "other") {
+      await tx
+        .insert(kycFreezes)
+        .values({ applicationId: row.id, userId: row.userId, category, frozenBy: reviewer.id });
+    }
+    await recordStatusNotice(tx, change, message);
+    return change;
+  });
+  await announceStatusChange(deps, change);
+  await kickDispatcher(deps);
+  await queueEligibilityJob(deps, "kyc.onchain.revoke", { applicationId: change.application.id });
+  return present(deps, change.application);
+}
