@@ -14,7 +14,7 @@ import {
   statusEvent,
   text,
 } from "./contract-shapes";
-import { REVOCATION_CATEGORIES } from "./contract-values";
+import { REJECTION_LABELS, REVOCATION_CATEGORIES } from "./contract-values";
 
 const applicationIdInput = z.object({ applicationId: id("application") });
 
@@ -58,6 +58,8 @@ const historyEntry = z.object({
   internalNote: z.string().nullable().meta({ description: "Reviewers only; Kit's own words when Kit acted" }),
   messageToApplicant: z.string().nullable().meta({ description: "What the applicant was told" }),
   reason: z.string().nullable().meta({ description: "Deprecated: the same as internalNote", deprecated: true }),
+  labels: z.array(z.enum(REJECTION_LABELS)).nullable(),
+  final: z.boolean().nullable().meta({ description: "A rejection: true when final (no new application)" }),
   at: isoDateTime,
 });
 
@@ -65,6 +67,12 @@ const historyEntry = z.object({
 const decisionRecord = z.object({
   internalNote: z.string().nullable().meta({ description: "Never shown to the applicant" }),
   messageToApplicant: z.string().nullable(),
+  labels: z.array(z.enum(REJECTION_LABELS)).nullable().meta({ description: "Reviewers only" }),
+  final: z.boolean().meta({ description: "A final rejection: the applicant may start no new application" }),
+  blockLifted: z
+    .object({ at: isoDateTime, by: z.string(), reason: z.string() })
+    .nullable()
+    .meta({ description: "An admin lifted the final rejection's block: the applicant may apply again" }),
 });
 
 const reviewDetail = z.object({
@@ -102,10 +110,22 @@ function refineNote(input: { internalNote?: string; reason?: string }, ctx: z.Re
   }
 }
 
+const rejectionLabels = z
+  .array(z.enum(REJECTION_LABELS, { message: `expected one of ${REJECTION_LABELS.join(", ")}` }))
+  .min(1, "list at least one label")
+  .max(REJECTION_LABELS.length)
+  .refine((list) => new Set(list).size === list.length, "list each label once")
+  .meta({ description: "Why (reviewers only; see docs/kyc.md). Required to reject; allowed to request changes" });
+
 const decideInput = z
   .object({
     applicationId: id("application"),
     decision: z.enum(DECISIONS),
+    labels: rejectionLabels.optional(),
+    final: z.boolean().optional().meta({
+      description:
+        "Reject only. false (default): a retry, the applicant may start a new application; true: final, no new application until an admin lifts the block",
+    }),
     internalNote: internalNote.optional().meta({ description: "Required to reject or request changes" }),
     messageToApplicant: messageToApplicant.optional().meta({ description: "Required to request changes" }),
     reason: legacyReason.optional(),
@@ -116,6 +136,15 @@ const decideInput = z
     const words = input.decision.replace("_", " ");
     if (input.decision !== "approve" && !input.internalNote && !input.reason) {
       ctx.addIssue({ code: "custom", path: ["internalNote"], message: `an internal note is required to ${words}` });
+    }
+    if (input.decision === "reject" && !input.labels) {
+      ctx.addIssue({ code: "custom", path: ["labels"], message: "at least one label is required to reject" });
+    }
+    if (input.decision === "approve" && input.labels) {
+      ctx.addIssue({ code: "custom", path: ["labels"], message: "an approval takes no labels" });
+    }
+    if (input.decision !== "reject" && input.final !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["final"], message: "final or retry is said of a rejection only" });
     }
     if (input.decision === "request_changes" && !input.messageToApplicant) {
       ctx.addIssue({
@@ -144,7 +173,13 @@ const revokeInput = z
     }
   });
 
+const liftBlockInput = z.object({
+  applicationId: id("application"),
+  reason: text(2_000).meta({ description: "Why the applicant may apply again; kept with the application" }),
+});
+
 const review = { kyc: ["review" as const] };
+const liftFreezes = { kyc: ["lift_freeze" as const] };
 const decide = { kyc: ["decide" as const] };
 const readAnyDocument = { kyc: ["review" as const], documents: ["read_any" as const] };
 
@@ -206,6 +241,16 @@ export const reviewContract = {
     .meta({ permission: decide, keyGrant: decide, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(revokeInput)
     .output(application),
+  liftBlock: base
+    .route({
+      method: "POST",
+      path: "/kyc/review/{applicationId}/lift-block",
+      tags: ["kyc review"],
+      summary: "Let the applicant of a final rejection apply again (admins, with a reason; audited)",
+    })
+    .meta({ permission: liftFreezes, keyGrant: liftFreezes, errors: ["NOT_FOUND", "CONFLICT", "FORBIDDEN"] })
+    .input(liftBlockInput)
+    .output(reviewDetail),
   documentUrl: base
     .route({
       method: "GET",
@@ -237,3 +282,4 @@ export type QueuePage = z.infer<typeof queuePage>;
 export type ReviewDetail = z.infer<typeof reviewDetail>;
 export type DecideInput = z.infer<typeof decideInput>;
 export type RevokeInput = z.infer<typeof revokeInput>;
+export type LiftBlockInput = z.infer<typeof liftBlockInput>;

@@ -61,14 +61,18 @@ export async function decideApplication(
     assertVersion(input.version, row.version);
     const now = new Date();
     const { note, message } = textsOf(input);
+    const labels = input.labels ?? null;
+    const final = input.decision === "reject" ? (input.final ?? false) : null;
     const change = await changeStatus(tx, row, DECISION_STATUS[input.decision], {
       actorId: reviewer.id,
       reason: note,
-      record: { messageToApplicant: message },
+      record: { messageToApplicant: message, labels, final },
       set: {
         decidedAt: now,
         decisionReason: message,
         internalNote: note,
+        rejectionLabels: labels,
+        rejectionFinal: final === true,
         expiresAt: input.decision === "approve" ? new Date(now.getTime() + kycValidityDays * DAY_MS) : null,
       },
     });

@@ -80,6 +80,13 @@ async function inReview(by: TestUser = reviewer) {
   return app;
 }
 
+/** What each decision needs besides the internal note. */
+const TEXTS: Record<string, Record<string, unknown>> = {
+  approve: {},
+  reject: { labels: ["other"] },
+  request_changes: { messageToApplicant: "Please change something." },
+};
+
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
@@ -220,7 +227,11 @@ describe("deciding", () => {
     const both = await decide(reviewer, app.id, { decision: "reject", reason: "a", internalNote: "b" });
     expectError(both, 400, "BAD_REQUEST", "send internalNote only");
     // The older `reason` is the internal note: it no longer reaches the applicant.
-    const rejected = await decide(reviewer, app.id, { decision: "reject", reason: "document forged" });
+    const rejected = await decide(reviewer, app.id, {
+      decision: "reject",
+      reason: "document forged",
+      labels: ["suspected_fraud"],
+    });
     expect(rejected.body).toMatchObject({ status: "rejected", decisionReason: null, messageToApplicant: null });
     expect(JSON.stringify(rejected.body)).not.toContain("document forged");
     expect((await history(app.id)).at(-1)).toMatchObject({
@@ -288,7 +299,11 @@ describe("deciding", () => {
       "claimed by another reviewer",
     );
     expect(await snapshot(app.id)).toEqual(before);
-    const overridden = await decide(admin, app.id, { decision: "reject", reason: "supervisor: sanctions hit" });
+    const overridden = await decide(admin, app.id, {
+      decision: "reject",
+      reason: "supervisor: sanctions hit",
+      labels: ["sanctions_pep_match"],
+    });
     expect(overridden.status).toBe(200);
     expect((await history(app.id)).at(-1)).toMatchObject({ toStatus: "rejected", actorId: admin.id });
 
@@ -322,8 +337,8 @@ describe("deciding", () => {
       for (let round = 0; round < 3; round++) {
         const app = await inReview(reviewer);
         const answers = await Promise.all([
-          decide(first, app.id, { decision: firstDecision, reason: "first", messageToApplicant: "m1" }),
-          decide(second, app.id, { decision: secondDecision, reason: "second", messageToApplicant: "m2" }),
+          decide(first, app.id, { decision: firstDecision, ...TEXTS[firstDecision], reason: "first" }),
+          decide(second, app.id, { decision: secondDecision, ...TEXTS[secondDecision], reason: "second" }),
         ]);
         expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
         const won = answers.find((a) => a.status === 200);
@@ -374,7 +389,10 @@ describe("every illegal transition is refused", () => {
   const ACTIONS: Record<Action, { to: KycStatus; run: (id: string) => Promise<Answer> }> = {
     claim: { to: "in_review", run: (id) => claim(otherReviewer, id) },
     approve: { to: "approved", run: (id) => decide(reviewer, id, { decision: "approve" }) },
-    reject: { to: "rejected", run: (id) => decide(reviewer, id, { decision: "reject", reason: "r" }) },
+    reject: {
+      to: "rejected",
+      run: (id) => decide(reviewer, id, { decision: "reject", reason: "r", labels: ["other"] }),
+    },
     request_changes: {
       to: "changes_requested",
       run: (id) => decide(reviewer, id, { decision: "request_changes", reason: "r", messageToApplicant: "m" }),

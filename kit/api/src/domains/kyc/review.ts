@@ -97,6 +97,20 @@ export async function present(deps: KycDeps, row: ApplicationRow): Promise<Appli
 
 // ---------------------------------------------------------------------------------------------
 
+/** The reviewers' side of the last decision (never part of what the applicant is shown). */
+function decisionRecord(row: ApplicationRow): ReviewDetail["decision"] {
+  return {
+    internalNote: row.internalNote,
+    messageToApplicant: row.decisionReason,
+    labels: row.rejectionLabels,
+    final: row.rejectionFinal,
+    blockLifted:
+      row.blockLiftedAt && row.blockLiftedBy && row.blockLiftReason
+        ? { at: row.blockLiftedAt.toISOString(), by: row.blockLiftedBy, reason: row.blockLiftReason }
+        : null,
+  };
+}
+
 /** One application for a reviewer, personal data decrypted; the view is recorded (kyc_document_access). */
 export async function getReview(
   deps: KycDeps,
@@ -129,10 +143,7 @@ export async function getReview(
     application,
     applicant: found.applicant,
     reviewerId: found.application.reviewerId,
-    decision: {
-      internalNote: found.application.internalNote,
-      messageToApplicant: found.application.decisionReason,
-    },
+    decision: decisionRecord(found.application),
     documents: documents.map(presentDocument),
     history: history.map((h) => ({
       fromStatus: h.fromStatus,
@@ -141,6 +152,8 @@ export async function getReview(
       internalNote: h.reason,
       messageToApplicant: h.messageToApplicant,
       reason: h.reason,
+      labels: h.labels,
+      final: h.final,
       at: h.at.toISOString(),
     })),
     onchain,

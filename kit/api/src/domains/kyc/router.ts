@@ -2,6 +2,7 @@ import type { RequestContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { auditActorOf } from "../audit/record";
 import { getApplication, saveApplication, submitApplication } from "./applications";
+import { liftRejectionBlock } from "./block";
 import { decideApplication, revokeApplication } from "./decisions";
 import { getDocumentDownloadUrl } from "./document-download";
 import { removeDocument } from "./document-removal";
@@ -62,6 +63,9 @@ export const kycRouter = {
     ),
     revoke: userProcedure.kyc.review.revoke.handler(({ context, input }) =>
       revokeApplication(context, context.user, input, requester(context)),
+    ),
+    liftBlock: userProcedure.kyc.review.liftBlock.handler(({ context, input }) =>
+      liftRejectionBlock(context, context.user, input, auditActorOf(context), requester(context)),
     ),
     documentUrl: userProcedure.kyc.review.documentUrl.handler(({ context, input }) =>
       getReviewDocumentUrl(context, context.user, input.documentId, requester(context)),

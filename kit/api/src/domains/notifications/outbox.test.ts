@@ -32,6 +32,7 @@ describe("the outbox", () => {
     await moveApplication(kit, application.id, "in_review", { reviewerId: reviewer.id });
     const answer = await callApi(kit.app, reviewer, "POST", `/kyc/review/${application.id}/decision`, {
       decision: "reject",
+      labels: ["document_unreadable"],
       internalNote: "Scan looks edited around the photo",
       messageToApplicant: "The passport scan is unreadable.",
     });

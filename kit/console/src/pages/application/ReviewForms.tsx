@@ -5,7 +5,7 @@
 import type { ReviewDetail, RevocationCategory } from "../../api";
 import { Alert } from "../../components/Alert";
 import { Card } from "../../components/Card";
-import { formatTime } from "../../format";
+import { formatTime, REJECTION_LABEL_WORDS, REJECTION_LABELS } from "../../format";
 import { DECISION_LABELS, DECISIONS, type ReviewForms } from "./review-state";
 
 /** The internal note and the message to the applicant, as both forms ask for them. */
@@ -48,6 +48,40 @@ function DecisionTexts({
   );
 }
 
+/** The labels of a rejection or request for changes, and (rejections) final or retry. */
+function LabelsFields({ form }: { form: ReviewForms }) {
+  const { decision, labels, toggleLabel, final, setFinal } = form;
+  if (decision === "approve") return null;
+  return (
+    <>
+      <fieldset className="labels">
+        <legend>
+          Labels {decision === "reject" ? "(at least one; reviewers only)" : "(optional; reviewers only)"}
+        </legend>
+        {REJECTION_LABELS.map((label) => (
+          <label key={label} className="inline">
+            <input type="checkbox" checked={labels.includes(label)} onChange={() => toggleLabel(label)} />
+            {REJECTION_LABEL_WORDS[label]}
+          </label>
+        ))}
+      </fieldset>
+      {decision === "reject" && (
+        <fieldset>
+          <legend>May the applicant apply again?</legend>
+          <label className="inline">
+            <input type="radio" name="final" checked={!final} onChange={() => setFinal(false)} />
+            Retry: they may start a new application
+          </label>
+          <label className="inline">
+            <input type="radio" name="final" checked={final} onChange={() => setFinal(true)} />
+            Final: no new application until an administrator lifts it
+          </label>
+        </fieldset>
+      )}
+    </>
+  );
+}
+
 export function DecisionForm({ mine, form }: { mine: boolean; form: ReviewForms }) {
   const { busy, decision, setDecision, formError, decide } = form;
   return (
@@ -69,6 +103,7 @@ export function DecisionForm({ mine, form }: { mine: boolean; form: ReviewForms 
             </label>
           ))}
         </fieldset>
+        <LabelsFields form={form} />
         <DecisionTexts
           form={form}
           noteRequired={decision !== "approve"}

@@ -2,7 +2,7 @@
 // revocation category, the form's own error) and their two submissions: decide an application in
 // review, revoke an approval.
 import { type FormEvent, useState } from "react";
-import { errorCode, type ReviewDetail, type RevocationCategory, rpc } from "../../api";
+import { errorCode, type RejectionLabel, type ReviewDetail, type RevocationCategory, rpc } from "../../api";
 import { type PageActions, useApplicationAction } from "./Notice";
 
 type Decision = "approve" | "request_changes" | "reject";
@@ -19,6 +19,10 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
   const [decision, setDecision] = useState<Decision>("approve");
   const [note, setNote] = useState("");
   const [message, setMessage] = useState("");
+  const [labels, setLabels] = useState<RejectionLabel[]>([]);
+  const [final, setFinal] = useState(false);
+  const toggleLabel = (label: RejectionLabel) =>
+    setLabels((current) => (current.includes(label) ? current.filter((l) => l !== label) : [...current, label]));
   const [category, setCategory] = useState<RevocationCategory>("other");
   const [formError, setFormError] = useState<string>();
 
@@ -27,6 +31,8 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
       onSuccess: () => {
         setNote("");
         setMessage("");
+        setLabels([]);
+        setFinal(false);
       },
       // Only when the application moved on under us is it read again: to show where it is now.
       reloadAfterRefusal: (error) => errorCode(error) === "CONFLICT",
@@ -40,12 +46,20 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
       setFormError(`An internal note is required to ${decision === "reject" ? "reject" : "request changes"}.`);
       return;
     }
+    if (decision === "reject" && labels.length === 0) {
+      setFormError("Pick at least one label to reject.");
+      return;
+    }
     if (decision === "request_changes" && !messageToApplicant) {
       setFormError("A message to the applicant is required to request changes: tell them what to change.");
       return;
     }
     setFormError(undefined);
-    const words = { approve: "Approved.", reject: "Rejected.", request_changes: "Changes requested." }[decision];
+    const words = {
+      approve: "Approved.",
+      reject: final ? "Rejected (final)." : "Rejected.",
+      request_changes: "Changes requested.",
+    }[decision];
     void run(
       () =>
         rpc.kyc.review.decide({
@@ -53,6 +67,8 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
           decision,
           internalNote: internalNote || undefined,
           messageToApplicant: messageToApplicant || undefined,
+          labels: decision !== "approve" && labels.length > 0 ? labels : undefined,
+          final: decision === "reject" ? final : undefined,
           version: application.version,
         }),
       words,
@@ -89,6 +105,10 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
     setNote,
     message,
     setMessage,
+    labels,
+    toggleLabel,
+    final,
+    setFinal,
     category,
     setCategory,
     formError,
