@@ -19,6 +19,7 @@ export type OnchainRegistration = ReviewDetail["onchain"][number];
 export type Freezes = ReviewDetail["freezes"];
 export type RevocationCategory = "sanctions" | "fraud" | "other";
 export type KycStatus = QueueItem["status"];
+export type RiskLevel = NonNullable<QueueItem["riskLevel"]>;
 export type RejectionLabel = NonNullable<ReviewDetail["decision"]["labels"]>[number];
 export type StatusEvent = Outputs["kyc"]["review"]["events"] extends AsyncIterable<infer E> ? E : never;
 export type UserView = Outputs["users"]["list"]["items"][number];

@@ -1,5 +1,13 @@
 // How values read to a person: statuses and roles in words, times in the browser's locale, countries by name.
-import type { KycStatus, OperationKind, OperationStatus, OperationView, RejectionLabel, RoleName } from "./api";
+import type {
+  KycStatus,
+  OperationKind,
+  OperationStatus,
+  OperationView,
+  RejectionLabel,
+  RiskLevel,
+  RoleName,
+} from "./api";
 
 export const STATUS_LABELS: Record<KycStatus, string> = {
   draft: "Draft",
@@ -12,6 +20,8 @@ export const STATUS_LABELS: Record<KycStatus, string> = {
   expired: "Expired",
   revoked: "Revoked",
 };
+
+export const RISK_LABELS: Record<RiskLevel, string> = { low: "Low", medium: "Medium", high: "High" };
 
 /** The fixed rejection labels (docs/kyc.md), as reviewers read them; the applicant never does. */
 export const REJECTION_LABEL_WORDS: Record<RejectionLabel, string> = {

@@ -14,7 +14,7 @@ import {
   statusEvent,
   text,
 } from "./contract-shapes";
-import { REJECTION_LABELS, REVOCATION_CATEGORIES } from "./contract-values";
+import { REJECTION_LABELS, REVOCATION_CATEGORIES, RISK_LEVELS } from "./contract-values";
 
 const applicationIdInput = z.object({ applicationId: id("application") });
 
@@ -29,6 +29,10 @@ export const queueInput = z.object({
     .meta({ description: "One status; absent: the open work (submitted and in_review)" }),
   country: countryCode.optional().meta({ description: "Country of residence" }),
   assignedToMe: booleanQuery.optional(),
+  risk: z
+    .enum(RISK_LEVELS, { message: "expected low, medium or high" })
+    .optional()
+    .meta({ description: "The reviewer's risk level" }),
   submittedFrom: isoDateTime.optional(),
   submittedTo: isoDateTime.optional(),
   q: text(100).min(3, "at least 3 characters").optional().meta({ description: "Part of the applicant's name" }),
@@ -43,6 +47,7 @@ const queueItem = z.object({
   lastName: z.string().nullable(),
   countryOfResidence: z.string().nullable(),
   reviewerId: z.string().nullable(),
+  riskLevel: z.enum(RISK_LEVELS).nullable(),
   submittedAt: isoDateTime.nullable(),
 });
 
@@ -80,6 +85,10 @@ const reviewDetail = z.object({
   applicant: z.object({ id: z.string(), name: z.string(), email: z.string() }),
   reviewerId: z.string().nullable(),
   decision: decisionRecord,
+  risk: z
+    .object({ level: z.enum(RISK_LEVELS), reason: z.string(), setBy: z.string(), setAt: isoDateTime })
+    .nullable()
+    .meta({ description: "The reviewer's risk assessment; high needs two approvals" }),
   documents: z.array(kycDocument),
   history: z.array(historyEntry),
   onchain: z.array(onchainRegistration).meta({ description: "The applicant's wallets, as Kit registered them" }),
@@ -178,6 +187,13 @@ const liftBlockInput = z.object({
   reason: text(2_000).meta({ description: "Why the applicant may apply again; kept with the application" }),
 });
 
+const setRiskInput = z.object({
+  applicationId: id("application"),
+  level: z.enum(RISK_LEVELS, { message: "expected low, medium or high" }),
+  reason: text(1_000).meta({ description: "Why this level (reviewers only)" }),
+  version: z.number().int().positive().optional(),
+});
+
 const review = { kyc: ["review" as const] };
 const liftFreezes = { kyc: ["lift_freeze" as const] };
 const decide = { kyc: ["decide" as const] };
@@ -241,6 +257,16 @@ export const reviewContract = {
     .meta({ permission: decide, keyGrant: decide, errors: ["NOT_FOUND", "CONFLICT"] })
     .input(revokeInput)
     .output(application),
+  setRisk: base
+    .route({
+      method: "POST",
+      path: "/kyc/review/{applicationId}/risk",
+      tags: ["kyc review"],
+      summary: "Set the risk level of an application in review, with a reason (high needs a second approval)",
+    })
+    .meta({ permission: decide, keyGrant: decide, errors: ["NOT_FOUND", "CONFLICT", "FORBIDDEN"] })
+    .input(setRiskInput)
+    .output(reviewDetail),
   liftBlock: base
     .route({
       method: "POST",
@@ -283,3 +309,4 @@ export type ReviewDetail = z.infer<typeof reviewDetail>;
 export type DecideInput = z.infer<typeof decideInput>;
 export type RevokeInput = z.infer<typeof revokeInput>;
 export type LiftBlockInput = z.infer<typeof liftBlockInput>;
+export type SetRiskInput = z.infer<typeof setRiskInput>;

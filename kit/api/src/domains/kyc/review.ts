@@ -111,6 +111,12 @@ function decisionRecord(row: ApplicationRow): ReviewDetail["decision"] {
   };
 }
 
+function riskOf(row: ApplicationRow): ReviewDetail["risk"] {
+  return row.riskLevel && row.riskReason && row.riskSetBy && row.riskSetAt
+    ? { level: row.riskLevel, reason: row.riskReason, setBy: row.riskSetBy, setAt: row.riskSetAt.toISOString() }
+    : null;
+}
+
 /** One application for a reviewer, personal data decrypted; the view is recorded (kyc_document_access). */
 export async function getReview(
   deps: KycDeps,
@@ -144,6 +150,7 @@ export async function getReview(
     applicant: found.applicant,
     reviewerId: found.application.reviewerId,
     decision: decisionRecord(found.application),
+    risk: riskOf(found.application),
     documents: documents.map(presentDocument),
     history: history.map((h) => ({
       fromStatus: h.fromStatus,

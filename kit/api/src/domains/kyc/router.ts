@@ -2,6 +2,7 @@ import type { RequestContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { auditActorOf } from "../audit/record";
 import { getApplication, saveApplication, submitApplication } from "./applications";
+import { setRisk } from "./assessment";
 import { liftRejectionBlock } from "./block";
 import { decideApplication, revokeApplication } from "./decisions";
 import { getDocumentDownloadUrl } from "./document-download";
@@ -63,6 +64,9 @@ export const kycRouter = {
     ),
     revoke: userProcedure.kyc.review.revoke.handler(({ context, input }) =>
       revokeApplication(context, context.user, input, requester(context)),
+    ),
+    setRisk: userProcedure.kyc.review.setRisk.handler(({ context, input }) =>
+      setRisk(context, context.user, input, requester(context)),
     ),
     liftBlock: userProcedure.kyc.review.liftBlock.handler(({ context, input }) =>
       liftRejectionBlock(context, context.user, input, auditActorOf(context), requester(context)),

@@ -7,7 +7,7 @@ import { can, type Me, type ReviewDetail, rpc } from "../../api";
 import { Card } from "../../components/Card";
 import { formatTime, REJECTION_LABEL_WORDS, STATUS_LABELS } from "../../format";
 import type { PageActions } from "./Notice";
-import { DecisionForm, RevokeForm } from "./ReviewForms";
+import { DecisionForm, RevokeForm, RiskForm } from "./ReviewForms";
 import { type ReviewForms, useReviewForms } from "./review-state";
 
 export function Actions({ me, detail, ...page }: { me: Me; detail: ReviewDetail } & PageActions) {
@@ -44,7 +44,12 @@ export function Actions({ me, detail, ...page }: { me: Me; detail: ReviewDetail 
         </Card>
       );
     }
-    return <DecisionForm mine={mine} form={form} />;
+    return (
+      <>
+        <RiskForm detail={detail} form={form} />
+        <DecisionForm mine={mine} form={form} />
+      </>
+    );
   }
 
   if (application.status === "approved" && mayDecide) {

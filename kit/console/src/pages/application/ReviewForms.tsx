@@ -2,10 +2,12 @@
 // revocation of an approval. Each has two texts: the internal note (reviewers only) and the
 // message to the applicant (the only text they see).
 
-import type { ReviewDetail, RevocationCategory } from "../../api";
+import type { FormEvent } from "react";
+import { type ReviewDetail, type RevocationCategory, type RiskLevel, rpc } from "../../api";
 import { Alert } from "../../components/Alert";
 import { Card } from "../../components/Card";
-import { formatTime, REJECTION_LABEL_WORDS, REJECTION_LABELS } from "../../format";
+import { Options } from "../../components/Options";
+import { formatTime, REJECTION_LABEL_WORDS, REJECTION_LABELS, RISK_LABELS } from "../../format";
 import { DECISION_LABELS, DECISIONS, type ReviewForms } from "./review-state";
 
 /** The internal note and the message to the applicant, as both forms ask for them. */
@@ -112,6 +114,47 @@ export function DecisionForm({ mine, form }: { mine: boolean; form: ReviewForms 
         <Alert>{formError}</Alert>
         <button type="submit" className={decision === "approve" ? "primary" : "danger"} disabled={busy}>
           {DECISION_LABELS[decision]}
+        </button>
+      </form>
+    </Card>
+  );
+}
+
+/** The risk level of the application in review, with its reason; high needs a second approver. */
+export function RiskForm({ detail, form }: { detail: ReviewDetail; form: ReviewForms }) {
+  const { busy, run } = form;
+  const { risk, application } = detail;
+  const save = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const element = event.currentTarget;
+    const data = new FormData(element);
+    const level = String(data.get("level")) as RiskLevel;
+    const reason = String(data.get("riskReason") ?? "").trim();
+    void run(
+      () => rpc.kyc.review.setRisk({ applicationId: application.id, level, reason }),
+      `Risk set to ${RISK_LABELS[level].toLowerCase()}.`,
+    );
+  };
+  return (
+    <Card heading="Risk" headingId="risk-title" className="actions">
+      {risk && (
+        <p>
+          {RISK_LABELS[risk.level]} since {formatTime(risk.setAt)}: {risk.reason}
+        </p>
+      )}
+      <form onSubmit={save}>
+        <label>
+          Risk level
+          <select name="level" defaultValue={risk?.level ?? "low"} key={risk?.level}>
+            <Options values={Object.keys(RISK_LABELS) as RiskLevel[]} label={(r) => RISK_LABELS[r]} />
+          </select>
+        </label>
+        <label>
+          Why (required; reviewers only)
+          <textarea name="riskReason" rows={2} maxLength={1000} required />
+        </label>
+        <button type="submit" disabled={busy}>
+          Set risk
         </button>
       </form>
     </Card>
