@@ -26,7 +26,7 @@ export const queueInput = z.object({
   status: kycStatus
     .exclude(["draft"], { message: "expected a status other than draft (drafts are the applicant's own)" })
     .optional()
-    .meta({ description: "One status; absent: the open work (submitted and in_review)" }),
+    .meta({ description: "One status; absent: the open work (submitted, in_review and approval_pending)" }),
   country: countryCode.optional().meta({ description: "Country of residence" }),
   assignedToMe: booleanQuery.optional(),
   risk: z
@@ -85,6 +85,13 @@ const reviewDetail = z.object({
   applicant: z.object({ id: z.string(), name: z.string(), email: z.string() }),
   reviewerId: z.string().nullable(),
   decision: decisionRecord,
+  approval: z
+    .object({
+      required: z.number().int().nullable().meta({ description: "1 or 2, fixed at the first approval; null before" }),
+      firstApproverId: z.string().nullable(),
+      firstApprovedAt: isoDateTime.nullable(),
+    })
+    .meta({ description: "Two-person approval: who gave the first of two approvals" }),
   risk: z
     .object({ level: z.enum(RISK_LEVELS), reason: z.string(), setBy: z.string(), setAt: isoDateTime })
     .nullable()

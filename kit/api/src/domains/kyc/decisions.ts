@@ -11,7 +11,14 @@ import type { Requester } from "./access-log";
 import type { DecideInput, RevokeInput } from "./contract-review";
 import type { Application } from "./contract-shapes";
 import type { KycStatus } from "./contract-values";
-import { announceStatusChange, assertVersion, changeStatus, type KycDeps, statusWords } from "./lifecycle";
+import {
+  type ApplicationRow,
+  announceStatusChange,
+  assertVersion,
+  changeStatus,
+  type KycDeps,
+  statusWords,
+} from "./lifecycle";
 import { recordStatusNotice } from "./notices";
 import { queueEligibilityJob } from "./onchain-queue";
 import { inStatusTransaction, lockForReview, type OnchainQueue, present, type ReviewDeps } from "./review";
@@ -30,9 +37,45 @@ const DECISION_STATUS = {
   request_changes: "changes_requested",
 } as const satisfies Record<DecideInput["decision"], KycStatus>;
 
+/** Who may decide `row` now, and how: CONFLICT, FORBIDDEN or nothing. */
+function assertMayDecide(row: ApplicationRow, reviewer: CallerUser): void {
+  if (row.status === "approval_pending") {
+    // Two-person rule: the second approver is anyone who may decide, except the first (and the applicant).
+    if (row.firstApproverId === reviewer.id) {
+      throw new KitError(
+        "FORBIDDEN",
+        "You gave the first approval: two-person rule, a different reviewer must give the second (or reject).",
+      );
+    }
+    return;
+  }
+  if (row.status !== "in_review") {
+    throw new KitError(
+      "CONFLICT",
+      `The application is ${statusWords(row.status)}; only an application in review or awaiting a second approval can be decided${
+        row.status === "submitted" ? " (claim it first)" : ""
+      }.`,
+    );
+  }
+  if (row.reviewerId !== reviewer.id && reviewer.role !== "admin") {
+    throw new KitError(
+      "FORBIDDEN",
+      "The application is claimed by another reviewer; only they (or an admin) can decide it.",
+    );
+  }
+}
+
+/** How many approvals an application in review needs: the system setting, and always 2 for a high risk. */
+function approvalsNeeded(row: ApplicationRow, setting: number): number {
+  return row.riskLevel === "high" ? 2 : Math.max(1, Math.min(2, setting));
+}
+
 /**
- * Decides an application in review. The assigned reviewer decides; an admin may decide any
- * application in review (supervisor override; the history names the admin as the actor).
+ * Decides an application in review (the assigned reviewer, or an admin in their place: the history
+ * names the admin) or one awaiting a second approval (any other reviewer who may decide). With two
+ * approvals required, the first approval moves it to approval_pending — no notification, nothing
+ * on chain —; the second makes it approved. The row lock makes racing deciders queue up: one wins,
+ * the others see what it did (CONFLICT).
  */
 export async function decideApplication(
   deps: ReviewDeps,
@@ -41,26 +84,30 @@ export async function decideApplication(
   requester: Requester,
 ): Promise<Application> {
   // Read before the transaction: it may fill the settings cache, which needs no row lock held.
-  const { kycValidityDays } = await getSystemSettings(deps);
+  const { kycValidityDays, kycApprovalsRequired } = await getSystemSettings(deps);
   const change = await inStatusTransaction(deps, async (tx) => {
     const row = await lockForReview(tx, reviewer, input.applicationId, requester);
-    if (row.status !== "in_review") {
-      throw new KitError(
-        "CONFLICT",
-        `The application is ${statusWords(row.status)}; only an application in review can be decided${
-          row.status === "submitted" ? " (claim it first)" : ""
-        }.`,
-      );
-    }
-    if (row.reviewerId !== reviewer.id && reviewer.role !== "admin") {
-      throw new KitError(
-        "FORBIDDEN",
-        "The application is claimed by another reviewer; only they (or an admin) can decide it.",
-      );
-    }
+    assertMayDecide(row, reviewer);
     assertVersion(input.version, row.version);
     const now = new Date();
     const { note, message } = textsOf(input);
+    if (input.decision === "approve" && row.status === "in_review") {
+      const required = approvalsNeeded(row, kycApprovalsRequired);
+      if (required === 2) {
+        return changeStatus(tx, row, "approval_pending", {
+          actorId: reviewer.id,
+          reason: note,
+          record: { messageToApplicant: message },
+          set: {
+            approvalsRequired: 2,
+            firstApproverId: reviewer.id,
+            firstApprovedAt: now,
+            internalNote: note,
+            decisionReason: message,
+          },
+        });
+      }
+    }
     const labels = input.labels ?? null;
     const final = input.decision === "reject" ? (input.final ?? false) : null;
     const change = await changeStatus(tx, row, DECISION_STATUS[input.decision], {
@@ -69,15 +116,17 @@ export async function decideApplication(
       record: { messageToApplicant: message, labels, final },
       set: {
         decidedAt: now,
-        decisionReason: message,
+        // The second approver's message, or else the first's.
+        decisionReason: message ?? (row.status === "approval_pending" ? row.decisionReason : null),
         internalNote: note,
         rejectionLabels: labels,
         rejectionFinal: final === true,
+        approvalsRequired: row.approvalsRequired ?? 1,
         expiresAt: input.decision === "approve" ? new Date(now.getTime() + kycValidityDays * DAY_MS) : null,
       },
     });
     // The applicant's notification commits with the decision or not at all; it carries the message only.
-    await recordStatusNotice(tx, change, message);
+    await recordStatusNotice(tx, change, change.application.decisionReason);
     return change;
   });
   await announceStatusChange(deps, change);

@@ -9,7 +9,7 @@ import type { QueueInput, QueuePage } from "./contract-review";
 import type { KycStatus, RiskLevel } from "./contract-values";
 import { kycApplications as a } from "./schema";
 
-const OPEN_STATUSES: KycStatus[] = ["submitted", "in_review"];
+const OPEN_STATUSES: KycStatus[] = ["submitted", "in_review", "approval_pending"];
 
 const APPLICATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -151,6 +151,11 @@ export async function getReview(
     reviewerId: found.application.reviewerId,
     decision: decisionRecord(found.application),
     risk: riskOf(found.application),
+    approval: {
+      required: found.application.approvalsRequired,
+      firstApproverId: found.application.firstApproverId,
+      firstApprovedAt: found.application.firstApprovedAt?.toISOString() ?? null,
+    },
     documents: documents.map(presentDocument),
     history: history.map((h) => ({
       fromStatus: h.fromStatus,

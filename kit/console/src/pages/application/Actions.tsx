@@ -52,6 +52,21 @@ export function Actions({ me, detail, ...page }: { me: Me; detail: ReviewDetail 
     );
   }
 
+  if (application.status === "approval_pending") {
+    const firstApprover = detail.approval.firstApproverId === me.user.id;
+    if (!mayDecide || firstApprover) {
+      return (
+        <Card heading="Awaiting second approval" headingId="actions-title" className="actions">
+          <p>
+            {firstApprover ? "You gave" : "Another reviewer gave"} the first approval on{" "}
+            {formatTime(detail.approval.firstApprovedAt)}; a different reviewer must give the second.
+          </p>
+        </Card>
+      );
+    }
+    return <DecisionForm mine form={form} second />;
+  }
+
   if (application.status === "approved" && mayDecide) {
     return <RevokeForm application={application} form={form} />;
   }

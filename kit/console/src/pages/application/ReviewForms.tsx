@@ -84,10 +84,11 @@ function LabelsFields({ form }: { form: ReviewForms }) {
   );
 }
 
-export function DecisionForm({ mine, form }: { mine: boolean; form: ReviewForms }) {
+export function DecisionForm({ mine, form, second }: { mine: boolean; form: ReviewForms; second?: boolean }) {
   const { busy, decision, setDecision, formError, decide } = form;
   return (
     <Card heading="Decision" headingId="actions-title" className="actions">
+      {second && <p>Another reviewer approved this application: two-person rule, your approval makes it final.</p>}
       {!mine && <p className="muted">Claimed by another reviewer: as an administrator you decide in their place.</p>}
       <form onSubmit={decide}>
         <fieldset>

@@ -48,7 +48,7 @@ export function QueueFilters({ status, risk, country, mine, q }: QueueFilter) {
         <label>
           Status
           <select value={status} onChange={(e) => setFilter({ status: e.target.value })}>
-            <option value="">Open work (submitted and in review)</option>
+            <option value="">Open work (submitted, in review, awaiting second approval)</option>
             <Options values={FILTER_STATUSES} label={(s) => STATUS_LABELS[s]} />
           </select>
         </label>
