@@ -26,7 +26,7 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
   const [category, setCategory] = useState<RevocationCategory>("other");
   const [formError, setFormError] = useState<string>();
 
-  const run = (action: () => Promise<unknown>, done: string) =>
+  const run = (action: () => Promise<unknown>, done: string | ((result: unknown) => string)) =>
     act(action, done, {
       onSuccess: () => {
         setNote("");
@@ -56,7 +56,10 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
     }
     setFormError(undefined);
     const words = {
-      approve: "Approved.",
+      approve: (result: unknown) =>
+        (result as { status?: string }).status === "approval_pending"
+          ? "Approved; a second reviewer must confirm it."
+          : "Approved.",
       reject: final ? "Rejected (final)." : "Rejected.",
       request_changes: "Changes requested.",
     }[decision];
