@@ -12,12 +12,17 @@ ALTER TABLE "kyc_applications" ADD COLUMN "risk_set_at" timestamp with time zone
 ALTER TABLE "kyc_applications" ADD COLUMN "approvals_required" integer;--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD COLUMN "first_approver_id" text;--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD COLUMN "first_approved_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "kyc_documents" ADD COLUMN "feedback_label" text;--> statement-breakpoint
+ALTER TABLE "kyc_documents" ADD COLUMN "feedback_message" text;--> statement-breakpoint
+ALTER TABLE "kyc_documents" ADD COLUMN "feedback_by" text;--> statement-breakpoint
+ALTER TABLE "kyc_documents" ADD COLUMN "feedback_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "kyc_status_history" ADD COLUMN "message_to_applicant" text;--> statement-breakpoint
 ALTER TABLE "kyc_status_history" ADD COLUMN "labels" text[];--> statement-breakpoint
 ALTER TABLE "kyc_status_history" ADD COLUMN "final" boolean;--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_block_lifted_by_user_id_fk" FOREIGN KEY ("block_lifted_by") REFERENCES "public"."user"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_risk_set_by_user_id_fk" FOREIGN KEY ("risk_set_by") REFERENCES "public"."user"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_first_approver_id_user_id_fk" FOREIGN KEY ("first_approver_id") REFERENCES "public"."user"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "kyc_documents" ADD CONSTRAINT "kyc_documents_feedback_by_user_id_fk" FOREIGN KEY ("feedback_by") REFERENCES "public"."user"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "kyc_applications_blocked_idx" ON "kyc_applications" USING btree ("user_id") WHERE "kyc_applications"."rejection_final" and "kyc_applications"."block_lifted_at" is null;--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_risk_check" CHECK ("kyc_applications"."risk_level" is null or "kyc_applications"."risk_level" in ('low', 'medium', 'high'));--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_risk_reason_check" CHECK (("kyc_applications"."risk_level" is null) = ("kyc_applications"."risk_reason" is null));--> statement-breakpoint
@@ -26,6 +31,7 @@ ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_final_check" CHE
 ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_block_lift_check" CHECK (("kyc_applications"."block_lifted_at" is null) = ("kyc_applications"."block_lifted_by" is null) and ("kyc_applications"."block_lifted_at" is null) = ("kyc_applications"."block_lift_reason" is null) and ("kyc_applications"."block_lifted_at" is null or "kyc_applications"."rejection_final"));--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_pending_check" CHECK ("kyc_applications"."status" <> 'approval_pending' or "kyc_applications"."first_approver_id" is not null);--> statement-breakpoint
 ALTER TABLE "kyc_applications" ADD CONSTRAINT "kyc_applications_status_check" CHECK ("kyc_applications"."status" in ('draft', 'submitted', 'in_review', 'approval_pending', 'approved', 'rejected', 'changes_requested', 'expired', 'revoked'));--> statement-breakpoint
+ALTER TABLE "kyc_documents" ADD CONSTRAINT "kyc_documents_feedback_check" CHECK (("kyc_documents"."feedback_label" is null or "kyc_documents"."feedback_label" in ('document_expired', 'document_unreadable', 'data_mismatch', 'selfie_mismatch', 'other')) and ("kyc_documents"."feedback_label" is null) = ("kyc_documents"."feedback_by" is null) and ("kyc_documents"."feedback_label" is null) = ("kyc_documents"."feedback_at" is null));--> statement-breakpoint
 -- Two-person approval: the first of two approvals moves an application in review to
 -- approval_pending; a second reviewer approves it (or rejects it, or asks for changes). Everything
 -- else is as in 0010.

@@ -296,6 +296,19 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     const a = await openPageFrom("10.88.0.1");
     await signInOnConsole(a.page, kit.url, reviewerA);
     await a.page.goto(`${kit.url}/console/applications/${id}`);
+    // Per-document feedback: the proof of address is rejected on its own, with what to fix.
+    const bill = a.page.locator("li.document", { hasText: "electricity-bill.pdf" });
+    await bill.getByText("Reject this document").click();
+    await bill.getByLabel("Label").selectOption("document_unreadable");
+    await bill.getByLabel(/What the applicant should fix/).fill("The bill is cut off; upload the whole page.");
+    await bill.getByRole("button", { name: "Send feedback on electricity-bill.pdf" }).click();
+    await a.page.getByText("electricity-bill.pdf rejected; ask for changes").waitFor();
+    await a.page.getByText("Rejected: Document unreadable").waitFor();
+    const documents = await client.rpc.kyc.documents.list();
+    expect(documents.map((d) => d.feedback?.message ?? null)).toEqual([
+      null,
+      "The bill is cut off; upload the whole page.",
+    ]);
     await a.page.getByLabel("Risk level").selectOption("high");
     await a.page.getByLabel(/Why \(required; reviewers only\)/).fill("Adverse media about the employer");
     await a.page.getByRole("button", { name: "Set risk" }).click();

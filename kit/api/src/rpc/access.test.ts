@@ -94,6 +94,7 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "kyc.review.decide":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.revoke":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.setRisk":              { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.rejectDocument":       { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.liftBlock":            { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.documentUrl":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.events":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -392,6 +393,9 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "kyc.review.revoke": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),
   "kyc.review.setRisk": async () => ({
     input: { applicationId: crypto.randomUUID(), level: "low", reason: "matrix" },
+  }),
+  "kyc.review.rejectDocument": async () => ({
+    input: { documentId: crypto.randomUUID(), label: "document_expired" },
   }),
   // No application exists for a random id: an allowed call ends in the service's NOT_FOUND.
   "kyc.review.liftBlock": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),

@@ -3,7 +3,7 @@
 // reviewer's actions, the larger parts in ./application/. Errors from the four-eyes rule and races
 // are shown in words; a change made elsewhere reloads the page in place.
 import { useState } from "react";
-import { type Me, type ReviewDetail, rpc } from "../api";
+import { can, type Me, type ReviewDetail, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { StatusBadge } from "../components/Badge";
 import { Card } from "../components/Card";
@@ -64,6 +64,10 @@ function Detail({
   name,
 }: { me: Me; detail: ReviewDetail; notice: Notice | undefined; name: string } & PageActions) {
   const { application, documents, reviewerId } = detail;
+  const mayRejectDocuments =
+    application.status === "in_review" &&
+    can(me, "kyc", "decide") &&
+    (reviewerId === me.user.id || me.user.role === "admin");
 
   return (
     <>
@@ -88,7 +92,12 @@ function Detail({
             {documents.length === 0 && <p>No documents.</p>}
             <ul className="documents">
               {documents.map((document) => (
-                <DocumentItem key={document.id} document={document} />
+                <DocumentItem
+                  key={document.id}
+                  document={document}
+                  mayReject={mayRejectDocuments}
+                  page={{ setNotice, reload }}
+                />
               ))}
             </ul>
           </Card>

@@ -14,7 +14,7 @@ import {
   statusEvent,
   text,
 } from "./contract-shapes";
-import { REJECTION_LABELS, REVOCATION_CATEGORIES, RISK_LEVELS } from "./contract-values";
+import { DOCUMENT_FEEDBACK_LABELS, REJECTION_LABELS, REVOCATION_CATEGORIES, RISK_LEVELS } from "./contract-values";
 
 const applicationIdInput = z.object({ applicationId: id("application") });
 
@@ -201,6 +201,12 @@ const setRiskInput = z.object({
   version: z.number().int().positive().optional(),
 });
 
+const rejectDocumentInput = z.object({
+  documentId: id("document"),
+  label: z.enum(DOCUMENT_FEEDBACK_LABELS, { message: `expected one of ${DOCUMENT_FEEDBACK_LABELS.join(", ")}` }),
+  messageToApplicant: text(1_000).optional().meta({ description: "What to fix; the applicant reads it" }),
+});
+
 const review = { kyc: ["review" as const] };
 const liftFreezes = { kyc: ["lift_freeze" as const] };
 const decide = { kyc: ["decide" as const] };
@@ -274,6 +280,17 @@ export const reviewContract = {
     .meta({ permission: decide, keyGrant: decide, errors: ["NOT_FOUND", "CONFLICT", "FORBIDDEN"] })
     .input(setRiskInput)
     .output(reviewDetail),
+  rejectDocument: base
+    .route({
+      method: "POST",
+      path: "/kyc/review/documents/{documentId}/reject",
+      tags: ["kyc review"],
+      summary:
+        "Reject one document of an application in review (the applicant sees the label and message, and replaces just that one)",
+    })
+    .meta({ permission: decide, keyGrant: decide, errors: ["NOT_FOUND", "CONFLICT", "FORBIDDEN"] })
+    .input(rejectDocumentInput)
+    .output(kycDocument),
   liftBlock: base
     .route({
       method: "POST",
@@ -317,3 +334,4 @@ export type DecideInput = z.infer<typeof decideInput>;
 export type RevokeInput = z.infer<typeof revokeInput>;
 export type LiftBlockInput = z.infer<typeof liftBlockInput>;
 export type SetRiskInput = z.infer<typeof setRiskInput>;
+export type RejectDocumentInput = z.infer<typeof rejectDocumentInput>;

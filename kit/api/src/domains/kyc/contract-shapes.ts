@@ -10,6 +10,7 @@ import {
 } from "../../display-text";
 import {
   DOCUMENT_CONTENT_TYPES,
+  DOCUMENT_FEEDBACK_LABELS,
   DOCUMENT_TYPES,
   FREEZE_CATEGORIES,
   KYC_STATUSES,
@@ -106,6 +107,10 @@ export const kycDocument = z.object({
   status: z.enum(["pending", "confirmed"]).meta({ description: "pending until `confirm` has checked the upload" }),
   createdAt: isoDateTime,
   confirmedAt: isoDateTime.nullable(),
+  feedback: z
+    .object({ label: z.enum(DOCUMENT_FEEDBACK_LABELS), message: z.string().nullable(), at: isoDateTime })
+    .nullable()
+    .meta({ description: "A reviewer rejected this document: replace it (remove it, upload another)" }),
 });
 
 export const downloadUrl = z.object({

@@ -78,6 +78,19 @@ export const REJECTION_LABELS = [
 ] as const;
 export type RejectionLabel = (typeof REJECTION_LABELS)[number];
 
+/**
+ * What a reviewer may say of one document they reject (per-document feedback): the applicant sees
+ * it, with the reviewer's message, and replaces just that document.
+ */
+export const DOCUMENT_FEEDBACK_LABELS = [
+  "document_expired",
+  "document_unreadable",
+  "data_mismatch",
+  "selfie_mismatch",
+  "other",
+] as const satisfies readonly RejectionLabel[];
+export type DocumentFeedbackLabel = (typeof DOCUMENT_FEEDBACK_LABELS)[number];
+
 /** The reviewer's assessment of an application; `high` always needs a second approver. */
 export const RISK_LEVELS = ["low", "medium", "high"] as const;
 export type RiskLevel = (typeof RISK_LEVELS)[number];

@@ -2,7 +2,7 @@ import type { RequestContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { auditActorOf } from "../audit/record";
 import { getApplication, saveApplication, submitApplication } from "./applications";
-import { setRisk } from "./assessment";
+import { rejectDocument, setRisk } from "./assessment";
 import { liftRejectionBlock } from "./block";
 import { decideApplication, revokeApplication } from "./decisions";
 import { getDocumentDownloadUrl } from "./document-download";
@@ -67,6 +67,9 @@ export const kycRouter = {
     ),
     setRisk: userProcedure.kyc.review.setRisk.handler(({ context, input }) =>
       setRisk(context, context.user, input, requester(context)),
+    ),
+    rejectDocument: userProcedure.kyc.review.rejectDocument.handler(({ context, input }) =>
+      rejectDocument(context, context.user, input, requester(context)),
     ),
     liftBlock: userProcedure.kyc.review.liftBlock.handler(({ context, input }) =>
       liftRejectionBlock(context, context.user, input, auditActorOf(context), requester(context)),

@@ -21,7 +21,9 @@ import { user } from "../auth/schema";
 import {
   CLOSED_STATUSES,
   DOCUMENT_CONTENT_TYPES,
+  DOCUMENT_FEEDBACK_LABELS,
   DOCUMENT_TYPES,
+  type DocumentFeedbackLabel,
   type DocumentType,
   FREEZE_CATEGORIES,
   type FreezeCategory,
@@ -184,8 +186,17 @@ export const kycDocuments = pgTable(
      * clean-up job finishes the removal (object first, then row) if this attempt fails half-way.
      */
     deletingAt: at("deleting_at"),
+    /** Per-document feedback: a reviewer rejected this document (shown to the applicant, who replaces it). */
+    feedbackLabel: text("feedback_label").$type<DocumentFeedbackLabel>(),
+    feedbackMessage: text("feedback_message"),
+    feedbackBy: text("feedback_by").references(() => user.id),
+    feedbackAt: at("feedback_at"),
   },
   (table) => [
+    check(
+      "kyc_documents_feedback_check",
+      sql`(${table.feedbackLabel} is null or ${table.feedbackLabel} in (${sqlList(DOCUMENT_FEEDBACK_LABELS)})) and (${table.feedbackLabel} is null) = (${table.feedbackBy} is null) and (${table.feedbackLabel} is null) = (${table.feedbackAt} is null)`,
+    ),
     check("kyc_documents_type_check", sql`${table.type} in (${sqlList(DOCUMENT_TYPES)})`),
     check("kyc_documents_content_type_check", sql`${table.contentType} in (${sqlList(DOCUMENT_CONTENT_TYPES)})`),
     check("kyc_documents_size_check", sql`${table.size} between 1 and ${sql.raw(String(MAX_DOCUMENT_BYTES))}`),
