@@ -91,8 +91,9 @@ export async function decideApplication(
     assertVersion(input.version, row.version);
     const now = new Date();
     const { note, message } = textsOf(input);
+    // Fixed at the first approval: a change of the setting or of the risk later does not move it.
+    const required = row.status === "approval_pending" ? 2 : approvalsNeeded(row, kycApprovalsRequired);
     if (input.decision === "approve" && row.status === "in_review") {
-      const required = approvalsNeeded(row, kycApprovalsRequired);
       if (required === 2) {
         return changeStatus(tx, row, "approval_pending", {
           actorId: reviewer.id,
@@ -121,7 +122,7 @@ export async function decideApplication(
         internalNote: note,
         rejectionLabels: labels,
         rejectionFinal: final === true,
-        approvalsRequired: row.approvalsRequired ?? 1,
+        approvalsRequired: input.decision === "approve" ? required : row.approvalsRequired,
         expiresAt: input.decision === "approve" ? new Date(now.getTime() + kycValidityDays * DAY_MS) : null,
       },
     });

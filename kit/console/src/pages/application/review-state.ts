@@ -14,6 +14,29 @@ export const DECISION_LABELS: Record<Decision, string> = {
 };
 export const DECISIONS = Object.keys(DECISION_LABELS) as Decision[];
 
+/** What the decision form still lacks, in words; undefined when it may be sent. */
+function decisionProblem(decision: Decision, note: string, message: string, labels: RejectionLabel[]) {
+  if (decision !== "approve" && !note) {
+    return `An internal note is required to ${decision === "reject" ? "reject" : "request changes"}.`;
+  }
+  if (decision === "reject" && labels.length === 0) return "Pick at least one label to reject.";
+  if (decision === "request_changes" && !message) {
+    return "A message to the applicant is required to request changes: tell them what to change.";
+  }
+  return undefined;
+}
+
+/** What the page says once the decision went through (a first of two approvals says so). */
+function decisionWords(decision: Decision, final: boolean): string | ((result: unknown) => string) {
+  if (decision === "approve") {
+    return (result) =>
+      (result as { status?: string }).status === "approval_pending"
+        ? "Approved; a second reviewer must confirm it."
+        : "Approved.";
+  }
+  return decision === "reject" ? (final ? "Rejected (final)." : "Rejected.") : "Changes requested.";
+}
+
 export function useReviewForms(application: ReviewDetail["application"], page: PageActions) {
   const { busy, run: act } = useApplicationAction(page);
   const [decision, setDecision] = useState<Decision>("approve");
@@ -42,27 +65,10 @@ export function useReviewForms(application: ReviewDetail["application"], page: P
     event.preventDefault();
     const internalNote = note.trim();
     const messageToApplicant = message.trim();
-    if (decision !== "approve" && !internalNote) {
-      setFormError(`An internal note is required to ${decision === "reject" ? "reject" : "request changes"}.`);
-      return;
-    }
-    if (decision === "reject" && labels.length === 0) {
-      setFormError("Pick at least one label to reject.");
-      return;
-    }
-    if (decision === "request_changes" && !messageToApplicant) {
-      setFormError("A message to the applicant is required to request changes: tell them what to change.");
-      return;
-    }
-    setFormError(undefined);
-    const words = {
-      approve: (result: unknown) =>
-        (result as { status?: string }).status === "approval_pending"
-          ? "Approved; a second reviewer must confirm it."
-          : "Approved.",
-      reject: final ? "Rejected (final)." : "Rejected.",
-      request_changes: "Changes requested.",
-    }[decision];
+    const problem = decisionProblem(decision, internalNote, messageToApplicant, labels);
+    setFormError(problem);
+    if (problem) return;
+    const words = decisionWords(decision, final);
     void run(
       () =>
         rpc.kyc.review.decide({
