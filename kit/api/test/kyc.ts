@@ -134,6 +134,7 @@ const PATHS: Record<KycStatus, KycStatus[]> = {
   draft: [],
   submitted: ["submitted"],
   in_review: ["submitted", "in_review"],
+  approval_pending: ["submitted", "in_review", "approval_pending"],
   approved: ["submitted", "in_review", "approved"],
   rejected: ["submitted", "in_review", "rejected"],
   changes_requested: ["submitted", "in_review", "changes_requested"],
@@ -164,11 +165,17 @@ export async function moveApplication(
           ? { submittedAt: options.submittedAt ?? now }
           : next === "in_review"
             ? { reviewerId: options.reviewerId ?? options.actorId ?? null, claimedAt: now }
-            : next === "approved"
-              ? { decidedAt: now, expiresAt: options.expiresAt ?? new Date(now.getTime() + 365 * 86_400_000) }
-              : ["rejected", "changes_requested", "revoked"].includes(next)
-                ? { decidedAt: now, decisionReason: `test: ${next}` }
-                : {};
+            : next === "approval_pending"
+              ? {
+                  firstApproverId: options.actorId ?? options.reviewerId ?? null,
+                  firstApprovedAt: now,
+                  approvalsRequired: 2,
+                }
+              : next === "approved"
+                ? { decidedAt: now, expiresAt: options.expiresAt ?? new Date(now.getTime() + 365 * 86_400_000) }
+                : ["rejected", "changes_requested", "revoked"].includes(next)
+                  ? { decidedAt: now, decisionReason: `test: ${next}` }
+                  : {};
       row = (await changeStatus(tx, row, next, { actorId: options.actorId ?? null, set })).application;
     }
     return row;

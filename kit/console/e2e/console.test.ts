@@ -103,13 +103,14 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     expect(await a.page.getByRole("alert").count()).toBe(0);
     await kit.screenshot(a.page, "05-documents-previewed");
 
-    // A reason is required to reject: the form says so before anything is sent.
+    // An internal note is required to reject: the form says so before anything is sent.
     await a.page.getByLabel("Reject").check();
     await a.page.getByRole("button", { name: "Reject" }).click();
-    await a.page.getByText("A reason is required to reject").waitFor();
+    await a.page.getByText("An internal note is required to reject").waitFor();
 
     await a.page.getByLabel("Approve").check();
-    await a.page.getByLabel(/Reason/).fill("Passport and proof of address match; checks clear.");
+    await a.page.getByLabel(/Internal note/).fill("Passport and proof of address match; checks clear.");
+    await a.page.getByLabel(/Message to the applicant/).fill("Welcome to Kit.");
     await a.page.getByRole("button", { name: "Approve" }).click();
     await a.page.getByText("Approved.", { exact: true }).waitFor();
     await a.page.locator(".application-header .badge", { hasText: "Approved" }).waitFor();
@@ -251,7 +252,7 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     await signInOnConsole(b.page, kit.url, reviewerB);
     await b.page.goto(`${kit.url}/console/applications/${id}`);
     await b.page.getByLabel("Why").selectOption("sanctions");
-    await b.page.getByLabel("Reason to revoke (required)").fill("Name on a sanctions list");
+    await b.page.getByLabel(/Internal note/).fill("Name on a sanctions list");
     await b.page.getByRole("button", { name: "Revoke approval" }).click();
     await b.page.getByText("Approval revoked; the applicant's wallets are being frozen.").waitFor();
     await b.page.getByRole("heading", { name: "Freeze" }).waitFor();
@@ -273,6 +274,92 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     expect(a.errors).toEqual([]);
     expect(b.errors).toEqual([]);
   }, 60_000);
+
+  test("a high risk needs two approvals; the second reviewer rejects as final with labels; an admin lifts the block", async () => {
+    const [admin, applicant] = await Promise.all([
+      kit.createUser("admin", "Ada Unblocker"),
+      kit.createUser("investor", "Mallory Ring"),
+    ]);
+    const client = await kit.clientFor(applicant);
+    await applyWithDocuments(client, { firstName: "Mallory", lastName: "Ring", nationalIdNumber: "M1234567" });
+    const { id } = await client.rpc.kyc.application.submit();
+    await (await kit.clientFor(reviewerA)).rpc.kyc.review.claim({ applicationId: id });
+
+    // Sign-ins are limited per address (10 a minute): these pages come from addresses of their own.
+    const openPageFrom = async (address: string) => {
+      const opened = await kit.openPage();
+      await opened.context.setExtraHTTPHeaders({ "x-forwarded-for": address });
+      return opened;
+    };
+
+    // Reviewer A rates the risk high and approves: the approval waits for a second reviewer.
+    const a = await openPageFrom("10.88.0.1");
+    await signInOnConsole(a.page, kit.url, reviewerA);
+    await a.page.goto(`${kit.url}/console/applications/${id}`);
+    // Per-document feedback: the proof of address is rejected on its own, with what to fix.
+    const bill = a.page.locator("li.document", { hasText: "electricity-bill.pdf" });
+    await bill.getByText("Reject this document").click();
+    await bill.getByLabel("Label").selectOption("document_unreadable");
+    await bill.getByLabel(/What the applicant should fix/).fill("The bill is cut off; upload the whole page.");
+    await bill.getByRole("button", { name: "Send feedback on electricity-bill.pdf" }).click();
+    await a.page.getByText("electricity-bill.pdf rejected; ask for changes").waitFor();
+    await a.page.getByText("Rejected: Document unreadable").waitFor();
+    const documents = await client.rpc.kyc.documents.list();
+    expect(documents.map((d) => d.feedback?.message ?? null)).toEqual([
+      null,
+      "The bill is cut off; upload the whole page.",
+    ]);
+    await a.page.getByLabel("Risk level").selectOption("high");
+    await a.page.getByLabel(/Why \(required; reviewers only\)/).fill("Adverse media about the employer");
+    await a.page.getByRole("button", { name: "Set risk" }).click();
+    await a.page.getByText("Risk set to high.").waitFor();
+    await a.page.getByLabel("Approve").check();
+    await a.page.getByLabel(/Internal note/).fill("Documents consistent");
+    await a.page.getByRole("button", { name: "Approve" }).click();
+    await a.page.getByText("Approved; a second reviewer must confirm it.").waitFor();
+    await a.page.locator(".application-header .badge", { hasText: "Awaiting second approval" }).waitFor();
+    await a.page.getByText("You gave the first approval").waitFor();
+    await kit.screenshot(a.page, "16-awaiting-second-approval");
+
+    // Reviewer B rejects it, final, with two labels and both texts.
+    const b = await openPageFrom("10.88.0.2");
+    await signInOnConsole(b.page, kit.url, reviewerB);
+    await b.page.goto(`${kit.url}/console/applications/${id}`);
+    await b.page.getByText("Another reviewer approved this application").waitFor();
+    await b.page.getByLabel("Reject").check();
+    await b.page.getByLabel("Suspected fraud").check();
+    await b.page.getByLabel("Adverse media").check();
+    await b.page.getByLabel(/^Final/).check();
+    await b.page.getByLabel(/Internal note/).fill("Linked to a known fraud ring");
+    await b.page.getByLabel(/Message to the applicant/).fill("We cannot offer you an account.");
+    await b.page.getByRole("button", { name: "Reject" }).click();
+    await b.page.getByText("Rejected (final).").waitFor();
+    await b.page.getByText("Final rejection: the applicant may not start a new application.").waitFor();
+    await b.page.getByText("Labels: Suspected fraud, Adverse media").waitFor();
+    await kit.screenshot(b.page, "17-rejected-final");
+
+    // The applicant reads the message, never the note, and may not start again.
+    const own = await client.rpc.kyc.application.get();
+    expect(own?.messageToApplicant).toBe("We cannot offer you an account.");
+    expect(JSON.stringify(own)).not.toContain("fraud ring");
+    expect(await client.rpc.kyc.application.save({ firstName: "Mallory" }).catch((e: Error) => e.message)).toContain(
+      "contact support",
+    );
+
+    const c = await openPageFrom("10.88.0.3");
+    await signInOnConsole(c.page, kit.url, admin);
+    await c.page.goto(`${kit.url}/console/applications/${id}`);
+    await c.page.getByLabel("Reason to let them apply again (required)").fill("Cleared by the compliance officer");
+    await c.page.getByRole("button", { name: "Lift the block" }).click();
+    await c.page.getByText("Block lifted: the applicant may apply again.").waitFor();
+    expect((await client.rpc.kyc.application.save({ firstName: "Mallory" })).status).toBe("draft");
+    await kit.screenshot(c.page, "18-block-lifted");
+
+    for (const page of [a, b, c]) {
+      await page.context.close();
+      expect(page.errors).toEqual([]);
+    }
+  }, 90_000);
 
   test("the four-eyes rule and a lost race are explained in words", async () => {
     // Reviewer A applies too (staff pass KYC like anyone), so the console must not let A review it.

@@ -1,16 +1,44 @@
 // How values read to a person: statuses and roles in words, times in the browser's locale, countries by name.
-import type { KycStatus, OperationKind, OperationStatus, OperationView, RoleName } from "./api";
+import type {
+  KycStatus,
+  OperationKind,
+  OperationStatus,
+  OperationView,
+  RejectionLabel,
+  RiskLevel,
+  RoleName,
+} from "./api";
 
 export const STATUS_LABELS: Record<KycStatus, string> = {
   draft: "Draft",
   submitted: "Submitted",
   in_review: "In review",
+  approval_pending: "Awaiting second approval",
   approved: "Approved",
   rejected: "Rejected",
   changes_requested: "Changes requested",
   expired: "Expired",
   revoked: "Revoked",
 };
+
+export const RISK_LABELS: Record<RiskLevel, string> = { low: "Low", medium: "Medium", high: "High" };
+
+/** The fixed rejection labels (docs/kyc.md), as reviewers read them; the applicant never does. */
+export const REJECTION_LABEL_WORDS: Record<RejectionLabel, string> = {
+  document_expired: "Document expired",
+  document_unreadable: "Document unreadable",
+  document_missing: "Document missing",
+  data_mismatch: "Data mismatch",
+  selfie_mismatch: "Selfie does not match",
+  sanctions_pep_match: "Sanctions / PEP match",
+  adverse_media: "Adverse media",
+  suspected_fraud: "Suspected fraud",
+  underage: "Underage",
+  unsupported_country: "Unsupported country",
+  duplicate_account: "Duplicate account",
+  other: "Other",
+};
+export const REJECTION_LABELS = Object.keys(REJECTION_LABEL_WORDS) as RejectionLabel[];
 
 export function roleLabel(role: RoleName): string {
   return role.replace("_", " ");

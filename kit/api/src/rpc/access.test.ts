@@ -94,6 +94,9 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "kyc.review.claim":                { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.decide":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.revoke":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.setRisk":              { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.rejectDocument":       { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.review.liftBlock":            { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.documentUrl":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.review.events":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   // Served beside the procedures (http/dossier-route.ts), REST only: `kyc: export`.
@@ -404,6 +407,14 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "kyc.review.claim": async () => ({ input: { applicationId: crypto.randomUUID() } }),
   "kyc.review.decide": async () => ({ input: { applicationId: crypto.randomUUID(), decision: "approve" } }),
   "kyc.review.revoke": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),
+  "kyc.review.setRisk": async () => ({
+    input: { applicationId: crypto.randomUUID(), level: "low", reason: "matrix" },
+  }),
+  "kyc.review.rejectDocument": async () => ({
+    input: { documentId: crypto.randomUUID(), label: "document_expired" },
+  }),
+  // No application exists for a random id: an allowed call ends in the service's NOT_FOUND.
+  "kyc.review.liftBlock": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),
   "kyc.review.documentUrl": async () => ({ input: { documentId: crypto.randomUUID() } }),
   "kyc.review.events": async () => ({ input: undefined }),
   "kyc.review.dossier": async () => ({ input: { applicationId: crypto.randomUUID() } }),

@@ -64,6 +64,10 @@ function Detail({
   name,
 }: { me: Me; detail: ReviewDetail; notice: Notice | undefined; name: string } & PageActions) {
   const { application, documents, reviewerId } = detail;
+  const mayRejectDocuments =
+    application.status === "in_review" &&
+    can(me, "kyc", "decide") &&
+    (reviewerId === me.user.id || me.user.role === "admin");
 
   return (
     <>
@@ -94,7 +98,12 @@ function Detail({
             {documents.length === 0 && <p>No documents.</p>}
             <ul className="documents">
               {documents.map((document) => (
-                <DocumentItem key={document.id} document={document} />
+                <DocumentItem
+                  key={document.id}
+                  document={document}
+                  mayReject={mayRejectDocuments}
+                  page={{ setNotice, reload }}
+                />
               ))}
             </ul>
           </Card>

@@ -29,6 +29,7 @@ const ACTION_LABELS: Record<AuditEvent["action"], string> = {
   "token_policy.change_decided": "Four-eyes policy change decided",
   "token_operation.decided": "Token operation approved or refused",
   "kyc.freeze_lifted": "Freeze lifted",
+  "kyc.rejection_block_lifted": "Final rejection lifted",
   "kyc.encryption_key_rotated": "KYC key rotated",
   "job.retried": "Job retried",
   "kyc.dossier_exported": "KYC dossier exported",

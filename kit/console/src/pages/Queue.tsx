@@ -1,12 +1,12 @@
 // The review queue: filters kept in the address (a reload or a shared link shows the same list),
 // cursor paging both ways, and live refresh when anything in the queue changes.
-import { type KycStatus, type Me, type QueueItem, rpc } from "../api";
+import { type KycStatus, type Me, type QueueItem, type RiskLevel, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { StatusBadge } from "../components/Badge";
 import { DataTable } from "../components/DataTable";
 import { Page } from "../components/Page";
 import { Pager, useCursorPaging } from "../components/Pager";
-import { countryName, formatTime, fullName } from "../format";
+import { countryName, formatTime, fullName, RISK_LABELS } from "../format";
 import { useLoad } from "../hooks";
 import { Link, useLocation } from "../router";
 import { QueueFilters } from "./queue/Filters";
@@ -17,6 +17,7 @@ const PAGE_SIZE = 25;
 export function QueuePage({ me }: { me: Me }) {
   const { search } = useLocation();
   const status = (search.get("status") ?? "") as Exclude<KycStatus, "draft"> | "";
+  const risk = (search.get("risk") ?? "") as RiskLevel | "";
   const country = search.get("country") ?? "";
   const mine = search.get("mine") === "1";
   const q = search.get("q") ?? "";
@@ -30,6 +31,7 @@ export function QueuePage({ me }: { me: Me }) {
     () =>
       rpc.kyc.review.queue({
         status: status || undefined,
+        risk: risk || undefined,
         country: country || undefined,
         assignedToMe: mine || undefined,
         q: q.length >= 3 ? q : undefined,
@@ -57,7 +59,7 @@ export function QueuePage({ me }: { me: Me }) {
           <strong>{counts.data.inReview}</strong> in review ({counts.data.mine} yours)
         </p>
       )}
-      <QueueFilters status={status} country={country} mine={mine} q={q} />
+      <QueueFilters status={status} risk={risk} country={country} mine={mine} q={q} />
       <p className="announcement" aria-live="polite">
         {announcement}
       </p>
@@ -65,7 +67,7 @@ export function QueuePage({ me }: { me: Me }) {
       <DataTable
         className="queue"
         caption="Applications, oldest submission first"
-        columns={["Applicant", "Country", "Status", "Submitted", "Reviewer"]}
+        columns={["Applicant", "Country", "Status", "Risk", "Submitted", "Reviewer"]}
         busy={queue.loading}
         empty={items.length === 0 && !queue.loading && "No application matches these filters."}
       >
@@ -88,6 +90,7 @@ function Row({ item, me, fresh }: { item: QueueItem; me: Me; fresh: boolean }) {
       <td>
         <StatusBadge status={item.status} />
       </td>
+      <td>{item.riskLevel ? RISK_LABELS[item.riskLevel] : "—"}</td>
       <td>{formatTime(item.submittedAt)}</td>
       <td>{item.reviewerId ? (item.reviewerId === me.user.id ? "You" : "Another reviewer") : "—"}</td>
     </tr>

@@ -49,6 +49,7 @@ function SettingsForm({
       await rpc.settings.system.update({
         baseCurrency: String(form.get("baseCurrency")),
         kycValidityDays: Number(form.get("kycValidityDays")),
+        kycApprovalsRequired: Number(form.get("kycApprovalsRequired")),
         fxProviders: providers,
       });
       return "Saved.";
@@ -74,6 +75,14 @@ function SettingsForm({
           defaultValue={settings.kycValidityDays}
         />
       </label>
+      <label>
+        Approvals per KYC application
+        <select name="kycApprovalsRequired" defaultValue={String(settings.kycApprovalsRequired)}>
+          <option value="1">1: the reviewer decides alone</option>
+          <option value="2">2: a second reviewer confirms each approval</option>
+        </select>
+      </label>
+      <p className="muted">A high-risk application always needs two approvals.</p>
       <ProviderOrder providers={providers} setProviders={setProviders} />
       <Outcome outcome={outcome} />
       <p className="muted">

@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   "token_policy.change_decided",
   "token_operation.decided",
   "kyc.freeze_lifted",
+  "kyc.rejection_block_lifted",
   "kyc.encryption_key_rotated",
   "kyc.dossier_exported",
   "job.retried",

@@ -46,6 +46,27 @@ export async function findOpenApplication(
   return row;
 }
 
+/** FORBIDDEN when a final rejection of the user's is still in force: no new application starts. */
+async function assertMayStartApplication(db: Database | Transaction, userId: string): Promise<void> {
+  const [blocked] = await db
+    .select({ id: kycApplications.id })
+    .from(kycApplications)
+    .where(
+      and(
+        eq(kycApplications.userId, userId),
+        eq(kycApplications.rejectionFinal, true),
+        isNull(kycApplications.blockLiftedAt),
+      ),
+    )
+    .limit(1);
+  if (blocked) {
+    throw new KitError(
+      "FORBIDDEN",
+      "Your last KYC application was rejected and a new one cannot be started; contact support, who can review the decision and let you apply again.",
+    );
+  }
+}
+
 /** The application's documents that count (not being removed), oldest first. */
 export function liveDocuments(db: Database | Transaction, applicationId: string) {
   return db
@@ -114,6 +135,7 @@ export async function saveApplication(
   for (let attempt = 1; ; attempt++) {
     const open = await findOpenApplication(deps.db, userId);
     if (open) return updateApplication(deps, keyring, open, personal, version);
+    await assertMayStartApplication(deps.db, userId);
     let change: StatusChange;
     try {
       change = await createApplication(deps.db, keyring, userId, personal);

@@ -118,7 +118,7 @@ export const applicantContract = {
         tags: ["kyc"],
         summary: "Save your draft (starts one if you have none open); fields left out are cleared",
       })
-      .meta({ permission: submit, keyGrant: submit, errors: ["CONFLICT"] })
+      .meta({ permission: submit, keyGrant: submit, errors: ["CONFLICT", "FORBIDDEN"] })
       .input(saveApplicationInput)
       .output(application),
     submit: base

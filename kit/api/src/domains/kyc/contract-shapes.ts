@@ -10,6 +10,7 @@ import {
 } from "../../display-text";
 import {
   DOCUMENT_CONTENT_TYPES,
+  DOCUMENT_FEEDBACK_LABELS,
   DOCUMENT_TYPES,
   FREEZE_CATEGORIES,
   KYC_STATUSES,
@@ -65,7 +66,14 @@ export const application = z.object({
   personalData: storedPersonalData,
   /** What is still needed before `submit` is accepted (empty when ready). */
   missing: z.array(z.string()),
-  decisionReason: z.string().nullable(),
+  messageToApplicant: z
+    .string()
+    .nullable()
+    .meta({ description: "What the reviewer chose to tell the applicant about the last decision" }),
+  decisionReason: z
+    .string()
+    .nullable()
+    .meta({ description: "Deprecated: the same as messageToApplicant", deprecated: true }),
   submittedAt: isoDateTime.nullable(),
   decidedAt: isoDateTime.nullable(),
   expiresAt: isoDateTime.nullable(),
@@ -99,6 +107,10 @@ export const kycDocument = z.object({
   status: z.enum(["pending", "confirmed"]).meta({ description: "pending until `confirm` has checked the upload" }),
   createdAt: isoDateTime,
   confirmedAt: isoDateTime.nullable(),
+  feedback: z
+    .object({ label: z.enum(DOCUMENT_FEEDBACK_LABELS), message: z.string().nullable(), at: isoDateTime })
+    .nullable()
+    .meta({ description: "A reviewer rejected this document: replace it (remove it, upload another)" }),
 });
 
 export const downloadUrl = z.object({

@@ -4,6 +4,7 @@ export const KYC_STATUSES = [
   "draft",
   "submitted",
   "in_review",
+  "approval_pending",
   "approved",
   "rejected",
   "changes_requested",
@@ -55,3 +56,41 @@ export type FreezeCategory = (typeof FREEZE_CATEGORIES)[number];
 
 export const WALLET_FREEZE_STATUSES = ["pending", "frozen", "failed", "unfrozen"] as const;
 export type WalletFreezeStatus = (typeof WALLET_FREEZE_STATUSES)[number];
+
+/**
+ * Why an application was rejected (or changes were asked for): a fixed list, several per decision.
+ * Reviewers' vocabulary only: the applicant never sees the labels (a `sanctions_pep_match` shown to
+ * them would tip them off); they read the reviewer's `messageToApplicant`.
+ */
+export const REJECTION_LABELS = [
+  "document_expired",
+  "document_unreadable",
+  "document_missing",
+  "data_mismatch",
+  "selfie_mismatch",
+  "sanctions_pep_match",
+  "adverse_media",
+  "suspected_fraud",
+  "underage",
+  "unsupported_country",
+  "duplicate_account",
+  "other",
+] as const;
+export type RejectionLabel = (typeof REJECTION_LABELS)[number];
+
+/**
+ * What a reviewer may say of one document they reject (per-document feedback): the applicant sees
+ * it, with the reviewer's message, and replaces just that document.
+ */
+export const DOCUMENT_FEEDBACK_LABELS = [
+  "document_expired",
+  "document_unreadable",
+  "data_mismatch",
+  "selfie_mismatch",
+  "other",
+] as const satisfies readonly RejectionLabel[];
+export type DocumentFeedbackLabel = (typeof DOCUMENT_FEEDBACK_LABELS)[number];
+
+/** The reviewer's assessment of an application; `high` always needs a second approver. */
+export const RISK_LEVELS = ["low", "medium", "high"] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];

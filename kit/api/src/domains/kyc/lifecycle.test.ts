@@ -72,7 +72,11 @@ describe("status graph in the database", () => {
         try {
           await client.query("begin");
           const { rowCount } = await client.query(
-            "update kyc_applications set status = $2, decided_at = now(), expires_at = now() + interval '1 day' where id = $1",
+            // approval_pending names its first approver (kyc_applications_pending_check): any other user.
+            `update kyc_applications set status = $2, decided_at = now(), expires_at = now() + interval '1 day',
+               first_approver_id = case when $2 = 'approval_pending'
+                 then (select id from "user" where id <> kyc_applications.user_id limit 1) else first_approver_id end
+             where id = $1`,
             [byStatus[from], to],
           );
           expect({ from, to, rowCount }).toEqual({ from, to, rowCount: 1 });

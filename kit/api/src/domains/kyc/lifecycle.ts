@@ -26,7 +26,8 @@ export interface KycDeps {
 export const TRANSITIONS: Record<KycStatus, readonly KycStatus[]> = {
   draft: ["submitted"],
   submitted: ["in_review"],
-  in_review: ["approved", "rejected", "changes_requested"],
+  in_review: ["approved", "approval_pending", "rejected", "changes_requested"],
+  approval_pending: ["approved", "rejected", "changes_requested"],
   changes_requested: ["submitted"],
   approved: ["expired", "revoked"],
   rejected: [],
@@ -46,6 +47,11 @@ export function isEditable(status: KycStatus): boolean {
   return status === "draft" || status === "changes_requested";
 }
 
+/** What a decision adds to its history row: the applicant's message, labels, final or retry. */
+export type HistoryExtras = Partial<
+  Pick<typeof kycStatusHistory.$inferInsert, "messageToApplicant" | "labels" | "final">
+>;
+
 export interface StatusChange {
   application: ApplicationRow;
   previousStatus: KycStatus | null;
@@ -60,7 +66,7 @@ export async function changeStatus(
   tx: Transaction,
   current: Pick<ApplicationRow, "id" | "status" | "version">,
   to: KycStatus,
-  change: { actorId: string | null; reason?: string | null; set?: Partial<ApplicationRow> },
+  change: { actorId: string | null; reason?: string | null; set?: Partial<ApplicationRow>; record?: HistoryExtras },
 ): Promise<StatusChange> {
   if (!canTransition(current.status, to)) {
     throw new KitError(
@@ -88,6 +94,7 @@ export async function changeStatus(
     toStatus: to,
     actorId: change.actorId,
     reason: change.reason ?? null,
+    ...change.record,
   });
   return { application: updated, previousStatus: current.status };
 }

@@ -22,6 +22,10 @@ export function presentDocument(row: DocumentRow): KycDocument {
     status: row.confirmedAt ? "confirmed" : "pending",
     createdAt: row.createdAt.toISOString(),
     confirmedAt: row.confirmedAt?.toISOString() ?? null,
+    feedback:
+      row.feedbackLabel && row.feedbackAt
+        ? { label: row.feedbackLabel, message: row.feedbackMessage, at: row.feedbackAt.toISOString() }
+        : null,
   };
 }
 
@@ -53,7 +57,7 @@ function ageOn(dateOfBirth: string, on: Date): number {
 /** What `submit` still needs, in words a form can show; empty when the application is complete. */
 export function missingForSubmit(
   personal: Application["personalData"],
-  documents: Pick<DocumentRow, "type" | "confirmedAt" | "deletingAt">[],
+  documents: Pick<DocumentRow, "type" | "fileName" | "confirmedAt" | "deletingAt" | "feedbackLabel">[],
   now = new Date(),
 ): string[] {
   const missing: string[] = [];
@@ -80,13 +84,18 @@ export function missingForSubmit(
     missing.push("a confirmed identity document (passport, national id or driving licence)");
   }
   if (!confirmed.some((d) => d.type === "proof_of_address")) missing.push("a confirmed proof of address");
+  for (const rejected of confirmed.filter((d) => d.feedbackLabel)) {
+    missing.push(
+      `a replacement for the rejected ${rejected.type.replaceAll("_", " ")} ${rejected.fileName} (remove it)`,
+    );
+  }
   return missing;
 }
 
 export function presentApplication(
   keyring: PiiKeyring,
   row: ApplicationRow,
-  documents: Pick<DocumentRow, "type" | "confirmedAt" | "deletingAt">[],
+  documents: Pick<DocumentRow, "type" | "fileName" | "confirmedAt" | "deletingAt" | "feedbackLabel">[],
 ): Application {
   const personalData = decryptPersonalData(keyring, row);
   return {
@@ -96,6 +105,8 @@ export function presentApplication(
     personalData,
     missing:
       row.status === "draft" || row.status === "changes_requested" ? missingForSubmit(personalData, documents) : [],
+    // The applicant's message only: the internal note never leaves through this shape.
+    messageToApplicant: row.decisionReason,
     decisionReason: row.decisionReason,
     submittedAt: row.submittedAt?.toISOString() ?? null,
     decidedAt: row.decidedAt?.toISOString() ?? null,

@@ -6,10 +6,10 @@ import { and, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
 import type { Database } from "../../infra/db";
 import type { QueueInput, QueuePage } from "./contract-review";
-import type { KycStatus } from "./contract-values";
+import type { KycStatus, RiskLevel } from "./contract-values";
 import { kycApplications as a } from "./schema";
 
-const OPEN_STATUSES: KycStatus[] = ["submitted", "in_review"];
+const OPEN_STATUSES: KycStatus[] = ["submitted", "in_review", "approval_pending"];
 
 const APPLICATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -25,6 +25,7 @@ export async function listQueue(deps: { db: Database }, reviewerId: string, inpu
   const filters: SQL[] = [];
   if (input.country) filters.push(eq(a.countryOfResidence, input.country));
   if (input.assignedToMe) filters.push(eq(a.reviewerId, reviewerId));
+  if (input.risk) filters.push(eq(a.riskLevel, input.risk));
   if (input.submittedFrom) filters.push(gte(a.submittedAt, new Date(input.submittedFrom)));
   if (input.submittedTo) filters.push(lt(a.submittedAt, new Date(input.submittedTo)));
   if (input.q) filters.push(sql`${searchableName} like ${likeContains(input.q)}`);
@@ -41,7 +42,7 @@ export async function listQueue(deps: { db: Database }, reviewerId: string, inpu
   const statuses = input.status ? [input.status] : OPEN_STATUSES;
   const ranges = statuses.map(
     (status) => sql`(select ${a.id} as id, ${a.status} as status, ${a.firstName} as first_name,
-      ${a.lastName} as last_name, ${a.countryOfResidence} as country, ${a.reviewerId} as reviewer_id,
+      ${a.lastName} as last_name, ${a.countryOfResidence} as country, ${a.reviewerId} as reviewer_id, ${a.riskLevel} as risk_level,
       ${a.submittedAt} as submitted_at, ${exactSubmittedAt} as cursor_at
       from ${a} where ${and(eq(a.status, status), ...filters)}
       order by ${a.submittedAt}, ${a.id} limit ${limit + 1})`,
@@ -55,6 +56,7 @@ export async function listQueue(deps: { db: Database }, reviewerId: string, inpu
     last_name: string | null;
     country: string | null;
     reviewer_id: string | null;
+    risk_level: RiskLevel | null;
     submitted_at: Date | string | null;
     cursor_at: string | null;
   }>(query);
@@ -69,6 +71,7 @@ export async function listQueue(deps: { db: Database }, reviewerId: string, inpu
       lastName: row.last_name,
       countryOfResidence: row.country,
       reviewerId: row.reviewer_id,
+      riskLevel: row.risk_level,
       submittedAt: row.submitted_at === null ? null : new Date(row.submitted_at).toISOString(),
     })),
     nextCursor: rows.length > limit && last?.cursor_at ? encodeCursor([last.cursor_at, last.id]) : null,

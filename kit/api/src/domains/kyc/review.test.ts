@@ -43,7 +43,7 @@ function call(
 
 const review = (who: TestUser, id: string) => call(who, "GET", `/kyc/review/${id}`);
 const claim = (who: TestUser, id: string) => call(who, "POST", `/kyc/review/${id}/claim`);
-const decide = (who: TestUser, id: string, body: { decision: string; reason?: string; version?: number }) =>
+const decide = (who: TestUser, id: string, body: { decision: string; [field: string]: unknown }) =>
   call(who, "POST", `/kyc/review/${id}/decision`, body);
 const revoke = (who: TestUser, id: string, reason = "sanctions list match") =>
   call(who, "POST", `/kyc/review/${id}/revoke`, { reason });
@@ -79,6 +79,13 @@ async function inReview(by: TestUser = reviewer) {
   expect((await claim(by, app.id)).status).toBe(200);
   return app;
 }
+
+/** What each decision needs besides the internal note. */
+const TEXTS: Record<string, Record<string, unknown>> = {
+  approve: {},
+  reject: { labels: ["other"] },
+  request_changes: { messageToApplicant: "Please change something." },
+};
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -204,38 +211,71 @@ describe("deciding", () => {
       await call(admin, "PATCH", "/settings/system", { kycValidityDays: 365 });
     }
     const app = await inReview();
-    const approved = await decide(reviewer, app.id, { decision: "approve", reason: "all documents consistent" });
+    const approved = await decide(reviewer, app.id, {
+      decision: "approve",
+      internalNote: "all documents consistent",
+      messageToApplicant: "Welcome aboard",
+    });
     expect(Date.parse(approved.body.expiresAt) - Date.parse(approved.body.decidedAt)).toBe(365 * DAY);
-    expect(approved.body.decisionReason).toBe("all documents consistent");
+    expect(approved.body).toMatchObject({ messageToApplicant: "Welcome aboard", decisionReason: "Welcome aboard" });
   });
 
-  test("reject and request changes need a reason, shown to the applicant", async () => {
+  test("reject needs an internal note, request changes also a message; the applicant's answer has the message only", async () => {
     const app = await inReview();
     const noReason = await decide(reviewer, app.id, { decision: "reject" });
-    expectError(noReason, 400, "BAD_REQUEST", "a reason is required to reject");
-    const rejected = await decide(reviewer, app.id, { decision: "reject", reason: "document forged" });
-    expect(rejected.body).toMatchObject({ status: "rejected", decisionReason: "document forged", expiresAt: null });
-    expect((await history(app.id)).at(-1)).toMatchObject({ toStatus: "rejected", reason: "document forged" });
+    expectError(noReason, 400, "BAD_REQUEST", "an internal note is required to reject");
+    const both = await decide(reviewer, app.id, { decision: "reject", reason: "a", internalNote: "b" });
+    expectError(both, 400, "BAD_REQUEST", "send internalNote only");
+    // The older `reason` is the internal note: it no longer reaches the applicant.
+    const rejected = await decide(reviewer, app.id, {
+      decision: "reject",
+      reason: "document forged",
+      labels: ["suspected_fraud"],
+    });
+    expect(rejected.body).toMatchObject({ status: "rejected", decisionReason: null, messageToApplicant: null });
+    expect(JSON.stringify(rejected.body)).not.toContain("document forged");
+    expect((await history(app.id)).at(-1)).toMatchObject({
+      toStatus: "rejected",
+      reason: "document forged",
+      messageToApplicant: null,
+    });
+    const detail = await review(reviewer, app.id);
+    expect(detail.body.decision).toMatchObject({ internalNote: "document forged", messageToApplicant: null });
+    expect(detail.body.history.at(-1)).toMatchObject({ internalNote: "document forged", reason: "document forged" });
 
     const other = await inReview();
-    expectError(await decide(reviewer, other.id, { decision: "request_changes" }), 400, "BAD_REQUEST");
-    const changes = await decide(reviewer, other.id, { decision: "request_changes", reason: "passport is blurred" });
+    const noMessage = await decide(reviewer, other.id, { decision: "request_changes", internalNote: "blurred" });
+    expectError(noMessage, 400, "BAD_REQUEST", "a message to the applicant is required to request changes");
+    const changes = await decide(reviewer, other.id, {
+      decision: "request_changes",
+      internalNote: "face not visible: possible mask",
+      messageToApplicant: "Your passport photo is blurred; please upload a sharper one.",
+    });
     expect(changes.status).toBe(200);
     // Editable again: the applicant sees what is missing, nothing is missing yet.
     expect(changes.body).toMatchObject({
       status: "changes_requested",
-      decisionReason: "passport is blurred",
+      messageToApplicant: "Your passport photo is blurred; please upload a sharper one.",
       missing: [],
     });
+    expect(JSON.stringify(changes.body)).not.toContain("possible mask");
   });
 
   test("request changes: the applicant can edit and resubmit", async () => {
     const applicant = await createUser(kit, "investor");
     const app = await createSubmittedApplication(kit, applicant);
     await claim(reviewer, app.id);
-    await decide(reviewer, app.id, { decision: "request_changes", reason: "address is outdated" });
+    await decide(reviewer, app.id, {
+      decision: "request_changes",
+      internalNote: "utility bill older than 3 months",
+      messageToApplicant: "address is outdated",
+    });
     const own = await call(applicant, "GET", "/kyc/application");
-    expect(own.body).toMatchObject({ id: app.id, status: "changes_requested", decisionReason: "address is outdated" });
+    expect(own.body).toMatchObject({
+      id: app.id,
+      status: "changes_requested",
+      messageToApplicant: "address is outdated",
+    });
     const saved = await call(applicant, "PUT", "/kyc/application", {
       ...own.body.personalData,
       address: { line1: "2 rue de Rivoli", city: "Paris", postalCode: "75004", country: "FR" },
@@ -259,7 +299,11 @@ describe("deciding", () => {
       "claimed by another reviewer",
     );
     expect(await snapshot(app.id)).toEqual(before);
-    const overridden = await decide(admin, app.id, { decision: "reject", reason: "supervisor: sanctions hit" });
+    const overridden = await decide(admin, app.id, {
+      decision: "reject",
+      reason: "supervisor: sanctions hit",
+      labels: ["sanctions_pep_match"],
+    });
     expect(overridden.status).toBe(200);
     expect((await history(app.id)).at(-1)).toMatchObject({ toStatus: "rejected", actorId: admin.id });
 
@@ -293,8 +337,8 @@ describe("deciding", () => {
       for (let round = 0; round < 3; round++) {
         const app = await inReview(reviewer);
         const answers = await Promise.all([
-          decide(first, app.id, { decision: firstDecision, reason: "first" }),
-          decide(second, app.id, { decision: secondDecision, reason: "second" }),
+          decide(first, app.id, { decision: firstDecision, ...TEXTS[firstDecision], reason: "first" }),
+          decide(second, app.id, { decision: secondDecision, ...TEXTS[secondDecision], reason: "second" }),
         ]);
         expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
         const won = answers.find((a) => a.status === 200);
@@ -327,7 +371,8 @@ describe("revoking", () => {
     // Any reviewer with the decide permission may revoke, not only the one who approved.
     const revoked = await revoke(otherReviewer, app.id, "forged utility bill found");
     expect(revoked.status).toBe(200);
-    expect(revoked.body).toMatchObject({ status: "revoked", decisionReason: "forged utility bill found" });
+    // The older `reason` is the internal note: the applicant's answer does not carry it.
+    expect(revoked.body).toMatchObject({ status: "revoked", decisionReason: null, messageToApplicant: null });
     expect((await history(app.id)).at(-1)).toMatchObject({
       fromStatus: "approved",
       toStatus: "revoked",
@@ -344,26 +389,30 @@ describe("every illegal transition is refused", () => {
   const ACTIONS: Record<Action, { to: KycStatus; run: (id: string) => Promise<Answer> }> = {
     claim: { to: "in_review", run: (id) => claim(otherReviewer, id) },
     approve: { to: "approved", run: (id) => decide(reviewer, id, { decision: "approve" }) },
-    reject: { to: "rejected", run: (id) => decide(reviewer, id, { decision: "reject", reason: "r" }) },
+    reject: {
+      to: "rejected",
+      run: (id) => decide(reviewer, id, { decision: "reject", reason: "r", labels: ["other"] }),
+    },
     request_changes: {
       to: "changes_requested",
-      run: (id) => decide(reviewer, id, { decision: "request_changes", reason: "r" }),
+      run: (id) => decide(reviewer, id, { decision: "request_changes", reason: "r", messageToApplicant: "m" }),
     },
     revoke: { to: "revoked", run: (id) => revoke(reviewer, id) },
   };
-  const EDGES: Record<Action, KycStatus> = {
-    claim: "submitted",
-    approve: "in_review",
-    reject: "in_review",
-    request_changes: "in_review",
-    revoke: "approved",
+  // A decision is also an edge from approval_pending (the second of two approvals: two-person.test.ts).
+  const EDGES: Record<Action, KycStatus[]> = {
+    claim: ["submitted"],
+    approve: ["in_review", "approval_pending"],
+    reject: ["in_review", "approval_pending"],
+    request_changes: ["in_review", "approval_pending"],
+    revoke: ["approved"],
   };
 
   test("for each status, each reviewer action that is not an edge: CONFLICT (drafts: NOT_FOUND), nothing changed", async () => {
     let refused = 0;
     for (const status of KYC_STATUSES) {
       for (const [action, { run }] of Object.entries(ACTIONS) as [Action, (typeof ACTIONS)[Action]][]) {
-        if (EDGES[action] === status) continue;
+        if (EDGES[action].includes(status)) continue;
         const { id } = await createDraftApplication(kit, await createApplicant(kit));
         await moveApplication(kit, id, status, { actorId: reviewer.id, reviewerId: reviewer.id });
         const before = await snapshot(id);
@@ -379,7 +428,7 @@ describe("every illegal transition is refused", () => {
         refused += 1;
       }
     }
-    expect(refused).toBe(KYC_STATUSES.length * 5 - 5);
+    expect(refused).toBe(KYC_STATUSES.length * 5 - 8);
   });
 
   test("submit from a status other than draft or changes requested is refused (CONFLICT), nothing changed", async () => {

@@ -9,37 +9,32 @@ import { KitError } from "../../errors";
 import { PG_CHECK_VIOLATION, postgresError, type Transaction } from "../../infra/db";
 import { user } from "../auth/schema";
 import type { CallerUser } from "../auth/session";
-import { kickDispatcher } from "../notifications/record";
-import { getSystemSettings, type SettingsDeps } from "../settings/service";
+import type { SettingsDeps } from "../settings/service";
 import { type Requester, recordAccess } from "./access-log";
 import { liveDocuments } from "./applications";
-import type { DecideInput, ReviewDetail, RevokeInput } from "./contract-review";
+import type { ReviewDetail } from "./contract-review";
 import type { Application, DownloadUrl } from "./contract-shapes";
-import type { KycStatus } from "./contract-values";
 import { presignDocumentDownload } from "./document-download";
 import type { KycDocumentDeps } from "./documents";
 import { listFreezes } from "./freeze-cases";
 import {
   type ApplicationRow,
   announceStatusChange,
-  assertVersion,
   changeStatus,
   type KycDeps,
   type StatusChange,
   statusWords,
 } from "./lifecycle";
-import { recordStatusNotice } from "./notices";
 import { queueEligibilityJob } from "./onchain-queue";
 import { listRegistrations } from "./onchain-status";
 import { presentApplication, presentDocument } from "./present";
-import { kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";
+import { kycApplications, kycDocuments, kycStatusHistory } from "./schema";
 
 /** `decide` reads the validity period from the system settings. */
 export type ReviewDeps = KycDeps & Pick<SettingsDeps, "config"> & OnchainQueue;
 /** Where approvals and revocations queue their on-chain jobs (absent: nothing is queued). */
-type OnchainQueue = { jobs?: JobQueue };
+export type OnchainQueue = { jobs?: JobQueue };
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Bounds one expiry transaction (row locks held, history rows written) whatever the backlog. */
 const EXPIRY_BATCH = 500;
 
@@ -82,7 +77,7 @@ export async function inStatusTransaction<T>(deps: KycDeps, work: (tx: Transacti
  * own. The answer will carry the row's decrypted personal data, so the view is recorded here, in
  * the same transaction as the change.
  */
-async function lockForReview(
+export async function lockForReview(
   tx: Transaction,
   reviewer: CallerUser,
   applicationId: string,
@@ -95,11 +90,31 @@ async function lockForReview(
   return row;
 }
 
-async function present(deps: KycDeps, row: ApplicationRow): Promise<Application> {
+export async function present(deps: KycDeps, row: ApplicationRow): Promise<Application> {
   return presentApplication(deps.local.piiKeyring, row, await liveDocuments(deps.db, row.id));
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The reviewers' side of the last decision (never part of what the applicant is shown). */
+function decisionRecord(row: ApplicationRow): ReviewDetail["decision"] {
+  return {
+    internalNote: row.internalNote,
+    messageToApplicant: row.decisionReason,
+    labels: row.rejectionLabels,
+    final: row.rejectionFinal,
+    blockLifted:
+      row.blockLiftedAt && row.blockLiftedBy && row.blockLiftReason
+        ? { at: row.blockLiftedAt.toISOString(), by: row.blockLiftedBy, reason: row.blockLiftReason }
+        : null,
+  };
+}
+
+function riskOf(row: ApplicationRow): ReviewDetail["risk"] {
+  return row.riskLevel && row.riskReason && row.riskSetBy && row.riskSetAt
+    ? { level: row.riskLevel, reason: row.riskReason, setBy: row.riskSetBy, setAt: row.riskSetAt.toISOString() }
+    : null;
+}
 
 /** One application for a reviewer, personal data decrypted; the view is recorded (kyc_document_access). */
 export async function getReview(
@@ -133,12 +148,23 @@ export async function getReview(
     application,
     applicant: found.applicant,
     reviewerId: found.application.reviewerId,
+    decision: decisionRecord(found.application),
+    risk: riskOf(found.application),
+    approval: {
+      required: found.application.approvalsRequired,
+      firstApproverId: found.application.firstApproverId,
+      firstApprovedAt: found.application.firstApprovedAt?.toISOString() ?? null,
+    },
     documents: documents.map(presentDocument),
     history: history.map((h) => ({
       fromStatus: h.fromStatus,
       toStatus: h.toStatus,
       actorId: h.actorId,
+      internalNote: h.reason,
+      messageToApplicant: h.messageToApplicant,
       reason: h.reason,
+      labels: h.labels,
+      final: h.final,
       at: h.at.toISOString(),
     })),
     onchain,
@@ -175,103 +201,6 @@ export async function claimApplication(
     return present(deps, outcome.application);
   }
   return present(deps, outcome);
-}
-
-const DECISION_STATUS = {
-  approve: "approved",
-  reject: "rejected",
-  request_changes: "changes_requested",
-} as const satisfies Record<DecideInput["decision"], KycStatus>;
-
-/**
- * Decides an application in review. The assigned reviewer decides; an admin may decide any
- * application in review (supervisor override; the history names the admin as the actor).
- */
-export async function decideApplication(
-  deps: ReviewDeps,
-  reviewer: CallerUser,
-  input: DecideInput,
-  requester: Requester,
-): Promise<Application> {
-  // Read before the transaction: it may fill the settings cache, which needs no row lock held.
-  const { kycValidityDays } = await getSystemSettings(deps);
-  const change = await inStatusTransaction(deps, async (tx) => {
-    const row = await lockForReview(tx, reviewer, input.applicationId, requester);
-    if (row.status !== "in_review") {
-      throw new KitError(
-        "CONFLICT",
-        `The application is ${statusWords(row.status)}; only an application in review can be decided${
-          row.status === "submitted" ? " (claim it first)" : ""
-        }.`,
-      );
-    }
-    if (row.reviewerId !== reviewer.id && reviewer.role !== "admin") {
-      throw new KitError(
-        "FORBIDDEN",
-        "The application is claimed by another reviewer; only they (or an admin) can decide it.",
-      );
-    }
-    assertVersion(input.version, row.version);
-    const now = new Date();
-    const reason = input.reason ?? null;
-    const change = await changeStatus(tx, row, DECISION_STATUS[input.decision], {
-      actorId: reviewer.id,
-      reason,
-      set: {
-        decidedAt: now,
-        decisionReason: reason,
-        expiresAt: input.decision === "approve" ? new Date(now.getTime() + kycValidityDays * DAY_MS) : null,
-      },
-    });
-    // The applicant's notification commits with the decision or not at all.
-    await recordStatusNotice(tx, change, reason);
-    return change;
-  });
-  await announceStatusChange(deps, change);
-  await kickDispatcher(deps);
-  if (change.application.status === "approved") {
-    await queueEligibilityJob(deps, "kyc.onchain.register", { applicationId: change.application.id });
-  }
-  return present(deps, change.application);
-}
-
-/**
- * approved → revoked (a sanctions hit, a forgery found later). Any reviewer who may decide. A
- * sanctions or fraud revocation also opens a freeze case, in the same transaction: the revocation
- * job then freezes every wallet of the applicant on every Kit token before it removes Kit's claim.
- */
-export async function revokeApplication(
-  deps: KycDeps & OnchainQueue,
-  reviewer: CallerUser,
-  input: RevokeInput,
-  requester: Requester,
-): Promise<Application> {
-  const category = input.category ?? "other";
-  const change = await inStatusTransaction(deps, async (tx) => {
-    const row = await lockForReview(tx, reviewer, input.applicationId, requester);
-    if (row.status !== "approved") {
-      throw new KitError(
-        "CONFLICT",
-        `The application is ${statusWords(row.status)}; only an approved application can be revoked.`,
-      );
-    }
-    const change = await changeStatus(tx, row, "revoked", {
-      actorId: reviewer.id,
-      reason: input.reason,
-      set: { decidedAt: new Date(), decisionReason: input.reason },
-    });
-    if (category !== "other") {
-      await tx
-        .insert(kycFreezes)
-        .values({ applicationId: row.id, userId: row.userId, category, frozenBy: reviewer.id });
-    }
-    await recordStatusNotice(tx, change, input.reason);
-    return change;
-  });
-  await announceStatusChange(deps, change);
-  await kickDispatcher(deps);
-  await queueEligibilityJob(deps, "kyc.onchain.revoke", { applicationId: change.application.id });
-  return present(deps, change.application);
 }
 
 /** A download URL for any applicant's confirmed document (not one's own); the access is logged. */

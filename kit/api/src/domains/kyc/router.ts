@@ -2,6 +2,9 @@ import type { RequestContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { auditActorOf } from "../audit/record";
 import { getApplication, saveApplication, submitApplication } from "./applications";
+import { rejectDocument, setRisk } from "./assessment";
+import { liftRejectionBlock } from "./block";
+import { decideApplication, revokeApplication } from "./decisions";
 import { getDocumentDownloadUrl } from "./document-download";
 import { removeDocument } from "./document-removal";
 import { confirmDocument, createDocumentUpload } from "./document-upload";
@@ -10,7 +13,7 @@ import { watchOwnStatus, watchQueue } from "./events";
 import { liftFreeze } from "./freeze-cases";
 import { retryRegistration } from "./onchain-status";
 import { listQueue } from "./queue";
-import { claimApplication, decideApplication, getReview, getReviewDocumentUrl, revokeApplication } from "./review";
+import { claimApplication, getReview, getReviewDocumentUrl } from "./review";
 
 /** Who asked, from where: recorded with every document URL handed out and every application view. */
 function requester(context: RequestContext) {
@@ -61,6 +64,15 @@ export const kycRouter = {
     ),
     revoke: userProcedure.kyc.review.revoke.handler(({ context, input }) =>
       revokeApplication(context, context.user, input, requester(context)),
+    ),
+    setRisk: userProcedure.kyc.review.setRisk.handler(({ context, input }) =>
+      setRisk(context, context.user, input, requester(context)),
+    ),
+    rejectDocument: userProcedure.kyc.review.rejectDocument.handler(({ context, input }) =>
+      rejectDocument(context, context.user, input, requester(context)),
+    ),
+    liftBlock: userProcedure.kyc.review.liftBlock.handler(({ context, input }) =>
+      liftRejectionBlock(context, context.user, input, auditActorOf(context), requester(context)),
     ),
     documentUrl: userProcedure.kyc.review.documentUrl.handler(({ context, input }) =>
       getReviewDocumentUrl(context, context.user, input.documentId, requester(context)),

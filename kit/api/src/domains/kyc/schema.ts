@@ -21,7 +21,9 @@ import { user } from "../auth/schema";
 import {
   CLOSED_STATUSES,
   DOCUMENT_CONTENT_TYPES,
+  DOCUMENT_FEEDBACK_LABELS,
   DOCUMENT_TYPES,
+  type DocumentFeedbackLabel,
   type DocumentType,
   FREEZE_CATEGORIES,
   type FreezeCategory,
@@ -30,7 +32,11 @@ import {
   MAX_DOCUMENT_BYTES,
   ONCHAIN_REGISTRATION_STATUSES,
   type OnchainRegistrationStatus,
+  REJECTION_LABELS,
   RESIDENCY_STATUSES,
+  type RejectionLabel,
+  RISK_LEVELS,
+  type RiskLevel,
   WALLET_FREEZE_STATUSES,
   type WalletFreezeStatus,
 } from "./contract-values";
@@ -77,8 +83,29 @@ export const kycApplications = pgTable(
     submittedAt: at("submitted_at"),
     decidedAt: at("decided_at"),
     expiresAt: at("expires_at"),
-    /** The reviewer's reason for the last decision, shown to the applicant. */
+    /**
+     * What the reviewer chose to tell the applicant about the last decision (`messageToApplicant`;
+     * the column keeps its older name). The only decision text the applicant ever sees.
+     */
     decisionReason: text("decision_reason"),
+    /** The reviewer's internal note on the last decision: reviewers only, never the applicant. */
+    internalNote: text("internal_note"),
+    /** The labels of the last rejection or request for changes (reviewers only). */
+    rejectionLabels: text("rejection_labels").array().$type<RejectionLabel[]>(),
+    /** A final rejection: the user may start no new application until an admin lifts the block. */
+    rejectionFinal: boolean("rejection_final").notNull().default(false),
+    blockLiftedAt: at("block_lifted_at"),
+    blockLiftedBy: text("block_lifted_by").references(() => user.id),
+    blockLiftReason: text("block_lift_reason"),
+    /** The reviewer's risk assessment, with its reason; `high` needs two approvals. */
+    riskLevel: text("risk_level").$type<RiskLevel>(),
+    riskReason: text("risk_reason"),
+    riskSetBy: text("risk_set_by").references(() => user.id),
+    riskSetAt: at("risk_set_at"),
+    /** Two-person approval: how many approvals the application needs (fixed at the first one), and who gave it. */
+    approvalsRequired: integer("approvals_required"),
+    firstApproverId: text("first_approver_id").references(() => user.id),
+    firstApprovedAt: at("first_approved_at"),
     /** Bumped by every change; callers may send the version they saw (optimistic concurrency). */
     version: integer("version").notNull().default(1),
     createdAt: at("created_at").notNull().defaultNow(),
@@ -93,6 +120,24 @@ export const kycApplications = pgTable(
     check(
       "kyc_applications_pii_key_check",
       sql`(${table.dateOfBirthEncrypted} is null and ${table.nationalIdEncrypted} is null) or ${table.piiKeyId} is not null`,
+    ),
+    check(
+      "kyc_applications_risk_check",
+      sql`${table.riskLevel} is null or ${table.riskLevel} in (${sqlList(RISK_LEVELS)})`,
+    ),
+    check("kyc_applications_risk_reason_check", sql`(${table.riskLevel} is null) = (${table.riskReason} is null)`),
+    check(
+      "kyc_applications_labels_check",
+      sql`${table.rejectionLabels} is null or ${table.rejectionLabels} <@ array[${sqlList(REJECTION_LABELS)}]::text[]`,
+    ),
+    check("kyc_applications_final_check", sql`not ${table.rejectionFinal} or ${table.status} = 'rejected'`),
+    check(
+      "kyc_applications_block_lift_check",
+      sql`(${table.blockLiftedAt} is null) = (${table.blockLiftedBy} is null) and (${table.blockLiftedAt} is null) = (${table.blockLiftReason} is null) and (${table.blockLiftedAt} is null or ${table.rejectionFinal})`,
+    ),
+    check(
+      "kyc_applications_pending_check",
+      sql`${table.status} <> 'approval_pending' or ${table.firstApproverId} is not null`,
     ),
     check(
       "kyc_applications_approved_check",
@@ -111,6 +156,10 @@ export const kycApplications = pgTable(
       "gin",
       sql`(lower(coalesce(${table.firstName}, '') || ' ' || coalesce(${table.lastName}, ''))) gin_trgm_ops`,
     ),
+    // The final rejections still in force: a user listed here may start no new application.
+    index("kyc_applications_blocked_idx")
+      .on(table.userId)
+      .where(sql`${table.rejectionFinal} and ${table.blockLiftedAt} is null`),
     index("kyc_applications_expiry_idx").on(table.expiresAt).where(sql`${table.status} = 'approved'`),
   ],
 );
@@ -137,8 +186,17 @@ export const kycDocuments = pgTable(
      * clean-up job finishes the removal (object first, then row) if this attempt fails half-way.
      */
     deletingAt: at("deleting_at"),
+    /** Per-document feedback: a reviewer rejected this document (shown to the applicant, who replaces it). */
+    feedbackLabel: text("feedback_label").$type<DocumentFeedbackLabel>(),
+    feedbackMessage: text("feedback_message"),
+    feedbackBy: text("feedback_by").references(() => user.id),
+    feedbackAt: at("feedback_at"),
   },
   (table) => [
+    check(
+      "kyc_documents_feedback_check",
+      sql`(${table.feedbackLabel} is null or ${table.feedbackLabel} in (${sqlList(DOCUMENT_FEEDBACK_LABELS)})) and (${table.feedbackLabel} is null) = (${table.feedbackBy} is null) and (${table.feedbackLabel} is null) = (${table.feedbackAt} is null)`,
+    ),
     check("kyc_documents_type_check", sql`${table.type} in (${sqlList(DOCUMENT_TYPES)})`),
     check("kyc_documents_content_type_check", sql`${table.contentType} in (${sqlList(DOCUMENT_CONTENT_TYPES)})`),
     check("kyc_documents_size_check", sql`${table.size} between 1 and ${sql.raw(String(MAX_DOCUMENT_BYTES))}`),
@@ -163,7 +221,14 @@ export const kycStatusHistory = pgTable(
     toStatus: text("to_status").$type<KycStatus>().notNull(),
     /** Null when Kit itself acted (expiry). */
     actorId: text("actor_id").references(() => user.id),
+    /** The internal note (reviewers only); Kit's own words for its changes (expiry). */
     reason: text("reason"),
+    /** What the applicant was told with this change, if anything. */
+    messageToApplicant: text("message_to_applicant"),
+    /** Rejection or request-for-changes labels (reviewers only). */
+    labels: text("labels").array().$type<RejectionLabel[]>(),
+    /** A final rejection (no new application until an admin lifts the block). */
+    final: boolean("final"),
     at: at("at").notNull().defaultNow(),
   },
   (table) => [index("kyc_status_history_application_idx").on(table.applicationId, table.id)],

@@ -32,7 +32,9 @@ describe("the outbox", () => {
     await moveApplication(kit, application.id, "in_review", { reviewerId: reviewer.id });
     const answer = await callApi(kit.app, reviewer, "POST", `/kyc/review/${application.id}/decision`, {
       decision: "reject",
-      reason: "The passport scan is unreadable.",
+      labels: ["document_unreadable"],
+      internalNote: "Scan looks edited around the photo",
+      messageToApplicant: "The passport scan is unreadable.",
     });
     expect(answer.status).toBe(200);
     const events = await eventsFor(application.id);

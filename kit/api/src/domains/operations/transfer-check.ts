@@ -275,6 +275,7 @@ function kycNotApproved(kyc: Awaited<ReturnType<DomainQueries["kycStanding"]>>):
       return { code: "receiver_kyc_incomplete", message: "the receiver's KYC application is not complete yet" };
     case "submitted":
     case "in_review":
+    case "approval_pending":
       return { code: "receiver_kyc_in_review", message: "the receiver's KYC application is being reviewed" };
     case "rejected":
       return { code: "receiver_kyc_rejected", message: "the receiver's KYC application was rejected" };

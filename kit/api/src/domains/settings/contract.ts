@@ -74,6 +74,12 @@ const fxProvider = z.enum(FX_PROVIDERS);
 export const systemSettingValues = {
   baseCurrency: knownCurrency,
   kycValidityDays: z.number().int().min(1).max(3_650).meta({ description: "How long an approved KYC stays valid" }),
+  kycApprovalsRequired: z
+    .number()
+    .int()
+    .min(1, "1 or 2")
+    .max(2, "1 or 2")
+    .meta({ description: "Approvals a KYC application needs: 1, or 2 (two-person rule; a high risk always needs 2)" }),
   fxProviders: z
     .array(fxProvider)
     .min(1)
@@ -85,6 +91,7 @@ export const systemSettingValues = {
 const systemSettings = z.object({
   baseCurrency: z.string(),
   kycValidityDays: z.number().int(),
+  kycApprovalsRequired: z.number().int(),
   fxProviders: z.array(fxProvider),
   updatedAt: isoDateTime.nullable().meta({ description: "Last change to any system setting" }),
   updatedBy: z.string().nullable().meta({ description: "Id of the admin who made the last change" }),
@@ -97,6 +104,7 @@ const systemSettings = z.object({
 const updateSystemSettingsInput = z.object({
   baseCurrency: systemSettingValues.baseCurrency.optional(),
   kycValidityDays: systemSettingValues.kycValidityDays.optional(),
+  kycApprovalsRequired: systemSettingValues.kycApprovalsRequired.optional(),
   fxProviders: systemSettingValues.fxProviders.optional(),
 });
 

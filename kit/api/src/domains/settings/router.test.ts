@@ -173,6 +173,7 @@ describe("system settings", () => {
       body: {
         baseCurrency: "EUR",
         kycValidityDays: 365,
+        kycApprovalsRequired: 1,
         fxProviders: kit.config.fx.providers,
         updatedAt: null,
         updatedBy: null,
@@ -182,6 +183,8 @@ describe("system settings", () => {
     const patch = (body: unknown) => call(admin, "PATCH", "/settings/system", body);
     expectFieldError(await patch({ kycValidityDays: 0 }), "kycValidityDays");
     expectFieldError(await patch({ kycValidityDays: 3651 }), "kycValidityDays");
+    expectFieldError(await patch({ kycApprovalsRequired: 3 }), "kycApprovalsRequired");
+    expectFieldError(await patch({ kycApprovalsRequired: 0 }), "kycApprovalsRequired");
     expectFieldError(await patch({ kycValidityDays: 1.5 }), "kycValidityDays");
     expectFieldError(await patch({ kycValidityDays: "30" }), "kycValidityDays");
     expectFieldError(await patch({ fxProviders: [] }), "fxProviders");

@@ -74,6 +74,7 @@ function resolveSystemSettings({ config, log }: SettingsDeps, stored: StoredSyst
   const values: Omit<SystemSettings, "updatedAt" | "updatedBy" | "updatedByEmail"> = {
     baseCurrency: config.fx.baseCurrency,
     kycValidityDays: DEFAULT_KYC_VALIDITY_DAYS,
+    kycApprovalsRequired: 1,
     fxProviders: [...config.fx.providers],
   };
   let latest: StoredSystemSettings[string] | undefined;
@@ -97,7 +98,7 @@ function resolveSystemSettings({ config, log }: SettingsDeps, stored: StoredSyst
 
 /**
  * The system settings with their defaults filled in (base currency and FX providers from the
- * configuration, KYC validity 365 days). Other domains read them through this function.
+ * configuration, KYC validity 365 days, one KYC approval). Other domains read them through this function.
  */
 export async function getSystemSettings(deps: SettingsDeps): Promise<SystemSettings> {
   const stored = await readThrough(deps.redis, SYSTEM_SLOT, () => loadSystemSettings(deps.db));

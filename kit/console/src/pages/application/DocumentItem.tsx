@@ -1,9 +1,69 @@
 // One document of an application, previewed in place through a short-lived URL (a PDF from a copy
-// of its bytes, since the store sends PDFs as attachments).
-import { useEffect, useRef, useState } from "react";
+// of its bytes, since the store sends PDFs as attachments); the reviewer in charge may reject just
+// this document, with a label and a message the applicant reads (per-document feedback).
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import { describeError, type KycDocument, rpc } from "../../api";
 import { Alert } from "../../components/Alert";
-import { formatBytes, formatTime } from "../../format";
+import { Options } from "../../components/Options";
+import { formatBytes, formatTime, REJECTION_LABEL_WORDS } from "../../format";
+import { type PageActions, useApplicationAction } from "./Notice";
+
+type FeedbackLabel = NonNullable<KycDocument["feedback"]>["label"];
+const FEEDBACK_LABELS: FeedbackLabel[] = [
+  "document_expired",
+  "document_unreadable",
+  "data_mismatch",
+  "selfie_mismatch",
+  "other",
+];
+
+/** The feedback a document carries, or (for the reviewer in charge) the form to give it. */
+function Feedback({ document, mayReject, page }: { document: KycDocument; mayReject: boolean; page: PageActions }) {
+  const { busy, run } = useApplicationAction(page);
+  if (document.feedback) {
+    return (
+      <p className="error">
+        Rejected: {REJECTION_LABEL_WORDS[document.feedback.label]}
+        {document.feedback.message && ` — told to the applicant: ${document.feedback.message}`}
+      </p>
+    );
+  }
+  if (!mayReject || document.status !== "confirmed") return null;
+  const reject = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget);
+    const message = String(data.get("message") ?? "").trim();
+    void run(
+      () =>
+        rpc.kyc.review.rejectDocument({
+          documentId: document.id,
+          label: String(data.get("label")) as FeedbackLabel,
+          messageToApplicant: message || undefined,
+        }),
+      `${document.fileName} rejected; ask for changes so that the applicant replaces it.`,
+    );
+  };
+  return (
+    <details>
+      <summary>Reject this document</summary>
+      <form onSubmit={reject}>
+        <label>
+          Label
+          <select name="label">
+            <Options values={FEEDBACK_LABELS} label={(l) => REJECTION_LABEL_WORDS[l]} />
+          </select>
+        </label>
+        <label>
+          What the applicant should fix (optional; they read it)
+          <textarea name="message" rows={2} maxLength={1000} />
+        </label>
+        <button type="submit" disabled={busy}>
+          Send feedback on {document.fileName}
+        </button>
+      </form>
+    </details>
+  );
+}
 
 const DOCUMENT_LABELS: Record<string, string> = {
   passport: "Passport",
@@ -18,7 +78,15 @@ type Preview =
   | { state: "ready"; url: string; expiresAt: string; objectUrl?: string }
   | { state: "error"; message: string; url?: string };
 
-export function DocumentItem({ document }: { document: KycDocument }) {
+export function DocumentItem({
+  document,
+  mayReject,
+  page,
+}: {
+  document: KycDocument;
+  mayReject: boolean;
+  page: PageActions;
+}) {
   const [preview, setPreview] = useState<Preview>({ state: "idle" });
   const objectUrl = useRef<string>(undefined);
   useEffect(
@@ -67,6 +135,7 @@ export function DocumentItem({ document }: { document: KycDocument }) {
           <span className="muted">upload not confirmed</span>
         )}
       </div>
+      <Feedback document={document} mayReject={mayReject} page={page} />
       {preview.state === "loading" && <p>Loading…</p>}
       {preview.state === "error" && (
         <Alert>

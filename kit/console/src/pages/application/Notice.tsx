@@ -28,14 +28,14 @@ export function useApplicationAction({ setNotice, reload }: PageActions) {
   const [busy, setBusy] = useState(false);
   const run = async (
     action: () => Promise<unknown>,
-    done: string,
+    done: string | ((result: unknown) => string),
     options: { onSuccess?: () => void; reloadAfterRefusal?: (error: unknown) => boolean } = {},
   ) => {
     setBusy(true);
     setNotice(undefined);
     try {
-      await action();
-      setNotice({ kind: "success", text: done });
+      const result = await action();
+      setNotice({ kind: "success", text: typeof done === "string" ? done : done(result) });
       options.onSuccess?.();
     } catch (error) {
       setNotice({ kind: "error", text: describeError(error) });

@@ -3,7 +3,7 @@
 import type { Me, ReviewDetail } from "../../api";
 import { Card } from "../../components/Card";
 import { Facts } from "../../components/Facts";
-import { countryName, formatTime, fullName, STATUS_LABELS } from "../../format";
+import { countryName, formatTime, fullName, REJECTION_LABEL_WORDS, STATUS_LABELS } from "../../format";
 
 export function PersonalDataCard({ detail }: { detail: ReviewDetail }) {
   const { application, applicant } = detail;
@@ -56,7 +56,25 @@ export function HistoryCard({ me, detail }: { me: Me; detail: ReviewDetail }) {
             {entry.fromStatus && <span className="muted"> (from {STATUS_LABELS[entry.fromStatus].toLowerCase()})</span>}
             {" · "}
             {actorName(entry.actorId)}
-            {entry.reason && <blockquote>{entry.reason}</blockquote>}
+            {entry.labels && (
+              <span className="muted">
+                {" · "}
+                {entry.labels.map((l) => REJECTION_LABEL_WORDS[l]).join(", ")}
+                {entry.final && " (final)"}
+              </span>
+            )}
+            {entry.internalNote && (
+              <blockquote>
+                <span className="muted">Internal note: </span>
+                {entry.internalNote}
+              </blockquote>
+            )}
+            {entry.messageToApplicant && (
+              <blockquote>
+                <span className="muted">To the applicant: </span>
+                {entry.messageToApplicant}
+              </blockquote>
+            )}
           </li>
         ))}
       </ol>

@@ -1,21 +1,22 @@
-// The queue's filters, kept in the address: status, country of residence, name, assigned to me.
+// The queue's filters, kept in the address: status, risk level, country of residence, name, assigned to me.
 import { type FormEvent, useState } from "react";
-import type { KycStatus } from "../../api";
+import type { KycStatus, RiskLevel } from "../../api";
 import { Alert } from "../../components/Alert";
 import { Options } from "../../components/Options";
-import { STATUS_LABELS } from "../../format";
+import { RISK_LABELS, STATUS_LABELS } from "../../format";
 import { navigate, useLocation } from "../../router";
 
 const FILTER_STATUSES = Object.keys(STATUS_LABELS).filter((s) => s !== "draft") as Exclude<KycStatus, "draft">[];
 
 export interface QueueFilter {
   status: Exclude<KycStatus, "draft"> | "";
+  risk: RiskLevel | "";
   country: string;
   mine: boolean;
   q: string;
 }
 
-export function QueueFilters({ status, country, mine, q }: QueueFilter) {
+export function QueueFilters({ status, risk, country, mine, q }: QueueFilter) {
   const { search } = useLocation();
   const setFilter = (changes: Record<string, string | undefined>) => {
     const next = new URLSearchParams(search);
@@ -47,8 +48,15 @@ export function QueueFilters({ status, country, mine, q }: QueueFilter) {
         <label>
           Status
           <select value={status} onChange={(e) => setFilter({ status: e.target.value })}>
-            <option value="">Open work (submitted and in review)</option>
+            <option value="">Open work (submitted, in review, awaiting second approval)</option>
             <Options values={FILTER_STATUSES} label={(s) => STATUS_LABELS[s]} />
+          </select>
+        </label>
+        <label>
+          Risk
+          <select value={risk} onChange={(e) => setFilter({ risk: e.target.value })}>
+            <option value="">Any</option>
+            <Options values={Object.keys(RISK_LABELS) as RiskLevel[]} label={(r) => RISK_LABELS[r]} />
           </select>
         </label>
         <label>
@@ -64,7 +72,7 @@ export function QueueFilters({ status, country, mine, q }: QueueFilter) {
           <input type="checkbox" checked={mine} onChange={(e) => setFilter({ mine: e.target.checked ? "1" : "" })} />
           Assigned to me
         </label>
-        {(status || country || q || mine) && (
+        {(status || risk || country || q || mine) && (
           <button type="button" className="link" onClick={() => navigate("/", { replace: true })}>
             Clear filters
           </button>

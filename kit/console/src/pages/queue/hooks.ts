@@ -44,7 +44,9 @@ export function useQueueAnnouncements(me: Me, reload: () => void): string {
         ? "a new application was submitted"
         : event.status === "in_review"
           ? `an application was claimed by ${who}`
-          : `an application was ${STATUS_LABELS[event.status].toLowerCase()} by ${who}`;
+          : event.status === "approval_pending"
+            ? "an application was approved once and awaits a second reviewer"
+            : `an application was ${STATUS_LABELS[event.status].toLowerCase()} by ${who}`;
     setAnnouncement(`Queue updated: ${what} (${formatTime(event.at)}).`);
     clearTimeout(reloadTimer.current);
     reloadTimer.current = setTimeout(reload, 150);
