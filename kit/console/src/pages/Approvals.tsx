@@ -6,6 +6,7 @@ import type { FormEvent } from "react";
 import { type Me, type OperationView, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { DataTable } from "../components/DataTable";
+import { readDecision } from "../components/decision";
 import { Outcome, useAction } from "../components/Outcome";
 import { Page } from "../components/Page";
 import { Pager, useCursorPaging } from "../components/Pager";
@@ -31,9 +32,7 @@ export function ApprovalsPage({ me }: { me: Me }) {
   const { busy, outcome, setOutcome, run } = useAction(waiting.reload);
 
   const decide = (event: FormEvent<HTMLFormElement>, operation: OperationView, what: string) => {
-    event.preventDefault();
-    const decision = (event.nativeEvent as SubmitEvent).submitter?.getAttribute("value");
-    const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
+    const { decision, reason } = readDecision(event);
     if (!reason) {
       return setOutcome({
         error: true,

@@ -5,6 +5,7 @@ import { type Me, rpc } from "../../api";
 import { Alert } from "../../components/Alert";
 import { Card } from "../../components/Card";
 import { DataTable } from "../../components/DataTable";
+import { readDecision } from "../../components/decision";
 import { Outcome, useAction } from "../../components/Outcome";
 import { formatTime } from "../../format";
 import { useLoad } from "../../hooks";
@@ -19,9 +20,7 @@ export function PolicyChangesCard({ me }: { me: Me }) {
   const { busy, outcome, setOutcome, run } = useAction(waiting.reload);
 
   const decide = (event: FormEvent<HTMLFormElement>, change: Change) => {
-    event.preventDefault();
-    const decision = (event.nativeEvent as SubmitEvent).submitter?.getAttribute("value");
-    const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
+    const { decision, reason } = readDecision(event);
     if (!reason) return setOutcome({ error: true, text: "A reason is required for a decision; it is recorded." });
     void run(async () => {
       if (decision === "reject") {

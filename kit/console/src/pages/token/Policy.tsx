@@ -4,6 +4,7 @@
 import type { FormEvent } from "react";
 import { type Me, type OperationKind, type OperationPolicy, rpc } from "../../api";
 import { Card } from "../../components/Card";
+import { readDecision } from "../../components/decision";
 import { Outcome, useAction } from "../../components/Outcome";
 import { formatTime, OPERATION_KIND_LABELS } from "../../format";
 import { requesterName, type TokenUnits } from "./OperationDetails";
@@ -75,9 +76,7 @@ function PendingChange({
   const { busy, setOutcome, run } = action;
   const own = change.requestedBy === me.user.id;
   const decide = (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    const decision = (event.nativeEvent as SubmitEvent).submitter?.getAttribute("value");
-    const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
+    const { decision, reason } = readDecision(event);
     if (!reason) return setOutcome({ error: true, text: "A reason is required for a decision; it is recorded." });
     void run(async () => {
       if (decision === "approve") {
