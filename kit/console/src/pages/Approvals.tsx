@@ -6,6 +6,7 @@ import type { FormEvent } from "react";
 import { type Me, type OperationView, rpc } from "../api";
 import { Alert } from "../components/Alert";
 import { DataTable } from "../components/DataTable";
+import { DecisionForm } from "../components/DecisionForm";
 import { readDecision } from "../components/decision";
 import { Outcome, useAction } from "../components/Outcome";
 import { Page } from "../components/Page";
@@ -101,7 +102,6 @@ function ApprovalRow({
 }) {
   const units: TokenUnits = token ?? { decimals: 0, symbol: null };
   const what = `${OPERATION_KIND_LABELS[operation.kind].toLowerCase()} requested ${formatTime(operation.createdAt)}`;
-  const reasonId = `reason-${operation.id}`;
   return (
     <tr>
       <td>{formatTime(operation.createdAt)}</td>
@@ -114,21 +114,12 @@ function ApprovalRow({
       </td>
       <td>{requesterName(me, operation.requestedBy)}</td>
       <td>
-        <form
-          className="decision"
+        <DecisionForm
+          label={`Decide on the ${what}`}
+          reasonId={`reason-${operation.id}`}
+          busy={busy}
           onSubmit={(event) => decide(event, operation, what)}
-          noValidate
-          aria-label={`Decide on the ${what}`}
-        >
-          <label htmlFor={reasonId}>Reason (recorded)</label>
-          <input id={reasonId} name="reason" maxLength={1000} autoComplete="off" size={36} />{" "}
-          <button type="submit" value="approve" className="primary" disabled={busy}>
-            Approve
-          </button>{" "}
-          <button type="submit" value="reject" className="danger" disabled={busy}>
-            Refuse
-          </button>
-        </form>
+        />
       </td>
     </tr>
   );

@@ -5,6 +5,7 @@ import { type Me, rpc } from "../../api";
 import { Alert } from "../../components/Alert";
 import { Card } from "../../components/Card";
 import { DataTable } from "../../components/DataTable";
+import { DecisionForm } from "../../components/DecisionForm";
 import { readDecision } from "../../components/decision";
 import { Outcome, useAction } from "../../components/Outcome";
 import { formatTime } from "../../format";
@@ -55,21 +56,12 @@ export function PolicyChangesCard({ me }: { me: Me }) {
             </td>
             <td>{requesterName(me, change.requestedBy)}</td>
             <td>
-              <form
-                className="decision"
+              <DecisionForm
+                label={`Decide on the policy change asked ${formatTime(change.requestedAt)}`}
+                reasonId={`policy-reason-${change.id}`}
+                busy={busy}
                 onSubmit={(event) => decide(event, change)}
-                noValidate
-                aria-label={`Decide on the policy change asked ${formatTime(change.requestedAt)}`}
-              >
-                <label htmlFor={`policy-reason-${change.id}`}>Reason (recorded)</label>
-                <input id={`policy-reason-${change.id}`} name="reason" maxLength={1000} autoComplete="off" size={30} />{" "}
-                <button type="submit" value="approve" className="primary" disabled={busy}>
-                  Approve
-                </button>{" "}
-                <button type="submit" value="reject" className="danger" disabled={busy}>
-                  Refuse
-                </button>
-              </form>
+              />
             </td>
           </tr>
         ))}
