@@ -21,7 +21,9 @@ import type { JobName } from "./names";
  * fallback): one send job per dispatcher batch, as every event of it returns this same function.
  */
 const sendWebhooksNow: AfterCommit = async (deps) => {
-  await deps.jobs?.enqueue(WEBHOOK_SEND_JOB).catch(() => {});
+  await deps.jobs
+    ?.enqueue(WEBHOOK_SEND_JOB)
+    .catch((err) => deps.log.warn({ err }, "could not wake the webhook sender"));
 };
 const webhookFanOut: ChannelFanOut = async (tx, event) => {
   if ((await queueWebhookDeliveries(tx, event)) === 0) return;
