@@ -359,6 +359,8 @@ describe("refused before anything is recorded", () => {
 
   test("a token's fixed terms cannot change through the metadata edit", async () => {
     const { token } = await created(bondBody());
+    // The metadata edit reads the token from the index, which follows the chain a moment later.
+    await waitIndexed(token);
     const admin = ops.admin;
     const put = (body: Record<string, unknown>) => callApi(kit.app, admin, "PUT", `/tokens/${token}/metadata`, body);
     expect((await put({ assetClass: "equity" })).status).toBe(409);
