@@ -8,6 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { callApi } from "../../test/api";
+import { createEmptyDatabase, dropDatabase } from "../../test/databases";
 import { createTestKit } from "../../test/kit";
 import { createDraftApplication } from "../../test/kyc";
 import { pgBouncerMissing, startPgBouncer } from "../../test/pgbouncer";
@@ -15,6 +16,7 @@ import { createUser, signIn, TRUSTED_ORIGIN } from "../../test/users";
 import { loadConfig, requireResolved } from "../config";
 import { prepareMeWallets } from "../domains/auth/me-wallets";
 import { startIndexer } from "../domains/tokens/indexer";
+import { migrateDirect } from "./db";
 import { createLogger } from "./log";
 import { closeRedis, createRedis } from "./redis";
 
@@ -197,6 +199,33 @@ async function definePoolerTests() {
         await Promise.all([first.stop(), second.stop()]);
       }
     });
+  });
+
+  test("migrations at start take DATABASE_DIRECT_URL: applied, and their session lock gone with their connection", async () => {
+    const empty = await createEmptyDatabase();
+    try {
+      const config = loadConfig({
+        NODE_ENV: "test",
+        LOG_LEVEL: "silent",
+        DATABASE_URL: bouncer.urlFor(empty.url),
+        DATABASE_DIRECT_URL: empty.url,
+      });
+      await migrateDirect(config, createLogger(config));
+      const client = new pg.Client({ connectionString: empty.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          `select to_regclass('public.kyc_applications') is not null as migrated,
+             (select count(*)::int from pg_locks where locktype = 'advisory'
+                and database = (select oid from pg_database where datname = current_database())) as locks`,
+        );
+        expect(rows[0]).toEqual({ migrated: true, locks: 0 });
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await dropDatabase(empty.name);
+    }
   });
 
   describe("prepared statements behind the pooler", () => {
