@@ -251,16 +251,5 @@ async function definePoolerTests() {
       expect(failures.length).toBeGreaterThan(0);
       expect(failures.join("\n")).toMatch(/prepared statement "kit_me_wallets" (already exists|does not exist)/);
     });
-
-    test("the default follows DATABASE_DIRECT_URL; an explicit setting wins", () => {
-      const base = { NODE_ENV: "test", DATABASE_URL: single.urlFor(direct) };
-      expect(loadConfig(base).db.preparedStatements).toBe(true);
-      expect(loadConfig({ ...base, DATABASE_DIRECT_URL: direct }).db.preparedStatements).toBe(false);
-      expect(
-        loadConfig({ ...base, DATABASE_DIRECT_URL: direct, DATABASE_PREPARED_STATEMENTS: "true" }).db
-          .preparedStatements,
-      ).toBe(true);
-      expect(loadConfig(base).db.directUrl).toBe(base.DATABASE_URL);
-    });
   });
 }
