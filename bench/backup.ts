@@ -49,7 +49,7 @@ const cleanUp = async () => {
 };
 
 async function fill(url: string, log: Logger): Promise<string> {
-  const { pool: client } = createDatabase({ db: { url, poolMax: 1, migrate: false } }, log);
+  const { pool: client } = createDatabase({ db: { url, poolMax: 1 } }, log);
   try {
     await client.query(
       "create table bench_filler (id uuid primary key default gen_random_uuid(), note text, data jsonb, at timestamptz default now())",

@@ -62,7 +62,7 @@ export async function startBenchKit(options: BenchKitOptions = {}): Promise<Benc
   try {
     const runId = randomBytes(4).toString("hex");
     const postgres = (options.postgresUrl ?? "postgres://postgres@127.0.0.1:5432").replace(/\/$/, "");
-    const admin = createDatabase({ db: { url: `${postgres}/postgres`, poolMax: 1, migrate: false } }, silent);
+    const admin = createDatabase({ db: { url: `${postgres}/postgres`, poolMax: 1 } }, silent);
     cleanups.push(() => admin.pool.end());
     const database = options.database ?? `${BENCH_DATABASE_PREFIX}${Date.now()}_${runId}`;
     if (!options.database) {

@@ -15,7 +15,7 @@ import { createPiiKeyring } from "./domains/kyc/crypto";
 import { loadVerificationKey, verifyDossier } from "./domains/kyc/dossier-verify";
 import { countRowsByKey, type RowsUnderKey, reencryptPersonalData } from "./domains/kyc/key-rotation";
 import { resetChainIndex, resetTokenIndex } from "./domains/tokens/index-reset";
-import { createDatabase, type Database, migrateDatabase } from "./infra/db";
+import { createDatabase, type Database, migrateDirect } from "./infra/db";
 import { createLogger, type Logger } from "./infra/log";
 import { createRedis, type Redis, redisReady } from "./infra/redis";
 import { createBackup } from "./ops/backup";
@@ -95,7 +95,11 @@ async function resetIndex(args: string[]): Promise<void> {
   if (token !== undefined && !/^0x[0-9a-f]{40}$/.test(token))
     fail(`--token: expected a token address, 0x and 40 hex digits\n${usage}`);
   const config = loadConfigOrFail();
-  const { pool } = createDatabase(config, createLogger({ log: { level: "warn", pretty: config.log.pretty } }));
+  // The indexer's lock is a session lock: one connection straight to Postgres, not through a pooler.
+  const { pool } = createDatabase(
+    { db: { url: config.db.directUrl, poolMax: 1 } },
+    createLogger({ log: { level: "warn", pretty: config.log.pretty } }),
+  );
   const client = await pool.connect();
   try {
     if (token) {
@@ -144,7 +148,7 @@ async function createUser(rest: string[]): Promise<void> {
   const redis = createRedis(config, log, "cli");
   try {
     await redisReady(redis, 5_000);
-    if (config.db.migrate) await migrateDatabase(pool, config.migrationsDir, log);
+    if (config.db.migrate) await migrateDirect(config, log);
     const generated = values.password === undefined;
     // 24 random bytes: ~190 bits, printed once and never stored in clear.
     const password = values.password ?? randomBytes(24).toString("base64url");

@@ -97,6 +97,9 @@ export const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, "expected at least 16 characters").optional(),
 
   DATABASE_URL: url(["postgres", "postgresql"]).default("postgres://postgres@127.0.0.1:5432/kit"),
+  DATABASE_DIRECT_URL: url(["postgres", "postgresql"]).optional(),
+  DATABASE_READ_URL: url(["postgres", "postgresql"]).optional(),
+  DATABASE_PREPARED_STATEMENTS: bool.optional(),
   DATABASE_POOL_MAX: positiveInt("a pool size").default(10),
   DATABASE_MIGRATE: bool.default(true),
 

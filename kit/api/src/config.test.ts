@@ -42,6 +42,21 @@ describe("loadConfig", () => {
     expect(config.log.pretty).toBe(true);
   });
 
+  test("database: the direct URL defaults to DATABASE_URL; prepared statements are off when it differs (a pooler), unless set", () => {
+    const pooled = "postgres://kit@pgbouncer:6432/kit";
+    const direct = "postgres://kit@db:5432/kit";
+    const plain = loadConfig({ DATABASE_URL: pooled });
+    expect(plain.db).toMatchObject({ url: pooled, directUrl: pooled, preparedStatements: true });
+    expect(plain.db.readUrl).toBeUndefined();
+    const behind = loadConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: direct, DATABASE_READ_URL: direct });
+    expect(behind.db).toMatchObject({ url: pooled, directUrl: direct, readUrl: direct, preparedStatements: false });
+    expect(loadConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: pooled }).db.preparedStatements).toBe(true);
+    const forced = { DATABASE_URL: pooled, DATABASE_DIRECT_URL: direct, DATABASE_PREPARED_STATEMENTS: "true" };
+    expect(loadConfig(forced).db.preparedStatements).toBe(true);
+    expect(problemsOf({ DATABASE_READ_URL: "mysql://replica" })[0]).toStartWith("DATABASE_READ_URL:");
+    expect(problemsOf({ DATABASE_DIRECT_URL: "db:5432" })[0]).toStartWith("DATABASE_DIRECT_URL:");
+  });
+
   test("each bad value is named with what is expected, without echoing it", () => {
     const problems = problemsOf({ PORT: "abc", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", S3_SECRET_KEY: "" });
     expect(problems.find((p) => p.startsWith("PORT:"))).toContain("port");

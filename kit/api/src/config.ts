@@ -21,7 +21,30 @@ export interface Config {
   log: { level: Env["LOG_LEVEL"]; pretty: boolean };
   /** Overrides of the rate-limit rules' limits, by rule name (see rpc/rate-limit-rules.ts). */
   rateLimits: Record<string, { limit: number; windowSeconds: number }>;
-  db: { url: string; poolMax: number; migrate: boolean };
+  db: {
+    /** Every query's connection; may be a transaction-mode pooler (PgBouncer). */
+    url: string;
+    /**
+     * A session of its own, straight to the primary, for what a transaction-mode pooler cannot
+     * carry: migrations and session advisory locks (the indexer's leader lock, indexer:reset),
+     * pg_dump and pg_restore. `url` when DATABASE_DIRECT_URL is unset.
+     */
+    directUrl: string;
+    /**
+     * A streaming replica for the reads that tolerate a few seconds of lag (deps.dbRead); absent:
+     * they read `url` too.
+     */
+    readUrl?: string;
+    poolMax: number;
+    migrate: boolean;
+    /**
+     * Named server-side prepared statements (me.get's wallets). Off by default behind a pooler
+     * (DATABASE_DIRECT_URL set apart from DATABASE_URL): PgBouncer before 1.21, or without
+     * max_prepared_statements, hands the next transaction another server connection, where the
+     * statement does not exist.
+     */
+    preparedStatements: boolean;
+  };
   redis: {
     url: string;
     keyPrefix: string;
@@ -193,7 +216,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     http: httpConfig(e),
     log: { level: e.LOG_LEVEL, pretty: e.NODE_ENV === "development" },
     rateLimits: e.RATE_LIMITS,
-    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, migrate: e.DATABASE_MIGRATE },
+    db: databaseConfig(e),
     redis: {
       url: e.REDIS_URL,
       keyPrefix: e.REDIS_KEY_PREFIX,
@@ -242,6 +265,18 @@ function httpConfig(e: Env): Config["http"] {
     systemInfoCacheMs: e.SYSTEM_INFO_CACHE_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,
+  };
+}
+
+function databaseConfig(e: Env): Config["db"] {
+  const directUrl = e.DATABASE_DIRECT_URL ?? e.DATABASE_URL;
+  return {
+    url: e.DATABASE_URL,
+    directUrl,
+    readUrl: e.DATABASE_READ_URL,
+    poolMax: e.DATABASE_POOL_MAX,
+    migrate: e.DATABASE_MIGRATE,
+    preparedStatements: e.DATABASE_PREPARED_STATEMENTS ?? directUrl === e.DATABASE_URL,
   };
 }
 

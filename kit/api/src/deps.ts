@@ -33,7 +33,17 @@ import type { RateLimitRules } from "./rpc/rate-limit-rules";
 export interface Deps {
   config: ResolvedConfig;
   pool: pg.Pool;
+  /** The primary (through DATABASE_URL, a pooler or not): every write, and every read of a caller's own write. */
   db: Database;
+  /**
+   * DATABASE_READ_URL's replica, or `db` itself without one. Only for reads that tolerate a few
+   * seconds of replication lag: pages and lists of what others wrote (the KYC queue, token holders
+   * and transfers, the audit trail), taken through `onReadReplica` in their routers. Never for a
+   * read that must see the write just made (a claim, a decision, a caller's own application).
+   */
+  dbRead: Database;
+  /** The pool behind `dbRead` (`pool` itself without a replica). */
+  poolRead: pg.Pool;
   redis: Redis;
   storage: Storage;
   chain: Chain;

@@ -27,7 +27,7 @@ import { type RunningIndexer, startIndexer } from "./domains/tokens/indexer";
 import { createTokenTransferStreams } from "./domains/tokens/live";
 import { allowPublicMetadataReads } from "./domains/tokens/metadata";
 import { createChain } from "./infra/chain";
-import { createDatabase, migrateDatabase } from "./infra/db";
+import { createDatabase, createReadDatabase, migrateDirect } from "./infra/db";
 import type { Logger } from "./infra/log";
 import { createMetrics } from "./infra/metrics";
 import { closeRedis, createRedis, redisReady } from "./infra/redis";
@@ -62,7 +62,9 @@ const domainQueries: DomainQueries = {
 
 export function createDeps(config: ResolvedConfig, log: Logger): Deps {
   const rateLimitRules = resolveRateLimitRules(config.rateLimits);
-  const { pool, db } = createDatabase(config, log);
+  const primary = createDatabase(config, log);
+  const { pool, db } = primary;
+  const read = createReadDatabase(config, log, primary);
   const redis = createRedis(config, log);
   const chain = createChain(config);
   const jobs = createJobQueue(config, log);
@@ -76,12 +78,14 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     piiKeyring: createPiiKeyring(config),
     eligibilityChain: new EligibilityChainCache(config),
     systemInfo: new SingleFlight(),
-    meWallets: prepareMeWallets(db),
+    meWallets: prepareMeWallets(db, config.db.preparedStatements),
   };
   return {
     config,
     pool,
     db,
+    poolRead: read.pool,
+    dbRead: read.db,
     redis,
     storage: createStorage(config),
     chain,
@@ -103,7 +107,12 @@ async function closeLocal(deps: Deps): Promise<void> {
 
 export async function closeDeps(deps: Deps): Promise<void> {
   await closeLocal(deps);
-  await Promise.allSettled([deps.pool.end(), closeRedis(deps.redis), deps.jobs.close()]);
+  await Promise.allSettled([
+    deps.pool.end(),
+    deps.poolRead === deps.pool ? undefined : deps.poolRead.end(),
+    closeRedis(deps.redis),
+    deps.jobs.close(),
+  ]);
   deps.storage.client.destroy();
   if (deps.storage.presigner !== deps.storage.client) deps.storage.presigner.destroy();
 }
@@ -123,7 +132,7 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
   try {
     if (!(await redisReady(deps.redis, 5_000)))
       log.warn("redis is not reachable yet; starting anyway (see README, Redis down)");
-    if (config.db.migrate) await migrateDatabase(deps.pool, config.migrationsDir, log);
+    if (config.db.migrate) await migrateDirect(config, log);
     if (config.auth.bootstrapAdmin) {
       const admin = await createPasswordUser(deps, { ...config.auth.bootstrapAdmin, role: "admin" });
       log.info(admin ? "bootstrap admin created" : "bootstrap admin exists; left unchanged");

@@ -29,6 +29,11 @@ export interface TestKitOptions {
   env?: Record<string, string>;
   /** Reach Postgres through a TCP proxy the test can cut (`kit.database`): an outage without stopping it. */
   databaseProxy?: boolean;
+  /**
+   * Database variables made from the file's own database URL, over `env`: e.g. DATABASE_URL through
+   * a PgBouncer in front of it and DATABASE_DIRECT_URL straight to it (test/pgbouncer.ts).
+   */
+  databaseEnv?: (directUrl: string) => Record<string, string>;
   /** Where the kit's log lines go (as written: JSON lines), with LOG_LEVEL=info unless `env` sets it. */
   logLines?: string[];
 }
@@ -116,6 +121,7 @@ export async function createTestKit(options: TestKitOptions = {}): Promise<TestK
   const config = requireResolved(
     loadConfig({
       ...environment.env,
+      ...options.databaseEnv?.(environment.env.DATABASE_URL as string),
       ...(database ? { DATABASE_URL: database.url } : {}),
       ...(lines ? { LOG_LEVEL: options.env?.LOG_LEVEL ?? "info" } : {}),
     }),

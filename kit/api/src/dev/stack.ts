@@ -82,7 +82,7 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       if (ensured.deployed) {
         embedded.push(`ERC-3643 token suite deployed on anvil, addresses in ${path}`);
         // A new chain: what the database indexed from an earlier one is about blocks that are gone.
-        const removed = await forgetIndexedChain(config.db.url, config.chain.id);
+        const removed = await forgetIndexedChain(config.db.directUrl, config.chain.id);
         if (removed > 0) embedded.push(`index of the previous dev chain cleared (${removed} rows)`);
       }
     }
@@ -119,7 +119,7 @@ async function startMail(
 
 async function checkPostgres(config: Config): Promise<void> {
   try {
-    await ensureDatabaseExists(config.db.url);
+    await ensureDatabaseExists(config.db.directUrl);
   } catch (error) {
     const where = new URL(config.db.url).host;
     throw new LocalStackError(

@@ -64,7 +64,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
-export function createDatabase(config: Pick<Config, "db">, log: Logger): { pool: pg.Pool; db: Database } {
+export function createDatabase(
+  config: { db: Pick<Config["db"], "url" | "poolMax"> },
+  log: Logger,
+): { pool: pg.Pool; db: Database } {
   const pool = new pg.Pool({
     connectionString: config.db.url,
     max: config.db.poolMax,
@@ -80,12 +83,35 @@ export function createDatabase(config: Pick<Config, "db">, log: Logger): { pool:
   return { pool, db: drizzle({ client: pool }) };
 }
 
+/**
+ * The read replica's pool (DATABASE_READ_URL), or the primary's own when none is set: reads that
+ * may lag go through `deps.dbRead` either way, and nothing else changes without a replica.
+ */
+export function createReadDatabase(
+  config: { db: Pick<Config["db"], "readUrl" | "poolMax"> },
+  log: Logger,
+  primary: { pool: pg.Pool; db: Database },
+): { pool: pg.Pool; db: Database } {
+  if (!config.db.readUrl) return primary;
+  return createDatabase({ db: { url: config.db.readUrl, poolMax: config.db.poolMax } }, log);
+}
+
+/**
+ * The same clients with `db` reading the replica: for the procedures that tolerate a few seconds
+ * of lag (lists and pages of what others wrote, never a caller's own write read back). A service
+ * receives it as its `db`, so it needs no second code path.
+ */
+export function onReadReplica<T extends { db: Database; dbRead: Database }>(deps: T): T {
+  return deps.dbRead === deps.db ? deps : { ...deps, db: deps.dbRead };
+}
+
 /** Any fixed 64-bit number works; this one is ours and says "kit migrate". */
 const MIGRATION_LOCK_KEY = 7_352_915_001n;
 
 /**
  * Applies pending migrations under a session advisory lock, so replicas that start together
- * take turns: the first applies, the others find nothing left to do.
+ * take turns: the first applies, the others find nothing left to do. `pool` must reach Postgres
+ * without a transaction-mode pooler (the lock is the session's): see migrateDirect.
  */
 export async function migrateDatabase(pool: pg.Pool, migrationsFolder: string, log: Logger): Promise<void> {
   const client = await pool.connect();
@@ -100,5 +126,19 @@ export async function migrateDatabase(pool: pg.Pool, migrationsFolder: string, l
     }
   } finally {
     client.release();
+  }
+}
+
+/**
+ * Migrates through DATABASE_DIRECT_URL on a connection of its own, closed after: behind PgBouncer
+ * in transaction mode the migration lock and drizzle's migration transaction would otherwise land
+ * on server connections other than the ones that took them.
+ */
+export async function migrateDirect(config: Pick<Config, "db" | "migrationsDir">, log: Logger): Promise<void> {
+  const { pool } = createDatabase({ db: { url: config.db.directUrl, poolMax: 1 } }, log);
+  try {
+    await migrateDatabase(pool, config.migrationsDir, log);
+  } finally {
+    await pool.end();
   }
 }

@@ -79,7 +79,7 @@ export async function createBackup(deps: { config: Config; log: Logger }, direct
  * manifest is read in that same snapshot, so it is the dump's level even if a migration runs meanwhile.
  */
 async function dumpDatabase(deps: { config: Config; log: Logger }, path: string): Promise<Manifest["database"]> {
-  const { pool } = createDatabase({ db: { ...deps.config.db, poolMax: 1 } }, deps.log);
+  const { pool } = createDatabase({ db: { url: deps.config.db.directUrl, poolMax: 1 } }, deps.log);
   const client = await pool.connect().catch((error: Error) => {
     throw new BackupError(`cannot connect to DATABASE_URL (${error.message}): check it and that PostgreSQL runs`);
   });
@@ -89,7 +89,7 @@ async function dumpDatabase(deps: { config: Config; log: Logger }, path: string)
     await client.query("begin isolation level repeatable read read only");
     const { rows } = await client.query<{ snapshot: string }>("select pg_export_snapshot() as snapshot");
     const migrations = await migrationLevel((sql) => client.query(sql), deps.config.migrationsDir);
-    await runPostgresTool("pg_dump", deps.config.db.url, [
+    await runPostgresTool("pg_dump", deps.config.db.directUrl, [
       "--format=custom",
       `--snapshot=${rows[0]?.snapshot}`,
       `--file=${path}`,

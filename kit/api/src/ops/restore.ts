@@ -30,7 +30,7 @@ export async function restoreBackup(deps: { config: Config; log: Logger }, direc
   const manifest = await readVerifiedManifest(directory);
   const storage = backupStorage(deps.config);
   await requireKnownMigrations(manifest, deps.config.migrationsDir);
-  const { pool } = createDatabase({ db: { ...deps.config.db, poolMax: 1 } }, deps.log);
+  const { pool } = createDatabase({ db: { url: deps.config.db.directUrl, poolMax: 1 } }, deps.log);
   try {
     const server = await serverVersion(pool).catch((error: Error) => {
       throw new BackupError(
@@ -52,7 +52,7 @@ export async function restoreBackup(deps: { config: Config; log: Logger }, direc
   await requireEmptyBuckets(storage);
 
   // One transaction: a restore that fails leaves the database as empty as it found it.
-  await runPostgresTool("pg_restore", deps.config.db.url, [
+  await runPostgresTool("pg_restore", deps.config.db.directUrl, [
     "--no-owner",
     "--no-privileges",
     "--exit-on-error",

@@ -1,3 +1,4 @@
+import { onReadReplica } from "../../infra/db";
 import type { RequestContext } from "../../rpc/context";
 import { userProcedure } from "../../rpc/implement";
 import { auditActorOf } from "../audit/record";
@@ -52,7 +53,11 @@ export const kycRouter = {
   },
   events: userProcedure.kyc.events.handler(({ context, signal }) => watchOwnStatus(context, context.user.id, signal)),
   review: {
-    queue: userProcedure.kyc.review.queue.handler(({ context, input }) => listQueue(context, context.user.id, input)),
+    // The replica (DATABASE_READ_URL): a page seconds behind is still a fair queue, and whatever a
+    // reviewer then does to a row (get, claim, decide) reads the primary and sees it as it is.
+    queue: userProcedure.kyc.review.queue.handler(({ context, input }) =>
+      listQueue(onReadReplica(context), context.user.id, input),
+    ),
     get: userProcedure.kyc.review.get.handler(({ context, input }) =>
       getReview(context, context.user, input.applicationId, requester(context)),
     ),

@@ -93,7 +93,9 @@ class Indexer implements RunningIndexer {
       try {
         this.ctx.chainId = await this.ctx.reader.chainId();
         client = new pg.Client({
-          connectionString: this.ctx.deps.config.db.url,
+          // The lock is this session's: straight to Postgres (DATABASE_DIRECT_URL), never through a
+          // transaction-mode pooler, which would hand the lock's server connection to others.
+          connectionString: this.ctx.deps.config.db.directUrl,
           keepAlive: true,
           application_name: "kit-indexer",
         });

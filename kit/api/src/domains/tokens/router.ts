@@ -1,4 +1,5 @@
 import { KitError } from "../../errors";
+import { onReadReplica } from "../../infra/db";
 import { callerMay } from "../../rpc/access";
 import { publicProcedure, userProcedure } from "../../rpc/implement";
 import { listWalletAddresses } from "../auth/wallets";
@@ -10,13 +11,18 @@ import { getToken, listHolders, listTokens, listTokenTransfers, listWalletTransf
 
 // Reads: token list, token and metadata are public (what the chain shows anyway, plus what issuers
 // publish); holders and transfers need a signed-in user (bounded per user by the rate limiter).
+// Lists of what the indexer wrote read the replica (DATABASE_READ_URL): the index already trails
+// the chain, and a few seconds more change nothing a caller did. A token and its metadata read the
+// primary: an issuer reads back the metadata just written.
 // Writes: the `tokens: manage` grant (issuers, admins), then for issuers an on-chain check that
 // one of their linked wallets is the token's owner or an agent (metadata.ts).
 export const tokensRouter = {
-  list: publicProcedure.tokens.list.handler(({ context, input }) => listTokens(context, input)),
+  list: publicProcedure.tokens.list.handler(({ context, input }) => listTokens(onReadReplica(context), input)),
   get: publicProcedure.tokens.get.handler(({ context, input }) => getToken(context, input.address)),
-  holders: userProcedure.tokens.holders.handler(({ context, input }) => listHolders(context, input)),
-  transfers: userProcedure.tokens.transfers.handler(({ context, input }) => listTokenTransfers(context, input)),
+  holders: userProcedure.tokens.holders.handler(({ context, input }) => listHolders(onReadReplica(context), input)),
+  transfers: userProcedure.tokens.transfers.handler(({ context, input }) =>
+    listTokenTransfers(onReadReplica(context), input),
+  ),
   events: userProcedure.tokens.events.handler(({ context, input, signal }) =>
     watchTokenTransfers(context, context.user.id, input.address, signal),
   ),
@@ -54,7 +60,7 @@ export const walletsRouter = {
         );
       }
     }
-    return listWalletTransfers(context, input);
+    return listWalletTransfers(onReadReplica(context), input);
   }),
 };
 
