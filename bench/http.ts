@@ -10,10 +10,10 @@
 //   bare    GET /bench/redis-get — a bare Hono route doing one Redis GET (the baseline).
 // Before the load, each target is called sequentially in-process and its Redis round trips,
 // Redis commands and Postgres queries are counted exactly. The issues' targets — session + rate
-// limit in ≤ 2 Redis round trips (every Redis round trip of the call is counted), ≥ 0.5× the bare
+// limit in ≤ 2 Redis round trips (every Redis round trip of the call is counted), ≥ 0.55× the bare
 // route's req/s for the authenticated, rate-limited conversion, its p99 ≤ 10 ms at 64 connections,
-// one refresh of ~170 currencies ≤ 100 ms — are reported, not enforced. me.get's own ratio is
-// printed beside them: it also pays a Postgres query, which is not what the target measures.
+// ≥ 0.35× for /api/me, one refresh of ~170 currencies ≤ 100 ms — are reported, not enforced. The
+// summary's top-level `ratio` is the conversion's.
 //
 //   bun bench/http.ts [--duration 10] [--connections 50] [--pipelining 1] [--warmup 2] [--rounds 3]
 //
@@ -43,8 +43,11 @@ const routes = {
 type RouteName = keyof typeof routes;
 const NAMES = ["me", "fx", "cached", "bare"] as const satisfies readonly RouteName[];
 
-/** Issue 3's targets: session + rate limit in round trips (`me`), and req/s of the authenticated, rate-limited call (`fx`). */
-const TARGETS = { maxRedisRoundTrips: 2, minRpsRatio: 0.5 } as const;
+/**
+ * Session + rate limit in round trips (`me`, issue 3); req/s of the authenticated, rate-limited
+ * conversion (`fx`, issue 20: 0.55, up from issue 3's 0.5) and of `/api/me` (issue 20), each ÷ bare's.
+ */
+const TARGETS = { maxRedisRoundTrips: 2, minRpsRatio: 0.55, minMeRpsRatio: 0.35 } as const;
 
 /** Issue 5's further targets for the conversion (`fx`): p99 at 64 connections, one refresh of ~170 currencies. */
 const FX_TARGETS = { maxP99Ms: 10, p99Connections: 64, maxRefreshMs: 100 } as const;
@@ -163,6 +166,12 @@ async function main(): Promise<void> {
         value: ratios.fx.rps,
         met: ratios.fx.rps >= TARGETS.minRpsRatio,
       },
+      meRpsRatio: {
+        route: routes.me,
+        target: `>= ${TARGETS.minMeRpsRatio}`,
+        value: ratios.me.rps,
+        met: ratios.me.rps >= TARGETS.minMeRpsRatio,
+      },
       fxP99: {
         route: routes.fx,
         target: `<= ${FX_TARGETS.maxP99Ms} ms at ${FX_TARGETS.p99Connections} connections`,
@@ -241,8 +250,8 @@ async function main(): Promise<void> {
         `the conversion (${routes.fx}): ${targets.rpsRatio.value.toFixed(3)} — ${verdict(targets.rpsRatio.met)}`,
     );
     print(
-      `not a target: ${routes.me} (the same session and limit, plus a Postgres query) at ${ratios.me.rps.toFixed(3)}× ` +
-        "the bare route's req/s",
+      `target: ≥ ${TARGETS.minMeRpsRatio}× the bare route's req/s for ${routes.me} (the same session and limit, ` +
+        `its wallets from the process's copies): ${targets.meRpsRatio.value.toFixed(3)} — ${verdict(targets.meRpsRatio.met)}`,
     );
     const at64 =
       options.connections === FX_TARGETS.p99Connections
@@ -280,9 +289,10 @@ async function main(): Promise<void> {
           ];
         }),
       ),
-      // cached ÷ bare, as in earlier versions of this bench.
-      ratio: ratios.cached.rps,
-      cpuRatio: ratios.cached.cpu,
+      // The target procedure's (the conversion's) ÷ bare: the headline. Until 2026-12-05 these were
+      // system.info's, now under routes.cached.
+      ratio: ratios.fx.rps,
+      cpuRatio: ratios.fx.cpu,
       fxRefresh: refresh,
       targets,
     });

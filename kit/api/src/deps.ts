@@ -83,8 +83,8 @@ export interface ProcessLocal {
   piiKeyring: Closeable & PiiKeyring;
   /** kyc: the deployment file and the chain clients and signers of on-chain eligibility, made on first use. */
   eligibilityChain: Closeable & EligibilityChainCache;
-  /** auth: the prepared statement behind me.get's wallets. */
-  meWallets: MeWallets;
+  /** auth: me.get's wallets: copies per user, dropped on every link and unlink, before a prepared statement. */
+  meWallets: Closeable & MeWallets;
   /** system: the one computation of `system.info` in flight, shared by the calls that miss its cache. */
   systemInfo: Closeable & SingleFlight<CachedSystemInfo>;
 }

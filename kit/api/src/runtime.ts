@@ -4,7 +4,7 @@ import { createApp, createOperationalApp } from "./app";
 import type { ResolvedConfig } from "./config";
 import type { Deps, DomainEvents, DomainQueries, ProcessLocal } from "./deps";
 import { createAuth } from "./domains/auth/auth";
-import { prepareMeWallets } from "./domains/auth/me-wallets";
+import { MeWallets } from "./domains/auth/me-wallets";
 import { createPasswordUser } from "./domains/auth/service";
 import { SessionMemo } from "./domains/auth/session";
 import { RateCopies } from "./domains/exchange-rates/cache";
@@ -78,7 +78,7 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     piiKeyring: createPiiKeyring(config),
     eligibilityChain: new EligibilityChainCache(config),
     systemInfo: new SingleFlight(),
-    meWallets: prepareMeWallets(db, config.db.preparedStatements),
+    meWallets: new MeWallets(db, redis, log, config.db.preparedStatements),
   };
   return {
     config,

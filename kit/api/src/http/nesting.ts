@@ -53,6 +53,12 @@ export function queryDepthExceeds(search: URLSearchParams, limit: number): boole
   return false;
 }
 
+/**
+ * Nesting in a query string needs an opening bracket or brace, plain or percent-encoded: a query
+ * without one (most GETs) is not parsed here at all.
+ */
+const MAY_NEST = /[[{]|%5b|%7b/i;
+
 /** Refuses, as a BAD_REQUEST, a JSON body or a query string nested deeper than MAX_INPUT_DEPTH. */
 export function boundNesting(limit = MAX_INPUT_DEPTH): MiddlewareHandler {
   const refuse = (where: "body" | "query string") => ({
@@ -62,8 +68,9 @@ export function boundNesting(limit = MAX_INPUT_DEPTH): MiddlewareHandler {
     data: { issues: [{ path: "", message: `nested deeper than ${limit} levels` }] },
   });
   return async (c, next) => {
-    const url = new URL(c.req.url);
-    if (url.search.length > 1 && queryDepthExceeds(url.searchParams, limit)) {
+    const url = c.req.url;
+    const query = url.indexOf("?");
+    if (query !== -1 && MAY_NEST.test(url.slice(query)) && queryDepthExceeds(new URL(url).searchParams, limit)) {
       return errorResponse(c, refuse("query string"));
     }
     // Bodies of other types are refused (cross-site.ts) or never parsed as structures.

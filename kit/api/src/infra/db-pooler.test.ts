@@ -14,7 +14,7 @@ import { createDraftApplication } from "../../test/kyc";
 import { pgBouncerMissing, startPgBouncer } from "../../test/pgbouncer";
 import { createUser, signIn, TRUSTED_ORIGIN } from "../../test/users";
 import { loadConfig, requireResolved } from "../config";
-import { prepareMeWallets } from "../domains/auth/me-wallets";
+import { MeWallets } from "../domains/auth/me-wallets";
 import { startIndexer } from "../domains/tokens/indexer";
 import { migrateDirect } from "./db";
 import { createLogger } from "./log";
@@ -232,11 +232,16 @@ async function definePoolerTests() {
     async function concurrentMeWallets(named: boolean): Promise<string[]> {
       const pool = new pg.Pool({ connectionString: single.urlFor(direct), max: 4 });
       try {
-        const wallets = prepareMeWallets(drizzle({ client: pool }), named);
-        const results = await Promise.allSettled(
-          Array.from({ length: 16 }, () => wallets.execute(crypto.randomUUID())),
-        );
-        return results.flatMap((r) => (r.status === "rejected" ? [String((r.reason as Error).cause ?? r.reason)] : []));
+        // Users never read before: every call is a query (no copy to answer from).
+        const wallets = new MeWallets(drizzle({ client: pool }), kit.deps.redis, kit.deps.log, named);
+        try {
+          const results = await Promise.allSettled(Array.from({ length: 16 }, () => wallets.read(crypto.randomUUID())));
+          return results.flatMap((r) =>
+            r.status === "rejected" ? [String((r.reason as Error).cause ?? r.reason)] : [],
+          );
+        } finally {
+          await wallets.close();
+        }
       } finally {
         await pool.end();
       }

@@ -27,6 +27,8 @@ interface AuthDeps {
 
 /** What linking and unlinking wallets need besides the basics: whom to tell afterwards. */
 interface WalletDeps {
+  /** Every process's copies of the caller's wallets (me.get), dropped after each change. */
+  local: { meWallets: Pick<MeWallets, "announceChange"> };
   jobs?: JobQueue;
   log?: Logger;
   events: Pick<DomainEvents, "walletLinked" | "walletUnlinked">;
@@ -44,8 +46,11 @@ function toWalletView(row: WalletRow) {
 }
 
 /** The caller's own view: the user as the session carries it (kept current on every change), plus wallets. */
-export async function getMe({ local }: { local: { meWallets: MeWallets } }, caller: Extract<Caller, { kind: "user" }>) {
-  const wallets = await local.meWallets.execute(caller.user.id);
+export async function getMe(
+  { local }: { local: { meWallets: Pick<MeWallets, "read"> } },
+  caller: Extract<Caller, { kind: "user" }>,
+) {
+  const wallets = await local.meWallets.read(caller.user.id);
   const { id, email, name, role, emailVerified, createdAt } = caller.user;
   const view = { id, email, name, role, emailVerified, createdAt: createdAt.toISOString() };
   const roleGrants = grants[view.role] as Record<string, string[]>;
@@ -83,7 +88,7 @@ function tooManyWallets(): KitError {
  * domain and chain, carry a nonce Kit issued (single use), and be within its validity window.
  */
 export async function linkWallet(
-  { config, db, auth, chain, jobs, log, events }: AuthDeps & WalletDeps & { chain: Chain },
+  { config, db, auth, chain, jobs, log, events, local }: AuthDeps & WalletDeps & { chain: Chain },
   userId: string,
   input: { message: string; signature: string },
 ) {
@@ -116,7 +121,9 @@ export async function linkWallet(
   const checksummed = getAddress(parsed.address);
   try {
     const row = await insertWalletLink(db, userId, checksummed, parsed.chainId);
-    // After the commit: an approved investor's new wallet becomes eligible on chain too (kyc listens).
+    // After the commit: me.get's copies go, and an approved investor's new wallet becomes eligible
+    // on chain too (kyc listens).
+    await local.meWallets.announceChange(userId);
     await events.walletLinked({ db, jobs, log }, userId, checksummed);
     return toWalletView(row);
   } catch (error) {
@@ -214,7 +221,7 @@ async function insertWalletLink(
 
 /** Unlinks a wallet, unless it is the account's only way to sign in. */
 export async function unlinkWallet(
-  { db, jobs, log, events }: AuthDeps & WalletDeps,
+  { db, jobs, log, events, local }: AuthDeps & WalletDeps,
   userId: string,
   rawAddress: string,
 ) {
@@ -248,7 +255,9 @@ export async function unlinkWallet(
       if (next) await tx.update(walletAddress).set({ isPrimary: true }).where(eq(walletAddress.id, next.id));
     }
   });
-  // After the commit: a wallet Kit made eligible loses Kit's claim with its owner (kyc listens).
+  // After the commit: me.get's copies go, and a wallet Kit made eligible loses Kit's claim with its
+  // owner (kyc listens).
+  await local.meWallets.announceChange(userId);
   await events.walletUnlinked({ db, jobs, log }, userId, checksummed);
   return { unlinked: true as const };
 }

@@ -107,6 +107,11 @@ export class SessionMemo {
    * next call one more GET.
    */
   readonly owners = new BoundedMap<string, string>(20_000);
+  /**
+   * Token → its session entry as last read from Redis, parsed. The entry read on every call is
+   * usually the same text as last time, and comparing it costs far less than parsing it again.
+   */
+  private readonly entries = new BoundedMap<string, SessionEntry>(20_000);
   private cookieName: { auth: Auth; name: Promise<string> } | undefined;
 
   /** The session token from a signed cookie or a signed bearer token; null if absent or forged. */
@@ -127,9 +132,20 @@ export class SessionMemo {
     return null;
   }
 
+  /** The token's session entry from its text in Redis (null when absent), parsed once per distinct text. */
+  readEntry(token: string, raw: string | null): SessionEntry | null {
+    if (raw === null) return null;
+    const known = this.entries.get(token);
+    if (known?.raw === raw) return known;
+    const entry = toSessionEntry(raw);
+    this.entries.set(token, entry);
+    return entry;
+  }
+
   async close(): Promise<void> {
     this.verifiedValues.clear();
     this.owners.clear();
+    this.entries.clear();
   }
 
   private verifiedToken(encoded: string, secret: string): string | null {
@@ -169,6 +185,42 @@ function verifySigned(value: string, secret: string): string | null {
   );
   const expected = createHmac("sha256", secret).update(token).digest();
   return given.length === expected.length && timingSafeEqual(given, expected) ? token : null;
+}
+
+/** What a call needs of a session entry, computed once per distinct entry text (SessionMemo.readEntry). */
+interface SessionEntry {
+  raw: string;
+  userId: string;
+  sessionId: string;
+  expiresAt: number;
+  createdAt: number;
+  /** Null when the entry's role is not one Kit knows (the caller is then anonymous). Shared: frozen. */
+  user: Readonly<CallerUser> | null;
+  /** The ban's end (ms since the epoch), +Infinity for a ban without end, 0 when not banned. */
+  bannedUntil: number;
+}
+
+function toSessionEntry(raw: string): SessionEntry {
+  const { session, user } = JSON.parse(raw) as CachedSession;
+  const role = user.role ?? "investor";
+  return {
+    raw,
+    userId: session.userId,
+    sessionId: session.id,
+    expiresAt: Date.parse(session.expiresAt),
+    createdAt: Date.parse(session.createdAt),
+    user: isRoleName(role)
+      ? Object.freeze({
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          role,
+          emailVerified: Boolean(user.emailVerified),
+          createdAt: new Date(user.createdAt),
+        })
+      : null,
+    bannedUntil: !user.banned ? 0 : user.banExpires ? new Date(user.banExpires).getTime() : Number.POSITIVE_INFINITY,
+  };
 }
 
 function toCallerUser(user: CachedSession["user"]): CallerUser | null {
@@ -229,18 +281,17 @@ export async function resolveCaller(
     return { ...(await resolveFromBetterAuth(deps, headers, token)), rateLimit: null };
   }
   const { result: rateLimit, values } = read;
-  const parsed = parseSession(values[0] ?? null);
+  const entry = sessions.readEntry(token, values[0] ?? null);
   // The revocation mark read is the remembered owner's: it must be this session's user.
-  const cached = parsed?.session.userId === owner ? parsed : null;
-  const expiresAt = cached ? Date.parse(cached.session.expiresAt) : 0;
-  if (!cached || expiresAt - Date.now() < REFRESH_WHEN_REMAINING_MS) {
+  const cached = entry?.userId === owner ? entry : null;
+  const now = Date.now();
+  if (!cached || cached.expiresAt - now < REFRESH_WHEN_REMAINING_MS) {
     // Gone from Redis, or due for its daily refresh: better-auth decides (the call is counted already).
     return { ...(await resolveFromBetterAuth(deps, headers, token)), rateLimit };
   }
-  const user = toCallerUser(cached.user);
-  const revoked = Date.parse(cached.session.createdAt) < Number(values[1] ?? 0);
-  if (!user || revoked) return { caller: { kind: "anonymous" }, rateLimit };
-  return { caller: { kind: "user", user, via: "session", sessionId: cached.session.id }, rateLimit };
+  const revoked = cached.createdAt < Number(values[1] ?? 0);
+  if (!cached.user || cached.bannedUntil > now || revoked) return { caller: { kind: "anonymous" }, rateLimit };
+  return { caller: { kind: "user", user: cached.user, via: "session", sessionId: cached.sessionId }, rateLimit };
 }
 
 function parseSession(raw: string | null): CachedSession | null {

@@ -13,7 +13,7 @@
 // channel, on which every new generation is announced once it is current: an announcement drops
 // every copy, and so does a lost subscription (until it is back, reads go to Redis). A copy can thus
 // outlive a change of rates only by the time the announcement takes to arrive.
-import { LiveStreamHub } from "../../infra/live-streams";
+import { InvalidationChannel } from "../../infra/invalidation-channel";
 import type { Logger } from "../../infra/log";
 import type { Redis } from "../../infra/redis";
 
@@ -31,8 +31,6 @@ const GENERATION_CHANNEL = "cache:fx:generation";
 const COPY_MAX_AGE_MS = 60_000;
 /** Bound on the copies one process keeps (the oldest go first). */
 const COPY_LIMIT = 10_000;
-/** A lost subscription is tried again on a read at most this often. */
-const RESUBSCRIBE_EVERY_MS = 1_000;
 
 /** `EUR:USD` for a pair, `EUR` for a base. */
 export type CacheMember = string;
@@ -165,15 +163,9 @@ function envelope<T>(version: string, value: T, ttlMs: number): string {
   return JSON.stringify({ v: version, value, until: Date.now() + ttlMs } satisfies Envelope<T>);
 }
 
-/**
- * Tells every process to drop its copies: this one at once (it reads its own changes), the others
- * when the announcement arrives. Best effort: a process that misses it has lost its subscription,
- * which drops them too.
- */
-async function announceGeneration({ redis, local }: FxCacheDeps): Promise<void> {
-  local.fxCopies.forget();
-  // The message says nothing but that it happened (an empty JSON object: the live-stream hub reads JSON).
-  await redis.publish(`${redis.options.keyPrefix ?? ""}${GENERATION_CHANNEL}`, "{}").catch(() => {});
+/** Best effort: a process that misses the announcement has lost its subscription, which drops its copies too. */
+async function announceGeneration({ local }: FxCacheDeps): Promise<void> {
+  await local.fxCopies.announce();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,37 +180,25 @@ interface Copy {
 /** One process's copies (deps.local.fxCopies, made by createDeps), and its subscription to the generations. */
 export class RateCopies {
   private readonly copies = new Map<CacheMember, Copy>();
-  private readonly announcements: LiveStreamHub<unknown>;
+  private readonly generations: InvalidationChannel;
   /** The generation current in Redis, as last read after the last announcement; null: not known. */
   private generation: string | null = null;
   /** Counts announcements and subscription changes: a read learns the generation only if none came in between. */
   private rounds = 0;
-  private subscribed = false;
-  private subscribing = false;
-  private lastAttempt = 0;
-  private closed = false;
 
-  constructor(
-    private readonly redis: Redis,
-    log: Logger,
-  ) {
-    this.announcements = new LiveStreamHub(
-      { redis, log },
-      {
-        name: "fx-cache",
-        schema: { parse: (value) => value },
-        maxBuffered: 1_000,
-        unavailable: "The exchange-rate cache channel is unavailable.",
-        // The main client reports Redis outages already.
-        connectionErrors: "debug",
-      },
-    );
+  constructor(redis: Redis, log: Logger) {
+    this.generations = new InvalidationChannel(redis, log, {
+      name: "fx-cache",
+      channel: GENERATION_CHANNEL,
+      onAnnouncement: () => this.forget(),
+      onReset: () => this.forget(),
+    });
   }
 
   get(member: CacheMember): Copy | undefined {
-    this.subscribe();
+    if (!this.generations.listening()) return undefined;
     const copy = this.copies.get(member);
-    if (!copy || !this.subscribed || copy.v !== this.generation) return undefined;
+    if (!copy || copy.v !== this.generation) return undefined;
     if (copy.until <= Date.now()) {
       this.copies.delete(member);
       return undefined;
@@ -231,11 +211,11 @@ export class RateCopies {
   }
 
   learnGeneration(version: string, round: number): void {
-    if (this.subscribed && round === this.rounds) this.generation = version;
+    if (this.generations.listening() && round === this.rounds) this.generation = version;
   }
 
   keep(member: CacheMember, entry: Envelope<unknown>): void {
-    if (!this.subscribed) return;
+    if (!this.generations.listening()) return;
     if (this.copies.size >= COPY_LIMIT) {
       const oldest = this.copies.keys().next().value;
       if (oldest !== undefined) this.copies.delete(oldest);
@@ -244,19 +224,28 @@ export class RateCopies {
     this.copies.set(member, { v: entry.v, value: entry.value, until });
   }
 
+  /**
+   * Tells every process to drop its copies: this one at once (it reads its own changes), the others
+   * when the announcement arrives.
+   */
+  async announce(): Promise<void> {
+    this.forget();
+    // The message says nothing but that it happened.
+    await this.generations.announce({});
+  }
+
   /** Drops the copies and closes the subscription (when closing the process's clients). */
   async close(): Promise<void> {
-    this.closed = true;
     this.forget();
-    await this.announcements.close();
+    await this.generations.close();
   }
 
   /** Whether this process may use its copies, how many it holds, and its subscriber connection. */
   status(): RateCopiesStatus {
     return {
-      subscribed: this.subscribed,
+      subscribed: this.generations.listening(),
       copies: this.copies.size,
-      subscriber: this.announcements.stats().subscriber,
+      subscriber: this.generations.subscriber(),
     };
   }
 
@@ -265,30 +254,6 @@ export class RateCopies {
     this.rounds += 1;
     this.generation = null;
     this.copies.clear();
-  }
-
-  /** Opens the subscription in the background; reads never wait for it. */
-  private subscribe(): void {
-    const now = Date.now();
-    if (this.subscribed || this.subscribing || this.closed || now - this.lastAttempt < RESUBSCRIBE_EVERY_MS) return;
-    this.subscribing = true;
-    this.lastAttempt = now;
-    const channel = `${this.redis.options.keyPrefix ?? ""}${GENERATION_CHANNEL}`;
-    this.announcements
-      .open(channel, { expand: () => [true] })
-      .then(async (listener) => {
-        this.forget();
-        this.subscribed = true;
-        this.subscribing = false;
-        for await (const _ of listener.stream(undefined)) this.forget();
-      })
-      .catch(() => {})
-      .finally(() => {
-        // Unsubscribed (connection lost, closed) or never subscribed: copies can no longer be trusted.
-        this.subscribed = false;
-        this.subscribing = false;
-        this.forget();
-      });
   }
 }
 

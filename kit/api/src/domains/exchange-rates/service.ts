@@ -8,7 +8,7 @@ import { KitError } from "../../errors";
 import { type AuditActor, recordAudit } from "../audit/record";
 import { type CacheMember, entryTtl, readEntry, rewriteHotEntries, startNewGeneration, writeEntry } from "./cache";
 import type { FxProvider } from "./contract-values";
-import { multiply, parseDecimal, ratioOf, roundHalfEven } from "./decimal";
+import { multiply, parseDecimal, type Ratio, ratioOf, roundHalfEven } from "./decimal";
 import { indexQuotes, type Resolution, ratioOfLegs, resolvePair, type StoredQuote } from "./resolve";
 import { currencies, fxRates, fxRatesLatest } from "./schema";
 
@@ -285,9 +285,45 @@ export async function convert(deps: FxDeps, input: { from: string; to: string; a
   const amount = parseDecimal(input.amount);
   if (!amount) throw new KitError("BAD_REQUEST", "amount must be a plain decimal number such as 1250.50.");
   const minorUnits = entry.minorUnits[input.to] ?? 2;
-  const exact = multiply(ratioOf(amount), ratioOfLegs(entry.resolution.legs));
-  const { base: _b, quote: _q, ...rate } = view(entry.resolution);
-  return { from: input.from, to: input.to, amount: input.amount, result: roundHalfEven(exact, minorUnits), ...rate };
+  const { provider, derivation, via, rate, effectiveAt, expiresAt } = entry.resolution;
+  const derived = derivedOf(entry.resolution);
+  return {
+    from: input.from,
+    to: input.to,
+    amount: input.amount,
+    result: roundHalfEven(multiply(ratioOf(amount), derived.exact), minorUnits),
+    provider,
+    derivation,
+    via,
+    rate,
+    effectiveAt,
+    expiresAt,
+    stale: Date.now() >= derived.expiresAtMs,
+    quotes: derived.quotes,
+  };
+}
+
+/**
+ * What every conversion at a resolution computes the same way, once per resolution: a cached
+ * entry is the same object from call to call (deps.local.fxCopies), and conversions are the
+ * hottest signed-in call.
+ */
+const derivedByResolution = new WeakMap<
+  Resolution,
+  { exact: Ratio; expiresAtMs: number; quotes: ReturnType<typeof view>["quotes"] }
+>();
+
+function derivedOf(resolution: Resolution) {
+  let derived = derivedByResolution.get(resolution);
+  if (!derived) {
+    derived = {
+      exact: ratioOfLegs(resolution.legs),
+      expiresAtMs: Date.parse(resolution.expiresAt),
+      quotes: view(resolution).quotes,
+    };
+    derivedByResolution.set(resolution, derived);
+  }
+  return derived;
 }
 
 /** Recomputes the cached answers people are reading, after stored rates changed. */
