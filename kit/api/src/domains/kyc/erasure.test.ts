@@ -17,6 +17,8 @@ import { createUser, type TestUser } from "../../../test/users";
 import { createStorage } from "../../infra/storage";
 import { SYSTEM_ACTOR } from "../audit/record";
 import { auditEvents } from "../audit/schema";
+import { queueNotificationMails } from "../mail/outbox";
+import { mailMessages } from "../mail/schema";
 import { dispatchNotifications } from "../notifications/dispatch";
 import { inAppFanOut } from "../notifications/inbox";
 import { notificationEvents } from "../notifications/schema";
@@ -177,7 +179,7 @@ describe("erasure requests", () => {
     const dave = await createUser(kit, "investor");
     const application = await rejectedApplication(dave);
     // The rejection's notification reached dave's inbox, message and all.
-    await dispatchNotifications(kit.deps, { in_app: inAppFanOut });
+    await dispatchNotifications(kit.deps, { in_app: inAppFanOut, email: queueNotificationMails });
     expect(JSON.stringify((await call(dave, "GET", "/notifications?limit=100")).body)).toContain(MESSAGE);
     await backdate(application.id, 6);
     const request = (await call(dave, "POST", "/me/erasure")).body;
@@ -221,8 +223,16 @@ describe("erasure requests", () => {
       .select({ data: notificationEvents.data })
       .from(notificationEvents)
       .where(sql`${notificationEvents.data}->>'applicationId' = ${application.id}`);
+    const mails = await kit.deps.db
+      .select({ data: mailMessages.data })
+      .from(mailMessages)
+      .where(sql`${mailMessages.data}->>'applicationId' = ${application.id}`);
     expect(events.length).toBeGreaterThan(0);
-    expectNoPii(events);
+    expect(mails.length).toBeGreaterThan(0);
+    for (const row of [...events, ...mails]) {
+      expectNoPii(row);
+      expect(JSON.stringify(row)).not.toContain(MESSAGE);
+    }
 
     // The audit trail says what happened, PII-free.
     const audit = await kit.deps.db
