@@ -81,7 +81,7 @@ async function backdate(applicationId: string, years: number): Promise<void> {
 }
 
 /** An application of `applicant` rejected by the reviewer through the API, with a note, a message and labels. */
-async function rejectedApplication(applicant: { id: string }) {
+async function rejectedApplication(applicant: { id: string }, final = false) {
   const application = await createSubmittedApplication(kit, applicant, PII);
   expect((await call(reviewer, "POST", `/kyc/review/${application.id}/claim`)).status).toBe(200);
   const decided = await call(reviewer, "POST", `/kyc/review/${application.id}/decision`, {
@@ -89,6 +89,7 @@ async function rejectedApplication(applicant: { id: string }) {
     internalNote: NOTE,
     messageToApplicant: MESSAGE,
     labels: ["sanctions_pep_match"],
+    final,
   });
   expect(decided.status, JSON.stringify(decided.body)).toBe(200);
   return application;
@@ -306,6 +307,24 @@ describe("eraseApplication", () => {
     await cleanUpDocuments(kit.deps);
     for (const document of draft.documents) expect(await objectExists(document.bucketKey)).toBe(false);
     expect(await kit.deps.db.select().from(kycDocuments).where(eq(kycDocuments.applicationId, draft.id))).toEqual([]);
+  });
+
+  test("a final rejection's block outlives erasure; an admin may still lift it (its reason is not kept)", async () => {
+    const gina = await createUser(kit, "investor");
+    const application = await rejectedApplication(gina, true);
+    await backdate(application.id, 6);
+    await eraseApplication(kit.deps, {
+      applicationId: application.id,
+      actor: SYSTEM_ACTOR,
+      reason: "record_retention",
+    });
+    expectError(await call(gina, "PUT", "/kyc/application", { firstName: "Again" }), 403, "FORBIDDEN");
+    const lifted = await call(admin, "POST", `/kyc/review/${application.id}/lift-block`, {
+      reason: "Gina Quartermaine may apply again",
+    });
+    expect(lifted.status, JSON.stringify(lifted.body)).toBe(200);
+    expect(lifted.body.decision.blockLifted).toMatchObject({ by: admin.id, reason: "[erased]" });
+    expect((await call(gina, "PUT", "/kyc/application", { firstName: "Again" })).status).toBe(200);
   });
 
   test("bad states answer typed errors: unknown, already erased, still under a duty", async () => {
