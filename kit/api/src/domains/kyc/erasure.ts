@@ -1,12 +1,12 @@
 // Erasing an application (docs/kyc.md, "Retention and erasure"): in one transaction, every personal
 // field of the row cleared; the free texts that may name the person (internal notes, messages to
 // the applicant, risk and lift reasons, document file names and feedback, the message in its
-// notifications and mails) cleared or replaced; the row marked erased, its documents hidden and
-// queued for deletion, and an audit event. What stays is the pseudonymous record: statuses and
-// dates, rejection labels, who acted (user ids), the access log. The objects are deleted after the
-// commit; one the store refuses stays queued (its row hidden, `deleting_at` set) and the
-// kyc.clean-up-documents job deletes it, so the database says "erased" only with the deletions
-// recorded as work to finish.
+// notifications, mails and webhook deliveries) cleared or replaced; the row marked erased, its
+// documents hidden and queued for deletion, and an audit event. What stays is the pseudonymous
+// record: statuses and dates, rejection labels, who acted (user ids), the access log. The objects
+// are deleted after the commit; one the store refuses stays queued (its row hidden, `deleting_at`
+// set) and the kyc.clean-up-documents job deletes it, so the database says "erased" only with the
+// deletions recorded as work to finish.
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { KitError } from "../../errors";
 import type { Transaction } from "../../infra/db";
@@ -14,6 +14,7 @@ import { type AuditActor, recordAudit } from "../audit/record";
 import { clearApplicationMailMessages } from "../mail/erasure";
 import { clearApplicationMessages } from "../notifications/erasure";
 import type { SettingsDeps } from "../settings/service";
+import { clearApplicationDeliveryMessages } from "../webhooks/erasure";
 import { finishRemoval } from "./document-removal";
 import { describe } from "./document-store";
 import type { KycDocumentDeps } from "./documents";
@@ -102,6 +103,7 @@ export async function eraseApplicationIn(
     .returning();
   await clearApplicationMessages(tx, applicationId);
   await clearApplicationMailMessages(tx, applicationId);
+  await clearApplicationDeliveryMessages(tx, applicationId);
   await recordAudit(tx, input.actor, {
     action: "kyc.application_erased",
     subject: { type: "kyc_application", id: applicationId },
