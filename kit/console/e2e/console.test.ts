@@ -236,6 +236,51 @@ describe.skipIf(!hasChromium)("console, end to end in Chromium", () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
+  test("erasure requests: an admin approves one (its draft erased) and refuses another with a reason", async () => {
+    const [admin, leaving, staying] = await Promise.all([
+      kit.createUser("admin", "Erin Eraser"),
+      kit.createUser("investor", "Lea Leaving"),
+      kit.createUser("investor", "Stan Staying"),
+    ]);
+    const leavingClient = await kit.clientFor(leaving);
+    const draft = await leavingClient.rpc.kyc.application.save({ firstName: "Lea", lastName: "Leaving" });
+    const toApprove = await leavingClient.rpc.kyc.erasure.request();
+    const toRefuse = await (await kit.clientFor(staying)).rpc.kyc.erasure.request();
+
+    const { context, page, errors } = await kit.openPage();
+    await signInOnConsole(page, kit.url, admin);
+    await page.getByRole("link", { name: "Erasures" }).click();
+    await page.getByRole("heading", { name: "Erasure requests" }).waitFor();
+    const approveRow = page.getByRole("row").filter({ hasText: toApprove.userId });
+    const refuseRow = page.getByRole("row").filter({ hasText: toRefuse.userId });
+    await approveRow.getByText("now").waitFor();
+    await kit.screenshot(page, "20-erasure-requests");
+
+    // Refusing needs a reason, said before anything is sent.
+    await refuseRow.getByRole("button", { name: "Refuse" }).click();
+    await page.getByText("A reason is required to refuse; the user reads it.").waitFor();
+    await refuseRow.getByLabel("Reason (to refuse; the user reads it)").fill("Your account is under investigation.");
+    await refuseRow.getByRole("button", { name: "Refuse" }).click();
+    await page.getByText("Refused the erasure request.").waitFor();
+    await refuseRow.waitFor({ state: "detached" });
+
+    await approveRow.getByRole("button", { name: "Approve and erase" }).click();
+    await page.getByText("Approved: 1 application erased.").waitFor();
+    await approveRow.waitFor({ state: "detached" });
+    expect(await leavingClient.rpc.kyc.erasure.get()).toMatchObject({
+      status: "approved",
+      decidedBy: admin.id,
+      erasedApplications: [draft.id],
+    });
+    expect(await leavingClient.rpc.kyc.application.get()).toBeNull();
+
+    await page.getByLabel("Status").selectOption("refused");
+    await page.getByRole("row").filter({ hasText: "Your account is under investigation." }).waitFor();
+    await kit.screenshot(page, "21-erasure-refused");
+    await context.close();
+    expect(errors).toEqual([]);
+  }, 60_000);
+
   test("a revocation for a sanctions hit shows the freeze; an admin lifts it with a reason", async () => {
     const [admin, applicant] = await Promise.all([
       kit.createUser("admin", "Ada Lifter"),

@@ -10,6 +10,7 @@ import { ApplicationPage } from "./pages/Application";
 import { ApprovalsPage } from "./pages/Approvals";
 import { AuditPage } from "./pages/Audit";
 import { CreateTokenPage } from "./pages/CreateToken";
+import { ErasuresPage } from "./pages/Erasures";
 import { type Inbox, NotificationsPage, useInbox } from "./pages/Notifications";
 import { OutboxPage } from "./pages/Outbox";
 import { QueuePage } from "./pages/Queue";
@@ -206,6 +207,7 @@ function pageFor(me: Me, segments: string[], inbox: Inbox, outbox: boolean): Rea
   if (section === "users" && can(me, "users", "manage")) return <UsersPage me={me} />;
   if (section === "settings" && can(me, "settings", "manage_system")) return <SettingsPage />;
   if (section === "audit" && can(me, "audit", "read")) return <AuditPage />;
+  if (section === "erasures" && can(me, "kyc", "erase")) return <ErasuresPage me={me} />;
   if (section === "rates") return <RatesPage me={me} />;
   if (section === "notifications") return <NotificationsPage inbox={inbox} />;
   if (section === "system") return <SystemPage me={me} />;
@@ -264,6 +266,11 @@ function Sections({
       {can(me, "audit", "read") && (
         <Link to="/audit" aria-current={current("/audit")}>
           Audit
+        </Link>
+      )}
+      {can(me, "kyc", "erase") && (
+        <Link to="/erasures" aria-current={current("/erasures")}>
+          Erasures
         </Link>
       )}
       <Link to="/rates" aria-current={current("/rates")}>

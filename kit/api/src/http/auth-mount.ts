@@ -5,6 +5,7 @@ import type { Context, Hono } from "hono";
 import type { Deps } from "../deps";
 import { CLIENT_IP_HEADER } from "../domains/auth/auth";
 import { checkAuthAttempt, rememberSignInAddress, type SignInAttempt } from "../domains/auth/brute-force";
+import { countSignInFailure } from "../domains/auth/sign-in-failures";
 import { isDatabaseUnavailable } from "../infra/db";
 import { setRateLimitHeaders } from "../infra/rate-limiter";
 import { DATABASE_UNAVAILABLE_MESSAGE } from "../rpc/handlers";
@@ -83,6 +84,7 @@ async function screenAttempt(
     });
   }
   if (check.outcome === "limited") {
+    await countSignInFailure(deps, { ...check.attempt, outcome: "limited", scope: check.scope });
     const retry = `retry in ${check.rateLimit.resetSeconds} s`;
     const response = errorResponse(c, {
       code: "TOO_MANY_REQUESTS",
@@ -110,6 +112,11 @@ async function forward(
   try {
     const response = markRetryable(await deps.auth.handler(request));
     if (signIn && response.status === 200) await rememberSignInAddress(deps, signIn);
+    // A refusal of better-auth's own (wrong password, unknown account, banned, unverified): counted
+    // for the hourly summary in the audit trail. Its 5xx are not the caller's failure.
+    if (signIn && response.status >= 400 && response.status < 500) {
+      await countSignInFailure(deps, { account: signIn.account, address: signIn.address, outcome: "failed" });
+    }
     return response;
   } catch (error) {
     // better-auth answers its own API errors; anything else is thrown here (onAPIError.throw).

@@ -6,6 +6,8 @@ const JOB_NAMES = [
   "kyc.clean-up-documents",
   "kyc.expire-approvals",
   "kyc.reencrypt-pii",
+  "kyc.apply-retention",
+  "auth.sign-in-failures-summary",
   "kyc.approval-expiry-notices",
   "kyc.queue-digest",
   "kyc.onchain.register",

@@ -2,6 +2,7 @@
 // domain's jobs.ts gives each job its name, schedule and retry policy; the logic is its service's.
 import type { Config } from "../config";
 import type { JobDefinition } from "../deps";
+import { authJobs } from "../domains/auth/jobs";
 import { fxJobs } from "../domains/exchange-rates/jobs";
 import { kycJobs } from "../domains/kyc/jobs";
 import { mailJobs } from "../domains/mail/jobs";
@@ -42,6 +43,7 @@ export function jobDefinitions(
 ): JobDefinition<JobName>[] {
   return [
     ...fxJobs(config),
+    ...authJobs(),
     ...kycJobs(),
     ...operationJobs(config),
     ...batchJobs(),

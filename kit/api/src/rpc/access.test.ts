@@ -103,6 +103,12 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "kyc.review.dossier":              { anonymous: U, investor: F, issuer: F, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.onchain.retry":               { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "kyc.onchain.liftFreeze":          { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.erasure.request":             { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.erasure.get":                 { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.erasure.withdraw":            { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.erasureRequests.list":        { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.erasureRequests.approve":     { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "kyc.erasureRequests.refuse":      { anonymous: U, investor: F, issuer: F, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.list":                     { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
   "tokens.get":                      { anonymous: A, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: A, key_no_grants: A, key_one_grant: A },
   "tokens.holders":                  { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -422,6 +428,14 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   "kyc.onchain.retry": async () => ({ input: { wallet: randomAddress() } }),
   // No freeze case exists for a random application: an allowed call ends in the service's NOT_FOUND.
   "kyc.onchain.liftFreeze": async () => ({ input: { applicationId: crypto.randomUUID(), reason: "matrix" } }),
+  "kyc.erasure.request": async () => ({ input: undefined }),
+  "kyc.erasure.get": async () => ({ input: undefined }),
+  // With no request open (or one the matrix just made), an allowed call withdraws it or ends in NOT_FOUND.
+  "kyc.erasure.withdraw": async () => ({ input: undefined }),
+  "kyc.erasureRequests.list": async () => ({ input: { limit: 10 } }),
+  // No request exists for a random id: an allowed call ends in the service's NOT_FOUND.
+  "kyc.erasureRequests.approve": async () => ({ input: { requestId: crypto.randomUUID() } }),
+  "kyc.erasureRequests.refuse": async () => ({ input: { requestId: crypto.randomUUID(), reason: "matrix" } }),
   // No token is indexed in this file: allowed calls end in the service's NOT_FOUND (the on-chain
   // writer check and the handlers themselves are tested in domains/tokens).
   "tokens.list": async () => ({ input: { limit: 10 } }),

@@ -33,6 +33,10 @@ const ACTION_LABELS: Record<AuditEvent["action"], string> = {
   "kyc.encryption_key_rotated": "KYC key rotated",
   "job.retried": "Job retried",
   "kyc.dossier_exported": "KYC dossier exported",
+  "kyc.application_erased": "KYC application erased",
+  "kyc.erasure_requested": "Erasure requested",
+  "kyc.erasure_decided": "Erasure request decided",
+  "auth.sign_in_failures": "Failed sign-ins (hourly summary)",
 };
 
 interface Filters {

@@ -1,4 +1,5 @@
-// System settings (admin): base currency, how long a KYC approval lasts, rate providers in order.
+// System settings (admin): base currency, how long a KYC approval lasts, how long KYC records and
+// drafts are kept, rate providers in order.
 import { type FormEvent, useState } from "react";
 import { FX_PROVIDERS, rpc, type SystemSettings } from "../api";
 import { Alert } from "../components/Alert";
@@ -50,6 +51,8 @@ function SettingsForm({
         baseCurrency: String(form.get("baseCurrency")),
         kycValidityDays: Number(form.get("kycValidityDays")),
         kycApprovalsRequired: Number(form.get("kycApprovalsRequired")),
+        retentionKycYearsAfterEnd: Number(form.get("retentionKycYearsAfterEnd")),
+        retentionDraftDays: Number(form.get("retentionDraftDays")),
         fxProviders: providers,
       });
       return "Saved.";
@@ -83,6 +86,29 @@ function SettingsForm({
         </select>
       </label>
       <p className="muted">A high-risk application always needs two approvals.</p>
+      <label>
+        Keep KYC records after the relationship ends (years)
+        <input
+          name="retentionKycYearsAfterEnd"
+          type="number"
+          min={1}
+          max={30}
+          required
+          defaultValue={settings.retentionKycYearsAfterEnd}
+        />
+      </label>
+      <label>
+        Keep untouched KYC drafts (days)
+        <input
+          name="retentionDraftDays"
+          type="number"
+          min={1}
+          max={3650}
+          required
+          defaultValue={settings.retentionDraftDays}
+        />
+      </label>
+      <p className="muted">Past these, the retention job erases them; AML rules usually ask for 5 years.</p>
       <ProviderOrder providers={providers} setProviders={setProviders} />
       <Outcome outcome={outcome} />
       <p className="muted">

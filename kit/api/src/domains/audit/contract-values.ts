@@ -19,6 +19,10 @@ export const AUDIT_ACTIONS = [
   "kyc.rejection_block_lifted",
   "kyc.encryption_key_rotated",
   "kyc.dossier_exported",
+  "kyc.application_erased",
+  "kyc.erasure_requested",
+  "kyc.erasure_decided",
+  "auth.sign_in_failures",
   "job.retried",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

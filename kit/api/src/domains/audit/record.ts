@@ -1,5 +1,6 @@
 // Writing to the audit trail: one row per staff or security-relevant action, in the transaction of
 // the change it records when there is one (both commit, or neither). The trigger chains it.
+import { and, eq } from "drizzle-orm";
 import type { Database, Transaction } from "../../infra/db";
 import type { AuditAction } from "./contract-values";
 import { auditEvents } from "./schema";
@@ -48,4 +49,24 @@ export async function recordAudit(db: Database | Transaction, actor: AuditActor,
     requestId: actor.requestId ?? null,
     ipAddress: actor.ipAddress ?? null,
   });
+}
+
+/** Whether the trail holds an event of `action` about `subject` (for writers that must write one once). */
+export async function hasAuditEvent(
+  db: Database | Transaction,
+  action: AuditAction,
+  subject: { type: string; id: string },
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: auditEvents.id })
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.action, action),
+        eq(auditEvents.subjectType, subject.type),
+        eq(auditEvents.subjectId, subject.id),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }

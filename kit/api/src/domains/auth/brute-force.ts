@@ -28,6 +28,9 @@ const KNOWN_ADDRESS_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** An e-mail sign-in that was let through: what to remember if it succeeds. */
 export interface SignInAttempt {
   knownAddressKey: string;
+  /** Keyed hashes of the account and of the address block (counted if the sign-in fails: sign-in-failures.ts). */
+  account: string;
+  address: string;
 }
 
 export type AttemptCheck =
@@ -37,6 +40,7 @@ export type AttemptCheck =
       rateLimit: RateLimitResult;
       /** `address`: this address's own budget for the account; `account`: the ceiling on new addresses. */
       scope: "address" | "account";
+      attempt: Pick<SignInAttempt, "account" | "address">;
     }
   /**
    * Redis is unreachable. Every POST to better-auth fails closed: sign-in would allow unlimited
@@ -92,17 +96,21 @@ export async function checkAuthAttempt(
     }
     const hash = (value: string) => keyedHash(deps.config.auth.secret, value);
     const account = `email:${hash(email)}`;
-    const fromAddress = `${account}:${hash(addressBlock(clientAddress))}`;
+    const address = hash(addressBlock(clientAddress));
+    const fromAddress = `${account}:${address}`;
     const knownAddressKey = `auth-known-address:${hash(fromAddress)}`;
     const known = (await deps.redis.exists(knownAddressKey)) === 1;
     const own = { rule: deps.rateLimitRules["auth.sign-in.account-address"], subject: fromAddress };
     const ceiling = { rule: deps.rateLimitRules["auth.sign-in.account"], subject: account };
     const { allowed, results } = await consumeRateLimits(deps.redis, known ? [own] : [own, ceiling]);
-    if (allowed) return { outcome: "allowed", signIn: { knownAddressKey } };
+    if (allowed) return { outcome: "allowed", signIn: { knownAddressKey, account, address } };
     // One result per rule given, in order.
     const [ownResult, ceilingResult] = results as [RateLimitResult, RateLimitResult | undefined];
-    if (ownResult.allowed && ceilingResult) return { outcome: "limited", rateLimit: ceilingResult, scope: "account" };
-    return { outcome: "limited", rateLimit: ownResult, scope: "address" };
+    const attempt = { account, address };
+    if (ownResult.allowed && ceilingResult) {
+      return { outcome: "limited", rateLimit: ceilingResult, scope: "account", attempt };
+    }
+    return { outcome: "limited", rateLimit: ownResult, scope: "address", attempt };
   } catch (err) {
     deps.log.warn({ err, path }, "auth attempt refused: rate limiter unavailable");
     return { outcome: "unavailable" };

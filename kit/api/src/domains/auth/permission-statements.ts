@@ -30,7 +30,8 @@ export const kitStatements = {
   // lift_freeze: undo a sanctions or fraud freeze — a compliance decision, not an operation, so an
   // operations key that may re-queue jobs cannot also release a sanctioned investor's tokens.
   // export: an application's whole file at once (domains/kyc/dossier.ts), apart from reading it.
-  kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze", "export"],
+  // erase: decide users' erasure requests (domains/kyc/erasure-requests.ts), admins only.
+  kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze", "export", "erase"],
   documents: ["read_any"],
   settings: ["manage_system"],
   fx: ["manage"],
@@ -59,7 +60,7 @@ export const keyStatements = {
   portfolio: ["read"],
   settings: ["read", "write", "read_system", "manage_system"],
   fx: ["read", "manage"],
-  kyc: ["read", "submit", "review", "decide", "manage_onchain", "lift_freeze", "export"],
+  kyc: ["read", "submit", "review", "decide", "manage_onchain", "lift_freeze", "export", "erase"],
   documents: ["read_any"],
   tokens: ["read", "manage", "create", "operate"],
   users: ["read", "manage"],

@@ -27,7 +27,7 @@ export const grants: Record<RoleName, Permissions> = {
   // Staff are people too: they pass KYC like anyone (and never review their own, see kyc/review.ts).
   kyc_reviewer: { kyc: ["submit", "review", "decide", "export"], documents: ["read_any"] },
   admin: {
-    kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze", "export"],
+    kyc: ["submit", "review", "decide", "manage_onchain", "lift_freeze", "export", "erase"],
     documents: ["read_any"],
     settings: ["manage_system"],
     fx: ["manage"],

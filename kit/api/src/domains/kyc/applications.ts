@@ -41,7 +41,13 @@ export async function findOpenApplication(
   const query = db
     .select()
     .from(kycApplications)
-    .where(and(eq(kycApplications.userId, userId), notInArray(kycApplications.status, [...CLOSED_STATUSES])));
+    .where(
+      and(
+        eq(kycApplications.userId, userId),
+        notInArray(kycApplications.status, [...CLOSED_STATUSES]),
+        isNull(kycApplications.erasedAt),
+      ),
+    );
   const [row] = lock ? await query.for(lock) : await query;
   return row;
 }
@@ -83,11 +89,12 @@ export function notEditable(status: KycStatus, action: string): KitError {
   );
 }
 
+/** The user's latest application not erased (an erased one is no longer theirs to read), or null. */
 export async function getApplication(deps: KycDeps, userId: string): Promise<OwnApplication | null> {
   const [row] = await deps.db
     .select()
     .from(kycApplications)
-    .where(eq(kycApplications.userId, userId))
+    .where(and(eq(kycApplications.userId, userId), isNull(kycApplications.erasedAt)))
     .orderBy(desc(kycApplications.createdAt), desc(kycApplications.id))
     .limit(1);
   if (!row) return null;

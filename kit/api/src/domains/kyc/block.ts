@@ -9,7 +9,7 @@ import type { Requester } from "./access-log";
 import type { LiftBlockInput, ReviewDetail } from "./contract-review";
 import type { KycDeps } from "./lifecycle";
 import { getReview } from "./review";
-import { kycApplications } from "./schema";
+import { ERASED_TEXT, kycApplications } from "./schema";
 
 /**
  * Procedure kyc.review.liftBlock: the applicant of a final rejection may apply again. Who, when and
@@ -50,7 +50,12 @@ export async function liftRejectionBlock(
     }
     await tx
       .update(kycApplications)
-      .set({ blockLiftedAt: new Date(), blockLiftedBy: admin.id, blockLiftReason: input.reason })
+      // An erased application keeps no free text: the lift is in the audit trail, its reason is not.
+      .set({
+        blockLiftedAt: new Date(),
+        blockLiftedBy: admin.id,
+        blockLiftReason: row.erasedAt ? ERASED_TEXT : input.reason,
+      })
       .where(eq(kycApplications.id, row.id));
     await recordAudit(tx, audit, {
       action: "kyc.rejection_block_lifted",

@@ -82,7 +82,14 @@ const decisionRecord = z.object({
 
 const reviewDetail = z.object({
   application,
-  applicant: z.object({ id: z.string(), name: z.string(), email: z.string() }),
+  applicant: z.object({
+    id: z.string(),
+    name: z.string().nullable().meta({ description: "Null once the application is erased" }),
+    email: z.string().nullable().meta({ description: "Null once the application is erased" }),
+  }),
+  erasedAt: isoDateTime
+    .nullable()
+    .meta({ description: "When the application was erased: personal data, notes and documents gone" }),
   reviewerId: z.string().nullable(),
   decision: decisionRecord,
   approval: z

@@ -94,3 +94,7 @@ export type DocumentFeedbackLabel = (typeof DOCUMENT_FEEDBACK_LABELS)[number];
 /** The reviewer's assessment of an application; `high` always needs a second approver. */
 export const RISK_LEVELS = ["low", "medium", "high"] as const;
 export type RiskLevel = (typeof RISK_LEVELS)[number];
+
+/** An erasure request: open until an admin approves or refuses it, or its user withdraws it. */
+export const ERASURE_REQUEST_STATUSES = ["open", "approved", "refused", "withdrawn"] as const;
+export type ErasureRequestStatus = (typeof ERASURE_REQUEST_STATUSES)[number];

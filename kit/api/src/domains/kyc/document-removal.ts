@@ -44,7 +44,7 @@ export async function removeDocument(
 }
 
 /** Object first, then the row: while the row exists (hidden), the job can still find the object by it. */
-async function finishRemoval(deps: KycDocumentDeps, document: DocumentRow): Promise<void> {
+export async function finishRemoval(deps: KycDocumentDeps, document: DocumentRow): Promise<void> {
   await deleteObject(deps.storage, document.bucketKey);
   await deps.db.delete(kycDocuments).where(and(eq(kycDocuments.id, document.id), isNotNull(kycDocuments.deletingAt)));
 }

@@ -42,7 +42,7 @@ export async function listDocuments(deps: KycDocumentDeps, userId: string): Prom
   const [latest] = await deps.db
     .select({ id: kycApplications.id })
     .from(kycApplications)
-    .where(eq(kycApplications.userId, userId))
+    .where(and(eq(kycApplications.userId, userId), isNull(kycApplications.erasedAt)))
     .orderBy(desc(kycApplications.createdAt), desc(kycApplications.id))
     .limit(1);
   if (!latest) return [];

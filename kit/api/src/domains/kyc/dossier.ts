@@ -67,6 +67,12 @@ export async function exportDossier(
   if (!found || found.application.status === "draft") {
     throw new KitError("NOT_FOUND", `No submitted KYC application ${applicationId}; check the id in the queue.`);
   }
+  if (found.application.erasedAt) {
+    throw new KitError(
+      "NOT_FOUND",
+      `KYC application ${applicationId} was erased on ${found.application.erasedAt.toISOString()}: there is no file to export; its pseudonymous history is at GET /api/kyc/review/${applicationId}.`,
+    );
+  }
   if (found.application.userId === exporter.id) {
     throw new KitError(
       "FORBIDDEN",

@@ -3,7 +3,7 @@
 // A stream that ends (lost connection, a reader too slow, shutdown) is reconnected by the client,
 // and its own stream starts with the current status again.
 import type { AsyncIteratorClass } from "@orpc/server";
-import { desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import type { ProcessLocal } from "../../deps";
 import type { Database } from "../../infra/db";
@@ -172,7 +172,7 @@ async function readCurrentStatus(db: Database, userId: string): Promise<StatusEv
         order by h.id desc limit 1)`,
     })
     .from(kycApplications)
-    .where(eq(kycApplications.userId, userId))
+    .where(and(eq(kycApplications.userId, userId), isNull(kycApplications.erasedAt)))
     .orderBy(desc(kycApplications.createdAt))
     .limit(1);
   if (!row) return undefined;

@@ -1,5 +1,6 @@
 // The KYC domain's jobs, run by the worker role: document clean-up, approval expiry, key rotation,
-// and on-chain eligibility (sent through the operations outbox) with its reconciliation.
+// the retention policy, and on-chain eligibility (sent through the operations outbox) with its
+// reconciliation.
 import type { Deps, JobDefinition } from "../../deps";
 import { kickDispatcher } from "../notifications/record";
 import { cleanUpDocuments } from "./document-removal";
@@ -12,12 +13,14 @@ import { kycOnchainMetrics } from "./onchain-metrics";
 import { registerEligibility } from "./onchain-register";
 import { revocationTarget } from "./onchain-revoke";
 import { reconcileRegistrations } from "./reconcile";
+import { applyRetention } from "./retention-job";
 import { expireApprovals } from "./review";
 
 type KycJobName =
   | "kyc.clean-up-documents"
   | "kyc.expire-approvals"
   | "kyc.reencrypt-pii"
+  | "kyc.apply-retention"
   | "kyc.approval-expiry-notices"
   | "kyc.queue-digest"
   | "kyc.onchain.register"
@@ -65,6 +68,14 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       attempts: 3,
       backoffMs: 60_000,
       run: (deps, _data, job) => reencryptPersonalData(deps, kycKeyMetrics(job.metrics.registry)),
+    },
+    // The retention policy (retention-job.ts): at most 200 erasures a run, the rest the next hour.
+    {
+      name: "kyc.apply-retention",
+      everySeconds: 60 * 60,
+      attempts: 3,
+      backoffMs: 60_000,
+      run: (deps) => applyRetention(deps),
     },
     // On-chain eligibility (domains/kyc/onchain-register.ts, sent through the operations outbox): a chain outage is retried for about 5 minutes
     // (10 s, 20 s, … 160 s); then the row is `failed` and `kyc.onchain.retry` queues it again.

@@ -146,7 +146,9 @@ export async function getReview(
   await recordAccess(deps.db, { kind: "application_view", applicationId, userId: reviewer.id, requester });
   return {
     application,
-    applicant: found.applicant,
+    // An erased application no longer says whose it was, beyond the pseudonymous user id.
+    applicant: found.application.erasedAt ? { id: found.applicant.id, name: null, email: null } : found.applicant,
+    erasedAt: found.application.erasedAt?.toISOString() ?? null,
     reviewerId: found.application.reviewerId,
     decision: decisionRecord(found.application),
     risk: riskOf(found.application),

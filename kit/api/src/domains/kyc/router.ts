@@ -10,6 +10,14 @@ import { getDocumentDownloadUrl } from "./document-download";
 import { removeDocument } from "./document-removal";
 import { confirmDocument, createDocumentUpload } from "./document-upload";
 import { listDocuments } from "./documents";
+import {
+  approveErasure,
+  getOwnErasureRequest,
+  listErasureRequests,
+  refuseErasure,
+  requestErasure,
+  withdrawErasure,
+} from "./erasure-requests";
 import { watchOwnStatus, watchQueue } from "./events";
 import { liftFreeze } from "./freeze-cases";
 import { retryRegistration } from "./onchain-status";
@@ -92,6 +100,22 @@ export const kycRouter = {
     ),
     liftFreeze: userProcedure.kyc.onchain.liftFreeze.handler(({ context, input }) =>
       liftFreeze(context, context.user, input, auditActorOf(context)),
+    ),
+  },
+  erasure: {
+    request: userProcedure.kyc.erasure.request.handler(({ context }) => requestErasure(context, auditActorOf(context))),
+    get: userProcedure.kyc.erasure.get.handler(({ context }) => getOwnErasureRequest(context, context.user.id)),
+    withdraw: userProcedure.kyc.erasure.withdraw.handler(({ context }) =>
+      withdrawErasure(context, auditActorOf(context)),
+    ),
+  },
+  erasureRequests: {
+    list: userProcedure.kyc.erasureRequests.list.handler(({ context, input }) => listErasureRequests(context, input)),
+    approve: userProcedure.kyc.erasureRequests.approve.handler(({ context, input }) =>
+      approveErasure(context, auditActorOf(context), input.requestId),
+    ),
+    refuse: userProcedure.kyc.erasureRequests.refuse.handler(({ context, input }) =>
+      refuseErasure(context, auditActorOf(context), input),
     ),
   },
 };

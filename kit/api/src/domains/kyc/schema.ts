@@ -54,6 +54,9 @@ export interface PostalAddress {
   country: string;
 }
 
+/** What an erased application keeps in place of a free text a constraint requires (a reason). */
+export const ERASED_TEXT = "[erased]";
+
 const sqlList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
 
 export const kycApplications = pgTable(
@@ -106,6 +109,12 @@ export const kycApplications = pgTable(
     approvalsRequired: integer("approvals_required"),
     firstApproverId: text("first_approver_id").references(() => user.id),
     firstApprovedAt: at("first_approved_at"),
+    /**
+     * Erased (domains/kyc/erasure.ts): every personal field cleared, free texts replaced; only the
+     * pseudonymous record (statuses, dates, labels, actors' ids) is left. Final: a trigger refuses
+     * any later change of the row.
+     */
+    erasedAt: at("erased_at"),
     /** Bumped by every change; callers may send the version they saw (optimistic concurrency). */
     version: integer("version").notNull().default(1),
     createdAt: at("created_at").notNull().defaultNow(),
@@ -139,14 +148,21 @@ export const kycApplications = pgTable(
       "kyc_applications_pending_check",
       sql`${table.status} <> 'approval_pending' or ${table.firstApproverId} is not null`,
     ),
+    // An erased application keeps no personal field and no free text (ERASED_TEXT stands in where a
+    // constraint wants one).
+    check(
+      "kyc_applications_erased_check",
+      sql`${table.erasedAt} is null or (${table.firstName} is null and ${table.lastName} is null and ${table.nationality} is null and ${table.countryOfResidence} is null and ${table.residencyStatus} is null and ${table.address} is null and ${table.taxResidencies} is null and ${table.dateOfBirthEncrypted} is null and ${table.nationalIdEncrypted} is null and ${table.piiKeyId} is null and ${table.decisionReason} is null and ${table.internalNote} is null and (${table.riskReason} is null or ${table.riskReason} = ${sql.raw(`'${ERASED_TEXT}'`)}) and (${table.blockLiftReason} is null or ${table.blockLiftReason} = ${sql.raw(`'${ERASED_TEXT}'`)}))`,
+    ),
     check(
       "kyc_applications_approved_check",
       sql`${table.status} <> 'approved' or (${table.expiresAt} is not null and ${table.decidedAt} is not null)`,
     ),
-    // One open application per user; a new one may start once the last is rejected, expired or revoked.
+    // One open application per user; a new one may start once the last is rejected, expired or
+    // revoked, or its draft was erased.
     uniqueIndex("kyc_applications_open_per_user_idx")
       .on(table.userId)
-      .where(sql`${table.status} not in (${sqlList(CLOSED_STATUSES)})`),
+      .where(sql`${table.status} not in (${sqlList(CLOSED_STATUSES)}) and ${table.erasedAt} is null`),
     index("kyc_applications_user_idx").on(table.userId, table.createdAt),
     // The reviewer queue: by status, oldest first, with the id as tie-breaker for the cursor.
     index("kyc_applications_queue_idx").on(table.status, table.submittedAt, table.id),
@@ -161,6 +177,8 @@ export const kycApplications = pgTable(
       .on(table.userId)
       .where(sql`${table.rejectionFinal} and ${table.blockLiftedAt} is null`),
     index("kyc_applications_expiry_idx").on(table.expiresAt).where(sql`${table.status} = 'approved'`),
+    // The retention job's candidates: applications not yet erased, by status and last change.
+    index("kyc_applications_retention_idx").on(table.status, table.updatedAt).where(sql`${table.erasedAt} is null`),
   ],
 );
 
@@ -407,3 +425,6 @@ export const kycWalletFreezes = pgTable(
     index("kyc_wallet_freezes_freeze_idx").on(table.freezeId),
   ],
 );
+
+// Erasure requests live in their own file (this one is long); drizzle-kit reads them through here.
+export { kycErasureRequests } from "./erasure-schema";

@@ -1,17 +1,20 @@
 // What other domains may know of a user's KYC and of Kit's eligibility work on a wallet: statuses
 // and dates, never the application's personal data. Wired into `deps.queries` (runtime.ts), so the
 // token operations can ask without importing kyc.
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import type { KycStanding, WalletRegistration } from "../../deps";
 import type { Database } from "../../infra/db";
 import { kycApplications, kycOnchainRegistrations } from "./schema";
 
-/** The latest application decides: one application is open at a time, and a new one starts only after the last closed. */
+/**
+ * The latest application not erased decides: one application is open at a time, and a new one
+ * starts only after the last closed (an erased one was a draft or closed).
+ */
 export async function kycStanding({ db }: { db: Database }, userId: string): Promise<KycStanding> {
   const [latest] = await db
     .select({ status: kycApplications.status, expiresAt: kycApplications.expiresAt })
     .from(kycApplications)
-    .where(eq(kycApplications.userId, userId))
+    .where(and(eq(kycApplications.userId, userId), isNull(kycApplications.erasedAt)))
     .orderBy(desc(kycApplications.createdAt), desc(kycApplications.id))
     .limit(1);
   if (!latest) return { status: "none", approved: false, expiresAt: null };

@@ -80,6 +80,16 @@ export const systemSettingValues = {
     .min(1, "1 or 2")
     .max(2, "1 or 2")
     .meta({ description: "Approvals a KYC application needs: 1, or 2 (two-person rule; a high risk always needs 2)" }),
+  retentionKycYearsAfterEnd: z.number().int().min(1, "at least 1 year").max(30, "at most 30 years").meta({
+    description:
+      "Years a KYC record is kept after the relationship ended (5: the AML default); then the retention job erases it",
+  }),
+  retentionDraftDays: z
+    .number()
+    .int()
+    .min(1, "at least 1 day")
+    .max(3_650, "at most 3650 days")
+    .meta({ description: "Days an untouched, never-submitted KYC draft is kept; then the retention job erases it" }),
   fxProviders: z
     .array(fxProvider)
     .min(1)
@@ -92,6 +102,8 @@ const systemSettings = z.object({
   baseCurrency: z.string(),
   kycValidityDays: z.number().int(),
   kycApprovalsRequired: z.number().int(),
+  retentionKycYearsAfterEnd: z.number().int(),
+  retentionDraftDays: z.number().int(),
   fxProviders: z.array(fxProvider),
   updatedAt: isoDateTime.nullable().meta({ description: "Last change to any system setting" }),
   updatedBy: z.string().nullable().meta({ description: "Id of the admin who made the last change" }),
@@ -105,6 +117,8 @@ const updateSystemSettingsInput = z.object({
   baseCurrency: systemSettingValues.baseCurrency.optional(),
   kycValidityDays: systemSettingValues.kycValidityDays.optional(),
   kycApprovalsRequired: systemSettingValues.kycApprovalsRequired.optional(),
+  retentionKycYearsAfterEnd: systemSettingValues.retentionKycYearsAfterEnd.optional(),
+  retentionDraftDays: systemSettingValues.retentionDraftDays.optional(),
   fxProviders: systemSettingValues.fxProviders.optional(),
 });
 

@@ -174,6 +174,8 @@ describe("system settings", () => {
         baseCurrency: "EUR",
         kycValidityDays: 365,
         kycApprovalsRequired: 1,
+        retentionKycYearsAfterEnd: 5,
+        retentionDraftDays: 90,
         fxProviders: kit.config.fx.providers,
         updatedAt: null,
         updatedBy: null,
@@ -186,6 +188,8 @@ describe("system settings", () => {
     expectFieldError(await patch({ kycApprovalsRequired: 3 }), "kycApprovalsRequired");
     expectFieldError(await patch({ kycApprovalsRequired: 0 }), "kycApprovalsRequired");
     expectFieldError(await patch({ kycValidityDays: 1.5 }), "kycValidityDays");
+    expectFieldError(await patch({ retentionKycYearsAfterEnd: 0 }), "retentionKycYearsAfterEnd");
+    expectFieldError(await patch({ retentionDraftDays: 3651 }), "retentionDraftDays");
     expectFieldError(await patch({ kycValidityDays: "30" }), "kycValidityDays");
     expectFieldError(await patch({ fxProviders: [] }), "fxProviders");
     expectFieldError(await patch({ fxProviders: ["ecb", "ecb"] }), "fxProviders");

@@ -51,6 +51,9 @@ type StoredSystemSettings = Record<
 >;
 
 const DEFAULT_KYC_VALIDITY_DAYS = 365;
+/** The AML default: customer due-diligence records are kept five years after the relationship ends. */
+const DEFAULT_RETENTION_KYC_YEARS = 5;
+const DEFAULT_RETENTION_DRAFT_DAYS = 90;
 
 async function loadSystemSettings(db: Database | Transaction): Promise<StoredSystemSettings> {
   const rows = await db
@@ -75,6 +78,8 @@ function resolveSystemSettings({ config, log }: SettingsDeps, stored: StoredSyst
     baseCurrency: config.fx.baseCurrency,
     kycValidityDays: DEFAULT_KYC_VALIDITY_DAYS,
     kycApprovalsRequired: 1,
+    retentionKycYearsAfterEnd: DEFAULT_RETENTION_KYC_YEARS,
+    retentionDraftDays: DEFAULT_RETENTION_DRAFT_DAYS,
     fxProviders: [...config.fx.providers],
   };
   let latest: StoredSystemSettings[string] | undefined;
@@ -98,7 +103,8 @@ function resolveSystemSettings({ config, log }: SettingsDeps, stored: StoredSyst
 
 /**
  * The system settings with their defaults filled in (base currency and FX providers from the
- * configuration, KYC validity 365 days, one KYC approval). Other domains read them through this function.
+ * configuration, KYC validity 365 days, one KYC approval, KYC records kept 5 years after the
+ * relationship ends and untouched drafts 90 days). Other domains read them through this function.
  */
 export async function getSystemSettings(deps: SettingsDeps): Promise<SystemSettings> {
   const stored = await readThrough(deps.redis, SYSTEM_SLOT, () => loadSystemSettings(deps.db));
