@@ -38,14 +38,17 @@ const positiveInt = (what: string) =>
     .positive(`expected ${what}`);
 
 /** How many api processes to run under the supervisor: a count, or `auto` (one per core). */
-export const processCount = z.union([
-  z.literal("auto"),
-  z.coerce
-    .number({ message: "expected a number of processes or auto" })
-    .int("expected a whole number of processes or auto")
-    .min(1, "expected at least 1 process, or auto")
-    .max(256, "expected at most 256 processes"),
-]);
+export const processCount = z.union(
+  [
+    z.literal("auto"),
+    z.coerce
+      .number({ message: "expected a number of processes or auto" })
+      .int("expected a whole number of processes or auto")
+      .min(1, "expected at least 1 process, or auto")
+      .max(256, "expected at most 256 processes"),
+  ],
+  { error: "expected a number of processes (1 to 256) or auto" },
+);
 
 /** "a, b,,c" → ["a", "b", "c"]. */
 const commaList = (fallback: string) =>

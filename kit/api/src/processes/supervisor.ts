@@ -74,6 +74,13 @@ export async function startSupervisor(
     );
   }
 
+  if (process.platform !== "linux") {
+    log.warn(
+      { platform: process.platform },
+      "SO_REUSEPORT spreads connections over processes on Linux only: here one process may get them all",
+    );
+  }
+
   const slots: Slot[] = Array.from({ length: processes }, (_, i) => ({
     name: `api-${i + 1}`,
     roles: ["api"],
