@@ -58,6 +58,8 @@ async function runSupervised(): Promise<void> {
       scrape: link.scrape,
     });
     handleShutdownSignals(log, config.http.shutdownTimeoutMs, kit.stop);
+    // A hang-up of the terminal reaches the whole process group: restarts are the supervisor's call.
+    process.on("SIGHUP", () => {});
     link.ready(kit.metrics.registry);
   } catch (error) {
     log.fatal({ err: error }, "start-up failed");
@@ -74,14 +76,17 @@ async function runSupervisor(count: number): Promise<void> {
     );
     process.exit(1);
   }
+  let supervisor: Awaited<ReturnType<typeof startSupervisor>> | undefined;
+  // Installed first: a SIGHUP during start-up would otherwise end the supervisor (its default action).
+  process.on("SIGHUP", () => {
+    if (!supervisor) return log.warn({ signal: "SIGHUP" }, "rolling restart ignored: still starting");
+    log.info({ signal: "SIGHUP" }, "rolling restart requested");
+    void supervisor.rollingRestart();
+  });
   try {
-    const supervisor = await startSupervisor(config, roles, count, log);
+    supervisor = await startSupervisor(config, roles, count, log);
     // Past each process's own shutdown timeout, the supervisor kills it; this leaves it the time to.
     handleShutdownSignals(log, config.http.shutdownTimeoutMs + 5_000, supervisor.stop);
-    process.on("SIGHUP", () => {
-      log.info({ signal: "SIGHUP" }, "rolling restart requested");
-      void supervisor.rollingRestart();
-    });
   } catch (error) {
     if (error instanceof SupervisorStartError) log.fatal(error.message);
     else log.fatal({ err: error }, "start-up failed");
