@@ -112,14 +112,26 @@ export async function startSupervisor(
     registers: [registry],
   });
 
+  let stateUnwritable = false;
   const saveState = () => {
     if (stopping) return;
-    writeState(statePath, {
-      pid: process.pid,
-      port: config.http.port,
-      processes: slots.map((slot) => ({ slot: slot.name, roles: slot.roles, pid: slot.current?.pid ?? null })),
-      rollingRestarts: restarts,
-    });
+    try {
+      writeState(statePath, {
+        pid: process.pid,
+        port: config.http.port,
+        processes: slots.map((slot) => ({ slot: slot.name, roles: slot.roles, pid: slot.current?.pid ?? null })),
+        rollingRestarts: restarts,
+      });
+    } catch (error) {
+      // A read-only DATA_DIR (a container's image) costs `kit restart` only: SIGHUP still works.
+      if (!stateUnwritable) {
+        log.warn(
+          { err: error, path: statePath },
+          "state file not writable: `kit restart` cannot find this supervisor; send it SIGHUP instead",
+        );
+      }
+      stateUnwritable = true;
+    }
   };
 
   // Metrics: a scrape lands on any api process; it asks here, and every process's are aggregated
@@ -311,7 +323,7 @@ export async function startSupervisor(
       stopping = true;
       for (const slot of slots) if (slot.restartTimer) clearTimeout(slot.restartTimer);
       await Promise.all([...live].map(drain));
-      removeState(statePath);
+      if (!stateUnwritable) removeState(statePath);
     },
   };
 }
