@@ -8,6 +8,7 @@ import { createTestEnvironment, startBlackHole } from "../../test/kit";
 import { type SupervisedKit, startSupervisedKit } from "../../test/supervised";
 import { processAlive } from "./state-file";
 
+const MAIN = join(import.meta.dir, "../main.ts");
 const CLI = join(import.meta.dir, "../cli.ts");
 
 let environment: Awaited<ReturnType<typeof createTestEnvironment>>;
@@ -126,6 +127,16 @@ test("a rolling restart (`bun run kit restart`) replaces every process while a c
   for (const pid of before) expect(processAlive(pid as number)).toBe(false);
   expect(kit.state()?.rollingRestarts).toMatchObject({ requested: 1, completed: 1, lastOk: true });
 }, 60_000);
+
+test("a second supervisor for the same port refuses to start; `kit restart` names a port with none", async () => {
+  const second = Bun.spawnSync(["bun", MAIN, "--role", "api", "--processes", "1"], { env: kit.env });
+  expect(second.exitCode).toBe(1);
+  expect(second.stdout.toString()).toContain(`already serves port ${new URL(kit.url).port}`);
+
+  const none = Bun.spawnSync(["bun", CLI, "restart", "--port", "1"], { env: kit.env });
+  expect(none.exitCode).toBe(1);
+  expect(none.stderr.toString()).toContain("no Kit supervisor is running for");
+});
 
 test("SIGTERM drains every process: an in-flight request finishes, then all exit", async () => {
   const pids = kit.pids() as number[];
