@@ -84,9 +84,10 @@ async function runSupervisor(count: number): Promise<void> {
     void supervisor.rollingRestart();
   });
   try {
-    supervisor = await startSupervisor(config, roles, count, log);
+    const running = await startSupervisor(config, roles, count, log);
+    supervisor = running;
     // Past each process's own shutdown timeout, the supervisor kills it; this leaves it the time to.
-    handleShutdownSignals(log, config.http.shutdownTimeoutMs + 5_000, supervisor.stop);
+    handleShutdownSignals(log, config.http.shutdownTimeoutMs + 5_000, () => running.stop());
   } catch (error) {
     if (error instanceof SupervisorStartError) log.fatal(error.message);
     else log.fatal({ err: error }, "start-up failed");

@@ -4,11 +4,11 @@
 // when asked for too, run in one more process of their own: they are not multiplied.
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { AggregatorRegistry, Counter, Gauge, Registry } from "prom-client";
 import type { ResolvedConfig } from "../config";
 import type { Logger } from "../infra/log";
 import type { Role } from "../runtime";
-import type { ChildMessage, MetricsJson, SupervisorMessage } from "./messages";
+import { GroupMetrics } from "./group-metrics";
+import type { ChildMessage, SupervisorMessage } from "./messages";
 import { processAlive, readState, removeState, type SupervisorState, stateFilePath, writeState } from "./state-file";
 
 const MAIN = join(import.meta.dir, "../main.ts");
@@ -20,8 +20,6 @@ const RESTART_MAX_MS = 30_000;
 const STABLE_MS = 30_000;
 /** A process not ready by then has failed to start (migrations, a dependency down at start). */
 const START_TIMEOUT_MS = 60_000;
-/** A scrape waits this long for each process's metrics; the late ones are left out of that scrape. */
-const COLLECT_TIMEOUT_MS = 2_000;
 /** Past its own shutdown timeout, a draining process gets this long before SIGKILL. */
 const KILL_GRACE_MS = 2_000;
 
@@ -73,125 +71,123 @@ export async function startSupervisor(
         "stop it first, or remove that file if the pid is not Kit's",
     );
   }
-
   if (process.platform !== "linux") {
     log.warn(
       { platform: process.platform },
       "SO_REUSEPORT spreads connections over processes on Linux only: here one process may get them all",
     );
   }
+  const supervisor = new Supervisor(config, roles, processes, log, statePath);
+  await supervisor.start();
+  return supervisor;
+}
 
-  const slots: Slot[] = Array.from({ length: processes }, (_, i) => ({
-    name: `api-${i + 1}`,
-    roles: ["api"],
-    crashes: 0,
-  }));
-  const others = roles.filter((role) => role !== "api");
-  if (others.length > 0) slots.push({ name: others.join(","), roles: others, crashes: 0 });
+class Supervisor implements RunningSupervisor {
+  private readonly slots: Slot[];
+  private readonly live = new Set<Child>();
+  private readonly metrics: GroupMetrics;
+  private readonly restarts: SupervisorState["rollingRestarts"] = { requested: 0, completed: 0, lastOk: null };
+  private stopping = false;
+  private stateUnwritable = false;
+  private running: Promise<void> | undefined;
 
-  const live = new Set<Child>();
-  let stopping = false;
-  const restarts: SupervisorState["rollingRestarts"] = { requested: 0, completed: 0, lastOk: null };
+  constructor(
+    private readonly config: ResolvedConfig,
+    roles: readonly Role[],
+    processes: number,
+    private readonly log: Logger,
+    private readonly statePath: string,
+  ) {
+    this.slots = Array.from({ length: processes }, (_, i) => ({ name: `api-${i + 1}`, roles: ["api"], crashes: 0 }));
+    const others = roles.filter((role) => role !== "api");
+    if (others.length > 0) this.slots.push({ name: others.join(","), roles: others, crashes: 0 });
+    this.metrics = new GroupMetrics(["api", ...others]);
+  }
 
-  const registry = new Registry();
-  const processGauge = new Gauge({
-    name: "kit_supervisor_processes",
-    help: "Processes of the supervisor that are ready, by role",
-    labelNames: ["role"],
-    registers: [registry],
-  });
-  const restartCounter = new Counter({
-    name: "kit_supervisor_restarts_total",
-    help: "Processes the supervisor started again: after a crash, or replaced in a rolling restart",
-    labelNames: ["reason"],
-    registers: [registry],
-  });
-  const scrapedGauge = new Gauge({
-    name: "kit_supervisor_scraped_processes",
-    help: "Processes whose metrics this scrape aggregates (fewer than kit_supervisor_processes: some did not answer in time)",
-    registers: [registry],
-  });
-
-  let stateUnwritable = false;
-  const saveState = () => {
-    if (stopping) return;
-    try {
-      writeState(statePath, {
-        pid: process.pid,
-        port: config.http.port,
-        processes: slots.map((slot) => ({ slot: slot.name, roles: slot.roles, pid: slot.current?.pid ?? null })),
-        rollingRestarts: restarts,
-      });
-    } catch (error) {
-      // A read-only DATA_DIR (a container's image) costs `kit restart` only: SIGHUP still works.
-      if (!stateUnwritable) {
-        log.warn(
-          { err: error, path: statePath },
-          "state file not writable: `kit restart` cannot find this supervisor; send it SIGHUP instead",
-        );
+  async start(): Promise<void> {
+    for (const slot of this.slots) {
+      const child = this.spawn(slot);
+      slot.current = child;
+      if (!(await this.readyWithin(child))) {
+        this.stopping = true;
+        await Promise.all([...this.live].map((c) => this.drain(c)));
+        throw new SupervisorStartError(`${slot.name} (pid ${child.pid}) did not start: see its log lines above`);
       }
-      stateUnwritable = true;
     }
-  };
-
-  // Metrics: a scrape lands on any api process; it asks here, and every process's are aggregated
-  // the way prom-client's cluster aggregation does (counters and histograms summed, gauges by
-  // each metric's aggregator).
-  let nextCollectId = 1;
-  const collecting = new Map<number, (metrics: MetricsJson) => void>();
-  const aggregate = async (): Promise<string> => {
-    const ready = slots.flatMap((slot) => (slot.current?.isReady ? [slot] : []));
-    for (const role of ["api", ...others]) processGauge.set({ role }, 0);
-    for (const slot of ready) for (const role of slot.roles) processGauge.inc({ role });
-    const answers = await Promise.all(
-      ready.map(
-        (slot) =>
-          new Promise<MetricsJson | undefined>((resolve) => {
-            const id = nextCollectId++;
-            const timer = setTimeout(() => {
-              collecting.delete(id);
-              resolve(undefined);
-            }, COLLECT_TIMEOUT_MS);
-            collecting.set(id, (metrics) => {
-              clearTimeout(timer);
-              collecting.delete(id);
-              resolve(metrics);
-            });
-            send(slot.current, { kind: "collect", id });
-          }),
-      ),
+    this.saveState();
+    this.log.info(
+      { port: this.config.http.port, children: this.slots.map((slot) => slot.current?.pid) },
+      "supervisor: every process ready",
     );
-    const collected = answers.filter((metrics): metrics is MetricsJson => metrics !== undefined);
-    scrapedGauge.set(collected.length);
-    return AggregatorRegistry.aggregate([...collected, await registry.getMetricsAsJSON()]).metrics();
-  };
+  }
 
-  const send = (child: Child | undefined, message: SupervisorMessage) => {
-    try {
-      child?.process.send(message);
-    } catch {
-      // It is exiting: its exit handler takes it from here.
+  rollingRestart(): Promise<void> {
+    this.restarts.requested += 1;
+    this.saveState();
+    // Requests that arrive during one are served together by the next.
+    this.running ??= (async () => {
+      while (this.restarts.completed < this.restarts.requested && !this.stopping) {
+        const target = this.restarts.requested;
+        this.log.info({ processes: this.slots.length }, "rolling restart: replacing every process, one at a time");
+        const outcome = await this.replaceAll();
+        this.restarts.completed = target;
+        this.restarts.lastOk = outcome.ok;
+        this.restarts.lastMessage = outcome.message;
+        if (outcome.ok) this.log.info("rolling restart done");
+        else this.log.error({ reason: outcome.message }, "rolling restart stopped");
+        this.saveState();
+      }
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const slot of this.slots) if (slot.restartTimer) clearTimeout(slot.restartTimer);
+    await Promise.all([...this.live].map((child) => this.drain(child)));
+    if (!this.stateUnwritable) removeState(this.statePath);
+  }
+
+  /** One slot at a time: its new process ready before the old one drains. */
+  private async replaceAll(): Promise<{ ok: boolean; message?: string }> {
+    for (const slot of this.slots) {
+      if (this.stopping) return { ok: false, message: "stopped during the rolling restart" };
+      const old = slot.current;
+      const fresh = this.spawn(slot);
+      if (!(await this.readyWithin(fresh))) {
+        if (!fresh.draining) await this.drain(fresh);
+        return { ok: false, message: `the new ${slot.name} process did not become ready; the old one still serves` };
+      }
+      this.metrics.restarts.inc({ reason: "rolling" });
+      // The old one may have crashed meanwhile: its restart is then no longer needed.
+      if (slot.restartTimer) clearTimeout(slot.restartTimer);
+      slot.restartTimer = undefined;
+      slot.current = fresh;
+      slot.crashes = 0;
+      this.saveState();
+      if (old) {
+        await this.drain(old);
+        this.log.info({ slot: slot.name, old: old.pid, new: fresh.pid }, "rolling restart: process replaced");
+      }
     }
-  };
+    return { ok: true };
+  }
 
-  const spawn = (slot: Slot): Child => {
+  private spawn(slot: Slot): Child {
     let markReady: (ready: boolean) => void = () => {};
     const ready = new Promise<boolean>((resolve) => {
       markReady = resolve;
     });
     const subprocess = Bun.spawn([process.execPath, MAIN, "--role", slot.roles.join(","), "--supervised"], {
       stdio: ["ignore", "inherit", "inherit"],
-      ipc(message: ChildMessage) {
+      ipc: (message: ChildMessage) => {
         if (message.kind === "ready") {
           child.isReady = true;
           markReady(true);
-        } else if (message.kind === "collected") collecting.get(message.id)?.(message.metrics);
-        else if (message.kind === "scrape") {
-          aggregate().then(
-            (text) => send(child, { kind: "scraped", id: message.id, text }),
-            (error) => log.error({ err: error }, "aggregating the processes' metrics failed"),
-          );
-        }
+        } else if (message.kind === "collected") this.metrics.collected(message.id, message.metrics);
+        else if (message.kind === "scrape") this.answerScrape(child, message.id);
       },
     });
     const child: Child = {
@@ -202,128 +198,90 @@ export async function startSupervisor(
       isReady: false,
       draining: false,
     };
-    live.add(child);
-    log.info({ slot: slot.name, child: child.pid }, "process started");
+    this.live.add(child);
+    this.log.info({ slot: slot.name, child: child.pid }, "process started");
     subprocess.exited.then(() => {
-      live.delete(child);
+      this.live.delete(child);
       markReady(false);
-      onExit(slot, child);
+      this.onExit(slot, child);
     });
     return child;
-  };
+  }
 
-  const onExit = (slot: Slot, child: Child) => {
-    const { exitCode, signalCode } = child.process;
-    if (child.draining || stopping) {
-      log.info({ slot: slot.name, child: child.pid, exitCode, signal: signalCode }, "process stopped");
-      return;
-    }
-    if (slot.current !== child) {
-      // A replacement that died before it was ready: the rolling restart reports it.
-      log.error({ slot: slot.name, child: child.pid, exitCode, signal: signalCode }, "new process exited before ready");
-      return;
-    }
+  private answerScrape(child: Child, id: number): void {
+    const ready = this.slots.flatMap(({ current, roles }) =>
+      current?.isReady
+        ? [{ roles, collect: (collectId: number) => send(current, { kind: "collect", id: collectId }) }]
+        : [],
+    );
+    this.metrics.aggregate(ready).then(
+      (text) => send(child, { kind: "scraped", id, text }),
+      (error) => this.log.error({ err: error }, "aggregating the processes' metrics failed"),
+    );
+  }
+
+  private onExit(slot: Slot, child: Child): void {
+    const { exitCode, signalCode: signal } = child.process;
+    const about = { slot: slot.name, child: child.pid, exitCode, signal };
+    if (child.draining || this.stopping) return void this.log.info(about, "process stopped");
+    // A replacement that died before it was ready: the rolling restart reports it.
+    if (slot.current !== child) return void this.log.error(about, "new process exited before ready");
     slot.current = undefined;
     if (Date.now() - child.startedAt >= STABLE_MS) slot.crashes = 0;
     slot.crashes += 1;
     const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.crashes - 1));
-    log.error(
-      { slot: slot.name, child: child.pid, exitCode, signal: signalCode, restartInMs: delay, crashes: slot.crashes },
-      "process exited unexpectedly; restarting",
-    );
-    saveState();
+    this.log.error({ ...about, restartInMs: delay, crashes: slot.crashes }, "process exited unexpectedly; restarting");
+    this.saveState();
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
-      if (stopping || slot.current) return;
-      restartCounter.inc({ reason: "crash" });
-      slot.current = spawn(slot);
-      saveState();
+      if (this.stopping || slot.current) return;
+      this.metrics.restarts.inc({ reason: "crash" });
+      slot.current = this.spawn(slot);
+      this.saveState();
     }, delay);
-  };
+  }
 
-  const drain = async (child: Child): Promise<void> => {
+  private async drain(child: Child): Promise<void> {
     child.draining = true;
     child.process.kill("SIGTERM");
     const killer = setTimeout(() => {
-      log.error({ child: child.pid }, "process did not stop in time: killed");
+      this.log.error({ child: child.pid }, "process did not stop in time: killed");
       child.process.kill("SIGKILL");
-    }, config.http.shutdownTimeoutMs + KILL_GRACE_MS);
+    }, this.config.http.shutdownTimeoutMs + KILL_GRACE_MS);
     await child.process.exited;
     clearTimeout(killer);
-  };
+  }
 
-  const readyWithin = (child: Child) => Promise.race([child.ready, Bun.sleep(START_TIMEOUT_MS).then(() => false)]);
+  private readyWithin(child: Child): Promise<boolean> {
+    return Promise.race([child.ready, Bun.sleep(START_TIMEOUT_MS).then(() => false)]);
+  }
 
-  // Start-up: one at a time.
-  for (const slot of slots) {
-    const child = spawn(slot);
-    slot.current = child;
-    if (!(await readyWithin(child))) {
-      stopping = true;
-      await Promise.all([...live].map(drain));
-      throw new SupervisorStartError(`${slot.name} (pid ${child.pid}) did not start: see its log lines above`);
+  private saveState(): void {
+    if (this.stopping) return;
+    try {
+      writeState(this.statePath, {
+        pid: process.pid,
+        port: this.config.http.port,
+        processes: this.slots.map((slot) => ({ slot: slot.name, roles: slot.roles, pid: slot.current?.pid ?? null })),
+        rollingRestarts: this.restarts,
+      });
+    } catch (error) {
+      // A read-only DATA_DIR (a container's image) costs `kit restart` only: SIGHUP still works.
+      if (!this.stateUnwritable) {
+        this.log.warn(
+          { err: error, path: this.statePath },
+          "state file not writable: `kit restart` cannot find this supervisor; send it SIGHUP instead",
+        );
+      }
+      this.stateUnwritable = true;
     }
   }
-  saveState();
-  log.info(
-    { port: config.http.port, children: slots.map((slot) => slot.current?.pid) },
-    "supervisor: every process ready",
-  );
+}
 
-  const replaceAll = async (): Promise<{ ok: boolean; message?: string }> => {
-    for (const slot of slots) {
-      if (stopping) return { ok: false, message: "stopped during the rolling restart" };
-      const old = slot.current;
-      const fresh = spawn(slot);
-      if (!(await readyWithin(fresh))) {
-        if (!fresh.draining) await drain(fresh);
-        return { ok: false, message: `the new ${slot.name} process did not become ready; the old one still serves` };
-      }
-      restartCounter.inc({ reason: "rolling" });
-      // The old one may have crashed meanwhile: its restart is then no longer needed.
-      if (slot.restartTimer) clearTimeout(slot.restartTimer);
-      slot.restartTimer = undefined;
-      slot.current = fresh;
-      slot.crashes = 0;
-      saveState();
-      if (old) {
-        await drain(old);
-        log.info({ slot: slot.name, old: old.pid, new: fresh.pid }, "rolling restart: process replaced");
-      }
-    }
-    return { ok: true };
-  };
-
-  let running: Promise<void> | undefined;
-  const rollingRestart = (): Promise<void> => {
-    restarts.requested += 1;
-    saveState();
-    // Requests that arrive during one are served together by the next.
-    running ??= (async () => {
-      while (restarts.completed < restarts.requested && !stopping) {
-        const target = restarts.requested;
-        log.info({ processes: slots.length }, "rolling restart: replacing every process, one at a time");
-        const outcome = await replaceAll();
-        restarts.completed = target;
-        restarts.lastOk = outcome.ok;
-        restarts.lastMessage = outcome.message;
-        if (outcome.ok) log.info("rolling restart done");
-        else log.error({ reason: outcome.message }, "rolling restart stopped");
-        saveState();
-      }
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  return {
-    rollingRestart,
-    async stop() {
-      stopping = true;
-      for (const slot of slots) if (slot.restartTimer) clearTimeout(slot.restartTimer);
-      await Promise.all([...live].map(drain));
-      if (!stateUnwritable) removeState(statePath);
-    },
-  };
+function send(child: Child | undefined, message: SupervisorMessage): void {
+  try {
+    child?.process.send(message);
+  } catch {
+    // It is exiting: its exit handler takes it from here.
+  }
 }
