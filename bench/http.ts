@@ -16,6 +16,7 @@
 // summary's top-level `ratio` is the conversion's.
 //
 //   bun bench/http.ts [--duration 10] [--connections 50] [--pipelining 1] [--warmup 2] [--rounds 3]
+//                     [--processes 2]   (then also: fx and cached served by 1 and by 2 api processes)
 //
 // Progress goes to stderr; the results to stdout, whose last line is a JSON summary.
 import { refreshRates } from "../kit/api/src/domains/exchange-rates/refresh";
@@ -29,6 +30,7 @@ import {
   processesMatching,
   stopRunningLoads,
 } from "./lib/load";
+import { compareProcessCounts, type ProcessCountFigures, processCountsTable, takeProcessesFlag } from "./lib/processes";
 import { machineInfo, note, print, printSummary, runBench, table, today } from "./lib/report";
 import { countWork, type WorkPerCall } from "./lib/work";
 
@@ -59,7 +61,8 @@ const REFRESH_RUNS = 5;
 const WORK_CALLS = 200;
 
 async function main(): Promise<void> {
-  const options = parseLoadOptions();
+  const { processes, rest } = takeProcessesFlag();
+  const options = parseLoadOptions(rest);
   const machine = machineInfo(); // before we add load of our own: its load average is the machine's
   note(
     `http bench: ${options.rounds} × ${options.duration}s per route, ${options.connections} connections, ` +
@@ -139,6 +142,17 @@ async function main(): Promise<void> {
     // One refresh of ~170 currencies, timed after the load (it recomputes the rates cache).
     note(`timing ${REFRESH_RUNS} refreshes of every currency in the table (er-api format, local stub)`);
     const refresh = await timeRefresh(kit.deps, fxStub, REFRESH_RUNS);
+    // --processes N: the same Kit as `main.ts --processes 1` and `--processes N`, side by side.
+    let byProcesses: ProcessCountFigures[] | undefined;
+    if (processes) {
+      byProcesses = await compareProcessCounts(
+        kit.env,
+        processes,
+        (["fx", "cached"] as const).map((name) => ({ name, path: routes[name], headers: headers[name] })),
+        options,
+        watch,
+      );
+    }
     const noise = Math.max(...NAMES.map((name) => results[name].cpu.others ?? 0));
     if (noise > 25) {
       note(`warning: other processes used ${noise.toFixed(0)}% of a core during the runs: the figures are noisy`);
@@ -266,6 +280,11 @@ async function main(): Promise<void> {
         `${refresh.pairs} pairs, median of ${refresh.runs} ${refresh.medianMs} ms (runs: ${refresh.msRuns.join(", ")} ms) — ` +
         `${verdict(targets.fxRefresh.met)}`,
     );
+    if (byProcesses) {
+      print();
+      print(`the same Kit as main.ts --processes 1 and --processes ${processes} (one port, reusePort):`);
+      print(processCountsTable(byProcesses));
+    }
     printSummary("http", machine, {
       load: loadSummary(options),
       routes: Object.fromEntries(
@@ -295,6 +314,7 @@ async function main(): Promise<void> {
       cpuRatio: ratios.fx.cpu,
       fxRefresh: refresh,
       targets,
+      ...(byProcesses ? { processes: byProcesses } : {}),
     });
   } finally {
     await kit.stop();

@@ -21,6 +21,8 @@ import { createRedis, type Redis, redisReady } from "./infra/redis";
 import { createBackup } from "./ops/backup";
 import { BackupError } from "./ops/postgres-tools";
 import { restoreBackup } from "./ops/restore";
+import { RestartError, requestRollingRestart } from "./processes/restart";
+import { stateFilePath } from "./processes/state-file";
 import { resolveRateLimitRules } from "./rpc/rate-limit-rules";
 
 const usage = [
@@ -33,6 +35,7 @@ const usage = [
   "       bun run kit dossier:verify <dossier.zip> [--key <public key: PEM or JSON file, or URL of /api/audit/export-key>]",
   "       bun run kit backup --to <new folder>",
   "       bun run kit restore --from <backup folder>",
+  "       bun run kit restart [--port <port>] [--timeout <seconds>]",
   "       bun run kit help",
   "",
   "  users:create    a user with a role (a password is generated and printed once unless given)",
@@ -44,6 +47,7 @@ const usage = [
   "  dossier:verify  check a KYC dossier offline: its signature, then every file against its manifest (exit 1 naming each failure)",
   "  backup          pg_dump of the database, every bucket's objects and a manifest of checksums",
   "  restore         a backup into an empty database and empty buckets, after checking every checksum",
+  "  restart         rolling restart of the api processes of `bun run start --processes N` (one at a time, none refused)",
 ].join("\n");
 
 function fail(message: string): never {
@@ -65,6 +69,7 @@ else if (command === "demo:walkthrough") await walkthrough(rest);
 else if (command === "audit:verify") await auditVerify();
 else if (command === "dossier:verify") await dossierVerify(rest);
 else if (command === "backup" || command === "restore") await backupOrRestore(command, rest);
+else if (command === "restart") await restart(rest);
 else if (command === "help" || command === "--help" || command === "-h") process.stdout.write(`${usage}\n`);
 else fail(command ? `unknown command: ${command}\n${usage}` : usage);
 
@@ -305,6 +310,31 @@ function keyAdvice({ role, rows }: RowsUnderKey): string {
   return rows === 0
     ? "  none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS"
     : "  left for the kyc.reencrypt-pii job (hourly), or run this with --reencrypt";
+}
+
+/** SIGHUP to the supervisor serving PORT (or --port), then waits until each process was replaced. */
+async function restart(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { port: { type: "string" }, timeout: { type: "string", default: "600" } },
+    strict: true,
+  });
+  const config = loadConfigOrFail();
+  const port = values.port === undefined ? config.http.port : Number(values.port);
+  const timeoutSeconds = Number(values.timeout);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) fail(`restart: --port expects a port number\n${usage}`);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) fail(`restart: --timeout expects seconds\n${usage}`);
+  try {
+    const { before, after } = await requestRollingRestart(stateFilePath(config.dataDir, port), timeoutSeconds * 1000);
+    for (const replaced of after) {
+      const old = before.find((p) => p.slot === replaced.slot)?.pid;
+      process.stdout.write(`${replaced.slot}: pid ${old ?? "-"} → ${replaced.pid ?? "- (restarting)"}\n`);
+    }
+    process.stdout.write("rolling restart done\n");
+  } catch (error) {
+    if (error instanceof RestartError) fail(error.message);
+    throw error;
+  }
 }
 
 /** Exit 0 with the row count and head hash when the chain holds; 1 naming the first bad row. */

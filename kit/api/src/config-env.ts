@@ -37,6 +37,19 @@ const positiveInt = (what: string) =>
     .int(`expected ${what}`)
     .positive(`expected ${what}`);
 
+/** How many api processes to run under the supervisor: a count, or `auto` (one per core). */
+export const processCount = z.union(
+  [
+    z.literal("auto"),
+    z.coerce
+      .number({ message: "expected a number of processes or auto" })
+      .int("expected a whole number of processes or auto")
+      .min(1, "expected at least 1 process, or auto")
+      .max(256, "expected at most 256 processes"),
+  ],
+  { error: "expected a number of processes (1 to 256) or auto" },
+);
+
 /** "a, b,,c" → ["a", "b", "c"]. */
 const commaList = (fallback: string) =>
   z
@@ -95,6 +108,7 @@ export const envSchema = z.object({
   SYSTEM_INFO_CACHE_MS: positiveInt("a duration in milliseconds").default(2000),
   SHUTDOWN_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(10_000),
   METRICS_TOKEN: z.string().min(16, "expected at least 16 characters").optional(),
+  KIT_PROCESSES: processCount.optional(),
 
   DATABASE_URL: url(["postgres", "postgresql"]).default("postgres://postgres@127.0.0.1:5432/kit"),
   DATABASE_DIRECT_URL: url(["postgres", "postgresql"]).optional(),

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, requireResolved } from "./config";
 
@@ -32,6 +33,16 @@ const production = {
 };
 
 describe("loadConfig", () => {
+  test("KIT_PROCESSES: unset is one process without a supervisor; auto is one per core; 0 and words are refused", () => {
+    expect(loadConfig({}).http.processes).toBeUndefined();
+    expect(loadConfig({ KIT_PROCESSES: "3" }).http.processes).toBe(3);
+    expect(loadConfig({ KIT_PROCESSES: "auto" }).http.processes).toBe(availableParallelism());
+    expect(problemsOf({ KIT_PROCESSES: "0" })).toEqual(["KIT_PROCESSES: expected at least 1 process, or auto"]);
+    expect(problemsOf({ KIT_PROCESSES: "many" })).toEqual([
+      "KIT_PROCESSES: expected a number of processes (1 to 256) or auto",
+    ]);
+  });
+
   test("development needs no variables at all", () => {
     const config = loadConfig({});
     expect(config.http.port).toBe(3000);

@@ -1,5 +1,6 @@
 // The one place that reads the environment. Everything else receives a `Config`.
 // The variables, their parsers and defaults are in config-env.ts.
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { type Env, envProblems, envSchema, repoRoot } from "./config-env";
@@ -17,6 +18,11 @@ export interface Config {
     shutdownTimeoutMs: number;
     /** When set, /metrics asks for `Authorization: Bearer <it>`; open without (development, tests). */
     metricsToken?: string;
+    /**
+     * Set (KIT_PROCESSES or `--processes`): a supervisor runs this many api processes on PORT
+     * (`auto` is resolved to the cores available). Unset: one process, no supervisor.
+     */
+    processes?: number;
   };
   log: { level: Env["LOG_LEVEL"]; pretty: boolean };
   /** Overrides of the rate-limit rules' limits, by rule name (see rpc/rate-limit-rules.ts). */
@@ -265,6 +271,7 @@ function httpConfig(e: Env): Config["http"] {
     systemInfoCacheMs: e.SYSTEM_INFO_CACHE_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,
+    processes: e.KIT_PROCESSES === undefined ? undefined : resolveProcessCount(e.KIT_PROCESSES),
   };
 }
 
@@ -278,6 +285,11 @@ function databaseConfig(e: Env): Config["db"] {
     migrate: e.DATABASE_MIGRATE,
     preparedStatements: e.DATABASE_PREPARED_STATEMENTS ?? directUrl === e.DATABASE_URL,
   };
+}
+
+/** `auto` is one api process per core this process may use. */
+export function resolveProcessCount(value: number | "auto"): number {
+  return value === "auto" ? availableParallelism() : value;
 }
 
 function s3Config(e: Env): Config["s3"] {

@@ -29,7 +29,7 @@ import { allowPublicMetadataReads } from "./domains/tokens/metadata";
 import { createChain } from "./infra/chain";
 import { createDatabase, createReadDatabase, migrateDirect } from "./infra/db";
 import type { Logger } from "./infra/log";
-import { createMetrics } from "./infra/metrics";
+import { createMetrics, type Metrics } from "./infra/metrics";
 import { closeRedis, createRedis, redisReady } from "./infra/redis";
 import { SingleFlight } from "./infra/single-flight";
 import { createStorage, ensureBuckets } from "./infra/storage";
@@ -119,16 +119,33 @@ export async function closeDeps(deps: Deps): Promise<void> {
 
 export interface RunningKit {
   deps: Deps;
+  metrics: Metrics;
   /** Where this process answers HTTP: the whole API with the api role, else /health /ready /metrics. */
   url?: string;
   stop(): Promise<void>;
 }
 
-export async function startKit(config: ResolvedConfig, roles: readonly Role[], log: Logger): Promise<RunningKit> {
+export interface StartOptions {
+  /** Under a supervisor: several api processes listen on the same port (SO_REUSEPORT; Linux spreads connections). */
+  reusePort?: boolean;
+  /** false: no HTTP at all (the worker and indexer beside a supervisor's api processes, which hold the port). */
+  listen?: boolean;
+  /** Under a supervisor: what /metrics answers (the whole group's metrics, aggregated). */
+  scrape?: () => Promise<string>;
+}
+
+export async function startKit(
+  config: ResolvedConfig,
+  roles: readonly Role[],
+  log: Logger,
+  options: StartOptions = {},
+): Promise<RunningKit> {
   const deps = createDeps(config, log);
   let server: Server<undefined> | undefined;
   let worker: RunningWorker | undefined;
   let indexer: RunningIndexer | undefined;
+  // One registry per process: /metrics shows the worker's jobs beside the requests.
+  const metrics = createMetrics();
   try {
     if (!(await redisReady(deps.redis, 5_000)))
       log.warn("redis is not reachable yet; starting anyway (see README, Redis down)");
@@ -137,8 +154,6 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
       const admin = await createPasswordUser(deps, { ...config.auth.bootstrapAdmin, role: "admin" });
       log.info(admin ? "bootstrap admin created" : "bootstrap admin exists; left unchanged");
     }
-    // One registry per process: /metrics shows the worker's jobs beside the requests.
-    const metrics = createMetrics();
     if (roles.includes("worker")) {
       worker = await startWorker(deps, undefined, { metrics });
       // Every worker shows them from the start, not only the one that ran the last reconciliation.
@@ -155,17 +170,20 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
     }
     // Every role answers probes and scrapes on PORT; the api role answers everything else too.
     const app = api
-      ? createApp(deps, { metrics, worker, indexer })
-      : createOperationalApp(deps, { metrics, worker, indexer });
-    server = Bun.serve({
-      hostname: config.http.host,
-      port: config.http.port,
-      fetch: app.fetch,
-      maxRequestBodySize: config.http.bodyLimitBytes * 2,
-      // Hung clients must not pin a connection forever; long-lived streams send keep-alives.
-      idleTimeout: 60,
-    });
-    log.info({ url: server.url.href }, api ? "api listening" : "operational http listening");
+      ? createApp(deps, { metrics, worker, indexer, scrape: options.scrape })
+      : createOperationalApp(deps, { metrics, worker, indexer, scrape: options.scrape });
+    if (options.listen !== false) {
+      server = Bun.serve({
+        hostname: config.http.host,
+        port: config.http.port,
+        reusePort: options.reusePort ?? false,
+        fetch: app.fetch,
+        maxRequestBodySize: config.http.bodyLimitBytes * 2,
+        // Hung clients must not pin a connection forever; long-lived streams send keep-alives.
+        idleTimeout: 60,
+      });
+      log.info({ url: server.url.href }, api ? "api listening" : "operational http listening");
+    }
   } catch (error) {
     await indexer?.stop().catch(() => {});
     await worker?.close().catch(() => {});
@@ -175,6 +193,7 @@ export async function startKit(config: ResolvedConfig, roles: readonly Role[], l
 
   return {
     deps,
+    metrics,
     url: server ? server.url.href.replace(/\/$/, "") : undefined,
     async stop() {
       // Live streams never finish on their own: end them first (clients reconnect elsewhere), with

@@ -14,13 +14,18 @@ export interface OperationalOptions {
   worker?: Pick<RunningWorker, "status">;
   /** Set when this process runs the indexer: /ready then reports it (lagging too far: not ready). */
   indexer?: Pick<RunningIndexer, "status">;
+  /**
+   * Set under a supervisor, where a scrape reaches any one of several processes: the metrics of
+   * all of them, aggregated (this process's registry alone would be a random share).
+   */
+  scrape?: () => Promise<string>;
 }
 
 export function addOperationalRoutes(
   app: Hono<AppEnv>,
   deps: Deps,
   metrics: Metrics,
-  { worker, indexer }: OperationalOptions,
+  { worker, indexer, scrape }: OperationalOptions,
 ): void {
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) => {
@@ -57,7 +62,15 @@ export function addOperationalRoutes(
         message: "/metrics needs `Authorization: Bearer <METRICS_TOKEN>`.",
       });
     }
-    return c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType });
+    const text = await (scrape ? scrape().catch(() => undefined) : metrics.registry.metrics());
+    if (text === undefined) {
+      return errorResponse(c, {
+        code: "SERVICE_UNAVAILABLE",
+        status: 503,
+        message: "The supervisor did not answer with its processes' metrics; scrape again.",
+      });
+    }
+    return c.body(text, 200, { "content-type": metrics.registry.contentType });
   });
 }
 
