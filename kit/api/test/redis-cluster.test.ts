@@ -220,7 +220,7 @@ describe.skipIf(missing !== null)("Kit on a Redis Cluster (3 masters, 3 replicas
       // Open: any command, whichever master it is for, fails at once (the callers' fallbacks apply).
       started = performance.now();
       await expect(deps.redis.get(`other:${unique()}`)).rejects.toBeInstanceOf(RedisSkippedError);
-      expect(performance.now() - started).toBeLessThan(50);
+      expect(performance.now() - started).toBeLessThan(100);
     } finally {
       // Well within cluster-node-timeout (1 s): the cluster does not fail this master over.
       cluster.resume(master);

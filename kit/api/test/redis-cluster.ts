@@ -119,7 +119,7 @@ export interface LocalRedisCluster {
 }
 
 /**
- * Started and agreed (every slot served, every replica in sync) before it is returned; ~2-4 s.
+ * Started and agreed (every slot served, every replica in sync) before it is returned; ~5-7 s.
  * `cluster-node-timeout` is 1 s so that a killed master is replaced within a few seconds.
  */
 export async function startRedisCluster(): Promise<LocalRedisCluster> {
@@ -264,7 +264,7 @@ export interface LocalSentinels {
   remove(): Promise<void>;
 }
 
-/** A primary, its replica and three sentinels (quorum 2), each on a free local port; ~1-2 s. */
+/** A primary, its replica and three sentinels (quorum 2), each on a free local port; ~5 s (the sentinels learn of the replica from the primary). */
 export async function startRedisSentinels(): Promise<LocalSentinels> {
   const dir = await mkdtemp(join(tmpdir(), "kit-redis-sentinel-"));
   const name = "kitmaster";
