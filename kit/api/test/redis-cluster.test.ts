@@ -288,19 +288,48 @@ describe.skipIf(missing !== null)("Kit on a Redis Cluster (3 masters, 3 replicas
     expect(converted.status).toBe(200);
     expect(converted.body).toMatchObject({ result: "10.84" });
 
+    const daveId = (
+      (await call(`${b.url}/api/me`, { headers: { cookie: dave.cookie } })).body as { user: { id: string } }
+    ).user.id;
     const response = await fetch(`${b.url}/api/notifications/events`, { headers: { cookie: dave.cookie } });
     expect(response.status).toBe(200);
     const events = readServerSentEvents(response.body as ReadableStream<Uint8Array>);
     try {
       expect(await events.message()).toEqual({ unread: 0 });
-      const daveId = (
-        (await call(`${b.url}/api/me`, { headers: { cookie: dave.cookie } })).body as { user: { id: string } }
-      ).user.id;
       await notify(daveId, "after-failover");
       expect(await events.message()).toMatchObject({ unread: 1 });
     } finally {
       await events.close();
     }
+
+    // 3. The node carrying a process's subscriber connection dies: that process's streams end (what
+    // was published meanwhile cannot reach them; clients reconnect), and its next stream subscribes
+    // on a node that is up.
+    const open = await fetch(`${b.url}/api/notifications/events`, { headers: { cookie: dave.cookie } });
+    const stream = readServerSentEvents(open.body as ReadableStream<Uint8Array>);
+    expect(await stream.message()).toEqual({ unread: 1 });
+    const [subscriberNode] = cluster.nodesWithClient("kit-notification-events");
+    expect(subscriberNode).toBeNumber();
+    if (cluster.masters().includes(subscriberNode as number)) await cluster.kill(subscriberNode as number);
+    else await cluster.stop(subscriberNode as number);
+    expect(await stream.next(10_000)).toBe("end");
+    await eventually(
+      "a new stream on a live node",
+      async () => {
+        const again = await fetch(`${b.url}/api/notifications/events`, { headers: { cookie: dave.cookie } });
+        if (again.status !== 200) return false;
+        const reopened = readServerSentEvents(again.body as ReadableStream<Uint8Array>);
+        try {
+          expect(await reopened.message()).toEqual({ unread: 1 });
+          await notify(daveId, "after-subscriber-node");
+          expect(await reopened.message()).toMatchObject({ unread: 2 });
+          return true;
+        } finally {
+          await reopened.close();
+        }
+      },
+      10_000,
+    );
 
     await queue.enqueue("test.cluster-probe" as never, { mark: "after" });
     await eventually("a job after the failovers", async () => ran.includes("after"), 15_000);

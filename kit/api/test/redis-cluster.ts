@@ -109,6 +109,10 @@ export interface LocalRedisCluster {
   failover(port: number): Promise<number>;
   /** SIGKILL of the master on `port`; resolves once its replica has taken over (the cluster's own failure detection). */
   kill(port: number): Promise<number>;
+  /** The ports of the running nodes with a client connection named `name` (CLIENT LIST). */
+  nodesWithClient(name: string): number[];
+  /** SIGKILL of the node on `port`, a replica or a master, waiting for nothing. */
+  stop(port: number): Promise<void>;
   /** SIGSTOP of the node on `port` (connections stay open, nothing is answered); `resume` sends SIGCONT. */
   pause(port: number): void;
   resume(port: number): void;
@@ -243,6 +247,15 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
       await node?.process?.exited;
       await waitFor(`${replica} replacing the killed ${port}`, () => agreed(replica), 15_000);
       return replica;
+    },
+    nodesWithClient: (name) =>
+      live()
+        .filter((n) => cli(n.port, "client", "list").includes(` name=${name} `))
+        .map((n) => n.port),
+    async stop(port) {
+      const node = nodes.find((n) => n.port === port);
+      node?.process?.kill("SIGKILL");
+      await node?.process?.exited;
     },
     pause: (port) => nodes.find((n) => n.port === port)?.process?.kill("SIGSTOP"),
     resume: (port) => nodes.find((n) => n.port === port)?.process?.kill("SIGCONT"),
