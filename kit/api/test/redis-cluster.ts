@@ -111,6 +111,10 @@ export interface LocalRedisCluster {
   kill(port: number): Promise<number>;
   /** The ports of the running nodes with a client connection named `name` (CLIENT LIST). */
   nodesWithClient(name: string): number[];
+  /** Whether the master on `port` has a replica that is up. */
+  hasReplica(port: number): boolean;
+  /** Closes the connections named `name` on the node on `port` (CLIENT KILL ID). */
+  killClient(port: number, name: string): void;
   /** SIGKILL of the node on `port`, a replica or a master, waiting for nothing. */
   stop(port: number): Promise<void>;
   /** SIGSTOP of the node on `port` (connections stay open, nothing is answered); `resume` sends SIGCONT. */
@@ -252,6 +256,19 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
       live()
         .filter((n) => cli(n.port, "client", "list").includes(` name=${name} `))
         .map((n) => n.port),
+    hasReplica(port) {
+      try {
+        return live().some((n) => n.port === replicaOf(port));
+      } catch {
+        return false;
+      }
+    },
+    killClient(port, name) {
+      for (const line of cli(port, "client", "list").split("\n")) {
+        const id = line.includes(` name=${name} `) ? /^id=(\d+)/.exec(line)?.[1] : undefined;
+        if (id) cli(port, "client", "kill", "id", id);
+      }
+    },
     async stop(port) {
       const node = nodes.find((n) => n.port === port);
       node?.process?.kill("SIGKILL");

@@ -81,7 +81,7 @@ export function rateLimitKey(rule: RateLimitRule, subject: string): string {
 
 /** The hash tag of `subject`'s logs, for keys that must share their slot: `{user:42}`. */
 export function subjectTag(subject: string): string {
-  return `{${hashTag(rateLimitKey({ name: "", limit: 0, windowSeconds: 0 }, subject))}}`;
+  return subject.includes("{") ? `{${hashTag(subject)}}` : `{${subject}}`;
 }
 
 /** What Redis Cluster hashes of `key`: the text between its first `{` and the next `}` if not empty, else all of it. */
@@ -125,25 +125,30 @@ export async function consumeRateLimitAndRead(
   keys: string[],
 ): Promise<{ result: RateLimitResult; values: Array<string | null> }> {
   const log = rateLimitKey(rule, subject);
-  const inScript = isCluster(redis) ? keys.filter((key) => hashTag(key) === hashTag(log)) : keys;
-  const [raw, apart] = await Promise.all([
+  const count = (read: string[]) =>
     withScript(redis).kitRateLimit(
-      1 + inScript.length,
+      1 + read.length,
       log,
-      ...inScript,
+      ...read,
       rule.windowSeconds * 1000,
       rule.limit,
       uniqueMember(),
-    ),
-    inScript.length === keys.length
-      ? undefined
-      : Promise.all(keys.map((key) => (inScript.includes(key) ? null : redis.get(key)))),
+    );
+  if (!isCluster(redis)) {
+    // One server: every key in the script (the hot path of a signed-in call; nothing else to allocate).
+    const raw = await count(keys);
+    return { result: toResult(rule, raw), values: keys.map((_, i) => (raw[3 + i] as string | null) ?? null) };
+  }
+  const inScript = keys.filter((key) => hashTag(key) === hashTag(log));
+  const [raw, apart] = await Promise.all([
+    count(inScript),
+    Promise.all(keys.map((key) => (inScript.includes(key) ? null : redis.get(key)))),
   ]);
   return {
     result: toResult(rule, raw),
     values: keys.map((key, i) => {
       const at = inScript.indexOf(key);
-      return (at < 0 ? apart?.[i] : (raw[3 + at] as string | null)) ?? null;
+      return (at < 0 ? apart[i] : (raw[3 + at] as string | null)) ?? null;
     }),
   };
 }
