@@ -62,6 +62,16 @@ const commaList = (fallback: string) =>
         .filter(Boolean),
     );
 
+/** `host:port` of a Redis Cluster seed node or a Sentinel (IPv6 in brackets: `[::1]:26379`). */
+const redisNode = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:/@[\]]+):\d{1,5}$/, "expected host:port entries, e.g. 10.0.0.1:6379,10.0.0.2:6379")
+  .transform((v) => {
+    const colon = v.lastIndexOf(":");
+    return { host: v.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(v.slice(colon + 1)) };
+  })
+  .refine((node) => node.port > 0 && node.port <= 65535, "expected a port between 1 and 65535");
+
 /** `0xabc…` or `0xabc…@12345` (the block to start indexing from). */
 const indexerAddress = z
   .string()
@@ -118,7 +128,14 @@ export const envSchema = z.object({
   DATABASE_MIGRATE: bool.default(true),
 
   REDIS_URL: url(["redis", "rediss"]).default("redis://127.0.0.1:6379"),
-  REDIS_KEY_PREFIX: z.string().default("kit:"),
+  REDIS_CLUSTER_NODES: commaList("").pipe(z.array(redisNode)),
+  REDIS_SENTINELS: commaList("").pipe(z.array(redisNode)),
+  REDIS_SENTINEL_NAME: z.string().trim().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[^{}]*$/, "expected no { or }: a brace would change the Redis Cluster slot of Kit's hash-tagged keys")
+    .default("kit:"),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt("a timeout in milliseconds").default(500),
   REDIS_BREAKER_MS: positiveInt("a duration in milliseconds").default(1000),
 
@@ -271,17 +288,45 @@ export type Env = z.infer<typeof envSchema>;
  */
 export function envProblems(env: Record<string, string>, e: Env): string[] {
   const problems: string[] = [];
+  problems.push(...redisProblems(env, e));
   if ((e.BOOTSTRAP_ADMIN_EMAIL === undefined) !== (e.BOOTSTRAP_ADMIN_PASSWORD === undefined)) {
     problems.push("BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD: set both or neither");
   }
   if (e.NODE_ENV === "production") {
     for (const name of requiredInProduction) {
+      // Redis is given by one of three variables (redisProblems checks that there is exactly one).
+      if (name === "REDIS_URL" && (env.REDIS_CLUSTER_NODES || env.REDIS_SENTINELS)) continue;
       if (env[name] === undefined) problems.push(`${name}: must be set in production`);
       else if (isDevSecret[name]?.(e)) problems.push(`${name}: the development default is refused in production`);
     }
     if (e.KYC_PREVIOUS_ENCRYPTION_KEYS.some(isDevKycKey)) {
       problems.push("KYC_PREVIOUS_ENCRYPTION_KEYS: the development key is refused in production");
     }
+  }
+  return problems;
+}
+
+/** Redis is one server (REDIS_URL), a Cluster (REDIS_CLUSTER_NODES) or a Sentinel-watched primary (REDIS_SENTINELS): exactly one. */
+function redisProblems(env: Record<string, string>, e: Env): string[] {
+  const given = ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"].filter((name) => env[name] !== undefined);
+  const problems: string[] = [];
+  if (given.length > 1) {
+    problems.push(
+      `${given.join(" and ")}: set only one (REDIS_URL for one server, REDIS_CLUSTER_NODES for a Redis Cluster, REDIS_SENTINELS with REDIS_SENTINEL_NAME for Sentinel)`,
+    );
+  }
+  if (e.REDIS_SENTINELS.length > 0 && e.REDIS_SENTINEL_NAME === undefined) {
+    problems.push(
+      "REDIS_SENTINEL_NAME: must be set with REDIS_SENTINELS (the master name the sentinels monitor, e.g. mymaster)",
+    );
+  }
+  if (e.REDIS_SENTINEL_NAME !== undefined && e.REDIS_SENTINELS.length === 0) {
+    problems.push(
+      "REDIS_SENTINEL_NAME: only used with REDIS_SENTINELS (host:port of each sentinel); set them or remove it",
+    );
+  }
+  if (e.REDIS_PASSWORD !== undefined && given.includes("REDIS_URL")) {
+    problems.push("REDIS_PASSWORD: with REDIS_URL, put the password in the URL (redis://:password@host:6379) instead");
   }
   return problems;
 }

@@ -94,6 +94,49 @@ describe("loadConfig", () => {
     expect(problemsOf({ METRICS_TOKEN: "short-token" })).toEqual(["METRICS_TOKEN: expected at least 16 characters"]);
   });
 
+  test("Redis: one server, a Cluster or Sentinels, exactly one of them, each named with the fix", () => {
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002" });
+    expect(cluster.redis.cluster?.nodes).toEqual([
+      { host: "10.0.0.1", port: 7000 },
+      { host: "10.0.0.2", port: 7001 },
+      { host: "::1", port: 7002 },
+    ]);
+    expect(cluster.redis.sentinel).toBeUndefined();
+    const sentinel = loadConfig({ REDIS_SENTINELS: "s1:26379,s2:26379", REDIS_SENTINEL_NAME: "mymaster" });
+    expect(sentinel.redis.sentinel).toEqual({
+      sentinels: [
+        { host: "s1", port: 26379 },
+        { host: "s2", port: 26379 },
+      ],
+      name: "mymaster",
+      password: undefined,
+    });
+    expect(sentinel.redis.cluster).toBeUndefined();
+    expect(problemsOf({ REDIS_URL: "redis://r:6379", REDIS_CLUSTER_NODES: "r:7000" })).toEqual([
+      "REDIS_URL and REDIS_CLUSTER_NODES: set only one (REDIS_URL for one server, REDIS_CLUSTER_NODES for a Redis Cluster, REDIS_SENTINELS with REDIS_SENTINEL_NAME for Sentinel)",
+    ]);
+    expect(
+      problemsOf({ REDIS_CLUSTER_NODES: "r:7000", REDIS_SENTINELS: "s:26379", REDIS_SENTINEL_NAME: "m" })[0],
+    ).toStartWith("REDIS_CLUSTER_NODES and REDIS_SENTINELS: set only one");
+    expect(problemsOf({ REDIS_SENTINELS: "s:26379" })[0]).toStartWith(
+      "REDIS_SENTINEL_NAME: must be set with REDIS_SENTINELS",
+    );
+    expect(problemsOf({ REDIS_SENTINEL_NAME: "m" })[0]).toStartWith(
+      "REDIS_SENTINEL_NAME: only used with REDIS_SENTINELS",
+    );
+    expect(problemsOf({ REDIS_CLUSTER_NODES: "redis://r:7000" })[0]).toStartWith(
+      "REDIS_CLUSTER_NODES.0: expected host:port entries",
+    );
+    expect(problemsOf({ REDIS_URL: "redis://r:6379", REDIS_PASSWORD: "secret-pw" })[0]).toStartWith(
+      "REDIS_PASSWORD: with REDIS_URL, put the password in the URL",
+    );
+    expect(problemsOf({ REDIS_KEY_PREFIX: "kit{a}:" })[0]).toStartWith("REDIS_KEY_PREFIX: expected no { or }");
+    // Production takes any one of the three as Redis's address.
+    const { REDIS_URL: _, ...withoutUrl } = production;
+    expect(problemsOf({ ...withoutUrl, REDIS_CLUSTER_NODES: "r:7000" })).toEqual([]);
+    expect(problemsOf(withoutUrl)).toEqual(["REDIS_URL: must be set in production"]);
+  });
+
   test("ports outside 0-65535 and non-integers are refused", () => {
     for (const value of ["70000", "-1", "80.5"]) expect(problemsOf({ PORT: value })[0]).toStartWith("PORT:");
   });

@@ -52,7 +52,12 @@ export interface Config {
     preparedStatements: boolean;
   };
   redis: {
+    /** One server; ignored when `cluster` or `sentinel` is set (the configuration allows only one). */
     url: string;
+    /** A Redis Cluster, from these seed nodes (REDIS_CLUSTER_NODES). */
+    cluster?: { nodes: RedisNode[]; password?: string };
+    /** The primary that these Sentinels name (REDIS_SENTINELS, REDIS_SENTINEL_NAME). */
+    sentinel?: { sentinels: RedisNode[]; name: string; password?: string };
     keyPrefix: string;
     /** A command with no reply by then fails, so a stalled Redis costs callers a bounded wait. */
     commandTimeoutMs: number;
@@ -190,6 +195,11 @@ export interface Config {
   migrationsDir: string;
 }
 
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
 /** A Config whose outside services are all known (what the running server needs). */
 export type ResolvedConfig = Config & {
   s3: Config["s3"] & { endpoint: string };
@@ -223,12 +233,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     log: { level: e.LOG_LEVEL, pretty: e.NODE_ENV === "development" },
     rateLimits: e.RATE_LIMITS,
     db: databaseConfig(e),
-    redis: {
-      url: e.REDIS_URL,
-      keyPrefix: e.REDIS_KEY_PREFIX,
-      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
-      breakerMs: e.REDIS_BREAKER_MS,
-    },
+    redis: redisConfig(e),
     s3: s3Config(e),
     chain: chainConfig(e),
     indexer: indexerConfig(e),
@@ -258,6 +263,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     notifications: { dispatchSeconds: e.NOTIFICATIONS_DISPATCH_SECONDS },
     dataDir: e.DATA_DIR,
     migrationsDir: resolve(repoRoot, "drizzle"),
+  };
+}
+
+function redisConfig(e: Env): Config["redis"] {
+  const password = e.REDIS_PASSWORD;
+  return {
+    url: e.REDIS_URL,
+    cluster: e.REDIS_CLUSTER_NODES.length > 0 ? { nodes: e.REDIS_CLUSTER_NODES, password } : undefined,
+    sentinel:
+      e.REDIS_SENTINELS.length > 0 && e.REDIS_SENTINEL_NAME
+        ? { sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME, password }
+        : undefined,
+    keyPrefix: e.REDIS_KEY_PREFIX,
+    commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    breakerMs: e.REDIS_BREAKER_MS,
   };
 }
 

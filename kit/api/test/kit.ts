@@ -94,7 +94,7 @@ export async function createTestEnvironment(options: TestKitOptions = {}) {
   };
   const cleanup = async () => {
     // Also for child processes that shared this environment; tolerant, as some files take Redis away.
-    await deleteEnvironmentKeys(env.REDIS_URL, redisKeyPrefix).catch(() => {});
+    await deleteEnvironmentKeys(env, redisKeyPrefix).catch(() => {});
     await anvil?.stop();
     await s3.stop();
     await rm(s3Dir, { recursive: true, force: true });
@@ -103,8 +103,16 @@ export async function createTestEnvironment(options: TestKitOptions = {}) {
   return { env, s3, anvil, database, redisKeyPrefix, cleanup };
 }
 
-async function deleteEnvironmentKeys(redisUrl: string | undefined, prefix: string): Promise<void> {
-  const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", REDIS_URL: redisUrl });
+async function deleteEnvironmentKeys(env: Record<string, string>, prefix: string): Promise<void> {
+  const { REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS, REDIS_SENTINEL_NAME } = env;
+  const config = loadConfig({
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    REDIS_URL,
+    REDIS_CLUSTER_NODES,
+    REDIS_SENTINELS,
+    REDIS_SENTINEL_NAME,
+  });
   // No key prefix of its own: it deletes the environment's keys by their full names.
   const redis = createRedis({ redis: { ...config.redis, keyPrefix: "" } }, createLogger(config), "test-cleanup");
   try {

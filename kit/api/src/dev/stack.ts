@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import type { Config, ResolvedConfig } from "../config";
 import { chainAccounts, demoInvestors } from "../infra/chain-accounts";
 import type { Logger } from "../infra/log";
+import { describeRedis } from "../infra/redis";
 import { startLocalAnvil } from "./anvil";
 import { isPortFree } from "./ports";
 import { ensureDatabaseExists, forgetIndexedChain } from "./postgres";
@@ -129,6 +130,8 @@ async function checkPostgres(config: Config): Promise<void> {
 }
 
 async function checkRedis(config: Config): Promise<void> {
+  // A Cluster or Sentinels were given on purpose: the server's own start reports if they do not answer.
+  if (config.redis.cluster || config.redis.sentinel) return;
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on("error", () => {});
   try {
@@ -136,7 +139,7 @@ async function checkRedis(config: Config): Promise<void> {
     await redis.ping();
   } catch {
     throw new LocalStackError(
-      `Redis is not reachable at ${new URL(config.redis.url).host}. Start it (redis-server --daemonize yes --port 6379) or set REDIS_URL.`,
+      `Redis is not reachable at ${describeRedis(config)}. Start it (redis-server --daemonize yes --port 6379) or set REDIS_URL.`,
     );
   } finally {
     redis.disconnect();

@@ -1,6 +1,7 @@
 // `bun run dev`: the whole system on one machine with no configuration (see README, Quick start).
 import { ConfigError, loadConfig } from "../config";
 import { createLogger } from "../infra/log";
+import { describeRedis } from "../infra/redis";
 import { ROLES, startKit } from "../runtime";
 import { handleShutdownSignals } from "../shutdown";
 import { describeDemoTokens } from "./demo-tokens";
@@ -71,7 +72,7 @@ try {
     ...consoleLines,
     "",
     `  Postgres     ${new URL(stack.config.db.url).host}${new URL(stack.config.db.url).pathname}`,
-    `  Redis        ${new URL(stack.config.redis.url).host} (prefix "${stack.config.redis.keyPrefix}")`,
+    `  Redis        ${describeRedis(stack.config)} (prefix "${stack.config.redis.keyPrefix}")`,
     `  S3           ${stack.config.s3.endpoint}`,
     `  Chain        ${stack.config.chain.rpcUrl}`,
     ...mailLines(stack.config),

@@ -4,7 +4,7 @@
 // (`onReset`) and reads go to the source until the subscription is back.
 import { LiveStreamHub } from "./live-streams";
 import type { Logger } from "./log";
-import type { Redis } from "./redis";
+import type { Redis, SubscriberConnection } from "./redis";
 
 /** A lost subscription is tried again on a read at most this often. */
 const RESUBSCRIBE_EVERY_MS = 1_000;
@@ -59,7 +59,7 @@ export class InvalidationChannel {
   }
 
   /** The subscriber connection (for tests that cut it). */
-  subscriber(): Redis | undefined {
+  subscriber(): SubscriberConnection | undefined {
     return this.hub.stats().subscriber;
   }
 

@@ -6,7 +6,7 @@
 import { AsyncIteratorClass } from "@orpc/server";
 import { KitError } from "../errors";
 import type { Logger } from "./log";
-import { closeRedis, type Redis, redisReady } from "./redis";
+import { closeRedis, createSubscriber, type Redis, redisReady, type SubscriberConnection } from "./redis";
 
 export interface LiveStreamOptions<M> {
   /** The subscriber connection is `kit-{name}`; logs say `{name}` too. */
@@ -43,7 +43,7 @@ export interface OpenOptions<M, E> {
 export interface LiveStreamStats {
   channels: number;
   streams: number;
-  subscriber?: Redis;
+  subscriber?: SubscriberConnection;
 }
 
 type EndReason = "aborted" | "returned" | "failed" | "overflow" | "connection lost" | "closed";
@@ -167,7 +167,7 @@ const SUBSCRIBER_READY_TIMEOUT_MS = 2_000;
  * connection, its channels and their listeners.
  */
 export class LiveStreamHub<M> {
-  private subscriber: Redis | undefined;
+  private subscriber: SubscriberConnection | undefined;
   private readonly channels = new Map<string, Channel<M>>();
   private readonly streamsPerKey = new Map<string, number>();
   private readonly redis: Redis;
@@ -263,12 +263,13 @@ export class LiveStreamHub<M> {
     return new KitError("SERVICE_UNAVAILABLE", this.options.unavailable);
   }
 
-  private async connect(): Promise<Redis> {
+  private async connect(): Promise<SubscriberConnection> {
     if (this.closed) throw this.unavailable();
     if (!this.subscriber) {
       const { name } = this.options;
       // Resubscribing after a reconnect would hide the gap: streams end instead (see `close` handler).
-      const subscriber = this.redis.duplicate({ connectionName: `kit-${name}`, autoResubscribe: false });
+      const subscriber = createSubscriber(this.redis, name);
+      if (!subscriber) throw this.unavailable();
       subscriber.on("message", (channel: string, message: string) => this.dispatch(channel, message));
       subscriber.on("error", (err) => {
         if (this.options.connectionErrors === "debug") {
@@ -285,6 +286,11 @@ export class LiveStreamHub<M> {
       // The server dropped our subscriptions with the connection, and what was published meanwhile
       // is gone: end the streams so that clients reconnect and read the current state again.
       subscriber.on("close", () => this.endAll("connection lost"));
+      // A connection that will not come back (a Cluster node's, see createSubscriber): the next
+      // stream opens another.
+      subscriber.on("end", () => {
+        if (this.subscriber === subscriber) this.subscriber = undefined;
+      });
       this.subscriber = subscriber;
     }
     if (!(await redisReady(this.subscriber, SUBSCRIBER_READY_TIMEOUT_MS)) || this.closed) throw this.unavailable();

@@ -12,6 +12,7 @@ import {
   consumeRateLimits,
   type RateLimitRule,
   rateLimitKey,
+  subjectTag,
 } from "./rate-limiter";
 import { createRedis, deleteKeysWithPrefix, redisReady } from "./redis";
 
@@ -134,8 +135,8 @@ describe("consumeRateLimit against real Redis", () => {
     const narrow = rule(2, 60);
     const wide = rule(5, 60);
     const both = [
-      { rule: narrow, subject: "user:n" },
-      { rule: wide, subject: "user:w" },
+      { rule: narrow, subject: "{acct:n}:from-a" },
+      { rule: wide, subject: "{acct:n}" },
     ];
     const first = await consumeRateLimits(redis, both);
     expect(first.allowed).toBe(true);
@@ -146,15 +147,31 @@ describe("consumeRateLimit against real Redis", () => {
     expect(refused.allowed).toBe(false);
     expect(refused.results.map((x) => x.allowed)).toEqual([false, true]);
     expect(refused.results[0]?.resetSeconds).toBeGreaterThanOrEqual(1);
-    expect(await redis.zcard(rateLimitKey(wide, "user:w"))).toBe(2);
+    expect(await redis.zcard(rateLimitKey(wide, "{acct:n}"))).toBe(2);
     // Concurrent calls: the narrow rule's limit holds exactly, and the wide one counts the same calls.
     const other = [
-      { rule: narrow, subject: "user:n2" },
-      { rule: wide, subject: "user:w2" },
+      { rule: narrow, subject: "{acct:n2}:from-a" },
+      { rule: wide, subject: "{acct:n2}" },
     ];
     const results = await Promise.all(Array.from({ length: 20 }, () => consumeRateLimits(redis, other)));
     expect(results.filter((x) => x.allowed).length).toBe(2);
-    expect(await redis.zcard(rateLimitKey(wide, "user:w2"))).toBe(2);
+    expect(await redis.zcard(rateLimitKey(wide, "{acct:n2}"))).toBe(2);
+  });
+
+  test("logs are hash-tagged by subject, and one call's subjects must share the tag (a Redis Cluster slot)", async () => {
+    const r = rule(5, 60);
+    expect(rateLimitKey(r, "user:42")).toBe(`rl:${r.name}:{user:42}`);
+    expect(rateLimitKey(r, "{email:ab}:cd")).toBe(`rl:${r.name}:{email:ab}:cd`);
+    expect(subjectTag("user:42")).toBe("{user:42}");
+    expect(subjectTag("{email:ab}:cd")).toBe("{email:ab}");
+    // On one server the mix would work; it is refused anyway, so this test catches it, not a Cluster.
+    await expect(
+      consumeRateLimits(redis, [
+        { rule: r, subject: "user:a" },
+        { rule: r, subject: "user:b" },
+      ]),
+    ).rejects.toThrow("must share a hash tag");
+    expect(await redis.exists(rateLimitKey(r, "user:a"))).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 // The one rate limiter: a sliding-window log in Redis, checked and recorded by one Lua script,
 // so it is exact under any concurrency and across any number of processes.
-import type { Redis } from "./redis";
+import { isCluster, type Redis } from "./redis";
 
 export interface RateLimitRule {
   name: string;
@@ -69,8 +69,26 @@ function withScript(redis: Redis): RedisWithLimiter {
   return redis as RedisWithLimiter;
 }
 
+/**
+ * A subject's log: `rl:<rule>:{user:42}`. The subject is the key's hash tag, so that the keys a
+ * script touches together can share a Redis Cluster slot: a subject with a tag of its own
+ * (`{email:ab12}:cd34`) keeps it, so that its logs share the slot of another subject's with the same
+ * tag (`{email:ab12}`); keys read with a count carry `subjectTag(subject)` to be read atomically.
+ */
 export function rateLimitKey(rule: RateLimitRule, subject: string): string {
-  return `rl:${rule.name}:${subject}`;
+  return `rl:${rule.name}:${subject.includes("{") ? subject : `{${subject}}`}`;
+}
+
+/** The hash tag of `subject`'s logs, for keys that must share their slot: `{user:42}`. */
+export function subjectTag(subject: string): string {
+  return subject.includes("{") ? `{${hashTag(subject)}}` : `{${subject}}`;
+}
+
+/** What Redis Cluster hashes of `key`: the text between its first `{` and the next `}` if not empty, else all of it. */
+function hashTag(key: string): string {
+  const open = key.indexOf("{");
+  const close = open < 0 ? -1 : key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
 }
 
 let sequence = 0;
@@ -95,7 +113,9 @@ export async function consumeRateLimit(redis: Redis, rule: RateLimitRule, subjec
 }
 
 /**
- * Counts one request and reads `keys` (GET) in the same round trip, atomically with the count.
+ * Counts one request and reads `keys` (GET) in the same round trip, atomically with the count. On a
+ * Redis Cluster only the keys carrying the subject's tag (`subjectTag`) are read by the script; the
+ * others, in other slots, by GETs sent alongside it (same round trip, not atomic with the count).
  * Throws if Redis is unavailable.
  */
 export async function consumeRateLimitAndRead(
@@ -104,15 +124,33 @@ export async function consumeRateLimitAndRead(
   subject: string,
   keys: string[],
 ): Promise<{ result: RateLimitResult; values: Array<string | null> }> {
-  const raw = await withScript(redis).kitRateLimit(
-    1 + keys.length,
-    rateLimitKey(rule, subject),
-    ...keys,
-    rule.windowSeconds * 1000,
-    rule.limit,
-    uniqueMember(),
-  );
-  return { result: toResult(rule, raw), values: keys.map((_, i) => (raw[3 + i] as string | null) ?? null) };
+  const log = rateLimitKey(rule, subject);
+  const count = (read: string[]) =>
+    withScript(redis).kitRateLimit(
+      1 + read.length,
+      log,
+      ...read,
+      rule.windowSeconds * 1000,
+      rule.limit,
+      uniqueMember(),
+    );
+  if (!isCluster(redis)) {
+    // One server: every key in the script (the hot path of a signed-in call; nothing else to allocate).
+    const raw = await count(keys);
+    return { result: toResult(rule, raw), values: keys.map((_, i) => (raw[3 + i] as string | null) ?? null) };
+  }
+  const inScript = keys.filter((key) => hashTag(key) === hashTag(log));
+  const [raw, apart] = await Promise.all([
+    count(inScript),
+    Promise.all(keys.map((key) => (inScript.includes(key) ? null : redis.get(key)))),
+  ]);
+  return {
+    result: toResult(rule, raw),
+    values: keys.map((key, i) => {
+      const at = inScript.indexOf(key);
+      return (at < 0 ? apart[i] : (raw[3 + at] as string | null)) ?? null;
+    }),
+  };
 }
 
 /**
@@ -160,15 +198,20 @@ function withAllWindowsScript(redis: Redis): RedisWithAllWindows {
 /**
  * Counts one request against several rules at once (one round trip), or against none: `allowed` is
  * true only when every rule had room. Each result's `allowed` says whether that rule had room, so
- * a refusal names the rule that refused. Throws if Redis is unavailable.
+ * a refusal names the rule that refused. The subjects must share one tag (`subjectTag`: one Redis
+ * Cluster slot), checked on any Redis so that a test on one server catches a mix. Throws if Redis
+ * is unavailable.
  */
 export async function consumeRateLimits(
   redis: Redis,
   limits: ReadonlyArray<{ rule: RateLimitRule; subject: string }>,
 ): Promise<{ allowed: boolean; results: RateLimitResult[] }> {
+  const logs = limits.map(({ rule, subject }) => rateLimitKey(rule, subject));
+  const tags = new Set(logs.map(hashTag));
+  if (tags.size > 1) throw new Error(`rate-limit subjects of one call must share a hash tag: ${[...tags].join(", ")}`);
   const raw = await withAllWindowsScript(redis).kitRateLimitAll(
     limits.length,
-    ...limits.map(({ rule, subject }) => rateLimitKey(rule, subject)),
+    ...logs,
     uniqueMember(),
     ...limits.flatMap(({ rule }) => [rule.windowSeconds * 1000, rule.limit]),
   );

@@ -30,7 +30,8 @@ function timeOf(iso: string | null): number {
   return Number.isNaN(time) ? 0 : time;
 }
 
-const statusKey = (name: string) => `jobs:last:${name}`;
+// One hash tag for every job: their statuses are read in one pipeline, which on a Redis Cluster must stay on one node.
+const statusKey = (name: string) => `jobs:{last}:${name}`;
 
 export async function recordJobOutcome(
   redis: Redis,

@@ -312,7 +312,7 @@ describe("the session check", () => {
       expect(next).toEqual(["evalsha"]);
     }
     // Counted under the user, not the address.
-    expect(await kit.deps.redis.zcard(`rl:default:user:${user.id}`)).toBe(3);
+    expect(await kit.deps.redis.zcard(`rl:default:{user:${user.id}}`)).toBe(3);
   });
 });
 

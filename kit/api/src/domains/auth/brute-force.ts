@@ -95,7 +95,8 @@ export async function checkAuthAttempt(
       return { outcome: "allowed" };
     }
     const hash = (value: string) => keyedHash(deps.config.auth.secret, value);
-    const account = `email:${hash(email)}`;
+    // The account is the hash tag of both subjects: their logs are counted by one script (one Redis Cluster slot).
+    const account = `{email:${hash(email)}}`;
     const address = hash(addressBlock(clientAddress));
     const fromAddress = `${account}:${address}`;
     const knownAddressKey = `auth-known-address:${hash(fromAddress)}`;

@@ -8,7 +8,7 @@ import { desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../../infra/db";
 import { InvalidationChannel } from "../../infra/invalidation-channel";
 import type { Logger } from "../../infra/log";
-import type { Redis } from "../../infra/redis";
+import type { Redis, SubscriberConnection } from "../../infra/redis";
 import { walletAddress } from "./schema";
 
 const CHANGES_CHANNEL = "auth:wallets-changed";
@@ -75,7 +75,7 @@ export class MeWallets {
   }
 
   /** Whether copies are in use (the subscription is up), and how many users' wallets are copied. */
-  status(): { subscribed: boolean; copies: number; subscriber?: Redis } {
+  status(): { subscribed: boolean; copies: number; subscriber?: SubscriberConnection } {
     return { subscribed: this.changes.listening(), copies: this.copies.size, subscriber: this.changes.subscriber() };
   }
 

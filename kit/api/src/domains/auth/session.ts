@@ -1,6 +1,8 @@
 // Who is calling, resolved in one Redis round trip: the rate-limit script counts the call under the
 // token's owner and reads, atomically with the count, the session entry better-auth keeps in Redis
-// (token → { session, user }) and the owner's "sessions revoked before" mark. The owner of a token
+// (token → { session, user }) and the owner's "sessions revoked before" mark (on a Redis Cluster the
+// entry, keyed by better-auth by token and so in another slot, is read by a GET sent alongside, in the
+// same round trip; see consumeRateLimitAndRead). The owner of a token
 // never changes, so each process remembers it after the first sight of the token (which costs one
 // more GET). Anything unusual (no entry, Redis down, a session due for its daily refresh, an API
 // key) takes better-auth's own path, which reads Postgres and is the reference for what is valid.
@@ -14,6 +16,7 @@ import {
   consumeRateLimitAndRead,
   type RateLimitResult,
   type RateLimitRule,
+  subjectTag,
 } from "../../infra/rate-limiter";
 import type { Redis } from "../../infra/redis";
 import type { Auth } from "./auth";
@@ -272,7 +275,7 @@ export async function resolveCaller(
 
   let read: Awaited<ReturnType<typeof consumeRateLimitAndRead>>;
   try {
-    read = await consumeRateLimitAndRead(deps.redis, rule, `user:${owner}`, [sessionKey, revokedMarkKey(owner)]);
+    read = await consumeRateLimitAndRead(deps.redis, rule, userSubject(owner), [sessionKey, revokedMarkKey(owner)]);
   } catch (err) {
     deps.log.warn(
       { err, rule: rule.name },
@@ -298,8 +301,12 @@ function parseSession(raw: string | null): CachedSession | null {
   return raw ? (JSON.parse(raw) as CachedSession) : null;
 }
 
+/** The rate-limit subject of a signed-in user. */
+const userSubject = (userId: string) => `user:${userId}`;
+
+/** Read by the rate-limit script with the user's count, so it carries the user's tag (one Redis Cluster slot). */
 export function revokedMarkKey(userId: string): string {
-  return `${AUTH_KEY_PREFIX}revoked-sessions-before-${userId}`;
+  return `${AUTH_KEY_PREFIX}revoked-sessions-before:${subjectTag(userSubject(userId))}`;
 }
 
 interface Resolved {
@@ -370,7 +377,7 @@ async function limitAfter(
   ip: () => string,
 ): Promise<Resolution> {
   const { caller } = resolved;
-  const subject = caller.kind === "user" ? `user:${caller.user.id}` : `ip:${ip()}`;
+  const subject = caller.kind === "user" ? userSubject(caller.user.id) : `ip:${ip()}`;
   const rateLimit = await consumeRateLimit(deps.redis, rule, subject).catch((err) => {
     deps.log.warn({ err, rule: rule.name }, "rate limiter unavailable; letting the call through");
     return null;

@@ -31,7 +31,8 @@ export interface SignInFailure {
 }
 
 const windowStart = (at: number) => Math.floor(at / HOUR_MS) * HOUR_MS;
-const windowKey = (start: number) => `auth-failures:${new Date(start).toISOString()}`;
+// The window is the hash tag of its keys: one MULTI counts into all of them (one Redis Cluster slot).
+const windowKey = (start: number) => `auth-failures:{${new Date(start).toISOString()}}`;
 
 export async function countSignInFailure(
   deps: { redis: Redis; log: Logger },

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
-import type { Redis } from "../../infra/redis";
+import { deleteKeys, type Redis } from "../../infra/redis";
 import { type AuditActor, recordAudit } from "../audit/record";
 import { type Auth, SESSION_EXPIRES_IN_SECONDS } from "./auth";
 import { isDemotion, type RoleName } from "./permissions";
@@ -40,11 +40,13 @@ async function revokeCachedSessions(redis: Redis, db: Database, userId: string):
   const tokens = await db.select({ token: session.token }).from(session).where(eq(session.userId, userId));
   const now = Date.now();
   try {
-    const pipeline = redis.multi();
-    pipeline.set(revokedMarkKey(userId), String(now), "EX", REVOKED_MARK_TTL_SECONDS);
-    for (const { token } of tokens) pipeline.del(`${AUTH_KEY_PREFIX}${token}`);
-    const results = await pipeline.exec();
-    if (!results || results.some(([error]) => error)) throw new Error("revocation not applied");
+    // The entries first (on a Redis Cluster they live in other slots than the mark, so this cannot
+    // be one MULTI): if the mark then fails, dropping them changed nothing (they reload from Postgres).
+    await deleteKeys(
+      redis,
+      tokens.map(({ token }) => `${AUTH_KEY_PREFIX}${token}`),
+    );
+    await redis.set(revokedMarkKey(userId), String(now), "EX", REVOKED_MARK_TTL_SECONDS);
   } catch {
     throw redisUnavailable();
   }
@@ -54,7 +56,10 @@ async function revokeCachedSessions(redis: Redis, db: Database, userId: string):
 async function dropCachedSessions(redis: Redis, db: Database, userId: string): Promise<void> {
   const tokens = await db.select({ token: session.token }).from(session).where(eq(session.userId, userId));
   if (tokens.length === 0) return;
-  await redis.del(...tokens.map(({ token }) => `${AUTH_KEY_PREFIX}${token}`));
+  await deleteKeys(
+    redis,
+    tokens.map(({ token }) => `${AUTH_KEY_PREFIX}${token}`),
+  );
 }
 
 /**
@@ -76,7 +81,7 @@ async function disableApiKeys(
     `${AUTH_KEY_PREFIX}api-key:by-id:${id}`,
   ]);
   // Only a display can go stale here: authorization reads Postgres.
-  await redis.del(...cached, `${AUTH_KEY_PREFIX}api-key:by-ref:${userId}`).catch((err) => {
+  await deleteKeys(redis, [...cached, `${AUTH_KEY_PREFIX}api-key:by-ref:${userId}`]).catch((err) => {
     log?.warn({ err, userId }, "disabled API keys stay cached as enabled in better-auth's listing until next used");
   });
   return disabled.length;

@@ -1,12 +1,14 @@
-// Cache-aside for rate answers in Redis: `cache:fx:{base}:{quote}` (a pair) and `cache:fx:{base}`
-// (all quotes of a base). Correctness never depends on it:
-// - every entry carries the generation (`cache:fx:version`) it was computed in; every write of
+// Cache-aside for rate answers in Redis: `cache:{fx}:EUR:USD` (a pair) and `cache:{fx}:EUR` (all
+// quotes of a base). Every key of this cache carries the hash tag `{fx}`: a read fetches an entry
+// with the generation (MGET) and a refresh rewrites entries with it (MULTI), which on a Redis
+// Cluster works only within one slot. Correctness never depends on it:
+// - every entry carries the generation (`cache:{fx}:version`) it was computed in; every write of
 //   rates bumps the generation after its commit, so an entry computed from older rows (even one
 //   written late by a slow reader) is ignored;
 // - an entry whose answer is fresh lives no longer than that freshness, and staleness is computed
 //   at read time from `expiresAt`;
 // - any Redis failure reads as a miss and skips the write.
-// Keys read recently are remembered in `cache:fx:hot`, so that a refresh recomputes them at once.
+// Keys read recently are remembered in `cache:{fx}:hot`, so that a refresh recomputes them at once.
 //
 // In front of Redis, each process keeps copies of the entries it read (conversions then cost no
 // Redis trip at all). A copy is used only while the process is subscribed to the generation
@@ -15,7 +17,7 @@
 // outlive a change of rates only by the time the announcement takes to arrive.
 import { InvalidationChannel } from "../../infra/invalidation-channel";
 import type { Logger } from "../../infra/log";
-import type { Redis } from "../../infra/redis";
+import type { Redis, SubscriberConnection } from "../../infra/redis";
 
 const CACHE_TTL_SECONDS = 300;
 /** A key not read for this long is dropped from the hot set (and its entry deleted). */
@@ -23,8 +25,8 @@ const HOT_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Bound on the keys one refresh recomputes. */
 const HOT_LIMIT = 5_000;
 
-const VERSION_KEY = "cache:fx:version";
-const HOT_KEY = "cache:fx:hot";
+const VERSION_KEY = "cache:{fx}:version";
+const HOT_KEY = "cache:{fx}:hot";
 /** Announces each new generation (a plain channel, under REDIS_KEY_PREFIX). */
 const GENERATION_CHANNEL = "cache:fx:generation";
 /** A process's copy lives at most this long, however long its entry does. */
@@ -42,7 +44,7 @@ export interface FxCacheDeps {
   local: { fxCopies: RateCopies };
 }
 
-const cacheKey = (member: CacheMember) => `cache:fx:${member}`;
+const cacheKey = (member: CacheMember) => `cache:{fx}:${member}`;
 
 interface Envelope<T> {
   v: string;
@@ -260,5 +262,5 @@ export class RateCopies {
 interface RateCopiesStatus {
   subscribed: boolean;
   copies: number;
-  subscriber?: Redis;
+  subscriber?: SubscriberConnection;
 }

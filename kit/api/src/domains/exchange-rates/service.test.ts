@@ -20,7 +20,7 @@ const convertTo = (from: string, to: string, amount: string) => convert(deps, { 
 
 /** Both levels: Redis's entries and this process's copies of them. */
 async function dropCache() {
-  await deleteKeysWithPrefix(deps.redis, `${kit.config.redis.keyPrefix}cache:fx:`);
+  await deleteKeysWithPrefix(deps.redis, `${kit.config.redis.keyPrefix}cache:{fx}:`);
   deps.local.fxCopies.forget();
 }
 
@@ -201,13 +201,13 @@ describe("the cache", () => {
 
   test("hot answers are cached (at most 300 s) and losing the cache changes no answer", async () => {
     const first = await answers();
-    expect(await deps.redis.ttl("cache:fx:USD:JPY")).toBeGreaterThan(0);
-    expect(await deps.redis.ttl("cache:fx:USD:JPY")).toBeLessThanOrEqual(300);
-    expect(await deps.redis.exists("cache:fx:GBP")).toBe(1);
+    expect(await deps.redis.ttl("cache:{fx}:USD:JPY")).toBeGreaterThan(0);
+    expect(await deps.redis.ttl("cache:{fx}:USD:JPY")).toBeLessThanOrEqual(300);
+    expect(await deps.redis.exists("cache:{fx}:GBP")).toBe(1);
     expect(await answers()).toEqual(first);
     await dropCache();
     expect(await answers()).toEqual(first);
-    await deps.redis.set("cache:fx:version", "999"); // a generation nobody wrote: every entry is ignored
+    await deps.redis.set("cache:{fx}:version", "999"); // a generation nobody wrote: every entry is ignored
     expect(await answers()).toEqual(first);
   });
 
@@ -219,7 +219,7 @@ describe("the cache", () => {
     try {
       const result = await refreshRates(deps);
       expect(result).toMatchObject({ provider: "ecb", inserted: 30, effectiveAt: "2026-11-21T00:00:00.000Z" });
-      const cached = JSON.parse((await deps.redis.get("cache:fx:EUR:USD")) ?? "{}");
+      const cached = JSON.parse((await deps.redis.get("cache:{fx}:EUR:USD")) ?? "{}");
       expect(cached.value.resolution.rate).toBe("1.0900");
       expect(await getRate(deps, { base: "EUR", quote: "USD" })).toMatchObject({
         rate: "1.0900",

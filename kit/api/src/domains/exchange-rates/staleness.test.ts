@@ -20,7 +20,7 @@ describe("stale quotes", () => {
     const freshAnswer = await eurUsd();
     expect(freshAnswer).toMatchObject({ provider: "ecb", rate: "1.0843", stale: false });
     // A cached fresh answer lives no longer than its freshness.
-    expect(await deps.redis.ttl("cache:fx:EUR:USD")).toBeLessThanOrEqual(TTL_MS / 1000);
+    expect(await deps.redis.ttl("cache:{fx}:EUR:USD")).toBeLessThanOrEqual(TTL_MS / 1000);
 
     await Bun.sleep(TTL_MS + 100);
     expect(await eurUsd()).toEqual({ ...freshAnswer, stale: true } as typeof freshAnswer);
