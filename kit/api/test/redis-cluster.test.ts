@@ -154,6 +154,20 @@ describe.skipIf(missing !== null)("Kit on a Redis Cluster (3 masters, 3 replicas
     expect(await deps.redis.exists(`auth:${token}`)).toBe(1);
   });
 
+  test("a refused sign-in is counted for the hourly summary (one window's keys in one slot)", async () => {
+    const [a] = servers as [ServedKit];
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString();
+    const before = Number((await deps.redis.hget(`auth-failures:{${hour}}:counts`, "failed")) ?? 0);
+    const refused = await call(`${a.url}/api/auth/sign-in/email`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: TRUSTED_ORIGIN },
+      body: JSON.stringify({ email: alice.email, password: "not the password at all" }),
+    });
+    expect(refused.status).toBe(401);
+    // Counted with one MULTI over the window's keys: a CROSSSLOT there would leave the count as it was.
+    expect(Number(await deps.redis.hget(`auth-failures:{${hour}}:counts`, "failed"))).toBe(before + 1);
+  });
+
   test(`the rate limit is exact across two processes: ${LIMIT} of 100 concurrent calls pass`, async () => {
     const bob = await signUp(servers[0] as ServedKit, "bob");
     const answers = await burst(servers, bob.cookie, 100);
