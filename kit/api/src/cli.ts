@@ -13,7 +13,7 @@ import { isRoleName, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permiss
 import { createPasswordUser } from "./domains/auth/service";
 import { createPiiKeyring } from "./domains/kyc/crypto";
 import { loadVerificationKey, verifyDossier } from "./domains/kyc/dossier-verify";
-import { countRowsByKey, type RowsUnderKey, reencryptPersonalData } from "./domains/kyc/key-rotation";
+import { countKeyUsage, finishKeyRotation, type KeyUsage } from "./domains/kyc/key-rotation";
 import { resetChainIndex, resetTokenIndex } from "./domains/tokens/index-reset";
 import { createDatabase, type Database, migrateDatabase } from "./infra/db";
 import { createLogger, type Logger } from "./infra/log";
@@ -38,7 +38,7 @@ const usage = [
   "  users:create    a user with a role (a password is generated and printed once unless given)",
   "  keys:create     an API key carrying grants, printed once",
   "  indexer:reset   forget a chain's (or one token's) index, to re-read it from the chain",
-  "  kyc:keys        KYC rows per encryption key; --reencrypt moves them to the current key",
+  "  kyc:keys        KYC data keys and legacy rows per master key; --reencrypt re-wraps them under the current key",
   "  demo:walkthrough  against `bun run dev`: an admin, an investor's KYC approved, a wallet verified on chain",
   "  audit:verify    walk the audit trail's hash chain; names the first row changed or removed (exit 1)",
   "  dossier:verify  check a KYC dossier offline: its signature, then every file against its manifest (exit 1 naming each failure)",
@@ -263,8 +263,9 @@ async function createKey(rest: string[]): Promise<void> {
 }
 
 /**
- * How far a KYC key rotation stands: rows per key id (the configured keys, and any key a row
- * names that is not configured). `--reencrypt` runs the kyc.reencrypt-pii job's work here and now.
+ * How far a KYC master-key rotation stands: per master key id (the configured ones, and any a row
+ * names that is not configured), the data keys it wraps and the rows from before envelope
+ * encryption still directly under it. `--reencrypt` runs the kyc.reencrypt-pii job's work here and now.
  */
 async function kycKeys(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { reencrypt: { type: "boolean", default: false } }, strict: true });
@@ -274,20 +275,24 @@ async function kycKeys(args: string[]): Promise<void> {
   const piiKeyring = createPiiKeyring(config);
   try {
     if (values.reencrypt) {
-      const { reencrypted, failed } = await reencryptPersonalData({ db, log, local: { piiKeyring } });
+      const { rewrapped, reencrypted, failed } = await finishKeyRotation({ db, log, local: { piiKeyring } });
       await recordAudit(db, SYSTEM_ACTOR, {
         action: "kyc.encryption_key_rotated",
         subject: { type: "kyc_applications", id: "personal_data" },
-        after: { reencrypted, failed, via: "kit kyc:keys --reencrypt" },
+        after: { rewrapped, reencrypted, failed, via: "kit kyc:keys --reencrypt" },
       });
-      process.stdout.write(`re-encrypted ${reencrypted} applications under the current key`);
+      process.stdout.write(
+        `re-wrapped ${rewrapped} data keys under the current master key; moved ${reencrypted} applications from a master key to their own data key`,
+      );
       process.stdout.write(failed > 0 ? `; ${failed} did not decrypt (see the log)\n` : "\n");
     }
-    const keys = await countRowsByKey(db, piiKeyring);
-    process.stdout.write("KYC applications with personal data, by encryption key id:\n");
+    const keys = await countKeyUsage({ db }, piiKeyring);
+    process.stdout.write(
+      "KYC master keys: data keys each wraps, and applications still directly under it (before envelope encryption):\n",
+    );
     for (const key of keys) {
       process.stdout.write(
-        `  ${key.keyId}  ${key.role.padEnd(12)} ${String(key.rows).padStart(8)} rows${keyAdvice(key)}\n`,
+        `  ${key.keyId}  ${key.role.padEnd(12)} ${String(key.dataKeys).padStart(8)} data keys ${String(key.legacyRows).padStart(8)} legacy rows${keyAdvice(key)}\n`,
       );
     }
   } finally {
@@ -295,12 +300,11 @@ async function kycKeys(args: string[]): Promise<void> {
   }
 }
 
-function keyAdvice({ role, rows }: RowsUnderKey): string {
+function keyAdvice({ role, dataKeys, legacyRows }: KeyUsage): string {
   if (role === "unconfigured") return "  UNREADABLE: add this key to KYC_PREVIOUS_ENCRYPTION_KEYS";
-  if (role === "current") return "";
-  return rows === 0
-    ? "  none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS"
-    : "  left for the kyc.reencrypt-pii job (hourly), or run this with --reencrypt";
+  const left = role === "current" ? legacyRows : dataKeys + legacyRows;
+  if (left > 0) return "  left for the kyc.reencrypt-pii job (hourly), or run this with --reencrypt";
+  return role === "current" ? "" : "  none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS";
 }
 
 /** Exit 0 with the row count and head hash when the chain holds; 1 naming the first bad row. */

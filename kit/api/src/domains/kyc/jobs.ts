@@ -6,7 +6,7 @@ import { cleanUpDocuments } from "./document-removal";
 import { publishOnchainStatus } from "./events";
 import { reconcileFreezes } from "./freeze-reconcile";
 import { freezeJob, revokeAndFreeze } from "./freezes";
-import { kycKeyMetrics, reencryptPersonalData } from "./key-rotation";
+import { finishKeyRotation, kycKeyMetrics } from "./key-rotation";
 import { recordExpiryNotices, recordQueueDigest } from "./notices";
 import { kycOnchainMetrics } from "./onchain-metrics";
 import { registerEligibility } from "./onchain-register";
@@ -57,14 +57,14 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       backoffMs: 60_000,
       run: (deps) => recordQueueDigest(deps),
     },
-    // Finishes a key rotation (domains/kyc/key-rotation.ts): with no previous key configured it
-    // only counts rows per key, so it costs one query an hour.
+    // Finishes a master-key rotation (domains/kyc/key-rotation.ts): re-wraps data keys, and moves
+    // rows from before envelope encryption to data keys; with nothing to move it costs three queries an hour.
     {
       name: "kyc.reencrypt-pii",
       everySeconds: 60 * 60,
       attempts: 3,
       backoffMs: 60_000,
-      run: (deps, _data, job) => reencryptPersonalData(deps, kycKeyMetrics(job.metrics.registry)),
+      run: (deps, _data, job) => finishKeyRotation(deps, kycKeyMetrics(job.metrics.registry)),
     },
     // On-chain eligibility (domains/kyc/onchain-register.ts, sent through the operations outbox): a chain outage is retried for about 5 minutes
     // (10 s, 20 s, … 160 s); then the row is `failed` and `kyc.onchain.retry` queues it again.
