@@ -6,6 +6,7 @@ import { KitError } from "../../errors";
 import { isStorageOutage } from "../../infra/storage";
 import { type Requester, recordAccess } from "./access-log";
 import type { DownloadUrl } from "./contract-shapes";
+import { loadDataKey } from "./data-keys";
 import { readDocumentBytes } from "./document-seal";
 import { storageUnavailable, URL_VALIDITY_SECONDS } from "./document-store";
 import { DOCUMENTS_PATH, documentNotFound, findOwnDocument, type KycDocumentDeps } from "./documents";
@@ -51,6 +52,8 @@ export async function documentDownloadLink(
   actorId: string,
   requester: Requester,
 ): Promise<DownloadUrl> {
+  // An erased application's documents are gone: say so now rather than hand out a dead link.
+  await loadDataKey(deps.db, deps.local.piiKeyring, document.applicationId);
   // Recorded before the link exists: no link is ever handed out unrecorded.
   await recordAccess(deps.db, {
     kind: "document_url",
