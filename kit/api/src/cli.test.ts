@@ -88,7 +88,9 @@ test("kyc:keys counts data keys per master key id; --reencrypt re-wraps them und
   expect(before.exitCode).toBe(0);
   const listed = before.stdout.toString();
   expect(line(listed, keyId(newKey))).toMatch(/current\s+0 data keys\s+0 legacy rows/);
-  expect(line(listed, keyId(oldKey))).toMatch(new RegExp(`previous\\s+${applications.length} data keys\\s+0 legacy rows`));
+  expect(line(listed, keyId(oldKey))).toMatch(
+    new RegExp(`previous\\s+${applications.length} data keys\\s+0 legacy rows`),
+  );
   expect(listed).not.toContain(oldKey.toString("base64"));
 
   const moved = cli(["kyc:keys", "--reencrypt"], rotated);
@@ -108,7 +110,9 @@ test("kyc:keys counts data keys per master key id; --reencrypt re-wraps them und
   // Dropped too early, a key shows up as unconfigured, not as a crash.
   const lost = cli(["kyc:keys"], { KYC_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
   expect(lost.exitCode).toBe(0);
-  expect(line(lost.stdout.toString(), keyId(newKey))).toMatch(/unconfigured\s+2 data keys\s+0 legacy rows\s+UNREADABLE/);
+  expect(line(lost.stdout.toString(), keyId(newKey))).toMatch(
+    /unconfigured\s+2 data keys\s+0 legacy rows\s+UNREADABLE/,
+  );
 });
 
 test("sign-up never makes an admin: the first user is an investor, and a role in the body is refused", async () => {

@@ -14,6 +14,7 @@ import type { CallerUser } from "../auth/session";
 import { getApplication } from "./applications";
 import { open } from "./crypto";
 import { DATA_KEY_ID, destroyApplicationDataKey, KycDataErasedError, loadDataKey } from "./data-keys";
+import { verifyDocumentLink } from "./document-download";
 import { applyErasureLedger, exportErasureLedger, parseErasureLedger } from "./erasure-ledger";
 import { getReview } from "./review";
 import { kycApplications, kycDataKeys } from "./schema";
@@ -223,7 +224,11 @@ test("objects: after confirm the bucket holds ciphertext only, and the plain upl
   const link = await callApi(kit.app, user, "GET", `/kyc/documents/${upload.body.documentId}/url`);
   const download = await kit.request(new URL(link.body.url).pathname);
   expect(Buffer.from(await download.arrayBuffer()).equals(bytes)).toBe(true);
-  // A link Kit did not make, or one altered, leads nowhere.
+  // A link Kit did not make, or one altered, leads nowhere; nor one past its 15 minutes.
   const forged = `${new URL(link.body.url).pathname.slice(0, -3)}AAA`;
   expect((await kit.request(forged)).status).toBe(404);
+  const token = new URL(link.body.url).pathname.split("/").at(-1) as string;
+  const key = kit.config.kyc.encryptionKey;
+  expect(verifyDocumentLink(key, token).documentId).toBe(upload.body.documentId);
+  expect(() => verifyDocumentLink(key, token, new Date(Date.now() + 16 * 60_000))).toThrow("has expired");
 });

@@ -9,7 +9,7 @@ import type { Database } from "../../infra/db";
 import { destroyApplicationDataKey } from "./data-keys";
 import { kycApplications, kycDataKeys } from "./schema";
 
-export const ERASURE_LEDGER_FORMAT = "kit.kyc-erasures/1";
+const ERASURE_LEDGER_FORMAT = "kit.kyc-erasures/1";
 
 export interface ErasureLedger {
   format: typeof ERASURE_LEDGER_FORMAT;
