@@ -4,7 +4,7 @@
 // erasure ledger destroys the key again in a database restored from before the erasure.
 import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { eq, sql } from "drizzle-orm";
 import { callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
@@ -15,9 +15,10 @@ import { getApplication } from "./applications";
 import { open } from "./crypto";
 import { DATA_KEY_ID, destroyApplicationDataKey, KycDataErasedError, loadDataKey } from "./data-keys";
 import { verifyDocumentLink } from "./document-download";
+import { readDocumentBytes, sealStoredDocuments } from "./document-seal";
 import { applyErasureLedger, exportErasureLedger, parseErasureLedger } from "./erasure-ledger";
 import { getReview } from "./review";
-import { kycApplications, kycDataKeys } from "./schema";
+import { kycApplications, kycDataKeys, kycDocuments } from "./schema";
 
 const kit = await createTestKit();
 const { db } = kit.deps;
@@ -231,4 +232,45 @@ test("objects: after confirm the bucket holds ciphertext only, and the plain upl
   const key = kit.config.kyc.encryptionKey;
   expect(verifyDocumentLink(key, token).documentId).toBe(upload.body.documentId);
   expect(() => verifyDocumentLink(key, token, new Date(Date.now() + 16 * 60_000))).toThrow("has expired");
+});
+
+test("documents stored in clear before envelope encryption read as they are, and the job encrypts them", async () => {
+  const app = await createSubmittedApplication(kit, await createApplicant(kit));
+  const id = randomUUID();
+  const bytes = Buffer.from("%PDF-1.4 a passport confirmed before documents were encrypted");
+  const uploadKey = `${app.id}/passport/${id}`;
+  await kit.deps.storage.client.send(
+    new PutObjectCommand({ Bucket: kit.deps.storage.buckets.kycDocuments, Key: uploadKey, Body: bytes }),
+  );
+  const [legacy] = await db
+    .insert(kycDocuments)
+    .values({
+      id,
+      applicationId: app.id,
+      type: "passport",
+      bucketKey: uploadKey,
+      fileName: "old.pdf",
+      contentType: "application/pdf",
+      size: bytes.length,
+      sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex"),
+      confirmedAt: new Date(),
+    })
+    .returning();
+  if (!legacy) throw new Error("no row");
+  expect((await readDocumentBytes(kit.deps, legacy)).equals(bytes)).toBe(true);
+
+  const result = await sealStoredDocuments(kit.deps);
+  expect(result.sealed).toBeGreaterThanOrEqual(1);
+  const [after] = await db.select().from(kycDocuments).where(eq(kycDocuments.id, id));
+  expect(after?.encrypted).toBe(true);
+  expect((await objectBytes(after?.bucketKey as string)).includes(Buffer.from("a passport confirmed"))).toBe(false);
+  await expect(
+    kit.deps.storage.client.send(
+      new HeadObjectCommand({ Bucket: kit.deps.storage.buckets.kycDocuments, Key: uploadKey }),
+    ),
+  ).rejects.toThrow();
+  expect((await readDocumentBytes(kit.deps, after as typeof legacy)).equals(bytes)).toBe(true);
+  // Erased afterwards: like every other document, unreadable.
+  await destroy(app.id);
+  await expect(readDocumentBytes(kit.deps, after as typeof legacy)).rejects.toBeInstanceOf(KycDataErasedError);
 });

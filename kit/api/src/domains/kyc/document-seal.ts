@@ -7,11 +7,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Storage } from "../../infra/storage";
 import { open, seal } from "./crypto";
-import { loadDataKey } from "./data-keys";
+import { ensureDataKey, loadDataKey } from "./data-keys";
+import { deleteObject, describe } from "./document-store";
 import type { KycDocumentDeps } from "./documents";
 import type { DocumentRow } from "./present";
+import { kycDocuments } from "./schema";
 
 /** Nonce and tag around the ciphertext. */
 const SEAL_OVERHEAD = 12 + 16;
@@ -93,4 +96,50 @@ export async function readDocumentBytes(
     throw new Error(`document ${document.id}'s stored bytes differ from those confirmed (size or SHA-256)`);
   }
   return bytes;
+}
+
+/** Documents sealed per run of the job: each is a read, an encryption and a write of up to 10 MiB. */
+const SEAL_BATCH = 50;
+
+/**
+ * Part of job kyc.reencrypt-pii: documents confirmed before documents were encrypted (stored as
+ * uploaded) are encrypted with their application's data key like new ones, and the plain object
+ * deleted. Resumable: each document is one step (sealed object, then the row's compare-and-set,
+ * then the plain object deleted); a removal that wins the race keeps its way, the sealed copy goes.
+ */
+export async function sealStoredDocuments(
+  deps: Pick<KycDocumentDeps, "db" | "storage" | "local" | "log">,
+): Promise<{ sealed: number; failed: number }> {
+  const rows = await deps.db
+    .select()
+    .from(kycDocuments)
+    .where(and(eq(kycDocuments.encrypted, false), isNotNull(kycDocuments.confirmedAt), isNull(kycDocuments.deletingAt)))
+    .orderBy(asc(kycDocuments.id))
+    .limit(SEAL_BATCH);
+  let sealed = 0;
+  let failed = 0;
+  for (const document of rows) {
+    try {
+      const bytes = await readDocumentBytes(deps, document);
+      const dataKey = await deps.db.transaction((tx) =>
+        ensureDataKey(tx, deps.local.piiKeyring, document.applicationId),
+      );
+      const key = await storeSealedDocument(deps.storage, dataKey, document, bytes);
+      const [moved] = await deps.db
+        .update(kycDocuments)
+        .set({ bucketKey: key, encrypted: true })
+        .where(
+          and(eq(kycDocuments.id, document.id), eq(kycDocuments.encrypted, false), isNull(kycDocuments.deletingAt)),
+        )
+        .returning({ id: kycDocuments.id });
+      await deleteObject(deps.storage, moved ? document.bucketKey : key);
+      if (moved) sealed++;
+    } catch (error) {
+      failed++;
+      // An erased application's objects are the erasure flow's to delete; anything else is retried next run.
+      deps.log.warn({ err: describe(error), documentId: document.id }, "could not encrypt a stored KYC document");
+    }
+  }
+  if (sealed > 0 || failed > 0) deps.log.info({ sealed, failed }, "KYC documents encrypted with their data keys");
+  return { sealed, failed };
 }

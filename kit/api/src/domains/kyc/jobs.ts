@@ -3,6 +3,7 @@
 import type { Deps, JobDefinition } from "../../deps";
 import { kickDispatcher } from "../notifications/record";
 import { cleanUpDocuments } from "./document-removal";
+import { sealStoredDocuments } from "./document-seal";
 import { publishOnchainStatus } from "./events";
 import { reconcileFreezes } from "./freeze-reconcile";
 import { freezeJob, revokeAndFreeze } from "./freezes";
@@ -58,13 +59,17 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       run: (deps) => recordQueueDigest(deps),
     },
     // Finishes a master-key rotation (domains/kyc/key-rotation.ts): re-wraps data keys, and moves
-    // rows from before envelope encryption to data keys; with nothing to move it costs three queries an hour.
+    // rows and documents from before envelope encryption to data keys (50 documents a run);
+    // with nothing to move it costs four queries an hour.
     {
       name: "kyc.reencrypt-pii",
       everySeconds: 60 * 60,
       attempts: 3,
       backoffMs: 60_000,
-      run: (deps, _data, job) => finishKeyRotation(deps, kycKeyMetrics(job.metrics.registry)),
+      run: async (deps, _data, job) => ({
+        ...(await finishKeyRotation(deps, kycKeyMetrics(job.metrics.registry))),
+        documents: await sealStoredDocuments(deps),
+      }),
     },
     // On-chain eligibility (domains/kyc/onchain-register.ts, sent through the operations outbox): a chain outage is retried for about 5 minutes
     // (10 s, 20 s, … 160 s); then the row is `failed` and `kyc.onchain.retry` queues it again.
