@@ -9,6 +9,7 @@ import { limitBody } from "./http/body-limit";
 import { CONSOLE_PREFIX, createConsoleRoutes } from "./http/console";
 import { mountDevMail } from "./http/dev-mail";
 import { createDocsRoutes } from "./http/docs";
+import { mountDocumentDownloadRoute } from "./http/document-route";
 import { mountDossierRoute } from "./http/dossier-route";
 import { errorResponse } from "./http/errors";
 import { boundNesting } from "./http/nesting";
@@ -64,6 +65,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
   mountRpc(app, deps, metrics, createRpcHandlers(router), guards);
   // After the procedures: the /api guards run first, and a path no procedure matched reaches it.
   mountDossierRoute(app, deps, metrics);
+  mountDocumentDownloadRoute(app, deps);
 
   app.notFound((c) =>
     errorResponse(c, { code: "NOT_FOUND", status: 404, message: `No route for ${c.req.method} ${c.req.path}.` }),

@@ -72,7 +72,7 @@ test("help lists every command and exits 0", () => {
   }
 });
 
-test("kyc:keys counts applications per key id; --reencrypt moves them to the current key, after which the old key may go", async () => {
+test("kyc:keys counts data keys per master key id; --reencrypt re-wraps them under the current key, after which the old key may go", async () => {
   const applications = await Promise.all(
     [1, 2].map(async () => createDraftApplication(kit, await createApplicant(kit))),
   );
@@ -87,28 +87,32 @@ test("kyc:keys counts applications per key id; --reencrypt moves them to the cur
   const before = cli(["kyc:keys"], rotated);
   expect(before.exitCode).toBe(0);
   const listed = before.stdout.toString();
-  expect(line(listed, keyId(newKey))).toMatch(/current\s+0 rows/);
-  expect(line(listed, keyId(oldKey))).toMatch(new RegExp(`previous\\s+${applications.length} rows`));
+  expect(line(listed, keyId(newKey))).toMatch(/current\s+0 data keys\s+0 legacy rows/);
+  expect(line(listed, keyId(oldKey))).toMatch(
+    new RegExp(`previous\\s+${applications.length} data keys\\s+0 legacy rows`),
+  );
   expect(listed).not.toContain(oldKey.toString("base64"));
 
   const moved = cli(["kyc:keys", "--reencrypt"], rotated);
   expect(moved.exitCode, moved.stderr.toString()).toBe(0);
   const after = moved.stdout.toString();
-  expect(after).toContain(`re-encrypted ${applications.length} applications under the current key`);
+  expect(after).toContain(`re-wrapped ${applications.length} data keys under the current master key`);
   const [rotation] = await kit.deps.db
-    .execute<{ actor_kind: string; after: { reencrypted: number } }>(
+    .execute<{ actor_kind: string; after: { rewrapped: number } }>(
       sql`select actor_kind, after from audit_events where action = 'kyc.encryption_key_rotated'`,
     )
     .then((r) => r.rows);
-  expect(rotation).toMatchObject({ actor_kind: "system", after: { reencrypted: applications.length } });
+  expect(rotation).toMatchObject({ actor_kind: "system", after: { rewrapped: applications.length } });
   expect(line(after, keyId(oldKey))).toMatch(
-    /previous\s+0 rows\s+none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS/,
+    /previous\s+0 data keys\s+0 legacy rows\s+none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS/,
   );
 
   // Dropped too early, a key shows up as unconfigured, not as a crash.
   const lost = cli(["kyc:keys"], { KYC_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
   expect(lost.exitCode).toBe(0);
-  expect(line(lost.stdout.toString(), keyId(newKey))).toMatch(/unconfigured\s+2 rows\s+UNREADABLE/);
+  expect(line(lost.stdout.toString(), keyId(newKey))).toMatch(
+    /unconfigured\s+2 data keys\s+0 legacy rows\s+UNREADABLE/,
+  );
 });
 
 test("sign-up never makes an admin: the first user is an investor, and a role in the body is refused", async () => {

@@ -1,6 +1,6 @@
 // `bun run kit <command>`: operator commands that must not be HTTP endpoints (`bun run kit help` lists them).
 import { createPublicKey, randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { runWalkthrough, WalkthroughError } from "./dev/walkthrough";
@@ -13,7 +13,13 @@ import { isRoleName, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permiss
 import { createPasswordUser } from "./domains/auth/service";
 import { createPiiKeyring } from "./domains/kyc/crypto";
 import { loadVerificationKey, verifyDossier } from "./domains/kyc/dossier-verify";
-import { countRowsByKey, type RowsUnderKey, reencryptPersonalData } from "./domains/kyc/key-rotation";
+import {
+  applyErasureLedger,
+  type ErasureLedger,
+  exportErasureLedger,
+  parseErasureLedger,
+} from "./domains/kyc/erasure-ledger";
+import { countKeyUsage, finishKeyRotation, type KeyUsage } from "./domains/kyc/key-rotation";
 import { resetChainIndex, resetTokenIndex } from "./domains/tokens/index-reset";
 import { createDatabase, type Database, migrateDirect } from "./infra/db";
 import { createLogger, type Logger } from "./infra/log";
@@ -34,20 +40,24 @@ const usage = [
   "       bun run kit audit:verify",
   "       bun run kit dossier:verify <dossier.zip> [--key <public key: PEM or JSON file, or URL of /api/audit/export-key>]",
   "       bun run kit backup --to <new folder>",
-  "       bun run kit restore --from <backup folder>",
   "       bun run kit restart [--port <port>] [--timeout <seconds>]",
+  "       bun run kit restore --from <backup folder> [--erasures <ledger.json>]",
+  "       bun run kit kyc:erasures --out <ledger.json> | --apply <ledger.json>",
   "       bun run kit help",
   "",
   "  users:create    a user with a role (a password is generated and printed once unless given)",
   "  keys:create     an API key carrying grants, printed once",
   "  indexer:reset   forget a chain's (or one token's) index, to re-read it from the chain",
-  "  kyc:keys        KYC rows per encryption key; --reencrypt moves them to the current key",
+  "  kyc:keys        KYC data keys and legacy rows per master key; --reencrypt re-wraps them under the current key",
   "  demo:walkthrough  against `bun run dev`: an admin, an investor's KYC approved, a wallet verified on chain",
   "  audit:verify    walk the audit trail's hash chain; names the first row changed or removed (exit 1)",
   "  dossier:verify  check a KYC dossier offline: its signature, then every file against its manifest (exit 1 naming each failure)",
   "  backup          pg_dump of the database, every bucket's objects and a manifest of checksums",
   "  restore         a backup into an empty database and empty buckets, after checking every checksum",
   "  restart         rolling restart of the api processes of `bun run start --processes N` (one at a time, none refused)",
+  "  restore         a backup into an empty database and empty buckets, after checking every checksum;",
+  "                  --erasures destroys again the KYC data keys the ledger names (erased after the backup)",
+  "  kyc:erasures    the erasure ledger: --out writes the destroyed KYC data keys, --apply destroys them here",
 ].join("\n");
 
 function fail(message: string): never {
@@ -70,6 +80,7 @@ else if (command === "audit:verify") await auditVerify();
 else if (command === "dossier:verify") await dossierVerify(rest);
 else if (command === "backup" || command === "restore") await backupOrRestore(command, rest);
 else if (command === "restart") await restart(rest);
+else if (command === "kyc:erasures") await kycErasures(rest);
 else if (command === "help" || command === "--help" || command === "-h") process.stdout.write(`${usage}\n`);
 else fail(command ? `unknown command: ${command}\n${usage}` : usage);
 
@@ -272,8 +283,9 @@ async function createKey(rest: string[]): Promise<void> {
 }
 
 /**
- * How far a KYC key rotation stands: rows per key id (the configured keys, and any key a row
- * names that is not configured). `--reencrypt` runs the kyc.reencrypt-pii job's work here and now.
+ * How far a KYC master-key rotation stands: per master key id (the configured ones, and any a row
+ * names that is not configured), the data keys it wraps and the rows from before envelope
+ * encryption still directly under it. `--reencrypt` runs the kyc.reencrypt-pii job's work here and now.
  */
 async function kycKeys(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { reencrypt: { type: "boolean", default: false } }, strict: true });
@@ -283,20 +295,24 @@ async function kycKeys(args: string[]): Promise<void> {
   const piiKeyring = createPiiKeyring(config);
   try {
     if (values.reencrypt) {
-      const { reencrypted, failed } = await reencryptPersonalData({ db, log, local: { piiKeyring } });
+      const { rewrapped, reencrypted, failed } = await finishKeyRotation({ db, log, local: { piiKeyring } });
       await recordAudit(db, SYSTEM_ACTOR, {
         action: "kyc.encryption_key_rotated",
         subject: { type: "kyc_applications", id: "personal_data" },
-        after: { reencrypted, failed, via: "kit kyc:keys --reencrypt" },
+        after: { rewrapped, reencrypted, failed, via: "kit kyc:keys --reencrypt" },
       });
-      process.stdout.write(`re-encrypted ${reencrypted} applications under the current key`);
+      process.stdout.write(
+        `re-wrapped ${rewrapped} data keys under the current master key; moved ${reencrypted} applications from a master key to their own data key`,
+      );
       process.stdout.write(failed > 0 ? `; ${failed} did not decrypt (see the log)\n` : "\n");
     }
-    const keys = await countRowsByKey(db, piiKeyring);
-    process.stdout.write("KYC applications with personal data, by encryption key id:\n");
+    const keys = await countKeyUsage({ db }, piiKeyring);
+    process.stdout.write(
+      "KYC master keys: data keys each wraps, and applications still directly under it (before envelope encryption):\n",
+    );
     for (const key of keys) {
       process.stdout.write(
-        `  ${key.keyId}  ${key.role.padEnd(12)} ${String(key.rows).padStart(8)} rows${keyAdvice(key)}\n`,
+        `  ${key.keyId}  ${key.role.padEnd(12)} ${String(key.dataKeys).padStart(8)} data keys ${String(key.legacyRows).padStart(8)} legacy rows${keyAdvice(key)}\n`,
       );
     }
   } finally {
@@ -304,12 +320,11 @@ async function kycKeys(args: string[]): Promise<void> {
   }
 }
 
-function keyAdvice({ role, rows }: RowsUnderKey): string {
+function keyAdvice({ role, dataKeys, legacyRows }: KeyUsage): string {
   if (role === "unconfigured") return "  UNREADABLE: add this key to KYC_PREVIOUS_ENCRYPTION_KEYS";
-  if (role === "current") return "";
-  return rows === 0
-    ? "  none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS"
-    : "  left for the kyc.reencrypt-pii job (hourly), or run this with --reencrypt";
+  const left = role === "current" ? legacyRows : dataKeys + legacyRows;
+  if (left > 0) return "  left for the kyc.reencrypt-pii job (hourly), or run this with --reencrypt";
+  return role === "current" ? "" : "  none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS";
 }
 
 /** SIGHUP to the supervisor serving PORT (or --port), then waits until each process was replaced. */
@@ -381,9 +396,14 @@ async function dossierVerify(args: string[]): Promise<void> {
 /** `backup --to DIR` and `restore --from DIR` (ops/backup.ts, ops/restore.ts; docs/operations.md). */
 async function backupOrRestore(command: "backup" | "restore", args: string[]): Promise<void> {
   const flag = command === "backup" ? "to" : "from";
-  const { values } = parseArgs({ args, options: { [flag]: { type: "string" } }, strict: true });
+  const options = { to: { type: "string" }, from: { type: "string" }, erasures: { type: "string" } } as const;
+  const { values } = parseArgs({ args, options, strict: true });
   const directory = values[flag];
   if (typeof directory !== "string" || directory === "") fail(`--${flag}: expected a folder\n${usage}`);
+  const misplaced = (command === "backup" ? ["from", "erasures"] : ["to"]).find((o) => o in values);
+  if (misplaced) fail(`${command} takes no --${misplaced}\n${usage}`);
+  // Read before anything is restored: a bad ledger refuses the restore instead of leaving keys it should have destroyed.
+  const ledger = typeof values.erasures === "string" ? await readLedger(values.erasures) : undefined;
   const config = loadConfigOrFail();
   const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
   try {
@@ -399,8 +419,51 @@ async function backupOrRestore(command: "backup" | "restore", args: string[]): P
       process.stdout.write(
         `restored the backup of ${manifest.createdAt} (Kit ${manifest.kitVersion}): the database and ${objects} objects in ${ms} ms\n`,
       );
+      if (ledger) await reapplyErasures(config, log, ledger);
     }
   } catch (error) {
     fail(error instanceof BackupError ? `${command} refused: ${error.message}` : `${command} failed: ${String(error)}`);
+  }
+}
+
+async function readLedger(file: string): Promise<ErasureLedger> {
+  const text = await readFile(file, "utf8").catch((error: Error) => fail(`${file}: ${error.message}`));
+  const ledger = parseErasureLedger(text);
+  if (typeof ledger === "string") fail(`${file} is not an erasure ledger: ${ledger}`);
+  return ledger;
+}
+
+/** The ledger's data keys destroyed in DATABASE_URL (migrated first, through DATABASE_DIRECT_URL: a restored backup may be older). */
+async function reapplyErasures(config: Config, log: Logger, ledger: ErasureLedger): Promise<void> {
+  await migrateDirect(config, log);
+  const { pool, db } = createDatabase(config, log);
+  try {
+    const applied = await applyErasureLedger(db, ledger);
+    process.stdout.write(
+      `erasure ledger of ${ledger.exportedAt}: ${applied.destroyed} data keys destroyed again, ${applied.alreadyDestroyed} already destroyed, ${applied.absent} applications not in this database\n`,
+    );
+  } finally {
+    await pool.end();
+  }
+}
+
+/** `kyc:erasures --out FILE` (the live database's tombstones) or `--apply FILE` (destroy them here). */
+async function kycErasures(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { out: { type: "string" }, apply: { type: "string" } }, strict: true });
+  if ((values.out === undefined) === (values.apply === undefined))
+    fail(`kyc:erasures: give --out or --apply\n${usage}`);
+  const ledger = values.apply ? await readLedger(values.apply) : undefined;
+  const config = loadConfigOrFail();
+  const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
+  if (ledger) return reapplyErasures(config, log, ledger);
+  const { pool, db } = createDatabase(config, log);
+  try {
+    const exported = await exportErasureLedger(db);
+    await writeFile(values.out as string, `${JSON.stringify(exported, null, 2)}\n`, { flag: "wx" }).catch(
+      (error: Error) => fail(`${values.out}: ${error.message} (the ledger is never overwritten: give a new file)`),
+    );
+    process.stdout.write(`wrote ${exported.erasures.length} erasures to ${values.out}\n`);
+  } finally {
+    await pool.end();
   }
 }

@@ -2,13 +2,20 @@
 // investor procedures), so reviewer, event and bench tests do not depend on that code path. Every
 // status change still goes through `changeStatus`, so history rows and database guards apply.
 import { createHash, randomUUID } from "node:crypto";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { eq } from "drizzle-orm";
 import { user } from "../src/domains/auth/schema";
 import type { DocumentType, KycStatus } from "../src/domains/kyc/contract-values";
+import { applicationCipher, DATA_KEY_ID, newDataKey } from "../src/domains/kyc/data-keys";
+import { storeSealedDocument } from "../src/domains/kyc/document-seal";
 import { type ApplicationRow, changeStatus } from "../src/domains/kyc/lifecycle";
 import type { DocumentRow } from "../src/domains/kyc/present";
-import { kycApplications, kycDocuments, kycStatusHistory, type PostalAddress } from "../src/domains/kyc/schema";
+import {
+  kycApplications,
+  kycDataKeys,
+  kycDocuments,
+  kycStatusHistory,
+  type PostalAddress,
+} from "../src/domains/kyc/schema";
 import type { TestKit } from "./kit";
 
 export interface ApplicationOverrides {
@@ -27,7 +34,7 @@ export interface ApplicationOverrides {
 export interface TestApplication {
   id: string;
   row: ApplicationRow;
-  /** Confirmed passport and proof of address, with their bytes stored in the kyc-documents bucket. */
+  /** Confirmed passport and proof of address, their bytes stored encrypted in the kyc-documents bucket. */
   documents: DocumentRow[];
   /** The stored bytes, by document id. */
   bytes: Map<string, Uint8Array>;
@@ -58,7 +65,10 @@ export async function createDraftApplication(
 ): Promise<TestApplication> {
   const { db, storage } = kit.deps;
   const id = randomUUID();
-  const keyring = kit.deps.local.piiKeyring;
+  // As the investor procedures write them: personal data and documents under the application's
+  // own data key, stored wrapped by the master key.
+  const { dataKey, row: wrappedKey } = newDataKey(kit.deps.local.piiKeyring, id);
+  const cipher = applicationCipher(kit.deps.local.piiKeyring, id, dataKey);
   const [row] = await db
     .insert(kycApplications)
     .values({
@@ -72,12 +82,13 @@ export async function createDraftApplication(
       address: overrides.address ?? { line1: "1 rue de Rivoli", city: "Paris", postalCode: "75001", country: "FR" },
       taxResidencies: ["FR"],
       // The AAD binds each ciphertext to this row id: the id must be chosen before encrypting.
-      dateOfBirthEncrypted: keyring.encrypt(id, "date_of_birth", overrides.dateOfBirth ?? "1985-12-10"),
-      nationalIdEncrypted: keyring.encrypt(id, "national_id", overrides.nationalIdNumber ?? "AB 123456"),
-      piiKeyId: keyring.currentKeyId,
+      dateOfBirthEncrypted: cipher.encrypt("date_of_birth", overrides.dateOfBirth ?? "1985-12-10"),
+      nationalIdEncrypted: cipher.encrypt("national_id", overrides.nationalIdNumber ?? "AB 123456"),
+      piiKeyId: DATA_KEY_ID,
     })
     .returning();
   if (!row) throw new Error("application insert returned no row");
+  await db.insert(kycDataKeys).values(wrappedKey);
   await db.insert(kycStatusHistory).values({ applicationId: id, toStatus: "draft", actorId: applicant.id });
 
   const documents: DocumentRow[] = [];
@@ -85,14 +96,11 @@ export async function createDraftApplication(
   for (const type of ["passport", "proof_of_address"] as DocumentType[]) {
     const documentId = randomUUID();
     const body = new TextEncoder().encode(`%PDF-1.4 test ${type} of ${id}\n`);
-    const bucketKey = `${id}/${type}/${documentId}`;
-    await storage.client.send(
-      new PutObjectCommand({
-        Bucket: storage.buckets.kycDocuments,
-        Key: bucketKey,
-        Body: body,
-        ContentType: "application/pdf",
-      }),
+    const bucketKey = await storeSealedDocument(
+      storage,
+      dataKey,
+      { id: documentId, applicationId: id, bucketKey: `${id}/${type}/${documentId}` },
+      Buffer.from(body),
     );
     const [document] = await db
       .insert(kycDocuments)
@@ -106,6 +114,7 @@ export async function createDraftApplication(
         size: body.byteLength,
         sha256: createHash("sha256").update(body).digest("hex"),
         confirmedAt: new Date(),
+        encrypted: true,
       })
       .returning();
     if (!document) throw new Error("document insert returned no row");

@@ -102,7 +102,7 @@ export function mountDossierRoute(app: Hono<AppEnv>, deps: Deps, metrics: Metric
 }
 
 /** The typed error a procedure would answer for `error`; undefined for a fault (a 500, app.onError). */
-function httpErrorOf(error: unknown): HttpError | undefined {
+export function httpErrorOf(error: unknown): HttpError | undefined {
   if (error instanceof ORPCError) {
     return { code: error.code, status: error.status as ContentfulStatusCode, message: error.message, data: error.data };
   }

@@ -6,6 +6,7 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { eq } from "drizzle-orm";
 import pg from "pg";
 import { createEmptyDatabase, dropDatabase } from "../../test/databases";
 import { createTestKit } from "../../test/kit";
@@ -17,6 +18,9 @@ import { startLocalS3 } from "../dev/s3";
 import { recordAudit } from "../domains/audit/record";
 import { verifyAuditChain } from "../domains/audit/verify";
 import { fxRates } from "../domains/exchange-rates/schema";
+import { destroyApplicationDataKey } from "../domains/kyc/data-keys";
+import { readDocumentBytes } from "../domains/kyc/document-seal";
+import { kycDocuments } from "../domains/kyc/schema";
 import { operationBatches } from "../domains/operation-batches/schema";
 import { tokenGrants } from "../domains/operations/schema";
 import { updateSystemSettings, updateUserSettings } from "../domains/settings/service";
@@ -289,4 +293,56 @@ test("a pg_dump missing from PATH, or older than the server, is refused with wha
   const old = await cli(["backup", "--to", join(work, "old-pg-dump")], { PATH: bin });
   expect(old.exitCode).toBe(1);
   expect(old.err).toMatch(/pg_dump on PATH is version 12\.22, older than the database server \(\d+\): install/);
+});
+
+test("an erasure after the backup: restore --erasures destroys that data key again, so the restored documents stay unreadable", async () => {
+  const erasedApp = await createSubmittedApplication(kit, await createApplicant(kit));
+  const kept = await createSubmittedApplication(kit, await createApplicant(kit));
+  const directory = join(work, "before-erasure");
+  expect((await cli(["backup", "--to", directory])).exitCode).toBe(0);
+  // The erasure comes after the backup, which still holds the wrapped key.
+  await kit.deps.db.transaction((tx) => destroyApplicationDataKey(tx, erasedApp.id));
+  const ledger = join(work, `erasures-${randomUUID()}.json`);
+  const exported = await cli(["kyc:erasures", "--out", ledger]);
+  expect(exported.exitCode, exported.err).toBe(0);
+  expect((await cli(["kyc:erasures", "--out", ledger])).err).toContain("never overwritten");
+
+  const restoreInto = async (suffix: string, extra: string[]) => {
+    const fresh = await emptyDatabase();
+    const env = {
+      DATABASE_URL: fresh.url,
+      S3_ENDPOINT: target.endpoint,
+      S3_BUCKET_KYC_DOCUMENTS: `erasure-${suffix}-kyc`,
+      S3_BUCKET_TOKEN_METADATA: `erasure-${suffix}-metadata`,
+      S3_BUCKET_USER_UPLOADS: `erasure-${suffix}-uploads`,
+    };
+    const restored = await cli(["restore", "--from", directory, ...extra], env);
+    expect(restored.exitCode, restored.err).toBe(0);
+    const config = requireResolved(loadConfig({ ...kit.env, ...env }));
+    const { pool, db } = createDatabase(config, kit.deps.log);
+    const deps = { db, storage: createStorage(config), local: kit.deps.local };
+    const read = async (app: typeof kept) => {
+      const [document] = await db
+        .select()
+        .from(kycDocuments)
+        .where(eq(kycDocuments.id, app.documents[0]?.id ?? ""));
+      if (!document) throw new Error("document not restored");
+      return readDocumentBytes(deps, document).then(
+        (bytes) => bytes.equals(Buffer.from(app.bytes.get(document.id) ?? [])),
+        (error: Error) => error.name,
+      );
+    };
+    try {
+      return { out: restored.out, erased: await read(erasedApp), kept: await read(kept) };
+    } finally {
+      await pool.end();
+    }
+  };
+  // Without the ledger the backup resurrects the key: exactly what the ledger is for.
+  expect(await restoreInto("plain", [])).toMatchObject({ erased: true, kept: true });
+  const withLedger = await restoreInto("ledger", ["--erasures", ledger]);
+  expect(withLedger).toMatchObject({ erased: "KycDataErasedError", kept: true });
+  expect(withLedger.out).toMatch(
+    /erasure ledger of .*: 1 data keys destroyed again, 0 already destroyed, \d+ applications not in this database/,
+  );
 });

@@ -6,8 +6,10 @@ import { createTestKit } from "../../../test/kit";
 import { createUser, type TestUser } from "../../../test/users";
 import { getApplication, saveApplication } from "./applications";
 import { createPiiKeyring, keyId } from "./crypto";
+import { DATA_KEY_ID, openApplicationCipher } from "./data-keys";
+import { finishKeyRotation } from "./key-rotation";
 import { decryptPersonalData } from "./present";
-import { kycApplications, kycStatusHistory } from "./schema";
+import { kycApplications, kycDataKeys, kycStatusHistory } from "./schema";
 
 // Each sign-in comes from an address of its own (x-forwarded-for, one trusted proxy hop): this file
 // signs in more investors than better-auth's per-address limit allows in a minute.
@@ -302,7 +304,11 @@ describe("personal data at rest", () => {
     const row = await rawRow(saved.body.id);
     expect(row.date_of_birth_encrypted).toBeInstanceOf(Buffer);
     expect(row.national_id_encrypted).toBeInstanceOf(Buffer);
-    expect(row.pii_key_id).toBe(kit.deps.local.piiKeyring.currentKeyId);
+    // Under the application's own data key, which is stored only wrapped by the master key.
+    expect(row.pii_key_id).toBe(DATA_KEY_ID);
+    const [wrapped] = await kit.deps.db.select().from(kycDataKeys).where(eq(kycDataKeys.applicationId, saved.body.id));
+    expect(wrapped?.masterKeyId).toBe(kit.deps.local.piiKeyring.currentKeyId);
+    expect(wrapped?.wrappedKey?.length).toBe(12 + 32 + 16);
     const everything = Buffer.concat([row.date_of_birth_encrypted, row.national_id_encrypted]);
     for (const secret of [COMPLETE.dateOfBirth, COMPLETE.nationalIdNumber, "123456", "1990"]) {
       expect(everything.includes(secret)).toBe(false);
@@ -329,20 +335,28 @@ describe("personal data at rest", () => {
        where a.id = ${alices.body.id} and m.id = ${mallorys.body.id}`);
     const [copied] = await kit.deps.db.select().from(kycApplications).where(eq(kycApplications.id, mallorys.body.id));
     if (!copied) throw new Error("no row");
-    expect(() => decryptPersonalData(kit.deps.local.piiKeyring, copied)).toThrow();
+    const keyring = kit.deps.local.piiKeyring;
+    const mallorysCipher = await openApplicationCipher(kit.deps.db, keyring, mallorys.body.id);
+    expect(() => decryptPersonalData(mallorysCipher, copied)).toThrow();
     // Swapping the two fields within one row fails as well.
     const [own] = await kit.deps.db.select().from(kycApplications).where(eq(kycApplications.id, alices.body.id));
     if (!own) throw new Error("no row");
-    expect(decryptPersonalData(kit.deps.local.piiKeyring, own).nationalIdNumber).toBe(COMPLETE.nationalIdNumber);
+    const alicesCipher = await openApplicationCipher(kit.deps.db, keyring, alices.body.id);
+    expect(decryptPersonalData(alicesCipher, own).nationalIdNumber).toBe(COMPLETE.nationalIdNumber);
+    // Alice's data key under Mallory's id (a wrapped key copied to another row) does not unwrap.
+    await kit.deps.db.execute(sql`
+      update kyc_data_keys m set wrapped_key = a.wrapped_key
+        from kyc_data_keys a where a.application_id = ${alices.body.id} and m.application_id = ${mallorys.body.id}`);
+    await expect(openApplicationCipher(kit.deps.db, keyring, mallorys.body.id)).rejects.toThrow();
     const swapped = {
       ...own,
       dateOfBirthEncrypted: own.nationalIdEncrypted,
       nationalIdEncrypted: own.dateOfBirthEncrypted,
     };
-    expect(() => decryptPersonalData(kit.deps.local.piiKeyring, swapped)).toThrow();
+    expect(() => decryptPersonalData(alicesCipher, swapped)).toThrow();
   });
 
-  test("after a key rotation old rows still read, and the next save re-encrypts with the new key", async () => {
+  test("after a key rotation old rows still read, saves too, and once the job re-wrapped the data key only the new key reads it", async () => {
     const user = await createUser(kit, "investor");
     const saved = await call(user, "PUT", "/kyc/application", COMPLETE);
     const newKey = randomBytes(32);
@@ -355,7 +369,11 @@ describe("personal data at rest", () => {
     expect((await getApplication(rotated, user.id))?.personalData).toEqual(COMPLETE);
     const resaved = await saveApplication(rotated, user.id, { ...COMPLETE, version: saved.body.version });
     expect(resaved.personalData).toEqual(COMPLETE);
-    expect((await rawRow(saved.body.id)).pii_key_id).toBe(keyId(newKey));
+    expect((await rawRow(saved.body.id)).pii_key_id).toBe(DATA_KEY_ID);
+    expect((await finishKeyRotation(rotated)).rewrapped).toBeGreaterThanOrEqual(1);
+    const [wrapped] = await kit.deps.db.select().from(kycDataKeys).where(eq(kycDataKeys.applicationId, saved.body.id));
+    expect(wrapped?.masterKeyId).toBe(keyId(newKey));
+    expect((await getApplication(rotated, user.id))?.personalData).toEqual(COMPLETE);
     // Only the new key reads it now.
     await expect(getApplication(kit.deps, user.id)).rejects.toThrow();
   });

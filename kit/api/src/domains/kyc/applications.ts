@@ -1,6 +1,6 @@
 // The applicant's own application: read, save (PUT: the form as a whole), submit. The caller is
 // always the owner (the user id comes from the session); personal data is encrypted here, on every
-// save, with the current key (the kyc.reencrypt-pii job moves the rows nobody edits: key-rotation.ts).
+// save, with the application's data key (data-keys.ts), made with the application in one transaction.
 import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, isNull, notInArray } from "drizzle-orm";
 import type { JobQueue } from "../../deps";
@@ -11,6 +11,14 @@ import type { OwnApplication, SaveApplicationInput } from "./contract-applicant"
 import type { Application } from "./contract-shapes";
 import { CLOSED_STATUSES, type KycStatus } from "./contract-values";
 import type { PiiKeyring } from "./crypto";
+import {
+  type ApplicationCipher,
+  applicationCipher,
+  DATA_KEY_ID,
+  ensureDataKey,
+  newDataKey,
+  openApplicationCipher,
+} from "./data-keys";
 import {
   type ApplicationRow,
   announceStatusChange,
@@ -24,7 +32,7 @@ import {
 import { recordStatusNotice } from "./notices";
 import { listRegistrations } from "./onchain-status";
 import { decryptPersonalData, missingForSubmit, presentApplication } from "./present";
-import { kycApplications, kycDocuments, kycStatusHistory } from "./schema";
+import { kycApplications, kycDataKeys, kycDocuments, kycStatusHistory } from "./schema";
 
 const SAVE_PATH = "PUT /api/kyc/application";
 
@@ -102,11 +110,12 @@ export async function getApplication(deps: KycDeps, userId: string): Promise<Own
     liveDocuments(deps.db, row.id),
     listRegistrations(deps.db, userId, "applicant"),
   ]);
-  return { ...presentApplication(deps.local.piiKeyring, row, documents), onchain };
+  const cipher = await openApplicationCipher(deps.db, deps.local.piiKeyring, row.id);
+  return { ...presentApplication(cipher, row, documents), onchain };
 }
 
-/** The row's columns for `input`, PII encrypted for application `id` (fields left out become null). */
-function columnsFor(keyring: PiiKeyring, id: string, input: SaveApplicationInput) {
+/** The row's columns for `input`, PII encrypted with the application's data key (fields left out become null). */
+function columnsFor(cipher: ApplicationCipher, input: SaveApplicationInput) {
   const dateOfBirth = input.dateOfBirth ?? null;
   const nationalId = input.nationalIdNumber ?? null;
   return {
@@ -117,9 +126,9 @@ function columnsFor(keyring: PiiKeyring, id: string, input: SaveApplicationInput
     residencyStatus: input.residencyStatus ?? null,
     address: input.address ?? null,
     taxResidencies: input.taxResidencies ?? null,
-    dateOfBirthEncrypted: dateOfBirth === null ? null : keyring.encrypt(id, "date_of_birth", dateOfBirth),
-    nationalIdEncrypted: nationalId === null ? null : keyring.encrypt(id, "national_id", nationalId),
-    piiKeyId: dateOfBirth === null && nationalId === null ? null : keyring.currentKeyId,
+    dateOfBirthEncrypted: dateOfBirth === null ? null : cipher.encrypt("date_of_birth", dateOfBirth),
+    nationalIdEncrypted: nationalId === null ? null : cipher.encrypt("national_id", nationalId),
+    piiKeyId: dateOfBirth === null && nationalId === null ? null : DATA_KEY_ID,
   };
 }
 
@@ -143,9 +152,9 @@ export async function saveApplication(
     const open = await findOpenApplication(deps.db, userId);
     if (open) return updateApplication(deps, keyring, open, personal, version);
     await assertMayStartApplication(deps.db, userId);
-    let change: StatusChange;
+    let created: { change: StatusChange; cipher: ApplicationCipher };
     try {
-      change = await createApplication(deps.db, keyring, userId, personal);
+      created = await createApplication(deps.db, keyring, userId, personal);
     } catch (error) {
       if (!isOpenApplicationClash(error)) throw error;
       if (attempt >= 2) {
@@ -157,8 +166,8 @@ export async function saveApplication(
       continue;
     }
     // A new draft changes the user's standing (cached) and is news to their status stream.
-    await announceStatusChange(deps, change);
-    return presentApplication(keyring, change.application, []);
+    await announceStatusChange(deps, created.change);
+    return presentApplication(created.cipher, created.change.application, []);
   }
 }
 
@@ -167,19 +176,23 @@ async function createApplication(
   keyring: PiiKeyring,
   userId: string,
   personal: SaveApplicationInput,
-): Promise<StatusChange> {
-  // The id is chosen here because the ciphertext is bound to it (crypto.ts, additional data).
+): Promise<{ change: StatusChange; cipher: ApplicationCipher }> {
+  // The id is chosen here because the ciphertext and the wrapped key are bound to it (crypto.ts).
   const id = randomUUID();
+  const { dataKey, row: wrapped } = newDataKey(keyring, id);
+  const cipher = applicationCipher(keyring, id, dataKey);
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(kycApplications)
-      .values({ id, userId, status: "draft", ...columnsFor(keyring, id, personal) })
+      .values({ id, userId, status: "draft", ...columnsFor(cipher, personal) })
       .returning();
     if (!row) throw new Error("kyc_applications insert returned no row");
+    // Same transaction: no application ever exists without its key.
+    await tx.insert(kycDataKeys).values(wrapped);
     await tx
       .insert(kycStatusHistory)
       .values({ applicationId: id, fromStatus: null, toStatus: "draft", actorId: userId });
-    return { application: row, previousStatus: null };
+    return { change: { application: row, previousStatus: null }, cipher };
   });
 }
 
@@ -192,16 +205,21 @@ async function updateApplication(
 ): Promise<Application> {
   if (!isEditable(open.status)) throw notEditable(open.status, "change it");
   assertVersion(version, open.version);
-  // Compare-and-set on the version read: a submit or another save in between makes this a CONFLICT.
-  const [row] = await deps.db
-    .update(kycApplications)
-    .set(columnsFor(keyring, open.id, personal))
-    .where(and(eq(kycApplications.id, open.id), eq(kycApplications.version, open.version)))
-    .returning();
-  if (!row) {
-    throw new KitError("CONFLICT", "Your application changed while you were saving it; reload it and try again.");
-  }
-  return presentApplication(keyring, row, await liveDocuments(deps.db, row.id));
+  const { row, cipher } = await deps.db.transaction(async (tx) => {
+    // An application from before envelope encryption gets its key with its first save.
+    const cipher = applicationCipher(keyring, open.id, await ensureDataKey(tx, keyring, open.id));
+    // Compare-and-set on the version read: a submit or another save in between makes this a CONFLICT.
+    const [row] = await tx
+      .update(kycApplications)
+      .set(columnsFor(cipher, personal))
+      .where(and(eq(kycApplications.id, open.id), eq(kycApplications.version, open.version)))
+      .returning();
+    if (!row) {
+      throw new KitError("CONFLICT", "Your application changed while you were saving it; reload it and try again.");
+    }
+    return { row, cipher };
+  });
+  return presentApplication(cipher, row, await liveDocuments(deps.db, row.id));
 }
 
 export async function submitApplication(
@@ -219,7 +237,7 @@ export async function submitApplication(
     );
   }
   const keyring = deps.local.piiKeyring;
-  const change = await deps.db.transaction(async (tx) => {
+  const submitted = await deps.db.transaction(async (tx) => {
     // Locked so that no document is removed or confirmed between the completeness check and the change.
     const open = await findOpenApplication(tx, userId, "update");
     if (!open) {
@@ -232,7 +250,8 @@ export async function submitApplication(
       );
     }
     assertVersion(input.version, open.version);
-    const missing = missingForSubmit(decryptPersonalData(keyring, open), await liveDocuments(tx, open.id));
+    const cipher = await openApplicationCipher(tx, keyring, open.id);
+    const missing = missingForSubmit(decryptPersonalData(cipher, open), await liveDocuments(tx, open.id));
     if (missing.length > 0) {
       throw new KitError(
         "PRECONDITION_FAILED",
@@ -244,9 +263,9 @@ export async function submitApplication(
       set: { submittedAt: new Date(), reviewerId: null, claimedAt: null },
     });
     await recordStatusNotice(tx, change, null);
-    return change;
+    return { change, cipher };
   });
-  await announceStatusChange(deps, change);
+  await announceStatusChange(deps, submitted.change);
   await kickDispatcher(deps);
-  return presentApplication(keyring, change.application, []);
+  return presentApplication(submitted.cipher, submitted.change.application, []);
 }

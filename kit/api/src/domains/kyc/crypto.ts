@@ -1,14 +1,17 @@
 // Personal data at rest: AES-256-GCM, a fresh 12-byte nonce per value, stored as nonce ‖ ciphertext ‖
 // tag. The additional data binds each ciphertext to its row and column, so a value copied into
 // another application or field fails to decrypt instead of being read as someone else's.
-// A key's id is derived from the key itself: rows name the key that wrote them, and a rotation
-// (new KYC_ENCRYPTION_KEY, old one moved to KYC_PREVIOUS_ENCRYPTION_KEYS, rows moved by
-// key-rotation.ts) needs no id bookkeeping.
+// Envelope: values are encrypted with the application's own data key (data-keys.ts), which is
+// stored only wrapped by the master key (KYC_ENCRYPTION_KEY), bound to the application's id. Rows
+// written before that were encrypted with the master key itself; the keyring still reads them.
+// A master key's id is derived from the key itself: wrapped keys name the key that wrapped them,
+// and a rotation (new KYC_ENCRYPTION_KEY, old one moved to KYC_PREVIOUS_ENCRYPTION_KEYS, data keys
+// re-wrapped by key-rotation.ts) needs no id bookkeeping.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
 
-type PiiField = "date_of_birth" | "national_id";
+export type PiiField = "date_of_birth" | "national_id";
 
 export interface PiiKeyring {
   /** Id of the key new values are written with. */
@@ -21,6 +24,10 @@ export interface PiiKeyring {
    * altered or moved.
    */
   decrypt(applicationId: string, field: PiiField, keyId: string, ciphertext: Buffer): string;
+  /** A data key wrapped by the current master key, bound to its application. */
+  wrapDataKey(applicationId: string, dataKey: Buffer): Buffer;
+  /** Throws PiiKeyMissingError if master key `keyId` is not configured, a plain Error if altered or moved. */
+  unwrapDataKey(applicationId: string, keyId: string, wrapped: Buffer): Buffer;
   /** Nothing to release (the keys are the configuration's); for deps.local, which closes every part. */
   close(): Promise<void>;
 }
@@ -49,6 +56,31 @@ export class PiiKeyMissingError extends KitError {
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
+/** nonce ‖ AES-256-GCM(key, plaintext, aad) ‖ tag. */
+export function seal(key: Buffer, aad: Buffer, plaintext: Buffer | string): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  cipher.setAAD(aad);
+  const body = Buffer.concat([
+    typeof plaintext === "string" ? cipher.update(plaintext, "utf8") : cipher.update(plaintext),
+    cipher.final(),
+  ]);
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+/** The plaintext of `seal`'s output; throws on a wrong key, other additional data or any altered byte. */
+export function open(key: Buffer, aad: Buffer, sealed: Buffer): Buffer {
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new Error("KYC ciphertext is truncated");
+  const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, NONCE_BYTES));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+}
+
+/** A value's additional data: its application and column. */
+export const fieldAad = (applicationId: string, field: PiiField) => Buffer.from(`kyc:${applicationId}:${field}`);
+const wrapAad = (applicationId: string) => Buffer.from(`kyc-data-key:${applicationId}`);
+
 export function keyId(key: Buffer): string {
   return createHash("sha256").update("kit-kyc-pii-key:").update(key).digest("hex").slice(0, 16);
 }
@@ -58,27 +90,26 @@ export function createPiiKeyring(config: Pick<Config, "kyc">): PiiKeyring {
   for (const key of [config.kyc.encryptionKey, ...config.kyc.previousEncryptionKeys]) keys.set(keyId(key), key);
   const currentKeyId = keyId(config.kyc.encryptionKey);
   const previousKeyIds = [...keys.keys()].filter((id) => id !== currentKeyId);
-  const aad = (applicationId: string, field: PiiField) => Buffer.from(`kyc:${applicationId}:${field}`);
+  const masterKey = (applicationId: string, id: string) => {
+    const key = keys.get(id);
+    if (!key) throw new PiiKeyMissingError(applicationId, id);
+    return key;
+  };
 
   return {
     currentKeyId,
     previousKeyIds,
     encrypt(applicationId, field, plaintext) {
-      const nonce = randomBytes(NONCE_BYTES);
-      const cipher = createCipheriv("aes-256-gcm", config.kyc.encryptionKey, nonce);
-      cipher.setAAD(aad(applicationId, field));
-      const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-      return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+      return seal(config.kyc.encryptionKey, fieldAad(applicationId, field), plaintext);
     },
     decrypt(applicationId, field, id, ciphertext) {
-      const key = keys.get(id);
-      if (!key) throw new PiiKeyMissingError(applicationId, id);
-      if (ciphertext.length < NONCE_BYTES + TAG_BYTES) throw new Error("KYC ciphertext is truncated");
-      const decipher = createDecipheriv("aes-256-gcm", key, ciphertext.subarray(0, NONCE_BYTES));
-      decipher.setAAD(aad(applicationId, field));
-      decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
-      const body = ciphertext.subarray(NONCE_BYTES, ciphertext.length - TAG_BYTES);
-      return Buffer.concat([decipher.update(body), decipher.final()]).toString("utf8");
+      return open(masterKey(applicationId, id), fieldAad(applicationId, field), ciphertext).toString("utf8");
+    },
+    wrapDataKey(applicationId, dataKey) {
+      return seal(config.kyc.encryptionKey, wrapAad(applicationId), dataKey);
+    },
+    unwrapDataKey(applicationId, id, wrapped) {
+      return open(masterKey(applicationId, id), wrapAad(applicationId), wrapped);
     },
     async close() {},
   };

@@ -64,24 +64,26 @@ function startsLike(contentType: string, head: Buffer): boolean {
 }
 
 /**
- * Hex SHA-256 and first bytes of the stored object, reading at most `limit` bytes (undefined past
- * the limit).
+ * The stored object's bytes (at most 10 MiB: the documents' limit), hex SHA-256 and first bytes,
+ * reading at most `limit` bytes (undefined past the limit).
  */
 async function readStoredObject(
   storage: Storage,
   key: string,
   limit: number,
-): Promise<{ sha256: string; head: Buffer } | undefined> {
+): Promise<{ sha256: string; head: Buffer; bytes: Buffer } | undefined> {
   const object = await storage.client.send(new GetObjectCommand({ Bucket: storage.buckets.kycDocuments, Key: key }), {
     abortSignal: AbortSignal.timeout(STORAGE_READ_TIMEOUT_MS),
   });
   const body = object.Body as Readable;
   const hash = createHash("sha256");
   const head: Buffer[] = [];
+  const all: Buffer[] = [];
   let read = 0;
   try {
     for await (const chunk of body) {
       const bytes = chunk as Buffer;
+      all.push(bytes);
       if (read < SNIFF_BYTES) head.push(bytes.subarray(0, SNIFF_BYTES - read));
       read += bytes.length;
       // The object may have been replaced since the HEAD: never read more than what was declared.
@@ -95,7 +97,7 @@ async function readStoredObject(
     // The answer had started: whatever broke the stream (reset, timeout, premature close) was the store.
     throw storageUnavailable();
   }
-  return { sha256: hash.digest("hex"), head: Buffer.concat(head) };
+  return { sha256: hash.digest("hex"), head: Buffer.concat(head), bytes: Buffer.concat(all) };
 }
 
 /** The key is the only place a document's bytes live: `{applicationId}/{type}/{documentId}`. */
@@ -114,8 +116,14 @@ export function presignUpload(
 /** "image/png; charset=binary" → "image/png". */
 const mediaType = (value: string | undefined) => value?.split(";")[0]?.trim().toLowerCase();
 
-/** What is wrong with the stored object against its declaration (empty: nothing). */
-export async function checkStoredObject(storage: Storage, document: DocumentRow): Promise<KitErrorIssue[]> {
+/**
+ * What is wrong with the stored object against its declaration (`issues` empty: nothing, and
+ * `bytes` are the checked bytes, for document-seal.ts to encrypt).
+ */
+export async function checkStoredObject(
+  storage: Storage,
+  document: DocumentRow,
+): Promise<{ issues: KitErrorIssue[]; bytes?: Buffer }> {
   let head: { ContentLength?: number; ContentType?: string };
   try {
     head = await storage.client.send(
@@ -139,7 +147,7 @@ export async function checkStoredObject(storage: Storage, document: DocumentRow)
       message: `declared ${document.contentType}, uploaded ${mediaType(head.ContentType)?.slice(0, 100) ?? "no content type"}`,
     });
   }
-  if (issues.length > 0) return issues;
+  if (issues.length > 0) return { issues };
   const stored = await readStoredObject(storage, document.bucketKey, document.size);
   if (stored?.sha256 !== document.sha256) {
     issues.push({ path: "sha256", message: "the SHA-256 of the uploaded bytes differs from the one declared" });
@@ -151,5 +159,5 @@ export async function checkStoredObject(storage: Storage, document: DocumentRow)
       message: `declared ${document.contentType}, but the file's content does not start as ${expected} does`,
     });
   }
-  return issues;
+  return issues.length > 0 ? { issues } : { issues, bytes: stored?.bytes };
 }

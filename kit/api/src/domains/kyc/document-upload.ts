@@ -6,6 +6,8 @@ import { isStorageOutage } from "../../infra/storage";
 import { findOpenApplication, notEditable } from "./applications";
 import type { CreatedUpload, CreateUploadInput } from "./contract-applicant";
 import type { KycDocument } from "./contract-shapes";
+import { ensureDataKey } from "./data-keys";
+import { storeSealedDocument } from "./document-seal";
 import {
   bucketKey,
   checkStoredObject,
@@ -17,7 +19,7 @@ import {
 } from "./document-store";
 import { DOCUMENTS_PATH, documentNotFound, findOwnDocument, type KycDocumentDeps } from "./documents";
 import { isEditable } from "./lifecycle";
-import { presentDocument } from "./present";
+import { type DocumentRow, presentDocument } from "./present";
 import { kycApplications, kycDocuments } from "./schema";
 
 const MAX_DOCUMENTS_PER_APPLICATION = 20;
@@ -95,8 +97,9 @@ export async function confirmDocument(deps: KycDocumentDeps, userId: string, doc
 
   const { storage } = deps;
   let issues: KitErrorIssue[];
+  let bytes: Buffer | undefined;
   try {
-    issues = await checkStoredObject(storage, document);
+    ({ issues, bytes } = await checkStoredObject(storage, document));
   } catch (error) {
     if (isStorageOutage(error)) throw storageUnavailable();
     throw error;
@@ -118,6 +121,9 @@ export async function confirmDocument(deps: KycDocumentDeps, userId: string, doc
     );
   }
 
+  if (!bytes) throw new Error("a checked document came without its bytes");
+  const sealedKey = await sealUpload(deps, document, bytes);
+
   const confirmed = await deps.db.transaction(async (tx) => {
     const [current] = await tx
       .select({ status: kycApplications.status })
@@ -128,12 +134,44 @@ export async function confirmDocument(deps: KycDocumentDeps, userId: string, doc
     if (!isEditable(current.status)) throw notEditable(current.status, "confirm documents");
     const [row] = await tx
       .update(kycDocuments)
-      .set({ confirmedAt: sql`coalesce(${kycDocuments.confirmedAt}, now())` })
+      .set({ confirmedAt: sql`coalesce(${kycDocuments.confirmedAt}, now())`, bucketKey: sealedKey, encrypted: true })
       // A removal (or the clean-up job) that started meanwhile wins: the document is gone.
-      .where(and(eq(kycDocuments.id, document.id), isNull(kycDocuments.deletingAt)))
+      .where(and(eq(kycDocuments.id, document.id), isNull(kycDocuments.deletingAt), eq(kycDocuments.encrypted, false)))
       .returning();
     return row;
   });
-  if (!confirmed) throw documentNotFound(documentId);
+  if (!confirmed) {
+    // Ours was not recorded (a removal won, or a concurrent confirm did it first): its ciphertext goes.
+    await deleteQuietly(deps, sealedKey, documentId);
+    const [now] = await deps.db
+      .select()
+      .from(kycDocuments)
+      .where(and(eq(kycDocuments.id, document.id), isNull(kycDocuments.deletingAt)));
+    if (now?.confirmedAt) return presentDocument(now);
+    throw documentNotFound(documentId);
+  }
+  // The plain upload is no longer needed: from here the bucket holds only ciphertext of it.
+  await deleteQuietly(deps, document.bucketKey, documentId);
   return presentDocument(confirmed);
+}
+
+/** The checked bytes encrypted with the application's data key (made now for an application from before). */
+async function sealUpload(deps: KycDocumentDeps, document: DocumentRow, bytes: Buffer): Promise<string> {
+  const keyring = deps.local.piiKeyring;
+  const dataKey = await deps.db.transaction((tx) => ensureDataKey(tx, keyring, document.applicationId));
+  try {
+    return await storeSealedDocument(deps.storage, dataKey, document, bytes);
+  } catch (error) {
+    if (isStorageOutage(error)) throw storageUnavailable();
+    throw error;
+  }
+}
+
+async function deleteQuietly(deps: KycDocumentDeps, key: string, documentId: string): Promise<void> {
+  try {
+    await deleteObject(deps.storage, key);
+  } catch (error) {
+    // Not served (no row names it); the operator's log says which to remove.
+    deps.log.warn({ err: describe(error), documentId, key }, "could not delete a document object no row names");
+  }
 }

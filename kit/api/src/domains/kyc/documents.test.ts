@@ -166,7 +166,9 @@ describe("upload and confirm", () => {
     const link = await call(user, "GET", `/kyc/documents/${upload.documentId}/url`);
     expect(link.status).toBe(200);
     expect(Date.parse(link.body.expiresAt) - Date.now()).toBeGreaterThan(14 * 60_000);
-    const download = await fetch(link.body.url);
+    // A link to Kit, which decrypts: the bucket holds only ciphertext of the file.
+    expect(link.body.url.startsWith(`${kit.config.auth.publicUrl}/api/kyc/document-downloads/`)).toBe(true);
+    const download = await kit.request(new URL(link.body.url).pathname);
     expect(download.status).toBe(200);
     expect(new Uint8Array(await download.arrayBuffer())).toEqual(bytes);
     expect(download.headers.get("content-disposition")).toBe(contentDisposition("Pässport (1).png"));

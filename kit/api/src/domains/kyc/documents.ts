@@ -4,6 +4,7 @@
 // row pointing at nothing; the clean-up job finishes what a failure interrupted (document-removal.ts).
 // This file: finding the caller's documents.
 import { and, asc, desc, eq, isNull } from "drizzle-orm";
+import type { Config } from "../../config";
 import { KitError } from "../../errors";
 import type { Storage } from "../../infra/storage";
 import type { KycDocument } from "./contract-shapes";
@@ -12,6 +13,8 @@ import { type DocumentRow, presentDocument } from "./present";
 import { kycApplications, kycDocuments } from "./schema";
 
 export interface KycDocumentDeps extends KycDeps {
+  /** `auth.publicUrl`: download links lead to Kit itself (document-download.ts). */
+  config: KycDeps["config"] & Pick<Config, "auth">;
   storage: Storage;
 }
 

@@ -3,10 +3,7 @@
 // with transaction hashes, and manifest.json (each file's name, size and SHA-256) signed with the
 // export key (manifest.sig). The export is checked (four eyes: never one's own), then recorded —
 // an access-log row and an audit event, in one transaction — before a byte leaves; then streamed:
-// each document is read from the object store only when the archive reaches it.
-import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+// each document is read from the object store and decrypted only when the archive reaches it.
 import { and, asc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Config } from "../../config";
 import { KitError } from "../../errors";
@@ -19,6 +16,8 @@ import type { CallerUser } from "../auth/session";
 import { ELIGIBILITY_KINDS } from "../operations/contract-values";
 import { tokenOperations } from "../operations/schema";
 import { type Requester, recordAccess } from "./access-log";
+import { openApplicationCipher } from "./data-keys";
+import { readDocumentBytes } from "./document-seal";
 import { ensureStorageReachable } from "./document-store";
 import { jsonPart, readableOf, signedZip, type ZipPart } from "./dossier-zip";
 import { listFreezes } from "./freeze-cases";
@@ -103,7 +102,7 @@ export async function exportDossier(
   ]);
   const parts: ZipPart[] = [
     jsonPart("application.json", application),
-    ...documents.map((document) => documentPart(deps.storage, document)),
+    ...documents.map((document) => documentPart(deps, document)),
     jsonPart("history.json", history),
     jsonPart("access-log.json", accessLog),
     jsonPart("onchain.json", onchain),
@@ -144,7 +143,11 @@ async function applicationView(
 ) {
   const { application: row, applicant } = found;
   return {
-    application: presentApplication(deps.local.piiKeyring, row, documents),
+    application: presentApplication(
+      await openApplicationCipher(deps.db, deps.local.piiKeyring, row.id),
+      row,
+      documents,
+    ),
     applicant,
     reviewerId: row.reviewerId,
     claimedAt: row.claimedAt?.toISOString() ?? null,
@@ -229,34 +232,17 @@ async function onchainRecord(db: Database, userId: string) {
 }
 
 /**
- * A document's stored bytes, as the object store hands them out. They must still be the bytes Kit
- * confirmed (size and SHA-256 recorded then): a dossier never carries a silently replaced file, so
- * a mismatch breaks the archive off (the reader gets an error, the log says which document).
+ * A document's original bytes, decrypted with its application's data key (document-seal.ts), read
+ * only when the archive reaches it (one document in memory at a time, at most 10 MiB). They must
+ * still be the bytes Kit confirmed (size and SHA-256 recorded then, and the ciphertext's tag): a
+ * dossier never carries a silently replaced file, so a mismatch breaks the archive off (the reader
+ * gets an error, the log says which document).
  */
-function documentPart(storage: Storage, document: DocumentRow): ZipPart {
+function documentPart(deps: DossierDeps, document: DocumentRow): ZipPart {
   return {
     name: documentEntryName(document),
     chunks: async function* () {
-      const object = await storage.client.send(
-        new GetObjectCommand({ Bucket: storage.buckets.kycDocuments, Key: document.bucketKey }),
-      );
-      const body = object.Body as Readable;
-      const hash = createHash("sha256");
-      let size = 0;
-      try {
-        for await (const chunk of body) {
-          const bytes = chunk as Uint8Array;
-          size += bytes.byteLength;
-          if (size > document.size) break;
-          hash.update(bytes);
-          yield bytes;
-        }
-      } finally {
-        body.destroy();
-      }
-      if (size !== document.size || hash.digest("hex") !== document.sha256) {
-        throw new Error(`document ${document.id}'s stored bytes differ from those confirmed (size or SHA-256)`);
-      }
+      yield await readDocumentBytes(deps, document);
     },
   };
 }

@@ -15,6 +15,7 @@ import { clearApplicationMailMessages } from "../mail/erasure";
 import { clearApplicationMessages } from "../notifications/erasure";
 import type { SettingsDeps } from "../settings/service";
 import { clearApplicationDeliveryMessages } from "../webhooks/erasure";
+import { destroyApplicationDataKey } from "./data-keys";
 import { finishRemoval } from "./document-removal";
 import { describe } from "./document-store";
 import type { KycDocumentDeps } from "./documents";
@@ -57,9 +58,6 @@ export async function eraseApplicationIn(
   }
   await assertNoRetentionDuty(tx, row, input.policy);
 
-  // LEAD: envelope encryption lands here — `await destroyApplicationDataKey(tx, applicationId);`
-  // (domains/kyc/data-keys.ts), in this transaction, so the key goes exactly when the row says erased.
-
   const erasedAt = new Date();
   await tx
     .update(kycApplications)
@@ -81,6 +79,9 @@ export async function eraseApplicationIn(
       erasedAt,
     })
     .where(eq(kycApplications.id, applicationId));
+  // The data key goes in this transaction, exactly when the row says erased: a backup taken before
+  // keeps only ciphertext that nothing opens once the ledger is applied (docs/security.md).
+  const key = await destroyApplicationDataKey(tx, applicationId);
   // The history keeps statuses, actors, labels and times; its notes and messages go (the trigger
   // allows exactly this once the application is erased).
   await tx
@@ -108,7 +109,7 @@ export async function eraseApplicationIn(
     action: "kyc.application_erased",
     subject: { type: "kyc_application", id: applicationId },
     before: { status: row.status, documents: documents.length },
-    after: { erasedAt: erasedAt.toISOString(), reason: input.reason },
+    after: { erasedAt: erasedAt.toISOString(), reason: input.reason, dataKeyDestroyed: key.destroyed },
   });
   return { applicationId, documents };
 }

@@ -4,10 +4,11 @@
 import type { Deps, JobDefinition } from "../../deps";
 import { kickDispatcher } from "../notifications/record";
 import { cleanUpDocuments } from "./document-removal";
+import { sealStoredDocuments } from "./document-seal";
 import { publishOnchainStatus } from "./events";
 import { reconcileFreezes } from "./freeze-reconcile";
 import { freezeJob, revokeAndFreeze } from "./freezes";
-import { kycKeyMetrics, reencryptPersonalData } from "./key-rotation";
+import { finishKeyRotation, kycKeyMetrics } from "./key-rotation";
 import { recordExpiryNotices, recordQueueDigest } from "./notices";
 import { kycOnchainMetrics } from "./onchain-metrics";
 import { registerEligibility } from "./onchain-register";
@@ -60,14 +61,18 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       backoffMs: 60_000,
       run: (deps) => recordQueueDigest(deps),
     },
-    // Finishes a key rotation (domains/kyc/key-rotation.ts): with no previous key configured it
-    // only counts rows per key, so it costs one query an hour.
+    // Finishes a master-key rotation (domains/kyc/key-rotation.ts): re-wraps data keys, and moves
+    // rows and documents from before envelope encryption to data keys (50 documents a run);
+    // with nothing to move it costs four queries an hour.
     {
       name: "kyc.reencrypt-pii",
       everySeconds: 60 * 60,
       attempts: 3,
       backoffMs: 60_000,
-      run: (deps, _data, job) => reencryptPersonalData(deps, kycKeyMetrics(job.metrics.registry)),
+      run: async (deps, _data, job) => ({
+        ...(await finishKeyRotation(deps, kycKeyMetrics(job.metrics.registry))),
+        documents: await sealStoredDocuments(deps),
+      }),
     },
     // The retention policy (retention-job.ts): at most 200 erasures a run, the rest the next hour.
     {

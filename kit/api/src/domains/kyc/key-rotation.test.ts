@@ -1,13 +1,14 @@
-// Finishing a key rotation: the re-encryption job (every row, any status, batched, resumable,
-// idempotent, leaving version and updated_at alone), counting rows per key id, and what a read of a
-// row whose key is gone answers (a typed 503, logged with the key id) instead of a 500.
+// Finishing a master-key rotation: the job re-wraps data keys (no personal data re-encrypted) and
+// moves rows from before envelope encryption to their own data key (every row, any status,
+// batched, resumable, idempotent, leaving version and updated_at alone); counting per key id; and
+// what a read whose master key is gone answers (a typed 503, logged with the key id), never a 500.
 import { describe, expect, test } from "bun:test";
 import { randomBytes, randomUUID } from "node:crypto";
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { Registry } from "prom-client";
 import { callApi } from "../../../test/api";
 import { createTestKit } from "../../../test/kit";
-import { createApplicant, createDraftApplication, moveApplication } from "../../../test/kyc";
+import { moveApplication } from "../../../test/kyc";
 import { createUser } from "../../../test/users";
 import { createApp } from "../../app";
 import type { Config } from "../../config";
@@ -15,15 +16,17 @@ import { createLogger } from "../../infra/log";
 import { user } from "../auth/schema";
 import { getApplication } from "./applications";
 import { createPiiKeyring, keyId, PiiKeyMissingError } from "./crypto";
+import { applicationCipher, DATA_KEY_ID, newDataKey, openApplicationCipher } from "./data-keys";
 import {
-  countRowsByKey,
+  countKeyUsage,
+  finishKeyRotation,
   kycKeyMetrics,
   REENCRYPT_BATCH,
-  type ReencryptionResult,
-  reencryptPersonalData,
+  REWRAP_BATCH,
+  type RotationResult,
 } from "./key-rotation";
 import { decryptPersonalData } from "./present";
-import { kycApplications } from "./schema";
+import { kycApplications, kycDataKeys } from "./schema";
 
 const kit = await createTestKit();
 const { db } = kit.deps;
@@ -53,8 +56,8 @@ function capturingLog() {
 }
 
 /**
- * `n` draft applications with personal data under `config`'s current key, inserted in bulk (one
- * applicant each: one open application per user).
+ * `n` draft applications as written before envelope encryption: personal data directly under
+ * `config`'s current master key, no data key; inserted in bulk (one applicant each).
  */
 async function insertApplications(config: Pick<Config, "kyc">, n: number): Promise<string[]> {
   const keyring = createPiiKeyring(config);
@@ -79,57 +82,123 @@ async function insertApplications(config: Pick<Config, "kyc">, n: number): Promi
   return rows.map((r) => r.id);
 }
 
+/** `n` applications with personal data under their own data keys, wrapped by `config`'s current master key. */
+async function insertEnvelopeApplications(config: Pick<Config, "kyc">, n: number): Promise<string[]> {
+  const keyring = createPiiKeyring(config);
+  const ids = await insertApplications(config, n);
+  const made = ids.map((id) => ({ id, ...newDataKey(keyring, id) }));
+  for (let i = 0; i < made.length; i += 1000)
+    await db.insert(kycDataKeys).values(made.slice(i, i + 1000).map((m) => m.row));
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('kit.pii_rekey', 'on', true)`);
+    for (const { id, dataKey } of made) {
+      const cipher = applicationCipher(keyring, id, dataKey);
+      await tx
+        .update(kycApplications)
+        .set({
+          dateOfBirthEncrypted: cipher.encrypt("date_of_birth", "1906-12-09"),
+          nationalIdEncrypted: cipher.encrypt("national_id", `ID ${id.slice(0, 8)}`),
+          piiKeyId: DATA_KEY_ID,
+        })
+        .where(eq(kycApplications.id, id));
+    }
+  });
+  return ids;
+}
+
+const keysOf = (ids: string[]) => db.select().from(kycDataKeys).where(inArray(kycDataKeys.applicationId, ids));
+
 /** What is left under a previous key (the other tests' rows, under keys of their own, aside). */
-const previousLeft = (result: ReencryptionResult) => result.remaining.filter((r) => r.role === "previous");
+const previousLeft = (result: RotationResult) => result.remaining.filter((r) => r.role === "previous");
 
 const rowsOf = (ids: string[]) => db.select().from(kycApplications).where(inArray(kycApplications.id, ids));
 
-describe("the re-encryption job", () => {
-  test("moves every row under a previous key to the current one, whatever its status; version and updated_at stay", async () => {
+describe("the rotation job", () => {
+  test("re-wraps every data key under a previous key, whatever its status; personal data bytes, version and updated_at stay", async () => {
     const oldKey = kit.config.kyc.encryptionKey;
     const newKey = randomBytes(32);
     const statuses = ["draft", "approved", "rejected", "expired", "revoked", "in_review"] as const;
-    const apps = [];
+    const ids: string[] = [];
     for (const status of statuses) {
-      const app = await createDraftApplication(kit, await createApplicant(kit), { nationalIdNumber: `N-${status}` });
-      await moveApplication(kit, app.id, status);
-      apps.push(app);
+      const investor = await createUser(kit, "investor");
+      const saved = await callApi(kit.app, investor, "PUT", "/kyc/application", {
+        nationalIdNumber: `N-${status.replace("_", " ")}`,
+      });
+      if (saved.status !== 200) throw new Error(JSON.stringify(saved.body));
+      await moveApplication(kit, saved.body.id, status);
+      ids.push(saved.body.id);
     }
-    const ids = apps.map((a) => a.id);
     const before = await rowsOf(ids);
+    expect(before.every((r) => r.piiKeyId === DATA_KEY_ID)).toBe(true);
 
     const rotated = withKeysDeps(newKey, [oldKey]);
     const metrics = kycKeyMetrics(new Registry());
-    const first = await reencryptPersonalData(rotated, metrics);
-    expect(first.reencrypted).toBeGreaterThanOrEqual(ids.length);
+    const first = await finishKeyRotation(rotated, metrics);
+    expect(first.rewrapped).toBeGreaterThanOrEqual(ids.length);
     expect(first.failed).toBe(0);
     expect(previousLeft(first)).toEqual([]);
+    expect((await keysOf(ids)).every((k) => k.masterKeyId === keyId(newKey))).toBe(true);
 
-    const after = await rowsOf(ids);
     // Only the new key is needed from now on: the old one may go.
     const newOnly = createPiiKeyring(withKeys(newKey, []));
-    for (const row of after) {
+    for (const row of await rowsOf(ids)) {
       const was = before.find((b) => b.id === row.id);
-      expect(row.piiKeyId).toBe(keyId(newKey));
-      expect(row.nationalIdEncrypted?.equals(was?.nationalIdEncrypted ?? Buffer.alloc(0))).toBe(false);
-      expect(decryptPersonalData(newOnly, row).nationalIdNumber).toBe(`N-${row.status}`);
-      expect({ id: row.id, version: row.version, updatedAt: row.updatedAt }).toEqual({
-        id: row.id,
+      // Not one byte of personal data was re-encrypted: only the data key's wrapping changed.
+      expect(row.nationalIdEncrypted?.equals(was?.nationalIdEncrypted ?? Buffer.alloc(0))).toBe(true);
+      const cipher = await openApplicationCipher(db, newOnly, row.id);
+      expect(decryptPersonalData(cipher, row).nationalIdNumber).toBe(`N-${row.status.replace("_", " ")}`);
+      expect({ version: row.version, updatedAt: row.updatedAt }).toEqual({
         version: was?.version ?? -1,
         updatedAt: was?.updatedAt ?? new Date(0),
       });
     }
     // Idempotent: a second run finds nothing to do.
-    const again = await reencryptPersonalData(rotated, metrics);
-    expect({ reencrypted: again.reencrypted, failed: again.failed, left: previousLeft(again) }).toEqual({
-      reencrypted: 0,
+    const again = await finishKeyRotation(rotated, metrics);
+    expect({ rewrapped: again.rewrapped, failed: again.failed, left: previousLeft(again) }).toEqual({
+      rewrapped: 0,
       failed: 0,
       left: [],
     });
-    expect((await metrics.reencrypted.get()).values[0]?.value).toBe(first.reencrypted);
+    expect((await metrics.rewrapped.get()).values[0]?.value).toBe(first.rewrapped);
     const gauge = Object.fromEntries((await metrics.rows.get()).values.map((v) => [v.labels.key, v.value]));
     expect(gauge).toMatchObject({ previous: 0, unconfigured: 0 });
     expect(gauge.current).toBeGreaterThanOrEqual(ids.length);
+  });
+
+  test("rows from before envelope encryption keep reading, and move to a data key of their own", async () => {
+    const oldKey = randomBytes(32);
+    const ids = await insertApplications(withKeys(oldKey, []), 3);
+    const before = await rowsOf(ids);
+    const rotated = withKeysDeps(kit.config.kyc.encryptionKey, [oldKey]);
+    const [first] = before;
+    if (!first) throw new Error("no row");
+    // Read as they are: directly under the (previous) master key.
+    const legacyCipher = await openApplicationCipher(db, rotated.local.piiKeyring, first.id);
+    expect(decryptPersonalData(legacyCipher, first).dateOfBirth).toBe("1906-12-09");
+    const counted = await countKeyUsage(rotated, rotated.local.piiKeyring);
+    expect(counted).toContainEqual({ keyId: keyId(oldKey), role: "previous", dataKeys: 0, legacyRows: 3 });
+
+    const result = await finishKeyRotation(rotated);
+    expect(result.reencrypted).toBeGreaterThanOrEqual(3);
+    expect(previousLeft(result)).toEqual([]);
+    const after = await rowsOf(ids);
+    expect(after.every((r) => r.piiKeyId === DATA_KEY_ID)).toBe(true);
+    expect((await keysOf(ids)).map((k) => k.masterKeyId)).toEqual(
+      ids.map(() => kit.deps.local.piiKeyring.currentKeyId),
+    );
+    for (const row of after) {
+      const was = before.find((b) => b.id === row.id);
+      expect({ version: row.version, updatedAt: row.updatedAt }).toEqual({
+        version: was?.version ?? -1,
+        updatedAt: was?.updatedAt ?? new Date(0),
+      });
+      // The old master key is no longer needed to read them.
+      const cipher = await openApplicationCipher(db, kit.deps.local.piiKeyring, row.id);
+      expect(decryptPersonalData(cipher, row)).toMatchObject({
+        dateOfBirth: "1906-12-09",
+        nationalIdNumber: `ID ${row.id.slice(0, 8)}`,
+      });
+    }
   });
 
   test("a save still bumps the version (the exemption is the job's alone)", async () => {
@@ -145,9 +214,11 @@ describe("the re-encryption job", () => {
   test("batched and resumable: locked rows are left for the next run, which finishes", async () => {
     const oldKey = randomBytes(32);
     const newKey = randomBytes(32);
-    const ids = await insertApplications(withKeys(oldKey, []), REENCRYPT_BATCH + 50);
+    const wrapped = await insertEnvelopeApplications(withKeys(oldKey, []), REWRAP_BATCH + 50);
+    const legacy = await insertApplications(withKeys(oldKey, []), REENCRYPT_BATCH + 50);
     const rotated = withKeysDeps(newKey, [oldKey]);
-    const locked = ids.slice(0, 7);
+    const lockedKeys = wrapped.slice(0, 5);
+    const lockedRows = legacy.slice(0, 7);
 
     // Another transaction holds some rows (an applicant saving, a reviewer deciding) during the run.
     let release: () => void = () => {};
@@ -159,35 +230,46 @@ describe("the re-encryption job", () => {
       lockTaken = resolve;
     });
     const holder = db.transaction(async (tx) => {
-      await tx.select().from(kycApplications).where(inArray(kycApplications.id, locked)).for("update");
+      await tx.select().from(kycDataKeys).where(inArray(kycDataKeys.applicationId, lockedKeys)).for("update");
+      await tx.select().from(kycApplications).where(inArray(kycApplications.id, lockedRows)).for("update");
       lockTaken();
       await held;
     });
     await taken;
     const { log, lines } = capturingLog();
-    const first = await reencryptPersonalData({ ...rotated, log });
+    const first = await finishKeyRotation({ ...rotated, log });
     release();
     await holder;
-    expect(first.reencrypted).toBe(ids.length - locked.length);
-    expect(previousLeft(first)).toEqual([{ keyId: keyId(oldKey), role: "previous", rows: locked.length }]);
+    expect({ rewrapped: first.rewrapped, reencrypted: first.reencrypted }).toEqual({
+      rewrapped: wrapped.length - lockedKeys.length,
+      reencrypted: legacy.length - lockedRows.length,
+    });
+    expect(previousLeft(first)).toEqual([
+      { keyId: keyId(oldKey), role: "previous", dataKeys: lockedKeys.length, legacyRows: lockedRows.length },
+    ]);
     // Progress is logged batch by batch.
-    const progress = lines.filter((l) => l.msg === "KYC personal data re-encrypted");
-    expect(progress.length).toBeGreaterThanOrEqual(2);
-    expect(progress.at(-1)).toMatchObject({ reencrypted: first.reencrypted, failed: 0 });
+    expect(lines.filter((l) => l.msg === "KYC data keys re-wrapped").length).toBeGreaterThanOrEqual(2);
+    const moved = lines.filter((l) => l.msg === "KYC personal data moved to data keys");
+    expect(moved.length).toBeGreaterThanOrEqual(2);
+    expect(moved.at(-1)).toMatchObject({ done: first.reencrypted, failed: 0 });
 
-    const second = await reencryptPersonalData(rotated);
+    const second = await finishKeyRotation(rotated);
     expect({ ...second, remaining: previousLeft(second) }).toEqual({
-      reencrypted: locked.length,
+      // The rows moved by the first run got keys under the new master key already.
+      rewrapped: lockedKeys.length,
+      reencrypted: lockedRows.length,
       failed: 0,
       remaining: [],
     });
-    expect((await rowsOf(ids)).every((r) => r.piiKeyId === keyId(newKey))).toBe(true);
+    expect((await keysOf([...wrapped, ...legacy])).every((k) => k.masterKeyId === keyId(newKey))).toBe(true);
+    expect((await rowsOf(legacy)).every((r) => r.piiKeyId === DATA_KEY_ID)).toBe(true);
   });
 
-  test("a row that does not decrypt is left as it is and logged; the rest go on", async () => {
+  test("a wrapped key or a row that does not decrypt is left as it is and logged; the rest go on", async () => {
     const oldKey = randomBytes(32);
     const newKey = randomBytes(32);
     const [good, altered] = await insertApplications(withKeys(oldKey, []), 2);
+    const [goodKey, alteredKey] = await insertEnvelopeApplications(withKeys(oldKey, []), 2);
     const [row] = await rowsOf([altered as string]);
     const tampered = Buffer.from(row?.nationalIdEncrypted ?? Buffer.alloc(0));
     tampered[14] = (tampered[14] ?? 0) ^ 1;
@@ -195,35 +277,74 @@ describe("the re-encryption job", () => {
       .update(kycApplications)
       .set({ nationalIdEncrypted: tampered })
       .where(eq(kycApplications.id, altered as string));
+    await db.execute(
+      sql`update kyc_data_keys set wrapped_key = set_byte(wrapped_key, 20, get_byte(wrapped_key, 20) # 1) where application_id = ${alteredKey}`,
+    );
     const { log, lines } = capturingLog();
-    const result = await reencryptPersonalData({ ...withKeysDeps(newKey, [oldKey]), log });
+    const result = await finishKeyRotation({ ...withKeysDeps(newKey, [oldKey]), log });
     expect({ ...result, remaining: previousLeft(result) }).toEqual({
+      rewrapped: 1,
       reencrypted: 1,
-      failed: 1,
-      remaining: [{ keyId: keyId(oldKey), role: "previous", rows: 1 }],
+      failed: 2,
+      remaining: [{ keyId: keyId(oldKey), role: "previous", dataKeys: 1, legacyRows: 1 }],
     });
-    expect((await rowsOf([good as string]))[0]?.piiKeyId).toBe(keyId(newKey));
+    expect((await rowsOf([good as string]))[0]?.piiKeyId).toBe(DATA_KEY_ID);
+    expect((await keysOf([goodKey as string]))[0]?.masterKeyId).toBe(keyId(newKey));
     expect(lines.find((l) => l.applicationId === altered)).toMatchObject({ keyId: keyId(oldKey), level: 50 });
+    expect(lines.find((l) => l.applicationId === alteredKey)).toMatchObject({ keyId: keyId(oldKey), level: 50 });
     expect(JSON.stringify(lines)).not.toContain("1906-12-09");
+  });
+
+  test("re-wrapping is far cheaper than re-encrypting personal data (figures printed for docs/kyc.md)", async () => {
+    const n = 1000;
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    // Separate key pairs, so that each run sees only its own rows.
+    await insertEnvelopeApplications(withKeys(oldKey, []), n);
+    const legacyKey = randomBytes(32);
+    await insertApplications(withKeys(legacyKey, []), n);
+    let started = performance.now();
+    const rewrap = await finishKeyRotation(withKeysDeps(newKey, [oldKey]));
+    const rewrapMs = performance.now() - started;
+    started = performance.now();
+    const moved = await finishKeyRotation(withKeysDeps(newKey, [legacyKey]));
+    const moveMs = performance.now() - started;
+    expect(rewrap.rewrapped).toBe(n);
+    expect(moved.reencrypted).toBe(n);
+    // Dozens of times apart on any machine: one small row per key against a read, a key and a write per row.
+    expect(rewrapMs).toBeLessThan(moveMs);
+    process.stdout.write(
+      `rotation of ${n} applications: re-wrap ${rewrapMs.toFixed(0)} ms (${((n / rewrapMs) * 1000).toFixed(0)}/s); ` +
+        `per-row re-encryption into data keys ${moveMs.toFixed(0)} ms (${((n / moveMs) * 1000).toFixed(0)}/s)\n`,
+    );
   });
 });
 
-describe("a row whose key is not configured", () => {
+describe("a master key that is not configured", () => {
   test("counted per key id as unconfigured, logged by the job, which still ends", async () => {
     const lostKey = randomBytes(32);
-    const ids = await insertApplications(withKeys(lostKey, []), 3);
+    const legacy = await insertApplications(withKeys(lostKey, []), 3);
+    const wrapped = await insertEnvelopeApplications(withKeys(lostKey, []), 2);
     const current = createPiiKeyring(kit.config);
-    const counts = await countRowsByKey(db, current);
+    const counts = await countKeyUsage(kit.deps, current);
     expect(counts[0]).toMatchObject({ keyId: current.currentKeyId, role: "current" });
-    expect(counts).toContainEqual({ keyId: keyId(lostKey), role: "unconfigured", rows: ids.length });
+    expect(counts).toContainEqual({
+      keyId: keyId(lostKey),
+      role: "unconfigured",
+      dataKeys: wrapped.length,
+      legacyRows: legacy.length,
+    });
 
     const { log, lines } = capturingLog();
-    const result = await reencryptPersonalData({ ...kit.deps, log });
-    expect(result.remaining).toContainEqual({ keyId: keyId(lostKey), role: "unconfigured", rows: ids.length });
-    expect(lines.find((l) => l.keyId === keyId(lostKey))).toMatchObject({ level: 50, rows: ids.length });
+    const result = await finishKeyRotation({ ...kit.deps, log });
+    expect(result.remaining.find((r) => r.keyId === keyId(lostKey))).toMatchObject({ role: "unconfigured" });
+    expect(lines.find((l) => l.keyId === keyId(lostKey))).toMatchObject({
+      level: 50,
+      rows: wrapped.length + legacy.length,
+    });
   });
 
-  test("a read answers a typed 503 (never a 500) and the log names the key id; a save repairs the draft", async () => {
+  test("a read or a save answers a typed 503 (never a 500) and the log names the key id", async () => {
     const investor = await createUser(kit, "investor");
     const saved = await callApi(kit.app, investor, "PUT", "/kyc/application", {
       firstName: "Ada",
@@ -232,7 +353,7 @@ describe("a row whose key is not configured", () => {
     expect(saved.status).toBe(200);
     const lostKeyId = kit.deps.local.piiKeyring.currentKeyId;
 
-    // The key rotated, and the old key was dropped before the job had moved this row.
+    // The key rotated, and the old key was dropped before the job had re-wrapped this data key.
     const { log, lines } = capturingLog();
     const forgetful = { ...withKeysDeps(randomBytes(32), []), log };
     const app = createApp(forgetful);
@@ -247,12 +368,11 @@ describe("a row whose key is not configured", () => {
     expect(lines.some((l) => l.msg === "procedure failed")).toBe(false);
     await expect(getApplication(forgetful, investor.id)).rejects.toBeInstanceOf(PiiKeyMissingError);
 
-    // The applicant's next save writes the data afresh under the current key.
-    const resaved = await callApi(app, investor, "PUT", "/kyc/application", {
-      firstName: "Ada",
-      dateOfBirth: "1990-12-10",
-    });
-    expect(resaved.status).toBe(200);
-    expect((await callApi(app, investor, "GET", "/kyc/application")).body.personalData.dateOfBirth).toBe("1990-12-10");
+    // A save cannot make a new data key over the lost one (its documents would be lost with it):
+    // it is refused the same way, and the row is unchanged until the key is back.
+    const resaved = await callApi(app, investor, "PUT", "/kyc/application", { firstName: "Eve" });
+    expect(resaved.status).toBe(503);
+    const back = await callApi(kit.app, investor, "GET", "/kyc/application");
+    expect(back.body.personalData).toMatchObject({ firstName: "Ada", dateOfBirth: "1990-12-10" });
   });
 });

@@ -2,7 +2,7 @@
 // and what an application still lacks before it can be submitted.
 import type { Application, KycDocument } from "./contract-shapes";
 import type { DocumentType } from "./contract-values";
-import type { PiiKeyring } from "./crypto";
+import type { ApplicationCipher } from "./data-keys";
 import type { ApplicationRow } from "./lifecycle";
 import type { kycDocuments } from "./schema";
 
@@ -29,10 +29,15 @@ export function presentDocument(row: DocumentRow): KycDocument {
   };
 }
 
-/** The decrypted personal data of a row (throws if its key is not configured or a value was altered). */
-export function decryptPersonalData(keyring: PiiKeyring, row: ApplicationRow): Application["personalData"] {
+/**
+ * The decrypted personal data of a row, with its application's cipher (data-keys.ts
+ * openApplicationCipher: erased and unconfigured keys were refused there); throws if a value was
+ * altered or moved from another application or field.
+ */
+export function decryptPersonalData(cipher: ApplicationCipher, row: ApplicationRow): Application["personalData"] {
+  if (cipher.applicationId !== row.id) throw new Error("KYC cipher of another application");
   const decrypt = (field: "date_of_birth" | "national_id", value: Buffer | null) =>
-    value && row.piiKeyId ? keyring.decrypt(row.id, field, row.piiKeyId, value) : null;
+    value && row.piiKeyId ? cipher.decrypt(field, row.piiKeyId, value) : null;
   return {
     firstName: row.firstName,
     lastName: row.lastName,
@@ -93,11 +98,11 @@ export function missingForSubmit(
 }
 
 export function presentApplication(
-  keyring: PiiKeyring,
+  cipher: ApplicationCipher,
   row: ApplicationRow,
   documents: Pick<DocumentRow, "type" | "fileName" | "confirmedAt" | "deletingAt" | "feedbackLabel">[],
 ): Application {
-  const personalData = decryptPersonalData(keyring, row);
+  const personalData = decryptPersonalData(cipher, row);
   return {
     id: row.id,
     status: row.status,

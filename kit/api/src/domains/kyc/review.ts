@@ -14,7 +14,8 @@ import { type Requester, recordAccess } from "./access-log";
 import { liveDocuments } from "./applications";
 import type { ReviewDetail } from "./contract-review";
 import type { Application, DownloadUrl } from "./contract-shapes";
-import { presignDocumentDownload } from "./document-download";
+import { openApplicationCipher } from "./data-keys";
+import { documentDownloadLink } from "./document-download";
 import type { KycDocumentDeps } from "./documents";
 import { listFreezes } from "./freeze-cases";
 import {
@@ -91,7 +92,8 @@ export async function lockForReview(
 }
 
 export async function present(deps: KycDeps, row: ApplicationRow): Promise<Application> {
-  return presentApplication(deps.local.piiKeyring, row, await liveDocuments(deps.db, row.id));
+  const cipher = await openApplicationCipher(deps.db, deps.local.piiKeyring, row.id);
+  return presentApplication(cipher, row, await liveDocuments(deps.db, row.id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,7 +143,8 @@ export async function getReview(
     listRegistrations(deps.db, found.application.userId, "reviewer"),
     listFreezes(deps.db, found.application.userId),
   ]);
-  const application = presentApplication(deps.local.piiKeyring, found.application, documents);
+  const cipher = await openApplicationCipher(deps.db, deps.local.piiKeyring, applicationId);
+  const application = presentApplication(cipher, found.application, documents);
   // Recorded before the answer leaves: no view of personal data goes unrecorded.
   await recordAccess(deps.db, { kind: "application_view", applicationId, userId: reviewer.id, requester });
   return {
@@ -227,7 +230,7 @@ export async function getReviewDocumentUrl(
       "The document's upload was never confirmed, so its content is unchecked; it cannot be downloaded.",
     );
   }
-  return presignDocumentDownload(deps, found.document, reviewer.id, requester);
+  return documentDownloadLink(deps, found.document, reviewer.id, requester);
 }
 
 /**

@@ -1,7 +1,8 @@
 // KYC records. The status graph, the append-only history and document access log, and the rule of
 // one open application per user are enforced by the database too (triggers and indexes in the
 // migration), so no code path can get around them. National id and date of birth are AES-256-GCM
-// ciphertext (kyc/crypto.ts); `pii_key_id` names the key that wrote them.
+// ciphertext under the application's own data key (kyc_data_keys, wrapped by the master key:
+// data-keys.ts); `pii_key_id` says so (`data-key`), or names the master key of a row written before.
 import { sql } from "drizzle-orm";
 import {
   bigserial,
@@ -79,7 +80,11 @@ export const kycApplications = pgTable(
     taxResidencies: text("tax_residencies").array(),
     dateOfBirthEncrypted: bytea("date_of_birth_encrypted"),
     nationalIdEncrypted: bytea("national_id_encrypted"),
-    /** The key that encrypted this row's personal data (kyc/crypto.ts keyId). */
+    /**
+     * The key that encrypted this row's personal data: `data-key` (the application's, in
+     * kyc_data_keys), or the id of the master key itself (kyc/crypto.ts keyId) for rows written
+     * before envelope encryption, until the kyc.reencrypt-pii job moves them.
+     */
     piiKeyId: text("pii_key_id"),
     reviewerId: text("reviewer_id").references(() => user.id),
     claimedAt: at("claimed_at"),
@@ -197,6 +202,11 @@ export const kycDocuments = pgTable(
     size: integer("size").notNull(),
     /** Hex SHA-256 the uploader declared; `confirm` checks the stored bytes against it. */
     sha256: text("sha256").notNull(),
+    /**
+     * The object at bucket_key is AES-256-GCM ciphertext under the application's data key
+     * (document-seal.ts); false: the uploaded bytes themselves (unconfirmed, or confirmed before).
+     */
+    encrypted: boolean("encrypted").notNull().default(false),
     createdAt: at("created_at").notNull().defaultNow(),
     confirmedAt: at("confirmed_at"),
     /**
@@ -223,6 +233,35 @@ export const kycDocuments = pgTable(
     index("kyc_documents_unconfirmed_idx")
       .on(table.createdAt)
       .where(sql`${table.confirmedAt} is null or ${table.deletingAt} is not null`),
+  ],
+);
+
+/**
+ * Each application's data key, wrapped (AES-256-GCM, bound to the application id) by the master key
+ * `master_key_id`. A table of its own, not columns of kyc_applications: a rotation rewrites one
+ * small row per application without the guard trigger, version bumps or reviewers' row locks, and
+ * a destroyed key stays as a tombstone (wrapped_key null) that a trigger keeps from coming back.
+ */
+export const kycDataKeys = pgTable(
+  "kyc_data_keys",
+  {
+    applicationId: uuid("application_id")
+      .primaryKey()
+      .references(() => kycApplications.id),
+    wrappedKey: bytea("wrapped_key"),
+    masterKeyId: text("master_key_id"),
+    createdAt: at("created_at").notNull().defaultNow(),
+    /** Set when the key was destroyed (erasure): the application's personal data is unreadable for good. */
+    destroyedAt: at("destroyed_at"),
+  },
+  (table) => [
+    check(
+      "kyc_data_keys_state_check",
+      sql`(${table.wrappedKey} is null) = (${table.masterKeyId} is null) and (${table.wrappedKey} is null) = (${table.destroyedAt} is not null)`,
+    ),
+    index("kyc_data_keys_master_idx")
+      .on(table.masterKeyId, table.applicationId)
+      .where(sql`${table.wrappedKey} is not null`),
   ],
 );
 
