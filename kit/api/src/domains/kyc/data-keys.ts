@@ -86,6 +86,18 @@ export async function openApplicationCipher(
   return applicationCipher(keyring, applicationId, await loadDataKey(db, keyring, applicationId));
 }
 
+/**
+ * For presenting an application to reviewers: an erased one kept no personal data to decrypt (its
+ * pseudonymous record is still shown), so no key is asked for; any other opens its data key.
+ */
+export async function cipherForPresenting(
+  db: Database | Transaction,
+  keyring: PiiKeyring,
+  row: { id: string; erasedAt: Date | null },
+): Promise<ApplicationCipher> {
+  return row.erasedAt ? applicationCipher(keyring, row.id, undefined) : openApplicationCipher(db, keyring, row.id);
+}
+
 /** A new random data key, wrapped by the current master key: what createApplication inserts. */
 export function newDataKey(keyring: PiiKeyring, applicationId: string) {
   const dataKey = randomBytes(DATA_KEY_BYTES);

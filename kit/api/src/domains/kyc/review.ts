@@ -14,7 +14,7 @@ import { type Requester, recordAccess } from "./access-log";
 import { liveDocuments } from "./applications";
 import type { ReviewDetail } from "./contract-review";
 import type { Application, DownloadUrl } from "./contract-shapes";
-import { openApplicationCipher } from "./data-keys";
+import { cipherForPresenting } from "./data-keys";
 import { documentDownloadLink } from "./document-download";
 import type { KycDocumentDeps } from "./documents";
 import { listFreezes } from "./freeze-cases";
@@ -92,7 +92,7 @@ export async function lockForReview(
 }
 
 export async function present(deps: KycDeps, row: ApplicationRow): Promise<Application> {
-  const cipher = await openApplicationCipher(deps.db, deps.local.piiKeyring, row.id);
+  const cipher = await cipherForPresenting(deps.db, deps.local.piiKeyring, row);
   return presentApplication(cipher, row, await liveDocuments(deps.db, row.id));
 }
 
@@ -143,7 +143,7 @@ export async function getReview(
     listRegistrations(deps.db, found.application.userId, "reviewer"),
     listFreezes(deps.db, found.application.userId),
   ]);
-  const cipher = await openApplicationCipher(deps.db, deps.local.piiKeyring, applicationId);
+  const cipher = await cipherForPresenting(deps.db, deps.local.piiKeyring, found.application);
   const application = presentApplication(cipher, found.application, documents);
   // Recorded before the answer leaves: no view of personal data goes unrecorded.
   await recordAccess(deps.db, { kind: "application_view", applicationId, userId: reviewer.id, requester });
