@@ -1,6 +1,6 @@
 // `bun run kit <command>`: operator commands that must not be HTTP endpoints (`bun run kit help` lists them).
 import { createPublicKey, randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { runWalkthrough, WalkthroughError } from "./dev/walkthrough";
@@ -13,18 +13,13 @@ import { isRoleName, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permiss
 import { createPasswordUser } from "./domains/auth/service";
 import { createPiiKeyring } from "./domains/kyc/crypto";
 import { loadVerificationKey, verifyDossier } from "./domains/kyc/dossier-verify";
-import {
-  applyErasureLedger,
-  type ErasureLedger,
-  exportErasureLedger,
-  parseErasureLedger,
-} from "./domains/kyc/erasure-ledger";
 import { countKeyUsage, finishKeyRotation, type KeyUsage } from "./domains/kyc/key-rotation";
 import { resetChainIndex, resetTokenIndex } from "./domains/tokens/index-reset";
 import { createDatabase, type Database, migrateDirect } from "./infra/db";
 import { createLogger, type Logger } from "./infra/log";
 import { createRedis, type Redis, redisReady } from "./infra/redis";
 import { createBackup } from "./ops/backup";
+import { readErasureLedgerFile, reapplyErasures, writeErasureLedgerFile } from "./ops/erasure-ledger-file";
 import { BackupError } from "./ops/postgres-tools";
 import { restoreBackup } from "./ops/restore";
 import { RestartError, requestRollingRestart } from "./processes/restart";
@@ -403,7 +398,10 @@ async function backupOrRestore(command: "backup" | "restore", args: string[]): P
   const misplaced = (command === "backup" ? ["from", "erasures"] : ["to"]).find((o) => o in values);
   if (misplaced) fail(`${command} takes no --${misplaced}\n${usage}`);
   // Read before anything is restored: a bad ledger refuses the restore instead of leaving keys it should have destroyed.
-  const ledger = typeof values.erasures === "string" ? await readLedger(values.erasures) : undefined;
+  const ledger =
+    typeof values.erasures === "string"
+      ? await readErasureLedgerFile(values.erasures).catch((error: Error) => fail(error.message))
+      : undefined;
   const config = loadConfigOrFail();
   const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
   try {
@@ -419,31 +417,10 @@ async function backupOrRestore(command: "backup" | "restore", args: string[]): P
       process.stdout.write(
         `restored the backup of ${manifest.createdAt} (Kit ${manifest.kitVersion}): the database and ${objects} objects in ${ms} ms\n`,
       );
-      if (ledger) await reapplyErasures(config, log, ledger);
+      if (ledger) process.stdout.write(`${await reapplyErasures(config, log, ledger)}\n`);
     }
   } catch (error) {
     fail(error instanceof BackupError ? `${command} refused: ${error.message}` : `${command} failed: ${String(error)}`);
-  }
-}
-
-async function readLedger(file: string): Promise<ErasureLedger> {
-  const text = await readFile(file, "utf8").catch((error: Error) => fail(`${file}: ${error.message}`));
-  const ledger = parseErasureLedger(text);
-  if (typeof ledger === "string") fail(`${file} is not an erasure ledger: ${ledger}`);
-  return ledger;
-}
-
-/** The ledger's data keys destroyed in DATABASE_URL (migrated first, through DATABASE_DIRECT_URL: a restored backup may be older). */
-async function reapplyErasures(config: Config, log: Logger, ledger: ErasureLedger): Promise<void> {
-  await migrateDirect(config, log);
-  const { pool, db } = createDatabase(config, log);
-  try {
-    const applied = await applyErasureLedger(db, ledger);
-    process.stdout.write(
-      `erasure ledger of ${ledger.exportedAt}: ${applied.destroyed} data keys destroyed again, ${applied.alreadyDestroyed} already destroyed, ${applied.absent} applications not in this database\n`,
-    );
-  } finally {
-    await pool.end();
   }
 }
 
@@ -452,18 +429,16 @@ async function kycErasures(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { out: { type: "string" }, apply: { type: "string" } }, strict: true });
   if ((values.out === undefined) === (values.apply === undefined))
     fail(`kyc:erasures: give --out or --apply\n${usage}`);
-  const ledger = values.apply ? await readLedger(values.apply) : undefined;
   const config = loadConfigOrFail();
   const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
-  if (ledger) return reapplyErasures(config, log, ledger);
-  const { pool, db } = createDatabase(config, log);
   try {
-    const exported = await exportErasureLedger(db);
-    await writeFile(values.out as string, `${JSON.stringify(exported, null, 2)}\n`, { flag: "wx" }).catch(
-      (error: Error) => fail(`${values.out}: ${error.message} (the ledger is never overwritten: give a new file)`),
+    const said = values.apply
+      ? await reapplyErasures(config, log, await readErasureLedgerFile(values.apply))
+      : await writeErasureLedgerFile(config, log, values.out as string);
+    process.stdout.write(`${said}\n`);
+  } catch (error) {
+    fail(
+      error instanceof BackupError ? `kyc:erasures refused: ${error.message}` : `kyc:erasures failed: ${String(error)}`,
     );
-    process.stdout.write(`wrote ${exported.erasures.length} erasures to ${values.out}\n`);
-  } finally {
-    await pool.end();
   }
 }

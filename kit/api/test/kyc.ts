@@ -6,16 +6,11 @@ import { eq } from "drizzle-orm";
 import { user } from "../src/domains/auth/schema";
 import type { DocumentType, KycStatus } from "../src/domains/kyc/contract-values";
 import { applicationCipher, DATA_KEY_ID, newDataKey } from "../src/domains/kyc/data-keys";
+import { kycDataKeys } from "../src/domains/kyc/data-keys-schema";
 import { storeSealedDocument } from "../src/domains/kyc/document-seal";
 import { type ApplicationRow, changeStatus } from "../src/domains/kyc/lifecycle";
 import type { DocumentRow } from "../src/domains/kyc/present";
-import {
-  kycApplications,
-  kycDataKeys,
-  kycDocuments,
-  kycStatusHistory,
-  type PostalAddress,
-} from "../src/domains/kyc/schema";
+import { kycApplications, kycDocuments, kycStatusHistory, type PostalAddress } from "../src/domains/kyc/schema";
 import type { TestKit } from "./kit";
 
 export interface ApplicationOverrides {

@@ -7,9 +7,10 @@ import { createUser, type TestUser } from "../../../test/users";
 import { getApplication, saveApplication } from "./applications";
 import { createPiiKeyring, keyId } from "./crypto";
 import { DATA_KEY_ID, openApplicationCipher } from "./data-keys";
+import { kycDataKeys } from "./data-keys-schema";
 import { finishKeyRotation } from "./key-rotation";
 import { decryptPersonalData } from "./present";
-import { kycApplications, kycDataKeys, kycStatusHistory } from "./schema";
+import { kycApplications, kycStatusHistory } from "./schema";
 
 // Each sign-in comes from an address of its own (x-forwarded-for, one trusted proxy hop): this file
 // signs in more investors than better-auth's per-address limit allows in a minute.

@@ -19,6 +19,7 @@ import {
   newDataKey,
   openApplicationCipher,
 } from "./data-keys";
+import { kycDataKeys } from "./data-keys-schema";
 import {
   type ApplicationRow,
   announceStatusChange,
@@ -32,7 +33,7 @@ import {
 import { recordStatusNotice } from "./notices";
 import { listRegistrations } from "./onchain-status";
 import { decryptPersonalData, missingForSubmit, presentApplication } from "./present";
-import { kycApplications, kycDataKeys, kycDocuments, kycStatusHistory } from "./schema";
+import { kycApplications, kycDocuments, kycStatusHistory } from "./schema";
 
 const SAVE_PATH = "PUT /api/kyc/application";
 

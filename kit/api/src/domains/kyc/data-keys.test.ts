@@ -14,11 +14,12 @@ import type { CallerUser } from "../auth/session";
 import { getApplication } from "./applications";
 import { open } from "./crypto";
 import { DATA_KEY_ID, destroyApplicationDataKey, KycDataErasedError, loadDataKey } from "./data-keys";
+import { kycDataKeys } from "./data-keys-schema";
 import { verifyDocumentLink } from "./document-download";
 import { readDocumentBytes, sealStoredDocuments } from "./document-seal";
 import { applyErasureLedger, exportErasureLedger, parseErasureLedger } from "./erasure-ledger";
 import { getReview } from "./review";
-import { kycApplications, kycDataKeys, kycDocuments } from "./schema";
+import { kycApplications, kycDocuments } from "./schema";
 
 const kit = await createTestKit();
 const { db } = kit.deps;

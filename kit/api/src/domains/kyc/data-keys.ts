@@ -9,7 +9,8 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import { KitError } from "../../errors";
 import type { Database, Transaction } from "../../infra/db";
 import { fieldAad, open, type PiiField, type PiiKeyring, seal } from "./crypto";
-import { kycApplications, kycDataKeys } from "./schema";
+import { kycDataKeys } from "./data-keys-schema";
+import { kycApplications } from "./schema";
 
 /** `pii_key_id` of a row whose personal data is under its application's data key. */
 export const DATA_KEY_ID = "data-key";

@@ -7,7 +7,8 @@
 import { inArray, isNotNull } from "drizzle-orm";
 import type { Database } from "../../infra/db";
 import { destroyApplicationDataKey } from "./data-keys";
-import { kycApplications, kycDataKeys } from "./schema";
+import { kycDataKeys } from "./data-keys-schema";
+import { kycApplications } from "./schema";
 
 const ERASURE_LEDGER_FORMAT = "kit.kyc-erasures/1";
 

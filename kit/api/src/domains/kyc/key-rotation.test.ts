@@ -17,6 +17,7 @@ import { user } from "../auth/schema";
 import { getApplication } from "./applications";
 import { createPiiKeyring, keyId, PiiKeyMissingError } from "./crypto";
 import { applicationCipher, DATA_KEY_ID, newDataKey, openApplicationCipher } from "./data-keys";
+import { kycDataKeys } from "./data-keys-schema";
 import {
   countKeyUsage,
   finishKeyRotation,
@@ -26,7 +27,7 @@ import {
   type RotationResult,
 } from "./key-rotation";
 import { decryptPersonalData } from "./present";
-import { kycApplications, kycDataKeys } from "./schema";
+import { kycApplications } from "./schema";
 
 const kit = await createTestKit();
 const { db } = kit.deps;

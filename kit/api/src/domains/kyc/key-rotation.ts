@@ -10,8 +10,9 @@ import type { Transaction } from "../../infra/db";
 import { counterIn, gaugeIn } from "../../infra/metrics";
 import type { PiiKeyring } from "./crypto";
 import { type ApplicationCipher, applicationCipher, DATA_KEY_ID, ensureDataKey } from "./data-keys";
+import { kycDataKeys } from "./data-keys-schema";
 import type { KycDeps } from "./lifecycle";
-import { kycApplications, kycDataKeys } from "./schema";
+import { kycApplications } from "./schema";
 
 /** Data keys per transaction: small rows, one statement to rewrite them all. */
 export const REWRAP_BATCH = 1000;
