@@ -170,7 +170,13 @@ export async function startReplicatedPostgres(options: {
       await query(standbyUrl, "select pg_wal_replay_resume()");
     },
     async waitForReplay(timeoutMs = 10_000) {
-      const [target] = await query<{ lsn: string }>(url(primaryPort), "select pg_current_wal_lsn()::text as lsn");
+      // The insert position, not the write position: the primary runs with synchronous_commit=off,
+      // so a commit that has returned may not be written yet (the WAL writer sends it within
+      // wal_writer_delay), and waiting for the write position would miss it.
+      const [target] = await query<{ lsn: string }>(
+        url(primaryPort),
+        "select pg_current_wal_insert_lsn()::text as lsn",
+      );
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const [row] = await query<{ caught: boolean }>(
