@@ -20,7 +20,7 @@ import { verifyAuditChain } from "../domains/audit/verify";
 import { fxRates } from "../domains/exchange-rates/schema";
 import { destroyApplicationDataKey } from "../domains/kyc/data-keys";
 import { readDocumentBytes } from "../domains/kyc/document-seal";
-import { kycDocuments } from "../domains/kyc/schema";
+import { kycApplications, kycDocuments } from "../domains/kyc/schema";
 import { operationBatches } from "../domains/operation-batches/schema";
 import { tokenGrants } from "../domains/operations/schema";
 import { updateSystemSettings, updateUserSettings } from "../domains/settings/service";
@@ -332,16 +332,34 @@ test("an erasure after the backup: restore --erasures destroys that data key aga
         (error: Error) => error.name,
       );
     };
+    const namesOf = async (app: typeof kept) =>
+      (
+        await db
+          .select({ firstName: kycApplications.firstName, lastName: kycApplications.lastName })
+          .from(kycApplications)
+          .where(eq(kycApplications.id, app.id))
+      )[0];
     try {
-      return { out: restored.out, erased: await read(erasedApp), kept: await read(kept) };
+      return {
+        out: restored.out,
+        erased: await read(erasedApp),
+        kept: await read(kept),
+        erasedNames: await namesOf(erasedApp),
+        keptNames: await namesOf(kept),
+      };
     } finally {
       await pool.end();
     }
   };
   // Without the ledger the backup resurrects the key: exactly what the ledger is for.
-  expect(await restoreInto("plain", [])).toMatchObject({ erased: true, kept: true });
+  const plain = await restoreInto("plain", []);
+  expect(plain).toMatchObject({ erased: true, kept: true });
+  expect(plain.erasedNames?.lastName).toBeTruthy();
   const withLedger = await restoreInto("ledger", ["--erasures", ledger]);
   expect(withLedger).toMatchObject({ erased: "KycDataErasedError", kept: true });
+  // The columns kept in clear (names, for the reviewers' search) are erased again too, not only the key.
+  expect(withLedger.erasedNames).toEqual({ firstName: null, lastName: null });
+  expect(withLedger.keptNames?.lastName).toBeTruthy();
   expect(withLedger.out).toMatch(
     /erasure ledger of .*: 1 data keys destroyed again, 0 already destroyed, \d+ applications not in this database/,
   );

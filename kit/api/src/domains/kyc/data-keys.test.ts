@@ -173,7 +173,11 @@ describe("the erasure ledger", () => {
     const absent = { applicationId: randomUUID(), destroyedAt: new Date().toISOString() };
     const applied = await applyErasureLedger(db, { ...withRestored, erasures: [...withRestored.erasures, absent] });
     expect(applied).toEqual({ destroyed: 1, alreadyDestroyed: ledger.erasures.length, absent: 1 });
-    erased(await callApi(kit.app, reviewer, "GET", `/kyc/review/${restored.id}`));
+    // Erased again in full (not only its key): reviewers see the pseudonymous record, nothing personal.
+    const view = await callApi(kit.app, reviewer, "GET", `/kyc/review/${restored.id}`);
+    expect(view.status, JSON.stringify(view.body)).toBe(200);
+    expect(view.body.erasedAt).toBeTruthy();
+    expect(Object.values(view.body.application.personalData).every((value) => value === null)).toBe(true);
     // Again: nothing more to do.
     expect((await applyErasureLedger(db, withRestored)).destroyed).toBe(0);
   });

@@ -6,8 +6,10 @@
 // this does and does not protect against.
 import { inArray, isNotNull } from "drizzle-orm";
 import type { Database } from "../../infra/db";
+import { SYSTEM_ACTOR } from "../audit/record";
 import { destroyApplicationDataKey } from "./data-keys";
 import { kycDataKeys } from "./data-keys-schema";
+import { clearApplication } from "./erasure";
 import { kycApplications } from "./schema";
 
 const ERASURE_LEDGER_FORMAT = "kit.kyc-erasures/1";
@@ -66,15 +68,21 @@ export async function applyErasureLedger(db: Database, ledger: ErasureLedger): P
     const found =
       ids.length === 0
         ? []
-        : await tx.select({ id: kycApplications.id }).from(kycApplications).where(inArray(kycApplications.id, ids));
-    const present = new Set(found.map((r) => r.id.toLowerCase()));
+        : await tx.select().from(kycApplications).where(inArray(kycApplications.id, ids)).for("update");
+    const present = new Map(found.map((row) => [row.id.toLowerCase(), row]));
     const applied: ErasuresApplied = { destroyed: 0, alreadyDestroyed: 0, absent: 0 };
     for (const id of ids) {
-      if (!present.has(id)) {
+      const row = present.get(id);
+      if (!row) {
         applied.absent++;
         continue;
       }
-      const { destroyed } = await destroyApplicationDataKey(tx, id);
+      // Erased after the backup: the whole erasure again (the columns kept in clear, the free texts,
+      // the documents queued for deletion), not only the key. Erased before: only its key, if a
+      // restore of an older row brought one back.
+      const { destroyed } = row.erasedAt
+        ? await destroyApplicationDataKey(tx, row.id)
+        : { destroyed: (await clearApplication(tx, row, SYSTEM_ACTOR, "restored_backup")).dataKeyDestroyed };
       if (destroyed) applied.destroyed++;
       else applied.alreadyDestroyed++;
     }

@@ -30,12 +30,14 @@ import {
 import { ERASED_TEXT, kycApplications, kycDocuments, kycFreezes, kycStatusHistory } from "./schema";
 
 /** Why an application is erased (in the audit event). */
-export type ErasureReason = "user_request" | "draft_retention" | "record_retention";
+export type ErasureReason = "user_request" | "draft_retention" | "record_retention" | "restored_backup";
 
 export interface ErasedApplication {
   applicationId: string;
   /** Documents whose objects are to be deleted after the commit. */
   documents: (typeof kycDocuments.$inferSelect)[];
+  /** False when its data key was destroyed already (an erasure re-applied after a restore). */
+  dataKeyDestroyed: boolean;
 }
 
 /**
@@ -57,7 +59,21 @@ export async function eraseApplicationIn(
     );
   }
   await assertNoRetentionDuty(tx, row, input.policy);
+  return clearApplication(tx, row, input.actor, input.reason);
+}
 
+/**
+ * What erasing does to an application row the caller has locked, once erasure was decided: also for
+ * re-applying, after a restore, an erasure the backup predates (erasure-ledger.ts), so that neither
+ * the data key nor the columns kept in clear (names, address) come back.
+ */
+export async function clearApplication(
+  tx: Transaction,
+  row: ApplicationRow,
+  actor: AuditActor,
+  reason: ErasureReason,
+): Promise<ErasedApplication> {
+  const applicationId = row.id;
   const erasedAt = new Date();
   await tx
     .update(kycApplications)
@@ -105,13 +121,13 @@ export async function eraseApplicationIn(
   await clearApplicationMessages(tx, applicationId);
   await clearApplicationMailMessages(tx, applicationId);
   await clearApplicationDeliveryMessages(tx, applicationId);
-  await recordAudit(tx, input.actor, {
+  await recordAudit(tx, actor, {
     action: "kyc.application_erased",
     subject: { type: "kyc_application", id: applicationId },
     before: { status: row.status, documents: documents.length },
-    after: { erasedAt: erasedAt.toISOString(), reason: input.reason, dataKeyDestroyed: key.destroyed },
+    after: { erasedAt: erasedAt.toISOString(), reason, dataKeyDestroyed: key.destroyed },
   });
-  return { applicationId, documents };
+  return { applicationId, documents, dataKeyDestroyed: key.destroyed };
 }
 
 async function assertNoRetentionDuty(tx: Transaction, row: ApplicationRow, policy: RetentionPolicy): Promise<void> {
