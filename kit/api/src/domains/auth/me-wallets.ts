@@ -5,6 +5,7 @@
 // at all while it is not subscribed (infra/invalidation-channel.ts). A copy also lives at most
 // COPY_MAX_AGE_MS.
 import { desc, eq, sql } from "drizzle-orm";
+import { BoundedMap } from "../../infra/bounded-map";
 import type { Database } from "../../infra/db";
 import { InvalidationChannel } from "../../infra/invalidation-channel";
 import type { Logger } from "../../infra/log";
@@ -19,7 +20,7 @@ const COPY_LIMIT = 20_000;
 type WalletRow = typeof walletAddress.$inferSelect;
 
 export class MeWallets {
-  private readonly copies = new Map<string, { rows: WalletRow[]; until: number }>();
+  private readonly copies = new BoundedMap<string, { rows: WalletRow[]; until: number }>(COPY_LIMIT);
   private readonly changes: InvalidationChannel;
   /** Counts drops: a read that a drop overtook does not keep what it read (it may predate the change). */
   private drops = 0;
@@ -59,10 +60,6 @@ export class MeWallets {
     const drops = this.drops;
     const rows = await this.query.execute({ userId });
     if (listening && drops === this.drops) {
-      if (this.copies.size >= COPY_LIMIT) {
-        const oldest = this.copies.keys().next().value;
-        if (oldest !== undefined) this.copies.delete(oldest);
-      }
       this.copies.set(userId, { rows, until: Date.now() + COPY_MAX_AGE_MS });
     }
     return rows;

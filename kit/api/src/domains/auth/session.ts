@@ -9,6 +9,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { eq } from "drizzle-orm";
 import type { ResolvedConfig } from "../../config";
+import { BoundedMap } from "../../infra/bounded-map";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import {
@@ -78,25 +79,6 @@ interface CachedSession {
 }
 
 const REFRESH_WHEN_REMAINING_MS = (SESSION_EXPIRES_IN_SECONDS - SESSION_UPDATE_AGE_SECONDS) * 1000;
-
-/** A per-process memo of facts that never change: past `max` entries the oldest are forgotten. */
-class BoundedMap<K, V> {
-  private readonly entries = new Map<K, V>();
-  constructor(private readonly max: number) {}
-  get(key: K): V | undefined {
-    return this.entries.get(key);
-  }
-  set(key: K, value: V): void {
-    if (this.entries.size >= this.max) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.set(key, value);
-  }
-  clear(): void {
-    this.entries.clear();
-  }
-}
 
 /**
  * What one process remembers of the session tokens it saw (deps.local.sessions, made by

@@ -15,6 +15,7 @@
 // channel, on which every new generation is announced once it is current: an announcement drops
 // every copy, and so does a lost subscription (until it is back, reads go to Redis). A copy can thus
 // outlive a change of rates only by the time the announcement takes to arrive.
+import { BoundedMap } from "../../infra/bounded-map";
 import { InvalidationChannel } from "../../infra/invalidation-channel";
 import type { Logger } from "../../infra/log";
 import type { Redis, SubscriberConnection } from "../../infra/redis";
@@ -181,7 +182,7 @@ interface Copy {
 
 /** One process's copies (deps.local.fxCopies, made by createDeps), and its subscription to the generations. */
 export class RateCopies {
-  private readonly copies = new Map<CacheMember, Copy>();
+  private readonly copies = new BoundedMap<CacheMember, Copy>(COPY_LIMIT);
   private readonly generations: InvalidationChannel;
   /** The generation current in Redis, as last read after the last announcement; null: not known. */
   private generation: string | null = null;
@@ -218,10 +219,6 @@ export class RateCopies {
 
   keep(member: CacheMember, entry: Envelope<unknown>): void {
     if (!this.generations.listening()) return;
-    if (this.copies.size >= COPY_LIMIT) {
-      const oldest = this.copies.keys().next().value;
-      if (oldest !== undefined) this.copies.delete(oldest);
-    }
     const until = Math.min(entry.until ?? Number.POSITIVE_INFINITY, Date.now() + COPY_MAX_AGE_MS);
     this.copies.set(member, { v: entry.v, value: entry.value, until });
   }
