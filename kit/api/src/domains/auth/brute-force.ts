@@ -95,14 +95,15 @@ export async function checkAuthAttempt(
       return { outcome: "allowed" };
     }
     const hash = (value: string) => keyedHash(deps.config.auth.secret, value);
-    // The account is the hash tag of both subjects: their logs are counted by one script (one Redis Cluster slot).
-    const account = `{email:${hash(email)}}`;
+    const account = `email:${hash(email)}`;
     const address = hash(addressBlock(clientAddress));
-    const fromAddress = `${account}:${address}`;
+    // The account is the hash tag of both subjects: their logs are counted by one script (one Redis Cluster slot).
+    const accountSubject = `{${account}}`;
+    const fromAddress = `${accountSubject}:${address}`;
     const knownAddressKey = `auth-known-address:${hash(fromAddress)}`;
     const known = (await deps.redis.exists(knownAddressKey)) === 1;
     const own = { rule: deps.rateLimitRules["auth.sign-in.account-address"], subject: fromAddress };
-    const ceiling = { rule: deps.rateLimitRules["auth.sign-in.account"], subject: account };
+    const ceiling = { rule: deps.rateLimitRules["auth.sign-in.account"], subject: accountSubject };
     const { allowed, results } = await consumeRateLimits(deps.redis, known ? [own] : [own, ceiling]);
     if (allowed) return { outcome: "allowed", signIn: { knownAddressKey, account, address } };
     // One result per rule given, in order.

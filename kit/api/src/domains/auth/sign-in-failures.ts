@@ -41,19 +41,17 @@ export async function countSignInFailure(
 ): Promise<void> {
   const key = windowKey(windowStart(at));
   const ttl = KEPT_HOURS * 3600 + 3600;
-  // The limiter's subject carries its hash tag (`{email:<hash>}`); the summary names the account without it.
-  const account = failure.account.replace(/^\{(.*)\}$/, "$1");
   try {
     const pipeline = deps.redis
       .multi()
       .hincrby(`${key}:counts`, failure.outcome, 1)
-      .zincrby(`${key}:accounts`, 1, account)
+      .zincrby(`${key}:accounts`, 1, failure.account)
       .pfadd(`${key}:addresses`, failure.address)
       .expire(`${key}:counts`, ttl)
       .expire(`${key}:accounts`, ttl)
       .expire(`${key}:addresses`, ttl);
     if (failure.outcome === "limited" && failure.scope === "account") {
-      pipeline.sadd(`${key}:locked`, account).expire(`${key}:locked`, ttl);
+      pipeline.sadd(`${key}:locked`, failure.account).expire(`${key}:locked`, ttl);
     }
     await pipeline.exec();
   } catch (err) {
