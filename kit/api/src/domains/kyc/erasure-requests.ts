@@ -104,20 +104,31 @@ export async function withdrawErasure(
         "You have no open erasure request (it may just have been decided): nothing to withdraw.",
       );
     }
-    const [withdrawn] = await tx
-      .update(kycErasureRequests)
-      .set({ status: "withdrawn", decidedAt: new Date() })
-      .where(eq(kycErasureRequests.id, open.id))
-      .returning();
-    await recordAudit(tx, actor, {
-      action: "kyc.erasure_decided",
-      subject: { type: "kyc_erasure_request", id: open.id },
-      before: { status: "open" },
-      after: { status: "withdrawn" },
-    });
-    return withdrawn as RequestRow;
+    return closeRequest(tx, actor, open.id, { status: "withdrawn" }, {});
   });
   return present(row);
+}
+
+/** Moves an open request (locked by the caller) to its outcome, and records the decision in the trail. */
+async function closeRequest(
+  tx: Transaction,
+  actor: AuditActor,
+  requestId: string,
+  outcome: Pick<RequestRow, "status"> & Partial<Pick<RequestRow, "decidedBy" | "erasedApplications" | "refusalReason">>,
+  audited: Record<string, unknown>,
+): Promise<RequestRow> {
+  const [row] = await tx
+    .update(kycErasureRequests)
+    .set({ ...outcome, decidedAt: new Date() })
+    .where(eq(kycErasureRequests.id, requestId))
+    .returning();
+  await recordAudit(tx, actor, {
+    action: "kyc.erasure_decided",
+    subject: { type: "kyc_erasure_request", id: requestId },
+    before: { status: "open" },
+    after: { status: outcome.status, ...audited },
+  });
+  return row as RequestRow;
 }
 
 /** The request, locked; NOT_FOUND, CONFLICT when no longer open, FORBIDDEN for one's own. */
@@ -157,18 +168,14 @@ export async function approveErasure(
       erased.push(await eraseApplicationIn(tx, { applicationId, actor, reason: "user_request", policy }));
     }
     const ids = erased.map((e) => e.applicationId);
-    const [approved] = await tx
-      .update(kycErasureRequests)
-      .set({ status: "approved", decidedAt: new Date(), decidedBy: actor.userId, erasedApplications: ids })
-      .where(eq(kycErasureRequests.id, request.id))
-      .returning();
-    await recordAudit(tx, actor, {
-      action: "kyc.erasure_decided",
-      subject: { type: "kyc_erasure_request", id: request.id },
-      before: { status: "open" },
-      after: { status: "approved", userId: request.userId, applications: ids },
-    });
-    return { row: approved as RequestRow, erased };
+    const approved = await closeRequest(
+      tx,
+      actor,
+      request.id,
+      { status: "approved", decidedBy: actor.userId, erasedApplications: ids },
+      { userId: request.userId, applications: ids },
+    );
+    return { row: approved, erased };
   });
   await deleteErasedObjects(deps, erased);
   deps.log.info({ requestId, applications: erased.length }, "erasure request approved");
@@ -183,19 +190,14 @@ export async function refuseErasure(
 ): Promise<ErasureRequest> {
   const row = await deps.db.transaction(async (tx) => {
     const request = await lockOpenRequest(tx, input.requestId, actor.userId);
-    const [refused] = await tx
-      .update(kycErasureRequests)
-      .set({ status: "refused", decidedAt: new Date(), decidedBy: actor.userId, refusalReason: input.reason })
-      .where(eq(kycErasureRequests.id, request.id))
-      .returning();
     // The reason is free text: it stays on the request, not in the trail.
-    await recordAudit(tx, actor, {
-      action: "kyc.erasure_decided",
-      subject: { type: "kyc_erasure_request", id: request.id },
-      before: { status: "open" },
-      after: { status: "refused", userId: request.userId },
-    });
-    return refused as RequestRow;
+    return closeRequest(
+      tx,
+      actor,
+      request.id,
+      { status: "refused", decidedBy: actor.userId, refusalReason: input.reason },
+      { userId: request.userId },
+    );
   });
   return present(row);
 }
