@@ -2,6 +2,7 @@
 // spreads connections), started, restarted after a crash, replaced one at a time on SIGHUP and
 // drained on SIGTERM by this process, which serves nothing itself. The worker and indexer roles,
 // when asked for too, run in one more process of their own: they are not multiplied.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { ResolvedConfig } from "../config";
@@ -77,9 +78,28 @@ export async function startSupervisor(
       "SO_REUSEPORT spreads connections over processes on Linux only: here one process may get them all",
     );
   }
+  if (kernelMigratesQueuedConnections() === false) {
+    log.warn(
+      { sysctl: "net.ipv4.tcp_migrate_req" },
+      "net.ipv4.tcp_migrate_req is 0: a process that stops (rolling restart, scale-down) resets the connections " +
+        "still waiting in its accept queue; set it to 1 (Linux 5.14+) so that its siblings take them (docs/production.md)",
+    );
+  }
   const supervisor = new Supervisor(config, roles, processes, log, statePath);
   await supervisor.start();
   return supervisor;
+}
+
+/**
+ * Whether Linux hands the connections queued at a closing SO_REUSEPORT listener to the group's other
+ * listeners (net.ipv4.tcp_migrate_req, per network namespace); undefined where there is no such switch.
+ */
+export function kernelMigratesQueuedConnections(): boolean | undefined {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() !== "0";
+  } catch {
+    return undefined;
+  }
 }
 
 class Supervisor implements RunningSupervisor {
