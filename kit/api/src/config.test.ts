@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, requireResolved } from "./config";
@@ -251,6 +251,9 @@ describe("loadConfig", () => {
     expect(requireResolved(loadConfig(production)).chain.rpcUrl).toBe("http://node:8545");
   });
 });
+
+// Each starts Bun on main.ts, which loads the whole app: slow on a loaded 2-core CI machine.
+setDefaultTimeout(90_000);
 
 describe("the process", () => {
   const main = join(import.meta.dir, "main.ts");
