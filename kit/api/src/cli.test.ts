@@ -2,12 +2,15 @@
 import { expect, setDefaultTimeout, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { createTestKit } from "../test/kit";
 import { createApplicant, createDraftApplication } from "../test/kyc";
-import { signIn, TRUSTED_ORIGIN } from "../test/users";
+import { createUser, signIn, TRUSTED_ORIGIN } from "../test/users";
 import { loadConfig, requireResolved } from "./config";
 import { keyId } from "./domains/kyc/crypto";
+import { createEndpoint, rotateSecret } from "./domains/webhooks/endpoints";
+import { webhookEndpoints } from "./domains/webhooks/schema";
+import { createSecretBox } from "./domains/webhooks/secrets";
 import { createLogger } from "./infra/log";
 import { startKit } from "./runtime";
 
@@ -72,10 +75,21 @@ test("help lists every command and exits 0", () => {
   }
 });
 
-test("kyc:keys counts data keys per master key id; --reencrypt re-wraps them under the current key, after which the old key may go", async () => {
+test("kyc:keys counts data keys and webhook secrets per master key id; --reencrypt moves both to the current key, after which the old key may go", async () => {
   const applications = await Promise.all(
     [1, 2].map(async () => createDraftApplication(kit, await createApplicant(kit))),
   );
+  // A webhook endpoint whose secret was rotated with an overlap: both slots are under the old key.
+  const owner = await createUser(kit, "investor");
+  const actor = { userId: owner.id, mayManageSystem: false };
+  const publicHost = async () => [{ address: "93.184.216.34", family: 4 as const }];
+  const created = await createEndpoint(
+    kit.deps,
+    actor,
+    { url: "https://hooks.example.com/kit", eventTypes: ["kyc.approved"], scope: "user" },
+    publicHost,
+  );
+  const { secret } = await rotateSecret(kit.deps, actor, created.endpoint.id, 24);
   const oldKey = kit.config.kyc.encryptionKey;
   const newKey = randomBytes(32);
   const rotated = {
@@ -87,9 +101,11 @@ test("kyc:keys counts data keys per master key id; --reencrypt re-wraps them und
   const before = cli(["kyc:keys"], rotated);
   expect(before.exitCode).toBe(0);
   const listed = before.stdout.toString();
-  expect(line(listed, keyId(newKey))).toMatch(/current\s+0 data keys\s+0 legacy rows/);
+  expect(line(listed, keyId(newKey))).toMatch(/current\s+0 data keys\s+0 legacy rows\s+0 webhook secrets/);
   expect(line(listed, keyId(oldKey))).toMatch(
-    new RegExp(`previous\\s+${applications.length} data keys\\s+0 legacy rows`),
+    new RegExp(
+      `previous\\s+${applications.length} data keys\\s+0 legacy rows\\s+2 webhook secrets\\s+left for the kyc.reencrypt-pii job`,
+    ),
   );
   expect(listed).not.toContain(oldKey.toString("base64"));
 
@@ -97,6 +113,7 @@ test("kyc:keys counts data keys per master key id; --reencrypt re-wraps them und
   expect(moved.exitCode, moved.stderr.toString()).toBe(0);
   const after = moved.stdout.toString();
   expect(after).toContain(`re-wrapped ${applications.length} data keys under the current master key`);
+  expect(after).toContain("re-sealed 1 webhook endpoints' secrets");
   const [rotation] = await kit.deps.db
     .execute<{ actor_kind: string; after: { rewrapped: number } }>(
       sql`select actor_kind, after from audit_events where action = 'kyc.encryption_key_rotated'`,
@@ -104,14 +121,25 @@ test("kyc:keys counts data keys per master key id; --reencrypt re-wraps them und
     .then((r) => r.rows);
   expect(rotation).toMatchObject({ actor_kind: "system", after: { rewrapped: applications.length } });
   expect(line(after, keyId(oldKey))).toMatch(
-    /previous\s+0 data keys\s+0 legacy rows\s+none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS/,
+    /previous\s+0 data keys\s+0 legacy rows\s+0 webhook secrets\s+none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS/,
   );
+  // Without the old key, the endpoint's secrets still open: the same secret, both slots.
+  const [row] = await kit.deps.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, created.endpoint.id));
+  const newBox = createSecretBox({ kyc: { ...kit.config.kyc, encryptionKey: newKey, previousEncryptionKeys: [] } });
+  expect(row && newBox.open(row.id, "current", row.secretKeyId, row.secretCiphertext)).toBe(secret);
+  expect(
+    row?.previousSecretCiphertext &&
+      newBox.open(row.id, "previous", row.previousSecretKeyId ?? "", row.previousSecretCiphertext),
+  ).toBe(created.secret);
 
   // Dropped too early, a key shows up as unconfigured, not as a crash.
   const lost = cli(["kyc:keys"], { KYC_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
   expect(lost.exitCode).toBe(0);
   expect(line(lost.stdout.toString(), keyId(newKey))).toMatch(
-    /unconfigured\s+2 data keys\s+0 legacy rows\s+UNREADABLE/,
+    /unconfigured\s+2 data keys\s+0 legacy rows\s+0 webhook secrets\s+UNREADABLE/,
+  );
+  expect(lost.stdout.toString()).toContain(
+    "2 webhook secrets are under a master key that is not configured: UNREADABLE",
   );
 });
 

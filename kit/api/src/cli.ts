@@ -5,21 +5,19 @@ import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { runWalkthrough, WalkthroughError } from "./dev/walkthrough";
 import { exportKeyFromSeed } from "./domains/audit/export-key";
-import { recordAudit, SYSTEM_ACTOR } from "./domains/audit/record";
 import { verifyAuditChain } from "./domains/audit/verify";
 import { createAuth } from "./domains/auth/auth";
 import { keyStatements } from "./domains/auth/permission-statements";
 import { isRoleName, ROLE_NAMES, unknownKeyGrants } from "./domains/auth/permissions";
 import { createPasswordUser } from "./domains/auth/service";
-import { createPiiKeyring } from "./domains/kyc/crypto";
 import { loadVerificationKey, verifyDossier } from "./domains/kyc/dossier-verify";
-import { countKeyUsage, finishKeyRotation, type KeyUsage } from "./domains/kyc/key-rotation";
 import { resetChainIndex, resetTokenIndex } from "./domains/tokens/index-reset";
 import { createDatabase, type Database, migrateDirect } from "./infra/db";
 import { createLogger, type Logger } from "./infra/log";
 import { createRedis, type Redis, redisReady } from "./infra/redis";
 import { createBackup } from "./ops/backup";
 import { readErasureLedgerFile, reapplyErasures, writeErasureLedgerFile } from "./ops/erasure-ledger-file";
+import { reportKeyUsage } from "./ops/key-usage-report";
 import { BackupError } from "./ops/postgres-tools";
 import { restoreBackup } from "./ops/restore";
 import { RestartError, requestRollingRestart } from "./processes/restart";
@@ -278,48 +276,19 @@ async function createKey(rest: string[]): Promise<void> {
 }
 
 /**
- * How far a KYC master-key rotation stands: per master key id (the configured ones, and any a row
- * names that is not configured), the data keys it wraps and the rows from before envelope
- * encryption still directly under it. `--reencrypt` runs the kyc.reencrypt-pii job's work here and now.
+ * How far a KYC master-key rotation stands (ops/key-usage-report.ts); `--reencrypt` runs the
+ * kyc.reencrypt-pii job's work here and now.
  */
 async function kycKeys(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { reencrypt: { type: "boolean", default: false } }, strict: true });
   const config = loadConfigOrFail();
   const log = createLogger({ log: { level: "warn", pretty: config.log.pretty } });
   const { pool, db } = createDatabase(config, log);
-  const piiKeyring = createPiiKeyring(config);
   try {
-    if (values.reencrypt) {
-      const { rewrapped, reencrypted, failed } = await finishKeyRotation({ db, log, local: { piiKeyring } });
-      await recordAudit(db, SYSTEM_ACTOR, {
-        action: "kyc.encryption_key_rotated",
-        subject: { type: "kyc_applications", id: "personal_data" },
-        after: { rewrapped, reencrypted, failed, via: "kit kyc:keys --reencrypt" },
-      });
-      process.stdout.write(
-        `re-wrapped ${rewrapped} data keys under the current master key; moved ${reencrypted} applications from a master key to their own data key`,
-      );
-      process.stdout.write(failed > 0 ? `; ${failed} did not decrypt (see the log)\n` : "\n");
-    }
-    const keys = await countKeyUsage({ db }, piiKeyring);
-    process.stdout.write(
-      "KYC master keys: data keys each wraps, and applications still directly under it (before envelope encryption):\n",
-    );
-    for (const key of keys) {
-      process.stdout.write(
-        `  ${key.keyId}  ${key.role.padEnd(12)} ${String(key.dataKeys).padStart(8)} data keys ${String(key.legacyRows).padStart(8)} legacy rows${keyAdvice(key)}\n`,
-      );
-    }
+    process.stdout.write(await reportKeyUsage({ db, log }, config, { reencrypt: values.reencrypt }));
   } finally {
     await pool.end();
   }
-}
-
-function keyAdvice({ role, dataKeys, legacyRows }: KeyUsage): string {
-  if (role === "unconfigured") return "  UNREADABLE: add this key to KYC_PREVIOUS_ENCRYPTION_KEYS";
-  const left = role === "current" ? legacyRows : dataKeys + legacyRows;
-  if (left > 0) return "  left for the kyc.reencrypt-pii job (hourly), or run this with --reencrypt";
-  return role === "current" ? "" : "  none left: this key may leave KYC_PREVIOUS_ENCRYPTION_KEYS";
 }
 
 /** SIGHUP to the supervisor serving PORT (or --port), then waits until each process was replaced. */

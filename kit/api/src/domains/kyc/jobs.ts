@@ -3,6 +3,8 @@
 // reconciliation.
 import type { Deps, JobDefinition } from "../../deps";
 import { kickDispatcher } from "../notifications/record";
+import { resealSecrets } from "../webhooks/secret-rotation";
+import { createSecretBox } from "../webhooks/secrets";
 import { cleanUpDocuments } from "./document-removal";
 import { sealStoredDocuments } from "./document-seal";
 import { publishOnchainStatus } from "./events";
@@ -61,9 +63,9 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       backoffMs: 60_000,
       run: (deps) => recordQueueDigest(deps),
     },
-    // Finishes a master-key rotation (domains/kyc/key-rotation.ts): re-wraps data keys, and moves
-    // rows and documents from before envelope encryption to data keys (50 documents a run);
-    // with nothing to move it costs four queries an hour.
+    // Finishes a master-key rotation (domains/kyc/key-rotation.ts): re-wraps data keys, moves rows
+    // and documents from before envelope encryption to data keys (50 documents a run), and re-seals
+    // webhook endpoint secrets; with nothing to move it costs five queries an hour.
     {
       name: "kyc.reencrypt-pii",
       everySeconds: 60 * 60,
@@ -72,6 +74,8 @@ export function kycJobs(): JobDefinition<KycJobName>[] {
       run: async (deps, _data, job) => ({
         ...(await finishKeyRotation(deps, kycKeyMetrics(job.metrics.registry))),
         documents: await sealStoredDocuments(deps),
+        // Webhook endpoint secrets are sealed under a key derived from the same master key.
+        webhookSecrets: await resealSecrets(deps, createSecretBox(deps.config)),
       }),
     },
     // The retention policy (retention-job.ts): at most 200 erasures a run, the rest the next hour.

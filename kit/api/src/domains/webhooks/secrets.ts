@@ -32,6 +32,11 @@ function idOf(key: Buffer): string {
   return createHash("sha256").update("kit-webhook-secret-key:").update(key).digest("hex").slice(0, 16);
 }
 
+/** The id rows name for the secrets sealed under `master` (a KYC master key). */
+export function secretKeyIdOf(master: Buffer): string {
+  return idOf(deriveKey(master));
+}
+
 export function createSecretBox(config: Pick<Config, "kyc">): SecretBox {
   const keys = new Map<string, Buffer>();
   for (const master of [config.kyc.encryptionKey, ...config.kyc.previousEncryptionKeys]) {
