@@ -66,6 +66,47 @@ test("a role change and a system setting are recorded: who, from where, before a
   }
 });
 
+test("a user change and its audit event commit together: an event that cannot be written leaves the user as they were", async () => {
+  const changes = [
+    { path: "role", body: { role: "issuer" }, action: "user.role_changed" },
+    { path: "ban", body: { reason: "test" }, action: "user.banned" },
+    { path: "sessions/revoke", body: {}, action: "user.sessions_revoked" },
+  ];
+  await db.execute(sql`create function fail_audit_at_commit() returns trigger language plpgsql as $$
+    begin raise exception 'forced failure at commit'; end $$`);
+  for (const change of changes) {
+    const target = await createUser(kit, "investor");
+    const method = change.path === "role" ? "PUT" : "POST";
+    await db.execute(
+      sql.raw(`create constraint trigger fail_audit_at_commit after insert on audit_events
+        deferrable initially deferred for each row
+        when (new.subject_id = '${target.id}') execute function fail_audit_at_commit()`),
+    );
+    try {
+      const failed = await callApi(kit.app, admin, method, `/users/${target.id}/${change.path}`, change.body);
+      expect(failed.status).toBe(500);
+    } finally {
+      await db.execute(sql`drop trigger fail_audit_at_commit on audit_events`);
+    }
+    const state = async () => {
+      const { rows } = await db.execute<{ role: string; banned: boolean; sessions: number; events: number }>(sql`
+        select u.role, coalesce(u.banned, false) as banned,
+               (select count(*)::int from session s where s.user_id = u.id) as sessions,
+               (select count(*)::int from audit_events a where a.subject_id = u.id) as events
+          from "user" u where u.id = ${target.id}`);
+      return rows[0];
+    };
+    expect(await state()).toEqual({ role: "investor", banned: false, sessions: 1, events: 0 });
+    // Without the fault, the same change lands with its one event.
+    const done = await callApi(kit.app, admin, method, `/users/${target.id}/${change.path}`, change.body);
+    expect(done.status).toBe(200);
+    expect((await state())?.events).toBe(1);
+    const [event] = (await callApi(kit.app, admin, "GET", `/audit?subjectType=user&subjectId=${target.id}`)).body.items;
+    expect(event.action).toBe(change.action);
+  }
+  await db.execute(sql`drop function fail_audit_at_commit()`);
+});
+
 test("an API key made and deleted from a session is recorded, without the key itself", async () => {
   const owner = await createUser(kit, "investor");
   const post = (path: string, body: unknown) =>

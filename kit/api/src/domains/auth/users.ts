@@ -1,11 +1,11 @@
-// User administration: admins list users, change roles, ban and unban, and end sessions. better-auth's
-// internal adapter does the writes that must also reach its Redis entries (role changes refresh
-// cached sessions; revocations delete them).
+// User administration: admins list users, change roles, ban and unban, and end sessions. Each change
+// is one Postgres transaction with its audit event (both or neither); better-auth's Redis entries
+// are invalidated before it (a revocation cannot half-happen) and tidied after it.
 
 import { and, count, desc, eq, getTableColumns, ilike, type SQL, sql } from "drizzle-orm";
 import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
 import { KitError } from "../../errors";
-import type { Database } from "../../infra/db";
+import type { Database, Transaction } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import { deleteKeys, type Redis } from "../../infra/redis";
 import { type AuditActor, recordAudit } from "../audit/record";
@@ -47,13 +47,15 @@ async function revokeCachedSessions(redis: Redis, db: Database, userId: string):
       tokens.map(({ token }) => `${AUTH_KEY_PREFIX}${token}`),
     );
     await redis.set(revokedMarkKey(userId), String(now), "EX", REVOKED_MARK_TTL_SECONDS);
+    // better-auth's own mark (its get-session and refresh path read it), as its deleteUserSessions sets it.
+    await redis.set(`${AUTH_KEY_PREFIX}revoked-sessions-before-${userId}`, String(now), "EX", REVOKED_MARK_TTL_SECONDS);
   } catch {
     throw redisUnavailable();
   }
 }
 
 /** Drops the cached copies of a user's sessions, so the next request reloads them from Postgres. */
-async function dropCachedSessions(redis: Redis, db: Database, userId: string): Promise<void> {
+async function dropCachedSessions(redis: Redis, db: Database | Transaction, userId: string): Promise<void> {
   const tokens = await db.select({ token: session.token }).from(session).where(eq(session.userId, userId));
   if (tokens.length === 0) return;
   await deleteKeys(
@@ -63,15 +65,13 @@ async function dropCachedSessions(redis: Redis, db: Database, userId: string): P
 }
 
 /**
- * Disables every API key of `userId` in Postgres, which Kit reads on each call made with a key
- * (session.ts), then drops better-auth's Redis copies so its own key listing agrees. The owner may
- * enable a key again from a new session (better-auth's /api/auth/api-key/update).
+ * Disables every API key of `userId` in Postgres (in the caller's transaction), which Kit reads on
+ * each call made with a key (session.ts). Answers how many, and better-auth's Redis copies of them,
+ * for `forgetCachedApiKeys` after the commit. The owner may enable a key again from a new session
+ * (better-auth's /api/auth/api-key/update).
  */
-async function disableApiKeys(
-  { db, redis, log }: { db: Database; redis: Redis; log?: Logger },
-  userId: string,
-): Promise<number> {
-  const disabled = await db
+async function disableApiKeys(tx: Transaction, userId: string): Promise<{ count: number; cached: string[] }> {
+  const disabled = await tx
     .update(apikey)
     .set({ enabled: false, updatedAt: new Date() })
     .where(and(eq(apikey.referenceId, userId), sql`${apikey.enabled} is not false`))
@@ -80,11 +80,24 @@ async function disableApiKeys(
     `${AUTH_KEY_PREFIX}api-key:${hashedKey}`,
     `${AUTH_KEY_PREFIX}api-key:by-id:${id}`,
   ]);
-  // Only a display can go stale here: authorization reads Postgres.
-  await deleteKeys(redis, [...cached, `${AUTH_KEY_PREFIX}api-key:by-ref:${userId}`]).catch((err) => {
+  return { count: disabled.length, cached: [...cached, `${AUTH_KEY_PREFIX}api-key:by-ref:${userId}`] };
+}
+
+/** After the commit. Only a display can go stale here: authorization reads Postgres. */
+async function forgetCachedApiKeys(redis: Redis, cached: string[], userId: string, log?: Logger): Promise<void> {
+  await deleteKeys(redis, cached).catch((err) => {
     log?.warn({ err, userId }, "disabled API keys stay cached as enabled in better-auth's listing until next used");
   });
-  return disabled.length;
+}
+
+/**
+ * After the commit that deleted a user's sessions: better-auth's list of them in Redis (its
+ * session listing), which would otherwise name tokens that are gone until it expires.
+ */
+async function forgetSessionList(redis: Redis, userId: string, log?: Logger): Promise<void> {
+  await deleteKeys(redis, [`${AUTH_KEY_PREFIX}active-sessions-${userId}`]).catch((err) => {
+    log?.warn({ err, userId }, "better-auth's list of the user's sessions names ended ones until it expires");
+  });
 }
 
 type UserRow = typeof user.$inferSelect;
@@ -157,12 +170,13 @@ function refuseSelf(actorId: string, targetId: string, what: string) {
  * sessions, as a ban does: the "revoked before" mark refuses every session begun before it, even
  * one that a request in flight writes back to Redis, with the old role, after this change
  * (session.ts, resolveFromBetterAuth) — dropping the cached entries alone would let that copy live
- * on. A promotion keeps the sessions: Postgres first, then the cached entries are dropped (they
- * reload with the new role); if Redis cannot be reached the role is put back and the caller gets
- * SERVICE_UNAVAILABLE.
+ * on. A promotion keeps the sessions: their cached entries are dropped before the commit (if Redis
+ * cannot be reached, nothing changes and the caller gets SERVICE_UNAVAILABLE) and again after it,
+ * for an entry a request reloaded meanwhile; they reload with the new role.
+ * The change and its audit event are one transaction: both are recorded, or neither.
  */
 export async function setUserRole(
-  { db, auth, redis }: UserAdminDeps,
+  { db, redis, log }: UserAdminDeps & { log?: Logger },
   actor: AuditActor & { userId: string },
   id: string,
   role: RoleName,
@@ -170,32 +184,37 @@ export async function setUserRole(
   refuseSelf(actor.userId, id, "change the role of");
   const before = await requireUser(db, id);
   if (redis.status !== "ready") throw redisUnavailable();
-  const ctx = await auth.$context;
-  if (isDemotion(before.role as RoleName, role)) {
-    await revokeCachedSessions(redis, db, id);
-    await ctx.internalAdapter.updateUser(id, { role });
-    await ctx.internalAdapter.deleteUserSessions(id);
-  } else {
-    await ctx.internalAdapter.updateUser(id, { role });
-    try {
-      await dropCachedSessions(redis, db, id);
-    } catch {
-      await ctx.internalAdapter.updateUser(id, { role: before.role });
-      throw redisUnavailable();
-    }
-  }
-  await recordAudit(db, actor, {
-    action: "user.role_changed",
-    subject: { type: "user", id },
-    before: { role: before.role },
-    after: { role, sessionsEnded: isDemotion(before.role as RoleName, role) },
+  const demotion = isDemotion(before.role as RoleName, role);
+  if (demotion) await revokeCachedSessions(redis, db, id);
+  const changed = await db.transaction(async (tx) => {
+    const [row] = await tx.update(user).set({ role, updatedAt: new Date() }).where(eq(user.id, id)).returning();
+    if (demotion) await tx.delete(session).where(eq(session.userId, id));
+    else
+      await dropCachedSessions(redis, tx, id).catch(() => {
+        throw redisUnavailable();
+      });
+    await recordAudit(tx, actor, {
+      action: "user.role_changed",
+      subject: { type: "user", id },
+      before: { role: before.role },
+      after: { role, sessionsEnded: demotion },
+    });
+    return row;
   });
-  return toUserView(await requireUser(db, id));
+  if (demotion) await forgetSessionList(redis, id, log);
+  else
+    await dropCachedSessions(redis, db, id).catch((err) => {
+      log?.warn(
+        { err, userId: id },
+        "a session reloaded during the role change may keep the old role until it expires from Redis",
+      );
+    });
+  return toUserView(changed ?? (await requireUser(db, id)));
 }
 
 /** A ban ends the user's sessions and disables their API keys; lifting it restores neither. */
 export async function banUser(
-  { db, auth, redis, log }: UserAdminDeps & { log?: Logger },
+  { db, redis, log }: UserAdminDeps & { log?: Logger },
   actor: AuditActor & { userId: string },
   id: string,
   input: { reason: string; expiresInSeconds?: number },
@@ -203,47 +222,62 @@ export async function banUser(
   refuseSelf(actor.userId, id, "ban");
   await requireUser(db, id);
   await revokeCachedSessions(redis, db, id);
-  await disableApiKeys({ db, redis, log }, id);
-  const ctx = await auth.$context;
   const banExpires = input.expiresInSeconds ? new Date(Date.now() + input.expiresInSeconds * 1000) : null;
-  await ctx.internalAdapter.updateUser(id, { banned: true, banReason: input.reason, banExpires });
-  await ctx.internalAdapter.deleteUserSessions(id);
-  // The reason is staff's own words about a person: kept on the user, not copied into the trail.
-  await recordAudit(db, actor, {
-    action: "user.banned",
-    subject: { type: "user", id },
-    after: { banned: true, expiresAt: banExpires?.toISOString() ?? null },
+  const banned = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(user)
+      .set({ banned: true, banReason: input.reason, banExpires, updatedAt: new Date() })
+      .where(eq(user.id, id))
+      .returning();
+    await tx.delete(session).where(eq(session.userId, id));
+    const keys = await disableApiKeys(tx, id);
+    // The reason is staff's own words about a person: kept on the user, not copied into the trail.
+    await recordAudit(tx, actor, {
+      action: "user.banned",
+      subject: { type: "user", id },
+      after: { banned: true, expiresAt: banExpires?.toISOString() ?? null },
+    });
+    return { row, keys };
   });
-  return toUserView(await requireUser(db, id));
+  await forgetSessionList(redis, id, log);
+  await forgetCachedApiKeys(redis, banned.keys.cached, id, log);
+  return toUserView(banned.row ?? (await requireUser(db, id)));
 }
 
-export async function unbanUser({ db, auth }: UserAdminDeps, actor: AuditActor, id: string) {
+export async function unbanUser({ db }: Pick<UserAdminDeps, "db">, actor: AuditActor, id: string) {
   await requireUser(db, id);
-  const ctx = await auth.$context;
-  await ctx.internalAdapter.updateUser(id, { banned: false, banReason: null, banExpires: null });
-  await recordAudit(db, actor, { action: "user.unbanned", subject: { type: "user", id }, after: { banned: false } });
-  return toUserView(await requireUser(db, id));
+  const row = await db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(user)
+      .set({ banned: false, banReason: null, banExpires: null, updatedAt: new Date() })
+      .where(eq(user.id, id))
+      .returning();
+    await recordAudit(tx, actor, { action: "user.unbanned", subject: { type: "user", id }, after: { banned: false } });
+    return updated;
+  });
+  return toUserView(row ?? (await requireUser(db, id)));
 }
 
 /** Ends every session of the user and disables their API keys (a stolen key stops with them). */
 export async function revokeUserSessions(
-  { db, auth, redis, log }: UserAdminDeps & { log?: Logger },
+  { db, redis, log }: UserAdminDeps & { log?: Logger },
   actor: AuditActor,
   id: string,
 ) {
   await requireUser(db, id);
   await revokeCachedSessions(redis, db, id);
-  const [{ active } = { active: 0 }] = await db
-    .select({ active: count() })
-    .from(session)
-    .where(and(eq(session.userId, id), sql`${session.expiresAt} > now()`));
-  const apiKeysDisabled = await disableApiKeys({ db, redis, log }, id);
-  const ctx = await auth.$context;
-  await ctx.internalAdapter.deleteUserSessions(id);
-  await recordAudit(db, actor, {
-    action: "user.sessions_revoked",
-    subject: { type: "user", id },
-    after: { sessionsEnded: active, apiKeysDisabled },
+  const outcome = await db.transaction(async (tx) => {
+    const ended = await tx.delete(session).where(eq(session.userId, id)).returning({ expiresAt: session.expiresAt });
+    const active = ended.filter((s) => s.expiresAt.getTime() > Date.now()).length;
+    const keys = await disableApiKeys(tx, id);
+    await recordAudit(tx, actor, {
+      action: "user.sessions_revoked",
+      subject: { type: "user", id },
+      after: { sessionsEnded: active, apiKeysDisabled: keys.count },
+    });
+    return { revoked: active, apiKeysDisabled: keys.count, cached: keys.cached };
   });
-  return { revoked: active, apiKeysDisabled };
+  await forgetSessionList(redis, id, log);
+  await forgetCachedApiKeys(redis, outcome.cached, id, log);
+  return { revoked: outcome.revoked, apiKeysDisabled: outcome.apiKeysDisabled };
 }
