@@ -3,7 +3,8 @@
 // SMTP cannot be part of the transaction; the Message-ID is what lets a receiver keep one copy.
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { eventually } from "../../../test/eventually";
 import { createTestKit } from "../../../test/kit";
 import { startLocalSmtp } from "../../dev/smtp";
 import { queueMails } from "./outbox";
@@ -45,6 +46,19 @@ test("a sender killed with SIGKILL after the relay accepted: one more send, same
 
   const [after] = await kit.deps.db.select().from(mailMessages).where(eq(mailMessages.dedupeKey, "crash:1"));
   expect(after).toMatchObject({ status: "pending", attempts: 0 }); // the claim died with its connection
+  // Its row lock goes when Postgres has seen the connection close and ended that backend: on a
+  // loaded machine a moment later (until then SKIP LOCKED passes the row, as it should).
+  await eventually(
+    "the killed sender's backend gone",
+    async () => {
+      const { rows } = await kit.deps.db.execute<{ n: number }>(sql`
+      select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
+       where c.relname = 'mail_messages' and l.pid <> pg_backend_pid()
+         and l.database = (select oid from pg_database where datname = current_database())`);
+      return rows[0]?.n === 0;
+    },
+    10_000,
+  );
 
   expect((await sendDueMail(kit.deps)).sent).toBe(1);
   const copies = smtp.received.filter((m) => m.to.includes(to));
