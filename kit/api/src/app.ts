@@ -18,6 +18,7 @@ import { addOperationalRoutes, type OperationalOptions } from "./http/operationa
 import { mountRpc } from "./http/rpc-mount";
 import { corsForConfiguredOrigins, securityHeaders } from "./http/security-headers";
 import { createMetrics, type Metrics } from "./infra/metrics";
+import { replicaMetrics } from "./infra/replica-guard";
 import { router } from "./router";
 import { createRpcHandlers } from "./rpc/handlers";
 
@@ -35,6 +36,8 @@ export interface AppOptions extends OperationalOptions {
 export function createApp(deps: Deps, options: AppOptions = {}): App {
   const { config } = deps;
   const metrics = options.metrics ?? createMetrics();
+  // The api's lists are what reads the replica: its lag and use are this role's to report.
+  if (deps.dbRead !== deps.db) replicaMetrics(metrics.registry, deps.local.replica);
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ limitLength: 64 }));

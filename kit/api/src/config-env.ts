@@ -123,6 +123,7 @@ export const envSchema = z.object({
   DATABASE_URL: url(["postgres", "postgresql"]).default("postgres://postgres@127.0.0.1:5432/kit"),
   DATABASE_DIRECT_URL: url(["postgres", "postgresql"]).optional(),
   DATABASE_READ_URL: url(["postgres", "postgresql"]).optional(),
+  DATABASE_READ_MAX_LAG_SECONDS: positiveInt("a number of seconds").default(5),
   DATABASE_PREPARED_STATEMENTS: bool.optional(),
   DATABASE_POOL_MAX: positiveInt("a pool size").default(10),
   DATABASE_MIGRATE: bool.default(true),

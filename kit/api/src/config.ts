@@ -41,6 +41,8 @@ export interface Config {
      * they read `url` too.
      */
     readUrl?: string;
+    /** Past this lag (or while it does not answer), the replica's lists read the primary (infra/replica-guard.ts). */
+    readMaxLagSeconds: number;
     poolMax: number;
     migrate: boolean;
     /**
@@ -301,6 +303,7 @@ function databaseConfig(e: Env): Config["db"] {
     url: e.DATABASE_URL,
     directUrl,
     readUrl: e.DATABASE_READ_URL,
+    readMaxLagSeconds: e.DATABASE_READ_MAX_LAG_SECONDS,
     poolMax: e.DATABASE_POOL_MAX,
     migrate: e.DATABASE_MIGRATE,
     preparedStatements: e.DATABASE_PREPARED_STATEMENTS ?? directUrl === e.DATABASE_URL,

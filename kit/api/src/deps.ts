@@ -23,6 +23,7 @@ import type { LiveStreamHub } from "./infra/live-streams";
 import type { Logger } from "./infra/log";
 import type { Metrics } from "./infra/metrics";
 import type { Redis } from "./infra/redis";
+import type { ReplicaGuard } from "./infra/replica-guard";
 import type { SingleFlight } from "./infra/single-flight";
 import type { Storage } from "./infra/storage";
 import type { JobName } from "./jobs/names";
@@ -87,6 +88,8 @@ export interface ProcessLocal {
   meWallets: Closeable & MeWallets;
   /** system: the one computation of `system.info` in flight, shared by the calls that miss its cache. */
   systemInfo: Closeable & SingleFlight<CachedSystemInfo>;
+  /** infra: whether the read replica may serve the lag-tolerant lists now (its lag, measured each second). */
+  replica: ReplicaGuard;
 }
 
 interface Closeable {

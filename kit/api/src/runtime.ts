@@ -31,6 +31,7 @@ import { createDatabase, createReadDatabase, migrateDirect } from "./infra/db";
 import type { Logger } from "./infra/log";
 import { createMetrics, type Metrics } from "./infra/metrics";
 import { closeRedis, createRedis, redisReady } from "./infra/redis";
+import { createReplicaGuard, NO_REPLICA } from "./infra/replica-guard";
 import { SingleFlight } from "./infra/single-flight";
 import { createStorage, ensureBuckets } from "./infra/storage";
 import { createJobQueue } from "./jobs/queue";
@@ -79,6 +80,10 @@ export function createDeps(config: ResolvedConfig, log: Logger): Deps {
     eligibilityChain: new EligibilityChainCache(config),
     systemInfo: new SingleFlight(),
     meWallets: new MeWallets(db, redis, log, config.db.preparedStatements),
+    replica:
+      read === primary
+        ? NO_REPLICA
+        : createReplicaGuard({ primary: pool, replica: read.pool }, config.db.readMaxLagSeconds, log),
   };
   return {
     config,

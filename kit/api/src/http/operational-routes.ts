@@ -48,6 +48,8 @@ export function addOperationalRoutes(
         dependencies,
         ...(worker ? { jobs } : {}),
         ...(indexerStatus ? { indexer: indexerStatus } : {}),
+        // Reported, never failing: while it lags or is down, the lists read the primary.
+        ...(deps.dbRead !== deps.db ? { replica: deps.local.replica.status() } : {}),
       },
       failing.length === 0 ? 200 : 503,
     );

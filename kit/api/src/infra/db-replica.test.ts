@@ -2,9 +2,11 @@
 // (test/postgres-replica.ts). With the standby's replay paused, an application submitted on the
 // primary is missing from the reviewers' queue page (the replica's) and present in the investor's
 // own read-back and the reviewer's view of it (the primary's); once replay resumes, the page has it.
-// With the standby stopped, its lists answer 503 and the rest goes on.
+// Replay paused past DATABASE_READ_MAX_LAG_SECONDS, the lists read the primary until it catches up;
+// with the standby stopped, they read the primary too, and the rest goes on.
 import { afterAll, describe, expect, test } from "bun:test";
 import { callApi } from "../../test/api";
+import { eventually } from "../../test/eventually";
 import { createTestKit } from "../../test/kit";
 import { createDraftApplication } from "../../test/kyc";
 import { replicaMissing, startReplicatedPostgres } from "../../test/postgres-replica";
@@ -82,13 +84,68 @@ async function defineReplicaTests() {
       expect(JSON.stringify(audit.body.items.map((i: { after: unknown }) => i.after))).toContain("123");
     });
 
-    test("the replica down: its lists answer 503, what reads the primary still answers", async () => {
+    test("replay paused past DATABASE_READ_MAX_LAG_SECONDS: the lists read the primary until the standby catches up", async () => {
+      const strict = await createTestKit({
+        env: { TRUST_PROXY_HOPS: "1", KYC_REQUIRE_VERIFIED_EMAIL: "false", DATABASE_READ_MAX_LAG_SECONDS: "1" },
+        databaseEnv: () => ({ DATABASE_URL: cluster.primaryUrl, DATABASE_READ_URL: cluster.standbyUrl }),
+      });
+      const strictQueue = async () => {
+        const page = await callApi(strict.app, reviewer, "GET", "/kyc/review?limit=100");
+        expect(page.status, JSON.stringify(page.body)).toBe(200);
+        return page.body.items.map((item: { id: string }) => item.id) as string[];
+      };
+      const guard = strict.deps.local.replica;
+      await cluster.waitForReplay();
+      await strictQueue(); // the first list read starts the guard
+      await eventually("the guard measuring the caught-up standby", () => guard.status().lagSeconds !== null);
+      expect(guard.status().inUse).toBe(true);
+      const late = await createUser(kit, "investor");
+      await createDraftApplication(kit, late, { lastName: "Late" });
+      const draft = await callApi(kit.app, late, "GET", "/kyc/application");
+      await cluster.pauseReplay();
+      try {
+        const submitted = await callApi(kit.app, late, "POST", "/kyc/application/submit", {
+          version: draft.body.version,
+        });
+        expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+        await eventually("the lag past 1 s noticed", () => !guard.status().inUse, 10_000);
+        expect(guard.status()).toMatchObject({ inUse: false, reason: "lagging" });
+        expect(guard.status().lagSeconds).toBeGreaterThan(1);
+        // Served by the primary now: the submission the standby has not replayed is on the page.
+        expect(await strictQueue()).toContain(draft.body.id);
+        // Reported by /ready, and no reason to be unready (the test kit's chain and S3 are its own business).
+        const ready = await (await strict.request("/ready")).json();
+        expect(ready.replica).toMatchObject({ inUse: false, reason: "lagging" });
+        expect(ready.failing.filter((name: string) => name.includes("replica") || name === "postgres")).toEqual([]);
+        const metrics = await (await strict.request("/metrics")).text();
+        expect(metrics).toContain("kit_db_replica_in_use 0");
+      } finally {
+        await cluster.resumeReplay();
+      }
+      await eventually("the standby caught up and in use again", () => guard.status().inUse, 10_000);
+      expect(await strictQueue()).toContain(draft.body.id);
+    }, 60_000);
+
+    test("the replica down: the lists answer from the primary once the guard has seen it (a typed 503 until then), the rest throughout", async () => {
       await cluster.stopStandby();
-      const page = await callApi(kit.app, reviewer, "GET", "/kyc/review?limit=5");
-      expect(page.status, JSON.stringify(page.body)).toBe(503);
-      expect(page.body.code).toBe("SERVICE_UNAVAILABLE");
+      const statuses = new Set<number>();
+      await eventually(
+        "the queue page served without the replica",
+        async () => {
+          const page = await callApi(kit.app, reviewer, "GET", "/kyc/review?limit=5");
+          statuses.add(page.status);
+          if (page.status === 503) expect(page.body.code).toBe("SERVICE_UNAVAILABLE");
+          return page.status === 200;
+        },
+        15_000,
+      );
+      expect([...statuses].filter((status) => status !== 200 && status !== 503)).toEqual([]);
+      expect(kit.deps.local.replica.status()).toMatchObject({ inUse: false, reason: "unreachable" });
       expect((await callApi(kit.app, investor, "GET", "/kyc/application")).status).toBe(200);
       expect((await callApi(kit.app, investor, "GET", "/me")).status).toBe(200);
-    });
+      const ready = await (await kit.request("/ready")).json();
+      expect(ready.replica).toMatchObject({ inUse: false, reason: "unreachable" });
+      expect(ready.failing.filter((name: string) => name.includes("replica") || name === "postgres")).toEqual([]);
+    }, 30_000);
   });
 }

@@ -99,10 +99,13 @@ export function createReadDatabase(
 /**
  * The same clients with `db` reading the replica: for the procedures that tolerate a few seconds
  * of lag (lists and pages of what others wrote, never a caller's own write read back). A service
- * receives it as its `db`, so it needs no second code path.
+ * receives it as its `db`, so it needs no second code path. The primary's own while the replica
+ * lags past DATABASE_READ_MAX_LAG_SECONDS or does not answer (replica-guard.ts).
  */
-export function onReadReplica<T extends { db: Database; dbRead: Database }>(deps: T): T {
-  return deps.dbRead === deps.db ? deps : { ...deps, db: deps.dbRead };
+export function onReadReplica<T extends { db: Database; dbRead: Database; local: { replica: { usable(): boolean } } }>(
+  deps: T,
+): T {
+  return deps.dbRead === deps.db || !deps.local.replica.usable() ? deps : { ...deps, db: deps.dbRead };
 }
 
 /** Any fixed 64-bit number works; this one is ours and says "kit migrate". */

@@ -2,7 +2,7 @@
 // is one Postgres transaction with its audit event (both or neither); better-auth's Redis entries
 // are invalidated before it (a revocation cannot half-happen) and tidied after it.
 
-import { and, count, desc, eq, getTableColumns, ilike, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, ilike, type SQL, sql } from "drizzle-orm";
 import { decodeCursor, encodeCursor, MICROSECOND_TIME } from "../../cursor";
 import { KitError } from "../../errors";
 import type { Database, Transaction } from "../../infra/db";
