@@ -302,8 +302,52 @@ describe("a chunk the outbox refuses", () => {
     expect(batch.status).toBe("sent");
     expect(batch.chunks[0]).toMatchObject({ firstLine: 1, error: null });
     expect(batch.chunks[0].operationId).toBeString();
-    expect(batch.chunks[1]).toMatchObject({ firstLine: 2, operationId: null });
+    expect(batch.chunks[1]).toMatchObject({ firstLine: 2, operationId: null, operationStatus: null });
     expect(batch.chunks[1].error).toContain("is not verified");
+    // Each chunk says where its operation stands; the token's list counts them.
+    await waitForOperation(kit, batch.chunks[0].operationId);
+    expect((await getBatch(id)).body.chunks[0].operationStatus).toBe("confirmed");
+    const listed = await callApi(kit.app, issuer, "GET", `/tokens/${equity}/operations/batches?limit=100`);
+    expect(listed.body.items.find((b: { id: string }) => b.id === id)).toMatchObject({
+      status: "sent",
+      chunkCount: 2,
+      refusedChunks: 1,
+      operations: { confirmed: 1 },
+    });
+  });
+});
+
+describe("a token's batches", () => {
+  test("newest first, in cursor pages that cover each once; granted users only", async () => {
+    const made = [];
+    for (const wallet of [alice, bob, carol]) made.push(await uploadBatch(bond, "freeze", `${wallet}\n`));
+    const rows = await kit.deps.db
+      .select()
+      .from(operationBatches)
+      .where(eq(operationBatches.token, bond.toLowerCase()));
+    const expected = rows
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+      .map((r) => r.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 20 && (i === 0 || cursor); i++) {
+      const page = await callApi(
+        kit.app,
+        coIssuer,
+        "GET",
+        `/tokens/${bond}/operations/batches?limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((b: { id: string }) => b.id));
+      cursor = page.body.nextCursor;
+    }
+    expect(seen).toEqual(expected);
+    expect(seen.slice(0, 3)).toEqual(made.reverse());
+    expect((await callApi(kit.app, outsider, "GET", `/tokens/${bond}/operations/batches`)).status).toBe(403);
+    expect((await callApi(kit.app, issuer, "GET", `/tokens/${stranger}/operations/batches`)).status).toBe(404);
+    const badCursor = await callApi(kit.app, issuer, "GET", `/tokens/${bond}/operations/batches?cursor=nonsense`);
+    expect(badCursor.status).toBe(400);
   });
 });
 

@@ -1,8 +1,10 @@
 // CSV batches of mints and freezes: create (a presigned PUT for the file), submit (queue its
-// validation), get (status, errors by line, the operations its chunks became).
+// validation), get (status, errors by line, the operations its chunks became and where each
+// stands), list (a token's batches, newest first, with their progress).
 import { z } from "zod";
-import { evmAddress, isoDateTime } from "../../contract-fields";
+import { evmAddress, isoDateTime, pageCursor, pageLimit } from "../../contract-fields";
 import { base } from "../../rpc/base";
+import { OPERATION_STATUSES } from "../operations/contract-values";
 import { BATCH_KINDS, BATCH_STATUSES } from "./contract-values";
 
 /** Kept in step with parse.ts (MAX_FILE_BYTES); the contract imports nothing of the server. */
@@ -54,6 +56,10 @@ const batchView = z.object({
           .string()
           .nullable()
           .meta({ description: "The operation it became (GET /api/token-operations/{id}); null when refused" }),
+        operationStatus: z
+          .enum(OPERATION_STATUSES)
+          .nullable()
+          .meta({ description: "Where that operation stands now (confirmed: on chain); null when refused" }),
         error: z.string().nullable().meta({ description: "Why the outbox refused the chunk" }),
       }),
     )
@@ -64,7 +70,25 @@ const batchView = z.object({
   fileDeletedAt: isoDateTime.nullable().meta({ description: "The file is deleted 7 days after the batch's creation" }),
 });
 
+/** Operations of the batch's chunks by status; a status none is in is left out. */
+const operationCounts = z
+  .partialRecord(z.enum(OPERATION_STATUSES), z.number().int())
+  .meta({ description: "The chunks' operations by status, e.g. { confirmed: 48, submitted: 2 }" });
+
+const batchSummary = batchView.omit({ errors: true, chunks: true }).extend({
+  chunkCount: z.number().int(),
+  refusedChunks: z.number().int().meta({ description: "Chunks the outbox refused (see get for why)" }),
+  operations: operationCounts,
+});
+
+const listBatchesInput = z.object({
+  address: evmAddress("address"),
+  cursor: pageCursor(300),
+  limit: pageLimit(100).default(20),
+});
+
 export type BatchView = z.infer<typeof batchView>;
+export type BatchSummary = z.infer<typeof batchSummary>;
 
 const tags = ["token operations"];
 const operate = { permission: { tokens: ["operate" as const] }, keyGrant: { tokens: ["operate" as const] } };
@@ -102,6 +126,16 @@ export const batchesContract = {
     .meta({ ...operate, errors: ["NOT_FOUND", "PRECONDITION_FAILED"] })
     .input(batchIdInput)
     .output(batchView),
+  list: base
+    .route({
+      method: "GET",
+      path: "/tokens/{address}/operations/batches",
+      tags,
+      summary: "A token's CSV batches, newest first (cursor pages), each with its chunks' operations by status",
+    })
+    .meta({ ...operate, errors: ["NOT_FOUND"] })
+    .input(listBatchesInput)
+    .output(z.object({ items: z.array(batchSummary), nextCursor: z.string().nullable() })),
   get: base
     .route({
       method: "GET",

@@ -3,16 +3,19 @@
 // their name (four eyes then apply to them as to any operation).
 import { randomUUID } from "node:crypto";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Config } from "../../config";
+import { decodeCursor, encodeCursor } from "../../cursor";
 import type { JobQueue } from "../../deps";
 import { KitError } from "../../errors";
 import type { Database } from "../../infra/db";
 import type { Logger } from "../../infra/log";
 import { isMissingObject, isStorageOutage, presignPut, type Storage } from "../../infra/storage";
+import type { OperationStatus } from "../operations/contract-values";
 import { type Actor, requireGrant } from "../operations/grants";
+import { tokenOperations } from "../operations/schema";
 import { requireToken } from "../tokens/service";
-import type { BatchView } from "./contract";
+import type { BatchSummary, BatchView } from "./contract";
 import type { BatchKind } from "./contract-values";
 import { operationBatchChunks, operationBatches } from "./schema";
 
@@ -83,6 +86,64 @@ export async function getBatch(deps: BatchDeps, actor: Actor, id: string): Promi
   return presentBatch(deps.db, await requireBatch(deps, actor, id));
 }
 
+const BATCH_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A token's batches, newest first, for the users granted on it; each with its chunks counted and
+ * their operations by status (two grouped queries per page, whatever its size). The cursor is the
+ * last batch's id.
+ */
+export async function listBatches(
+  deps: BatchDeps,
+  actor: Actor,
+  input: { address: string; cursor?: string; limit: number },
+): Promise<{ items: BatchSummary[]; nextCursor: string | null }> {
+  const token = await requireToken(deps, input.address);
+  await requireGrant(deps, actor, token.address);
+  const after = input.cursor ? decodeCursor(input.cursor, [BATCH_ID])[0] : undefined;
+  const rows = await deps.db
+    .select()
+    .from(operationBatches)
+    .where(
+      and(
+        eq(operationBatches.chainId, token.chainId),
+        eq(operationBatches.token, token.address),
+        after
+          ? sql`(${operationBatches.createdAt}, ${operationBatches.id}) < (select created_at, id from operation_batches where id = ${after})`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(operationBatches.createdAt), desc(operationBatches.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const ids = page.map((row) => row.id);
+  const counts =
+    ids.length === 0
+      ? []
+      : await deps.db
+          .select({ batchId: operationBatchChunks.batchId, status: tokenOperations.status, n: count() })
+          .from(operationBatchChunks)
+          .leftJoin(tokenOperations, eq(tokenOperations.id, operationBatchChunks.operationId))
+          .where(inArray(operationBatchChunks.batchId, ids))
+          .groupBy(operationBatchChunks.batchId, tokenOperations.status);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => {
+      const mine = counts.filter((c) => c.batchId === row.id);
+      const operations: Partial<Record<OperationStatus, number>> = {};
+      for (const c of mine) if (c.status) operations[c.status as OperationStatus] = c.n;
+      const { errors: _errors, chunks: _chunks, ...view } = batchView(row, []);
+      return {
+        ...view,
+        chunkCount: mine.reduce((sum, c) => sum + c.n, 0),
+        refusedChunks: mine.filter((c) => c.status === null).reduce((sum, c) => sum + c.n, 0),
+        operations,
+      };
+    }),
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null,
+  };
+}
+
 /**
  * Queues the validation once: the first submit moves the batch on; a replay answers the batch as it
  * is (queueing the job again is harmless: the job does nothing for a batch no longer validating).
@@ -137,14 +198,20 @@ export async function queueValidation(deps: Pick<BatchDeps, "jobs" | "log">, bat
 
 async function presentBatch(db: Database, row: BatchRow): Promise<BatchView> {
   const chunks = await db
-    .select()
+    .select({ chunk: operationBatchChunks, operationStatus: tokenOperations.status })
     .from(operationBatchChunks)
+    .leftJoin(tokenOperations, eq(tokenOperations.id, operationBatchChunks.operationId))
     .where(eq(operationBatchChunks.batchId, row.id))
     .orderBy(asc(operationBatchChunks.chunk));
-  return batchView(row, chunks);
+  return batchView(
+    row,
+    chunks.map((c) => ({ ...c.chunk, operationStatus: (c.operationStatus as OperationStatus | null) ?? null })),
+  );
 }
 
-function batchView(row: BatchRow, chunks: (typeof operationBatchChunks.$inferSelect)[]): BatchView {
+type ChunkRow = typeof operationBatchChunks.$inferSelect & { operationStatus: OperationStatus | null };
+
+function batchView(row: BatchRow, chunks: ChunkRow[]): BatchView {
   return {
     id: row.id,
     token: row.token,
@@ -162,6 +229,7 @@ function batchView(row: BatchRow, chunks: (typeof operationBatchChunks.$inferSel
       lastLine: c.lastLine,
       lines: c.lines,
       operationId: c.operationId,
+      operationStatus: c.operationStatus,
       error: c.error,
     })),
     createdAt: row.createdAt.toISOString(),
