@@ -155,6 +155,7 @@ const MATRIX: Record<string, Record<CallerName, Outcome>> = {
   "tokens.operations.batches.create":  { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.operations.batches.submit":  { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "tokens.operations.batches.get":     { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
+  "tokens.operations.batches.list":    { anonymous: U, investor: F, issuer: A, kyc_reviewer: F, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "wallets.transfers":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "wallets.frozenState":               { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
   "portfolio.get":                   { anonymous: U, investor: A, issuer: A, kyc_reviewer: A, admin: A, banned: U, key_no_grants: F, key_one_grant: F },
@@ -513,6 +514,7 @@ const INPUTS: Record<string, (who: Identity) => Promise<Prepared>> = {
   }),
   "tokens.operations.batches.submit": async () => ({ input: { id: crypto.randomUUID() } }),
   "tokens.operations.batches.get": async () => ({ input: { id: crypto.randomUUID() } }),
+  "tokens.operations.batches.list": async () => ({ input: { address: randomAddress(), limit: 10 } }),
   "wallets.frozenState": async (who) => {
     // The caller's own wallet (linked directly): investors may read their own wallets only.
     if (!who.user) return { input: { address: randomAddress(), limit: 10 } };
