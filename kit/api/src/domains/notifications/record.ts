@@ -97,16 +97,44 @@ export async function recordNotification<T extends NotificationEventType>(
   return row?.id ?? null;
 }
 
+/** Kicks from one process within this long of the last one sent make one more, at its end. */
+export const KICK_WINDOW_MS = 100;
+
+/** Per job queue (one per process): the window of the last kick sent, and whether more came in it. */
+const kickWindows = new WeakMap<JobQueue, { again: boolean }>();
+
 /**
- * After the commit: the worker dispatches now rather than at its next scheduled run. Never throws:
+ * After the commit: the worker dispatches now rather than at its next scheduled run. A burst (a
+ * batch of a thousand mints, each recording its event) is one job per KICK_WINDOW_MS, not one per
+ * event: the first kick goes at once; those that follow within the window send one more at its
+ * end, which runs after each of their commits, so none waits for the schedule. Never throws:
  * without Redis the schedule still gets there (NOTIFICATIONS_DISPATCH_SECONDS).
  */
 export async function kickDispatcher(deps: { jobs?: JobQueue; log?: Logger }): Promise<void> {
-  if (!deps.jobs) return;
+  const jobs = deps.jobs;
+  if (!jobs) return;
+  const open = kickWindows.get(jobs);
+  if (open) {
+    open.again = true;
+    return;
+  }
+  const window = { again: false };
+  kickWindows.set(jobs, window);
+  const close = () => {
+    if (!window.again) return void kickWindows.delete(jobs);
+    window.again = false;
+    void sendKick(jobs, deps.log);
+    setTimeout(close, KICK_WINDOW_MS).unref();
+  };
+  setTimeout(close, KICK_WINDOW_MS).unref();
+  await sendKick(jobs, deps.log);
+}
+
+async function sendKick(jobs: JobQueue, log: Logger | undefined): Promise<void> {
   try {
-    await deps.jobs.enqueue(DISPATCH_JOB);
+    await jobs.enqueue(DISPATCH_JOB);
   } catch (error) {
-    deps.log?.debug({ err: error }, "could not kick the notifications dispatcher; its schedule will run it");
+    log?.debug({ err: error }, "could not kick the notifications dispatcher; its schedule will run it");
   }
 }
 
