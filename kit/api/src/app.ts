@@ -36,8 +36,12 @@ export interface AppOptions extends OperationalOptions {
 export function createApp(deps: Deps, options: AppOptions = {}): App {
   const { config } = deps;
   const metrics = options.metrics ?? createMetrics();
-  // The api's lists are what reads the replica: its lag and use are this role's to report.
-  if (deps.dbRead !== deps.db) replicaMetrics(metrics.registry, deps.local.replica);
+  // The api's lists are what reads the replica: it measures the lag from the start, and reports it.
+  const replica = deps.dbRead !== deps.db ? deps.local.replica : undefined;
+  if (replica) {
+    replica.start();
+    replicaMetrics(metrics.registry, replica);
+  }
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ limitLength: 64 }));
@@ -45,7 +49,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): App {
   app.use(securityHeaders(config));
   app.use(corsForConfiguredOrigins(config));
 
-  addOperationalRoutes(app, deps, metrics, options);
+  addOperationalRoutes(app, deps, metrics, { ...options, replica });
   app.get(
     "/api/openapi.json",
     openApiDocument(router, async () => ({

@@ -5,6 +5,7 @@ import type { Deps } from "../deps";
 import { checkDependencies } from "../domains/system/service";
 import type { RunningIndexer } from "../domains/tokens/indexer";
 import type { Metrics } from "../infra/metrics";
+import type { ReplicaGuard } from "../infra/replica-guard";
 import type { RunningWorker } from "../jobs/worker";
 import type { AppEnv } from "./app-env";
 import { errorResponse } from "./errors";
@@ -19,13 +20,15 @@ export interface OperationalOptions {
    * all of them, aggregated (this process's registry alone would be a random share).
    */
   scrape?: () => Promise<string>;
+  /** Set in api processes with a read replica: /ready then reports it (never as a reason to be unready). */
+  replica?: Pick<ReplicaGuard, "status">;
 }
 
 export function addOperationalRoutes(
   app: Hono<AppEnv>,
   deps: Deps,
   metrics: Metrics,
-  { worker, indexer, scrape }: OperationalOptions,
+  { worker, indexer, scrape, replica }: OperationalOptions,
 ): void {
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) => {
@@ -49,7 +52,7 @@ export function addOperationalRoutes(
         ...(worker ? { jobs } : {}),
         ...(indexerStatus ? { indexer: indexerStatus } : {}),
         // Reported, never failing: while it lags or is down, the lists read the primary.
-        ...(deps.dbRead !== deps.db ? { replica: deps.local.replica.status() } : {}),
+        ...(replica ? { replica: replica.status() } : {}),
       },
       failing.length === 0 ? 200 : 503,
     );

@@ -4,8 +4,8 @@
 // its lag is at most now minus that time; short of the oldest sample, at least now minus that one
 // (no heartbeat table; an idle primary reads as no lag).
 // Past DATABASE_READ_MAX_LAG_SECONDS, or while the standby does not answer, the lists read the
-// primary; they go back once it has caught up. It starts with the first list read (onReadReplica),
-// so worker and indexer processes never probe.
+// primary; they go back once it has caught up. It starts with the api (createApp), or a first list
+// read (onReadReplica): worker and indexer processes never probe.
 import type pg from "pg";
 import type { Registry } from "prom-client";
 import type { Logger } from "./log";
@@ -26,7 +26,9 @@ interface ReplicaStatus {
 }
 
 export interface ReplicaGuard {
-  /** Sync and cheap (a field read): asked on every lag-tolerant read. Starts the probing. */
+  /** Starts the probing (api processes, from createApp); idempotent. */
+  start(): void;
+  /** Sync and cheap (a field read): asked on every lag-tolerant read. Starts the probing too. */
   usable(): boolean;
   status(): ReplicaStatus;
   close(): Promise<void>;
@@ -34,6 +36,7 @@ export interface ReplicaGuard {
 
 /** A primary without replica: nothing to guard. */
 export const NO_REPLICA: ReplicaGuard = {
+  start: () => {},
   usable: () => false,
   status: () => ({ inUse: false, lagSeconds: null }),
   close: async () => {},
@@ -116,12 +119,15 @@ export function createReplicaGuard(
     timer?.unref();
   }
 
+  const start = () => {
+    if (started || closed) return;
+    started = true;
+    void probe();
+  };
   return {
+    start,
     usable() {
-      if (!started && !closed) {
-        started = true;
-        void probe();
-      }
+      start();
       return current.inUse;
     },
     status: () => current,
