@@ -1,13 +1,17 @@
-import { describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { createTestKit } from "../../test/kit";
 import { CONSOLE_PREFIX, createConsoleRoutes } from "./console";
 
+const made: string[] = [];
+afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 async function consoleApp(build: boolean, devPublicUrl?: string) {
   const dist = await mkdtemp(join(tmpdir(), "kit-console-"));
+  made.push(dist);
   if (build) {
     await mkdir(join(dist, "assets"));
     await writeFile(join(dist, "index.html"), "<!doctype html><title>console</title>");

@@ -3,9 +3,9 @@
 // record; the signature verifies with the published key (node:crypto alone); `dossier:verify`
 // passes, then fails once one byte of a document or of the manifest changes. Who may export, and
 // that every export is logged and audited.
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash, createPublicKey, generateKeyPairSync, verify } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
@@ -36,6 +36,8 @@ const [reviewer, admin, investor, issuer] = await Promise.all([
   createUser(kit, "issuer"),
 ]);
 const dir = await mkdtemp(join(tmpdir(), "kit-dossier-"));
+// The exported files hold the (test) applicants' decrypted data: none is left behind.
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const applicant = await createApplicant(kit, "Grace Hopper");
 const approved = await createSubmittedApplication(kit, applicant, { nationalIdNumber: "ZX 987654" });
