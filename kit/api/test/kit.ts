@@ -13,7 +13,7 @@ import { loadConfig, type ResolvedConfig, requireResolved } from "../src/config"
 import type { Contract } from "../src/contract";
 import type { Deps } from "../src/deps";
 import { type LocalAnvil, startLocalAnvil } from "../src/dev/anvil";
-import { freePort } from "../src/dev/ports";
+import { CLOSED_PORT } from "../src/dev/ports";
 import { type LocalS3, startLocalS3 } from "../src/dev/s3";
 import { createLogger } from "../src/infra/log";
 import { closeRedis, createRedis, deleteKeysWithPrefix, redisReady } from "../src/infra/redis";
@@ -77,7 +77,8 @@ export async function createTestEnvironment(options: TestKitOptions = {}) {
   const database = await createTestDatabase(await ensureTemplateDatabase());
   const s3Dir = await mkdtemp(join(tmpdir(), "kit-s3-"));
   const s3 = await startLocalS3({ directory: s3Dir });
-  const anvil = options.chain ? await startLocalAnvil({ port: await freePort() }) : undefined;
+  // Port 0: anvil binds a port of the OS's choosing and says which (no window for another to take it).
+  const anvil = options.chain ? await startLocalAnvil({ port: 0 }) : undefined;
   const redisKeyPrefix = `test:${database.name}:`;
   const env: Record<string, string> = {
     NODE_ENV: "test",
@@ -86,7 +87,8 @@ export async function createTestEnvironment(options: TestKitOptions = {}) {
     DATABASE_MIGRATE: "false",
     REDIS_KEY_PREFIX: redisKeyPrefix,
     S3_ENDPOINT: s3.endpoint,
-    RPC_URL: anvil?.rpcUrl ?? `http://127.0.0.1:${await freePort()}`,
+    // No chain: an address that refuses, never another test file's anvil (whose keys are the same).
+    RPC_URL: anvil?.rpcUrl ?? `http://127.0.0.1:${CLOSED_PORT}`,
     // Not the developer's <DATA_DIR>/chain file: its addresses may equal a test chain's (same deployer, same nonces).
     CHAIN_DEPLOYMENT_FILE: join(s3Dir, "no-chain-deployment.json"),
     READY_TIMEOUT_MS: "1000",

@@ -10,7 +10,7 @@ import { serveKit } from "../../test/serve";
 import { createOperationalApp } from "../app";
 import type { ResolvedConfig } from "../config";
 import type { Deps, JobDefinition } from "../deps";
-import { freePort } from "../dev/ports";
+import { CLOSED_PORT } from "../dev/ports";
 import { createLogger } from "../infra/log";
 import { closeDeps, createDeps } from "../runtime";
 import type { JobName } from "./names";
@@ -174,7 +174,7 @@ describe("worker", () => {
     }
 
     const unreachable = createJobQueue(
-      { ...config, redis: { ...config.redis, url: `redis://127.0.0.1:${await freePort()}` } },
+      { ...config, redis: { ...config.redis, url: `redis://127.0.0.1:${CLOSED_PORT}` } },
       createLogger({ log: { level: "silent", pretty: false } }),
     );
     const started = Date.now();

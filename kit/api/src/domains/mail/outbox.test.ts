@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { eq, inArray, sql } from "drizzle-orm";
 import { createTestKit } from "../../../test/kit";
-import { freePort } from "../../dev/ports";
+import { CLOSED_PORT } from "../../dev/ports";
 import { startLocalSmtp } from "../../dev/smtp";
 import { createMetrics } from "../../infra/metrics";
 import type { NotificationEvent } from "../../notification-catalogue";
@@ -195,7 +195,7 @@ describe("sendDueMail", () => {
   test("an unreachable relay costs one try per run, recorded; the rest wait untouched", async () => {
     const e = event("kyc.submitted", { applicationId: randomUUID() });
     await db.transaction((tx) => queueNotificationMails(tx, e, [recipient(), recipient(), recipient()]));
-    const closed = `smtp://127.0.0.1:${await freePort()}`;
+    const closed = `smtp://127.0.0.1:${CLOSED_PORT}`;
     const config = { ...kit.config, mail: { ...kit.config.mail, smtpUrl: closed } };
     expect(await sendDueMail({ ...kit.deps, config })).toMatchObject({ sent: 0, retrying: 1 });
     const refused = await db.select().from(mailMessages).where(sql`${mailMessages.lastError} like '%ECONNREFUSED%'`);
