@@ -89,11 +89,8 @@ export function createReplicaGuard(
     // Behind even the oldest sample: at least this far behind. Below the limit that says nothing
     // yet (a first probe usually finds the standby a few milliseconds behind): the choice stands.
     const atLeast = Math.round((now - (samples[0]?.at ?? now)) / 100) / 10;
-    return atLeast > maxLagSeconds
-      ? { inUse: false, lagSeconds: atLeast, reason: "lagging" }
-      : current.inUse
-        ? { inUse: true, lagSeconds: null }
-        : { inUse: false, lagSeconds: atLeast, reason: "lagging" };
+    if (atLeast > maxLagSeconds || !current.inUse) return { inUse: false, lagSeconds: atLeast, reason: "lagging" };
+    return { inUse: true, lagSeconds: null };
   }
 
   async function probe(): Promise<void> {
